@@ -1,0 +1,133 @@
+/**
+ * The pipeline configuration: one typed declaration read by the CDK app and by local mode alike.
+ * `parseConfig` is the only way in; an invalid config stops synth and start with a message that
+ * names the pipeline and the field.
+ */
+import { z } from 'zod';
+
+const NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+const nameOf = (what: string) =>
+  z
+    .string()
+    .regex(NAME, `${what} must be 2-32 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'`);
+
+export const COMPUTE_TYPES = {
+  small: 'BUILD_GENERAL1_SMALL',
+  medium: 'BUILD_GENERAL1_MEDIUM',
+  large: 'BUILD_GENERAL1_LARGE',
+  '2xlarge': 'BUILD_GENERAL1_2XLARGE',
+} as const;
+
+const buildspecPath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'buildspec must be a path inside the repository');
+
+const stageFields = {
+  /** Path of the buildspec inside the source repository. */
+  buildspec: buildspecPath,
+  /** CodeBuild compute size. @default 'small' */
+  computeSize: z.enum(Object.keys(COMPUTE_TYPES) as [keyof typeof COMPUTE_TYPES]).default('small'),
+  /** CodeBuild timeout for the stage, in minutes (5-480). @default 60 */
+  timeoutMinutes: z.number().int().min(5).max(480).default(60),
+};
+
+const codeCommitSource = z.strictObject({
+  type: z.literal('codecommit'),
+  /** Name of the CodeCommit repository. */
+  repository: z.string().regex(/^[\w.-]{1,100}$/, 'repository must be a CodeCommit repository name'),
+  branch: z.string().min(1).max(256),
+});
+
+const gitHubSource = z.strictObject({
+  type: z.literal('github'),
+  owner: z.string().regex(/^[A-Za-z0-9-]{1,39}$/, 'owner must be a GitHub user or organisation'),
+  repo: z.string().regex(/^[\w.-]{1,100}$/, 'repo must be a GitHub repository name'),
+  branch: z.string().min(1).max(256),
+});
+
+/** Sections that later releases fill; declaring one now would be silently ignored, so it is refused. */
+const reserved = (section: string) =>
+  z.undefined({ error: `${section} is not supported yet by this version of stepline; remove it` }).optional();
+
+export const pipelineSchema = z.strictObject({
+  name: nameOf('pipeline name'),
+  source: z.discriminatedUnion('type', [codeCommitSource, gitHubSource]),
+  build: z.strictObject(stageFields),
+  tests: z
+    .array(z.strictObject({ name: nameOf('test stage name'), ...stageFields }))
+    .max(10)
+    .default([])
+    .refine((tests) => new Set(tests.map((t) => t.name)).size === tests.length, 'test stage names must be unique')
+    .refine((tests) => tests.every((t) => t.name !== 'build'), "'build' is the build stage's name"),
+  /** Manual approval gate (risk class, approvers, expiry). */
+  approval: reserved('approval'),
+  /** Deploy target (Lambda canary). */
+  deploy: reserved('deploy'),
+  /** Local mode: the directory whose files are committed into the local repository on `npm start`. */
+  localSeed: z.string().min(1).optional(),
+});
+
+export const configSchema = z
+  .strictObject({ pipelines: z.array(pipelineSchema).min(1, 'declare at least one pipeline') })
+  .refine((c) => new Set(c.pipelines.map((p) => p.name)).size === c.pipelines.length, {
+    message: 'pipeline names must be unique',
+    path: ['pipelines'],
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type SteplineConfig = z.output<typeof configSchema>;
+export type PipelineConfig = z.output<typeof pipelineSchema>;
+export type SourceConfig = PipelineConfig['source'];
+
+/** Typed helper for `stepline.config.ts`. */
+export function defineConfig(config: ConfigInput): ConfigInput {
+  return config;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid stepline config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Validates a config, naming each problem by pipeline and field: `pipeline "web" → build.buildspec: ...`. */
+export function parseConfig(input: unknown): SteplineConfig {
+  const result = configSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ConfigError(result.error.issues.map((issue) => describeIssue(input, issue)));
+}
+
+function describeIssue(input: unknown, issue: z.core.$ZodIssue): string {
+  const [top, index, ...rest] = issue.path;
+  if (top === 'pipelines' && typeof index === 'number') {
+    const name = pipelineName(input, index);
+    const where = name ? `pipeline "${name}"` : `pipelines[${index}]`;
+    return `${where} → ${rest.length ? formatPath(rest) : '(pipeline)'}: ${issue.message}`;
+  }
+  return `${issue.path.length ? formatPath(issue.path) : '(config)'}: ${issue.message}`;
+}
+
+function pipelineName(input: unknown, index: number): string | undefined {
+  const pipelines = (input as { pipelines?: unknown } | null)?.pipelines;
+  const name = Array.isArray(pipelines) ? (pipelines[index] as { name?: unknown } | undefined)?.name : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+}
+
+/** The name of a stage's CodeBuild project; the CDK app and local mode derive it the same way. */
+export function projectName(pipeline: string, stage: string): string {
+  return `stepline-${pipeline}-${stage}`;
+}
+
+export const BUILD_STAGE = 'build';
+
+/** The stages of a pipeline, build first, with their project names. */
+export function stagePlan(pipeline: PipelineConfig) {
+  const plan = (name: string) => ({ name, project: projectName(pipeline.name, name) });
+  return { build: plan(BUILD_STAGE), tests: pipeline.tests.map((t) => plan(t.name)) };
+}

@@ -1,0 +1,171 @@
+/**
+ * The data of stepline: every record the run store keeps and every event that moves a run forward.
+ * Handlers, the store, the CDK app, the CLI and local mode all import these types; nothing redefines them.
+ */
+
+/** A run moves QUEUED → RUNNING → SUCCEEDED | FAILED, never backwards. */
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+/** A stage moves PENDING → IN_PROGRESS → SUCCEEDED | FAILED, never backwards. */
+export type StageStatus = 'PENDING' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
+
+export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
+  QUEUED: ['RUNNING', 'FAILED'],
+  RUNNING: ['SUCCEEDED', 'FAILED'],
+  SUCCEEDED: [],
+  FAILED: [],
+};
+
+export const STAGE_TRANSITIONS: Readonly<Record<StageStatus, readonly StageStatus[]>> = {
+  PENDING: ['IN_PROGRESS', 'FAILED'],
+  IN_PROGRESS: ['SUCCEEDED', 'FAILED'],
+  SUCCEEDED: [],
+  FAILED: [],
+};
+
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING'];
+
+/** The statuses from which `to` may be reached: what a conditional write checks. */
+export function predecessors<S extends string>(transitions: Readonly<Record<S, readonly S[]>>, to: S): S[] {
+  return (Object.keys(transitions) as S[]).filter((from) => transitions[from].includes(to));
+}
+
+export type TriggerKind = 'codecommit' | 'github';
+
+/** What started a run: the delivery that carried the push. */
+export interface Trigger {
+  readonly kind: TriggerKind;
+  /** The id of the event that carried the push; a redelivery carries the same id. */
+  readonly eventId: string;
+  /** When the source event happened (ISO 8601). */
+  readonly eventTime: string;
+  /** Who pushed: an IAM ARN for CodeCommit, a login for GitHub. */
+  readonly pushedBy?: string;
+}
+
+export interface Person {
+  readonly name: string;
+  readonly email: string;
+}
+
+export interface CommitRef {
+  readonly repository: string;
+  readonly branch: string;
+  readonly id: string;
+  readonly author?: Person;
+  readonly message?: string;
+}
+
+/** Where a stage's log lives: a CloudWatch Logs stream on AWS, a file in local mode. */
+export interface LogPointer {
+  readonly groupName?: string;
+  readonly streamName?: string;
+  readonly deepLink?: string;
+}
+
+export interface TestSummary {
+  readonly total: number;
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: number;
+  /** Test cases in other states (ERROR, UNKNOWN). */
+  readonly other: number;
+  readonly durationMs: number;
+  readonly reports: readonly string[];
+}
+
+export interface Failure {
+  /** The stage that failed, when a stage did. */
+  readonly stage?: string;
+  readonly error: string;
+  readonly cause: string;
+  /** The last lines of the failing stage's log. */
+  readonly logTail?: readonly string[];
+}
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly status: RunStatus;
+  readonly commit: CommitRef;
+  readonly trigger: Trigger;
+  /** Step Functions execution name; equal to runId. */
+  readonly executionName: string;
+  readonly executionArn?: string;
+  /** The stages this run was planned with, in display order. */
+  readonly stageNames: readonly string[];
+  readonly createdAt: string;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly durationMs?: number;
+  readonly failure?: Failure;
+}
+
+export interface StageRecord {
+  readonly runId: string;
+  readonly name: string;
+  readonly status: StageStatus;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly durationMs?: number;
+  readonly buildId?: string;
+  readonly logs?: LogPointer;
+  readonly tests?: TestSummary;
+  readonly failure?: Failure;
+}
+
+/** One stage of a run's plan: its name and the build project that runs it. */
+export interface StagePlan {
+  readonly name: string;
+  readonly project: string;
+}
+
+/** The input of a pipeline execution: everything the state machine needs, nothing the store can give later. */
+export interface RunInput {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly commit: Pick<CommitRef, 'repository' | 'branch' | 'id'>;
+  readonly stages: {
+    readonly build: StagePlan;
+    readonly tests: readonly StagePlan[];
+  };
+}
+
+/** What a source trigger hands to the run starter (the EventBridge target input). */
+export interface RunRequest {
+  readonly pipeline: string;
+  readonly repository: string;
+  readonly branch: string;
+  readonly commitId: string;
+  readonly trigger: Trigger;
+}
+
+/** A Step Functions task error as Catch hands it over. */
+export interface TaskError {
+  readonly Error: string;
+  readonly Cause?: string;
+}
+
+/** The part of a CodeBuild build the state machine keeps (ResultSelector of every build task). */
+export interface BuildSummary {
+  readonly id: string;
+  readonly status: string;
+  readonly startTime?: string | number;
+  readonly endTime?: string | number;
+  readonly logs?: LogPointer;
+  readonly reportArns?: readonly string[];
+}
+
+/** Events the state machine sends to the progress recorder, one per step of a run. */
+export type ProgressEvent =
+  | { readonly kind: 'runStarted'; readonly runId: string; readonly executionArn: string; readonly startedAt: string }
+  | { readonly kind: 'stageStarted'; readonly runId: string; readonly stage: string }
+  | { readonly kind: 'stageSucceeded'; readonly runId: string; readonly stage: string; readonly build: BuildSummary }
+  | { readonly kind: 'stageFailed'; readonly runId: string; readonly stage: string; readonly error: TaskError }
+  | { readonly kind: 'runSucceeded'; readonly runId: string }
+  | { readonly kind: 'runFailed'; readonly runId: string; readonly error?: TaskError };
+
+/**
+ * Kinds of item kept in a run's partition. Approvals, deployments and audit events share the run's
+ * partition so that one query reads a run's whole history.
+ */
+export type RunItemKind = 'RUN' | 'STAGE' | 'APPROVAL' | 'DEPLOYMENT' | 'AUDIT';

@@ -1,0 +1,49 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'cdk.out/', '.stepline/', 'examples/*/node_modules/', 'examples/*/dist/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: { globals: { module: 'writable', require: 'readonly', process: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-restricted-imports': 'off',
+    },
+  },
+  // Layering: core is pure; lambdas, store and lib never reach into the local runtime.
+  {
+    files: ['core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(@aws-sdk/|aws-cdk-lib|constructs|node:)|^\\.\\./(?!core/)',
+              message: 'core/ is pure: no AWS SDK, no I/O, nothing of the project but core itself.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['lambdas/**/*.ts', 'store/**/*.ts', 'lib/**/*.ts', 'bin/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)local(/|$)', message: 'Only local mode may import local/: AWS code must not depend on it.' },
+          ],
+        },
+      ],
+    },
+  },
+);

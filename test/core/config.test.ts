@@ -1,0 +1,76 @@
+import { ConfigError, parseConfig, projectName, stagePlan } from '../../core/config';
+import config from '../../stepline.config';
+
+const pipeline = {
+  name: 'web',
+  source: { type: 'codecommit', repository: 'web', branch: 'main' },
+  build: { buildspec: 'buildspec.yml' },
+  tests: [{ name: 'unit', buildspec: 'test.yml' }],
+};
+
+function problemsOf(input: unknown): readonly string[] {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('parseConfig', () => {
+  it('accepts the bundled config and fills defaults', () => {
+    const parsed = parseConfig(config);
+    expect(parsed.pipelines[0]!.build).toEqual({
+      buildspec: 'buildspecs/build.yml',
+      computeSize: 'small',
+      timeoutMinutes: 60,
+    });
+    expect(parsed.pipelines[0]!.tests.map((t) => t.name)).toEqual(['unit-tests', 'lint']);
+  });
+
+  it('names the pipeline and the field of each problem', () => {
+    const problems = problemsOf({ pipelines: [{ ...pipeline, build: { buildspec: '../outside.yml' } }] });
+    expect(problems).toEqual(['pipeline "web" → build.buildspec: buildspec must be a path inside the repository']);
+  });
+
+  it('names a pipeline by index when it has no usable name', () => {
+    const problems = problemsOf({ pipelines: [{ ...pipeline, name: 'Bad Name' }] });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^pipeline "Bad Name" → name: pipeline name must be/);
+  });
+
+  it('refuses unknown fields, duplicate stages and sections not supported yet', () => {
+    const problems = problemsOf({
+      pipelines: [
+        {
+          ...pipeline,
+          colour: 'blue',
+          tests: [pipeline.tests[0], pipeline.tests[0]],
+          approval: { approvers: ['a'] },
+        },
+      ],
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^pipeline "web" → \(pipeline\): Unrecognized key: "colour"/),
+        'pipeline "web" → tests: test stage names must be unique',
+        'pipeline "web" → approval: approval is not supported yet by this version of stepline; remove it',
+      ]),
+    );
+  });
+
+  it('refuses duplicate pipelines and an unknown source type', () => {
+    expect(problemsOf({ pipelines: [pipeline, pipeline] })).toEqual(['pipelines: pipeline names must be unique']);
+    const problems = problemsOf({ pipelines: [{ ...pipeline, source: { type: 'svn', url: 'x' } }] });
+    expect(problems[0]).toMatch(/^pipeline "web" → source\.type: /);
+  });
+
+  it('derives one project per stage, build first', () => {
+    const plan = stagePlan(parseConfig({ pipelines: [pipeline] }).pipelines[0]!);
+    expect(plan).toEqual({
+      build: { name: 'build', project: projectName('web', 'build') },
+      tests: [{ name: 'unit', project: 'stepline-web-unit' }],
+    });
+  });
+});
