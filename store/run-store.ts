@@ -1,0 +1,258 @@
+/**
+ * The run store: runs and their stages in one DynamoDB table, shared by the Lambda handlers, the CLI
+ * and local mode. Every write is a single-item conditional write (no transactions), so a run is
+ * created once and a record only moves forward; a repeated write of the state a record is already
+ * in is a no-op, which makes retried tasks safe.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import {
+  ACTIVE_RUN_STATUSES,
+  RUN_TRANSITIONS,
+  STAGE_TRANSITIONS,
+  predecessors,
+  type RunRecord,
+  type RunStatus,
+  type StageRecord,
+  type StageStatus,
+} from '../core/records';
+import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from './errors';
+import { INDEXES, KEY_ATTRIBUTES, keys } from './schema';
+
+type Item = Record<string, NativeAttributeValue>;
+type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
+export type RunUpdate = Omit<Mutable<RunRecord>, 'runId' | 'pipeline' | 'status' | 'createdAt'>;
+export type StageUpdate = Omit<Mutable<StageRecord>, 'runId' | 'name' | 'status'>;
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Pass back to read the next page; absent on the last page. */
+  readonly cursor?: string;
+}
+
+export class RunStore {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    });
+  }
+
+  /** Creates a QUEUED run; throws RunAlreadyExistsError (carrying the existing run) if it exists. */
+  async createRun(run: RunRecord): Promise<RunRecord> {
+    const item = {
+      ...keys.run(run.runId),
+      kind: 'RUN',
+      ...keys.byPipeline(run.pipeline, run.createdAt, run.runId),
+      ...(ACTIVE_RUN_STATUSES.includes(run.status) ? keys.active(run.createdAt, run.runId) : {}),
+      ...run,
+    };
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return run;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = error.Item ? toRecord<RunRecord>(error.Item) : await this.getRun(run.runId);
+      if (!existing) throw error;
+      throw new RunAlreadyExistsError(existing, { cause: error });
+    }
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }),
+    );
+    return Item ? toRecord<RunRecord>(Item) : undefined;
+  }
+
+  /** A pipeline's runs, newest first. */
+  async listRuns(pipeline: string, options: { limit?: number; cursor?: string } = {}): Promise<Page<RunRecord>> {
+    const index = INDEXES.byPipeline;
+    return this.queryPage<RunRecord>(
+      {
+        IndexName: index.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': index.partitionKey },
+        ExpressionAttributeValues: { ':pk': keys.byPipeline(pipeline, '', '').gsi1pk },
+        ScanIndexForward: false,
+      },
+      options,
+    );
+  }
+
+  /** Runs that are queued or running, oldest first. */
+  async listActiveRuns(options: { limit?: number; cursor?: string } = {}): Promise<Page<RunRecord>> {
+    const index = INDEXES.active;
+    return this.queryPage<RunRecord>(
+      {
+        IndexName: index.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': index.partitionKey },
+        ExpressionAttributeValues: { ':pk': keys.active('', '').gsi2pk },
+      },
+      options,
+    );
+  }
+
+  /** All stage records of a run (at most a dozen: one page). */
+  async listStages(runId: string): Promise<StageRecord[]> {
+    const items: StageRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.queryPage<StageRecord>(
+        {
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.run(runId).pk, ':prefix': keys.stagePrefix },
+          ConsistentRead: true,
+        },
+        { cursor },
+      );
+      items.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+    return items;
+  }
+
+  /** Moves a run forward to `to`, setting `fields`; the active index entry goes when the run ends. */
+  async transitionRun(runId: string, to: RunStatus, fields: RunUpdate = {}): Promise<RunRecord> {
+    const ended = !ACTIVE_RUN_STATUSES.includes(to);
+    const updated = await this.transition({
+      key: keys.run(runId),
+      label: `run ${runId}`,
+      from: predecessors(RUN_TRANSITIONS, to),
+      to,
+      fields,
+      remove: ended ? [INDEXES.active.partitionKey, INDEXES.active.sortKey] : [],
+      mayCreate: false,
+    });
+    return updated as unknown as RunRecord;
+  }
+
+  /** Moves a stage forward to `to`; a stage with no record yet counts as PENDING. */
+  async transitionStage(runId: string, stage: string, to: StageStatus, fields: StageUpdate = {}): Promise<StageRecord> {
+    const updated = await this.transition({
+      key: keys.stage(runId, stage),
+      label: `stage ${stage} of run ${runId}`,
+      from: predecessors(STAGE_TRANSITIONS, to),
+      to,
+      fields: { ...fields, runId, name: stage, kind: 'STAGE' },
+      remove: [],
+      mayCreate: true,
+    });
+    return updated as unknown as StageRecord;
+  }
+
+  private async transition(request: {
+    key: { pk: string; sk: string };
+    label: string;
+    from: readonly string[];
+    to: string;
+    fields: Record<string, unknown>;
+    remove: readonly string[];
+    mayCreate: boolean;
+  }): Promise<Record<string, unknown>> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, NativeAttributeValue> = { ':to': request.to };
+    const sets = ['#status = :to'];
+    Object.entries(request.fields).forEach(([field, value], i) => {
+      if (value === undefined) return;
+      names[`#f${i}`] = field;
+      values[`:f${i}`] = value;
+      sets.push(`#f${i} = :f${i}`);
+    });
+    const allowed = request.from.filter((s) => s !== 'PENDING');
+    allowed.forEach((status, i) => (values[`:from${i}`] = status));
+    const conditions = [
+      ...(request.mayCreate && request.from.includes('PENDING') ? ['attribute_not_exists(pk)'] : []),
+      ...(allowed.length ? [`#status IN (${allowed.map((_, i) => `:from${i}`).join(', ')})`] : []),
+    ];
+    if (!request.mayCreate) conditions.unshift('attribute_exists(pk)');
+    const condition = request.mayCreate
+      ? conditions.join(' OR ')
+      : `${conditions[0]} AND (${conditions.slice(1).join(' OR ')})`;
+    request.remove.forEach((attribute, i) => (names[`#r${i}`] = attribute));
+    const remove = request.remove.length ? ` REMOVE ${request.remove.map((_, i) => `#r${i}`).join(', ')}` : '';
+
+    try {
+      const { Attributes } = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: request.key,
+          UpdateExpression: `SET ${sets.join(', ')}${remove}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return toRecord(Attributes ?? {});
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = error.Item ? toRecord(error.Item) : await this.getItem(request.key);
+      if (!current && !request.mayCreate) throw new RunNotFoundError(String(request.key.pk).slice('RUN#'.length));
+      // The record is already where this write would take it: a retried task, not a conflict.
+      if (current?.status === request.to) return current;
+      throw new InvalidTransitionError(request.label, current?.status as string | undefined, request.to, {
+        cause: error,
+      });
+    }
+  }
+
+  private async getItem(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    return Item ? toRecord(Item) : undefined;
+  }
+
+  private async queryPage<T>(
+    query: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName' | 'Limit' | 'ExclusiveStartKey'>,
+    options: { limit?: number; cursor?: string },
+  ): Promise<Page<T>> {
+    const { Items = [], LastEvaluatedKey } = await this.documents.send(
+      new QueryCommand({
+        ...query,
+        TableName: this.tableName,
+        Limit: options.limit,
+        ExclusiveStartKey: options.cursor ? decodeCursor(options.cursor) : undefined,
+      }),
+    );
+    return {
+      items: Items.map((item) => toRecord<T>(item)),
+      cursor: LastEvaluatedKey ? encodeCursor(LastEvaluatedKey) : undefined,
+    };
+  }
+}
+
+function toRecord<T = Record<string, unknown>>(item: Item): T {
+  const record: Record<string, unknown> = { ...item };
+  for (const attribute of KEY_ATTRIBUTES) delete record[attribute];
+  return record as T;
+}
+
+function encodeCursor(key: Item): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Item {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (key && typeof key === 'object' && !Array.isArray(key)) return key as Item;
+  } catch {
+    // fall through to the error below
+  }
+  throw new RangeError('invalid page cursor');
+}

@@ -1,0 +1,129 @@
+import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../../store/errors';
+import { RunStore } from '../../store/run-store';
+import { ensureTable, startStoreServer, type StoreServer } from '../../local/store-server';
+import { queuedRun } from '../support/records';
+
+describe('RunStore (dynalite, real SDK v3)', () => {
+  let server: StoreServer;
+  let store: RunStore;
+  let table = 0;
+
+  beforeAll(async () => {
+    server = await startStoreServer({ tableName: 'runs-0' });
+  });
+  afterAll(() => server.close());
+  beforeEach(async () => {
+    // A fresh table per test keeps tests independent without restarting the server.
+    const tableName = `runs-${++table}`;
+    await ensureTable(server.client, tableName);
+    store = new RunStore(server.client, tableName);
+  });
+
+  describe('createRun', () => {
+    it('creates a run once and reads it back', async () => {
+      const run = queuedRun();
+      await store.createRun(run);
+      expect(await store.getRun(run.runId)).toEqual(run);
+    });
+
+    it('refuses a second create and hands back the existing run', async () => {
+      const run = queuedRun();
+      await store.createRun(run);
+      const duplicate = store.createRun({ ...run, createdAt: '2030-01-01T00:00:00.000Z' });
+      await expect(duplicate).rejects.toBeInstanceOf(RunAlreadyExistsError);
+      await expect(duplicate).rejects.toMatchObject({ existing: run });
+      expect(await store.getRun(run.runId)).toEqual(run);
+    });
+  });
+
+  describe('transitionRun', () => {
+    it('moves a run forward and records the fields', async () => {
+      const run = await store.createRun(queuedRun());
+      const running = await store.transitionRun(run.runId, 'RUNNING', {
+        executionArn: 'arn:aws:states:local:000000000000:execution:web:x',
+        startedAt: '2026-11-25T09:00:02.000Z',
+      });
+      expect(running).toMatchObject({ status: 'RUNNING', executionArn: expect.stringContaining('execution') });
+      const done = await store.transitionRun(run.runId, 'SUCCEEDED', { endedAt: '2026-11-25T09:01:00.000Z' });
+      expect(done).toEqual({ ...running, status: 'SUCCEEDED', endedAt: '2026-11-25T09:01:00.000Z' });
+    });
+
+    it('never moves a run backwards', async () => {
+      const run = await store.createRun(queuedRun());
+      await store.transitionRun(run.runId, 'RUNNING');
+      await store.transitionRun(run.runId, 'FAILED');
+      const backwards = store.transitionRun(run.runId, 'RUNNING');
+      await expect(backwards).rejects.toBeInstanceOf(InvalidTransitionError);
+      await expect(backwards).rejects.toThrow(`run ${run.runId} cannot move from FAILED to RUNNING`);
+      await expect(store.transitionRun(run.runId, 'SUCCEEDED')).rejects.toThrow('cannot move from FAILED to SUCCEEDED');
+      expect((await store.getRun(run.runId))?.status).toBe('FAILED');
+    });
+
+    it('treats a repeated transition as done (a retried task)', async () => {
+      const run = await store.createRun(queuedRun());
+      const first = await store.transitionRun(run.runId, 'RUNNING', { startedAt: 'first' });
+      const again = await store.transitionRun(run.runId, 'RUNNING', { startedAt: 'second' });
+      expect(again).toEqual(first);
+    });
+
+    it('does not create a run it cannot find', async () => {
+      await expect(store.transitionRun('missing', 'RUNNING')).rejects.toBeInstanceOf(RunNotFoundError);
+      expect(await store.getRun('missing')).toBeUndefined();
+    });
+  });
+
+  describe('stages', () => {
+    it('records a stage from its start to its end and lists a run’s stages', async () => {
+      const run = await store.createRun(queuedRun());
+      await store.transitionStage(run.runId, 'build', 'IN_PROGRESS', { startedAt: 't0' });
+      await store.transitionStage(run.runId, 'unit', 'IN_PROGRESS', { startedAt: 't1' });
+      await store.transitionStage(run.runId, 'build', 'SUCCEEDED', { buildId: 'web-build:1', durationMs: 1200 });
+      const stages = await store.listStages(run.runId);
+      expect(stages).toEqual([
+        {
+          runId: run.runId,
+          name: 'build',
+          status: 'SUCCEEDED',
+          startedAt: 't0',
+          buildId: 'web-build:1',
+          durationMs: 1200,
+        },
+        { runId: run.runId, name: 'unit', status: 'IN_PROGRESS', startedAt: 't1' },
+      ]);
+    });
+
+    it('records a failure of a stage that never started, and nothing after an end', async () => {
+      const run = await store.createRun(queuedRun());
+      await store.transitionStage(run.runId, 'unit', 'FAILED', { failure: { error: 'States.Timeout', cause: 'x' } });
+      await expect(store.transitionStage(run.runId, 'unit', 'IN_PROGRESS')).rejects.toThrow(
+        `stage unit of run ${run.runId} cannot move from FAILED to IN_PROGRESS`,
+      );
+      await expect(store.transitionStage(run.runId, 'unit', 'SUCCEEDED')).rejects.toBeInstanceOf(
+        InvalidTransitionError,
+      );
+    });
+  });
+
+  describe('queries', () => {
+    it("lists a pipeline's runs newest first, a page at a time", async () => {
+      for (const minute of [1, 3, 2]) {
+        await store.createRun(queuedRun({ runId: `web-run-${minute}`, createdAt: `2026-11-25T09:0${minute}:00.000Z` }));
+      }
+      await store.createRun(queuedRun({ runId: 'api-run-1', pipeline: 'api' }));
+      const first = await store.listRuns('web', { limit: 2 });
+      expect(first.items.map((r) => r.runId)).toEqual(['web-run-3', 'web-run-2']);
+      const second = await store.listRuns('web', { limit: 2, cursor: first.cursor });
+      expect(second.items.map((r) => r.runId)).toEqual(['web-run-1']);
+      await expect(store.listRuns('web', { cursor: 'not-a-cursor' })).rejects.toThrow('invalid page cursor');
+    });
+
+    it('lists active runs only, and drops a run from them when it ends', async () => {
+      await store.createRun(queuedRun({ runId: 'a', createdAt: '2026-11-25T09:01:00.000Z' }));
+      await store.createRun(queuedRun({ runId: 'b', createdAt: '2026-11-25T09:02:00.000Z' }));
+      await store.transitionRun('a', 'RUNNING');
+      expect((await store.listActiveRuns()).items.map((r) => r.runId)).toEqual(['a', 'b']);
+      await store.transitionRun('a', 'SUCCEEDED');
+      expect((await store.listActiveRuns()).items.map((r) => r.runId)).toEqual(['b']);
+    });
+  });
+});
