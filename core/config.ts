@@ -131,3 +131,8 @@ export function stagePlan(pipeline: PipelineConfig) {
   const plan = (name: string) => ({ name, project: projectName(pipeline.name, name) });
   return { build: plan(BUILD_STAGE), tests: pipeline.tests.map((t) => plan(t.name)) };
 }
+
+/** The name of a pipeline's state machine, as the Step Functions console lists it. */
+export function stateMachineName(pipeline: string): string {
+  return `stepline-${pipeline}`;
+}

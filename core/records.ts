@@ -145,21 +145,11 @@ export interface TaskError {
   readonly Cause?: string;
 }
 
-/** The part of a CodeBuild build the state machine keeps (ResultSelector of every build task). */
-export interface BuildSummary {
-  readonly id: string;
-  readonly status: string;
-  readonly startTime?: string | number;
-  readonly endTime?: string | number;
-  readonly logs?: LogPointer;
-  readonly reportArns?: readonly string[];
-}
-
 /** Events the state machine sends to the progress recorder, one per step of a run. */
 export type ProgressEvent =
   | { readonly kind: 'runStarted'; readonly runId: string; readonly executionArn: string; readonly startedAt: string }
   | { readonly kind: 'stageStarted'; readonly runId: string; readonly stage: string }
-  | { readonly kind: 'stageSucceeded'; readonly runId: string; readonly stage: string; readonly build: BuildSummary }
+  | { readonly kind: 'stageSucceeded'; readonly runId: string; readonly stage: string; readonly buildId: string }
   | { readonly kind: 'stageFailed'; readonly runId: string; readonly stage: string; readonly error: TaskError }
   | { readonly kind: 'runSucceeded'; readonly runId: string }
   | { readonly kind: 'runFailed'; readonly runId: string; readonly error?: TaskError };

@@ -17,13 +17,11 @@ import {
   type StageRecord,
   type StageStatus,
 } from '../core/records';
-import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from './errors';
+import type { RunRepository, RunUpdate, StageUpdate } from '../core/ports';
+import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../core/errors';
 import { INDEXES, KEY_ATTRIBUTES, keys } from './schema';
 
 type Item = Record<string, NativeAttributeValue>;
-type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
-export type RunUpdate = Omit<Mutable<RunRecord>, 'runId' | 'pipeline' | 'status' | 'createdAt'>;
-export type StageUpdate = Omit<Mutable<StageRecord>, 'runId' | 'name' | 'status'>;
 
 export interface Page<T> {
   readonly items: T[];
@@ -31,7 +29,7 @@ export interface Page<T> {
   readonly cursor?: string;
 }
 
-export class RunStore {
+export class RunStore implements RunRepository {
   private readonly documents: DynamoDBDocumentClient;
 
   constructor(

@@ -1,4 +1,4 @@
-import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../../store/errors';
+import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../../core/errors';
 import { RunStore } from '../../store/run-store';
 import { ensureTable, startStoreServer, type StoreServer } from '../../local/store-server';
 import { queuedRun } from '../support/records';

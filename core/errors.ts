@@ -1,0 +1,57 @@
+import type { RunRecord } from './records';
+
+/** Base class of stepline's domain errors; `name` is the class name, which Step Functions sees as the error. */
+export class SteplineError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A run with this id was created before: a duplicate delivery of the event that started it. */
+export class RunAlreadyExistsError extends SteplineError {
+  constructor(
+    readonly existing: RunRecord,
+    options?: ErrorOptions,
+  ) {
+    super(`run ${existing.runId} already exists (status ${existing.status})`, options);
+  }
+}
+
+export class RunNotFoundError extends SteplineError {
+  constructor(readonly runId: string) {
+    super(`run ${runId} does not exist`);
+  }
+}
+
+/** A status change the record's current status does not allow: records only move forward. */
+export class InvalidTransitionError extends SteplineError {
+  constructor(
+    readonly item: string,
+    readonly from: string | undefined,
+    readonly to: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${item} cannot move from ${from ?? 'nothing'} to ${to}`, options);
+  }
+}
+
+/** A run request named a pipeline this deployment does not know. */
+export class UnknownPipelineError extends SteplineError {
+  constructor(
+    readonly pipeline: string,
+    readonly known: readonly string[],
+  ) {
+    super(`unknown pipeline "${pipeline}" (known: ${known.join(', ') || 'none'})`);
+  }
+}
+
+/** An event or request that does not have the shape it must have. */
+export class InvalidRequestError extends SteplineError {
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [],
+  ) {
+    super(problems.length ? `${message}: ${problems.join('; ')}` : message);
+  }
+}

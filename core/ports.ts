@@ -1,0 +1,64 @@
+/**
+ * What the core needs from the outside world, as interfaces. The AWS implementations live in
+ * `lambdas/adapters/` (SDK v3 clients); local mode points those same clients at local endpoints.
+ */
+import type {
+  LogPointer,
+  Person,
+  RunInput,
+  RunRecord,
+  RunStatus,
+  StageRecord,
+  StageStatus,
+  TestSummary,
+} from './records';
+
+type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
+export type RunUpdate = Omit<Mutable<RunRecord>, 'runId' | 'pipeline' | 'status' | 'createdAt'>;
+export type StageUpdate = Omit<Mutable<StageRecord>, 'runId' | 'name' | 'status'>;
+
+/** The run store as the core uses it (implemented by `store/run-store.ts`). */
+export interface RunRepository {
+  /** Throws RunAlreadyExistsError when the run exists. */
+  createRun(run: RunRecord): Promise<RunRecord>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  listStages(runId: string): Promise<StageRecord[]>;
+  transitionRun(runId: string, to: RunStatus, fields?: RunUpdate): Promise<RunRecord>;
+  transitionStage(runId: string, stage: string, to: StageStatus, fields?: StageUpdate): Promise<StageRecord>;
+}
+
+/** A finished build as the recorder needs it (CodeBuild BatchGetBuilds + BatchGetReports). */
+export interface BuildDetails {
+  readonly id: string;
+  readonly status: string;
+  readonly startTime?: Date;
+  readonly endTime?: Date;
+  readonly logs?: LogPointer;
+  /** The first phase that did not succeed, with CodeBuild's context for it. */
+  readonly failedPhase?: { readonly type: string; readonly status: string; readonly context?: string };
+  readonly tests?: TestSummary;
+}
+
+export interface BuildInspector {
+  describeBuild(buildId: string): Promise<BuildDetails>;
+  /** The last `lines` lines of a build's log; empty when the log cannot be read. */
+  logTail(logs: LogPointer, lines: number): Promise<string[]>;
+}
+
+export interface CommitReader {
+  /** Author and message of a commit; undefined fields when the source does not say. */
+  getCommit(repository: string, commitId: string): Promise<{ author?: Person; message?: string }>;
+}
+
+export interface ExecutionStarter {
+  /**
+   * Starts an execution named `name`; resolves with its ARN. Starting a name that already exists
+   * is not an error: it resolves with `alreadyStarted: true` (a duplicate delivery).
+   */
+  start(request: { stateMachineArn: string; name: string; input: RunInput }): Promise<{
+    executionArn: string;
+    alreadyStarted: boolean;
+  }>;
+}
+
+export type Clock = () => Date;

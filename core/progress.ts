@@ -1,0 +1,120 @@
+/**
+ * The progress recorder: turns each step the state machine reports into a forward-only write to the
+ * run store. A failure is recorded with the failing stage, a readable cause and the tail of its log.
+ */
+import type { BuildDetails, BuildInspector, Clock, RunRepository } from './ports';
+import type { Failure, ProgressEvent, RunRecord, StageRecord, TaskError } from './records';
+
+export const LOG_TAIL_LINES = 30;
+const MAX_CAUSE_LENGTH = 2000;
+
+export interface ProgressDeps {
+  readonly runs: RunRepository;
+  readonly builds: BuildInspector;
+  readonly now: Clock;
+}
+
+export async function recordProgress(event: ProgressEvent, deps: ProgressDeps): Promise<RunRecord | StageRecord> {
+  const { runs } = deps;
+  const now = deps.now().toISOString();
+  switch (event.kind) {
+    case 'runStarted':
+      return runs.transitionRun(event.runId, 'RUNNING', {
+        executionArn: event.executionArn,
+        startedAt: event.startedAt,
+      });
+    case 'stageStarted':
+      return runs.transitionStage(event.runId, event.stage, 'IN_PROGRESS', { startedAt: now });
+    case 'stageSucceeded': {
+      const build = await deps.builds.describeBuild(event.buildId);
+      return runs.transitionStage(event.runId, event.stage, 'SUCCEEDED', { ...stageFieldsOf(build), endedAt: now });
+    }
+    case 'stageFailed': {
+      const build = await buildOfFailure(event.error, deps.builds);
+      const failure = build
+        ? await buildFailure(build, event.error, deps.builds)
+        : { error: event.error.Error, cause: truncate(event.error.Cause ?? '') };
+      return runs.transitionStage(event.runId, event.stage, 'FAILED', {
+        ...(build ? stageFieldsOf(build) : {}),
+        endedAt: now,
+        failure: { ...failure, stage: event.stage },
+      });
+    }
+    case 'runSucceeded':
+      return finishRun(event.runId, 'SUCCEEDED', undefined, deps);
+    case 'runFailed':
+      return finishRun(event.runId, 'FAILED', event.error, deps);
+  }
+}
+
+async function finishRun(
+  runId: string,
+  status: 'SUCCEEDED' | 'FAILED',
+  error: TaskError | undefined,
+  deps: ProgressDeps,
+): Promise<RunRecord> {
+  const run = await deps.runs.getRun(runId);
+  const endedAt = deps.now();
+  const started = run?.startedAt ?? run?.createdAt;
+  const failure = status === 'FAILED' && run ? await runFailure(run, error, deps.runs) : undefined;
+  return deps.runs.transitionRun(runId, status, {
+    endedAt: endedAt.toISOString(),
+    durationMs: started ? endedAt.getTime() - Date.parse(started) : undefined,
+    failure,
+  });
+}
+
+/** A run's failure is its first failed stage's, in plan order; else the error that stopped it. */
+async function runFailure(run: RunRecord, error: TaskError | undefined, runs: RunRepository): Promise<Failure> {
+  const stages = await runs.listStages(run.runId);
+  const failed = run.stageNames
+    .map((name) => stages.find((s) => s.name === name))
+    .filter((s): s is StageRecord => s?.status === 'FAILED');
+  const first = failed[0]?.failure;
+  if (first) {
+    const others = failed.slice(1).map((s) => s.name);
+    return others.length ? { ...first, cause: `${first.cause} (also failed: ${others.join(', ')})` } : first;
+  }
+  return {
+    error: error?.Error ?? 'RunFailed',
+    cause: truncate(error?.Cause ?? 'the run stopped before any stage failed'),
+  };
+}
+
+function stageFieldsOf(build: BuildDetails) {
+  return {
+    buildId: build.id,
+    logs: build.logs,
+    tests: build.tests,
+    durationMs: build.startTime && build.endTime ? build.endTime.getTime() - build.startTime.getTime() : undefined,
+  };
+}
+
+/** A failed `startBuild.sync` task carries the build as JSON in its Cause: `{"Build":{"Id":…}}`. */
+async function buildOfFailure(error: TaskError, builds: BuildInspector): Promise<BuildDetails | undefined> {
+  const buildId = buildIdOfCause(error.Cause);
+  return buildId ? builds.describeBuild(buildId) : undefined;
+}
+
+export function buildIdOfCause(cause: string | undefined): string | undefined {
+  if (!cause?.trimStart().startsWith('{')) return undefined;
+  try {
+    const parsed = JSON.parse(cause) as { Build?: { Id?: unknown } };
+    return typeof parsed.Build?.Id === 'string' ? parsed.Build.Id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function buildFailure(build: BuildDetails, error: TaskError, builds: BuildInspector): Promise<Failure> {
+  const phase = build.failedPhase;
+  const cause = phase
+    ? `build ${build.id} ${build.status} in phase ${phase.type}${phase.context ? `: ${phase.context}` : ''}`
+    : `build ${build.id} ${build.status}`;
+  const logTail = build.logs ? await builds.logTail(build.logs, LOG_TAIL_LINES) : [];
+  return { error: error.Error, cause: truncate(cause), logTail };
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_CAUSE_LENGTH ? `${text.slice(0, MAX_CAUSE_LENGTH)}…` : text;
+}

@@ -1,0 +1,39 @@
+/** Runtime validation of what crosses a boundary into a handler; each schema matches a type of records.ts. */
+import { z } from 'zod';
+import { InvalidRequestError } from './errors';
+import type { ProgressEvent, RunRequest } from './records';
+
+const id = z.string().min(1).max(1024);
+const taskError = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+export const runRequestSchema = z.object({
+  pipeline: id,
+  repository: id,
+  branch: id,
+  commitId: z.string().regex(/^[0-9a-f]{40}$/, 'commitId must be a 40-character hex commit id'),
+  trigger: z.object({
+    kind: z.enum(['codecommit', 'github']),
+    eventId: id,
+    eventTime: z.string().min(1),
+    pushedBy: z.string().optional(),
+  }),
+}) satisfies z.ZodType<RunRequest>;
+
+export const progressEventSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('runStarted'), runId: id, executionArn: id, startedAt: id }),
+  z.object({ kind: z.literal('stageStarted'), runId: id, stage: id }),
+  z.object({ kind: z.literal('stageSucceeded'), runId: id, stage: id, buildId: id }),
+  z.object({ kind: z.literal('stageFailed'), runId: id, stage: id, error: taskError }),
+  z.object({ kind: z.literal('runSucceeded'), runId: id }),
+  z.object({ kind: z.literal('runFailed'), runId: id, error: taskError.optional() }),
+]) satisfies z.ZodType<ProgressEvent>;
+
+/** Parses `input` or throws InvalidRequestError naming every bad field. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new InvalidRequestError(
+    `invalid ${what}`,
+    result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
+  );
+}

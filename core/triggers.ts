@@ -1,0 +1,82 @@
+/**
+ * Source triggers as data: the EventBridge pattern that selects a pipeline's pushes and the input
+ * transformer that turns a matching event into a run request. The CDK app renders both onto an
+ * `events.Rule`; local mode matches and transforms with the very same objects.
+ */
+import type { PipelineConfig } from './config';
+import type { EventPattern } from './event-pattern';
+
+/** A leaf of an input template: a value taken from the event by a JSONPath of plain field names. */
+export interface EventPath {
+  readonly path: string;
+}
+export type InputTemplate = { readonly [key: string]: string | EventPath | InputTemplate };
+
+export interface SourceTrigger {
+  readonly pattern: EventPattern;
+  readonly input: InputTemplate;
+}
+
+export const CODECOMMIT_DETAIL_TYPE = 'CodeCommit Repository State Change';
+
+/**
+ * The trigger of a CodeCommit pipeline: pushes that create or move the configured branch.
+ * `referenceCreated` is included so that the first push of a new branch runs too.
+ */
+export function codeCommitTrigger(pipeline: PipelineConfig, repositoryArn: string): SourceTrigger {
+  if (pipeline.source.type !== 'codecommit') {
+    throw new Error(`pipeline "${pipeline.name}" has a ${pipeline.source.type} source, not codecommit`);
+  }
+  return {
+    pattern: {
+      source: ['aws.codecommit'],
+      'detail-type': [CODECOMMIT_DETAIL_TYPE],
+      resources: [repositoryArn],
+      detail: {
+        event: ['referenceCreated', 'referenceUpdated'],
+        referenceType: ['branch'],
+        referenceName: [pipeline.source.branch],
+      },
+    },
+    input: {
+      pipeline: pipeline.name,
+      repository: { path: '$.detail.repositoryName' },
+      branch: { path: '$.detail.referenceName' },
+      commitId: { path: '$.detail.commitId' },
+      trigger: { kind: 'codecommit', eventId: { path: '$.id' }, eventTime: { path: '$.time' } },
+    },
+  };
+}
+
+export function isEventPath(value: unknown): value is EventPath {
+  return typeof value === 'object' && value !== null && typeof (value as EventPath).path === 'string';
+}
+
+/**
+ * Applies an input template to an event as EventBridge's input transformer does for string values:
+ * a path that points to nothing yields no field.
+ */
+export function applyInputTemplate(template: InputTemplate, event: unknown): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(template)) {
+    const resolved =
+      typeof value === 'string'
+        ? value
+        : isEventPath(value)
+          ? valueAt(event, value.path)
+          : applyInputTemplate(value, event);
+    if (resolved !== undefined) result[key] = resolved;
+  }
+  return result;
+}
+
+function valueAt(event: unknown, path: string): unknown {
+  if (!/^\$(\.[\w-]+)+$/.test(path)) throw new Error(`unsupported input path "${path}": use $.field.field`);
+  return path
+    .split('.')
+    .slice(1)
+    .reduce<unknown>(
+      (node, field) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[field] : undefined),
+      event,
+    );
+}

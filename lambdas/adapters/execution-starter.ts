@@ -1,0 +1,25 @@
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { ExecutionStarter } from '../../core/ports';
+
+export class SfnExecutionStarter implements ExecutionStarter {
+  constructor(private readonly sfn: SFNClient) {}
+
+  async start(request: Parameters<ExecutionStarter['start']>[0]) {
+    // The execution ARN follows from the state machine ARN and the name.
+    const executionArn = `${request.stateMachineArn.replace(':stateMachine:', ':execution:')}:${request.name}`;
+    try {
+      const started = await this.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: request.stateMachineArn,
+          name: request.name,
+          input: JSON.stringify(request.input),
+        }),
+      );
+      return { executionArn: started.executionArn ?? executionArn, alreadyStarted: false };
+    } catch (error) {
+      // The name is taken: this run was started before (and may have ended since).
+      if (error instanceof ExecutionAlreadyExists) return { executionArn, alreadyStarted: true };
+      throw error;
+    }
+  }
+}

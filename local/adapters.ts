@@ -1,0 +1,66 @@
+/**
+ * Task adapters: how local mode runs each `Resource` the ASL uses, returning what the AWS service
+ * integration returns and failing with the error name and Cause that Step Functions would report.
+ */
+import type { Build } from '@aws-sdk/client-codebuild';
+import type { LocalCodeBuild, StartBuildParameters } from './codebuild';
+import type { TaskAdapter } from './step-functions';
+import { TaskError } from './task-error';
+
+export type LocalFunction = (event: unknown) => Promise<unknown>;
+
+export const RESOURCES = {
+  lambdaInvoke: 'arn:aws:states:::lambda:invoke',
+  codeBuildSync: 'arn:aws:states:::codebuild:startBuild.sync',
+} as const;
+
+/** `lambda:invoke`: calls the function's real handler in process; its Payload is the result. */
+export function lambdaInvokeAdapter(functions: ReadonlyMap<string, LocalFunction>): TaskAdapter {
+  return async (input) => {
+    const { FunctionName, Payload } = input as { FunctionName: string; Payload?: unknown };
+    const fn = functions.get(FunctionName);
+    if (!fn) throw new TaskError('Lambda.ResourceNotFoundException', `Function not found: ${FunctionName}`);
+    try {
+      // Payloads cross a JSON boundary on AWS; so they do here (Dates become strings, undefined goes).
+      const result = await fn(roundTrip(Payload ?? {}));
+      return { ExecutedVersion: '$LATEST', Payload: roundTrip(result ?? null), StatusCode: 200 };
+    } catch (error) {
+      // A function error: Step Functions names it by the function's errorType.
+      const failure = error instanceof Error ? error : new Error(String(error));
+      throw new TaskError(
+        failure.name,
+        JSON.stringify({
+          errorType: failure.name,
+          errorMessage: failure.message,
+          trace: failure.stack?.split('\n') ?? [],
+        }),
+      );
+    }
+  };
+}
+
+/** `codebuild:startBuild.sync`: runs the build to its end; a build that did not succeed fails the task. */
+export function codeBuildSyncAdapter(codebuild: LocalCodeBuild): TaskAdapter {
+  return async (input, { signal }) => {
+    const build = await codebuild.runBuild(input as StartBuildParameters, signal);
+    const output = { Build: toStatesShape(build) };
+    if (build.buildStatus !== 'SUCCEEDED') throw new TaskError('States.TaskFailed', JSON.stringify(output));
+    return output;
+  };
+}
+
+/** Step Functions hands over service responses with PascalCase keys and epoch-millisecond dates. */
+export function toStatesShape(value: Build | unknown): unknown {
+  if (value instanceof Date) return value.getTime();
+  if (Array.isArray(value)) return value.map(toStatesShape);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, v]) => [key.charAt(0).toUpperCase() + key.slice(1), toStatesShape(v)]),
+    );
+  }
+  return value;
+}
+
+function roundTrip(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value));
+}

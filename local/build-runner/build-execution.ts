@@ -1,0 +1,333 @@
+import type { Build, PhaseContext, Report, StatusType } from '@aws-sdk/client-codebuild';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { COMMAND_PHASES, parseBuildspec, type Buildspec, type CommandPhaseName, type PhaseSpec } from './buildspec';
+import { BuildLog } from './build-log';
+import { buildEnvironment } from './environment';
+import { BuildspecError } from './errors';
+import { copyFiles, resolveFileSet } from './file-sets';
+import { afterFailure, PHASE_TYPES, PhaseRecorder } from './phases';
+import type { ReportStore } from './report-store';
+import { createReports } from './reports';
+import { selectRuntimes } from './runtime';
+import { BuildShell } from './shell';
+import { checkoutSource, removeWorkTree } from './source';
+
+export interface BuildSettings {
+  readonly projectName: string;
+  readonly buildId: string;
+  readonly buildArn: string;
+  readonly projectArn: string;
+  readonly buildNumber: number;
+  readonly buildDir: string;
+  readonly logStreamName: string;
+  readonly buildspecPath: string;
+  readonly repositoryPath: string;
+  readonly sourceVersion: string;
+  readonly environmentVariables: ReadonlyArray<{ name: string; value: string }>;
+  readonly timeoutMinutes: number;
+  readonly signal?: AbortSignal;
+  readonly onLogLine?: (line: string) => void;
+  readonly runtimeCacheDir: string;
+  readonly reportStore: ReportStore;
+  readonly now: () => Date;
+}
+
+export interface BuildOutcome {
+  readonly build: Build;
+  readonly logFile: string;
+  readonly reports: Report[];
+}
+
+type Interruption = 'STOPPED' | 'TIMED_OUT';
+interface CommandFailure {
+  readonly command: string;
+  readonly status: number;
+}
+
+const SUCCESS_CONTEXT: PhaseContext = { statusCode: '', message: '' };
+
+/** One build, from SUBMITTED to COMPLETED, in its own work tree and shell. */
+export class BuildExecution {
+  private readonly log: BuildLog;
+  private readonly recorder: PhaseRecorder;
+  private readonly srcDir: string;
+  private readonly artifactsDir: string;
+  /** Aborts git and npm when the build is stopped or times out. */
+  private readonly halt = new AbortController();
+  private readonly startTime: Date;
+  private interruption: Interruption | undefined;
+  private faulted = false;
+  private shell: BuildShell | undefined;
+  private buildspec: Buildspec | undefined;
+  private resolvedSourceVersion: string | undefined;
+  private pathPrefix: readonly string[] = [];
+  private succeeding = true;
+  private reports: Report[] = [];
+  private artifactsLocation = '';
+  private exportedVariables: { name: string; value: string }[] = [];
+
+  constructor(private readonly settings: BuildSettings) {
+    this.startTime = settings.now();
+    this.log = new BuildLog(join(settings.buildDir, 'build.log'), settings.now, settings.onLogLine);
+    this.recorder = new PhaseRecorder(settings.now);
+    this.srcDir = join(settings.buildDir, 'src');
+    this.artifactsDir = join(settings.buildDir, 'artifacts');
+  }
+
+  async run(): Promise<BuildOutcome> {
+    const { signal, timeoutMinutes } = this.settings;
+    const stop = (): void => this.interrupt('STOPPED');
+    const timer = setTimeout(() => this.interrupt('TIMED_OUT'), timeoutMinutes * 60_000);
+    signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted) stop();
+    try {
+      this.recorder.instant('SUBMITTED');
+      this.recorder.instant('QUEUED');
+      this.recorder.instant('PROVISIONING');
+      await this.execute();
+    } catch (error) {
+      // A fault of the runner itself (a file it cannot write, bash missing), not of the build's commands.
+      this.faulted = true;
+      this.log.container(`Build fault: ${(error as Error).message}`);
+      this.endPhase('FAULT', { statusCode: 'CLIENT_ERROR', message: (error as Error).message });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
+      this.shell?.kill();
+    }
+    if (this.interruption) this.endPhase(this.interruption, this.interruptionContext());
+    this.recorder.instant('FINALIZING');
+    this.recorder.complete();
+    await removeWorkTree(this.srcDir);
+    await this.log.close();
+    return { build: this.describe(), logFile: this.log.path, reports: this.reports };
+  }
+
+  private async execute(): Promise<void> {
+    if (!(await this.downloadSource())) return;
+    const buildspec = this.buildspec as Buildspec;
+    for (const name of COMMAND_PHASES) {
+      const failed = await this.commandPhase(name, buildspec.phases[name]);
+      if (this.interruption) return;
+      const onFailure = buildspec.phases[name]?.onFailure ?? 'ABORT';
+      if (failed && onFailure === 'ABORT' && afterFailure(name) === 'FINALIZING') return;
+    }
+    await this.collectExportedVariables(buildspec.exportedVariables);
+    if (this.interruption) return;
+    await this.uploadArtifacts(buildspec);
+  }
+
+  private async downloadSource(): Promise<boolean> {
+    const { repositoryPath, sourceVersion, buildspecPath } = this.settings;
+    this.recorder.begin('DOWNLOAD_SOURCE');
+    this.log.container('Phase is DOWNLOAD_SOURCE');
+    const checkout = await checkoutSource(repositoryPath, sourceVersion, this.srcDir, this.halt.signal);
+    if (this.interruption) return false;
+    if (!checkout.ok) return this.failPhase('CLIENT_ERROR', checkout.message);
+    this.resolvedSourceVersion = checkout.commit;
+    this.log.container(`CODEBUILD_SRC_DIR=${this.srcDir}`);
+    const location = join(this.srcDir, buildspecPath);
+    const text = await readFile(location, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'EISDIR') return undefined;
+      throw error;
+    });
+    if (text === undefined) return this.failPhase('YAML_FILE_ERROR', 'YAML file does not exist');
+    this.log.container(`YAML location is ${location}`);
+    try {
+      this.buildspec = parseBuildspec(text);
+    } catch (error) {
+      if (error instanceof BuildspecError) return this.failPhase('YAML_FILE_ERROR', error.message);
+      throw error;
+    }
+    this.completePhase('SUCCEEDED', SUCCESS_CONTEXT);
+    return true;
+  }
+
+  /** Runs one of install/pre_build/build/post_build; resolves to true when the phase failed. */
+  private async commandPhase(name: CommandPhaseName, phase: PhaseSpec | undefined): Promise<boolean> {
+    const type = PHASE_TYPES[name];
+    this.recorder.begin(type);
+    const runtimeVersions = name === 'install' ? (this.buildspec as Buildspec).runtimeVersions : {};
+    if (phase === undefined && Object.keys(runtimeVersions).length === 0) {
+      this.recorder.end('SUCCEEDED');
+      return false;
+    }
+    this.log.container(`Entering phase ${type}`);
+    if (Object.keys(runtimeVersions).length > 0) {
+      const selection = await selectRuntimes(runtimeVersions, {
+        cacheDir: this.settings.runtimeCacheDir,
+        env: this.environment(),
+        signal: this.halt.signal,
+        log: (message) => this.log.container(message),
+      });
+      if (this.interruption) return false;
+      if (!selection.ok) return !this.failPhase('YAML_FILE_ERROR', selection.message);
+      this.pathPrefix = selection.pathPrefix;
+    }
+    const failure = await this.runCommands(phase?.commands ?? []);
+    if (this.interruption) return false;
+    // `finally` runs even when a command failed; the phase fails if any command of either block did.
+    const finallyFailure = await this.runCommands(phase?.finally ?? []);
+    if (this.interruption) return false;
+    const first = failure ?? finallyFailure;
+    if (first === undefined) {
+      this.completePhase('SUCCEEDED', SUCCESS_CONTEXT);
+      return false;
+    }
+    const message = `Error while executing command: ${first.command}. Reason: exit status ${first.status}`;
+    return !this.failPhase('COMMAND_EXECUTION_ERROR', message);
+  }
+
+  /** Runs commands in order, stopping at the first that fails. */
+  private async runCommands(commands: readonly string[]): Promise<CommandFailure | undefined> {
+    for (const command of commands) {
+      this.log.container(`Running command ${command}`);
+      const shell = this.liveShell();
+      const { status } = await shell.run(command);
+      if (this.interruption) return undefined;
+      if (!shell.alive) {
+        this.log.container(
+          `The build shell exited with status ${status}; later commands run in a new shell without earlier variables and directory changes`,
+        );
+      }
+      if (status !== 0) {
+        this.log.container(`Command did not exit successfully ${command} exit status ${status}`);
+        return { command, status };
+      }
+    }
+    return undefined;
+  }
+
+  private liveShell(): BuildShell {
+    if (this.shell === undefined || !this.shell.alive) {
+      this.shell = new BuildShell(this.environment(), this.srcDir, (line) => this.log.output(line));
+    }
+    return this.shell;
+  }
+
+  /** `env/exported-variables` take their values as they stand when post_build ends. */
+  private async collectExportedVariables(names: readonly string[]): Promise<void> {
+    if (names.length === 0 || this.shell === undefined) return;
+    const script = `for __stepline_name in ${names.join(' ')}; do printf '%s\\0%s\\0' "$__stepline_name" "\${!__stepline_name-}"; done`;
+    const { output } = await this.shell.run(script, { capture: true });
+    const fields = output.split('\0');
+    for (let i = 0; i + 1 < fields.length; i += 2)
+      this.exportedVariables.push({ name: fields[i], value: fields[i + 1] });
+  }
+
+  private async uploadArtifacts(buildspec: Buildspec): Promise<void> {
+    this.recorder.begin('UPLOAD_ARTIFACTS');
+    this.log.container('Entering phase UPLOAD_ARTIFACTS');
+    const log = (message: string): void => this.log.container(message);
+    const context = { ...this.settings, srcDir: this.srcDir, log };
+    this.reports = await createReports(buildspec.reports, context);
+    for (const report of this.reports) this.settings.reportStore.save(report);
+    if (buildspec.artifacts !== undefined) {
+      log(`Expanding base directory path: ${buildspec.artifacts.baseDirectory ?? '.'}`);
+      const files = await resolveFileSet(this.srcDir, buildspec.artifacts);
+      log(`Found ${files.length} file(s)`);
+      if (files.length === 0) {
+        this.failPhase('CLIENT_ERROR', 'no matching artifact paths found');
+        return;
+      }
+      await copyFiles(files, this.artifactsDir);
+      this.artifactsLocation = `file://${this.artifactsDir}`;
+    }
+    this.completePhase('SUCCEEDED', SUCCESS_CONTEXT);
+  }
+
+  /** Ends the current phase as FAILED; returns false so callers can `return this.failPhase(...)`. */
+  private failPhase(statusCode: string, message: string): false {
+    if (this.succeeding) {
+      this.succeeding = false;
+      // Later commands (post_build, finally) see the build failing, as CodeBuild's variable promises.
+      if (this.shell?.alive) void this.shell.run('export CODEBUILD_BUILD_SUCCEEDING=0', { capture: true });
+    }
+    this.completePhase('FAILED', { statusCode, message });
+    return false;
+  }
+
+  private completePhase(status: StatusType, context: PhaseContext): void {
+    this.log.container(`Phase complete: ${this.recorder.currentType} State: ${status}`);
+    this.log.container(`Phase context status code: ${context.statusCode} Message: ${context.message}`);
+    this.recorder.end(status, status === 'SUCCEEDED' ? undefined : context);
+  }
+
+  private endPhase(status: StatusType, context: PhaseContext): void {
+    if (this.recorder.currentType !== undefined) this.completePhase(status, context);
+  }
+
+  private interrupt(kind: Interruption): void {
+    if (this.interruption) return;
+    this.interruption = kind;
+    this.halt.abort();
+    this.shell?.kill();
+  }
+
+  private interruptionContext(): PhaseContext {
+    return this.interruption === 'TIMED_OUT'
+      ? { statusCode: 'BUILD_TIMED_OUT', message: `Build timed out after ${this.settings.timeoutMinutes} minutes` }
+      : { statusCode: 'BUILD_STOPPED', message: 'Build was stopped' };
+  }
+
+  private environment(): NodeJS.ProcessEnv {
+    const s = this.settings;
+    return buildEnvironment({
+      buildspec: this.buildspec?.variables ?? {},
+      overrides: s.environmentVariables,
+      pathPrefix: this.pathPrefix,
+      builtIns: {
+        CODEBUILD_BUILD_ID: s.buildId,
+        CODEBUILD_BUILD_ARN: s.buildArn,
+        CODEBUILD_BUILD_NUMBER: String(s.buildNumber),
+        CODEBUILD_BUILD_IMAGE: 'local',
+        CODEBUILD_BUILD_SUCCEEDING: this.succeeding ? '1' : '0',
+        CODEBUILD_INITIATOR: 'stepline-local',
+        CODEBUILD_LOG_PATH: s.logStreamName,
+        CODEBUILD_PROJECT_ARN: s.projectArn,
+        CODEBUILD_RESOLVED_SOURCE_VERSION: this.resolvedSourceVersion ?? '',
+        CODEBUILD_SOURCE_REPO_URL: `file://${s.repositoryPath}`,
+        CODEBUILD_SOURCE_VERSION: s.sourceVersion,
+        CODEBUILD_SRC_DIR: this.srcDir,
+        CODEBUILD_START_TIME: String(this.startTime.getTime()),
+      },
+    });
+  }
+
+  private status(): StatusType {
+    if (this.interruption) return this.interruption;
+    if (this.faulted) return 'FAULT';
+    return this.recorder.phases.some((phase) => phase.phaseStatus === 'FAILED') ? 'FAILED' : 'SUCCEEDED';
+  }
+
+  private describe(): Build {
+    const s = this.settings;
+    const phases = this.recorder.phases;
+    return {
+      id: s.buildId,
+      arn: s.buildArn,
+      buildNumber: s.buildNumber,
+      startTime: this.startTime,
+      endTime: phases[phases.length - 1].startTime,
+      currentPhase: 'COMPLETED',
+      buildStatus: this.status(),
+      sourceVersion: s.sourceVersion,
+      resolvedSourceVersion: this.resolvedSourceVersion,
+      projectName: s.projectName,
+      phases,
+      artifacts: { location: this.artifactsLocation },
+      environment: { type: 'LINUX_CONTAINER', image: 'local', computeType: 'BUILD_GENERAL1_SMALL' },
+      logs: {
+        groupName: `/stepline/local/codebuild/${s.projectName}`,
+        streamName: s.logStreamName,
+        deepLink: `file://${this.log.path}`,
+      },
+      timeoutInMinutes: s.timeoutMinutes,
+      buildComplete: true,
+      initiator: 'stepline-local',
+      reportArns: this.reports.map((report) => report.arn as string),
+      exportedEnvironmentVariables: this.exportedVariables,
+    };
+  }
+}

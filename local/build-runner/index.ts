@@ -1,0 +1,3 @@
+export { LocalBuildRunner } from './runner';
+export type { BuildRequest, LocalBuildResult, LocalBuildRunnerOptions } from './runner';
+export { BuildRunnerError, InvalidBuildRequestError, UnknownRepositoryError } from './errors';

@@ -1,0 +1,115 @@
+import type { Build, Report } from '@aws-sdk/client-codebuild';
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join, normalize, sep } from 'node:path';
+import { buildArn, projectArn } from './arns';
+import { BuildExecution } from './build-execution';
+import { nextBuildNumber } from './build-numbers';
+import { InvalidBuildRequestError, UnknownRepositoryError } from './errors';
+import { ReportStore } from './report-store';
+import { isGitRepository } from './source';
+
+export interface BuildRequest {
+  readonly projectName: string;
+  /** Path of the buildspec inside the source, e.g. `buildspecs/build.yml`. */
+  readonly buildspecPath: string;
+  /** A local git repository, bare or not. */
+  readonly repositoryPath: string;
+  /** A commit id or a ref the repository resolves. */
+  readonly sourceVersion: string;
+  /** Start-build overrides: they win over the buildspec's `env/variables`. */
+  readonly environmentVariables?: ReadonlyArray<{ name: string; value: string }>;
+  /** @default 60 — fractions allowed, for tests. */
+  readonly timeoutMinutes?: number;
+  /** Aborting stops the build: its processes are killed and it ends STOPPED. */
+  readonly signal?: AbortSignal;
+  /** Each log line as it is written, for a live terminal. */
+  readonly onLogLine?: (line: string) => void;
+}
+
+export interface LocalBuildResult {
+  readonly build: Build;
+  readonly logFile: string;
+  readonly reports: Report[];
+}
+
+export interface LocalBuildRunnerOptions {
+  /** Builds (logs, artifacts), build numbers and reports live here. */
+  readonly rootDir: string;
+  /** @default ~/.cache/stepline/runtimes */
+  readonly runtimeCacheDir?: string;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/** CodeBuild's rule for project names, which also keeps them safe as directory names. */
+const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/;
+const DEFAULT_TIMEOUT_MINUTES = 60;
+
+/** Runs CodeBuild builds on this machine: the stand-in for `codebuild:startBuild.sync` in local mode. */
+export class LocalBuildRunner {
+  private readonly rootDir: string;
+  private readonly runtimeCacheDir: string;
+  private readonly now: () => Date;
+  private readonly reportStore: ReportStore;
+
+  constructor(options: LocalBuildRunnerOptions) {
+    this.rootDir = options.rootDir;
+    this.runtimeCacheDir = options.runtimeCacheDir ?? join(homedir(), '.cache', 'stepline', 'runtimes');
+    this.now = options.now ?? (() => new Date());
+    this.reportStore = new ReportStore(join(options.rootDir, 'reports'));
+  }
+
+  /** Resolves with the finished build whatever its status; rejects only when the request itself is bad. */
+  async run(request: BuildRequest): Promise<LocalBuildResult> {
+    validate(request);
+    const streamName = randomUUID();
+    const buildId = `${request.projectName}:${streamName}`;
+    const projectDir = join(this.rootDir, 'builds', request.projectName);
+    const buildDir = join(projectDir, streamName);
+    await mkdir(buildDir, { recursive: true });
+    const execution = new BuildExecution({
+      ...request,
+      environmentVariables: request.environmentVariables ?? [],
+      timeoutMinutes: request.timeoutMinutes ?? DEFAULT_TIMEOUT_MINUTES,
+      buildId,
+      buildArn: buildArn(buildId),
+      projectArn: projectArn(request.projectName),
+      buildNumber: nextBuildNumber(projectDir),
+      buildDir,
+      logStreamName: streamName,
+      runtimeCacheDir: this.runtimeCacheDir,
+      reportStore: this.reportStore,
+      now: this.now,
+    });
+    return execution.run();
+  }
+
+  /** Reports this runner (or another process on the same root) produced, as BatchGetReports returns them. */
+  getReports(arns: readonly string[]): Report[] {
+    return this.reportStore.get(arns);
+  }
+}
+
+function validate(request: BuildRequest): void {
+  if (!PROJECT_NAME.test(request.projectName)) {
+    throw new InvalidBuildRequestError(
+      `Invalid project name '${request.projectName}': 2-255 of A-Z a-z 0-9 - _, starting with a letter or digit`,
+    );
+  }
+  if (!isGitRepository(request.repositoryPath)) throw new UnknownRepositoryError(request.repositoryPath);
+  const buildspecPath = normalize(request.buildspecPath);
+  if (isAbsolute(buildspecPath) || buildspecPath.split(sep)[0] === '..') {
+    throw new InvalidBuildRequestError(`buildspecPath must be a path inside the source: '${request.buildspecPath}'`);
+  }
+  const timeout = request.timeoutMinutes ?? DEFAULT_TIMEOUT_MINUTES;
+  if (!(timeout > 0) || !Number.isFinite(timeout)) {
+    throw new InvalidBuildRequestError(`timeoutMinutes must be a positive number, got ${request.timeoutMinutes}`);
+  }
+  for (const { name } of request.environmentVariables ?? []) {
+    if (name === '' || name.includes('=') || name.includes('\0')) {
+      throw new InvalidBuildRequestError(`Invalid environment variable name '${name}'`);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Local CodeBuild: the projects of the configured pipelines, run by the local build runner, and the
+ * read APIs the handlers call (BatchGetBuilds, BatchGetReports, and GetLogEvents over build logs).
+ */
+import { readFile } from 'node:fs/promises';
+import type { Build, Report } from '@aws-sdk/client-codebuild';
+import type { BuildRequest, LocalBuildResult } from './build-runner';
+
+export interface LocalProject {
+  readonly name: string;
+  readonly buildspecPath: string;
+  readonly repositoryPath: string;
+  readonly timeoutMinutes: number;
+}
+
+/** The build runner as local CodeBuild uses it (LocalBuildRunner, or a wrapper in tests). */
+export interface BuildRunner {
+  run(request: BuildRequest): Promise<LocalBuildResult>;
+  getReports(arns: readonly string[]): Report[];
+}
+
+export interface StartBuildParameters {
+  readonly ProjectName: string;
+  readonly SourceVersion?: string;
+  readonly EnvironmentVariablesOverride?: ReadonlyArray<{ Name: string; Value: string; Type?: string }>;
+}
+
+export class LocalCodeBuild {
+  private readonly projects = new Map<string, LocalProject>();
+  private readonly builds = new Map<string, LocalBuildResult>();
+
+  constructor(
+    private readonly runner: BuildRunner,
+    projects: readonly LocalProject[],
+    private readonly onLogLine?: (project: string, line: string) => void,
+  ) {
+    projects.forEach((p) => this.projects.set(p.name, p));
+  }
+
+  /** Runs a build to its end, as `startBuild.sync` waits for it. */
+  async runBuild(parameters: StartBuildParameters, signal: AbortSignal): Promise<Build> {
+    const project = this.projects.get(parameters.ProjectName);
+    if (!project) throw new Error(`Project cannot be found: ${parameters.ProjectName}`);
+    const result = await this.runner.run({
+      projectName: project.name,
+      buildspecPath: project.buildspecPath,
+      repositoryPath: project.repositoryPath,
+      sourceVersion: parameters.SourceVersion ?? 'HEAD',
+      environmentVariables: (parameters.EnvironmentVariablesOverride ?? []).map((v) => ({
+        name: v.Name,
+        value: v.Value,
+      })),
+      timeoutMinutes: project.timeoutMinutes,
+      signal,
+      onLogLine: this.onLogLine && ((line) => this.onLogLine!(project.name, line)),
+    });
+    this.builds.set(result.build.id!, result);
+    return result.build;
+  }
+
+  batchGetBuilds(ids: readonly string[]): { builds: Build[]; buildsNotFound: string[] } {
+    const found = ids.map((id) => this.builds.get(id)?.build);
+    return {
+      builds: found.filter((b): b is Build => b !== undefined),
+      buildsNotFound: ids.filter((_, i) => !found[i]),
+    };
+  }
+
+  batchGetReports(arns: readonly string[]): { reports: Report[]; reportsNotFound: string[] } {
+    const reports = this.runner.getReports(arns);
+    return { reports, reportsNotFound: arns.filter((arn) => !reports.some((r) => r.arn === arn)) };
+  }
+
+  /** CloudWatch Logs' GetLogEvents over a build's log file (the stream name is the build's). */
+  async getLogEvents(request: { logStreamName: string; limit?: number; startFromHead?: boolean }) {
+    const build = [...this.builds.values()].find((b) => b.build.logs?.streamName === request.logStreamName);
+    if (!build) return undefined;
+    const lines = (await readFile(build.logFile, 'utf8')).replace(/\n$/, '').split('\n');
+    const limit = request.limit ?? 10_000;
+    const chosen = request.startFromHead ? lines.slice(0, limit) : lines.slice(-limit);
+    const timestamp = build.build.endTime?.getTime() ?? Date.now();
+    return { events: chosen.map((message) => ({ timestamp, ingestionTime: timestamp, message })) };
+  }
+}

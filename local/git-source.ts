@@ -1,0 +1,101 @@
+/**
+ * Local source repositories: bare git repositories standing in for CodeCommit. A push to one runs
+ * its post-receive hook, which tells the local runtime; the runtime turns each updated ref into a
+ * CodeCommit-shaped event.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Person } from '../core/records';
+
+const run = promisify(execFile);
+const ZERO = /^0+$/;
+/** Files of a seed directory that a commit never carries (build outputs, installed packages). */
+const NOT_SOURCE = new Set(['.git', 'node_modules', 'dist', '.build', 'reports']);
+
+export interface RefUpdate {
+  readonly repository: string;
+  readonly oldCommitId: string;
+  readonly commitId: string;
+  readonly ref: string;
+}
+
+export class LocalGitSource {
+  constructor(private readonly rootDir: string) {}
+
+  repositoryPath(repository: string): string {
+    return join(this.rootDir, 'git', `${repository}.git`);
+  }
+
+  /** Creates the bare repository if needed and (re)writes its hook to notify `hookUrl`. */
+  async ensureRepository(repository: string, hookUrl: string): Promise<string> {
+    const path = this.repositoryPath(repository);
+    if (!existsSync(path)) {
+      await mkdir(path, { recursive: true });
+      await git(path, 'init', '--bare', '--quiet', '--initial-branch=main');
+    }
+    const hook = join(path, 'hooks', 'post-receive');
+    // Node is the one interpreter local mode can count on; the hook must not fail a push.
+    const script = `const repository=${JSON.stringify(repository)};let d='';process.stdin.on('data',c=>d+=c).on('end',()=>fetch(${JSON.stringify(hookUrl)},{method:'POST',body:JSON.stringify({repository,lines:d})}).then(r=>{if(!r.ok)console.error('stepline: push not delivered:',r.status)},e=>console.error('stepline: local runtime not reachable:',e.message)))`;
+    await writeFile(hook, `#!/bin/sh\nexec "${process.execPath}" -e ${shellQuote(script)}\n`);
+    await chmod(hook, 0o755);
+    return path;
+  }
+
+  /** Commits the seed directory's files to `branch` from a work tree and pushes them. */
+  async commitAndPush(repository: string, branch: string, seedDir: string, message: string): Promise<string> {
+    const workTree = join(this.rootDir, 'workspaces', repository);
+    if (!existsSync(join(workTree, '.git'))) {
+      await rm(workTree, { recursive: true, force: true });
+      await git(this.rootDir, 'clone', '--quiet', this.repositoryPath(repository), workTree);
+      await git(workTree, 'config', 'user.name', 'stepline local');
+      await git(workTree, 'config', 'user.email', 'local@stepline.invalid');
+    }
+    await git(workTree, 'checkout', '--quiet', '-B', branch);
+    for (const entry of await readdir(workTree)) {
+      if (entry !== '.git') await rm(join(workTree, entry), { recursive: true, force: true });
+    }
+    await cp(seedDir, workTree, { recursive: true, filter: (src) => !NOT_SOURCE.has(src.split('/').pop() ?? '') });
+    await git(workTree, 'add', '--all');
+    await git(workTree, 'commit', '--quiet', '--allow-empty', '-m', message);
+    await git(workTree, 'push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`);
+    return (await git(workTree, 'rev-parse', 'HEAD')).trim();
+  }
+
+  async getCommit(
+    repository: string,
+    commitId: string,
+  ): Promise<{ author: Person & { date: string }; message: string }> {
+    const out = await git(this.repositoryPath(repository), 'show', '-s', '--format=%an%x00%ae%x00%aI%x00%B', commitId);
+    const [name = '', email = '', date = '', message = ''] = out.split('\0');
+    return { author: { name, email, date }, message: message.trim() };
+  }
+
+  /** Parses post-receive lines (`<old> <new> <ref>`). */
+  static refUpdates(repository: string, lines: string): RefUpdate[] {
+    return lines
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((line) => {
+        const [oldCommitId = '', commitId = '', ref = ''] = line.trim().split(/\s+/);
+        return { repository, oldCommitId, commitId, ref };
+      });
+  }
+
+  static refEvent(update: RefUpdate): 'referenceCreated' | 'referenceUpdated' | 'referenceDeleted' {
+    if (ZERO.test(update.oldCommitId)) return 'referenceCreated';
+    if (ZERO.test(update.commitId)) return 'referenceDeleted';
+    return 'referenceUpdated';
+  }
+}
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+  return stdout;
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}

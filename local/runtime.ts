@@ -1,0 +1,272 @@
+/**
+ * Local mode: the platform on one machine. The same ASL, executed locally; the same handlers, with
+ * SDK clients pointed at local endpoints; dynalite for DynamoDB; bare git repositories for CodeCommit;
+ * the build runner for CodeBuild. Only these edges differ from AWS.
+ */
+import './polyfills';
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { CodeCommitClient } from '@aws-sdk/client-codecommit';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { stagePlan, stateMachineName, type PipelineConfig, type SteplineConfig } from '../core/config';
+import type { Clock } from '../core/ports';
+import type { RunRecord } from '../core/records';
+import type { PipelineCatalog, StartRunResult } from '../core/start-run';
+import { CODECOMMIT_DETAIL_TYPE, codeCommitTrigger } from '../core/triggers';
+import { CodeBuildInspector } from '../lambdas/adapters/build-inspector';
+import { CodeCommitReader } from '../lambdas/adapters/commit-reader';
+import { SfnExecutionStarter } from '../lambdas/adapters/execution-starter';
+import { createHandler as createRecordProgress } from '../lambdas/record-progress';
+import { createHandler as createStartRun } from '../lambdas/start-run';
+import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
+import { RunStore } from '../store/run-store';
+import { codeBuildSyncAdapter, lambdaInvokeAdapter, RESOURCES, type LocalFunction } from './adapters';
+import { startLocalEndpoint, type LocalEndpoint } from './aws-endpoint';
+import { LocalBuildRunner } from './build-runner';
+import { LocalCodeBuild, type BuildRunner } from './codebuild';
+import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
+import { LocalEventBus, type BusEvent } from './event-bus';
+import { LocalGitSource, type RefUpdate } from './git-source';
+import { LocalStepFunctions } from './step-functions';
+import { startStoreServer, type StoreServer } from './store-server';
+
+export interface LocalRuntimeOptions {
+  readonly config: SteplineConfig;
+  /** Where local state lives: repositories, builds, logs, the store's files. */
+  readonly stateDir: string;
+  /** Keep the run store on disk under stateDir (else in memory). @default false */
+  readonly persistStore?: boolean;
+  /** @default a LocalBuildRunner under stateDir */
+  readonly runner?: BuildRunner;
+  /** Retry intervals in ms by state name (tests use 0 to skip real back-off sleeps). */
+  readonly retryIntervalOverrides?: Record<string, number>;
+  readonly onBuildLog?: (project: string, line: string) => void;
+  readonly now?: Clock;
+}
+
+const GIT_PUSH_ROUTE = '/_local/git-push';
+
+export const functionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
+export const repositoryArn = (name: string) => `arn:aws:codecommit:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+
+export class LocalRuntime {
+  private readonly deliveries = new Map<string, Promise<StartRunResult>[]>();
+
+  private constructor(
+    readonly store: RunStore,
+    readonly stepFunctions: LocalStepFunctions,
+    readonly bus: LocalEventBus,
+    readonly git: LocalGitSource,
+    readonly endpoint: LocalEndpoint,
+    private readonly storeServer: StoreServer,
+    readonly stateDir: string,
+  ) {}
+
+  static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+    const stateDir = resolve(options.stateDir);
+    await mkdir(stateDir, { recursive: true });
+    const now = options.now ?? (() => new Date());
+    const storeServer = await startStoreServer({
+      tableName: LOCAL_TABLE_NAME,
+      path: options.persistStore ? join(stateDir, 'store') : undefined,
+    });
+    const store = new RunStore(storeServer.client, LOCAL_TABLE_NAME);
+    const git = new LocalGitSource(stateDir);
+    const pipelines = options.config.pipelines.filter(runsLocally);
+
+    const codebuild = new LocalCodeBuild(
+      options.runner ?? new LocalBuildRunner({ rootDir: join(stateDir, 'codebuild') }),
+      pipelines.flatMap((p) => localProjects(p, git)),
+      options.onBuildLog,
+    );
+    const functions = new Map<string, LocalFunction>();
+    const stepFunctions = new LocalStepFunctions(
+      {
+        [RESOURCES.lambdaInvoke]: lambdaInvokeAdapter(functions),
+        [RESOURCES.codeBuildSync]: codeBuildSyncAdapter(codebuild),
+      },
+      { retryIntervalOverrides: options.retryIntervalOverrides },
+    );
+    const bus = new LocalEventBus();
+    const pushes: { receive?: (body: string) => Promise<unknown> } = {};
+    const endpoint = await startLocalEndpoint(awsOperations(stepFunctions, codebuild, git), {
+      [GIT_PUSH_ROUTE]: (body) => pushes.receive!(body),
+    });
+    const runtime = new LocalRuntime(store, stepFunctions, bus, git, endpoint, storeServer, stateDir);
+    pushes.receive = (body) => runtime.receivePush(body);
+
+    const aws = { endpoint: endpoint.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    const recordProgress = functionArn('stepline-record-progress');
+    functions.set(
+      recordProgress,
+      createRecordProgress({
+        runs: store,
+        builds: new CodeBuildInspector(new CodeBuildClient(aws), new CloudWatchLogsClient(aws)),
+        now,
+      }),
+    );
+    const catalog: PipelineCatalog = Object.fromEntries(
+      pipelines.map((p) => [
+        p.name,
+        {
+          stateMachineArn: stepFunctions.createStateMachine(
+            stateMachineName(p.name),
+            renderDefinition(PIPELINE_DEFINITION_FILE, { RecordProgressFunctionArn: recordProgress }),
+          ),
+          stages: stagePlan(p),
+        },
+      ]),
+    );
+    const startRun = createStartRun({
+      catalog,
+      runs: store,
+      commits: new CodeCommitReader(new CodeCommitClient(aws)),
+      executions: new SfnExecutionStarter(new SFNClient(aws)),
+      now,
+    });
+    for (const pipeline of pipelines) {
+      const repository = (pipeline.source as { repository: string }).repository;
+      await git.ensureRepository(repository, `${endpoint.url}${GIT_PUSH_ROUTE}`);
+      bus.addRule({
+        name: `${stateMachineName(pipeline.name)}-push`,
+        ...codeCommitTrigger(pipeline, repositoryArn(repository)),
+        target: (input) => startRun(input),
+      });
+    }
+    return runtime;
+  }
+
+  /** Commits a pipeline's seed directory to its repository and pushes it; resolves with the commit id. */
+  async pushSeed(pipeline: PipelineConfig, seedDir: string, message: string): Promise<string> {
+    if (pipeline.source.type !== 'codecommit') throw new Error(`pipeline ${pipeline.name} has no local repository`);
+    return this.git.commitAndPush(pipeline.source.repository, pipeline.source.branch, seedDir, message);
+  }
+
+  /** The runs started by events for this commit (resolves once every matching rule's target has answered). */
+  async runsStartedFor(commitId: string): Promise<StartRunResult[]> {
+    return Promise.all(this.deliveries.get(commitId) ?? []);
+  }
+
+  /** Puts an event on the local bus, as EventBridge would deliver it to the rules' targets. */
+  putEvent(event: unknown): Promise<StartRunResult>[] {
+    const deliveries = this.bus.put(event).map((d) => d.result as Promise<StartRunResult>);
+    const commitId = (event as BusEvent).detail.commitId;
+    if (typeof commitId === 'string')
+      this.deliveries.set(commitId, [...(this.deliveries.get(commitId) ?? []), ...deliveries]);
+    // A failed delivery is reported by whoever awaits it; it must not crash the runtime.
+    deliveries.forEach((d) => d.catch(() => undefined));
+    return deliveries;
+  }
+
+  /** Waits for a run's execution to end and returns the run as recorded. */
+  async waitForRun(runId: string): Promise<RunRecord> {
+    if (!(await this.store.getRun(runId))) throw new Error(`run ${runId} does not exist`);
+    const execution = this.stepFunctions.listExecutions().find((e) => e.name === runId);
+    await execution?.done;
+    return (await this.store.getRun(runId))!;
+  }
+
+  async close(): Promise<void> {
+    await this.stepFunctions.stopAll();
+    await this.endpoint.close();
+    await this.storeServer.close();
+  }
+
+  private async receivePush(body: string): Promise<{ events: number }> {
+    const { repository, lines } = JSON.parse(body) as { repository: string; lines: string };
+    const updates = LocalGitSource.refUpdates(repository, lines);
+    updates.forEach((update) => this.putEvent(codeCommitEvent(update)));
+    return { events: updates.length };
+  }
+}
+
+function runsLocally(pipeline: PipelineConfig): boolean {
+  return pipeline.source.type === 'codecommit';
+}
+
+function localProjects(pipeline: PipelineConfig, git: LocalGitSource) {
+  const repositoryPath = git.repositoryPath((pipeline.source as { repository: string }).repository);
+  const plan = stagePlan(pipeline);
+  const stages = [
+    { ...plan.build, spec: pipeline.build },
+    ...plan.tests.map((t, i) => ({ ...t, spec: pipeline.tests[i]! })),
+  ];
+  return stages.map((s) => ({
+    name: s.project,
+    buildspecPath: s.spec.buildspec,
+    repositoryPath,
+    timeoutMinutes: s.spec.timeoutMinutes,
+  }));
+}
+
+/** The event CodeCommit puts on EventBridge for a ref update. */
+export function codeCommitEvent(update: RefUpdate, time = new Date()): BusEvent {
+  const [, kind, ...name] = update.ref.split('/');
+  const event = LocalGitSource.refEvent(update);
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': CODECOMMIT_DETAIL_TYPE,
+    source: 'aws.codecommit',
+    account: LOCAL_ACCOUNT,
+    time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: LOCAL_REGION,
+    resources: [repositoryArn(update.repository)],
+    detail: {
+      callerUserArn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/${process.env.USER ?? 'local'}`,
+      commitId: event === 'referenceDeleted' ? update.oldCommitId : update.commitId,
+      ...(event === 'referenceUpdated' ? { oldCommitId: update.oldCommitId } : {}),
+      event,
+      referenceFullName: update.ref,
+      referenceName: name.join('/'),
+      referenceType: kind === 'tags' ? 'tag' : 'branch',
+      repositoryId: update.repository,
+      repositoryName: update.repository,
+    },
+  };
+}
+
+function awsOperations(sfn: LocalStepFunctions, codebuild: LocalCodeBuild, git: LocalGitSource) {
+  type Req = Record<string, unknown>;
+  const str = (r: Req, key: string) => String(r[key] ?? '');
+  return {
+    'AWSStepFunctions.StartExecution': (r: Req) => {
+      const execution = sfn.startExecution(
+        str(r, 'stateMachineArn'),
+        str(r, 'name') || randomUUID(),
+        str(r, 'input') || '{}',
+      );
+      return { executionArn: execution.executionArn, startDate: execution.startDate };
+    },
+    'AWSStepFunctions.DescribeExecution': (r: Req) => {
+      const { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause } =
+        sfn.describeExecution(str(r, 'executionArn'));
+      return { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause };
+    },
+    'CodeBuild_20161006.BatchGetBuilds': (r: Req) => codebuild.batchGetBuilds(r.ids as string[]),
+    'CodeBuild_20161006.BatchGetReports': (r: Req) => codebuild.batchGetReports(r.reportArns as string[]),
+    'Logs_20140328.GetLogEvents': async (r: Req) => {
+      const events = await codebuild.getLogEvents(
+        r as { logStreamName: string; limit?: number; startFromHead?: boolean },
+      );
+      if (!events)
+        throw Object.assign(new Error('The specified log stream does not exist.'), {
+          name: 'ResourceNotFoundException',
+        });
+      return events;
+    },
+    'CodeCommit_20150413.GetCommit': async (r: Req) => {
+      try {
+        const { author, message } = await git.getCommit(str(r, 'repositoryName'), str(r, 'commitId'));
+        return { commit: { commitId: str(r, 'commitId'), message, author, committer: author } };
+      } catch {
+        throw Object.assign(new Error(`Commit ${str(r, 'commitId')} does not exist`), {
+          name: 'CommitDoesNotExistException',
+        });
+      }
+    },
+  };
+}

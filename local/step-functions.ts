@@ -1,0 +1,189 @@
+/**
+ * Local Step Functions: executes the ASL files of `statemachines/` with aws-local-stepfunctions,
+ * keeping AWS's execution semantics that the library lacks — names unique per state machine, a
+ * repeated start of a running execution with the same input answering with that execution, every
+ * Task bound to an adapter chosen by its `Resource`, and aborts reaching the adapters.
+ */
+import './polyfills';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
+
+export interface TaskContext {
+  readonly signal: AbortSignal;
+  readonly stateName: string;
+  readonly executionArn: string;
+}
+/** Runs one Task locally: receives the Task's resolved Parameters, returns its raw result. */
+export type TaskAdapter = (input: unknown, context: TaskContext) => Promise<unknown>;
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+
+export interface Execution {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly input: string;
+  readonly startDate: Date;
+  status: ExecutionStatus;
+  stopDate?: Date;
+  output?: string;
+  error?: string;
+  cause?: string;
+  /** Settles when the execution ends. */
+  readonly done: Promise<void>;
+}
+
+/** Errors named as the SFN API names them, so the SDK client maps them to its exception classes. */
+export class SfnApiError extends Error {
+  constructor(
+    code:
+      | 'ExecutionAlreadyExists'
+      | 'StateMachineDoesNotExist'
+      | 'InvalidName'
+      | 'ExecutionDoesNotExist'
+      | 'InvalidExecutionInput',
+    message: string,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+interface Definition {
+  States: Record<
+    string,
+    { Type: string; Resource?: string; Iterator?: Definition; ItemProcessor?: Definition; Branches?: Definition[] }
+  >;
+}
+
+interface RegisteredMachine {
+  readonly machine: StateMachine;
+  readonly taskResources: ReadonlyMap<string, string>;
+}
+
+export class LocalStepFunctions {
+  private readonly machines = new Map<string, RegisteredMachine>();
+  private readonly executions = new Map<string, Execution & { abort: AbortController }>();
+
+  constructor(
+    private readonly adapters: Readonly<Record<string, TaskAdapter>>,
+    private readonly options: { retryIntervalOverrides?: Record<string, number> } = {},
+  ) {}
+
+  /** Registers a state machine; refuses one with a Task that no adapter can run. */
+  createStateMachine(name: string, definitionJson: string): string {
+    const definition = JSON.parse(definitionJson) as Definition;
+    const taskResources = new Map<string, string>();
+    collectTasks(definition, taskResources);
+    const missing = [...taskResources].filter(([, resource]) => !this.adapters[resource]);
+    if (missing.length) {
+      throw new Error(
+        `state machine ${name}: no local adapter for ${missing.map(([state, r]) => `"${state}" (${r})`).join(', ')}`,
+      );
+    }
+    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+    const arn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
+    this.machines.set(arn, { machine, taskResources });
+    return arn;
+  }
+
+  startExecution(stateMachineArn: string, name: string, input: string): Execution {
+    const registered = this.machines.get(stateMachineArn);
+    if (!registered)
+      throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    if (!/^[0-9A-Za-z_-]{1,80}$/.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      // AWS: idempotent while the first is running with the same input; otherwise the name is taken.
+      if (existing.status === 'RUNNING' && existing.input === input) return existing;
+      throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    let parsedInput: unknown;
+    try {
+      parsedInput = JSON.parse(input);
+    } catch {
+      throw new SfnApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
+    }
+
+    const abort = new AbortController();
+    const startDate = new Date();
+    const handlers = Object.fromEntries(
+      [...registered.taskResources].map(([state, resource]) => [
+        state,
+        (taskInput: unknown) =>
+          this.adapters[resource]!(taskInput, { signal: abort.signal, stateName: state, executionArn }),
+      ]),
+    );
+    const run = registered.machine.run(
+      parsedInput as never,
+      {
+        overrides: {
+          taskResourceLocalHandlers: handlers as never,
+          retryIntervalOverrides: this.options.retryIntervalOverrides,
+        },
+        context: {
+          Execution: { Id: executionArn, Name: name, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local` },
+          StateMachine: { Id: stateMachineArn, Name: stateMachineArn.split(':').pop() },
+        },
+      } as never,
+    );
+    abort.signal.addEventListener('abort', () => run.abort());
+
+    const execution: Execution & { abort: AbortController } = {
+      executionArn,
+      stateMachineArn,
+      name,
+      input,
+      startDate,
+      status: 'RUNNING',
+      abort,
+      done: run.result.then(
+        (output) => this.finish(executionArn, 'SUCCEEDED', { output: JSON.stringify(output) }),
+        (error: unknown) => this.finish(executionArn, abort.signal.aborted ? 'ABORTED' : 'FAILED', failureOf(error)),
+      ),
+    };
+    this.executions.set(executionArn, execution);
+    return execution;
+  }
+
+  describeExecution(executionArn: string): Execution {
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    return execution;
+  }
+
+  listExecutions(): Execution[] {
+    return [...this.executions.values()];
+  }
+
+  /** Aborts every running execution; adapters see their signal fire. */
+  async stopAll(): Promise<void> {
+    const running = [...this.executions.values()].filter((e) => e.status === 'RUNNING');
+    running.forEach((e) => e.abort.abort());
+    await Promise.all(running.map((e) => e.done));
+  }
+
+  private finish(executionArn: string, status: ExecutionStatus, fields: Partial<Execution>): void {
+    const execution = this.executions.get(executionArn)!;
+    Object.assign(execution, fields, { status, stopDate: new Date() });
+  }
+}
+
+function failureOf(error: unknown): { error: string; cause: string } {
+  // An uncaught error reaches us as ExecutionError whose cause is the state's error.
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  const failure = cause instanceof Error ? cause : new Error(String(cause));
+  return { error: failure.name, cause: failure.message };
+}
+
+function collectTasks(definition: Definition, into: Map<string, string>): void {
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (state.Type === 'Task') {
+      if (into.has(name)) throw new Error(`state name "${name}" is used twice: local adapters are keyed by state name`);
+      into.set(name, state.Resource ?? '');
+    }
+    const nested = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter(Boolean) as Definition[];
+    nested.forEach((child) => collectTasks(child, into));
+  }
+}

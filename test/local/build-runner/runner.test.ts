@@ -1,0 +1,434 @@
+import type { Build } from '@aws-sdk/client-codebuild';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalBuildRunner, UnknownRepositoryError, type BuildRequest } from '../../../local/build-runner';
+import { createFixture, type Fixture } from './git-fixture';
+
+const phase = (build: Build, type: string) => build.phases?.find((p) => p.phaseType === type);
+const phaseTypes = (build: Build) => build.phases?.map((p) => `${p.phaseType}:${p.phaseStatus ?? ''}`);
+
+describe('LocalBuildRunner', () => {
+  let fixture: Fixture;
+  let runner: LocalBuildRunner;
+  const run = (buildspec: string, request: Partial<BuildRequest> = {}) => {
+    fixture.commit({ 'buildspec.yml': buildspec });
+    return runner.run({
+      projectName: 'demo',
+      buildspecPath: 'buildspec.yml',
+      repositoryPath: fixture.repo,
+      sourceVersion: 'main',
+      ...request,
+    });
+  };
+
+  beforeEach(() => {
+    fixture = createFixture({ 'src/app.txt': 'app\n' });
+    runner = new LocalBuildRunner({ rootDir: fixture.rootDir, runtimeCacheDir: join(fixture.dir, 'runtimes') });
+  });
+  afterEach(() => fixture.cleanup());
+
+  it('runs all phases in one shell: directory, variables and exports persist', async () => {
+    const lines: string[] = [];
+    const { build, logFile } = await run(
+      `version: 0.2
+env:
+  variables:
+    FROM_SPEC: spec
+    OVERRIDDEN: spec
+phases:
+  install:
+    commands:
+      - cd src
+      - PLAIN=plain
+  pre_build:
+    commands:
+      - export EXPORTED=exported
+  build:
+    commands:
+      - echo "$(pwd | xargs basename) $PLAIN $EXPORTED $FROM_SPEC $OVERRIDDEN"
+      - |
+        for word in multi line; do
+          printf '%s ' "$word"
+        done
+        echo
+  post_build:
+    commands:
+      - bash -c 'echo child sees $EXPORTED'
+`,
+      { environmentVariables: [{ name: 'OVERRIDDEN', value: 'override' }], onLogLine: (line) => lines.push(line) },
+    );
+    expect(build.buildStatus).toBe('SUCCEEDED');
+    expect(phaseTypes(build)).toEqual([
+      'SUBMITTED:SUCCEEDED',
+      'QUEUED:SUCCEEDED',
+      'PROVISIONING:SUCCEEDED',
+      'DOWNLOAD_SOURCE:SUCCEEDED',
+      'INSTALL:SUCCEEDED',
+      'PRE_BUILD:SUCCEEDED',
+      'BUILD:SUCCEEDED',
+      'POST_BUILD:SUCCEEDED',
+      'UPLOAD_ARTIFACTS:SUCCEEDED',
+      'FINALIZING:SUCCEEDED',
+      'COMPLETED:',
+    ]);
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toContain('src plain exported spec override\n');
+    expect(log).toContain('multi line \n');
+    expect(log).toContain('child sees exported\n');
+    expect(log).toMatch(/^\[Container\] \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{6} Entering phase BUILD$/m);
+    expect(log).toMatch(/Running command cd src\n/);
+    expect(lines.join('\n') + '\n').toBe(log);
+    expect(build).toMatchObject({
+      id: expect.stringMatching(/^demo:[0-9a-f-]{36}$/),
+      buildNumber: 1,
+      currentPhase: 'COMPLETED',
+      buildComplete: true,
+      initiator: 'stepline-local',
+      sourceVersion: 'main',
+      resolvedSourceVersion: expect.stringMatching(/^[0-9a-f]{40}$/),
+      logs: { groupName: '/stepline/local/codebuild/demo', deepLink: `file://${logFile}` },
+      environment: { type: 'LINUX_CONTAINER', image: 'local' },
+    });
+    expect(build.arn).toBe(`arn:aws:codebuild:local:000000000000:build/${build.id}`);
+    expect(existsSync(join(logFile, '..', 'src'))).toBe(false);
+  });
+
+  it('numbers builds per project, in order', async () => {
+    const spec = 'version: 0.2\nphases:\n  build:\n    commands: [true]\n';
+    expect((await run(spec)).build.buildNumber).toBe(1);
+    expect((await run(spec)).build.buildNumber).toBe(2);
+    expect((await run(spec, { projectName: 'other' })).build.buildNumber).toBe(1);
+  });
+
+  it('sets the CODEBUILD_* variables CodeBuild documents', async () => {
+    const names = [
+      'CODEBUILD_BUILD_ID',
+      'CODEBUILD_BUILD_ARN',
+      'CODEBUILD_BUILD_NUMBER',
+      'CODEBUILD_BUILD_IMAGE',
+      'CODEBUILD_BUILD_SUCCEEDING',
+      'CODEBUILD_INITIATOR',
+      'CODEBUILD_LOG_PATH',
+      'CODEBUILD_RESOLVED_SOURCE_VERSION',
+      'CODEBUILD_SOURCE_REPO_URL',
+      'CODEBUILD_SOURCE_VERSION',
+      'CODEBUILD_SRC_DIR',
+      'CODEBUILD_START_TIME',
+    ];
+    const { build, logFile } = await run(
+      `version: 0.2\nphases:\n  build:\n    commands:\n${names.map((n) => `      - echo "${n}=$${n}"`).join('\n')}\n`,
+    );
+    const log = readFileSync(logFile, 'utf8');
+    const value = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(log)?.[1];
+    expect(value('CODEBUILD_BUILD_ID')).toBe(build.id);
+    expect(value('CODEBUILD_BUILD_ARN')).toBe(build.arn);
+    expect(value('CODEBUILD_BUILD_NUMBER')).toBe('1');
+    expect(value('CODEBUILD_BUILD_IMAGE')).toBe('local');
+    expect(value('CODEBUILD_BUILD_SUCCEEDING')).toBe('1');
+    expect(value('CODEBUILD_INITIATOR')).toBe('stepline-local');
+    expect(value('CODEBUILD_LOG_PATH')).toBe(build.logs?.streamName);
+    expect(value('CODEBUILD_RESOLVED_SOURCE_VERSION')).toBe(build.resolvedSourceVersion);
+    expect(value('CODEBUILD_SOURCE_REPO_URL')).toBe(`file://${fixture.repo}`);
+    expect(value('CODEBUILD_SOURCE_VERSION')).toBe('main');
+    expect(value('CODEBUILD_SRC_DIR')).toBe(join(logFile, '..', 'src'));
+    expect(Number(value('CODEBUILD_START_TIME'))).toBe(build.startTime?.getTime());
+  });
+
+  it('runs post_build and finally after a failed BUILD, with CODEBUILD_BUILD_SUCCEEDING=0', async () => {
+    const { build, logFile } = await run(`version: 0.2
+phases:
+  build:
+    commands:
+      - echo before
+      - exit 7
+      - echo skipped
+    finally:
+      - echo finally ran
+  post_build:
+    commands:
+      - echo post_build sees $CODEBUILD_BUILD_SUCCEEDING
+artifacts:
+  files: [src/app.txt]
+`);
+    expect(build.buildStatus).toBe('FAILED');
+    expect(phase(build, 'BUILD')).toMatchObject({
+      phaseStatus: 'FAILED',
+      contexts: [
+        {
+          statusCode: 'COMMAND_EXECUTION_ERROR',
+          message: 'Error while executing command: exit 7. Reason: exit status 7',
+        },
+      ],
+    });
+    expect(phase(build, 'POST_BUILD')?.phaseStatus).toBe('SUCCEEDED');
+    expect(phase(build, 'UPLOAD_ARTIFACTS')?.phaseStatus).toBe('SUCCEEDED');
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).not.toContain('skipped');
+    expect(log).toContain('finally ran');
+    expect(log).toContain('post_build sees 0');
+    expect(log).toMatch(/Command did not exit successfully exit 7 exit status 7\n.*Running command echo finally ran/);
+    expect(log).toMatch(
+      /Phase complete: BUILD State: FAILED\n.*Phase context status code: COMMAND_EXECUTION_ERROR Message: Error while executing command: exit 7\. Reason: exit status 7\n/,
+    );
+  });
+
+  it.each([
+    ['install', 'INSTALL'],
+    ['pre_build', 'PRE_BUILD'],
+  ])('skips to FINALIZING after a failed %s', async (name, type) => {
+    const { build, logFile } = await run(`version: 0.2
+phases:
+  ${name}:
+    commands: ['false']
+    finally: [echo cleanup]
+  ${name === 'install' ? 'pre_build' : 'build'}:
+    commands: [echo next phase]
+  post_build:
+    commands: [echo post]
+artifacts:
+  files: ['**/*']
+`);
+    expect(build.buildStatus).toBe('FAILED');
+    expect(phaseTypes(build)?.slice(3)).toEqual([
+      'DOWNLOAD_SOURCE:SUCCEEDED',
+      ...(type === 'PRE_BUILD' ? ['INSTALL:SUCCEEDED'] : []),
+      `${type}:FAILED`,
+      'FINALIZING:SUCCEEDED',
+      'COMPLETED:',
+    ]);
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toContain('cleanup');
+    expect(log).not.toContain('next phase');
+    expect(log).not.toContain('post\n');
+    expect(readdirSync(join(logFile, '..'))).toEqual(['build.log']);
+  });
+
+  it('goes on to the next phase after a failure under on-failure: CONTINUE, and the build still fails', async () => {
+    const { build, logFile } = await run(`version: 0.2
+phases:
+  install:
+    on-failure: CONTINUE
+    commands: ['false']
+  build:
+    commands: [echo build ran]
+`);
+    expect(build.buildStatus).toBe('FAILED');
+    expect(phase(build, 'INSTALL')?.phaseStatus).toBe('FAILED');
+    expect(phase(build, 'BUILD')?.phaseStatus).toBe('SUCCEEDED');
+    expect(readFileSync(logFile, 'utf8')).toContain('build ran');
+  });
+
+  it('fails the phase when a finally command fails', async () => {
+    const { build } = await run("version: 0.2\nphases:\n  build:\n    commands: [true]\n    finally: ['false']\n");
+    expect(phase(build, 'BUILD')?.contexts?.[0]?.message).toBe(
+      'Error while executing command: false. Reason: exit status 1',
+    );
+  });
+
+  it('parses JUnit reports into a report per group, kept for getReports', async () => {
+    const junit = (failures: number) =>
+      `<testsuite>${'<testcase name="ok" time="0.5"/>'.repeat(2)}${'<testcase name="bad"><failure/></testcase>'.repeat(failures)}<testcase name="skip"><skipped/></testcase></testsuite>`;
+    const { build, reports } = await run(`version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p out/nested && echo '${junit(1)}' > out/a.xml && echo '${junit(0)}' > out/nested/b.xml
+reports:
+  unit:
+    files: ['**/*.xml']
+    base-directory: out
+  none:
+    files: ['missing/*.xml']
+`);
+    expect(build.buildStatus).toBe('SUCCEEDED');
+    expect(reports).toHaveLength(1);
+    const [report] = reports;
+    expect(report).toMatchObject({
+      arn: expect.stringMatching(/^arn:aws:codebuild:local:000000000000:report\/demo-unit:[0-9a-f-]{36}$/),
+      type: 'TEST',
+      name: 'demo-unit',
+      reportGroupArn: 'arn:aws:codebuild:local:000000000000:report-group/demo-unit',
+      executionId: build.arn,
+      status: 'FAILED',
+      testSummary: {
+        total: 7,
+        statusCounts: { SUCCEEDED: 4, FAILED: 1, SKIPPED: 2, ERROR: 0, UNKNOWN: 0 },
+        durationInNanoSeconds: 2e9,
+      },
+    });
+    expect(build.reportArns).toEqual([report.arn]);
+    const stored = new LocalBuildRunner({ rootDir: fixture.rootDir }).getReports([report.arn as string, 'arn:unknown']);
+    expect(stored).toEqual([report]);
+  });
+
+  it('copies artifacts with base-directory, discard-paths and exclude-paths', async () => {
+    const { build } = await run(`version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p dist/js/lib && touch dist/index.html dist/js/app.js dist/js/lib/x.js dist/js/app.js.map
+artifacts:
+  base-directory: dist
+  files: ['**/*']
+  exclude-paths: ['**/*.map']
+`);
+    const location = build.artifacts?.location?.replace('file://', '') as string;
+    expect(readdirSync(location, { recursive: true }).sort()).toEqual([
+      'index.html',
+      'js',
+      'js/app.js',
+      'js/lib',
+      'js/lib/x.js',
+    ]);
+
+    const flat = await run(`version: 0.2
+phases:
+  build:
+    commands: ['mkdir -p a/b && touch a/one a/b/two']
+artifacts:
+  files: ['a/**/*']
+  discard-paths: yes
+`);
+    expect(readdirSync(flat.build.artifacts?.location?.replace('file://', '') as string).sort()).toEqual([
+      'one',
+      'two',
+    ]);
+  });
+
+  it('fails UPLOAD_ARTIFACTS when no file matches, as CodeBuild does', async () => {
+    const { build } = await run(
+      'version: 0.2\nphases:\n  build:\n    commands: [true]\nartifacts:\n  files: [nothing/*]\n',
+    );
+    expect(build.buildStatus).toBe('FAILED');
+    expect(phase(build, 'UPLOAD_ARTIFACTS')?.contexts).toEqual([
+      { statusCode: 'CLIENT_ERROR', message: 'no matching artifact paths found' },
+    ]);
+  });
+
+  it('fails DOWNLOAD_SOURCE with YAML_FILE_ERROR for a malformed buildspec', async () => {
+    const { build, logFile } = await run('version: 0.2\nphases:\n  build:\n    commands:\n      - echo a: b\n');
+    expect(build.buildStatus).toBe('FAILED');
+    expect(phaseTypes(build)?.slice(3)).toEqual(['DOWNLOAD_SOURCE:FAILED', 'FINALIZING:SUCCEEDED', 'COMPLETED:']);
+    const context = {
+      statusCode: 'YAML_FILE_ERROR',
+      message: 'Expected Commands[0] to be of string type: found subkeys instead at line 5',
+    };
+    expect(phase(build, 'DOWNLOAD_SOURCE')?.contexts).toEqual([context]);
+    expect(readFileSync(logFile, 'utf8')).toContain(
+      `Phase context status code: YAML_FILE_ERROR Message: ${context.message}`,
+    );
+  });
+
+  it('fails DOWNLOAD_SOURCE for a missing buildspec and for an unknown source version', async () => {
+    const missing = await run('version: 0.2\n', { buildspecPath: 'nope.yml' });
+    expect(phase(missing.build, 'DOWNLOAD_SOURCE')?.contexts).toEqual([
+      { statusCode: 'YAML_FILE_ERROR', message: 'YAML file does not exist' },
+    ]);
+    const unknown = await run('version: 0.2\n', { sourceVersion: 'no-such-branch' });
+    expect(phase(unknown.build, 'DOWNLOAD_SOURCE')?.contexts).toEqual([
+      {
+        statusCode: 'CLIENT_ERROR',
+        message: 'reference not found for primary source and source version no-such-branch',
+      },
+    ]);
+  });
+
+  it('builds the commit asked for, by id', async () => {
+    const buildspec = 'version: 0.2\nphases:\n  build:\n    commands: [cat version.txt]\n';
+    const first = fixture.commit({ 'buildspec.yml': buildspec, 'version.txt': 'one\n' });
+    fixture.commit({ 'version.txt': 'two\n' });
+    const { build, logFile } = await runner.run({
+      projectName: 'demo',
+      buildspecPath: 'buildspec.yml',
+      repositoryPath: fixture.repo,
+      sourceVersion: first.slice(0, 10),
+    });
+    expect(build.resolvedSourceVersion).toBe(first);
+    expect(readFileSync(logFile, 'utf8')).toContain('\none\n');
+  });
+
+  it('builds from a bare repository', async () => {
+    fixture.commit({ 'buildspec.yml': 'version: 0.2\nphases:\n  build:\n    commands: [cat src/app.txt]\n' });
+    const bare = join(fixture.dir, 'bare.git');
+    execFileSync('git', ['clone', '--quiet', '--bare', fixture.repo, bare]);
+    const { build } = await runner.run({
+      projectName: 'demo',
+      buildspecPath: 'buildspec.yml',
+      repositoryPath: bare,
+      sourceVersion: 'main',
+    });
+    expect(build.buildStatus).toBe('SUCCEEDED');
+  });
+
+  it('uses the running Node for its own major without downloading anything', async () => {
+    const major = process.versions.node.split('.')[0];
+    const { build, logFile } = await run(
+      `version: 0.2\nphases:\n  install:\n    runtime-versions:\n      nodejs: ${major}.x\n  build:\n    commands: [node --version, npm --version]\n`,
+    );
+    expect(build.buildStatus).toBe('SUCCEEDED');
+    expect(readFileSync(logFile, 'utf8')).toContain(`\nv${process.versions.node}\n`);
+    expect(existsSync(join(fixture.dir, 'runtimes'))).toBe(false);
+  });
+
+  it('fails INSTALL with the reason for a runtime local mode cannot provide', async () => {
+    const { build } = await run(
+      'version: 0.2\nphases:\n  install:\n    runtime-versions:\n      python: 3.12\n  build:\n    commands: [true]\n',
+    );
+    expect(build.buildStatus).toBe('FAILED');
+    expect(phase(build, 'INSTALL')?.contexts).toEqual([
+      { statusCode: 'YAML_FILE_ERROR', message: "Unknown runtime named 'python'. Local mode provides: nodejs" },
+    ]);
+    expect(phase(build, 'BUILD')).toBeUndefined();
+  });
+
+  it('exports env/exported-variables as they stand after post_build', async () => {
+    const { build } = await run(
+      'version: 0.2\nenv:\n  exported-variables: [IMAGE_TAG, UNSET]\nphases:\n  build:\n    commands: [IMAGE_TAG=v1-$CODEBUILD_BUILD_NUMBER]\n',
+    );
+    expect(build.exportedEnvironmentVariables).toEqual([
+      { name: 'IMAGE_TAG', value: 'v1-1' },
+      { name: 'UNSET', value: '' },
+    ]);
+  });
+
+  it('stops a running build promptly when aborted, killing its processes', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    const result = run(
+      'version: 0.2\nphases:\n  build:\n    commands: [echo started, sleep 30]\n  post_build:\n    commands: [echo post]\n',
+      {
+        signal: controller.signal,
+        onLogLine: (line) => line === 'started' && setTimeout(() => controller.abort(), 50),
+      },
+    );
+    const { build, logFile } = await result;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(build.buildStatus).toBe('STOPPED');
+    expect(phase(build, 'BUILD')?.phaseStatus).toBe('STOPPED');
+    expect(phase(build, 'POST_BUILD')).toBeUndefined();
+    expect(readFileSync(logFile, 'utf8')).not.toContain('\npost\n');
+  });
+
+  it('times out a build that runs past timeoutMinutes', async () => {
+    const started = Date.now();
+    const { build } = await run('version: 0.2\nphases:\n  build:\n    commands: [sleep 30]\n', {
+      timeoutMinutes: 0.01,
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(build.buildStatus).toBe('TIMED_OUT');
+    expect(phase(build, 'BUILD')?.phaseStatus).toBe('TIMED_OUT');
+    expect(build.phases?.at(-1)?.phaseType).toBe('COMPLETED');
+  });
+
+  it('rejects a request for a path that is not a git repository', async () => {
+    await expect(
+      runner.run({
+        projectName: 'demo',
+        buildspecPath: 'buildspec.yml',
+        repositoryPath: join(fixture.dir, 'nope'),
+        sourceVersion: 'main',
+      }),
+    ).rejects.toBeInstanceOf(UnknownRepositoryError);
+  });
+});

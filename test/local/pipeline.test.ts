@@ -1,0 +1,176 @@
+/**
+ * The pipeline state machine executed end to end in local mode: a push to the local repository,
+ * the CodeCommit-shaped event, the run starter, statemachines/pipeline.asl.json on
+ * aws-local-stepfunctions, the real build runner, the recorder, and the run store on dynalite.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidRequestError } from '../../core/errors';
+import type { BuildRunner } from '../../local/codebuild';
+import { LocalBuildRunner } from '../../local/build-runner';
+import { codeCommitEvent } from '../../local/runtime';
+import { TaskError } from '../../local/task-error';
+import { buildspecs, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+
+describe('pipeline run in local mode', () => {
+  let fixture: Fixture;
+  afterEach(() => fixture?.close());
+
+  async function pushAndRun(files: Record<string, string>) {
+    const commitId = await fixture.push(files);
+    const [started] = await fixture.runtime.runsStartedFor(commitId);
+    expect(started).toBeDefined();
+    const run = await fixture.runtime.waitForRun(started!.runId);
+    const stages = await fixture.runtime.store.listStages(run.runId);
+    return { commitId, run, stages: Object.fromEntries(stages.map((s) => [s.name, s])) };
+  }
+
+  it('runs build then both test stages and records every step (happy path)', async () => {
+    fixture = await startFixture();
+    const { commitId, run, stages } = await pushAndRun(passingSeed);
+
+    expect(run).toMatchObject({
+      pipeline: 'demo',
+      status: 'SUCCEEDED',
+      commit: {
+        repository: 'demo',
+        branch: 'main',
+        id: commitId,
+        message: 'change',
+        author: { name: 'stepline local' },
+      },
+      trigger: { kind: 'codecommit' },
+      stageNames: ['build', 'unit', 'lint'],
+      executionArn: `arn:aws:states:local:000000000000:execution:stepline-demo:${run.runId}`,
+    });
+    expect(run.runId).toMatch(new RegExp(`^demo-${commitId.slice(0, 12)}-[0-9a-f]{8}$`));
+    expect(Date.parse(run.endedAt!)).toBeGreaterThanOrEqual(Date.parse(run.startedAt!));
+    expect(run.failure).toBeUndefined();
+    for (const name of ['build', 'unit', 'lint']) {
+      expect(stages[name]).toMatchObject({
+        status: 'SUCCEEDED',
+        buildId: expect.stringMatching(`^stepline-demo-${name}:`),
+      });
+      expect(stages[name]!.durationMs).toEqual(expect.any(Number));
+      expect(stages[name]!.logs?.deepLink).toMatch(/^file:\/\//);
+    }
+    expect(stages.unit!.tests).toMatchObject({ total: 3, passed: 3, failed: 0, skipped: 0 });
+    expect((await fixture.runtime.store.listActiveRuns()).items).toEqual([]);
+  });
+
+  it('records a failed build with its stage and log tail, and runs no test stage', async () => {
+    fixture = await startFixture();
+    const { run, stages } = await pushAndRun({
+      ...passingSeed,
+      'build.yml': buildspecs.ok(['echo "src/app.ts(3,1): error TS1005: expected ;"', 'exit 2']),
+    });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.failure).toMatchObject({
+      stage: 'build',
+      error: 'States.TaskFailed',
+      cause: expect.stringMatching(/^build stepline-demo-build:\S+ FAILED in phase BUILD/),
+    });
+    expect(run.failure!.logTail!.join('\n')).toContain('error TS1005: expected ;');
+    expect(stages.build).toMatchObject({ status: 'FAILED', failure: { stage: 'build' } });
+    expect(stages.unit).toBeUndefined();
+    expect(stages.lint).toBeUndefined();
+  });
+
+  it('lets every test stage finish when one fails, and fails the run with the failing one', async () => {
+    fixture = await startFixture();
+    const { run, stages } = await pushAndRun({
+      ...passingSeed,
+      'unit.yml': buildspecs.withReport(['mkdir -p reports', `echo '${junit(4, 1)}' > reports/junit.xml`, 'exit 1']),
+    });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.failure).toMatchObject({ stage: 'unit', error: 'States.TaskFailed' });
+    expect(stages.unit).toMatchObject({ status: 'FAILED', tests: { total: 4, passed: 3, failed: 1 } });
+    expect(stages.lint).toMatchObject({ status: 'SUCCEEDED' });
+    expect(stages.build).toMatchObject({ status: 'SUCCEEDED' });
+  });
+
+  it('retries a throttled build start, then succeeds', async () => {
+    const real = new LocalBuildRunner({ rootDir: join(tmpdir(), `stepline-throttle-${process.pid}`) });
+    const starts: string[] = [];
+    const throttleFirstBuild: BuildRunner = {
+      async run(request) {
+        starts.push(request.projectName);
+        if (starts.length === 1) {
+          throw new TaskError('CodeBuild.AccountLimitExceededException', 'Cannot have more than 0 builds in queue');
+        }
+        return real.run(request);
+      },
+      getReports: (arns) => real.getReports(arns),
+    };
+    fixture = await startFixture({ runner: throttleFirstBuild, retryIntervalOverrides: { Build: 0 } });
+    const { run, stages } = await pushAndRun(passingSeed);
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(starts.filter((p) => p === 'stepline-demo-build')).toHaveLength(2);
+    expect(stages.build!.status).toBe('SUCCEEDED');
+  });
+
+  it('starts one run when the same push event is delivered twice', async () => {
+    fixture = await startFixture();
+    const commitId = await fixture.push(passingSeed);
+    const [first] = await fixture.runtime.runsStartedFor(commitId);
+    const run = await fixture.runtime.store.getRun(first!.runId);
+    const redelivery = codeCommitEvent({
+      repository: 'demo',
+      oldCommitId: '0'.repeat(40),
+      commitId,
+      ref: 'refs/heads/main',
+    });
+    // EventBridge redelivers the same event: same id.
+    const sameEvent = { ...redelivery, id: run!.trigger.eventId };
+
+    const [again] = await Promise.all(fixture.runtime.putEvent(sameEvent));
+    expect(again).toMatchObject({ runId: first!.runId, duplicate: true, executionArn: first!.executionArn });
+    await fixture.runtime.waitForRun(first!.runId);
+    expect(fixture.runtime.stepFunctions.listExecutions()).toHaveLength(1);
+    expect((await fixture.runtime.store.listRuns('demo')).items).toHaveLength(1);
+
+    // A new delivery (a new event id) of the same commit is a deliberate re-run: a second run.
+    const [rerun] = await Promise.all(fixture.runtime.putEvent(redelivery));
+    expect(rerun!.duplicate).toBe(false);
+    expect(rerun!.runId).not.toBe(first!.runId);
+    await fixture.runtime.waitForRun(rerun!.runId);
+  });
+
+  it('refuses a malformed event with a precise error and starts nothing', async () => {
+    fixture = await startFixture();
+    const event = codeCommitEvent({
+      repository: 'demo',
+      oldCommitId: '0'.repeat(40),
+      commitId: 'a'.repeat(40),
+      ref: 'refs/heads/main',
+    });
+
+    expect(() => fixture.runtime.putEvent({ ...event, account: 'me', detail: 'x' })).toThrow(
+      new InvalidRequestError('invalid event', [
+        'account: account must be 12 digits',
+        'detail: Invalid input: expected record, received string',
+      ]),
+    );
+    // Matches the rule, but carries no usable commit id: the starter refuses the run request.
+    const [refused] = fixture.runtime.putEvent({ ...event, detail: { ...event.detail, commitId: 'HEAD' } });
+    await expect(refused).rejects.toThrow(
+      'invalid run request: commitId: commitId must be a 40-character hex commit id',
+    );
+    expect((await fixture.runtime.store.listRuns('demo')).items).toEqual([]);
+    expect(fixture.runtime.stepFunctions.listExecutions()).toEqual([]);
+  });
+
+  it('ignores pushes to other branches', async () => {
+    fixture = await startFixture();
+    const event = codeCommitEvent({
+      repository: 'demo',
+      oldCommitId: '0'.repeat(40),
+      commitId: 'a'.repeat(40),
+      ref: 'refs/heads/feature',
+    });
+    expect(fixture.runtime.putEvent(event)).toEqual([]);
+  });
+});

@@ -1,0 +1,75 @@
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, type PipelineConfig } from '../../core/config';
+import { LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime';
+
+/** A JUnit report with `failures` failing cases out of `total`. */
+export function junit(total: number, failures: number): string {
+  const cases = Array.from({ length: total }, (_, i) =>
+    i < failures
+      ? `<testcase name="case ${i}" time="0.01"><failure message="expected 1 to be 2">boom</failure></testcase>`
+      : `<testcase name="case ${i}" time="0.01"/>`,
+  ).join('');
+  return `<?xml version="1.0"?><testsuites><testsuite name="unit" tests="${total}" failures="${failures}">${cases}</testsuite></testsuites>`;
+}
+
+export const buildspecs = {
+  ok: (commands: string[]) =>
+    `version: 0.2\nphases:\n  build:\n    commands:\n${commands.map((c) => `      - ${JSON.stringify(c)}`).join('\n')}\n`,
+  withReport: (commands: string[]) =>
+    `${buildspecs.ok(commands)}reports:\n  unit:\n    files:\n      - junit.xml\n    base-directory: reports\n    file-format: JUNITXML\n`,
+};
+
+export interface Fixture {
+  readonly runtime: LocalRuntime;
+  readonly pipeline: PipelineConfig;
+  readonly seedDir: string;
+  /** Writes the seed's files, commits and pushes them; resolves with the commit id. */
+  push(files: Record<string, string>, message?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A local runtime with one pipeline `demo`: build, then test stages `unit` and `lint`. */
+export async function startFixture(options: Partial<LocalRuntimeOptions> = {}): Promise<Fixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'stepline-pipeline-'));
+  const seedDir = join(dir, 'seed');
+  const config = parseConfig({
+    pipelines: [
+      {
+        name: 'demo',
+        source: { type: 'codecommit', repository: 'demo', branch: 'main' },
+        build: { buildspec: 'build.yml', timeoutMinutes: 5 },
+        tests: [
+          { name: 'unit', buildspec: 'unit.yml', timeoutMinutes: 5 },
+          { name: 'lint', buildspec: 'lint.yml', timeoutMinutes: 5 },
+        ],
+      },
+    ],
+  });
+  const runtime = await LocalRuntime.start({ config, stateDir: join(dir, 'state'), ...options });
+  const pipeline = config.pipelines[0]!;
+  return {
+    runtime,
+    pipeline,
+    seedDir,
+    async push(files, message = 'change') {
+      await rm(seedDir, { recursive: true, force: true });
+      for (const [path, content] of Object.entries(files)) {
+        await mkdir(join(seedDir, path, '..'), { recursive: true });
+        await writeFile(join(seedDir, path), content);
+      }
+      return runtime.pushSeed(pipeline, seedDir, message);
+    },
+    async close() {
+      await runtime.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const passingSeed = {
+  'build.yml': buildspecs.ok(['echo compiling', 'mkdir -p dist', 'echo bundle > dist/index.js']),
+  'unit.yml': buildspecs.withReport(['mkdir -p reports', `echo '${junit(3, 0)}' > reports/junit.xml`]),
+  'lint.yml': buildspecs.ok(['echo lint clean']),
+};
