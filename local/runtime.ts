@@ -169,6 +169,10 @@ export class LocalRuntime {
     return (await this.store.getRun(runId))!;
   }
 
+  get storeEndpoint(): string {
+    return this.storeServer.endpoint;
+  }
+
   async close(): Promise<void> {
     await this.stepFunctions.stopAll();
     await this.endpoint.close();

@@ -1,0 +1,41 @@
+/** Renders a run's progress from the run store: one line per stage change, the log tail of a failure. */
+import type { RunRecord, StageRecord } from '../core/records';
+
+const MARK: Record<string, string> = { IN_PROGRESS: '…', SUCCEEDED: '✔', FAILED: '✖', PENDING: ' ' };
+
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+export function stageLine(stage: StageRecord): string {
+  const tests = stage.tests
+    ? `  tests ${stage.tests.passed}/${stage.tests.total} passed${stage.tests.failed ? `, ${stage.tests.failed} failed` : ''}`
+    : '';
+  return `  ${MARK[stage.status] ?? '?'} ${stage.name.padEnd(14)} ${stage.status.padEnd(11)} ${formatDuration(stage.durationMs).padStart(7)}${tests}`;
+}
+
+export function failureLines(run: RunRecord): string[] {
+  if (!run.failure) return [];
+  const { stage, error, cause, logTail = [] } = run.failure;
+  return [
+    `  failed${stage ? ` at stage ${stage}` : ''}: ${error} — ${cause}`,
+    ...(logTail.length ? ['  last lines of its log:', ...logTail.map((l) => `    │ ${l}`)] : []),
+  ];
+}
+
+/** Remembers what was printed, so that each change is printed once. */
+export class ProgressPrinter {
+  private readonly seen = new Map<string, string>();
+
+  constructor(private readonly write: (line: string) => void) {}
+
+  update(stages: readonly StageRecord[], order: readonly string[]): void {
+    const sorted = [...stages].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+    for (const stage of sorted) {
+      if (this.seen.get(stage.name) === stage.status) continue;
+      this.seen.set(stage.name, stage.status);
+      this.write(stageLine(stage));
+    }
+  }
+}

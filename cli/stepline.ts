@@ -1,0 +1,97 @@
+/**
+ * stepline's command line. `start` runs local mode: it commits the example app into its local
+ * repository, pushes it, and shows the pipeline run that the push starts.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, parseConfig, type SteplineConfig } from '../core/config';
+import type { RunRecord } from '../core/records';
+import { LocalRuntime } from '../local/runtime';
+import { failureLines, formatDuration, ProgressPrinter } from './progress';
+
+const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE]
+
+  --serve          keep local mode running after the run ends (push to the local repository to run again)
+  --state-dir DIR  where local state is kept (default .stepline)
+  --config FILE    the pipeline configuration (default stepline.config.ts)`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      serve: { type: 'boolean', default: false },
+      'state-dir': { type: 'string', default: '.stepline' },
+      config: { type: 'string', default: 'stepline.config.ts' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help || positionals[0] !== 'start') {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const config = await loadConfig(resolve(values.config));
+  const stateDir = resolve(values['state-dir']);
+  const runtime = await LocalRuntime.start({ config, stateDir, persistStore: true });
+  const stop = async () => {
+    await runtime.close();
+    process.exit(130);
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+
+  console.log(`stepline local mode — state in ${stateDir}`);
+  console.log(`  run store: ${stateDir}/store (DynamoDB protocol at ${runtime.storeEndpoint})`);
+  console.log(`  build logs: ${stateDir}/codebuild/builds/<project>/<build>/build.log`);
+  let ok = true;
+  for (const pipeline of config.pipelines.filter((p) => p.localSeed && p.source.type === 'codecommit')) {
+    const seed = resolve(pipeline.localSeed!);
+    const commitId = await runtime.pushSeed(
+      pipeline,
+      seed,
+      `stepline start: ${pipeline.name} at ${new Date().toISOString()}`,
+    );
+    console.log(
+      `\npushed ${pipeline.localSeed} to ${runtime.git.repositoryPath(pipeline.source.repository)} (commit ${commitId.slice(0, 12)})`,
+    );
+    for (const started of await runtime.runsStartedFor(commitId)) {
+      console.log(`run ${started.runId} (execution ${started.executionArn})`);
+      const run = await follow(runtime, started.runId);
+      ok &&= run.status === 'SUCCEEDED';
+      console.log(`run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}`);
+      failureLines(run).forEach((line) => console.log(line));
+    }
+  }
+  if (values.serve) {
+    console.log(`\nserving; push to a repository under ${stateDir}/git to start a run; Ctrl-C to stop`);
+    return new Promise<number>(() => undefined);
+  }
+  await runtime.close();
+  return ok ? 0 : 1;
+}
+
+/** Prints each stage change as the run store records it, until the run ends. */
+async function follow(runtime: LocalRuntime, runId: string): Promise<RunRecord> {
+  const printer = new ProgressPrinter((line) => console.log(line));
+  const done = runtime.waitForRun(runId);
+  let finished = false;
+  void done.then(() => (finished = true));
+  for (;;) {
+    const run = await runtime.store.getRun(runId);
+    printer.update(await runtime.store.listStages(runId), run?.stageNames ?? []);
+    if (finished) return done;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function loadConfig(file: string): Promise<SteplineConfig> {
+  const module = (await import(file)) as { default?: unknown };
+  return parseConfig(module.default ?? module);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  },
+);
