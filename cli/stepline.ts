@@ -43,7 +43,8 @@ async function main(argv: string[]): Promise<number> {
   console.log(`  run store: ${stateDir}/store (DynamoDB protocol at ${runtime.storeEndpoint})`);
   console.log(`  build logs: ${stateDir}/codebuild/builds/<project>/<build>/build.log`);
   let ok = true;
-  for (const pipeline of config.pipelines.filter((p) => p.localSeed && p.source.type === 'codecommit')) {
+  for (const pipeline of config.pipelines) {
+    if (!pipeline.localSeed || pipeline.source.type !== 'codecommit') continue;
     const seed = resolve(pipeline.localSeed!);
     const commitId = await runtime.pushSeed(
       pipeline,
