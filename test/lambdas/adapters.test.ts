@@ -1,0 +1,146 @@
+/** The AWS adapters of the handlers' ports, against mocked SDK clients: exact request shapes. */
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { BatchGetBuildsCommand, BatchGetReportsCommand, CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { CodeCommitClient, GetCommitCommand } from '@aws-sdk/client-codecommit';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { CodeBuildInspector } from '../../lambdas/adapters/build-inspector';
+import { CodeCommitReader } from '../../lambdas/adapters/commit-reader';
+import { SfnExecutionStarter } from '../../lambdas/adapters/execution-starter';
+
+const codebuild = mockClient(CodeBuildClient);
+const logs = mockClient(CloudWatchLogsClient);
+const codecommit = mockClient(CodeCommitClient);
+const sfn = mockClient(SFNClient);
+beforeEach(() => [codebuild, logs, codecommit, sfn].forEach((m) => m.reset()));
+
+describe('CodeBuildInspector', () => {
+  const inspector = () => new CodeBuildInspector(new CodeBuildClient({}), new CloudWatchLogsClient({}));
+
+  it('describes a failed build with its failed phase and test summary', async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        {
+          id: 'p:1',
+          buildStatus: 'FAILED',
+          startTime: new Date(1_000),
+          endTime: new Date(4_500),
+          logs: { groupName: '/aws/codebuild/p', streamName: '1', deepLink: 'https://console/x' },
+          phases: [
+            { phaseType: 'INSTALL', phaseStatus: 'SUCCEEDED' },
+            {
+              phaseType: 'BUILD',
+              phaseStatus: 'FAILED',
+              contexts: [{ statusCode: 'COMMAND_EXECUTION_ERROR', message: 'Error while executing command: npm test' }],
+            },
+          ],
+          reportArns: ['arn:report/1'],
+        },
+      ],
+    });
+    codebuild.on(BatchGetReportsCommand).resolves({
+      reports: [
+        {
+          arn: 'arn:report/1',
+          testSummary: {
+            total: 5,
+            statusCounts: { SUCCEEDED: 3, FAILED: 1, SKIPPED: 1 },
+            durationInNanoSeconds: 2.5e9,
+          },
+        },
+      ],
+    });
+
+    const build = await inspector().describeBuild('p:1');
+
+    expect(codebuild.commandCalls(BatchGetBuildsCommand)[0]!.args[0].input).toEqual({ ids: ['p:1'] });
+    expect(codebuild.commandCalls(BatchGetReportsCommand)[0]!.args[0].input).toEqual({ reportArns: ['arn:report/1'] });
+    expect(build).toEqual({
+      id: 'p:1',
+      status: 'FAILED',
+      startTime: new Date(1_000),
+      endTime: new Date(4_500),
+      logs: { groupName: '/aws/codebuild/p', streamName: '1', deepLink: 'https://console/x' },
+      failedPhase: {
+        type: 'BUILD',
+        status: 'FAILED',
+        context: 'COMMAND_EXECUTION_ERROR: Error while executing command: npm test',
+      },
+      tests: { total: 5, passed: 3, failed: 1, skipped: 1, other: 0, durationMs: 2500, reports: ['arn:report/1'] },
+    });
+  });
+
+  it('does not ask for reports a build did not produce, and refuses an unknown build', async () => {
+    codebuild
+      .on(BatchGetBuildsCommand, { ids: ['p:2'] })
+      .resolves({ builds: [{ id: 'p:2', buildStatus: 'SUCCEEDED' }] });
+    codebuild.on(BatchGetBuildsCommand, { ids: ['nope'] }).resolves({ builds: [], buildsNotFound: ['nope'] });
+    expect((await inspector().describeBuild('p:2')).tests).toBeUndefined();
+    expect(codebuild.commandCalls(BatchGetReportsCommand)).toHaveLength(0);
+    await expect(inspector().describeBuild('nope')).rejects.toThrow('CodeBuild does not know build nope');
+  });
+
+  it('reads the tail of a log from CloudWatch Logs, newest last', async () => {
+    logs.on(GetLogEventsCommand).resolves({ events: [{ message: 'a\n' }, { message: 'b\nc\n' }] });
+    const tail = await inspector().logTail({ groupName: '/aws/codebuild/p', streamName: '1' }, 2);
+    expect(logs.commandCalls(GetLogEventsCommand)[0]!.args[0].input).toEqual({
+      logGroupName: '/aws/codebuild/p',
+      logStreamName: '1',
+      startFromHead: false,
+      limit: 2,
+    });
+    expect(tail).toEqual(['b', 'c']);
+  });
+});
+
+describe('CodeCommitReader', () => {
+  it('reads author and message of a commit', async () => {
+    codecommit.on(GetCommitCommand).resolves({
+      commit: { message: 'Fix it\n', author: { name: 'Ada', email: 'ada@example.com', date: '1 +0000' } },
+    });
+    const commit = await new CodeCommitReader(new CodeCommitClient({})).getCommit('repo', 'abc');
+    expect(codecommit.commandCalls(GetCommitCommand)[0]!.args[0].input).toEqual({
+      repositoryName: 'repo',
+      commitId: 'abc',
+    });
+    expect(commit).toEqual({ author: { name: 'Ada', email: 'ada@example.com' }, message: 'Fix it' });
+  });
+});
+
+describe('SfnExecutionStarter', () => {
+  const request = {
+    stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:stepline-web',
+    name: 'web-0123456789ab-0badcafe',
+    input: {
+      runId: 'web-0123456789ab-0badcafe',
+      pipeline: 'web',
+      commit: { repository: 'web', branch: 'main', id: '0123456789ab' },
+      stages: { build: { name: 'build', project: 'stepline-web-build' }, tests: [] },
+    },
+  };
+
+  it('starts the execution under the run id', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date() });
+    const started = await new SfnExecutionStarter(new SFNClient({})).start(request);
+    expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input).toEqual({
+      stateMachineArn: request.stateMachineArn,
+      name: request.name,
+      input: JSON.stringify(request.input),
+    });
+    expect(started).toEqual({ executionArn: 'arn:exec', alreadyStarted: false });
+  });
+
+  it('answers a taken name as already started, with the execution ARN', async () => {
+    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+    const started = await new SfnExecutionStarter(new SFNClient({})).start(request);
+    expect(started).toEqual({
+      executionArn: 'arn:aws:states:eu-west-1:111122223333:execution:stepline-web:web-0123456789ab-0badcafe',
+      alreadyStarted: true,
+    });
+  });
+
+  it('lets other errors through', async () => {
+    sfn.on(StartExecutionCommand).rejects(new Error('AccessDenied'));
+    await expect(new SfnExecutionStarter(new SFNClient({})).start(request)).rejects.toThrow('AccessDenied');
+  });
+});
