@@ -1,0 +1,96 @@
+import type { BuildInspector } from '../../core/ports';
+import { buildIdOfCause, recordProgress, type ProgressDeps } from '../../core/progress';
+import { ensureTable, startStoreServer, type StoreServer } from '../../local/store-server';
+import { RunStore } from '../../store/run-store';
+import { queuedRun } from '../support/records';
+
+describe('recordProgress', () => {
+  let server: StoreServer;
+  let deps: ProgressDeps;
+  let table = 0;
+  const builds: BuildInspector = {
+    describeBuild: async (id) => ({
+      id,
+      status: 'FAILED',
+      startTime: new Date('2026-11-25T09:00:00Z'),
+      endTime: new Date('2026-11-25T09:00:42Z'),
+      logs: { groupName: 'g', streamName: 's' },
+      failedPhase: { type: 'PRE_BUILD', status: 'FAILED', context: 'COMMAND_EXECUTION_ERROR: exit status 1' },
+    }),
+    logTail: async (_logs, lines) => ['npm ERR! missing script: lint'].slice(-lines),
+  };
+
+  beforeAll(async () => {
+    server = await startStoreServer({ tableName: 'progress-0' });
+  });
+  afterAll(() => server.close());
+  beforeEach(async () => {
+    const tableName = `progress-${++table}`;
+    await ensureTable(server.client, tableName);
+    deps = { runs: new RunStore(server.client, tableName), builds, now: () => new Date('2026-11-25T09:01:00.000Z') };
+    await deps.runs.createRun(queuedRun({ runId: 'r1' }));
+    await recordProgress(
+      { kind: 'runStarted', runId: 'r1', executionArn: 'arn:x', startedAt: '2026-11-25T09:00:00.000Z' },
+      deps,
+    );
+  });
+
+  it('records a failed build from the Cause a startBuild.sync task fails with', async () => {
+    const cause = JSON.stringify({ Build: { Id: 'p:9', BuildStatus: 'FAILED' } });
+    const stage = await recordProgress(
+      { kind: 'stageFailed', runId: 'r1', stage: 'build', error: { Error: 'States.TaskFailed', Cause: cause } },
+      deps,
+    );
+    expect(stage).toMatchObject({
+      status: 'FAILED',
+      buildId: 'p:9',
+      durationMs: 42_000,
+      failure: {
+        stage: 'build',
+        error: 'States.TaskFailed',
+        cause: 'build p:9 FAILED in phase PRE_BUILD: COMMAND_EXECUTION_ERROR: exit status 1',
+        logTail: ['npm ERR! missing script: lint'],
+      },
+    });
+    const run = await recordProgress(
+      { kind: 'runFailed', runId: 'r1', error: { Error: 'States.TaskFailed', Cause: cause } },
+      deps,
+    );
+    expect(run).toMatchObject({
+      status: 'FAILED',
+      durationMs: 60_000,
+      failure: { stage: 'build', logTail: ['npm ERR! missing script: lint'] },
+    });
+  });
+
+  it('records a task that failed without a build (a timeout) with its own error', async () => {
+    const stage = await recordProgress(
+      { kind: 'stageFailed', runId: 'r1', stage: 'unit', error: { Error: 'States.Timeout', Cause: 'Task timed out' } },
+      deps,
+    );
+    expect(stage).toMatchObject({
+      status: 'FAILED',
+      failure: { stage: 'unit', error: 'States.Timeout', cause: 'Task timed out' },
+    });
+    expect(stage).not.toHaveProperty('buildId');
+  });
+
+  it('fails a run that stopped before any stage failed with the error that stopped it', async () => {
+    const run = await recordProgress(
+      { kind: 'runFailed', runId: 'r1', error: { Error: 'Lambda.ServiceException', Cause: 'Rate exceeded' } },
+      deps,
+    );
+    expect(run).toMatchObject({
+      status: 'FAILED',
+      failure: { error: 'Lambda.ServiceException', cause: 'Rate exceeded' },
+    });
+    expect(run).not.toHaveProperty('failure.stage');
+  });
+
+  it('finds the build id only in a CodeBuild Cause', () => {
+    expect(buildIdOfCause('{"Build":{"Id":"p:1"}}')).toBe('p:1');
+    expect(buildIdOfCause('{"errorType":"Error"}')).toBeUndefined();
+    expect(buildIdOfCause('{not json')).toBeUndefined();
+    expect(buildIdOfCause(undefined)).toBeUndefined();
+  });
+});
