@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.stepline/', 'examples/*/node_modules/', 'examples/*/dist/', 'examples/*/.build/', 'examples/*/reports/', 'coverage/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'cdk.out/',
+      '.stepline/',
+      'examples/*/node_modules/',
+      'examples/*/dist/',
+      'examples/*/.build/',
+      'examples/*/reports/',
+      'coverage/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -5,6 +5,7 @@
  * Every rule walks every state, nested ones included (Map `ItemProcessor`/`Iterator`, Parallel
  * `Branches`).
  */
+import { isObject, objectsIn, scopeOf, scopesOf, statesOf, tasksOf, type JsonObject } from './asl';
 
 export interface AslFinding {
   /** The rule's name, as exported from this module (`tasksHaveTimeout`). */
@@ -16,21 +17,6 @@ export interface AslFinding {
 
 export type AslRule = (definition: unknown) => AslFinding[];
 
-type JsonObject = Readonly<Record<string, unknown>>;
-
-/** One `StartAt` + `States` scope: the definition itself, a Map's processor or a Parallel branch. */
-interface Scope {
-  readonly machine: JsonObject;
-  readonly states: JsonObject;
-}
-
-interface StateEntry {
-  readonly name: string;
-  readonly state: JsonObject;
-  /** The States map the state belongs to: its transitions must stay inside it. */
-  readonly scope: Scope;
-}
-
 /** AWS's own cap on a state name; the local executor keys adapters by it too. */
 const MAX_STATE_NAME = 80;
 /** Above this the local executor's setTimeout overflows and the Task times out at once. */
@@ -38,49 +24,6 @@ const MAX_LOCAL_TIMEOUT_SECONDS = 2_147_483;
 const READABLE_NAME = /^[A-Z][A-Za-z0-9'-]*(?: [A-Za-z0-9][A-Za-z0-9'-]*)*\??$/;
 const LITERAL_ARN = /arn:aws(?:-[a-z]+)*:/;
 const SERVICE_INTEGRATION = /^arn:aws(?:-[a-z]+)*:states:::/;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function objectsIn(value: unknown): JsonObject[] {
-  return Array.isArray(value) ? value.filter(isObject) : [];
-}
-
-function scopeOf(machine: unknown): Scope | undefined {
-  return isObject(machine) && isObject(machine.States) ? { machine, states: machine.States } : undefined;
-}
-
-/** The scopes nested directly in one state. */
-function childScopes(state: JsonObject): Scope[] {
-  const machines = state.Type === 'Parallel' ? objectsIn(state.Branches) : [state.ItemProcessor, state.Iterator];
-  return machines.map(scopeOf).filter((scope): scope is Scope => scope !== undefined);
-}
-
-/** Every scope of the definition, outermost first. */
-function scopesOf(definition: unknown): Scope[] {
-  const scopes: Scope[] = [];
-  const visit = (scope: Scope | undefined): void => {
-    if (!scope) return;
-    scopes.push(scope);
-    for (const state of Object.values(scope.states)) if (isObject(state)) childScopes(state).forEach(visit);
-  };
-  visit(scopeOf(definition));
-  return scopes;
-}
-
-/** Every state of the definition, nested ones included. */
-function statesOf(definition: unknown): StateEntry[] {
-  return scopesOf(definition).flatMap((scope) =>
-    Object.entries(scope.states)
-      .filter((entry): entry is [string, JsonObject] => isObject(entry[1]))
-      .map(([name, state]) => ({ name, state, scope })),
-  );
-}
-
-function tasksOf(definition: unknown): StateEntry[] {
-  return statesOf(definition).filter(({ state }) => state.Type === 'Task');
-}
 
 function errorsOf(rule: JsonObject): unknown[] {
   return Array.isArray(rule.ErrorEquals) ? rule.ErrorEquals : [];

@@ -6,6 +6,7 @@
  */
 import './polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { taskResources } from '../core/asl';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
 
 export interface TaskContext {
@@ -49,16 +50,9 @@ export class SfnApiError extends Error {
   }
 }
 
-interface Definition {
-  States: Record<
-    string,
-    { Type: string; Resource?: string; Iterator?: Definition; ItemProcessor?: Definition; Branches?: Definition[] }
-  >;
-}
-
 interface RegisteredMachine {
   readonly machine: StateMachine;
-  readonly taskResources: ReadonlyMap<string, string>;
+  readonly tasks: ReadonlyMap<string, string>;
 }
 
 export class LocalStepFunctions {
@@ -72,10 +66,15 @@ export class LocalStepFunctions {
 
   /** Registers a state machine; refuses one with a Task that no adapter can run. */
   createStateMachine(name: string, definitionJson: string): string {
-    const definition = JSON.parse(definitionJson) as Definition;
-    const taskResources = new Map<string, string>();
-    collectTasks(definition, taskResources);
-    const missing = [...taskResources].filter(([, resource]) => !this.adapters[resource]);
+    const definition = JSON.parse(definitionJson) as unknown;
+    const tasks = new Map<string, string>();
+    for (const task of taskResources(definition)) {
+      if (tasks.has(task.state)) {
+        throw new Error(`state name "${task.state}" is used twice: local adapters are keyed by state name`);
+      }
+      tasks.set(task.state, task.resource);
+    }
+    const missing = [...tasks].filter(([, resource]) => !this.adapters[resource]);
     if (missing.length) {
       throw new Error(
         `state machine ${name}: no local adapter for ${missing.map(([state, r]) => `"${state}" (${r})`).join(', ')}`,
@@ -83,7 +82,7 @@ export class LocalStepFunctions {
     }
     const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
     const arn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
-    this.machines.set(arn, { machine, taskResources });
+    this.machines.set(arn, { machine, tasks });
     return arn;
   }
 
@@ -109,7 +108,7 @@ export class LocalStepFunctions {
     const abort = new AbortController();
     const startDate = new Date();
     const handlers = Object.fromEntries(
-      [...registered.taskResources].map(([state, resource]) => [
+      [...registered.tasks].map(([state, resource]) => [
         state,
         (taskInput: unknown) =>
           this.adapters[resource]!(taskInput, { signal: abort.signal, stateName: state, executionArn }),
@@ -175,15 +174,4 @@ function failureOf(error: unknown): { error: string; cause: string } {
   const cause = (error as { cause?: unknown }).cause ?? error;
   const failure = cause instanceof Error ? cause : new Error(String(cause));
   return { error: failure.name, cause: failure.message };
-}
-
-function collectTasks(definition: Definition, into: Map<string, string>): void {
-  for (const [name, state] of Object.entries(definition.States)) {
-    if (state.Type === 'Task') {
-      if (into.has(name)) throw new Error(`state name "${name}" is used twice: local adapters are keyed by state name`);
-      into.set(name, state.Resource ?? '');
-    }
-    const nested = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter(Boolean) as Definition[];
-    nested.forEach((child) => collectTasks(child, into));
-  }
 }
