@@ -11,6 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/environment';
@@ -38,11 +39,22 @@ export class PipelineFunctions extends Construct {
   readonly startRun: nodejs.NodejsFunction;
   /** lambdas/record-progress.ts: records each step of a run, reading builds, reports and logs. */
   readonly recordProgress: nodejs.NodejsFunction;
+  /**
+   * Run requests the starter failed on after Lambda's retries of the asynchronous invocation
+   * (EventBridge invokes it asynchronously): kept for inspection and redrive, not lost.
+   */
+  readonly failedRunRequests: sqs.Queue;
   private readonly roles = new Map<nodejs.NodejsFunction, iam.Role>();
 
   constructor(scope: Construct, id: string, props: PipelineFunctionsProps) {
     super(scope, id);
-    const create = (name: string, entry: string, description: string, timeout: Duration) => {
+    const create = (
+      name: string,
+      entry: string,
+      description: string,
+      timeout: Duration,
+      extra: Partial<nodejs.NodejsFunctionProps> = {},
+    ) => {
       const logGroup = new logs.LogGroup(this, `${name}Logs`, {
         retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
         removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
@@ -75,6 +87,7 @@ export class PipelineFunctions extends Construct {
           // Bundle the AWS SDK too, so the code runs against the versions it was tested with.
           externalModules: [],
         },
+        ...extra,
       });
       fn.node.addDependency(logGroup);
       acknowledgeRule(
@@ -96,11 +109,22 @@ export class PipelineFunctions extends Construct {
       );
       return fn;
     };
+    this.failedRunRequests = new sqs.Queue(this, 'FailedRunRequests', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledgeRule(
+      this.failedRunRequests,
+      'SQS3',
+      "This queue is itself a dead-letter queue: the starter function's, holding the run requests it failed on after Lambda's retries.",
+    );
     this.startRun = create(
       'StartRun',
       'start-run.ts',
       'stepline: starts a pipeline run for a source event',
       Duration.seconds(30),
+      { deadLetterQueue: this.failedRunRequests, retryAttempts: 2 },
     );
     this.recordProgress = create(
       'RecordProgress',

@@ -397,11 +397,21 @@ describe('SourceTriggers', () => {
   test('a GitHub pipeline gets no rule (yet)', () => {
     expect(pipeline('web').triggers.rule).toBeUndefined();
     template.resourceCountIs('AWS::Events::Rule', 1);
-    template.resourceCountIs('AWS::SQS::Queue', 1);
+    // The rule's DLQ and the starter's; none for the GitHub pipeline.
+    template.resourceCountIs('AWS::SQS::Queue', 2);
   });
 });
 
 describe('PipelineFunctions', () => {
+  test('the starter keeps the run requests it failed on in its dead-letter queue', () => {
+    const fn = resources[logicalId(stack.functions.startRun)]!.Properties;
+    expect(fn.DeadLetterConfig).toEqual({ TargetArn: ref(stack.functions.failedRunRequests.queueArn) });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(stack.functions.startRun.functionName),
+      MaximumRetryAttempts: 2,
+    });
+  });
+
   test.each(['startRun', 'recordProgress'] as const)(
     '%s: nodejs22.x on arm64, traced, own log group, run table',
     (name) => {
