@@ -32,7 +32,18 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = await loadConfig(resolve(values.config));
   const stateDir = resolve(values['state-dir']);
-  const runtime = await LocalRuntime.start({ config, stateDir, persistStore: true });
+  const followed = new Map<string, Promise<RunRecord>>();
+  // Each run is followed once, whether its start was seen through a push of ours or another one.
+  const followOnce = (runId: string) => {
+    if (!followed.has(runId)) followed.set(runId, follow(runtime, runId));
+    return followed.get(runId)!;
+  };
+  const runtime: LocalRuntime = await LocalRuntime.start({
+    config,
+    stateDir,
+    persistStore: true,
+    onRunStarted: values.serve ? (run) => void followOnce(run.runId) : undefined,
+  });
   const stop = async () => {
     await runtime.close();
     process.exit(130);
@@ -42,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(`stepline local mode — state in ${stateDir}`);
   console.log(`  run store: ${stateDir}/store (DynamoDB protocol at ${runtime.storeEndpoint})`);
   console.log(`  build logs: ${stateDir}/codebuild/builds/<project>/<build>/build.log`);
+  console.log(`  function logs: ${stateDir}/functions/`);
   let ok = true;
   for (const pipeline of config.pipelines) {
     if (!pipeline.localSeed || pipeline.source.type !== 'codecommit') continue;
@@ -55,23 +67,23 @@ async function main(argv: string[]): Promise<number> {
       `\npushed ${pipeline.localSeed} to ${runtime.git.repositoryPath(pipeline.source.repository)} (commit ${commitId.slice(0, 12)})`,
     );
     for (const started of await runtime.runsStartedFor(commitId)) {
-      console.log(`run ${started.runId} (execution ${started.executionArn})`);
-      const run = await follow(runtime, started.runId);
-      ok &&= run.status === 'SUCCEEDED';
-      console.log(`run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}`);
-      failureLines(run).forEach((line) => console.log(line));
+      ok &&= (await followOnce(started.runId)).status === 'SUCCEEDED';
     }
   }
   if (values.serve) {
-    console.log(`\nserving; push to a repository under ${stateDir}/git to start a run; Ctrl-C to stop`);
+    console.log(
+      `\nserving: commit and push in ${stateDir}/workspaces/<repository> (or push to ${stateDir}/git/<repository>.git) to start a run; Ctrl-C to stop`,
+    );
     return new Promise<number>(() => undefined);
   }
   await runtime.close();
   return ok ? 0 : 1;
 }
 
-/** Prints each stage change as the run store records it, until the run ends. */
+/** Prints each stage change as the run store records it, until the run ends, then the outcome. */
 async function follow(runtime: LocalRuntime, runId: string): Promise<RunRecord> {
+  const execution = runtime.stepFunctions.listExecutions().find((e) => e.name === runId);
+  console.log(`run ${runId}${execution ? ` (execution ${execution.executionArn})` : ''}`);
   const printer = new ProgressPrinter((line) => console.log(line));
   const done = runtime.waitForRun(runId);
   let finished = false;
@@ -79,9 +91,13 @@ async function follow(runtime: LocalRuntime, runId: string): Promise<RunRecord> 
   for (;;) {
     const run = await runtime.store.getRun(runId);
     printer.update(await runtime.store.listStages(runId), run?.stageNames ?? []);
-    if (finished) return done;
+    if (finished) break;
     await new Promise((r) => setTimeout(r, 200));
   }
+  const run = await done;
+  console.log(`run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}`);
+  failureLines(run).forEach((line) => console.log(line));
+  return run;
 }
 
 async function loadConfig(file: string): Promise<SteplineConfig> {

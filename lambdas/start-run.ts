@@ -5,10 +5,14 @@ import { CodeCommitReader } from './adapters/commit-reader';
 import { SfnExecutionStarter } from './adapters/execution-starter';
 import { awsClients, once, pipelineCatalogFromEnv, runStoreFromEnv } from './environment';
 
-export function createHandler(deps: StartRunDeps) {
+/** Where the handler's log lines go: stdout (CloudWatch Logs) on AWS, a file in local mode. */
+export type LogLine = (entry: Record<string, unknown>) => void;
+const stdoutLog: LogLine = (entry) => console.log(JSON.stringify(entry));
+
+export function createHandler(deps: StartRunDeps, log: LogLine = stdoutLog) {
   return async (event: unknown) => {
     const result = await startRun(parseInput(runRequestSchema, event, 'run request'), deps);
-    console.log(JSON.stringify({ message: result.duplicate ? 'duplicate run request' : 'run started', ...result }));
+    log({ message: result.duplicate ? 'duplicate run request' : 'run started', ...result });
     return result;
   };
 }

@@ -5,6 +5,7 @@
  */
 import './polyfills';
 import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -44,6 +45,8 @@ export interface LocalRuntimeOptions {
   /** Retry intervals in ms by state name (tests use 0 to skip real back-off sleeps). */
   readonly retryIntervalOverrides?: Record<string, number>;
   readonly onBuildLog?: (project: string, line: string) => void;
+  /** Called for each run a delivered event starts (not for duplicates). */
+  readonly onRunStarted?: (run: StartRunResult) => void;
   readonly now?: Clock;
 }
 
@@ -63,6 +66,7 @@ export class LocalRuntime {
     readonly endpoint: LocalEndpoint,
     private readonly storeServer: StoreServer,
     readonly stateDir: string,
+    private readonly onRunStarted?: (run: StartRunResult) => void,
   ) {}
 
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
@@ -95,7 +99,16 @@ export class LocalRuntime {
     const endpoint = await startLocalEndpoint(awsOperations(stepFunctions, codebuild, git), {
       [GIT_PUSH_ROUTE]: (body) => pushes.receive!(body),
     });
-    const runtime = new LocalRuntime(store, stepFunctions, bus, git, endpoint, storeServer, stateDir);
+    const runtime = new LocalRuntime(
+      store,
+      stepFunctions,
+      bus,
+      git,
+      endpoint,
+      storeServer,
+      stateDir,
+      options.onRunStarted,
+    );
     pushes.receive = (body) => runtime.receivePush(body);
 
     const aws = { endpoint: endpoint.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
@@ -120,13 +133,18 @@ export class LocalRuntime {
         },
       ]),
     );
-    const startRun = createStartRun({
-      catalog,
-      runs: store,
-      commits: new CodeCommitReader(new CodeCommitClient(aws)),
-      executions: new SfnExecutionStarter(new SFNClient(aws)),
-      now,
-    });
+    const functionLogs = join(stateDir, 'functions');
+    await mkdir(functionLogs, { recursive: true });
+    const startRun = createStartRun(
+      {
+        catalog,
+        runs: store,
+        commits: new CodeCommitReader(new CodeCommitClient(aws)),
+        executions: new SfnExecutionStarter(new SFNClient(aws)),
+        now,
+      },
+      (entry) => appendFileSync(join(functionLogs, 'start-run.log'), `${JSON.stringify({ time: now(), ...entry })}\n`),
+    );
     for (const pipeline of pipelines) {
       const repository = (pipeline.source as { repository: string }).repository;
       await git.ensureRepository(repository, `${endpoint.url}${GIT_PUSH_ROUTE}`);
@@ -157,7 +175,12 @@ export class LocalRuntime {
     if (typeof commitId === 'string')
       this.deliveries.set(commitId, [...(this.deliveries.get(commitId) ?? []), ...deliveries]);
     // A failed delivery is reported by whoever awaits it; it must not crash the runtime.
-    deliveries.forEach((d) => d.catch(() => undefined));
+    deliveries.forEach((d) =>
+      d.then(
+        (run) => run.duplicate || this.onRunStarted?.(run),
+        () => undefined,
+      ),
+    );
     return deliveries;
   }
 

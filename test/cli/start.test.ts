@@ -1,0 +1,93 @@
+/** `stepline start` as a user runs it: a child process, its output and its exit code. */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { buildspecs, passingSeed } from '../support/pipeline-fixture';
+
+const run = promisify(execFile);
+const root = join(__dirname, '..', '..');
+
+async function start(dir: string, config: unknown): Promise<{ code: number; stdout: string; stderr: string }> {
+  await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+  try {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [
+        join(root, 'node_modules/tsx/dist/cli.mjs'),
+        'cli/stepline.ts',
+        'start',
+        '--config',
+        join(dir, 'config.json'),
+        '--state-dir',
+        join(dir, 'state'),
+      ],
+      { cwd: root, timeout: 60_000 },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+async function seed(dir: string, files: Record<string, string>): Promise<string> {
+  const seedDir = join(dir, 'seed');
+  await rm(seedDir, { recursive: true, force: true });
+  await run('mkdir', ['-p', seedDir]);
+  for (const [name, content] of Object.entries(files)) await writeFile(join(seedDir, name), content);
+  return seedDir;
+}
+
+const pipeline = (localSeed: string) => ({
+  name: 'demo',
+  source: { type: 'codecommit', repository: 'demo', branch: 'main' },
+  build: { buildspec: 'build.yml' },
+  tests: [
+    { name: 'unit', buildspec: 'unit.yml' },
+    { name: 'lint', buildspec: 'lint.yml' },
+  ],
+  localSeed,
+});
+
+describe('stepline start', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stepline-cli-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('runs the pipeline of the seed, shows each stage and exits 0; a second start runs again', async () => {
+    const config = { pipelines: [pipeline(await seed(dir, passingSeed))] };
+    const first = await start(dir, config);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`state in ${join(dir, 'state')}`);
+    expect(first.stdout).toMatch(/✔ build +SUCCEEDED/);
+    expect(first.stdout).toMatch(/✔ unit +SUCCEEDED .* tests 3\/3 passed/);
+    expect(first.stdout).toMatch(/run demo-[0-9a-f]{12}-[0-9a-f]{8} SUCCEEDED in/);
+
+    const second = await start(dir, config);
+    expect(second.code).toBe(0);
+    const runIds = [first, second].map((r) => /run (demo-\S+) SUCCEEDED/.exec(r.stdout)?.[1]);
+    expect(runIds[1]).not.toBe(runIds[0]);
+  });
+
+  it('exits 1 with the failing stage and its log tail when the run fails', async () => {
+    const files = { ...passingSeed, 'lint.yml': buildspecs.ok(['echo "src/a.ts: Missing semicolon"', 'exit 1']) };
+    const result = await start(dir, { pipelines: [pipeline(await seed(dir, files))] });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/✖ lint +FAILED/);
+    expect(result.stdout).toContain('failed at stage lint: States.TaskFailed');
+    expect(result.stdout).toContain('│ src/a.ts: Missing semicolon');
+  });
+
+  it('refuses an invalid config, naming the pipeline and the field, before starting anything', async () => {
+    const result = await start(dir, { pipelines: [{ ...pipeline(dir), build: { buildspec: '/etc/passwd' } }] });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'pipeline "demo" → build.buildspec: buildspec must be a path inside the repository',
+    );
+    expect(result.stdout).toBe('');
+  });
+});
