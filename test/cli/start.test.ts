@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildspecs, passingSeed } from '../support/pipeline-fixture';
+import { buildspecs, demoPipeline, passingSeed } from '../support/pipeline-fixture';
 
 const run = promisify(execFile);
 const root = join(__dirname, '..', '..');
@@ -40,16 +40,7 @@ async function seed(dir: string, files: Record<string, string>): Promise<string>
   return seedDir;
 }
 
-const pipeline = (localSeed: string) => ({
-  name: 'demo',
-  source: { type: 'codecommit', repository: 'demo', branch: 'main' },
-  build: { buildspec: 'build.yml' },
-  tests: [
-    { name: 'unit', buildspec: 'unit.yml' },
-    { name: 'lint', buildspec: 'lint.yml' },
-  ],
-  localSeed,
-});
+const pipeline = demoPipeline;
 
 describe('stepline start', () => {
   let dir: string;

@@ -1,13 +1,11 @@
 import type { BuildInspector } from '../../core/ports';
 import { buildIdOfCause, recordProgress, type ProgressDeps } from '../../core/progress';
-import { ensureTable, startStoreServer, type StoreServer } from '../../local/store-server';
-import { RunStore } from '../../store/run-store';
 import { queuedRun } from '../support/records';
+import { useRunStore } from '../support/store';
 
 describe('recordProgress', () => {
-  let server: StoreServer;
+  const runStore = useRunStore();
   let deps: ProgressDeps;
-  let table = 0;
   const builds: BuildInspector = {
     describeBuild: async (id) => ({
       id,
@@ -20,14 +18,8 @@ describe('recordProgress', () => {
     logTail: async (_logs, lines) => ['npm ERR! missing script: lint'].slice(-lines),
   };
 
-  beforeAll(async () => {
-    server = await startStoreServer({ tableName: 'progress-0' });
-  });
-  afterAll(() => server.close());
   beforeEach(async () => {
-    const tableName = `progress-${++table}`;
-    await ensureTable(server.client, tableName);
-    deps = { runs: new RunStore(server.client, tableName), builds, now: () => new Date('2026-11-25T09:01:00.000Z') };
+    deps = { runs: runStore.store, builds, now: () => new Date('2026-11-25T09:01:00.000Z') };
     await deps.runs.createRun(queuedRun({ runId: 'r1' }));
     await recordProgress(
       { kind: 'runStarted', runId: 'r1', executionArn: 'arn:x', startedAt: '2026-11-25T09:00:00.000Z' },

@@ -2,8 +2,7 @@ import { UnknownPipelineError } from '../../core/errors';
 import type { ExecutionStarter } from '../../core/ports';
 import { startRun, type StartRunDeps } from '../../core/start-run';
 import { createHandler } from '../../lambdas/start-run';
-import { ensureTable, startStoreServer, type StoreServer } from '../../local/store-server';
-import { RunStore } from '../../store/run-store';
+import { useRunStore } from '../support/store';
 
 const request = {
   pipeline: 'web',
@@ -14,18 +13,11 @@ const request = {
 };
 
 describe('startRun', () => {
-  let server: StoreServer;
+  const runStore = useRunStore();
   let deps: StartRunDeps;
   let starts: Parameters<ExecutionStarter['start']>[0][];
-  let table = 0;
 
-  beforeAll(async () => {
-    server = await startStoreServer({ tableName: 'start-0' });
-  });
-  afterAll(() => server.close());
-  beforeEach(async () => {
-    const tableName = `start-${++table}`;
-    await ensureTable(server.client, tableName);
+  beforeEach(() => {
     starts = [];
     deps = {
       catalog: {
@@ -37,7 +29,7 @@ describe('startRun', () => {
           },
         },
       },
-      runs: new RunStore(server.client, tableName),
+      runs: runStore.store,
       commits: { getCommit: async () => ({ author: { name: 'Ada', email: 'ada@example.com' }, message: 'Fix it' }) },
       executions: {
         start: async (r) => {

@@ -1,22 +1,13 @@
 import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../../core/errors';
 import { RunStore } from '../../store/run-store';
-import { ensureTable, startStoreServer, type StoreServer } from '../../local/store-server';
 import { queuedRun } from '../support/records';
+import { useRunStore } from '../support/store';
 
 describe('RunStore (dynalite, real SDK v3)', () => {
-  let server: StoreServer;
+  const runStore = useRunStore();
   let store: RunStore;
-  let table = 0;
-
-  beforeAll(async () => {
-    server = await startStoreServer({ tableName: 'runs-0' });
-  });
-  afterAll(() => server.close());
-  beforeEach(async () => {
-    // A fresh table per test keeps tests independent without restarting the server.
-    const tableName = `runs-${++table}`;
-    await ensureTable(server.client, tableName);
-    store = new RunStore(server.client, tableName);
+  beforeEach(() => {
+    store = runStore.store;
   });
 
   describe('createRun', () => {

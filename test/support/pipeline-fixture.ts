@@ -21,6 +21,20 @@ export const buildspecs = {
     `${buildspecs.ok(commands)}reports:\n  unit:\n    files:\n      - junit.xml\n    base-directory: reports\n    file-format: JUNITXML\n`,
 };
 
+/** The pipeline `demo` (config input): build, then test stages `unit` and `lint`, from build.yml, unit.yml, lint.yml. */
+export function demoPipeline(localSeed?: string) {
+  return {
+    name: 'demo',
+    source: { type: 'codecommit' as const, repository: 'demo', branch: 'main' },
+    build: { buildspec: 'build.yml', timeoutMinutes: 5 },
+    tests: [
+      { name: 'unit', buildspec: 'unit.yml', timeoutMinutes: 5 },
+      { name: 'lint', buildspec: 'lint.yml', timeoutMinutes: 5 },
+    ],
+    localSeed,
+  };
+}
+
 export interface Fixture {
   readonly runtime: LocalRuntime;
   readonly pipeline: PipelineConfig;
@@ -34,19 +48,7 @@ export interface Fixture {
 export async function startFixture(options: Partial<LocalRuntimeOptions> = {}): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'stepline-pipeline-'));
   const seedDir = join(dir, 'seed');
-  const config = parseConfig({
-    pipelines: [
-      {
-        name: 'demo',
-        source: { type: 'codecommit', repository: 'demo', branch: 'main' },
-        build: { buildspec: 'build.yml', timeoutMinutes: 5 },
-        tests: [
-          { name: 'unit', buildspec: 'unit.yml', timeoutMinutes: 5 },
-          { name: 'lint', buildspec: 'lint.yml', timeoutMinutes: 5 },
-        ],
-      },
-    ],
-  });
+  const config = parseConfig({ pipelines: [demoPipeline()] });
   const runtime = await LocalRuntime.start({ config, stateDir: join(dir, 'state'), ...options });
   const pipeline = config.pipelines[0]!;
   return {
