@@ -54,6 +54,9 @@ async function main(argv: string[]): Promise<number> {
   console.log(`  run store: ${stateDir}/store (DynamoDB protocol at ${runtime.storeEndpoint})`);
   console.log(`  build logs: ${stateDir}/codebuild/builds/<project>/<build>/build.log`);
   console.log(`  function logs: ${stateDir}/functions/`);
+  runtime.interruptedRuns.forEach((runId) =>
+    console.log(`  run ${runId} was interrupted by the last stop: recorded FAILED`),
+  );
   let ok = true;
   for (const pipeline of config.pipelines) {
     if (!pipeline.localSeed || pipeline.source.type !== 'codecommit') continue;

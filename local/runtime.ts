@@ -66,6 +66,8 @@ export class LocalRuntime {
     readonly endpoint: LocalEndpoint,
     private readonly storeServer: StoreServer,
     readonly stateDir: string,
+    /** Runs a previous local session left active; they are recorded FAILED on start. */
+    readonly interruptedRuns: readonly string[],
     private readonly onRunStarted?: (run: StartRunResult) => void,
   ) {}
 
@@ -78,6 +80,7 @@ export class LocalRuntime {
       path: options.persistStore ? join(stateDir, 'store') : undefined,
     });
     const store = new RunStore(storeServer.client, LOCAL_TABLE_NAME);
+    const interruptedRuns = await failInterruptedRuns(store, now);
     const git = new LocalGitSource(stateDir);
     const pipelines = options.config.pipelines.filter(runsLocally);
 
@@ -107,6 +110,7 @@ export class LocalRuntime {
       endpoint,
       storeServer,
       stateDir,
+      interruptedRuns,
       options.onRunStarted,
     );
     pushes.receive = (body) => runtime.receivePush(body);
@@ -208,6 +212,33 @@ export class LocalRuntime {
     updates.forEach((update) => this.putEvent(codeCommitEvent(update)));
     return { events: updates.length };
   }
+}
+
+/**
+ * Local executions live in memory: a run that was active when local mode stopped has no execution
+ * any more. Recording it FAILED keeps the store truthful (and its active index empty).
+ */
+async function failInterruptedRuns(store: RunStore, now: Clock): Promise<string[]> {
+  const failure = {
+    error: 'LocalModeStopped',
+    cause: 'local mode stopped while this run was in progress; local executions do not survive a restart',
+  };
+  const interrupted: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.listActiveRuns({ cursor });
+    for (const run of page.items) {
+      for (const stage of await store.listStages(run.runId)) {
+        if (stage.status === 'IN_PROGRESS') {
+          await store.transitionStage(run.runId, stage.name, 'FAILED', { endedAt: now().toISOString(), failure });
+        }
+      }
+      await store.transitionRun(run.runId, 'FAILED', { endedAt: now().toISOString(), failure });
+      interrupted.push(run.runId);
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  return interrupted;
 }
 
 function runsLocally(pipeline: PipelineConfig): boolean {

@@ -3,14 +3,17 @@
  * the CodeCommit-shaped event, the run starter, statemachines/pipeline.asl.json on
  * aws-local-stepfunctions, the real build runner, the recorder, and the run store on dynalite.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidRequestError } from '../../core/errors';
 import type { BuildRunner } from '../../local/codebuild';
 import { LocalBuildRunner } from '../../local/build-runner';
-import { codeCommitEvent } from '../../local/runtime';
+import { codeCommitEvent, LocalRuntime } from '../../local/runtime';
+import { parseConfig } from '../../core/config';
 import { TaskError } from '../../local/task-error';
-import { buildspecs, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+import { buildspecs, demoPipeline, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+import { queuedRun } from '../support/records';
 
 describe('pipeline run in local mode', () => {
   let fixture: Fixture;
@@ -172,5 +175,34 @@ describe('pipeline run in local mode', () => {
       ref: 'refs/heads/feature',
     });
     expect(fixture.runtime.putEvent(event)).toEqual([]);
+  });
+});
+
+describe('local mode restarts', () => {
+  it('records the runs a stopped session left active as FAILED, and keeps the others', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'stepline-restart-'));
+    const config = parseConfig({ pipelines: [demoPipeline()] });
+    const first = await LocalRuntime.start({ config, stateDir, persistStore: true });
+    await first.store.createRun(queuedRun({ runId: 'left-running', pipeline: 'demo' }));
+    await first.store.transitionRun('left-running', 'RUNNING');
+    await first.store.transitionStage('left-running', 'build', 'IN_PROGRESS');
+    await first.store.createRun(queuedRun({ runId: 'done', pipeline: 'demo' }));
+    await first.store.transitionRun('done', 'FAILED');
+    await first.close();
+
+    const second = await LocalRuntime.start({ config, stateDir, persistStore: true });
+    try {
+      expect(second.interruptedRuns).toEqual(['left-running']);
+      expect(await second.store.getRun('left-running')).toMatchObject({
+        status: 'FAILED',
+        failure: { error: 'LocalModeStopped' },
+      });
+      expect((await second.store.listStages('left-running'))[0]).toMatchObject({ name: 'build', status: 'FAILED' });
+      expect((await second.store.getRun('done'))?.failure).toBeUndefined();
+      expect((await second.store.listActiveRuns()).items).toEqual([]);
+    } finally {
+      await second.close();
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });
