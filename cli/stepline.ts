@@ -59,7 +59,13 @@ async function main(argv: string[]): Promise<number> {
   );
   let ok = true;
   for (const pipeline of config.pipelines) {
-    if (!pipeline.localSeed || pipeline.source.type !== 'codecommit') continue;
+    if (pipeline.source.type !== 'codecommit') {
+      console.log(
+        `\npipeline ${pipeline.name}: ${pipeline.source.type} sources do not run locally yet (the GitHub trigger is to come)`,
+      );
+      continue;
+    }
+    if (!pipeline.localSeed) continue;
     const seed = resolve(pipeline.localSeed!);
     const commitId = await runtime.pushSeed(
       pipeline,

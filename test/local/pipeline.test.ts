@@ -132,6 +132,9 @@ describe('pipeline run in local mode', () => {
     const [again] = await Promise.all(fixture.runtime.putEvent(sameEvent));
     expect(again).toMatchObject({ runId: first!.runId, duplicate: true, executionArn: first!.executionArn });
     await fixture.runtime.waitForRun(first!.runId);
+    // After the run ended, StartExecution answers ExecutionAlreadyExists (through the real SFN client).
+    const [late] = await Promise.all(fixture.runtime.putEvent(sameEvent));
+    expect(late).toMatchObject({ runId: first!.runId, duplicate: true, executionArn: first!.executionArn });
     expect(fixture.runtime.stepFunctions.listExecutions()).toHaveLength(1);
     expect((await fixture.runtime.store.listRuns('demo')).items).toHaveLength(1);
 
