@@ -9,7 +9,7 @@ import { cpus, homedir, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
-import { parseConfig } from '../core/config';
+import { isCodeCommitPipeline, parseConfig } from '../core/config';
 import { LocalBuildRunner } from '../local/build-runner';
 import type { BuildRunner } from '../local/codebuild';
 import { LocalRuntime } from '../local/runtime';
@@ -21,8 +21,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main() {
   const config = parseConfig(configInput);
-  const pipeline = config.pipelines[0]!;
-  const seed = join(root, pipeline.localSeed!);
+  const pipeline = config.pipelines.find(isCodeCommitPipeline);
+  if (!pipeline?.localSeed)
+    throw new Error('the bench needs a CodeCommit pipeline with a localSeed in stepline.config.ts');
+  const seed = join(root, pipeline.localSeed);
   const work = mkdtempSync(join(tmpdir(), 'stepline-bench-'));
   const real = new LocalBuildRunner({ rootDir: join(work, 'codebuild') });
   let buildStartedAt = 0;
@@ -42,7 +44,7 @@ async function main() {
   };
 
   // The same commands, straight in bash: build, then the test stages side by side as the pipeline runs them.
-  const repository = runtime.git.repositoryPath((pipeline.source as { repository: string }).repository);
+  const repository = runtime.git.repositoryPath(pipeline.source.repository);
   const commands = (buildspec: string) => {
     const spec = parse(readFileSync(join(seed, buildspec), 'utf8')) as {
       phases: Record<string, { commands?: string[] }>;

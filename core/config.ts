@@ -79,6 +79,11 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type SteplineConfig = z.output<typeof configSchema>;
 export type PipelineConfig = z.output<typeof pipelineSchema>;
 export type SourceConfig = PipelineConfig['source'];
+export type CodeCommitPipeline = PipelineConfig & { readonly source: Extract<SourceConfig, { type: 'codecommit' }> };
+
+export function isCodeCommitPipeline(pipeline: PipelineConfig): pipeline is CodeCommitPipeline {
+  return pipeline.source.type === 'codecommit';
+}
 
 /** Typed helper for `stepline.config.ts`. */
 export function defineConfig(config: ConfigInput): ConfigInput {

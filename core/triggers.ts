@@ -3,7 +3,7 @@
  * transformer that turns a matching event into a run request. The CDK app renders both onto an
  * `events.Rule`; local mode matches and transforms with the very same objects.
  */
-import type { PipelineConfig } from './config';
+import type { CodeCommitPipeline } from './config';
 import type { EventPattern } from './event-pattern';
 
 /** A leaf of an input template: a value taken from the event by a JSONPath of plain field names. */
@@ -23,10 +23,7 @@ export const CODECOMMIT_DETAIL_TYPE = 'CodeCommit Repository State Change';
  * The trigger of a CodeCommit pipeline: pushes that create or move the configured branch.
  * `referenceCreated` is included so that the first push of a new branch runs too.
  */
-export function codeCommitTrigger(pipeline: PipelineConfig, repositoryArn: string): SourceTrigger {
-  if (pipeline.source.type !== 'codecommit') {
-    throw new Error(`pipeline "${pipeline.name}" has a ${pipeline.source.type} source, not codecommit`);
-  }
+export function codeCommitTrigger(pipeline: CodeCommitPipeline, repositoryArn: string): SourceTrigger {
   return {
     pattern: {
       source: ['aws.codecommit'],

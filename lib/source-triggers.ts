@@ -9,8 +9,8 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { PipelineConfig } from '../core/config';
 import type { EventPattern as CorePattern } from '../core/event-pattern';
+import { isCodeCommitPipeline, type PipelineConfig } from '../core/config';
 import { codeCommitTrigger, isEventPath, type InputTemplate } from '../core/triggers';
 import { acknowledgeRule } from './nag';
 
@@ -43,7 +43,7 @@ export class SourceTriggers extends Construct {
     const { pipeline } = props;
     // GitHub pipelines get no trigger yet: a later issue adds the webhook endpoint that verifies
     // X-Hub-Signature-256 and calls the same starter. Until then their runs start only by hand.
-    if (pipeline.source.type !== 'codecommit') return;
+    if (!isCodeCommitPipeline(pipeline)) return;
     if (!props.repository) {
       throw new Error(`SourceTriggers: pipeline "${pipeline.name}" has a codecommit source but no repository prop`);
     }

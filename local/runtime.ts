@@ -12,7 +12,14 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { stagePlan, stateMachineName, type PipelineConfig, type SteplineConfig } from '../core/config';
+import {
+  isCodeCommitPipeline,
+  stagePlan,
+  stateMachineName,
+  type CodeCommitPipeline,
+  type PipelineConfig,
+  type SteplineConfig,
+} from '../core/config';
 import type { Clock } from '../core/ports';
 import type { RunRecord } from '../core/records';
 import type { PipelineCatalog, StartRunResult } from '../core/start-run';
@@ -82,7 +89,8 @@ export class LocalRuntime {
     const store = new RunStore(storeServer.client, LOCAL_TABLE_NAME);
     const interruptedRuns = await failInterruptedRuns(store, now);
     const git = new LocalGitSource(stateDir);
-    const pipelines = options.config.pipelines.filter(runsLocally);
+    // Local repositories stand in for CodeCommit; GitHub sources come with their webhook trigger.
+    const pipelines = options.config.pipelines.filter(isCodeCommitPipeline);
 
     const codebuild = new LocalCodeBuild(
       options.runner ?? new LocalBuildRunner({ rootDir: join(stateDir, 'codebuild') }),
@@ -150,7 +158,7 @@ export class LocalRuntime {
       (entry) => appendFileSync(join(functionLogs, 'start-run.log'), `${JSON.stringify({ time: now(), ...entry })}\n`),
     );
     for (const pipeline of pipelines) {
-      const repository = (pipeline.source as { repository: string }).repository;
+      const { repository } = pipeline.source;
       await git.ensureRepository(repository, `${endpoint.url}${GIT_PUSH_ROUTE}`);
       bus.addRule({
         name: `${stateMachineName(pipeline.name)}-push`,
@@ -163,7 +171,7 @@ export class LocalRuntime {
 
   /** Commits a pipeline's seed directory to its repository and pushes it; resolves with the commit id. */
   async pushSeed(pipeline: PipelineConfig, seedDir: string, message: string): Promise<string> {
-    if (pipeline.source.type !== 'codecommit') throw new Error(`pipeline ${pipeline.name} has no local repository`);
+    if (!isCodeCommitPipeline(pipeline)) throw new Error(`pipeline ${pipeline.name} has no local repository`);
     return this.git.commitAndPush(pipeline.source.repository, pipeline.source.branch, seedDir, message);
   }
 
@@ -241,12 +249,8 @@ async function failInterruptedRuns(store: RunStore, now: Clock): Promise<string[
   return interrupted;
 }
 
-function runsLocally(pipeline: PipelineConfig): boolean {
-  return pipeline.source.type === 'codecommit';
-}
-
-function localProjects(pipeline: PipelineConfig, git: LocalGitSource) {
-  const repositoryPath = git.repositoryPath((pipeline.source as { repository: string }).repository);
+function localProjects(pipeline: CodeCommitPipeline, git: LocalGitSource) {
+  const repositoryPath = git.repositoryPath(pipeline.source.repository);
   const plan = stagePlan(pipeline);
   const stages = [
     { ...plan.build, spec: pipeline.build },

@@ -12,6 +12,7 @@ import {
   RUN_TRANSITIONS,
   STAGE_TRANSITIONS,
   predecessors,
+  type RunItemKind,
   type RunRecord,
   type RunStatus,
   type StageRecord,
@@ -45,7 +46,7 @@ export class RunStore implements RunRepository {
   async createRun(run: RunRecord): Promise<RunRecord> {
     const item = {
       ...keys.run(run.runId),
-      kind: 'RUN',
+      kind: 'RUN' satisfies RunItemKind,
       ...keys.byPipeline(run.pipeline, run.createdAt, run.runId),
       ...(ACTIVE_RUN_STATUSES.includes(run.status) ? keys.active(run.createdAt, run.runId) : {}),
       ...run,
@@ -145,7 +146,7 @@ export class RunStore implements RunRepository {
       label: `stage ${stage} of run ${runId}`,
       from: predecessors(STAGE_TRANSITIONS, to),
       to,
-      fields: { ...fields, runId, name: stage, kind: 'STAGE' },
+      fields: { ...fields, runId, name: stage, kind: 'STAGE' satisfies RunItemKind },
       remove: [],
       mayCreate: true,
     });

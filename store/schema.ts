@@ -8,7 +8,6 @@
  * | stage      | RUN#<runId>      | STAGE#<name>          |                                   |                           |
  * | approval…  | RUN#<runId>      | APPROVAL#… (to come)  |                                   |                           |
  */
-import type { RunItemKind } from '../core/records';
 
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
 
@@ -32,8 +31,6 @@ export const keys = {
 
 /** Attributes that exist for the table's keys and indexes only; they never reach a record. */
 export const KEY_ATTRIBUTES = ['pk', 'sk', 'kind', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'] as const;
-
-export type ItemKind = RunItemKind;
 
 /** The table as CreateTable describes it: used where no CloudFormation creates it (local mode, tests). */
 export function createTableInput(tableName: string) {

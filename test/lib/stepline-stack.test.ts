@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { parseConfig, projectName, stagePlan, type PipelineConfig } from '../../core/config';
+import { parseConfig, projectName, stagePlan, type CodeCommitPipeline, type PipelineConfig } from '../../core/config';
 import { codeCommitTrigger } from '../../core/triggers';
 import { taskResources } from '../../core/asl';
 import { PipelineStateMachine } from '../../lib/pipeline-state-machine';
@@ -41,7 +41,7 @@ const config = parseConfig({
     },
   ],
 });
-const [hello, web] = config.pipelines as [PipelineConfig, PipelineConfig];
+const [hello, web] = config.pipelines as [CodeCommitPipeline, PipelineConfig];
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
