@@ -15,6 +15,10 @@ import { TaskError } from '../../local/task-error';
 import { buildspecs, demoPipeline, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 import { queuedRun } from '../support/records';
 
+/** The event CodeCommit sends when a push creates a branch of the demo repository. */
+const branchCreated = (commitId: string, ref = 'refs/heads/main') =>
+  codeCommitEvent({ repository: 'demo', oldCommitId: '0'.repeat(40), commitId, ref });
+
 describe('pipeline run in local mode', () => {
   let fixture: Fixture;
   afterEach(() => fixture?.close());
@@ -120,12 +124,7 @@ describe('pipeline run in local mode', () => {
     const commitId = await fixture.push(passingSeed);
     const [first] = await fixture.runtime.runsStartedFor(commitId);
     const run = await fixture.runtime.store.getRun(first!.runId);
-    const redelivery = codeCommitEvent({
-      repository: 'demo',
-      oldCommitId: '0'.repeat(40),
-      commitId,
-      ref: 'refs/heads/main',
-    });
+    const redelivery = branchCreated(commitId);
     // EventBridge redelivers the same event: same id.
     const sameEvent = { ...redelivery, id: run!.trigger.eventId };
 
@@ -147,12 +146,7 @@ describe('pipeline run in local mode', () => {
 
   it('refuses a malformed event with a precise error and starts nothing', async () => {
     fixture = await startFixture();
-    const event = codeCommitEvent({
-      repository: 'demo',
-      oldCommitId: '0'.repeat(40),
-      commitId: 'a'.repeat(40),
-      ref: 'refs/heads/main',
-    });
+    const event = branchCreated('a'.repeat(40));
 
     expect(() => fixture.runtime.putEvent({ ...event, account: 'me', detail: 'x' })).toThrow(
       new InvalidRequestError('invalid event', [
@@ -171,12 +165,7 @@ describe('pipeline run in local mode', () => {
 
   it('ignores pushes to other branches', async () => {
     fixture = await startFixture();
-    const event = codeCommitEvent({
-      repository: 'demo',
-      oldCommitId: '0'.repeat(40),
-      commitId: 'a'.repeat(40),
-      ref: 'refs/heads/feature',
-    });
+    const event = branchCreated('a'.repeat(40), 'refs/heads/feature');
     expect(fixture.runtime.putEvent(event)).toEqual([]);
   });
 });
