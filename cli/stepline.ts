@@ -4,7 +4,8 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, parseConfig, type SteplineConfig } from '../core/config';
+import { DEFAULT_CONFIG_FILE, readConfigFile } from '../bin/config-file';
+import { ConfigError } from '../core/config';
 import type { RunRecord } from '../core/records';
 import { LocalRuntime } from '../local/runtime';
 import { failureLines, formatDuration, ProgressPrinter } from './progress';
@@ -22,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       serve: { type: 'boolean', default: false },
       'state-dir': { type: 'string', default: '.stepline' },
-      config: { type: 'string', default: 'stepline.config.ts' },
+      config: { type: 'string', default: DEFAULT_CONFIG_FILE },
       help: { type: 'boolean', default: false },
     },
   });
@@ -30,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
-  const config = await loadConfig(resolve(values.config));
+  const config = readConfigFile(values.config);
   const stateDir = resolve(values['state-dir']);
   const followed = new Map<string, Promise<RunRecord>>();
   // Each run is followed once, whether its start was seen through a push of ours or another one.
@@ -107,11 +108,6 @@ async function follow(runtime: LocalRuntime, runId: string): Promise<RunRecord> 
   console.log(`run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}`);
   failureLines(run).forEach((line) => console.log(line));
   return run;
-}
-
-async function loadConfig(file: string): Promise<SteplineConfig> {
-  const module = (await import(file)) as { default?: unknown };
-  return parseConfig(module.default ?? module);
 }
 
 main(process.argv.slice(2)).then(

@@ -4,6 +4,7 @@
  * names the pipeline and the field.
  */
 import { z } from 'zod';
+import type { RunInput } from './records';
 
 const NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const nameOf = (what: string) =>
@@ -131,10 +132,25 @@ export function projectName(pipeline: string, stage: string): string {
 
 export const BUILD_STAGE = 'build';
 
-/** The stages of a pipeline, build first, with their project names. */
-export function stagePlan(pipeline: PipelineConfig) {
-  const plan = (name: string) => ({ name, project: projectName(pipeline.name, name) });
-  return { build: plan(BUILD_STAGE), tests: pipeline.tests.map((t) => plan(t.name)) };
+/** One stage of a pipeline with its CodeBuild project name: what the CDK app and local mode build. */
+export type StageSpec = PipelineConfig['build'] & { readonly name: string; readonly project: string };
+
+/** A pipeline's stages, the build stage first, then the test stages in declaration order. */
+export function stageSpecs(pipeline: PipelineConfig): StageSpec[] {
+  const spec = (name: string, stage: PipelineConfig['build']): StageSpec => ({
+    name,
+    project: projectName(pipeline.name, name),
+    buildspec: stage.buildspec,
+    computeSize: stage.computeSize,
+    timeoutMinutes: stage.timeoutMinutes,
+  });
+  return [spec(BUILD_STAGE, pipeline.build), ...pipeline.tests.map((t) => spec(t.name, t))];
+}
+
+/** The stage plan a run's execution input carries: names and projects, build apart from the tests. */
+export function stagePlan(pipeline: PipelineConfig): RunInput['stages'] {
+  const [build, ...tests] = stageSpecs(pipeline).map(({ name, project }) => ({ name, project }));
+  return { build: build!, tests };
 }
 
 /** The name of a pipeline's state machine, as the Step Functions console lists it. */

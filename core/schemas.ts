@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { InvalidRequestError } from './errors';
 import type { ProgressEvent, RunRequest } from './records';
+import type { PipelineCatalog } from './start-run';
 
 const id = z.string().min(1).max(1024);
 const taskError = z.object({ Error: z.string(), Cause: z.string().optional() });
@@ -27,6 +28,16 @@ export const progressEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('runSucceeded'), runId: id }),
   z.object({ kind: z.literal('runFailed'), runId: id, error: taskError.optional() }),
 ]) satisfies z.ZodType<ProgressEvent>;
+
+const stagePlanSchema = z.object({ name: id, project: id });
+
+export const pipelineCatalogSchema = z.record(
+  id,
+  z.object({
+    stateMachineArn: id,
+    stages: z.object({ build: stagePlanSchema, tests: z.array(stagePlanSchema) }),
+  }),
+) satisfies z.ZodType<PipelineCatalog>;
 
 /** Parses `input` or throws InvalidRequestError naming every bad field. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {

@@ -7,7 +7,7 @@ import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import { parseInput, pipelineCatalogSchema } from '../core/schemas';
 import type { PipelineCatalog } from '../core/start-run';
 import { RunStore } from '../store/run-store';
 
@@ -16,17 +16,6 @@ export const ENV = {
   pipelines: 'PIPELINE_CATALOG',
 } as const;
 
-const catalogSchema = z.record(
-  z.string(),
-  z.object({
-    stateMachineArn: z.string().min(1),
-    stages: z.object({
-      build: z.object({ name: z.string(), project: z.string() }),
-      tests: z.array(z.object({ name: z.string(), project: z.string() })),
-    }),
-  }),
-) satisfies z.ZodType<PipelineCatalog>;
-
 export function requiredEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`environment variable ${name} is not set`);
@@ -34,7 +23,7 @@ export function requiredEnv(name: string): string {
 }
 
 export function pipelineCatalogFromEnv(): PipelineCatalog {
-  return catalogSchema.parse(JSON.parse(requiredEnv(ENV.pipelines)));
+  return parseInput(pipelineCatalogSchema, JSON.parse(requiredEnv(ENV.pipelines)), `${ENV.pipelines} value`);
 }
 
 export function runStoreFromEnv(): RunStore {

@@ -4,8 +4,8 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
-import { BUILD_STAGE, COMPUTE_TYPES, projectName, type PipelineConfig } from '../core/config';
+import { Construct, type IConstruct } from 'constructs';
+import { BUILD_STAGE, COMPUTE_TYPES, stageSpecs, type PipelineConfig } from '../core/config';
 import { acknowledgeWildcards, wildcardResource } from './nag';
 
 export interface PipelineBuildProjectsProps {
@@ -20,8 +20,6 @@ export interface PipelineBuildProjectsProps {
    */
   readonly buildImage?: codebuild.IBuildImage;
 }
-
-type StageConfig = PipelineConfig['build'];
 
 export class PipelineBuildProjects extends Construct {
   /** The projects by stage name: `build` first, then the test stages in declaration order. */
@@ -46,14 +44,10 @@ export class PipelineBuildProjects extends Construct {
     }
 
     const projects = new Map<string, codebuild.Project>();
-    const stages: [string, StageConfig][] = [
-      [BUILD_STAGE, pipeline.build],
-      ...pipeline.tests.map((t): [string, StageConfig] => [t.name, t]),
-    ];
-    for (const [stage, config] of stages) {
+    for (const { name: stage, project: name, ...config } of stageSpecs(pipeline)) {
       const isBuild = stage === BUILD_STAGE;
       const project = new codebuild.Project(this, `Stage-${stage}`, {
-        projectName: projectName(pipeline.name, stage),
+        projectName: name,
         description: `stepline pipeline "${pipeline.name}", stage "${stage}"`,
         source: sourceFor(),
         buildSpec: codebuild.BuildSpec.fromSourceFilename(config.buildspec),
@@ -93,9 +87,23 @@ function computeType(pipeline: string, stage: string, size: keyof typeof COMPUTE
   return value as codebuild.ComputeType;
 }
 
+/** The log streams of a project's builds: CodeBuild names each after its build id. */
+export function buildLogStreamsArn(scope: IConstruct, project: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'logs',
+    resource: 'log-group',
+    resourceName: `/aws/codebuild/${project}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** The report groups of a project: CodeBuild creates them from the buildspec as `<project>-<report>`. */
+export function reportGroupsArn(scope: IConstruct, project: string): string {
+  return Stack.of(scope).formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${project}-*` });
+}
+
 /** The wildcards CDK's own grants give a project's role, each limited to this project's resources. */
 function acknowledgeProjectRole(project: codebuild.Project, artifactBucket?: s3.IBucket): void {
-  const stack = Stack.of(project);
   acknowledgeWildcards(
     project,
     ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],
@@ -103,27 +111,12 @@ function acknowledgeProjectRole(project: codebuild.Project, artifactBucket?: s3.
   );
   acknowledgeWildcards(
     project,
-    [
-      wildcardResource(
-        project,
-        stack.formatArn({
-          service: 'logs',
-          resource: 'log-group',
-          resourceName: `/aws/codebuild/${project.projectName}:*`,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ),
-    ],
+    [wildcardResource(project, buildLogStreamsArn(project, project.projectName))],
     "CodeBuild names each build's log stream after the build id, unknown before the build: the grant covers the streams of this project's own log group only.",
   );
   acknowledgeWildcards(
     project,
-    [
-      wildcardResource(
-        project,
-        stack.formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${project.projectName}-*` }),
-      ),
-    ],
+    [wildcardResource(project, reportGroupsArn(project, project.projectName))],
     "CodeBuild creates report groups from the buildspec's reports section, named <project>-<report>: the grant covers this project's report groups only.",
   );
   if (artifactBucket) {

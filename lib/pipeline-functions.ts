@@ -3,7 +3,7 @@
  * and the progress recorder (Step Functions task). Each gets its own role and log group; every
  * permission beyond writing its logs comes from a grant method below.
  */
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -15,6 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/environment';
+import { buildLogStreamsArn, reportGroupsArn } from './build-projects';
 import { acknowledgeRule, acknowledgeWildcards, wildcardResource } from './nag';
 
 const LAMBDAS_DIR = `${__dirname}/../lambdas`;
@@ -141,19 +142,9 @@ export class PipelineFunctions extends Construct {
    * (`/aws/codebuild/<project>`).
    */
   grantBuildInspection(projects: readonly codebuild.IProject[]): void {
-    const stack = Stack.of(this);
     const grantee = this.recordProgress;
-    const reportGroups = projects.map((p) =>
-      stack.formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${p.projectName}-*` }),
-    );
-    const logStreams = projects.map((p) =>
-      stack.formatArn({
-        service: 'logs',
-        resource: 'log-group',
-        resourceName: `/aws/codebuild/${p.projectName}:*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
-    );
+    const reportGroups = projects.map((p) => reportGroupsArn(this, p.projectName));
+    const logStreams = projects.map((p) => buildLogStreamsArn(this, p.projectName));
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['codebuild:BatchGetBuilds'],

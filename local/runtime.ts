@@ -15,6 +15,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import {
   isCodeCommitPipeline,
   stagePlan,
+  stageSpecs,
   stateMachineName,
   type CodeCommitPipeline,
   type PipelineConfig,
@@ -251,16 +252,11 @@ async function failInterruptedRuns(store: RunStore, now: Clock): Promise<string[
 
 function localProjects(pipeline: CodeCommitPipeline, git: LocalGitSource) {
   const repositoryPath = git.repositoryPath(pipeline.source.repository);
-  const plan = stagePlan(pipeline);
-  const stages = [
-    { ...plan.build, spec: pipeline.build },
-    ...plan.tests.map((t, i) => ({ ...t, spec: pipeline.tests[i]! })),
-  ];
-  return stages.map((s) => ({
-    name: s.project,
-    buildspecPath: s.spec.buildspec,
+  return stageSpecs(pipeline).map((stage) => ({
+    name: stage.project,
+    buildspecPath: stage.buildspec,
     repositoryPath,
-    timeoutMinutes: s.spec.timeoutMinutes,
+    timeoutMinutes: stage.timeoutMinutes,
   }));
 }
 
