@@ -45,13 +45,31 @@ export default tseslint.config(
     },
   },
   {
-    files: ['lambdas/**/*.ts', 'store/**/*.ts', 'lib/**/*.ts', 'bin/**/*.ts'],
+    files: ['lambdas/**/*.ts', 'store/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
             { regex: '(^|/)local(/|$)', message: 'Only local mode may import local/: AWS code must not depend on it.' },
+          ],
+        },
+      ],
+    },
+  },
+  // The CDK app names handler entry files by path: loading handler code would load SDK clients at synth.
+  {
+    files: ['lib/**/*.ts', 'bin/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)local(/|$)', message: 'Only local mode may import local/: AWS code must not depend on it.' },
+            {
+              regex: '(^|/)lambdas(/|$)',
+              message: 'lib/ and bin/ name handler entry files by path; shared names live in core/platform.ts.',
+            },
           ],
         },
       ],

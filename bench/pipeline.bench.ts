@@ -1,11 +1,11 @@
 /**
- * Benchmark of local mode (`npm run bench`): the local pipeline's wall time against the same
+ * Benchmark of local mode (part of `npm run bench`): the local pipeline's wall time against the same
  * buildspec commands run directly with bash, and the latency from a push event to the build's start.
- * Writes bench/RESULTS.md. Targets: ratio ≤ 1.15, event → build start ≤ 100 ms (medians).
+ * Targets: ratio ≤ 1.15, event → build start ≤ 100 ms (medians).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, homedir, release, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
@@ -17,9 +17,10 @@ import configInput from '../stepline.config';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const root = resolve(__dirname, '..');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function main() {
+/** Runs the local pipeline benchmark; resolves with its section of RESULTS.md. */
+export async function pipelineBench(): Promise<string> {
   const config = parseConfig(configInput);
   const pipeline = config.pipelines.find(isCodeCommitPipeline);
   if (!pipeline?.localSeed)
@@ -106,11 +107,7 @@ async function main() {
 
   const ratio = median(pipelineMs) / median(directMs);
   const seconds = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(', ');
-  const report = `# Benchmark results
-
-Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.
-
-Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}.
+  return `## Local pipeline
 
 Workload: the bundled pipeline \`${pipeline.name}\` (build, then test stages ${pipeline.tests.map((t) => `\`${t.name}\``).join(' and ')} in parallel) on \`${pipeline.localSeed}\`; ${RUNS} measured rounds after one warm-up round, pipeline and bash runs alternating.
 
@@ -122,15 +119,8 @@ Workload: the bundled pipeline \`${pipeline.name}\` (build, then test stages ${p
 | push event → build start | **${median(latencyMs).toFixed(1)} ms** | ≤ 100 ms | ${latencyMs.map((x) => x.toFixed(1)).join(', ')} |
 
 The pipeline time includes what bash does not do: the git push and its hook, the event, the run starter
-(GetCommit, the conditional run write, StartExecution through the local endpoint), every recorder task
+(the catalog entry from Parameter Store, GetCommit, the conditional run write, StartExecution, all through the local endpoint), every recorder task
 (a DynamoDB write each, BatchGetBuilds/BatchGetReports for finished stages), a work-tree checkout per
 build, JUnit parsing and artifact copies. The bash baseline gets its sources extracted before its clock starts.
 `;
-  writeFileSync(join(root, 'bench', 'RESULTS.md'), report);
-  console.log(`\n${report}`);
 }
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});

@@ -1,11 +1,11 @@
 /**
  * The CDK app. The config is `stepline.config.ts`, or the .ts/.json file named by STEPLINE_CONFIG;
- * an invalid one stops synth with the pipeline and field at fault.
+ * an invalid one, or one that would break an AWS limit, stops synth with the pipeline at fault.
  */
-import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { App } from 'aws-cdk-lib';
 import { ConfigError, type SteplineConfig } from '../core/config';
-import { SteplineStack } from '../lib/stepline-stack';
+import { buildStepline } from '../lib/app';
+import { PlatformLimitError, checkLimits, checkTemplateSizes, type LimitProblem } from '../lib/limits';
 import { readConfigFile } from './config-file';
 
 function loadConfig(): SteplineConfig {
@@ -13,18 +13,23 @@ function loadConfig(): SteplineConfig {
     return readConfigFile(process.env.STEPLINE_CONFIG);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
+    return stop(error.message);
   }
+}
+
+function stop(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function refuse(problems: readonly LimitProblem[]): void {
+  if (problems.length) stop(new PlatformLimitError(problems).message);
 }
 
 const config = loadConfig();
 const app = new App();
 const { CDK_DEFAULT_ACCOUNT: account, CDK_DEFAULT_REGION: region } = process.env;
-new SteplineStack(app, 'Stepline', {
-  config,
-  description: 'stepline: serverless software delivery',
-  // Environment-agnostic unless the CLI knows the target account and region.
-  ...(account && region ? { env: { account, region } } : {}),
-});
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+// Environment-agnostic unless the CLI knows the target account and region.
+const stepline = buildStepline(app, config, { env: account && region ? { account, region } : undefined });
+refuse(checkLimits(stepline));
+refuse(checkTemplateSizes(app.synth()));

@@ -3,7 +3,8 @@
  * `parseConfig` is the only way in; an invalid config stops synth and start with a message that
  * names the pipeline and the field.
  */
-import { z } from 'zod';
+import * as z from 'zod';
+import { RESOURCE_PREFIX } from './platform';
 import type { RunInput } from './records';
 
 const NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
@@ -11,6 +12,9 @@ const nameOf = (what: string) =>
   z
     .string()
     .regex(NAME, `${what} must be 2-32 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'`);
+
+/** Test stages per pipeline: each is a CodeBuild project and a branch of the run's Map state. */
+export const MAX_TEST_STAGES = 10;
 
 export const COMPUTE_TYPES = {
   small: 'BUILD_GENERAL1_SMALL',
@@ -57,10 +61,16 @@ export const pipelineSchema = z.strictObject({
   build: z.strictObject(stageFields),
   tests: z
     .array(z.strictObject({ name: nameOf('test stage name'), ...stageFields }))
-    .max(10)
+    .max(MAX_TEST_STAGES, `at most ${MAX_TEST_STAGES} test stages per pipeline`)
     .default([])
     .refine((tests) => new Set(tests.map((t) => t.name)).size === tests.length, 'test stage names must be unique')
     .refine((tests) => tests.every((t) => t.name !== 'build'), "'build' is the build stage's name"),
+  /**
+   * How many test stages build at once; 0 runs them all at once. Lower it when the account's
+   * CodeBuild concurrent-build quota is small: the rest wait in the state machine, not in a retry.
+   * @default 0
+   */
+  testConcurrency: z.number().int().min(0).max(MAX_TEST_STAGES).default(0),
   /** Manual approval gate (risk class, approvers, expiry). */
   approval: reserved('approval'),
   /** Deploy target (Lambda canary). */
@@ -127,7 +137,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 /** The name of a stage's CodeBuild project; the CDK app and local mode derive it the same way. */
 export function projectName(pipeline: string, stage: string): string {
-  return `stepline-${pipeline}-${stage}`;
+  return `${RESOURCE_PREFIX}${pipeline}-${stage}`;
 }
 
 export const BUILD_STAGE = 'build';
@@ -150,10 +160,10 @@ export function stageSpecs(pipeline: PipelineConfig): StageSpec[] {
 /** The stage plan a run's execution input carries: names and projects, build apart from the tests. */
 export function stagePlan(pipeline: PipelineConfig): RunInput['stages'] {
   const [build, ...tests] = stageSpecs(pipeline).map(({ name, project }) => ({ name, project }));
-  return { build: build!, tests };
+  return { build: build!, tests, testConcurrency: pipeline.testConcurrency };
 }
 
 /** The name of a pipeline's state machine, as the Step Functions console lists it. */
 export function stateMachineName(pipeline: string): string {
-  return `stepline-${pipeline}`;
+  return `${RESOURCE_PREFIX}${pipeline}`;
 }

@@ -1,3 +1,4 @@
+import { pipelineStackName } from './platform';
 import type { RunRecord } from './records';
 
 /** Base class of stepline's domain errors; `name` is the class name, which Step Functions sees as the error. */
@@ -38,11 +39,25 @@ export class InvalidTransitionError extends SteplineError {
 
 /** A run request named a pipeline this deployment does not know. */
 export class UnknownPipelineError extends SteplineError {
+  constructor(readonly pipeline: string) {
+    super(
+      `unknown pipeline "${pipeline}": the catalog has no entry for it; is it declared in stepline.config.ts and its stack (${pipelineStackName(pipeline)}) deployed?`,
+    );
+  }
+}
+
+/** A pipeline's catalog entry exists but cannot be read as one (edited by hand, or from another version). */
+export class InvalidCatalogEntryError extends SteplineError {
   constructor(
     readonly pipeline: string,
-    readonly known: readonly string[],
+    readonly location: string,
+    options?: ErrorOptions,
   ) {
-    super(`unknown pipeline "${pipeline}" (known: ${known.join(', ') || 'none'})`);
+    const reason = options?.cause instanceof Error ? ` (${options.cause.message})` : '';
+    super(
+      `the catalog entry of pipeline "${pipeline}" at ${location} is not valid${reason}; redeploy its stack`,
+      options,
+    );
   }
 }
 

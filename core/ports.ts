@@ -5,6 +5,7 @@
 import type {
   LogPointer,
   Person,
+  PipelineCatalogEntry,
   RunInput,
   RunRecord,
   RunStatus,
@@ -59,6 +60,12 @@ export interface ExecutionStarter {
     executionArn: string;
     alreadyStarted: boolean;
   }>;
+}
+
+/** The deployed pipelines, as their stacks published them (one SSM parameter each on AWS). */
+export interface PipelineCatalog {
+  /** The pipeline's entry; undefined when no such pipeline is deployed. */
+  lookup(pipeline: string): Promise<PipelineCatalogEntry | undefined>;
 }
 
 export type Clock = () => Date;

@@ -127,7 +127,15 @@ export interface RunInput {
   readonly stages: {
     readonly build: StagePlan;
     readonly tests: readonly StagePlan[];
+    /** How many test stages build at once (the Map's MaxConcurrencyPath); 0 = all. */
+    readonly testConcurrency: number;
   };
+}
+
+/** What the run starter knows of a deployed pipeline: published by its stack, one entry per pipeline. */
+export interface PipelineCatalogEntry {
+  readonly stateMachineArn: string;
+  readonly stages: RunInput['stages'];
 }
 
 /** What a source trigger hands to the run starter (the EventBridge target input). */

@@ -1,8 +1,7 @@
 /** Runtime validation of what crosses a boundary into a handler; each schema matches a type of records.ts. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidRequestError } from './errors';
-import type { ProgressEvent, RunRequest } from './records';
-import type { PipelineCatalog } from './start-run';
+import type { PipelineCatalogEntry, ProgressEvent, RunRequest } from './records';
 
 const id = z.string().min(1).max(1024);
 const taskError = z.object({ Error: z.string(), Cause: z.string().optional() });
@@ -31,13 +30,14 @@ export const progressEventSchema = z.discriminatedUnion('kind', [
 
 const stagePlanSchema = z.object({ name: id, project: id });
 
-export const pipelineCatalogSchema = z.record(
-  id,
-  z.object({
-    stateMachineArn: id,
-    stages: z.object({ build: stagePlanSchema, tests: z.array(stagePlanSchema) }),
+export const catalogEntrySchema = z.object({
+  stateMachineArn: id,
+  stages: z.object({
+    build: stagePlanSchema,
+    tests: z.array(stagePlanSchema),
+    testConcurrency: z.number().int().min(0),
   }),
-) satisfies z.ZodType<PipelineCatalog>;
+}) satisfies z.ZodType<PipelineCatalogEntry>;
 
 /** Parses `input` or throws InvalidRequestError naming every bad field. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {

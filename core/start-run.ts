@@ -4,13 +4,8 @@
  */
 import { RunAlreadyExistsError, UnknownPipelineError } from './errors';
 import { executionName } from './naming';
-import type { Clock, CommitReader, ExecutionStarter, RunRepository } from './ports';
+import type { Clock, CommitReader, ExecutionStarter, PipelineCatalog, RunRepository } from './ports';
 import type { RunInput, RunRecord, RunRequest } from './records';
-
-/** What the starter knows of each deployed pipeline (the CDK app writes it; local mode builds it). */
-export type PipelineCatalog = Readonly<
-  Record<string, { readonly stateMachineArn: string; readonly stages: RunInput['stages'] }>
->;
 
 export interface StartRunDeps {
   readonly catalog: PipelineCatalog;
@@ -28,8 +23,8 @@ export interface StartRunResult {
 }
 
 export async function startRun(request: RunRequest, deps: StartRunDeps): Promise<StartRunResult> {
-  const pipeline = deps.catalog[request.pipeline];
-  if (!pipeline) throw new UnknownPipelineError(request.pipeline, Object.keys(deps.catalog));
+  const pipeline = await deps.catalog.lookup(request.pipeline);
+  if (!pipeline) throw new UnknownPipelineError(request.pipeline);
   const runId = executionName(request.pipeline, request.commitId, request.trigger.eventId);
   const input: RunInput = {
     runId,

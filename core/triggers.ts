@@ -40,7 +40,13 @@ export function codeCommitTrigger(pipeline: CodeCommitPipeline, repositoryArn: s
       repository: { path: '$.detail.repositoryName' },
       branch: { path: '$.detail.referenceName' },
       commitId: { path: '$.detail.commitId' },
-      trigger: { kind: 'codecommit', eventId: { path: '$.id' }, eventTime: { path: '$.time' } },
+      trigger: {
+        kind: 'codecommit',
+        eventId: { path: '$.id' },
+        eventTime: { path: '$.time' },
+        // CodeCommit names the IAM identity that pushed; a path missing from an event yields no field.
+        pushedBy: { path: '$.detail.callerUserArn' },
+      },
     },
   };
 }

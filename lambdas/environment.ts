@@ -1,43 +1,75 @@
 /**
- * The Lambda functions' configuration and AWS clients, read from the environment once per container.
- * Endpoints come from the SDK's standard resolution (region, AWS_ENDPOINT_URL_* variables).
+ * What the handlers run against: SDK clients and settings. On AWS they come from the function's
+ * environment (standard SDK endpoint resolution, the variables the CDK app sets); local mode builds
+ * the same platform with clients pointed at its local endpoints. Each handler has one deps factory
+ * taking a HandlerPlatform, so neither runtime wires a handler by hand.
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { parseInput, pipelineCatalogSchema } from '../core/schemas';
-import type { PipelineCatalog } from '../core/start-run';
-import { RunStore } from '../store/run-store';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { CATALOG_PATH, ENV } from '../core/platform';
+import type { Clock } from '../core/ports';
 
-export const ENV = {
-  tableName: 'RUN_TABLE_NAME',
-  pipelines: 'PIPELINE_CATALOG',
-} as const;
+/** What every SDK client of a platform is configured with (empty on AWS). */
+export interface ClientSettings {
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
 
-export function requiredEnv(name: string): string {
+export interface PlatformClients {
+  readonly dynamodb: () => DynamoDBClient;
+  readonly sfn: () => SFNClient;
+  readonly codebuild: () => CodeBuildClient;
+  readonly logs: () => CloudWatchLogsClient;
+  readonly codecommit: () => CodeCommitClient;
+  readonly ssm: () => SSMClient;
+}
+
+export interface HandlerPlatform {
+  readonly clients: PlatformClients;
+  /** The run store table. */
+  readonly tableName: string;
+  /** The SSM path of the pipeline catalog. */
+  readonly catalogPath: string;
+  readonly now: Clock;
+}
+
+/**
+ * Clients created on first use and kept for the container's life. `dynamodb` may name other
+ * settings: local mode's DynamoDB (dynalite) listens apart from its other endpoints.
+ */
+export function platformClients(settings: ClientSettings, dynamodb: ClientSettings = settings): PlatformClients {
+  return {
+    dynamodb: once(() => new DynamoDBClient({ ...dynamodb })),
+    sfn: once(() => new SFNClient({ ...settings })),
+    codebuild: once(() => new CodeBuildClient({ ...settings })),
+    logs: once(() => new CloudWatchLogsClient({ ...settings })),
+    codecommit: once(() => new CodeCommitClient({ ...settings })),
+    ssm: once(() => new SSMClient({ ...settings })),
+  };
+}
+
+/** The platform a function runs on in AWS, read from its environment. */
+export function awsPlatform(): HandlerPlatform {
+  return {
+    clients: platformClients({}),
+    tableName: requiredEnv(ENV.tableName),
+    catalogPath: process.env[ENV.catalogPath] || CATALOG_PATH,
+    now: () => new Date(),
+  };
+}
+
+function requiredEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`environment variable ${name} is not set`);
   return value;
 }
 
-export function pipelineCatalogFromEnv(): PipelineCatalog {
-  return parseInput(pipelineCatalogSchema, JSON.parse(requiredEnv(ENV.pipelines)), `${ENV.pipelines} value`);
-}
-
-export function runStoreFromEnv(): RunStore {
-  return new RunStore(new DynamoDBClient({}), requiredEnv(ENV.tableName));
-}
-
-export const awsClients = {
-  codebuild: () => new CodeBuildClient({}),
-  logs: () => new CloudWatchLogsClient({}),
-  codecommit: () => new CodeCommitClient({}),
-  sfn: () => new SFNClient({}),
-};
-
-/** Builds a dependency set on first use and keeps it for the container's life. */
+/** Builds a value on first use and keeps it for the container's life. */
 export function once<T>(create: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= create());

@@ -3,11 +3,24 @@ import { parseInput, runRequestSchema } from '../core/schemas';
 import { startRun, type StartRunDeps } from '../core/start-run';
 import { CodeCommitReader } from './adapters/commit-reader';
 import { SfnExecutionStarter } from './adapters/execution-starter';
-import { awsClients, once, pipelineCatalogFromEnv, runStoreFromEnv } from './environment';
+import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
+import { awsPlatform, once, type HandlerPlatform } from './environment';
+import { RunStore } from '../store/run-store';
 
 /** Where the handler's log lines go: stdout (CloudWatch Logs) on AWS, a file in local mode. */
 export type LogLine = (entry: Record<string, unknown>) => void;
 const stdoutLog: LogLine = (entry) => console.log(JSON.stringify(entry));
+
+export function startRunDeps(platform: HandlerPlatform): StartRunDeps {
+  const { clients } = platform;
+  return {
+    catalog: new SsmPipelineCatalog(clients.ssm(), platform.catalogPath, platform.now),
+    runs: new RunStore(clients.dynamodb(), platform.tableName),
+    commits: new CodeCommitReader(clients.codecommit()),
+    executions: new SfnExecutionStarter(clients.sfn()),
+    now: platform.now,
+  };
+}
 
 export function createHandler(deps: StartRunDeps, log: LogLine = stdoutLog) {
   return async (event: unknown) => {
@@ -17,14 +30,6 @@ export function createHandler(deps: StartRunDeps, log: LogLine = stdoutLog) {
   };
 }
 
-const awsHandler = once(() =>
-  createHandler({
-    catalog: pipelineCatalogFromEnv(),
-    runs: runStoreFromEnv(),
-    commits: new CodeCommitReader(awsClients.codecommit()),
-    executions: new SfnExecutionStarter(awsClients.sfn()),
-    now: () => new Date(),
-  }),
-);
+const awsHandler = once(() => createHandler(startRunDeps(awsPlatform())));
 
 export const handler = (event: unknown) => awsHandler()(event);

@@ -18,7 +18,7 @@ export interface ArtifactStoreProps {
   readonly noncurrentVersionExpiration?: Duration;
   /**
    * What happens to both buckets when they leave the stack.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept, except when their first create rolls back)
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -29,7 +29,7 @@ export class ArtifactStore extends Construct {
 
   constructor(scope: Construct, id: string, props: ArtifactStoreProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     const common = {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,

@@ -2,17 +2,19 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import { BUILD_STAGE, COMPUTE_TYPES, stageSpecs, type PipelineConfig } from '../core/config';
-import { acknowledgeWildcards, wildcardResource } from './nag';
+import { acknowledgeRule } from './nag';
+import { ExplicitRole } from './permissions';
 
 export interface PipelineBuildProjectsProps {
   readonly pipeline: PipelineConfig;
   /** The bucket the build stage uploads its artifacts to, under `<pipeline>/<build id>/`. */
   readonly artifactBucket: s3.IBucket;
-  /** The platform key that encrypts build artifacts and caches (CodeBuild's `encryptionKey`). */
+  /** The platform key that encrypts the build stage's artifacts (CodeBuild's `encryptionKey`). */
   readonly encryptionKey: kms.IKey;
   /**
    * The build image of every stage.
@@ -24,6 +26,8 @@ export interface PipelineBuildProjectsProps {
 export class PipelineBuildProjects extends Construct {
   /** The projects by stage name: `build` first, then the test stages in declaration order. */
   readonly projects: ReadonlyMap<string, codebuild.Project>;
+  /** Each project's role, by stage name. */
+  readonly roles: ReadonlyMap<string, ExplicitRole>;
   /** The CodeCommit repository of a CodeCommit pipeline; undefined for other sources. */
   readonly repository?: codecommit.IRepository;
 
@@ -44,8 +48,13 @@ export class PipelineBuildProjects extends Construct {
     }
 
     const projects = new Map<string, codebuild.Project>();
+    const roles = new Map<string, ExplicitRole>();
     for (const { name: stage, project: name, ...config } of stageSpecs(pipeline)) {
       const isBuild = stage === BUILD_STAGE;
+      const role = new ExplicitRole(this, `Stage-${stage}-Role`, {
+        assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com'),
+        description: `stepline pipeline "${pipeline.name}", stage "${stage}"`,
+      });
       const project = new codebuild.Project(this, `Stage-${stage}`, {
         projectName: name,
         description: `stepline pipeline "${pipeline.name}", stage "${stage}"`,
@@ -57,9 +66,10 @@ export class PipelineBuildProjects extends Construct {
           privileged: false,
         },
         timeout: Duration.minutes(config.timeoutMinutes),
-        encryptionKey: props.encryptionKey,
+        role: role.immutable,
         ...(isBuild
           ? {
+              encryptionKey: props.encryptionKey,
               artifacts: codebuild.Artifacts.s3({
                 bucket: props.artifactBucket,
                 path: pipeline.name,
@@ -69,11 +79,62 @@ export class PipelineBuildProjects extends Construct {
             }
           : {}),
       });
-      acknowledgeProjectRole(project, isBuild ? props.artifactBucket : undefined);
+      grantStageBasics(role, project, name, this.repository);
+      if (isBuild) {
+        grantArtifactUpload(role, pipeline.name, props.artifactBucket, props.encryptionKey);
+      } else {
+        acknowledgeRule(
+          project,
+          'CB4',
+          "A test stage produces no artifacts: CodeBuild's default (the AWS managed S3 key) encrypts nothing it uploads, and its role holds no KMS permission at all. The build stage, which uploads artifacts, uses the platform key.",
+        );
+      }
+      role.isNeededBy(project);
       projects.set(stage, project);
+      roles.set(stage, role);
     }
     this.projects = projects;
+    this.roles = roles;
   }
+}
+
+/** What every stage does: write its logs, publish its test reports, pull its CodeCommit source. */
+function grantStageBasics(role: ExplicitRole, scope: IConstruct, project: string, repository?: codecommit.IRepository) {
+  const logGroup = buildLogGroupArn(scope, project);
+  role.allow(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], [logGroup]);
+  role.allow(
+    ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    [buildLogStreamsArn(scope, project)],
+    "CodeBuild names each build's log stream after the build id, unknown before the build: the streams of this project's own log group only.",
+  );
+  role.allow(
+    [
+      'codebuild:CreateReportGroup',
+      'codebuild:CreateReport',
+      'codebuild:UpdateReport',
+      'codebuild:BatchPutTestCases',
+      'codebuild:BatchPutCodeCoverages',
+    ],
+    [reportGroupsArn(scope, project)],
+    "CodeBuild creates report groups from the buildspec's reports section, named <project>-<report>: this project's report groups only.",
+  );
+  if (repository) role.allow(['codecommit:GitPull'], [repository.repositoryArn]);
+}
+
+/**
+ * The build stage uploads its artifacts to `<bucket>/<pipeline>/…` encrypted with the platform key:
+ * the object writes and bucket reads of CodeBuild's documented service role, on this pipeline's
+ * prefix only, and the key actions of CodeBuild's key-policy guide without their `*` patterns
+ * (CodeBuild encrypts artifacts and never re-encrypts them).
+ */
+function grantArtifactUpload(role: ExplicitRole, pipeline: string, bucket: s3.IBucket, key: kms.IKey) {
+  role.allow(
+    ['s3:PutObject'],
+    [bucket.arnForObjects(`${pipeline}/*`)],
+    "Artifacts are written under <pipeline>/<build id>/, the build id unknown before the build: this pipeline's prefix of the artifact bucket only.",
+  );
+  role.allow(['s3:GetBucketAcl', 's3:GetBucketLocation'], [bucket.bucketArn]);
+  role.allow(['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], [key.keyArn]);
 }
 
 function computeType(pipeline: string, stage: string, size: keyof typeof COMPUTE_TYPES): codebuild.ComputeType {
@@ -87,50 +148,22 @@ function computeType(pipeline: string, stage: string, size: keyof typeof COMPUTE
   return value as codebuild.ComputeType;
 }
 
-/** The log streams of a project's builds: CodeBuild names each after its build id. */
-export function buildLogStreamsArn(scope: IConstruct, project: string): string {
+/** A project's log group: CodeBuild writes to `/aws/codebuild/<project>`. */
+function buildLogGroupArn(scope: IConstruct, project: string): string {
   return Stack.of(scope).formatArn({
     service: 'logs',
     resource: 'log-group',
-    resourceName: `/aws/codebuild/${project}:*`,
+    resourceName: `/aws/codebuild/${project}`,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
 }
 
-/** The report groups of a project: CodeBuild creates them from the buildspec as `<project>-<report>`. */
-export function reportGroupsArn(scope: IConstruct, project: string): string {
-  return Stack.of(scope).formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${project}-*` });
+/** The log streams of a project's builds: CodeBuild names each after its build id. */
+function buildLogStreamsArn(scope: IConstruct, project: string): string {
+  return `${buildLogGroupArn(scope, project)}:*`;
 }
 
-/** The wildcards CDK's own grants give a project's role, each limited to this project's resources. */
-function acknowledgeProjectRole(project: codebuild.Project, artifactBucket?: s3.IBucket): void {
-  acknowledgeWildcards(
-    project,
-    ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],
-    "CodeBuild encrypts the project's artifacts and logs with the platform key: these are KMS's data-key actions, granted on that one key's ARN only.",
-  );
-  acknowledgeWildcards(
-    project,
-    [wildcardResource(project, buildLogStreamsArn(project, project.projectName))],
-    "CodeBuild names each build's log stream after the build id, unknown before the build: the grant covers the streams of this project's own log group only.",
-  );
-  acknowledgeWildcards(
-    project,
-    [wildcardResource(project, reportGroupsArn(project, project.projectName))],
-    "CodeBuild creates report groups from the buildspec's reports section, named <project>-<report>: the grant covers this project's report groups only.",
-  );
-  if (artifactBucket) {
-    acknowledgeWildcards(
-      project,
-      [
-        'Action::s3:GetObject*',
-        'Action::s3:GetBucket*',
-        'Action::s3:List*',
-        'Action::s3:DeleteObject*',
-        'Action::s3:Abort*',
-        wildcardResource(project, artifactBucket.arnForObjects('*')),
-      ],
-      "The build stage uploads its artifacts to the artifact bucket (codebuild.Artifacts.s3 grants the bucket's read/write set): the actions apply to that one bucket and its objects.",
-    );
-  }
+/** The report groups of a project: CodeBuild creates them from the buildspec as `<project>-<report>`. */
+function reportGroupsArn(scope: IConstruct, project: string): string {
+  return Stack.of(scope).formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${project}-*` });
 }

@@ -5,7 +5,7 @@
  * entry stops synth instead of deploying a machine that would fail at run time.
  */
 import { readFileSync } from 'node:fs';
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -14,7 +14,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { taskResources, type TaskResource } from '../core/asl';
 import { stateMachineName } from '../core/config';
-import { acknowledgeWildcards, wildcardResource } from './nag';
+import { ExplicitRole } from './permissions';
 import { PIPELINE_DEFINITION_FILE, type PipelineSubstitutions } from '../statemachines';
 
 export interface PipelineStateMachineProps {
@@ -34,53 +34,43 @@ export interface PipelineStateMachineProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
-  /**
-   * What happens to the execution log group when it leaves the stack.
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 interface GrantContext {
-  readonly machine: sfn.StateMachine;
+  readonly role: ExplicitRole;
   readonly stack: Stack;
   readonly props: PipelineStateMachineProps;
 }
 
 /** What each Task resource needs, as aws-stepfunctions-tasks grants it for the same integration. */
-const TASK_GRANTS: Readonly<Record<string, (ctx: GrantContext) => void>> = {
-  'arn:aws:states:::lambda:invoke': ({ machine, props }) => {
-    props.recordProgress.grantInvoke(machine);
-    acknowledgeWildcards(
-      machine,
-      [wildcardResource(machine, `${props.recordProgress.functionArn}:*`)],
-      "grantInvoke covers the recorder's versions and aliases (<arn>:*) besides the function itself: one function, no other.",
-    );
+export const TASK_GRANTS: Readonly<Record<string, (ctx: GrantContext) => void>> = {
+  // The ASL invokes the recorder by its unqualified ARN: no version or alias needs the grant.
+  'arn:aws:states:::lambda:invoke': ({ role, props }) => {
+    role.allow(['lambda:InvokeFunction'], [props.recordProgress.functionArn]);
   },
   // As CodeBuildStartBuild with IntegrationPattern.RUN_JOB, minus codebuild:BatchGetReports, which
   // aws-cdk grants on the project ARN where it authorizes nothing (its resource is a report group).
-  'arn:aws:states:::codebuild:startBuild.sync': ({ machine, stack, props }) => {
-    iam.Grant.addToPrincipal({
-      grantee: machine,
-      actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
-      resourceArns: props.projects.map((p) => p.projectArn),
-    });
-    iam.Grant.addToPrincipal({
-      grantee: machine,
-      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      resourceArns: [
+  'arn:aws:states:::codebuild:startBuild.sync': ({ role, stack, props }) => {
+    role.allow(
+      ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
+      props.projects.map((p) => p.projectArn),
+    );
+    role.allow(
+      ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      [
         stack.formatArn({
           service: 'events',
           resource: 'rule',
           resourceName: 'StepFunctionsGetEventForCodeBuildStartBuildRule',
         }),
       ],
-    });
+    );
   },
 };
 
 export class PipelineStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  readonly role: ExplicitRole;
   readonly logGroup: logs.LogGroup;
   /** The Task resources found in the definition, in document order. */
   readonly tasks: readonly TaskResource[];
@@ -96,13 +86,54 @@ export class PipelineStateMachine extends Construct {
       );
     }
 
+    const stack = Stack.of(this);
     const name = stateMachineName(props.pipeline);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy from growing per machine.
-      logGroupName: `/aws/vendedlogs/states/${name}`,
+      // The stack's own id ends the name, so a pipeline removed (its logs kept) and added again
+      // gets a new group instead of failing on the name of the one it left behind.
+      logGroupName: `/aws/vendedlogs/states/${name}-${Fn.select(2, Fn.split('/', stack.stackId))}`,
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
+    this.role = new ExplicitRole(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
+        conditions: {
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'states',
+              resource: 'stateMachine',
+              resourceName: name,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+      description: `stepline pipeline "${props.pipeline}" state machine`,
+    });
+    this.role.allowOnAnyResource(
+      'ExecutionLogging',
+      [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ],
+      "Step Functions sets up execution logging through CloudWatch Logs' log-delivery actions, which support no resource-level permissions (Step Functions developer guide, cw-logs).",
+    );
+    this.role.allowOnAnyResource(
+      'XRayTracing',
+      ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'],
+      'X-Ray tracing of executions uses actions that support no resource-level permissions.',
+    );
+    const context: GrantContext = { role: this.role, stack, props };
+    for (const resource of new Set(this.tasks.map((t) => t.resource))) TASK_GRANTS[resource]!(context);
+
     const substitutions: PipelineSubstitutions = { RecordProgressFunctionArn: props.recordProgress.functionArn };
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: name,
@@ -111,14 +142,9 @@ export class PipelineStateMachine extends Construct {
       definitionSubstitutions: { ...substitutions },
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
+      role: this.role.immutable,
     });
-
-    acknowledgeWildcards(
-      this.stateMachine,
-      ['Resource::*'],
-      'Execution logging needs the CloudWatch Logs delivery actions (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups, ...) and tracing needs xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets: none of them supports resource-level permissions.',
-    );
-    const context: GrantContext = { machine: this.stateMachine, stack: Stack.of(this), props };
-    for (const resource of new Set(this.tasks.map((t) => t.resource))) TASK_GRANTS[resource](context);
+    // Step Functions checks log delivery when the machine is created: its policies must exist first.
+    this.role.isNeededBy(this.stateMachine);
   }
 }

@@ -13,7 +13,7 @@ export interface RunStoreProps {
   readonly encryptionKey?: kms.IKey;
   /**
    * What happens to the table, and the run history in it, when it leaves the stack.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept, except when its first create rolls back)
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -32,7 +32,7 @@ export class RunStore extends Construct {
       ...(props.encryptionKey
         ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }
         : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     for (const index of Object.values(INDEXES)) {
       this.table.addGlobalSecondaryIndex({

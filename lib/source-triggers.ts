@@ -1,6 +1,8 @@
 /**
  * What starts a pipeline's runs. A CodeCommit pipeline gets an EventBridge rule on the default bus
  * whose pattern and input come from core/triggers.ts, the very objects local mode matches with.
+ * The rule is named `stepline-<pipeline>-push`: the platform lets rules of that name invoke the
+ * starter, so the starter's resource policy does not grow with the pipelines.
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as codecommit from 'aws-cdk-lib/aws-codecommit';
@@ -11,13 +13,18 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { EventPattern as CorePattern } from '../core/event-pattern';
 import { isCodeCommitPipeline, type PipelineConfig } from '../core/config';
+import { pushRuleName } from '../core/platform';
 import { codeCommitTrigger, isEventPath, type InputTemplate } from '../core/triggers';
 import { acknowledgeRule } from './nag';
 
 export interface SourceTriggersProps {
   readonly pipeline: PipelineConfig;
-  /** The run starter (lambdas/start-run.ts), the rule's target. */
-  readonly startRun: lambda.IFunction;
+  /**
+   * The run starter (lambdas/start-run.ts), the rule's target, asked for only when the pipeline has
+   * a rule. Its permission for the rule is the platform's (by rule name): import it with
+   * `skipPermissions: true`.
+   */
+  readonly startRun: () => lambda.IFunction;
   /** The pipeline's CodeCommit repository; required for a CodeCommit source. */
   readonly repository?: codecommit.IRepository;
   /**
@@ -60,10 +67,11 @@ export class SourceTriggers extends Construct {
       "This queue is itself a dead-letter queue: the push rule's target DLQ, which holds the events the starter could not take. A DLQ of a DLQ would only move them again.",
     );
     this.rule = new events.Rule(this, 'PushRule', {
+      ruleName: pushRuleName(pipeline.name),
       description: `stepline: pushes to ${pipeline.source.repository}@${pipeline.source.branch} start pipeline "${pipeline.name}"`,
       eventPattern: toCdkEventPattern(trigger.pattern),
       targets: [
-        new targets.LambdaFunction(props.startRun, {
+        new targets.LambdaFunction(props.startRun(), {
           event: events.RuleTargetInput.fromObject(toTargetInput(trigger.input)),
           retryAttempts: props.retryAttempts ?? 4,
           maxEventAge: props.maxEventAge ?? Duration.hours(2),

@@ -2,7 +2,7 @@
  * A local event bus: rules made of the same pattern and input template objects the CDK app puts on
  * EventBridge, matched with core/event-pattern and transformed with core/triggers.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { matchesPattern, validatePattern } from '../core/event-pattern';
 import { parseInput } from '../core/schemas';
 import { applyInputTemplate, type SourceTrigger } from '../core/triggers';

@@ -8,10 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { CodeBuildClient } from '@aws-sdk/client-codebuild';
-import { CodeCommitClient } from '@aws-sdk/client-codecommit';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import {
   isCodeCommitPipeline,
   stagePlan,
@@ -21,15 +17,14 @@ import {
   type PipelineConfig,
   type SteplineConfig,
 } from '../core/config';
+import { CATALOG_PATH, catalogParameterName } from '../core/platform';
 import type { Clock } from '../core/ports';
-import type { RunRecord } from '../core/records';
-import type { PipelineCatalog, StartRunResult } from '../core/start-run';
+import type { PipelineCatalogEntry, RunRecord } from '../core/records';
+import type { StartRunResult } from '../core/start-run';
 import { CODECOMMIT_DETAIL_TYPE, codeCommitTrigger } from '../core/triggers';
-import { CodeBuildInspector } from '../lambdas/adapters/build-inspector';
-import { CodeCommitReader } from '../lambdas/adapters/commit-reader';
-import { SfnExecutionStarter } from '../lambdas/adapters/execution-starter';
-import { createHandler as createRecordProgress } from '../lambdas/record-progress';
-import { createHandler as createStartRun } from '../lambdas/start-run';
+import { platformClients, type HandlerPlatform } from '../lambdas/environment';
+import { createHandler as createRecordProgress, recordProgressDeps } from '../lambdas/record-progress';
+import { createHandler as createStartRun, startRunDeps } from '../lambdas/start-run';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
 import { RunStore } from '../store/run-store';
 import { codeBuildSyncAdapter, lambdaInvokeAdapter, RESOURCES, type LocalFunction } from './adapters';
@@ -107,8 +102,10 @@ export class LocalRuntime {
       { retryIntervalOverrides: options.retryIntervalOverrides },
     );
     const bus = new LocalEventBus();
+    // Parameter Store: where the pipelines' catalog entries are published, as their stacks do on AWS.
+    const parameters = new Map<string, string>();
     const pushes: { receive?: (body: string) => Promise<unknown> } = {};
-    const endpoint = await startLocalEndpoint(awsOperations(stepFunctions, codebuild, git), {
+    const endpoint = await startLocalEndpoint(awsOperations(stepFunctions, codebuild, git, parameters), {
       [GIT_PUSH_ROUTE]: (body) => pushes.receive!(body),
     });
     const runtime = new LocalRuntime(
@@ -125,38 +122,28 @@ export class LocalRuntime {
     pushes.receive = (body) => runtime.receivePush(body);
 
     const aws = { endpoint: endpoint.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    const platform: HandlerPlatform = {
+      clients: platformClients(aws, { ...aws, endpoint: storeServer.endpoint }),
+      tableName: LOCAL_TABLE_NAME,
+      catalogPath: CATALOG_PATH,
+      now,
+    };
     const recordProgress = functionArn('stepline-record-progress');
-    functions.set(
-      recordProgress,
-      createRecordProgress({
-        runs: store,
-        builds: new CodeBuildInspector(new CodeBuildClient(aws), new CloudWatchLogsClient(aws)),
-        now,
-      }),
-    );
-    const catalog: PipelineCatalog = Object.fromEntries(
-      pipelines.map((p) => [
-        p.name,
-        {
-          stateMachineArn: stepFunctions.createStateMachine(
-            stateMachineName(p.name),
-            renderDefinition(PIPELINE_DEFINITION_FILE, { RecordProgressFunctionArn: recordProgress }),
-          ),
-          stages: stagePlan(p),
-        },
-      ]),
-    );
+    functions.set(recordProgress, createRecordProgress(recordProgressDeps(platform)));
+    for (const pipeline of pipelines) {
+      const entry: PipelineCatalogEntry = {
+        stateMachineArn: stepFunctions.createStateMachine(
+          stateMachineName(pipeline.name),
+          renderDefinition(PIPELINE_DEFINITION_FILE, { RecordProgressFunctionArn: recordProgress }),
+        ),
+        stages: stagePlan(pipeline),
+      };
+      parameters.set(catalogParameterName(pipeline.name), JSON.stringify(entry));
+    }
     const functionLogs = join(stateDir, 'functions');
     await mkdir(functionLogs, { recursive: true });
-    const startRun = createStartRun(
-      {
-        catalog,
-        runs: store,
-        commits: new CodeCommitReader(new CodeCommitClient(aws)),
-        executions: new SfnExecutionStarter(new SFNClient(aws)),
-        now,
-      },
-      (entry) => appendFileSync(join(functionLogs, 'start-run.log'), `${JSON.stringify({ time: now(), ...entry })}\n`),
+    const startRun = createStartRun(startRunDeps(platform), (entry) =>
+      appendFileSync(join(functionLogs, 'start-run.log'), `${JSON.stringify({ time: now(), ...entry })}\n`),
     );
     for (const pipeline of pipelines) {
       const { repository } = pipeline.source;
@@ -287,7 +274,12 @@ export function codeCommitEvent(update: RefUpdate, time = new Date()): BusEvent 
   };
 }
 
-function awsOperations(sfn: LocalStepFunctions, codebuild: LocalCodeBuild, git: LocalGitSource) {
+function awsOperations(
+  sfn: LocalStepFunctions,
+  codebuild: LocalCodeBuild,
+  git: LocalGitSource,
+  parameters: ReadonlyMap<string, string>,
+) {
   type Req = Record<string, unknown>;
   const str = (r: Req, key: string) => String(r[key] ?? '');
   return {
@@ -303,6 +295,11 @@ function awsOperations(sfn: LocalStepFunctions, codebuild: LocalCodeBuild, git: 
       const { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause } =
         sfn.describeExecution(str(r, 'executionArn'));
       return { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause };
+    },
+    'AmazonSSM.GetParameter': (r: Req) => {
+      const value = parameters.get(str(r, 'Name'));
+      if (value === undefined) throw Object.assign(new Error(''), { name: 'ParameterNotFound' });
+      return { Parameter: { Name: str(r, 'Name'), Type: 'String', Value: value, Version: 1 } };
     },
     'CodeBuild_20161006.BatchGetBuilds': (r: Req) => codebuild.batchGetBuilds(r.ids as string[]),
     'CodeBuild_20161006.BatchGetReports': (r: Req) => codebuild.batchGetReports(r.reportArns as string[]),

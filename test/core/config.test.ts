@@ -66,11 +66,30 @@ describe('parseConfig', () => {
     expect(problems[0]).toMatch(/^pipeline "web" → source\.type: /);
   });
 
-  it('derives one project per stage, build first', () => {
+  it('derives one project per stage, build first; test stages all at once unless limited', () => {
     const plan = stagePlan(parseConfig({ pipelines: [pipeline] }).pipelines[0]!);
     expect(plan).toEqual({
       build: { name: 'build', project: projectName('web', 'build') },
       tests: [{ name: 'unit', project: 'stepline-web-unit' }],
+      testConcurrency: 0,
     });
+    const limited = stagePlan(parseConfig({ pipelines: [{ ...pipeline, testConcurrency: 1 }] }).pipelines[0]!);
+    expect(limited.testConcurrency).toBe(1);
+  });
+
+  it('refuses a test concurrency that is not a count of stages', () => {
+    expect(problemsOf({ pipelines: [{ ...pipeline, testConcurrency: -1 }] })).toEqual([
+      'pipeline "web" → testConcurrency: Too small: expected number to be >=0',
+    ]);
+    expect(problemsOf({ pipelines: [{ ...pipeline, testConcurrency: 1.5 }] })[0]).toMatch(
+      /^pipeline "web" → testConcurrency: /,
+    );
+  });
+
+  it('refuses more than ten test stages, saying so', () => {
+    const tests = Array.from({ length: 11 }, (_, i) => ({ name: `t${i}`, buildspec: 'x.yml' }));
+    expect(problemsOf({ pipelines: [{ ...pipeline, tests }] })).toEqual([
+      'pipeline "web" → tests: at most 10 test stages per pipeline',
+    ]);
   });
 });

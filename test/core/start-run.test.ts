@@ -1,5 +1,6 @@
 import { UnknownPipelineError } from '../../core/errors';
 import type { ExecutionStarter } from '../../core/ports';
+import type { PipelineCatalogEntry } from '../../core/records';
 import { startRun, type StartRunDeps } from '../../core/start-run';
 import { createHandler } from '../../lambdas/start-run';
 import { useRunStore } from '../support/store';
@@ -16,19 +17,19 @@ describe('startRun', () => {
   const runStore = useRunStore();
   let deps: StartRunDeps;
   let starts: Parameters<ExecutionStarter['start']>[0][];
+  const web: PipelineCatalogEntry = {
+    stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:stepline-web',
+    stages: {
+      build: { name: 'build', project: 'stepline-web-build' },
+      tests: [{ name: 'unit', project: 'stepline-web-unit' }],
+      testConcurrency: 0,
+    },
+  };
 
   beforeEach(() => {
     starts = [];
     deps = {
-      catalog: {
-        web: {
-          stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:stepline-web',
-          stages: {
-            build: { name: 'build', project: 'stepline-web-build' },
-            tests: [{ name: 'unit', project: 'stepline-web-unit' }],
-          },
-        },
-      },
+      catalog: { lookup: async (pipeline) => (pipeline === 'web' ? web : undefined) },
       runs: runStore.store,
       commits: { getCommit: async () => ({ author: { name: 'Ada', email: 'ada@example.com' }, message: 'Fix it' }) },
       executions: {
@@ -67,13 +68,13 @@ describe('startRun', () => {
     });
     expect(starts).toEqual([
       {
-        stateMachineArn: deps.catalog.web!.stateMachineArn,
+        stateMachineArn: web.stateMachineArn,
         name: result.runId,
         input: {
           runId: result.runId,
           pipeline: 'web',
           commit: { repository: 'web', branch: 'main', id: request.commitId },
-          stages: deps.catalog.web!.stages,
+          stages: web.stages,
         },
       },
     ]);
@@ -86,14 +87,13 @@ describe('startRun', () => {
     expect(starts[1]).toEqual(starts[0]);
   });
 
-  it('refuses an unknown pipeline, naming the known ones, and records nothing', async () => {
+  it('refuses an unknown pipeline, naming the stack to deploy, and records nothing', async () => {
+    await expect(startRun({ ...request, pipeline: 'api' }, deps)).rejects.toThrow(UnknownPipelineError);
     await expect(startRun({ ...request, pipeline: 'api' }, deps)).rejects.toThrow(
-      new UnknownPipelineError('api', ['web']),
-    );
-    await expect(startRun({ ...request, pipeline: 'api' }, deps)).rejects.toThrow(
-      'unknown pipeline "api" (known: web)',
+      'unknown pipeline "api": the catalog has no entry for it; is it declared in stepline.config.ts and its stack (Stepline-api) deployed?',
     );
     expect(starts).toEqual([]);
+    expect(await runStore.store.listRuns('api')).toMatchObject({ items: [] });
   });
 
   it('refuses a malformed run request at the handler with every bad field named', async () => {

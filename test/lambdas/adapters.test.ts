@@ -3,15 +3,19 @@ import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloud
 import { BatchGetBuildsCommand, BatchGetReportsCommand, CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { CodeCommitClient, GetCommitCommand } from '@aws-sdk/client-codecommit';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { InvalidCatalogEntryError } from '../../core/errors';
 import { CodeBuildInspector } from '../../lambdas/adapters/build-inspector';
 import { CodeCommitReader } from '../../lambdas/adapters/commit-reader';
 import { SfnExecutionStarter } from '../../lambdas/adapters/execution-starter';
+import { SsmPipelineCatalog } from '../../lambdas/adapters/pipeline-catalog';
 
 const codebuild = mockClient(CodeBuildClient);
 const logs = mockClient(CloudWatchLogsClient);
 const codecommit = mockClient(CodeCommitClient);
 const sfn = mockClient(SFNClient);
+const ssm = mockClient(SSMClient);
 beforeEach(() => [codebuild, logs, codecommit, sfn].forEach((m) => m.reset()));
 
 describe('CodeBuildInspector', () => {
@@ -115,7 +119,7 @@ describe('SfnExecutionStarter', () => {
       runId: 'web-0123456789ab-0badcafe',
       pipeline: 'web',
       commit: { repository: 'web', branch: 'main', id: '0123456789ab' },
-      stages: { build: { name: 'build', project: 'stepline-web-build' }, tests: [] },
+      stages: { build: { name: 'build', project: 'stepline-web-build' }, tests: [], testConcurrency: 0 },
     },
   };
 
@@ -142,5 +146,63 @@ describe('SfnExecutionStarter', () => {
   it('lets other errors through', async () => {
     sfn.on(StartExecutionCommand).rejects(new Error('AccessDenied'));
     await expect(new SfnExecutionStarter(new SFNClient({})).start(request)).rejects.toThrow('AccessDenied');
+  });
+});
+
+describe('SsmPipelineCatalog', () => {
+  const entry = {
+    stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:stepline-web',
+    stages: { build: { name: 'build', project: 'stepline-web-build' }, tests: [], testConcurrency: 2 },
+  };
+  let clock: number;
+  const catalog = () => new SsmPipelineCatalog(new SSMClient({}), '/stepline/pipelines', () => new Date(clock), 1000);
+  beforeEach(() => {
+    ssm.reset();
+    clock = 0;
+  });
+
+  it("reads the pipeline's parameter under the catalog path and parses its entry", async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(entry) } });
+    expect(await catalog().lookup('web')).toEqual(entry);
+    expect(ssm.commandCalls(GetParameterCommand).map((c) => c.args[0].input)).toEqual([
+      { Name: '/stepline/pipelines/web' },
+    ]);
+  });
+
+  it('keeps an entry for its cache time, then reads it again', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(entry) } });
+    const cached = catalog();
+    await cached.lookup('web');
+    clock = 999;
+    await cached.lookup('web');
+    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1);
+    clock = 1000;
+    await cached.lookup('web');
+    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
+  });
+
+  it('answers an unknown pipeline with undefined, and does not cache the miss', async () => {
+    ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: '', $metadata: {} }));
+    const cached = catalog();
+    expect(await cached.lookup('api')).toBeUndefined();
+    expect(await cached.lookup('api')).toBeUndefined();
+    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
+  });
+
+  it('refuses an entry that is not one, naming the pipeline and the parameter', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: '{"stateMachineArn":"x"}' } });
+    await expect(catalog().lookup('web')).rejects.toThrow(InvalidCatalogEntryError);
+    await expect(catalog().lookup('web')).rejects.toThrow(
+      'the catalog entry of pipeline "web" at /stepline/pipelines/web is not valid (invalid catalog entry: stages: Invalid input: expected object, received undefined); redeploy its stack',
+    );
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'not json' } });
+    await expect(catalog().lookup('web')).rejects.toThrow(
+      /^the catalog entry of pipeline "web" .* is not valid \(Unexpected token/,
+    );
+  });
+
+  it('lets other errors through', async () => {
+    ssm.on(GetParameterCommand).rejects(new Error('AccessDeniedException'));
+    await expect(catalog().lookup('web')).rejects.toThrow('AccessDeniedException');
   });
 });

@@ -98,14 +98,18 @@ describe('pipeline run in local mode', () => {
     expect(stages.build).toMatchObject({ status: 'SUCCEEDED' });
   });
 
-  it('retries a throttled build start, then succeeds', async () => {
+  it.each([
+    'CodeBuild.AccountLimitExceededException',
+    'CodeBuild.CodeBuildException',
+    'CodeBuild.AWSCodeBuildException',
+  ])('retries a build start refused with %s, then succeeds', async (error) => {
     const real = new LocalBuildRunner({ rootDir: join(tmpdir(), `stepline-throttle-${process.pid}`) });
     const starts: string[] = [];
     const throttleFirstBuild: BuildRunner = {
       async run(request) {
         starts.push(request.projectName);
         if (starts.length === 1) {
-          throw new TaskError('CodeBuild.AccountLimitExceededException', 'Cannot have more than 0 builds in queue');
+          throw new TaskError(error, 'Cannot have more than 0 builds in queue');
         }
         return real.run(request);
       },
@@ -117,6 +121,25 @@ describe('pipeline run in local mode', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(starts.filter((p) => p === 'stepline-demo-build')).toHaveLength(2);
     expect(stages.build!.status).toBe('SUCCEEDED');
+  });
+
+  it.each([
+    [1, false],
+    [0, true],
+  ])('runs test stages with testConcurrency %d: overlapping %s', async (testConcurrency, overlapping) => {
+    fixture = await startFixture({}, { testConcurrency });
+    const slow = buildspecs.ok(['sleep 0.6']);
+    const { run, stages } = await pushAndRun({ ...passingSeed, 'unit.yml': slow, 'lint.yml': slow });
+
+    expect(run.status).toBe('SUCCEEDED');
+    const [a, b] = [stages.unit!, stages.lint!].map((s) => [Date.parse(s.startedAt!), Date.parse(s.endedAt!)]);
+    expect(a![0]! < b![1]! && b![0]! < a![1]!).toBe(overlapping);
+  });
+
+  it('records who pushed: the callerUserArn of the CodeCommit event', async () => {
+    fixture = await startFixture();
+    const { run } = await pushAndRun(passingSeed);
+    expect(run.trigger.pushedBy).toMatch(/^arn:aws:iam::000000000000:user\/.+/);
   });
 
   it('starts one run when the same push event is delivered twice', async () => {

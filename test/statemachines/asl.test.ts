@@ -135,6 +135,53 @@ describe('the state machine definitions', () => {
   });
 });
 
+describe('the build quota retry', () => {
+  type Retrier = {
+    ErrorEquals: string[];
+    IntervalSeconds: number;
+    BackoffRate: number;
+    MaxDelaySeconds?: number;
+    JitterStrategy?: string;
+    MaxAttempts: number;
+  };
+  const definition = JSON.parse(readFileSync(PIPELINE_DEFINITION_FILE, 'utf8')) as unknown;
+  const buildTasks = (value: unknown): { Resource: string; Retry: Retrier[] }[] => {
+    if (Array.isArray(value)) return value.flatMap(buildTasks);
+    if (!value || typeof value !== 'object') return [];
+    const node = value as Record<string, unknown>;
+    const own = node.Resource === 'arn:aws:states:::codebuild:startBuild.sync' ? [node as never] : [];
+    return [...own, ...Object.values(node).flatMap(buildTasks)];
+  };
+
+  it('every build task waits out a full quota: both spellings of the service error, capped and jittered', () => {
+    const tasks = buildTasks(definition);
+    expect(tasks).toHaveLength(2);
+    for (const task of tasks) {
+      const [quota] = task.Retry;
+      expect(quota!.ErrorEquals).toEqual([
+        'CodeBuild.AccountLimitExceededException',
+        'CodeBuild.AWSCodeBuildException',
+        'CodeBuild.CodeBuildException',
+      ]);
+      expect(quota!.JitterStrategy).toBe('FULL');
+      // Worst case (no jitter), the waits add up to more than two hours: longer than the default
+      // 60-minute build timeout twice over, so a run waits for a full quota's builds to finish.
+      let total = 0;
+      for (let attempt = 0; attempt < quota!.MaxAttempts; attempt++) {
+        total += Math.min(quota!.IntervalSeconds * quota!.BackoffRate ** attempt, quota!.MaxDelaySeconds!);
+      }
+      expect(total).toBeGreaterThan(2 * 3600);
+      expect(quota!.MaxDelaySeconds).toBeLessThanOrEqual(300);
+    }
+  });
+
+  it('test stages run as many at once as the run input says', () => {
+    const map = (definition as { States: Record<string, Record<string, unknown>> }).States['Run test stages']!;
+    expect(map.MaxConcurrencyPath).toBe('$.stages.testConcurrency');
+    expect(map.MaxConcurrency).toBeUndefined();
+  });
+});
+
 describe('lintDefinition', () => {
   it('accepts a compliant definition, nested states included', () => {
     const definition = machine(task({ Next: 'Run the items' }), { 'Run the items': mapOf(innerTask()) });

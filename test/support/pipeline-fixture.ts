@@ -45,10 +45,13 @@ export interface Fixture {
 }
 
 /** A local runtime with one pipeline `demo`: build, then test stages `unit` and `lint`. */
-export async function startFixture(options: Partial<LocalRuntimeOptions> = {}): Promise<Fixture> {
+export async function startFixture(
+  options: Partial<LocalRuntimeOptions> = {},
+  pipelineSettings: { testConcurrency?: number } = {},
+): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'stepline-pipeline-'));
   const seedDir = join(dir, 'seed');
-  const config = parseConfig({ pipelines: [demoPipeline()] });
+  const config = parseConfig({ pipelines: [{ ...demoPipeline(), ...pipelineSettings }] });
   const runtime = await LocalRuntime.start({ config, stateDir: join(dir, 'state'), ...options });
   const pipeline = config.pipelines[0]!;
   return {

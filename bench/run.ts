@@ -1,0 +1,30 @@
+/**
+ * `npm run bench`: the local pipeline and the CDK app's synth, written to bench/RESULTS.md.
+ * BENCH_ONLY=pipeline or BENCH_ONLY=synth runs one part (RESULTS.md then holds only that part).
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { pipelineBench } from './pipeline.bench';
+import { synthBench } from './synth.bench';
+
+async function main() {
+  const only = process.env.BENCH_ONLY;
+  const sections: string[] = [];
+  if (!only || only === 'pipeline') sections.push(await pipelineBench());
+  if (!only || only === 'synth') sections.push(await synthBench());
+  const report = `# Benchmark results
+
+Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.
+
+Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}.
+
+${sections.join('\n')}`;
+  writeFileSync(join(__dirname, 'RESULTS.md'), report);
+  console.log(`\n${report}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+/**
+ * One pipeline's stack: its build projects, state machine, push rule and catalog entry, and nothing
+ * shared. It reads the platform's resources from SSM parameters at deploy time (no exports), so it
+ * can be deployed, changed or removed without touching the platform or any other pipeline.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type { Construct } from 'constructs';
+import { stagePlan, type PipelineConfig } from '../core/config';
+import { PLATFORM_PARAMETERS, catalogParameterName } from '../core/platform';
+import type { PipelineCatalogEntry } from '../core/records';
+import { PipelineBuildProjects } from './build-projects';
+import { PipelineStateMachine } from './pipeline-state-machine';
+import { SourceTriggers } from './source-triggers';
+
+export interface PipelineStackProps extends StackProps {
+  /** The pipeline, as `parseConfig` returned it. */
+  readonly pipeline: PipelineConfig;
+}
+
+export class PipelineStack extends Stack {
+  readonly pipeline: PipelineConfig;
+  readonly builds: PipelineBuildProjects;
+  readonly machine: PipelineStateMachine;
+  readonly triggers: SourceTriggers;
+  /** The pipeline's catalog entry, read by the run starter. */
+  readonly catalogEntry: ssm.StringParameter;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { pipeline } = props;
+    this.pipeline = pipeline;
+    const platform = (name: string) => ssm.StringParameter.valueForStringParameter(this, name);
+    const recordProgress = lambda.Function.fromFunctionAttributes(this, 'RecordProgress', {
+      functionArn: platform(PLATFORM_PARAMETERS.recordProgressFunctionArn),
+      skipPermissions: true,
+    });
+
+    this.builds = new PipelineBuildProjects(this, 'Builds', {
+      pipeline,
+      artifactBucket: s3.Bucket.fromBucketName(
+        this,
+        'ArtifactBucket',
+        platform(PLATFORM_PARAMETERS.artifactBucketName),
+      ),
+      encryptionKey: kms.Key.fromKeyArn(this, 'PlatformKey', platform(PLATFORM_PARAMETERS.platformKeyArn)),
+    });
+    this.machine = new PipelineStateMachine(this, 'StateMachine', {
+      pipeline: pipeline.name,
+      recordProgress,
+      projects: [...this.builds.projects.values()],
+    });
+    this.triggers = new SourceTriggers(this, 'Triggers', {
+      pipeline,
+      // Read only by a pipeline whose source has a push rule: an unused template parameter is an error to cfn-lint.
+      startRun: () =>
+        lambda.Function.fromFunctionAttributes(this, 'StartRun', {
+          functionArn: platform(PLATFORM_PARAMETERS.startRunFunctionArn),
+          skipPermissions: true,
+        }),
+      repository: this.builds.repository,
+    });
+    const entry: PipelineCatalogEntry = {
+      stateMachineArn: this.machine.stateMachine.stateMachineArn,
+      stages: stagePlan(pipeline),
+    };
+    this.catalogEntry = new ssm.StringParameter(this, 'CatalogEntry', {
+      parameterName: catalogParameterName(pipeline.name),
+      stringValue: this.toJsonString(entry),
+      description: `stepline: state machine and stages of pipeline "${pipeline.name}", read by the run starter`,
+    });
+
+    new CfnOutput(this, 'StateMachineArn', {
+      description: `State machine of pipeline "${pipeline.name}"`,
+      value: this.machine.stateMachine.stateMachineArn,
+    });
+  }
+}

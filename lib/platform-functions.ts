@@ -1,0 +1,215 @@
+/**
+ * The platform's Lambda functions, shared by every pipeline: the run starter (EventBridge target)
+ * and the progress recorder (Step Functions task). Each has an ExplicitRole: the actions below are
+ * all it may do. Their grants on pipeline resources go by stepline's reserved name prefix, so adding
+ * a pipeline changes nothing here (a per-pipeline statement on these shared roles would also run
+ * into IAM's 10,240-character limit on a role's inline policies at about a hundred pipelines).
+ */
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { CATALOG_PATH, ENV, RESOURCE_PREFIX, pushRuleName } from '../core/platform';
+import { acknowledgeRule } from './nag';
+import { ExplicitRole } from './permissions';
+
+const LAMBDAS_DIR = `${__dirname}/../lambdas`;
+
+/** The handler entry files; lib/ names them by path and never imports them. */
+export const HANDLER_ENTRIES = {
+  startRun: `${LAMBDAS_DIR}/start-run.ts`,
+  recordProgress: `${LAMBDAS_DIR}/record-progress.ts`,
+} as const;
+
+/**
+ * Bundling of every handler. The AWS SDK v3 is taken from the Lambda runtime (nodejs22.x ships it)
+ * instead of bundled: a bundled client set costs 400-520 KB even minified and tree-shaken, against
+ * about 100 KB of our own code and zod, and the runtime's copy is patched by AWS without a redeploy.
+ */
+export const BUNDLING: nodejs.BundlingOptions = {
+  forceDockerBundling: false,
+  target: 'node22',
+  format: nodejs.OutputFormat.CJS,
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  externalModules: ['@aws-sdk/*'],
+};
+
+export interface PlatformFunctionsProps {
+  /** The run store table; both functions read and write it. */
+  readonly table: dynamodb.ITable;
+  /**
+   * Retention of the functions' log groups.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export class PlatformFunctions extends Construct {
+  /** lambdas/start-run.ts: turns a source event into a run record and an execution. */
+  readonly startRun: nodejs.NodejsFunction;
+  /** lambdas/record-progress.ts: records each step of a run, reading builds, reports and logs. */
+  readonly recordProgress: nodejs.NodejsFunction;
+  /**
+   * Run requests the starter failed on after Lambda's retries of the asynchronous invocation
+   * (EventBridge invokes it asynchronously): kept for inspection and redrive, not lost.
+   */
+  readonly failedRunRequests: sqs.Queue;
+  readonly startRunRole: ExplicitRole;
+  readonly recordProgressRole: ExplicitRole;
+
+  constructor(scope: Construct, id: string, props: PlatformFunctionsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const create = (
+      name: string,
+      entry: string,
+      description: string,
+      timeout: Duration,
+      extra: Partial<nodejs.NodejsFunctionProps> = {},
+    ) => {
+      const logGroup = new logs.LogGroup(this, `${name}Logs`, {
+        retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+        // Kept when the platform is removed (history), deleted when its first create rolls back.
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+      });
+      const role = new ExplicitRole(this, `${name}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `stepline ${name} function`,
+      });
+      role.allow(
+        ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        [logGroup.logGroupArn],
+        'A function writes its log streams, named by Lambda per container, into its own log group only.',
+      );
+      role.allowOnAnyResource(
+        'XRayTracing',
+        ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        'Active tracing sends segments with xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+      );
+      const fn = new nodejs.NodejsFunction(this, name, {
+        entry,
+        handler: 'handler',
+        description,
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        timeout,
+        tracing: lambda.Tracing.ACTIVE,
+        logGroup,
+        role: role.immutable,
+        environment: {
+          [ENV.tableName]: props.table.tableName,
+          // The bundles carry source maps: stack traces in the logs point at the TypeScript source.
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+        bundling: BUNDLING,
+        ...extra,
+      });
+      acknowledgeRule(
+        fn,
+        'L1',
+        'The runtime is pinned to nodejs22.x on purpose (the platform issue mandates it, although NODEJS_24_X exists): moving to 24 is a deliberate, tested upgrade.',
+      );
+      return { fn, role };
+    };
+
+    this.failedRunRequests = new sqs.Queue(this, 'FailedRunRequests', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledgeRule(
+      this.failedRunRequests,
+      'SQS3',
+      "This queue is itself a dead-letter queue: the starter function's, holding the run requests it failed on after Lambda's retries.",
+    );
+
+    const starter = create(
+      'StartRun',
+      HANDLER_ENTRIES.startRun,
+      'stepline: starts a pipeline run for a source event',
+      Duration.seconds(30),
+      { deadLetterQueue: this.failedRunRequests, retryAttempts: 2 },
+    );
+    this.startRun = starter.fn;
+    this.startRunRole = starter.role;
+    this.startRun.addEnvironment(ENV.catalogPath, CATALOG_PATH);
+    // RunStore.createRun: a conditional PutItem, and GetItem when the condition's old item is not returned.
+    starter.role.allow(['dynamodb:PutItem', 'dynamodb:GetItem'], [props.table.tableArn]);
+    starter.role.allow(['sqs:SendMessage'], [this.failedRunRequests.queueArn]);
+    starter.role.allow(
+      ['ssm:GetParameter'],
+      [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: CATALOG_PATH.slice(1) + '/*' })],
+      'Each pipeline stack publishes its catalog entry as one parameter under /stepline/pipelines/; the starter reads that path only.',
+    );
+    starter.role.allow(
+      ['states:StartExecution'],
+      [
+        stack.formatArn({
+          service: 'states',
+          resource: 'stateMachine',
+          resourceName: `${RESOURCE_PREFIX}*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+      "Pipeline state machines are named stepline-<pipeline> and live in the pipelines' own stacks: the grant covers that reserved prefix, so adding a pipeline needs no change to this shared role.",
+    );
+    starter.role.allow(
+      ['codecommit:GetCommit'],
+      [stack.formatArn({ service: 'codecommit', resource: '*' })],
+      "The starter reads the pushed commit's author and message. Repositories are the users' own, named freely; one statement per repository on this shared role would outgrow IAM's inline policy limit, so the grant is this one read action on the account's repositories in this Region.",
+    );
+    // The push rules (one per pipeline, in the pipelines' stacks) invoke the starter; one permission
+    // by their reserved name pattern keeps the function's resource policy (20 KB) from growing with them.
+    this.startRun.addPermission('InvokedByPushRules', {
+      principal: new iam.ServicePrincipal('events.amazonaws.com'),
+      action: 'lambda:InvokeFunction',
+      sourceAccount: stack.account,
+      sourceArn: stack.formatArn({ service: 'events', resource: 'rule', resourceName: pushRuleName('*') }),
+    });
+
+    const recorder = create(
+      'RecordProgress',
+      HANDLER_ENTRIES.recordProgress,
+      'stepline: records a step of a pipeline run',
+      // The ASL gives each recording task 60 s; the function must give up before the task does.
+      Duration.seconds(45),
+    );
+    this.recordProgress = recorder.fn;
+    this.recordProgressRole = recorder.role;
+    // RunStore.transitionRun/transitionStage (conditional UpdateItem, GetItem after a failed
+    // condition), getRun (GetItem), listStages (Query on the table's own key).
+    recorder.role.allow(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], [props.table.tableArn]);
+    recorder.role.allow(
+      ['codebuild:BatchGetBuilds'],
+      [stack.formatArn({ service: 'codebuild', resource: 'project', resourceName: `${RESOURCE_PREFIX}*` })],
+      "The recorder reads the builds of the pipelines' projects, all named stepline-<pipeline>-<stage>.",
+    );
+    recorder.role.allow(
+      ['codebuild:BatchGetReports'],
+      [stack.formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${RESOURCE_PREFIX}*` })],
+      "Test reports live in report groups CodeBuild creates from each buildspec, named <project>-<report>: stepline's projects' report groups only.",
+    );
+    recorder.role.allow(
+      ['logs:GetLogEvents'],
+      [
+        stack.formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          resourceName: `/aws/codebuild/${RESOURCE_PREFIX}*:log-stream:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+      "A build's log stream is named after its build id, in its project's log group /aws/codebuild/<project>: the streams of stepline's projects only.",
+    );
+    starter.role.isNeededBy(this.startRun);
+    recorder.role.isNeededBy(this.recordProgress);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The platform: what every pipeline shares — the run store, the artifact bucket and its key, the
+ * starter and recorder functions — and nothing that belongs to one pipeline. Its template does not
+ * depend on the pipeline config, so adding or removing a pipeline never deploys it. It hands its
+ * resources to the pipeline stacks through SSM parameters (core/platform.ts PLATFORM_PARAMETERS),
+ * which CloudFormation reads at deploy time and, unlike exports, never locks.
+ */
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type { Construct } from 'constructs';
+import { PLATFORM_PARAMETERS } from '../core/platform';
+import { ArtifactStore } from './artifact-store';
+import { PlatformFunctions } from './platform-functions';
+import { RunStore } from './run-store';
+
+export class PlatformStack extends Stack {
+  readonly runStore: RunStore;
+  readonly artifacts: ArtifactStore;
+  readonly platformKey: kms.Key;
+  readonly functions: PlatformFunctions;
+
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
+    super(scope, id, props);
+    this.platformKey = new kms.Key(this, 'PlatformKey', {
+      description: 'stepline: encrypts build artifacts',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
+    this.runStore = new RunStore(this, 'RunStore');
+    this.artifacts = new ArtifactStore(this, 'Artifacts', { encryptionKey: this.platformKey });
+    this.functions = new PlatformFunctions(this, 'Functions', { table: this.runStore.table });
+
+    const publish = (id: string, parameterName: string, stringValue: string, description: string) =>
+      new ssm.StringParameter(this, id, { parameterName, stringValue, description });
+    publish(
+      'RecordProgressFunctionArnParameter',
+      PLATFORM_PARAMETERS.recordProgressFunctionArn,
+      this.functions.recordProgress.functionArn,
+      'stepline: the progress recorder, invoked by every pipeline state machine',
+    );
+    publish(
+      'StartRunFunctionArnParameter',
+      PLATFORM_PARAMETERS.startRunFunctionArn,
+      this.functions.startRun.functionArn,
+      "stepline: the run starter, every pipeline's push rule target",
+    );
+    publish(
+      'ArtifactBucketNameParameter',
+      PLATFORM_PARAMETERS.artifactBucketName,
+      this.artifacts.bucket.bucketName,
+      'stepline: the bucket build stages upload artifacts to',
+    );
+    publish(
+      'PlatformKeyArnParameter',
+      PLATFORM_PARAMETERS.platformKeyArn,
+      this.platformKey.keyArn,
+      'stepline: the key that encrypts build artifacts',
+    );
+
+    new CfnOutput(this, 'RunTableName', { description: 'The run store table', value: this.runStore.table.tableName });
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The platform at organisation scale: a hundred pipelines in one app, each stack well inside
+ * CloudFormation's and Lambda's limits, and one pipeline added or removed without touching the
+ * others. Also the limit checks themselves, each made to fail.
+ */
+import { App, CfnResource, CfnWaitConditionHandle, Stack } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildStepline } from '../../lib/app';
+import { LIMITS, checkLimits, checkTemplateSizes } from '../../lib/limits';
+import { CDK_CONTEXT, synthesize, type Synthesized } from '../support/cdk';
+import { manyPipelines } from '../../bench/many-pipelines';
+
+describe('a hundred pipelines', () => {
+  let hundred: Synthesized;
+  beforeAll(() => {
+    hundred = synthesize(manyPipelines(100), { nag: false });
+  });
+
+  test('synthesize into the platform and a stack per pipeline, and pass the limit checks', () => {
+    expect(hundred.assembly.stacks).toHaveLength(101);
+    expect(checkLimits(hundred.stepline)).toEqual([]);
+    expect(checkTemplateSizes(hundred.assembly)).toEqual([]);
+  });
+
+  test("every stack stays under 60% of CloudFormation's resource and template-size limits", () => {
+    for (const [stack, template] of hundred.templates) {
+      const resources = Object.keys(template.Resources).length;
+      const bytes = Buffer.byteLength(hundred.texts.get(stack)!, 'utf8');
+      expect({ stack, resources: resources <= 0.6 * LIMITS.resourcesPerStack }).toEqual({ stack, resources: true });
+      expect({ stack, bytes: bytes <= 0.6 * LIMITS.templateBytes }).toEqual({ stack, bytes: true });
+    }
+  });
+
+  test("every function's environment stays under Lambda's 4 KB, references counted at their longest", () => {
+    const functions = [...hundred.templates.values()].flatMap((t) =>
+      Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function'),
+    );
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      const variables = JSON.stringify((fn.Properties.Environment as { Variables: unknown }).Variables);
+      // Each reference ({"Ref": …} or {"Fn::GetAtt": …}) becomes a value of at most 256 characters.
+      const longest = variables.replace(/\{"(Ref|Fn::GetAtt)":[^}]*\}/g, `"${'x'.repeat(256)}"`);
+      expect(Buffer.byteLength(longest, 'utf8')).toBeLessThan(1024);
+    }
+  });
+
+  test('cdk-nag finds nothing unacknowledged in any of the 101 stacks', () => {
+    const findings = hundred.assembly.stacks.flatMap((artifact) => {
+      const stack = hundred.app.node.findChild(artifact.id) as Stack;
+      return new AwsSolutionsChecks().validateScope(stack).violations.map((v) => `${artifact.id}: ${v.ruleName}`);
+    });
+    expect(findings).toEqual([]);
+  });
+
+  test('adding a pipeline adds its stack and changes no other template', () => {
+    const more = synthesize(manyPipelines(101), { nag: false });
+    expect(more.assembly.stacks).toHaveLength(102);
+    for (const [stack, text] of hundred.texts)
+      expect({ stack, same: more.texts.get(stack) === text }).toEqual({ stack, same: true });
+  });
+
+  test('removing a pipeline removes its stack and changes no other template', () => {
+    const config = manyPipelines(100);
+    const fewer = synthesize({ pipelines: config.pipelines.filter((p) => p.name !== 'service-050') }, { nag: false });
+    expect(fewer.texts.has('Stepline-service-050')).toBe(false);
+    for (const [stack, text] of fewer.texts)
+      expect({ stack, same: hundred.texts.get(stack) === text }).toEqual({ stack, same: true });
+  });
+});
+
+describe('limit checks', () => {
+  const oneApp = () => buildStepline(new App({ context: CDK_CONTEXT }), manyPipelines(1), { nag: false });
+
+  test('a stack past 500 resources is refused, naming the pipeline, the limit and what to change', () => {
+    const stepline = oneApp();
+    const stack = stepline.pipelines.get('service-000')!;
+    const before = checkLimits(stepline);
+    for (let i = 0; i < 490; i++) new CfnWaitConditionHandle(stack, `Filler${i}`);
+    expect(before).toEqual([]);
+    expect(checkLimits(stepline)).toEqual([
+      {
+        where: 'pipeline "service-000" (stack Stepline-service-000)',
+        message: expect.stringMatching(
+          /^5\d\d resources, CloudFormation allows 500 per stack; declare fewer test stages for this pipeline, or split it into two pipelines$/,
+        ),
+      },
+    ]);
+  });
+
+  test("a function environment past Lambda's 4 KB is refused, naming the function", () => {
+    const stepline = oneApp();
+    stepline.platform.functions.startRun.addEnvironment('BIG', 'x'.repeat(3800));
+    expect(checkLimits(stepline)).toEqual([
+      {
+        where: 'platform stack Stepline',
+        message: expect.stringMatching(
+          /^function Stepline\/Functions\/StartRun\/Resource has up to \d+ bytes of environment variables, Lambda allows 4096 in all; move data out of its environment$/,
+        ),
+      },
+    ]);
+  });
+
+  test('a template past 1 MB is refused once synthesized, naming the stack', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Big');
+    new CfnResource(stack, 'Large', {
+      type: 'AWS::SSM::Parameter',
+      properties: { Type: 'String', Value: 'x'.repeat(LIMITS.templateBytes) },
+    });
+    expect(checkTemplateSizes(app.synth())).toEqual([
+      {
+        where: 'stack Big',
+        message: expect.stringMatching(/^its template is \d+ bytes, CloudFormation accepts 1000000; /),
+      },
+    ]);
+  });
+});

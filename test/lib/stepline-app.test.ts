@@ -1,0 +1,756 @@
+/**
+ * The CDK app, synthesized as `cdk synth` does (cdk.json context, cdk-nag on) and read back from the
+ * cloud assembly: the platform stack, one stack per pipeline, and the exact permissions each holds.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, type CfnElement } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { parseConfig, projectName, stagePlan, type CodeCommitPipeline } from '../../core/config';
+import { CATALOG_PATH, PLATFORM_PARAMETERS } from '../../core/platform';
+import { codeCommitTrigger } from '../../core/triggers';
+import type { PipelineStack } from '../../lib/pipeline-stack';
+import { INDEXES } from '../../store/schema';
+import { statementsOfRole, synthesize, type Resource, type Synthesized, type Template } from '../support/cdk';
+
+const ROOT = join(__dirname, '..', '..');
+
+const config = parseConfig({
+  pipelines: [
+    {
+      name: 'hello-service',
+      source: { type: 'codecommit', repository: 'hello-service', branch: 'main' },
+      build: { buildspec: 'buildspecs/build.yml' },
+      tests: [
+        { name: 'unit-tests', buildspec: 'buildspecs/unit-tests.yml', computeSize: 'medium', timeoutMinutes: 20 },
+        { name: 'lint', buildspec: 'buildspecs/lint.yml' },
+      ],
+      testConcurrency: 1,
+    },
+    {
+      name: 'web',
+      source: { type: 'github', owner: 'acme', repo: 'web', branch: 'release' },
+      build: { buildspec: 'ci/build.yml', computeSize: 'large' },
+      tests: [{ name: 'e2e', buildspec: 'ci/e2e.yml' }],
+    },
+  ],
+});
+const hello = config.pipelines[0] as CodeCommitPipeline;
+
+let synthesized: Synthesized;
+beforeAll(() => {
+  synthesized = synthesize(config);
+});
+
+const platform = () => synthesized.stepline.platform;
+const pipeline = (name: string): PipelineStack => synthesized.stepline.pipelines.get(name)!;
+const templateOf = (stack: Stack): Template => synthesized.templates.get(stack.stackName)!;
+const logicalId = (construct: IConstruct) =>
+  (construct.node.defaultChild as CfnElement).stack.getLogicalId(construct.node.defaultChild as CfnElement);
+const resourceOf = (construct: IConstruct): Resource => {
+  const element = construct.node.defaultChild as CfnElement;
+  return templateOf(element.stack).Resources[element.stack.getLogicalId(element)]!;
+};
+const ref = (stack: Stack, token: string) => stack.resolve(token) as unknown;
+/** `arn:${Partition}:<service>:${Region}:${AccountId}:<resource>` as CDK's formatArn renders it. */
+const arn = (service: string, resource: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      `:${service}:`,
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      `:${resource}`,
+    ],
+  ],
+});
+/** The template parameter through which a pipeline stack reads a platform SSM parameter. */
+const platformParameter = (stack: Stack, name: string) => {
+  const [id] = Object.entries(templateOf(stack).Parameters ?? {}).find(([, p]) => p.Default === name)!;
+  return { Ref: id };
+};
+
+describe('app structure', () => {
+  test('a platform stack and one stack per pipeline, each deploying after the platform', () => {
+    expect(synthesized.assembly.stacks.map((s) => s.stackName).sort()).toEqual(
+      ['Stepline', 'Stepline-hello-service', 'Stepline-web'].sort(),
+    );
+    for (const name of ['hello-service', 'web']) {
+      expect(pipeline(name).dependencies).toEqual([platform()]);
+    }
+  });
+
+  test('no stack exports or imports a value: pipelines read the platform from SSM at deploy time', () => {
+    for (const [name, text] of synthesized.texts) {
+      expect({ name, exports: text.includes('Export'), imports: text.includes('Fn::ImportValue') }).toEqual({
+        name,
+        exports: false,
+        imports: false,
+      });
+    }
+  });
+
+  test("the platform's template does not depend on the pipeline config", () => {
+    const other = synthesize(parseConfig({ pipelines: [{ ...hello, name: 'other' }] }), { nag: false });
+    expect(other.texts.get('Stepline')).toEqual(synthesized.texts.get('Stepline'));
+  });
+});
+
+describe('PlatformStack', () => {
+  test('the run table: schema keys, two GSIs projecting ALL, on-demand, PITR, SSE, kept except on a failed create', () => {
+    const table = resourceOf(platform().runStore.table);
+    expect(table.DeletionPolicy).toBe('RetainExceptOnCreate');
+    expect(table.Properties).toEqual({
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((name) => ({
+        AttributeName: name,
+        AttributeType: 'S',
+      })),
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      GlobalSecondaryIndexes: Object.values(INDEXES).map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    });
+  });
+
+  test('the artifact bucket: platform key, private, versioned, access-logged; the log bucket SSE-S3 without ACLs', () => {
+    const stack = platform();
+    const blockAll = {
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    };
+    expect(resourceOf(stack.artifacts.bucket).Properties).toMatchObject({
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            BucketKeyEnabled: true,
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: 'aws:kms',
+              KMSMasterKeyID: ref(stack, stack.platformKey.keyArn),
+            },
+          },
+        ],
+      },
+      PublicAccessBlockConfiguration: blockAll,
+      VersioningConfiguration: { Status: 'Enabled' },
+      LoggingConfiguration: {
+        DestinationBucketName: ref(stack, stack.artifacts.accessLogBucket.bucketName),
+        LogFilePrefix: 'artifacts/',
+      },
+    });
+    const logs = resourceOf(stack.artifacts.accessLogBucket);
+    expect(logs.Properties).toMatchObject({
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: blockAll,
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+    expect(logs.Properties.AccessControl).toBeUndefined();
+    expect(resourceOf(stack.platformKey).Properties).toMatchObject({ EnableKeyRotation: true });
+  });
+
+  test.each([
+    ['artifact', () => platform().artifacts.bucket],
+    ['access log', () => platform().artifacts.accessLogBucket],
+  ])('the %s bucket denies every request without TLS', (_, bucket) => {
+    const stack = platform();
+    const policies = Object.values(templateOf(stack).Resources).filter(
+      (r) =>
+        r.Type === 'AWS::S3::BucketPolicy' &&
+        JSON.stringify(r.Properties.Bucket) === JSON.stringify(ref(stack, bucket().bucketName)),
+    );
+    const bucketArn = ref(stack, bucket().bucketArn);
+    expect((policies[0]!.Properties.PolicyDocument as { Statement: unknown[] }).Statement).toContainEqual({
+      Action: 's3:*',
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Resource: [bucketArn, { 'Fn::Join': ['', [bucketArn, '/*']] }],
+    });
+  });
+
+  test('publishes the shared resources the pipeline stacks need as SSM parameters', () => {
+    const stack = platform();
+    const published = Object.values(templateOf(stack).Resources)
+      .filter((r) => r.Type === 'AWS::SSM::Parameter')
+      .map((r) => [r.Properties.Name, r.Properties.Value]);
+    expect(published).toEqual(
+      expect.arrayContaining([
+        [PLATFORM_PARAMETERS.recordProgressFunctionArn, ref(stack, stack.functions.recordProgress.functionArn)],
+        [PLATFORM_PARAMETERS.startRunFunctionArn, ref(stack, stack.functions.startRun.functionArn)],
+        [PLATFORM_PARAMETERS.artifactBucketName, ref(stack, stack.artifacts.bucket.bucketName)],
+        [PLATFORM_PARAMETERS.platformKeyArn, ref(stack, stack.platformKey.keyArn)],
+      ]),
+    );
+    expect(published).toHaveLength(4);
+  });
+
+  test.each(['startRun', 'recordProgress'] as const)(
+    '%s: nodejs22.x on arm64, traced, own log group, source maps on, nothing but names in its environment',
+    (name) => {
+      const stack = platform();
+      const fn = stack.functions[name];
+      const props = resourceOf(fn).Properties;
+      expect(props).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: expect.anything() },
+      });
+      expect((props.Environment as { Variables: unknown }).Variables).toEqual({
+        RUN_TABLE_NAME: ref(stack, stack.runStore.table.tableName),
+        NODE_OPTIONS: '--enable-source-maps',
+        ...(name === 'startRun' ? { PIPELINE_CATALOG_PATH: CATALOG_PATH } : {}),
+      });
+    },
+  );
+
+  test('the starter keeps the run requests it failed on in its dead-letter queue', () => {
+    const stack = platform();
+    expect(resourceOf(stack.functions.startRun).Properties.DeadLetterConfig).toEqual({
+      TargetArn: ref(stack, stack.functions.failedRunRequests.queueArn),
+    });
+    const invokeConfig = Object.values(templateOf(stack).Resources).find(
+      (r) => r.Type === 'AWS::Lambda::EventInvokeConfig',
+    );
+    expect(invokeConfig?.Properties).toMatchObject({
+      FunctionName: ref(stack, stack.functions.startRun.functionName),
+      MaximumRetryAttempts: 2,
+    });
+  });
+
+  test('the starter may do exactly what it calls: write runs, read the catalog, start stepline machines, read commits', () => {
+    const stack = platform();
+    const { functions } = stack;
+    expect(statementsOfRole(templateOf(stack), logicalId(functions.startRunRole.role))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logicalId(functions.startRun.logGroup), 'Arn'] },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+        Resource: ref(stack, stack.runStore.table.tableArn),
+      },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
+      { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn('ssm', 'parameter/stepline/pipelines/*') },
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: arn('states', 'stateMachine:stepline-*') },
+      { Effect: 'Allow', Action: 'codecommit:GetCommit', Resource: arn('codecommit', '*') },
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+    ]);
+  });
+
+  test("the recorder may do exactly what it calls: move runs forward, read stepline's builds, reports and logs", () => {
+    const stack = platform();
+    const { functions } = stack;
+    expect(statementsOfRole(templateOf(stack), logicalId(functions.recordProgressRole.role))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logicalId(functions.recordProgress.logGroup), 'Arn'] },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        Resource: ref(stack, stack.runStore.table.tableArn),
+      },
+      { Effect: 'Allow', Action: 'codebuild:BatchGetBuilds', Resource: arn('codebuild', 'project/stepline-*') },
+      { Effect: 'Allow', Action: 'codebuild:BatchGetReports', Resource: arn('codebuild', 'report-group/stepline-*') },
+      {
+        Effect: 'Allow',
+        Action: 'logs:GetLogEvents',
+        Resource: arn('logs', 'log-group:/aws/codebuild/stepline-*:log-stream:*'),
+      },
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+    ]);
+  });
+
+  test('one invoke permission for every push rule, by their reserved name, from this account only', () => {
+    const stack = platform();
+    const permissions = Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
+    expect(permissions.map((p) => p.Properties)).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: ref(stack, stack.functions.startRun.functionArn),
+        Principal: 'events.amazonaws.com',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+        SourceArn: arn('events', 'rule/stepline-*-push'),
+      },
+    ]);
+  });
+
+  test('the handler bundles are small: minified, the AWS SDK taken from the runtime', () => {
+    const bundles = readdirSync(synthesized.assembly.directory)
+      .filter((entry) => existsSync(join(synthesized.assembly.directory, entry, 'index.js')))
+      .map((entry) => readFileSync(join(synthesized.assembly.directory, entry, 'index.js')));
+    expect(bundles).toHaveLength(2);
+    for (const bundle of bundles) {
+      expect(bundle.length).toBeLessThan(300 * 1024);
+      expect(bundle.toString()).toMatch(/require\("@aws-sdk\/client-dynamodb"\)/);
+    }
+  });
+});
+
+describe('PipelineStack', () => {
+  const stages = [
+    {
+      pipeline: 'hello-service',
+      stage: 'build',
+      buildspec: 'buildspecs/build.yml',
+      compute: 'BUILD_GENERAL1_SMALL',
+      timeout: 60,
+    },
+    {
+      pipeline: 'hello-service',
+      stage: 'unit-tests',
+      buildspec: 'buildspecs/unit-tests.yml',
+      compute: 'BUILD_GENERAL1_MEDIUM',
+      timeout: 20,
+    },
+    {
+      pipeline: 'hello-service',
+      stage: 'lint',
+      buildspec: 'buildspecs/lint.yml',
+      compute: 'BUILD_GENERAL1_SMALL',
+      timeout: 60,
+    },
+    { pipeline: 'web', stage: 'build', buildspec: 'ci/build.yml', compute: 'BUILD_GENERAL1_LARGE', timeout: 60 },
+    { pipeline: 'web', stage: 'e2e', buildspec: 'ci/e2e.yml', compute: 'BUILD_GENERAL1_SMALL', timeout: 60 },
+  ];
+
+  test('one project per stage, in its own stack', () => {
+    expect([...pipeline('hello-service').builds.projects.keys()]).toEqual(['build', 'unit-tests', 'lint']);
+    expect([...pipeline('web').builds.projects.keys()]).toEqual(['build', 'e2e']);
+    const count = (stack: Stack) =>
+      Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::CodeBuild::Project').length;
+    expect([count(platform()), count(pipeline('hello-service')), count(pipeline('web'))]).toEqual([0, 3, 2]);
+  });
+
+  test.each(stages)(
+    '$pipeline/$stage: named, buildspec from source, compute, timeout, own role, key only to build',
+    (s) => {
+      const stack = pipeline(s.pipeline);
+      const project = stack.builds.projects.get(s.stage)!;
+      const props = resourceOf(project).Properties;
+      const isBuild = s.stage === 'build';
+      expect(props).toMatchObject({
+        Name: projectName(s.pipeline, s.stage),
+        Environment: {
+          Type: 'LINUX_CONTAINER',
+          Image: 'aws/codebuild/standard:7.0',
+          ComputeType: s.compute,
+          PrivilegedMode: false,
+        },
+        TimeoutInMinutes: s.timeout,
+        ServiceRole: { 'Fn::GetAtt': [logicalId(stack.builds.roles.get(s.stage)!.role), 'Arn'] },
+      });
+      expect(props.EncryptionKey).toEqual(
+        // A test stage keeps CodeBuild's default, the AWS managed S3 key: it uploads nothing to encrypt.
+        isBuild ? platformParameter(stack, PLATFORM_PARAMETERS.platformKeyArn) : 'alias/aws/s3',
+      );
+      expect((props.Source as { BuildSpec: string }).BuildSpec).toBe(s.buildspec);
+      expect(props.Artifacts).toEqual(
+        isBuild
+          ? {
+              Type: 'S3',
+              Location: platformParameter(stack, PLATFORM_PARAMETERS.artifactBucketName),
+              Path: s.pipeline,
+              NamespaceType: 'BUILD_ID',
+              Packaging: 'ZIP',
+              OverrideArtifactName: true,
+            }
+          : { Type: 'NO_ARTIFACTS' },
+      );
+    },
+  );
+
+  test('sources: CodeCommit on the branch, GitHub without a webhook', () => {
+    const source = (p: string) => resourceOf(pipeline(p).builds.projects.get('build')!).Properties;
+    expect(source('hello-service')).toMatchObject({ Source: { Type: 'CODECOMMIT' }, SourceVersion: 'main' });
+    expect(source('web')).toMatchObject({
+      Source: { Type: 'GITHUB', Location: 'https://github.com/acme/web.git' },
+      SourceVersion: 'release',
+    });
+    expect(source('web').Triggers).toEqual({ Webhook: false });
+  });
+
+  test("a stage's role: its own logs and reports, its repository, and for the build stage its artifact prefix and the key", () => {
+    const stack = pipeline('hello-service');
+    const logGroup = '/aws/codebuild/stepline-hello-service-';
+    const statementsOf = (stage: string) =>
+      statementsOfRole(templateOf(stack), logicalId(stack.builds.roles.get(stage)!.role));
+    const basics = (stage: string) => [
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: arn('logs', `log-group:${logGroup}${stage}`),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: arn('logs', `log-group:${logGroup}${stage}:*`),
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'codebuild:CreateReportGroup',
+          'codebuild:CreateReport',
+          'codebuild:UpdateReport',
+          'codebuild:BatchPutTestCases',
+          'codebuild:BatchPutCodeCoverages',
+        ],
+        Resource: arn('codebuild', `report-group/stepline-hello-service-${stage}-*`),
+      },
+      { Effect: 'Allow', Action: 'codecommit:GitPull', Resource: arn('codecommit', 'hello-service') },
+    ];
+    const bucket = platformParameter(stack, PLATFORM_PARAMETERS.artifactBucketName);
+    const bucketArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', bucket]] };
+    expect(statementsOf('build')).toEqual([
+      ...basics('build'),
+      {
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', bucket, '/hello-service/*']] },
+      },
+      { Effect: 'Allow', Action: ['s3:GetBucketAcl', 's3:GetBucketLocation'], Resource: bucketArn },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        Resource: platformParameter(stack, PLATFORM_PARAMETERS.platformKeyArn),
+      },
+    ]);
+    expect(statementsOf('unit-tests')).toEqual(basics('unit-tests'));
+  });
+
+  test('the state machine: STANDARD, from the ASL file, the recorder from the platform parameter, logging ALL, tracing', () => {
+    const stack = pipeline('hello-service');
+    const { machine } = stack;
+    const props = resourceOf(machine.stateMachine).Properties;
+    expect(props).toMatchObject({
+      StateMachineName: 'stepline-hello-service',
+      StateMachineType: 'STANDARD',
+      DefinitionS3Location: { Bucket: expect.anything(), Key: expect.anything() },
+      RoleArn: { 'Fn::GetAtt': [logicalId(machine.role.role), 'Arn'] },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: ref(stack, machine.logGroup.logGroupArn) } }],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+    expect(props.DefinitionSubstitutions).toEqual({
+      RecordProgressFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
+    });
+  });
+
+  test("the machine's log group is named per stack instance and kept, except when its first create rolls back", () => {
+    const stack = pipeline('hello-service');
+    const logGroup = resourceOf(stack.machine.logGroup);
+    expect(logGroup.DeletionPolicy).toBe('RetainExceptOnCreate');
+    expect(logGroup.Properties).toEqual({
+      LogGroupName: {
+        'Fn::Join': [
+          '',
+          [
+            '/aws/vendedlogs/states/stepline-hello-service-',
+            { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] },
+          ],
+        ],
+      },
+      RetentionInDays: 90,
+    });
+  });
+
+  test("the machine's role: assumed for this machine only; exactly the grants of the ASL's Task resources", () => {
+    const stack = pipeline('hello-service');
+    const { machine } = stack;
+    const role = resourceOf(machine.role.role).Properties;
+    expect(role.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'states.amazonaws.com' },
+          Condition: {
+            ArnLike: { 'aws:SourceArn': arn('states', 'stateMachine:stepline-hello-service') },
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          },
+        },
+      ],
+    });
+    const projects = [...stack.builds.projects.values()].map((p) => ref(stack, p.projectArn));
+    expect(statementsOfRole(templateOf(stack), logicalId(machine.role.role))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
+        Resource: projects,
+      },
+      {
+        Effect: 'Allow',
+        Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        Resource: arn('events', 'rule/StepFunctionsGetEventForCodeBuildStartBuildRule'),
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'logs:CreateLogDelivery',
+          'logs:GetLogDelivery',
+          'logs:UpdateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:DescribeResourcePolicies',
+          'logs:DescribeLogGroups',
+        ],
+        Resource: '*',
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'xray:PutTraceSegments',
+          'xray:PutTelemetryRecords',
+          'xray:GetSamplingRules',
+          'xray:GetSamplingTargets',
+        ],
+        Resource: '*',
+      },
+    ]);
+  });
+
+  test('the machine is created only after its role holds its policies', () => {
+    const stack = pipeline('hello-service');
+    const dependsOn = resourceOf(stack.machine.stateMachine).DependsOn ?? [];
+    const policies = Object.entries(templateOf(stack).Resources)
+      .filter(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.startsWith('StateMachineExecutionRole'))
+      .map(([id]) => id);
+    expect(policies).toHaveLength(3);
+    expect(dependsOn).toEqual(expect.arrayContaining(policies));
+  });
+
+  test("the push rule: named for the platform's permission, core/triggers' pattern and input, the starter from its parameter", () => {
+    const stack = pipeline('hello-service');
+    const repository = stack.builds.repository!;
+    const trigger = codeCommitTrigger(hello, repository.repositoryArn);
+    const rule = resourceOf(stack.triggers.rule!).Properties;
+    expect(rule.Name).toBe('stepline-hello-service-push');
+    expect(rule.EventPattern).toEqual(stack.resolve(trigger.pattern));
+    const [target] = rule.Targets as Record<string, unknown>[];
+    expect(target).toMatchObject({
+      Arn: platformParameter(stack, PLATFORM_PARAMETERS.startRunFunctionArn),
+      DeadLetterConfig: { Arn: ref(stack, stack.triggers.deadLetterQueue!.queueArn) },
+      RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 4 },
+    });
+    const transformer = target!.InputTransformer as { InputPathsMap: Record<string, string>; InputTemplate: string };
+    expect(Object.values(transformer.InputPathsMap).sort()).toEqual(
+      [
+        '$.id',
+        '$.time',
+        '$.detail.commitId',
+        '$.detail.referenceName',
+        '$.detail.repositoryName',
+        '$.detail.callerUserArn',
+      ].sort(),
+    );
+    // Filling the template's placeholders with their paths yields core/triggers' input template.
+    const filled = transformer.InputTemplate.replace(/<([\w-]+)>/g, (_, key: string) =>
+      JSON.stringify({ path: transformer.InputPathsMap[key] }),
+    );
+    expect(JSON.parse(filled)).toEqual(trigger.input);
+    // The rule's target permission is the platform's: none in the pipeline stack.
+    expect(Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Lambda::Permission')).toEqual([]);
+  });
+
+  test("the pipeline's catalog entry: its state machine and stage plan, at its parameter", () => {
+    const stack = pipeline('hello-service');
+    const parameter = resourceOf(stack.catalogEntry).Properties;
+    expect(parameter).toMatchObject({ Name: '/stepline/pipelines/hello-service', Type: 'String' });
+    const render = (value: unknown): string => {
+      if (typeof value === 'string') return value;
+      const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+      if (join) return join[1].map(render).join(join[0]);
+      return `REF(${JSON.stringify(value)})`.replace(/"/g, "'");
+    };
+    expect(JSON.parse(render(parameter.Value))).toEqual({
+      stateMachineArn: render(ref(stack, stack.machine.stateMachine.stateMachineArn)),
+      stages: stagePlan(hello),
+    });
+    expect(stagePlan(hello).testConcurrency).toBe(1);
+  });
+
+  test('a GitHub pipeline gets no push rule (yet), and no queue for one', () => {
+    const stack = pipeline('web');
+    expect(stack.triggers.rule).toBeUndefined();
+    const types = Object.values(templateOf(stack).Resources).map((r) => r.Type);
+    expect(types.filter((t) => t === 'AWS::Events::Rule' || t === 'AWS::SQS::Queue')).toEqual([]);
+  });
+});
+
+describe('deploy hardening, across every template', () => {
+  const everyResource = () =>
+    [...synthesized.templates].flatMap(([stack, t]) =>
+      Object.entries(t.Resources).map(([id, r]) => ({ stack, id, r })),
+    );
+
+  test('a retained resource is deleted when its first create rolls back, and never has a fixed name', () => {
+    const retained = everyResource().filter(({ r }) => r.DeletionPolicy?.startsWith('Retain'));
+    expect(retained.length).toBeGreaterThanOrEqual(7);
+    const nameProperties = ['TableName', 'BucketName', 'LogGroupName', 'Name', 'QueueName', 'AliasName'];
+    for (const { stack, id, r } of retained) {
+      expect({ stack, id, policy: r.DeletionPolicy }).toEqual({ stack, id, policy: 'RetainExceptOnCreate' });
+      for (const property of nameProperties.filter((p) => p in r.Properties)) {
+        // A retained name must be unique to the stack instance that created it.
+        expect({ stack, id, name: JSON.stringify(r.Properties[property]) }).toEqual({
+          stack,
+          id,
+          name: expect.stringContaining('AWS::StackId'),
+        });
+      }
+    }
+  });
+
+  test('every statement on Resource "*" is one of the known statements, which no narrower resource can replace', () => {
+    const known = new Map([
+      ['XRayTracing (function)', ['xray:PutTraceSegments', 'xray:PutTelemetryRecords']],
+      [
+        'XRayTracing (state machine)',
+        ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'],
+      ],
+      [
+        'ExecutionLogging',
+        [
+          'logs:CreateLogDelivery',
+          'logs:GetLogDelivery',
+          'logs:UpdateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:DescribeResourcePolicies',
+          'logs:DescribeLogGroups',
+        ],
+      ],
+    ]);
+    const onStar = [...synthesized.templates].flatMap(([, t]) =>
+      Object.entries(t.Resources)
+        .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
+        .flatMap(([id, r]) =>
+          (
+            r.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }
+          ).Statement.filter((s) => JSON.stringify(s.Resource).includes('"*"')).map((s) => ({
+            id,
+            actions: [s.Action].flat(),
+            statements: (r.Properties.PolicyDocument as { Statement: unknown[] }).Statement.length,
+          })),
+        ),
+    );
+    // Two functions and one machine per pipeline (2 pipelines): 2 + 2 × 2 statements.
+    expect(onStar).toHaveLength(6);
+    for (const { id, actions, statements } of onStar) {
+      // Each sits alone in a policy of its own, named for what it allows.
+      expect({ id, statements }).toEqual({ id, statements: 1 });
+      expect([...known.values()]).toContainEqual(actions);
+    }
+  });
+
+  test('no IAM statement names an action pattern', () => {
+    const actions = [...synthesized.templates].flatMap(([, t]) =>
+      Object.values(t.Resources)
+        .filter((r) => r.Type === 'AWS::IAM::Policy')
+        .flatMap((r) =>
+          (r.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.flatMap((s) =>
+            [s.Action].flat(),
+          ),
+        ),
+    );
+    expect(actions.length).toBeGreaterThan(40);
+    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+  });
+});
+
+describe('cdk-nag (AwsSolutions)', () => {
+  test('reports no unacknowledged finding on any stack', () => {
+    for (const stack of [platform(), pipeline('hello-service'), pipeline('web')]) {
+      const report = new AwsSolutionsChecks().validateScope(stack);
+      expect(
+        report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
+      ).toEqual([]);
+    }
+  });
+
+  test('would report a finding: an unencrypted, unlogged bucket fails', () => {
+    const stack = new Stack(new App(), 'Scratch');
+    new s3.Bucket(stack, 'Plain', { encryption: s3.BucketEncryption.UNENCRYPTED });
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(report.success).toBe(false);
+    expect(report.violations.map((v) => v.ruleName)).toEqual(
+      expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']),
+    );
+  });
+
+  test('acknowledgements cover their own statements only: a new "*" grant on a function role is reported', () => {
+    const fresh = synthesize(config, { nag: false });
+    fresh.stepline.platform.functions.startRunRole.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }),
+    );
+    const report = new AwsSolutionsChecks().validateScope(fresh.stepline.platform);
+    expect(report.violations.map((v) => [v.ruleName, v.violatingResources.map((r) => r.constructPath)])).toEqual([
+      ['AwsSolutions-IAM5[Resource::*]', ['Stepline/Functions/StartRunRole/Role/DefaultPolicy/Resource']],
+    ]);
+  });
+});
+
+describe('bin/stepline.ts', () => {
+  test('an invalid config stops the app with the pipeline and the field at fault', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepline-config-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        pipelines: [
+          {
+            name: 'broken',
+            source: { type: 'codecommit', repository: 'r', branch: 'main' },
+            build: { buildspec: '../x.yml' },
+          },
+        ],
+      }),
+    );
+    const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'bin', 'stepline.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, STEPLINE_CONFIG: file },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'pipeline "broken" → build.buildspec: buildspec must be a path inside the repository',
+    );
+  });
+});
