@@ -6,6 +6,15 @@
 
 export type JsonObject = Readonly<Record<string, unknown>>;
 
+/**
+ * The Task resources stepline's state machines use: the one table the CDK app keys its grants by
+ * (lib/pipeline-state-machine.ts) and local mode its adapters (local/runtime.ts).
+ */
+export const TASK_RESOURCES = {
+  lambdaInvoke: 'arn:aws:states:::lambda:invoke',
+  codeBuildSync: 'arn:aws:states:::codebuild:startBuild.sync',
+} as const;
+
 /** One `StartAt` + `States` scope: the definition itself, a Map's processor or a Parallel branch. */
 export interface Scope {
   readonly machine: JsonObject;

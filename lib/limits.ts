@@ -7,6 +7,7 @@
 import { statSync } from 'node:fs';
 import { CfnOutput, CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
 import { stageSpecs, stateMachineName } from '../core/config';
@@ -103,7 +104,7 @@ export function checkLimits(stepline: Stepline): LimitProblem[] {
   }
   for (const [name, stack] of stepline.pipelines) {
     const where = `pipeline "${name}"`;
-    const entryBytes = estimatedBytes(stack, stack.resolve(stack.catalogEntry.stringValue));
+    const entryBytes = estimatedBytes(stack, (stack.catalogEntry.node.defaultChild as ssm.CfnParameter).value);
     if (entryBytes > LIMITS.parameterValueBytes) {
       problems.push({
         where,

@@ -12,7 +12,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { taskResources, type TaskResource } from '../core/asl';
+import { TASK_RESOURCES, taskResources, type TaskResource } from '../core/asl';
 import { stateMachineName } from '../core/config';
 import { ExplicitRole } from './permissions';
 import { PIPELINE_DEFINITION_FILE, type PipelineSubstitutions } from '../statemachines';
@@ -43,14 +43,14 @@ interface GrantContext {
 }
 
 /** What each Task resource needs, as aws-stepfunctions-tasks grants it for the same integration. */
-export const TASK_GRANTS: Readonly<Record<string, (ctx: GrantContext) => void>> = {
+const TASK_GRANTS: Readonly<Record<string, (ctx: GrantContext) => void>> = {
   // The ASL invokes the recorder by its unqualified ARN: no version or alias needs the grant.
-  'arn:aws:states:::lambda:invoke': ({ role, props }) => {
+  [TASK_RESOURCES.lambdaInvoke]: ({ role, props }) => {
     role.allow(['lambda:InvokeFunction'], [props.recordProgress.functionArn]);
   },
   // As CodeBuildStartBuild with IntegrationPattern.RUN_JOB, minus codebuild:BatchGetReports, which
   // aws-cdk grants on the project ARN where it authorizes nothing (its resource is a report group).
-  'arn:aws:states:::codebuild:startBuild.sync': ({ role, stack, props }) => {
+  [TASK_RESOURCES.codeBuildSync]: ({ role, stack, props }) => {
     role.allow(
       ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
       props.projects.map((p) => p.projectArn),

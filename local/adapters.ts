@@ -9,11 +9,6 @@ import { TaskError } from './task-error';
 
 export type LocalFunction = (event: unknown) => Promise<unknown>;
 
-export const RESOURCES = {
-  lambdaInvoke: 'arn:aws:states:::lambda:invoke',
-  codeBuildSync: 'arn:aws:states:::codebuild:startBuild.sync',
-} as const;
-
 /** `lambda:invoke`: calls the function's real handler in process; its Payload is the result. */
 export function lambdaInvokeAdapter(functions: ReadonlyMap<string, LocalFunction>): TaskAdapter {
   return async (input) => {

@@ -17,6 +17,7 @@ import {
   type PipelineConfig,
   type SteplineConfig,
 } from '../core/config';
+import { TASK_RESOURCES } from '../core/asl';
 import { CATALOG_PATH, catalogParameterName } from '../core/platform';
 import type { Clock } from '../core/ports';
 import type { PipelineCatalogEntry, RunRecord } from '../core/records';
@@ -27,7 +28,7 @@ import { createHandler as createRecordProgress, recordProgressDeps } from '../la
 import { createHandler as createStartRun, startRunDeps } from '../lambdas/start-run';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
 import { RunStore } from '../store/run-store';
-import { codeBuildSyncAdapter, lambdaInvokeAdapter, RESOURCES, type LocalFunction } from './adapters';
+import { codeBuildSyncAdapter, lambdaInvokeAdapter, type LocalFunction } from './adapters';
 import { startLocalEndpoint, type LocalEndpoint } from './aws-endpoint';
 import { LocalBuildRunner } from './build-runner';
 import { LocalCodeBuild, type BuildRunner } from './codebuild';
@@ -96,8 +97,8 @@ export class LocalRuntime {
     const functions = new Map<string, LocalFunction>();
     const stepFunctions = new LocalStepFunctions(
       {
-        [RESOURCES.lambdaInvoke]: lambdaInvokeAdapter(functions),
-        [RESOURCES.codeBuildSync]: codeBuildSyncAdapter(codebuild),
+        [TASK_RESOURCES.lambdaInvoke]: lambdaInvokeAdapter(functions),
+        [TASK_RESOURCES.codeBuildSync]: codeBuildSyncAdapter(codebuild),
       },
       { retryIntervalOverrides: options.retryIntervalOverrides },
     );

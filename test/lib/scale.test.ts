@@ -4,7 +4,9 @@
  * others. Also the limit checks themselves, each made to fail.
  */
 import { App, CfnResource, CfnWaitConditionHandle, Stack } from 'aws-cdk-lib';
+import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { parseConfig } from '../../core/config';
 import { buildStepline } from '../../lib/app';
 import { LIMITS, checkLimits, checkTemplateSizes } from '../../lib/limits';
 import { CDK_CONTEXT, synthesize, type Synthesized } from '../support/cdk';
@@ -96,6 +98,35 @@ describe('limit checks', () => {
         message: expect.stringMatching(
           /^function Stepline\/Functions\/StartRun\/Resource has up to \d+ bytes of environment variables, Lambda allows 4096 in all; move data out of its environment$/,
         ),
+      },
+    ]);
+  });
+
+  test('the largest pipeline the config allows passes every check: longest names, ten test stages', () => {
+    const name = `p${'x'.repeat(30)}1`;
+    const config = parseConfig({
+      pipelines: [
+        {
+          name,
+          source: { type: 'codecommit', repository: 'r'.repeat(100), branch: 'b'.repeat(256) },
+          build: { buildspec: 'build.yml' },
+          tests: Array.from({ length: 10 }, (_, i) => ({ name: `t${'y'.repeat(29)}${i}x`, buildspec: 'test.yml' })),
+        },
+      ],
+    });
+    const stepline = buildStepline(new App({ context: CDK_CONTEXT }), config, { nag: false });
+    expect(checkLimits(stepline)).toEqual([]);
+  });
+
+  test('a catalog entry past what a standard SSM parameter holds is refused, naming the pipeline', () => {
+    const stepline = oneApp();
+    const entry = stepline.pipelines.get('service-000')!.catalogEntry.node.defaultChild as ssm.CfnParameter;
+    entry.value = 'x'.repeat(4100);
+    expect(checkLimits(stepline)).toEqual([
+      {
+        where: 'pipeline "service-000"',
+        message:
+          'its catalog entry takes up to 4102 bytes, a standard SSM parameter holds 4096; use shorter stage names or fewer test stages',
       },
     ]);
   });

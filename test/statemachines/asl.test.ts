@@ -12,6 +12,7 @@ import {
   tasksRetryThrottling,
   uniqueStateNames,
 } from '../../core/asl-lint';
+import { TASK_RESOURCES } from '../../core/asl';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../../statemachines';
 
 interface AslValidation {
@@ -123,7 +124,7 @@ describe('the state machine definitions', () => {
     expect(result.isValid).toBe(true);
   });
 
-  it('the pipeline calls only Lambda and CodeBuild (each has a local adapter)', () => {
+  it('the pipeline calls only Lambda and CodeBuild, the resources of the one table grants and adapters use', () => {
     const definition: unknown = JSON.parse(readFileSync(PIPELINE_DEFINITION_FILE, 'utf8'));
 
     const resources = new Set(taskResources(definition));
@@ -132,6 +133,7 @@ describe('the state machine definitions', () => {
       'arn:aws:states:::codebuild:startBuild.sync',
       'arn:aws:states:::lambda:invoke',
     ]);
+    expect(Object.values(TASK_RESOURCES).sort()).toEqual([...resources].sort());
   });
 });
 
@@ -149,7 +151,7 @@ describe('the build quota retry', () => {
     if (Array.isArray(value)) return value.flatMap(buildTasks);
     if (!value || typeof value !== 'object') return [];
     const node = value as Record<string, unknown>;
-    const own = node.Resource === 'arn:aws:states:::codebuild:startBuild.sync' ? [node as never] : [];
+    const own = node.Resource === TASK_RESOURCES.codeBuildSync ? [node as never] : [];
     return [...own, ...Object.values(node).flatMap(buildTasks)];
   };
 
