@@ -1,6 +1,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** AWS code must not depend on local mode. */
+const noLocal = {
+  regex: '(^|/)local(/|$)',
+  message: 'Only local mode may import local/: AWS code must not depend on it.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -50,9 +56,7 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          patterns: [
-            { regex: '(^|/)local(/|$)', message: 'Only local mode may import local/: AWS code must not depend on it.' },
-          ],
+          patterns: [noLocal],
         },
       ],
     },
@@ -65,7 +69,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { regex: '(^|/)local(/|$)', message: 'Only local mode may import local/: AWS code must not depend on it.' },
+            noLocal,
             {
               regex: '(^|/)lambdas(/|$)',
               message: 'lib/ and bin/ name handler entry files by path; shared names live in core/platform.ts.',
