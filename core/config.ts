@@ -81,9 +81,19 @@ export const pipelineSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({ pipelines: z.array(pipelineSchema).min(1, 'declare at least one pipeline') })
-  .refine((c) => new Set(c.pipelines.map((p) => p.name)).size === c.pipelines.length, {
-    message: 'pipeline names must be unique',
-    path: ['pipelines'],
+  .superRefine((config, context) => {
+    const first = new Map<string, number>();
+    config.pipelines.forEach((pipeline, index) => {
+      const earlier = first.get(pipeline.name);
+      if (earlier === undefined) first.set(pipeline.name, index);
+      else {
+        context.addIssue({
+          code: 'custom',
+          path: ['pipelines', index, 'name'],
+          message: `pipeline names must be unique: pipelines[${earlier}] is "${pipeline.name}" too`,
+        });
+      }
+    });
   });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -103,16 +113,27 @@ export function defineConfig(config: ConfigInput): ConfigInput {
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid stepline config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  constructor(
+    readonly problems: readonly string[],
+    /** The config file, when the config came from one. */
+    readonly file?: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Invalid stepline config${file ? ` (${file})` : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      options,
+    );
   }
 }
 
 /** Validates a config, naming each problem by pipeline and field: `pipeline "web" → build.buildspec: ...`. */
-export function parseConfig(input: unknown): SteplineConfig {
+export function parseConfig(input: unknown, file?: string): SteplineConfig {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  throw new ConfigError(result.error.issues.map((issue) => describeIssue(input, issue)));
+  throw new ConfigError(
+    result.error.issues.map((issue) => describeIssue(input, issue)),
+    file,
+  );
 }
 
 function describeIssue(input: unknown, issue: z.core.$ZodIssue): string {

@@ -2,55 +2,122 @@
  * One HTTP endpoint that speaks the AWS JSON protocols of the few operations the handlers call, so
  * that they run unchanged with real SDK v3 clients whose `endpoint` points here. Also receives the
  * local git repositories' push notifications.
+ *
+ * Every request is bounded and checked before any operation sees it: a body over MAX_BODY_BYTES is
+ * answered 413 without being read whole; one that is not JSON, or not the operation's shape, 400 with
+ * what is wrong; an unknown operation or route, 400 or 404. Answers are always JSON.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type * as z from 'zod';
+import { InvalidRequestError } from '../core/errors';
+import { parseInput } from '../core/schemas';
 
-/** An operation: parsed JSON request in, JSON-able response out; throw an Error named as the AWS error code. */
-export type Operation = (request: Record<string, unknown>) => unknown;
+/**
+ * The largest request body served: 1 MiB. The biggest legitimate request is a StartExecution, whose
+ * input Step Functions caps at 256 KiB; a git hook's notification is a few lines.
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** An operation: its request's shape, and what it answers; it throws an Error named as the AWS error code. */
+export interface Operation<T> {
+  readonly request: z.ZodType<T>;
+  handle(request: T): unknown;
+}
+
+/** Any operation, whatever its request type: what the endpoint holds. */
+interface AnyOperation {
+  readonly request: z.ZodType<unknown>;
+  handle(request: never): unknown;
+}
+
+/** Declares an operation, typing `handle` by `request`. */
+export function operation<T>(request: z.ZodType<T>, handle: (request: T) => unknown): Operation<T> {
+  return { request, handle };
+}
 
 export interface LocalEndpoint {
   readonly url: string;
   close(): Promise<void>;
 }
 
+const AWS_JSON = 'application/x-amz-json-1.1';
+
+class RequestTooLarge extends Error {}
+
 /**
  * @param operations keyed by X-Amz-Target, e.g. `AWSStepFunctions.StartExecution`
  * @param routes plain POST routes by path (not AWS), e.g. `/_local/git-push`
  */
 export async function startLocalEndpoint(
-  operations: Readonly<Record<string, Operation>>,
-  routes: Readonly<Record<string, (body: string) => Promise<unknown>>> = {},
+  operations: Readonly<Record<string, AnyOperation>>,
+  routes: Readonly<Record<string, AnyOperation>> = {},
 ): Promise<LocalEndpoint> {
-  const server: Server = createServer(async (req, res) => {
-    const body = await readBody(req);
-    const target = req.headers['x-amz-target'];
-    const reply = (status: number, payload: unknown, contentType = 'application/x-amz-json-1.1') => {
-      res.writeHead(status, { 'content-type': contentType });
-      res.end(JSON.stringify(payload));
-    };
-    try {
-      if (typeof target === 'string') {
-        const operation = operations[target];
-        if (!operation)
-          return reply(400, { __type: 'UnknownOperationException', message: `${target} is not served locally` });
-        const result = await operation(body ? (JSON.parse(body) as Record<string, unknown>) : {});
-        return reply(200, toWire(result));
-      }
-      const route = routes[req.url ?? ''];
-      if (req.method === 'POST' && route) return reply(200, (await route(body)) ?? {}, 'application/json');
-      return reply(404, { message: `nothing at ${req.method} ${req.url}` }, 'application/json');
-    } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      const code = failure.name === 'Error' ? 'ServiceException' : failure.name;
-      return reply(code === 'ServiceException' ? 500 : 400, { __type: code, message: failure.message });
-    }
+  const server = createServer((req, res) => {
+    void serve(req, res, operations, routes);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((e) => (e ? reject(e) : resolve()));
+      }),
   };
+}
+
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  operations: Readonly<Record<string, AnyOperation>>,
+  routes: Readonly<Record<string, AnyOperation>>,
+): Promise<void> {
+  const target = req.headers['x-amz-target'];
+  const aws = typeof target === 'string';
+  const reply = (status: number, payload: unknown) => {
+    if (res.headersSent) return;
+    res.writeHead(status, { 'content-type': aws ? AWS_JSON : 'application/json' });
+    res.end(JSON.stringify(payload));
+  };
+  // AWS's JSON protocols name an error by `__type`; the local routes by `error`.
+  const fail = (status: number, code: string, message: string) =>
+    reply(status, aws ? { __type: code, message } : { error: code, message });
+
+  const handler = aws ? operations[target] : req.method === 'POST' ? routes[req.url ?? ''] : undefined;
+  if (!handler) {
+    req.resume();
+    return aws
+      ? fail(400, 'UnknownOperationException', `${target} is not served locally`)
+      : fail(404, 'NotFound', `nothing at ${req.method} ${req.url}`);
+  }
+  let body: string;
+  try {
+    body = await readBody(req, MAX_BODY_BYTES);
+  } catch (error) {
+    if (!(error instanceof RequestTooLarge)) throw error;
+    res.setHeader('connection', 'close');
+    fail(413, 'RequestEntityTooLarge', `the request body exceeds ${MAX_BODY_BYTES} bytes`);
+    return void res.once('finish', () => req.destroy());
+  }
+  let json: unknown;
+  try {
+    json = body === '' ? {} : JSON.parse(body);
+  } catch (error) {
+    return fail(400, 'SerializationException', `the request body is not JSON: ${(error as Error).message}`);
+  }
+  try {
+    const request = parseInput(handler.request, json, aws ? `${target} request` : `${req.url} request`);
+    return reply(200, toWire((await handler.handle(request as never)) ?? {}));
+  } catch (error) {
+    if (error instanceof InvalidRequestError) return fail(400, 'ValidationException', error.message);
+    const failure = error instanceof Error ? error : new Error(String(error));
+    // An Error named as an AWS error code is that service's answer; anything else is a fault of local mode.
+    if (failure.name !== 'Error' && failure.name !== 'TypeError' && failure.name !== 'RangeError') {
+      return fail(400, failure.name, failure.message);
+    }
+    return fail(500, 'InternalFailure', `local mode failed to serve the request: ${failure.message}`);
+  }
 }
 
 /** AWS JSON protocols carry timestamps as epoch seconds. */
@@ -67,10 +134,20 @@ function toWire(value: unknown): unknown {
   return value;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** Reads the body, refusing (before reading it whole) one that declares or reaches more than `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > limit) return reject(new RequestTooLarge());
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        return reject(new RequestTooLarge());
+      }
+      chunks.push(chunk);
+    });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });

@@ -37,8 +37,9 @@ export class LocalGitSource {
       await git(path, 'init', '--bare', '--quiet', '--initial-branch=main');
     }
     const hook = join(path, 'hooks', 'post-receive');
-    // Node is the one interpreter local mode can count on; the hook must not fail a push.
-    const script = `const repository=${JSON.stringify(repository)};let d='';process.stdin.on('data',c=>d+=c).on('end',()=>fetch(${JSON.stringify(hookUrl)},{method:'POST',body:JSON.stringify({repository,lines:d})}).then(r=>{if(!r.ok)console.error('stepline: push not delivered:',r.status)},e=>console.error('stepline: local runtime not reachable:',e.message)))`;
+    // Node is the one interpreter local mode can count on; the hook must not fail a push. The
+    // delivery id is made once per push: a replay of the request is recognised as the same push.
+    const script = `const repository=${JSON.stringify(repository)};let d='';process.stdin.on('data',c=>d+=c).on('end',()=>fetch(${JSON.stringify(hookUrl)},{method:'POST',body:JSON.stringify({repository,lines:d,delivery:crypto.randomUUID()})}).then(async r=>{if(!r.ok)console.error('stepline: push not delivered:',r.status,await r.text())},e=>console.error('stepline: local runtime not reachable:',e.message)))`;
     await writeFile(hook, `#!/bin/sh\nexec "${process.execPath}" -e ${shellQuote(script)}\n`);
     await chmod(hook, 0o755);
     return path;

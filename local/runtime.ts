@@ -4,7 +4,8 @@
  * the build runner for CodeBuild. Only these edges differ from AWS.
  */
 import './polyfills';
-import { randomUUID } from 'node:crypto';
+import * as z from 'zod';
+import { createHash, randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -29,7 +30,7 @@ import { createHandler as createStartRun, startRunDeps } from '../lambdas/start-
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
 import { RunStore } from '../store/run-store';
 import { codeBuildSyncAdapter, lambdaInvokeAdapter, type LocalFunction } from './adapters';
-import { startLocalEndpoint, type LocalEndpoint } from './aws-endpoint';
+import { operation, startLocalEndpoint, type LocalEndpoint } from './aws-endpoint';
 import { LocalBuildRunner } from './build-runner';
 import { LocalCodeBuild, type BuildRunner } from './codebuild';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
@@ -105,9 +106,9 @@ export class LocalRuntime {
     const bus = new LocalEventBus();
     // Parameter Store: where the pipelines' catalog entries are published, as their stacks do on AWS.
     const parameters = new Map<string, string>();
-    const pushes: { receive?: (body: string) => Promise<unknown> } = {};
+    const pushes: { receive?: (push: GitPush) => { events: number } } = {};
     const endpoint = await startLocalEndpoint(awsOperations(stepFunctions, codebuild, git, parameters), {
-      [GIT_PUSH_ROUTE]: (body) => pushes.receive!(body),
+      [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => pushes.receive!(push)),
     });
     const runtime = new LocalRuntime(
       store,
@@ -120,7 +121,7 @@ export class LocalRuntime {
       interruptedRuns,
       options.onRunStarted,
     );
-    pushes.receive = (body) => runtime.receivePush(body);
+    pushes.receive = (push) => runtime.receivePush(push);
 
     const aws = { endpoint: endpoint.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
     const platform: HandlerPlatform = {
@@ -203,12 +204,29 @@ export class LocalRuntime {
     await this.storeServer.close();
   }
 
-  private async receivePush(body: string): Promise<{ events: number }> {
-    const { repository, lines } = JSON.parse(body) as { repository: string; lines: string };
-    const updates = LocalGitSource.refUpdates(repository, lines);
-    updates.forEach((update) => this.putEvent(codeCommitEvent(update)));
+  /**
+   * A git hook's notification: one event per updated ref. The event ids derive from the hook's
+   * delivery id, so a replayed notification carries the same ids and starts nothing twice.
+   */
+  private receivePush(push: GitPush): { events: number } {
+    const updates = LocalGitSource.refUpdates(push.repository, push.lines);
+    updates.forEach((update) => this.putEvent(codeCommitEvent(update, new Date(), eventIdOf(push.delivery, update))));
     return { events: updates.length };
   }
+}
+
+const gitPushSchema = z.strictObject({
+  repository: z.string().regex(/^[\w.-]{1,100}$/, 'repository must be a repository name'),
+  lines: z.string().max(64 * 1024),
+  /** Made once per hook run: a replay of the same request carries the same one. */
+  delivery: z.uuid(),
+});
+type GitPush = z.infer<typeof gitPushSchema>;
+
+/** A UUID-shaped event id, the same for the same delivery and ref. */
+function eventIdOf(delivery: string, update: RefUpdate): string {
+  const hex = createHash('sha256').update(`${delivery}\n${update.ref}\n${update.commitId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /**
@@ -249,12 +267,12 @@ function localProjects(pipeline: CodeCommitPipeline, git: LocalGitSource) {
 }
 
 /** The event CodeCommit puts on EventBridge for a ref update. */
-export function codeCommitEvent(update: RefUpdate, time = new Date()): BusEvent {
+export function codeCommitEvent(update: RefUpdate, time = new Date(), id: string = randomUUID()): BusEvent {
   const [, kind, ...name] = update.ref.split('/');
   const event = LocalGitSource.refEvent(update);
   return {
     version: '0',
-    id: randomUUID(),
+    id,
     'detail-type': CODECOMMIT_DETAIL_TYPE,
     source: 'aws.codecommit',
     account: LOCAL_ACCOUNT,
@@ -275,54 +293,63 @@ export function codeCommitEvent(update: RefUpdate, time = new Date()): BusEvent 
   };
 }
 
+const name = z.string().min(1).max(2048);
+
 function awsOperations(
   sfn: LocalStepFunctions,
   codebuild: LocalCodeBuild,
   git: LocalGitSource,
   parameters: ReadonlyMap<string, string>,
 ) {
-  type Req = Record<string, unknown>;
-  const str = (r: Req, key: string) => String(r[key] ?? '');
   return {
-    'AWSStepFunctions.StartExecution': (r: Req) => {
-      const execution = sfn.startExecution(
-        str(r, 'stateMachineArn'),
-        str(r, 'name') || randomUUID(),
-        str(r, 'input') || '{}',
-      );
-      return { executionArn: execution.executionArn, startDate: execution.startDate };
-    },
-    'AWSStepFunctions.DescribeExecution': (r: Req) => {
+    'AWSStepFunctions.StartExecution': operation(
+      z.object({ stateMachineArn: name, name: name.optional(), input: z.string().optional() }),
+      (r) => {
+        const execution = sfn.startExecution(r.stateMachineArn, r.name ?? randomUUID(), r.input ?? '{}');
+        return { executionArn: execution.executionArn, startDate: execution.startDate };
+      },
+    ),
+    'AWSStepFunctions.DescribeExecution': operation(z.object({ executionArn: name }), (r) => {
       const { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause } =
-        sfn.describeExecution(str(r, 'executionArn'));
+        sfn.describeExecution(r.executionArn);
       return { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause };
-    },
-    'AmazonSSM.GetParameter': (r: Req) => {
-      const value = parameters.get(str(r, 'Name'));
-      if (value === undefined) throw Object.assign(new Error(''), { name: 'ParameterNotFound' });
-      return { Parameter: { Name: str(r, 'Name'), Type: 'String', Value: value, Version: 1 } };
-    },
-    'CodeBuild_20161006.BatchGetBuilds': (r: Req) => codebuild.batchGetBuilds(r.ids as string[]),
-    'CodeBuild_20161006.BatchGetReports': (r: Req) => codebuild.batchGetReports(r.reportArns as string[]),
-    'Logs_20140328.GetLogEvents': async (r: Req) => {
-      const events = await codebuild.getLogEvents(
-        r as { logStreamName: string; limit?: number; startFromHead?: boolean },
-      );
-      if (!events)
-        throw Object.assign(new Error('The specified log stream does not exist.'), {
-          name: 'ResourceNotFoundException',
-        });
-      return events;
-    },
-    'CodeCommit_20150413.GetCommit': async (r: Req) => {
+    }),
+    'AmazonSSM.GetParameter': operation(z.object({ Name: name }), (r) => {
+      const value = parameters.get(r.Name);
+      if (value === undefined)
+        throw Object.assign(new Error(`Parameter ${r.Name} not found.`), { name: 'ParameterNotFound' });
+      return { Parameter: { Name: r.Name, Type: 'String', Value: value, Version: 1 } };
+    }),
+    'CodeBuild_20161006.BatchGetBuilds': operation(z.object({ ids: z.array(name).min(1).max(100) }), (r) =>
+      codebuild.batchGetBuilds(r.ids),
+    ),
+    'CodeBuild_20161006.BatchGetReports': operation(z.object({ reportArns: z.array(name).min(1).max(100) }), (r) =>
+      codebuild.batchGetReports(r.reportArns),
+    ),
+    'Logs_20140328.GetLogEvents': operation(
+      z.object({
+        logGroupName: name.optional(),
+        logStreamName: name,
+        limit: z.number().int().min(1).max(10_000).optional(),
+        startFromHead: z.boolean().optional(),
+      }),
+      async (r) => {
+        const events = await codebuild.getLogEvents(r);
+        if (!events) {
+          throw Object.assign(new Error('The specified log stream does not exist.'), {
+            name: 'ResourceNotFoundException',
+          });
+        }
+        return events;
+      },
+    ),
+    'CodeCommit_20150413.GetCommit': operation(z.object({ repositoryName: name, commitId: name }), async (r) => {
       try {
-        const { author, message } = await git.getCommit(str(r, 'repositoryName'), str(r, 'commitId'));
-        return { commit: { commitId: str(r, 'commitId'), message, author, committer: author } };
+        const { author, message } = await git.getCommit(r.repositoryName, r.commitId);
+        return { commit: { commitId: r.commitId, message, author, committer: author } };
       } catch {
-        throw Object.assign(new Error(`Commit ${str(r, 'commitId')} does not exist`), {
-          name: 'CommitDoesNotExistException',
-        });
+        throw Object.assign(new Error(`Commit ${r.commitId} does not exist`), { name: 'CommitDoesNotExistException' });
       }
-    },
+    }),
   };
 }

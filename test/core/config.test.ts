@@ -61,7 +61,9 @@ describe('parseConfig', () => {
   });
 
   it('refuses duplicate pipelines and an unknown source type', () => {
-    expect(problemsOf({ pipelines: [pipeline, pipeline] })).toEqual(['pipelines: pipeline names must be unique']);
+    expect(problemsOf({ pipelines: [pipeline, { ...pipeline, name: 'api' }, pipeline] })).toEqual([
+      'pipeline "web" → name: pipeline names must be unique: pipelines[0] is "web" too',
+    ]);
     const problems = problemsOf({ pipelines: [{ ...pipeline, source: { type: 'svn', url: 'x' } }] });
     expect(problems[0]).toMatch(/^pipeline "web" → source\.type: /);
   });
