@@ -10,11 +10,13 @@ import type { RunRecord } from '../core/records';
 import { LocalRuntime } from '../local/runtime';
 import { failureLines, formatDuration, ProgressPrinter } from './progress';
 
-const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE]
+const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE] [--aws-credentials]
 
-  --serve          keep local mode running after the run ends (push to the local repository to run again)
-  --state-dir DIR  where local state is kept (default .stepline)
-  --config FILE    the pipeline configuration (default stepline.config.ts)`;
+  --serve            keep local mode running after the run ends (push to the local repository to run again)
+  --state-dir DIR    where local state is kept (default .stepline)
+  --config FILE      the pipeline configuration (default stepline.config.ts)
+  --aws-credentials  let builds use this shell's AWS credentials (AWS_* variables, ~/.aws); without it a
+                     build has none, where on CodeBuild it would have its project's service role`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -24,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
       serve: { type: 'boolean', default: false },
       'state-dir': { type: 'string', default: '.stepline' },
       config: { type: 'string', default: DEFAULT_CONFIG_FILE },
+      'aws-credentials': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -43,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     config,
     stateDir,
     persistStore: true,
+    passAwsCredentials: values['aws-credentials'],
     onRunStarted: values.serve ? (run) => void followOnce(run.runId) : undefined,
   });
   const stop = async () => {

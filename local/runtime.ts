@@ -47,6 +47,8 @@ export interface LocalRuntimeOptions {
   readonly persistStore?: boolean;
   /** @default a LocalBuildRunner under stateDir */
   readonly runner?: BuildRunner;
+  /** Let builds use the AWS credentials of this shell (LocalBuildRunnerOptions). @default false */
+  readonly passAwsCredentials?: boolean;
   /** Retry intervals in ms by state name (tests use 0 to skip real back-off sleeps). */
   readonly retryIntervalOverrides?: Record<string, number>;
   readonly onBuildLog?: (project: string, line: string) => void;
@@ -91,7 +93,12 @@ export class LocalRuntime {
     const pipelines = options.config.pipelines.filter(isCodeCommitPipeline);
 
     const codebuild = new LocalCodeBuild(
-      options.runner ?? new LocalBuildRunner({ rootDir: join(stateDir, 'codebuild') }),
+      options.runner ??
+        new LocalBuildRunner({
+          rootDir: join(stateDir, 'codebuild'),
+          region: LOCAL_REGION,
+          passAwsCredentials: options.passAwsCredentials,
+        }),
       pipelines.flatMap((p) => localProjects(p, git)),
       options.onBuildLog,
     );

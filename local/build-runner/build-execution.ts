@@ -31,6 +31,10 @@ export interface BuildSettings {
   readonly runtimeCacheDir: string;
   readonly reportStore: ReportStore;
   readonly now: () => Date;
+  /** The builds' home directory. */
+  readonly home: string;
+  readonly region: string;
+  readonly awsCredentials: Readonly<Record<string, string>>;
 }
 
 export interface BuildOutcome {
@@ -277,6 +281,9 @@ export class BuildExecution {
       buildspec: this.buildspec?.variables ?? {},
       overrides: s.environmentVariables,
       pathPrefix: this.pathPrefix,
+      home: s.home,
+      region: s.region,
+      awsCredentials: s.awsCredentials,
       builtIns: {
         CODEBUILD_BUILD_ID: s.buildId,
         CODEBUILD_BUILD_ARN: s.buildArn,

@@ -1,10 +1,12 @@
 import type { Build, Report } from '@aws-sdk/client-codebuild';
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { buildArn, projectArn } from './arns';
 import { BuildExecution } from './build-execution';
+import { AWS_CREDENTIAL_VARIABLES } from './environment';
 import { nextBuildNumber } from './build-numbers';
 import { InvalidBuildRequestError, UnknownRepositoryError } from './errors';
 import { ReportStore } from './report-store';
@@ -41,6 +43,15 @@ export interface LocalBuildRunnerOptions {
   readonly runtimeCacheDir?: string;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /**
+   * Pass the AWS credentials of the shell that runs local mode (AWS_ACCESS_KEY_ID, AWS_PROFILE and
+   * the rest, with the user's ~/.aws files) to builds. Off, a build has no credentials at all; on
+   * CodeBuild it would have its project's service role instead.
+   * @default false
+   */
+  readonly passAwsCredentials?: boolean;
+  /** @default 'local' */
+  readonly region?: string;
 }
 
 /** CodeBuild's rule for project names, which also keeps them safe as directory names. */
@@ -53,12 +64,18 @@ export class LocalBuildRunner {
   private readonly runtimeCacheDir: string;
   private readonly now: () => Date;
   private readonly reportStore: ReportStore;
+  private readonly home: string;
+  private readonly region: string;
+  private readonly awsCredentials: Readonly<Record<string, string>>;
 
   constructor(options: LocalBuildRunnerOptions) {
     this.rootDir = options.rootDir;
     this.runtimeCacheDir = options.runtimeCacheDir ?? join(homedir(), '.cache', 'stepline', 'runtimes');
     this.now = options.now ?? (() => new Date());
     this.reportStore = new ReportStore(join(options.rootDir, 'reports'));
+    this.home = join(options.rootDir, 'home');
+    this.region = options.region ?? 'local';
+    this.awsCredentials = options.passAwsCredentials ? awsCredentialsOfThisShell() : {};
   }
 
   /** Resolves with the finished build whatever its status; rejects only when the request itself is bad. */
@@ -69,6 +86,7 @@ export class LocalBuildRunner {
     const projectDir = join(this.rootDir, 'builds', request.projectName);
     const buildDir = join(projectDir, streamName);
     await mkdir(buildDir, { recursive: true });
+    await this.prepareHome();
     const execution = new BuildExecution({
       ...request,
       environmentVariables: request.environmentVariables ?? [],
@@ -82,14 +100,43 @@ export class LocalBuildRunner {
       runtimeCacheDir: this.runtimeCacheDir,
       reportStore: this.reportStore,
       now: this.now,
+      home: this.home,
+      region: this.region,
+      awsCredentials: this.awsCredentials,
     });
     return execution.run();
+  }
+
+  /**
+   * The builds' home, like the image's /root: empty of the user's dotfiles (no ~/.aws, ~/.npmrc,
+   * ~/.gitconfig), except npm's download cache, linked to the user's so installs stay fast.
+   */
+  private async prepareHome(): Promise<void> {
+    const npmCache = join(this.home, '.npm');
+    if (existsSync(npmCache)) return;
+    await mkdir(this.home, { recursive: true });
+    await mkdir(join(homedir(), '.npm'), { recursive: true });
+    await symlink(join(homedir(), '.npm'), npmCache).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
   }
 
   /** Reports this runner (or another process on the same root) produced, as BatchGetReports returns them. */
   getReports(arns: readonly string[]): Report[] {
     return this.reportStore.get(arns);
   }
+}
+
+function awsCredentialsOfThisShell(): Record<string, string> {
+  const passed: Record<string, string> = {
+    AWS_CONFIG_FILE: join(homedir(), '.aws', 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(homedir(), '.aws', 'credentials'),
+  };
+  for (const name of AWS_CREDENTIAL_VARIABLES) {
+    const value = process.env[name];
+    if (value) passed[name] = value;
+  }
+  return passed;
 }
 
 function validate(request: BuildRequest): void {

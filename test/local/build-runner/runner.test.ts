@@ -1,7 +1,8 @@
 import type { Build } from '@aws-sdk/client-codebuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { LocalBuildRunner, UnknownRepositoryError, type BuildRequest } from '../../../local/build-runner';
 import { createFixture, type Fixture } from './git-fixture';
 
@@ -27,6 +28,71 @@ describe('LocalBuildRunner', () => {
     runner = new LocalBuildRunner({ rootDir: fixture.rootDir, runtimeCacheDir: join(fixture.dir, 'runtimes') });
   });
   afterEach(() => fixture.cleanup());
+
+  describe('the build environment', () => {
+    const shell = {
+      STEPLINE_SHELL_ONLY: 'from the shell',
+      npm_package_name: 'stepline',
+      AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_PROFILE: 'production',
+    };
+    beforeEach(() => Object.assign(process.env, shell));
+    afterEach(() => Object.keys(shell).forEach((name) => delete process.env[name]));
+    const printEnvironment = `version: 0.2
+phases:
+  build:
+    commands:
+      - env | sort
+      - ls -A "$HOME"
+`;
+    const variablesOf = (log: string) =>
+      Object.fromEntries(
+        log
+          .split('\n')
+          .filter((line) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(line))
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      );
+
+    it('holds nothing of the shell that started local mode, and no AWS credentials', async () => {
+      const { build, logFile } = await run(printEnvironment);
+      expect(build.buildStatus).toBe('SUCCEEDED');
+      const log = readFileSync(logFile, 'utf8');
+      const variables = variablesOf(log);
+      for (const name of Object.keys(shell)) expect(variables[name]).toBeUndefined();
+      expect(variables).toMatchObject({
+        HOME: join(fixture.rootDir, 'home'),
+        AWS_REGION: 'local',
+        AWS_DEFAULT_REGION: 'local',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        PATH: `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+        CODEBUILD_BUILD_ID: build.id,
+      });
+      // Every variable is CodeBuild's, the image's, or what bash itself sets.
+      const expected =
+        /^(CODEBUILD_\w+|HOME|PATH|AWS_REGION|AWS_DEFAULT_REGION|AWS_EC2_METADATA_DISABLED|PWD|OLDPWD|SHLVL|_|__STEPLINE_MARKER)$/;
+      expect(Object.keys(variables).filter((name) => !expected.test(name))).toEqual([]);
+      // The home holds npm's cache and none of the user's dotfiles.
+      expect(log).toMatch(/^\.npm$/m);
+      expect(log).not.toMatch(/^\.aws$/m);
+    });
+
+    it("passes this shell's AWS credentials when asked to, and nothing else of it", async () => {
+      runner = new LocalBuildRunner({
+        rootDir: fixture.rootDir,
+        runtimeCacheDir: join(fixture.dir, 'runtimes'),
+        passAwsCredentials: true,
+      });
+      const variables = variablesOf(readFileSync((await run(printEnvironment)).logFile, 'utf8'));
+      expect(variables).toMatchObject({
+        AWS_ACCESS_KEY_ID: shell.AWS_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY: shell.AWS_SECRET_ACCESS_KEY,
+        AWS_PROFILE: shell.AWS_PROFILE,
+        AWS_SHARED_CREDENTIALS_FILE: join(homedir(), '.aws', 'credentials'),
+      });
+      expect(variables.STEPLINE_SHELL_ONLY).toBeUndefined();
+    });
+  });
 
   it('runs all phases in one shell: directory, variables and exports persist', async () => {
     const lines: string[] = [];
