@@ -1,7 +1,14 @@
-import type { Build, PhaseContext, Report, StatusType } from '@aws-sdk/client-codebuild';
+import type { Build, BuildArtifacts, PhaseContext, Report, StatusType } from '@aws-sdk/client-codebuild';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { COMMAND_PHASES, parseBuildspec, type Buildspec, type CommandPhaseName, type PhaseSpec } from './buildspec';
+import {
+  COMMAND_PHASES,
+  parseBuildspec,
+  type Buildspec,
+  type CommandPhaseName,
+  type FileSetSpec,
+  type PhaseSpec,
+} from './buildspec';
 import { BuildLog } from './build-log';
 import { buildEnvironment } from './environment';
 import { BuildspecError } from './errors';
@@ -69,6 +76,7 @@ export class BuildExecution {
   private succeeding = true;
   private reports: Report[] = [];
   private artifactsLocation = '';
+  private readonly secondaryArtifacts: BuildArtifacts[] = [];
   private exportedVariables: { name: string; value: string }[] = [];
 
   constructor(private readonly settings: BuildSettings) {
@@ -144,6 +152,7 @@ export class BuildExecution {
       if (error instanceof BuildspecError) return this.failPhase('YAML_FILE_ERROR', error.message);
       throw error;
     }
+    for (const warning of this.buildspec.warnings) this.log.container(`Warning: ${warning}`);
     this.completePhase('SUCCEEDED', SUCCESS_CONTEXT);
     return true;
   }
@@ -189,6 +198,8 @@ export class BuildExecution {
       this.log.container(`Running command ${command}`);
       const shell = this.liveShell();
       const { status } = await shell.run(command);
+      // Version 0.1 runs every command in a shell of its own: nothing carries over to the next.
+      if (this.buildspec?.version === '0.1') this.endShell();
       if (this.interruption) return undefined;
       if (!shell.alive) {
         this.log.container(
@@ -201,6 +212,11 @@ export class BuildExecution {
       }
     }
     return undefined;
+  }
+
+  private endShell(): void {
+    this.shell?.kill();
+    this.shell = undefined;
   }
 
   private liveShell(): BuildShell {
@@ -227,16 +243,29 @@ export class BuildExecution {
     const context = { ...this.settings, srcDir: this.srcDir, log };
     this.reports = await createReports(buildspec.reports, context);
     for (const report of this.reports) this.settings.reportStore.save(report);
-    if (buildspec.artifacts !== undefined) {
-      log(`Expanding base directory path: ${buildspec.artifacts.baseDirectory ?? '.'}`);
-      const files = await resolveFileSet(this.srcDir, buildspec.artifacts);
+    const sets: [string, FileSetSpec, string][] = [
+      ...(buildspec.artifacts
+        ? [['primary', buildspec.artifacts, this.artifactsDir] as [string, FileSetSpec, string]]
+        : []),
+      ...Object.entries(buildspec.secondaryArtifacts).map(([id, spec]): [string, FileSetSpec, string] => [
+        id,
+        spec,
+        join(this.settings.buildDir, 'secondary-artifacts', id),
+      ]),
+    ];
+    for (const [id, spec, destination] of sets) {
+      log(
+        `Expanding base directory path: ${spec.baseDirectory ?? '.'}${id === 'primary' ? '' : ` (secondary artifact ${id})`}`,
+      );
+      const files = await resolveFileSet(this.srcDir, spec);
       log(`Found ${files.length} file(s)`);
       if (files.length === 0) {
         this.failPhase('CLIENT_ERROR', 'no matching artifact paths found');
         return;
       }
-      await copyFiles(files, this.artifactsDir);
-      this.artifactsLocation = `file://${this.artifactsDir}`;
+      await copyFiles(files, destination);
+      if (id === 'primary') this.artifactsLocation = `file://${destination}`;
+      else this.secondaryArtifacts.push({ artifactIdentifier: id, location: `file://${destination}` });
     }
     this.completePhase('SUCCEEDED', SUCCESS_CONTEXT);
   }
@@ -324,6 +353,7 @@ export class BuildExecution {
       projectName: s.projectName,
       phases,
       artifacts: { location: this.artifactsLocation },
+      secondaryArtifacts: this.secondaryArtifacts,
       environment: { type: 'LINUX_CONTAINER', image: 'local', computeType: 'BUILD_GENERAL1_SMALL' },
       logs: {
         groupName: `/stepline/local/codebuild/${s.projectName}`,

@@ -19,53 +19,73 @@ export interface FileSetSpec {
 }
 
 export interface Buildspec {
+  /** 0.1 runs each command in a shell of its own; 0.2 runs the whole build in one. */
+  readonly version: '0.1' | '0.2';
   readonly variables: Readonly<Record<string, string>>;
   readonly exportedVariables: readonly string[];
   readonly runtimeVersions: Readonly<Record<string, string>>;
   readonly phases: Readonly<Partial<Record<CommandPhaseName, PhaseSpec>>>;
   readonly reports: Readonly<Record<string, FileSetSpec>>;
   readonly artifacts?: FileSetSpec;
+  /** `artifacts/secondary-artifacts`, by artifact identifier. */
+  readonly secondaryArtifacts: Readonly<Record<string, FileSetSpec>>;
+  /** What CodeBuild accepts and local mode does not honour, each with its line: logged once per build. */
+  readonly warnings: readonly string[];
 }
 
 type Path = readonly (string | number)[];
 type Mapping = Record<string, unknown>;
 
-/** Keys CodeBuild accepts but that change nothing for a local build. */
-const IGNORED = 'ignored locally';
-/** Keys CodeBuild accepts that local mode cannot honour: the build fails rather than pretend. */
-const REFUSED = 'refused';
+/** A key local mode reads. */
+const READ = 1;
+/** A key CodeBuild accepts that local mode does not honour: the build goes on, with a warning saying so. */
+const warn = (why: string) => ({ why });
+type KeyRule = typeof READ | { readonly why: string };
 
-const TOP_LEVEL_KEYS = {
-  version: 1,
-  env: 1,
-  phases: 1,
-  reports: 1,
-  artifacts: 1,
-  'run-as': REFUSED,
-  proxy: IGNORED,
-  batch: IGNORED,
-  cache: IGNORED,
+const TOP_LEVEL_KEYS: Record<string, KeyRule> = {
+  version: READ,
+  env: READ,
+  phases: READ,
+  reports: READ,
+  artifacts: READ,
+  'run-as': warn('commands run as the user who runs local mode'),
+  proxy: warn('local builds use the network of this machine'),
+  batch: warn('batch builds are not run locally; this build runs on its own'),
+  cache: warn('local builds keep no build cache (npm downloads are cached for every build)'),
 };
-const ENV_KEYS = {
-  shell: 1,
-  variables: 1,
-  'exported-variables': 1,
-  'parameter-store': REFUSED,
-  'secrets-manager': REFUSED,
-  'git-credential-helper': IGNORED,
+const ENV_KEYS: Record<string, KeyRule> = {
+  shell: READ,
+  variables: READ,
+  'exported-variables': READ,
+  'parameter-store': warn('local mode reads no Parameter Store: these variables are not set'),
+  'secrets-manager': warn('local mode reads no Secrets Manager secret: these variables are not set'),
+  'git-credential-helper': warn('local sources need no git credentials'),
 };
-const PHASE_KEYS = { 'on-failure': 1, commands: 1, finally: 1, 'runtime-versions': 1, 'run-as': REFUSED };
-const ARTIFACT_KEYS = {
-  files: 1,
-  'base-directory': 1,
-  'discard-paths': 1,
-  'exclude-paths': 1,
-  name: IGNORED,
-  'enable-symlinks': IGNORED,
-  's3-prefix': IGNORED,
-  'secondary-artifacts': REFUSED,
+const PHASE_KEYS: Record<string, KeyRule> = {
+  'on-failure': READ,
+  commands: READ,
+  finally: READ,
+  'runtime-versions': READ,
+  'run-as': warn('commands run as the user who runs local mode'),
 };
-const REPORT_KEYS = { files: 1, 'base-directory': 1, 'discard-paths': 1, 'file-format': 1 };
+const ARTIFACT_KEYS: Record<string, KeyRule> = {
+  files: READ,
+  'base-directory': READ,
+  'discard-paths': READ,
+  'exclude-paths': READ,
+  'secondary-artifacts': READ,
+  name: READ,
+  's3-prefix': READ,
+  'enable-symlinks': warn('local artifacts are copied as files'),
+};
+const REPORT_KEYS: Record<string, KeyRule> = {
+  files: READ,
+  'base-directory': READ,
+  'discard-paths': READ,
+  'file-format': READ,
+};
+/** The shells CodeBuild's Linux images run; `sh` builds run in bash locally, which `sh` scripts expect to work in. */
+const LINUX_SHELLS = ['bash', '/bin/bash', 'sh', '/bin/sh'];
 const SHELL_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Parses and validates a version 0.2 buildspec; every refusal names the offending key and its line. */
@@ -77,6 +97,8 @@ export function parseBuildspec(text: string): Buildspec {
 }
 
 class BuildspecReader {
+  private readonly warnings: string[] = [];
+
   constructor(
     private readonly doc: Document,
     private readonly lines: LineCounter,
@@ -84,15 +106,23 @@ class BuildspecReader {
 
   read(): Buildspec {
     const root = this.mapping(this.doc.toJS(), [], TOP_LEVEL_KEYS);
-    this.version(root.version);
+    const version = this.version(root.version);
     const env = root.env === undefined ? {} : this.mapping(root.env, ['env'], ENV_KEYS);
-    if (env.shell !== undefined && env.shell !== 'bash') {
-      this.fail(['env', 'shell'], `env/shell '${String(env.shell)}' is not supported locally: only bash is`);
+    if (env.shell !== undefined && !LINUX_SHELLS.includes(String(env.shell))) {
+      this.fail(
+        ['env', 'shell'],
+        `env/shell '${String(env.shell)}' is not a shell of CodeBuild's Linux images: use bash or /bin/sh`,
+      );
     }
     if (root.phases === undefined) this.fail([], 'phases is required');
-    const phases = this.mapping(root.phases, ['phases'], Object.fromEntries(COMMAND_PHASES.map((p) => [p, 1])));
-    const install = phases.install === undefined ? {} : this.mapping(phases.install, ['phases', 'install'], PHASE_KEYS);
+    const phaseKeys = Object.fromEntries(COMMAND_PHASES.map((p): [string, KeyRule] => [p, READ]));
+    const phases = this.mapping(root.phases, ['phases'], phaseKeys);
+    // Checked as a phase below; read here for its runtime versions.
+    const install = (typeof phases.install === 'object' && phases.install !== null ? phases.install : {}) as Mapping;
+    const artifacts =
+      root.artifacts === undefined ? undefined : this.mapping(root.artifacts, ['artifacts'], ARTIFACT_KEYS);
     return {
+      version,
       variables: this.scalarMap(env.variables, ['env', 'variables']),
       exportedVariables: this.variableNames(env['exported-variables'], ['env', 'exported-variables']),
       runtimeVersions: this.scalarMap(install['runtime-versions'], ['phases', 'install', 'runtime-versions']),
@@ -103,20 +133,35 @@ class BuildspecReader {
         ]),
       ),
       reports: this.reports(root.reports),
-      artifacts: root.artifacts === undefined ? undefined : this.fileSet(root.artifacts, ['artifacts'], ARTIFACT_KEYS),
+      // A buildspec with only secondary artifacts has no primary file set.
+      artifacts:
+        artifacts === undefined || (artifacts.files === undefined && artifacts['secondary-artifacts'] !== undefined)
+          ? undefined
+          : this.fileSet(artifacts, ['artifacts']),
+      secondaryArtifacts: this.secondaryArtifacts(artifacts?.['secondary-artifacts']),
+      warnings: this.warnings,
     };
   }
 
-  private version(value: unknown): void {
+  private version(value: unknown): '0.1' | '0.2' {
     if (value === undefined) this.fail([], 'version is required');
     const version = String(value);
-    if (version === '0.1') {
-      this.fail(
-        ['version'],
-        'buildspec version 0.1 is not supported locally (it runs each command in its own shell): use 0.2',
-      );
+    if (version !== '0.1' && version !== '0.2') {
+      this.fail(['version'], `invalid buildspec version '${version}': expected 0.2 (or 0.1)`);
     }
-    if (version !== '0.2') this.fail(['version'], `invalid buildspec version '${version}': expected 0.2`);
+    return version;
+  }
+
+  private secondaryArtifacts(value: unknown): Record<string, FileSetSpec> {
+    if (value === undefined) return {};
+    const path = ['artifacts', 'secondary-artifacts'];
+    const sets = this.mapping(value, path, undefined);
+    return Object.fromEntries(
+      Object.entries(sets).map(([id, spec]) => {
+        if (!/^[A-Za-z0-9_]+$/.test(id)) this.fail([...path, id], `'${id}' is not a valid artifact identifier`);
+        return [id, this.fileSet(this.mapping(spec, [...path, id], ARTIFACT_KEYS), [...path, id])];
+      }),
+    );
   }
 
   private phase(value: unknown, name: CommandPhaseName): PhaseSpec {
@@ -140,23 +185,24 @@ class BuildspecReader {
   private reports(value: unknown): Record<string, FileSetSpec> {
     if (value === undefined) return {};
     const groups = this.mapping(value, ['reports'], undefined);
-    return Object.fromEntries(
-      Object.entries(groups).map(([group, spec]) => {
-        const path = ['reports', group];
-        const format = String(this.mapping(spec, path, REPORT_KEYS)['file-format'] ?? 'JUNITXML').toUpperCase();
-        if (format !== 'JUNITXML') {
-          this.fail(
-            [...path, 'file-format'],
-            `report file-format ${format} is not supported locally: only JUNITXML is`,
-          );
-        }
-        return [group, this.fileSet(spec, path, REPORT_KEYS)];
-      }),
-    );
+    const read: Record<string, FileSetSpec> = {};
+    for (const [group, raw] of Object.entries(groups)) {
+      const path = ['reports', group];
+      const spec = this.mapping(raw, path, REPORT_KEYS);
+      const format = String(spec['file-format'] ?? 'JUNITXML').toUpperCase();
+      if (format === 'JUNITXML') read[group] = this.fileSet(spec, path);
+      else {
+        this.warn(
+          [...path, 'file-format'],
+          `reports/${group}: file-format ${format} is not read locally (only JUNITXML is); no report is made of it`,
+        );
+      }
+    }
+    return read;
   }
 
-  private fileSet(value: unknown, path: Path, allowed: Record<string, unknown>): FileSetSpec {
-    const spec = this.mapping(value, path, allowed);
+  /** A file set from a mapping whose keys were checked already. */
+  private fileSet(spec: Mapping, path: Path): FileSetSpec {
     if (spec.files === undefined) this.fail(path, `${path.join('/')}/files is required`);
     const baseDirectory = spec['base-directory'];
     if (baseDirectory !== undefined && typeof baseDirectory !== 'string') {
@@ -176,18 +222,26 @@ class BuildspecReader {
     return this.fail(path, `${path.join('/')} must be yes or no, got '${String(value)}'`);
   }
 
-  private mapping(value: unknown, path: Path, allowed: Record<string, unknown> | undefined): Mapping {
+  /**
+   * A mapping, its keys checked against `allowed`. An unknown key is passed over with a warning, as
+   * CodeBuild does ("The following keys cannot be identified"): real buildspecs carry `artifacts/type`.
+   */
+  private mapping(value: unknown, path: Path, allowed: Record<string, KeyRule> | undefined): Mapping {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       this.fail(path, `${path.length ? path.join('/') : 'the buildspec'} must be a mapping`);
     }
     const mapping = value as Mapping;
     for (const key of Object.keys(mapping)) {
       const rule = allowed?.[key];
+      const where = [...path, key];
       if (allowed && rule === undefined) {
-        const where = path.length ? path.join('/') : 'the top level';
-        this.fail([...path, key], `unknown key '${key}' in ${where} (allowed: ${Object.keys(allowed).join(', ')})`);
+        this.warn(where, `The following keys cannot be identified: ${where.join('/')} (ignored)`);
+      } else if (typeof rule === 'object') {
+        const names = ['parameter-store', 'secrets-manager'].includes(key)
+          ? ` (${Object.keys(Object(mapping[key])).join(', ')})`
+          : '';
+        this.warn(where, `${where.join('/')} is not honoured locally: ${rule.why}${names}`);
       }
-      if (rule === REFUSED) this.fail([...path, key], `${[...path, key].join('/')} is not supported locally`);
     }
     return mapping;
   }
@@ -226,6 +280,10 @@ class BuildspecReader {
 
   private fail(path: Path, message: string): never {
     throw new BuildspecError(`${message}${this.lineOf(path)}`);
+  }
+
+  private warn(path: Path, message: string): void {
+    this.warnings.push(`${message}${this.lineOf(path)}`);
   }
 
   private lineOf(path: Path): string {

@@ -50,13 +50,11 @@ cache:
 
   it.each([
     ['version: 0.2\nphases:\n  build:\n    commands: [a\n', /^YAML syntax error: /],
-    ['version: 0.3\nphases:\n  build:\n    commands: [a]\n', "invalid buildspec version '0.3': expected 0.2 at line 1"],
-    ['version: 0.1\nphases:\n  build:\n    commands: [a]\n', /version 0.1 is not supported locally/],
-    ['version: 0.2\n', 'phases is required at line 1'],
     [
-      'version: 0.2\nphases:\n  postbuild:\n    commands: [a]\n',
-      /^unknown key 'postbuild' in phases \(allowed: install, pre_build, build, post_build\) at line 4$/,
+      'version: 0.3\nphases:\n  build:\n    commands: [a]\n',
+      "invalid buildspec version '0.3': expected 0.2 (or 0.1) at line 1",
     ],
+    ['version: 0.2\n', 'phases is required at line 1'],
     [
       'version: 0.2\nphases:\n  build:\n    commands:\n      - echo a: b\n',
       'Expected Commands[0] to be of string type: found subkeys instead at line 5',
@@ -67,28 +65,107 @@ cache:
       "invalid on-failure 'RETRY': expected ABORT or CONTINUE at line 4",
     ],
     [
-      'version: 0.2\nenv:\n  shell: /bin/sh\nphases:\n  build:\n    commands: [a]\n',
-      "env/shell '/bin/sh' is not supported locally: only bash is at line 3",
-    ],
-    [
-      'version: 0.2\nenv:\n  parameter-store: { A: /x }\nphases:\n  build:\n    commands: [a]\n',
-      'env/parameter-store is not supported locally at line 3',
-    ],
-    [
-      'version: 0.2\nrun-as: nobody\nphases:\n  build:\n    commands: [a]\n',
-      'run-as is not supported locally at line 2',
-    ],
-    [
-      'version: 0.2\nphases:\n  build:\n    commands: [a]\nreports:\n  r:\n    files: [x]\n    file-format: CUCUMBERJSON\n',
-      /file-format CUCUMBERJSON is not supported locally: only JUNITXML is/,
-    ],
-    [
       'version: 0.2\nphases:\n  build:\n    commands: [a]\nartifacts:\n  base-directory: out\n',
       'artifacts/files is required at line 6',
+    ],
+    [
+      'version: 0.2\nenv:\n  shell: powershell.exe\nphases:\n  build:\n    commands: [a]\n',
+      "env/shell 'powershell.exe' is not a shell of CodeBuild's Linux images: use bash or /bin/sh at line 3",
     ],
   ])('refuses %j', (text, expected) => {
     const message = refusal(text);
     if (typeof expected === 'string') expect(message).toBe(expected);
     else expect(message).toMatch(expected);
+  });
+});
+
+describe('parseBuildspec: every key CodeBuild documents is accepted', () => {
+  const everyKey = `version: 0.2
+run-as: root
+env:
+  shell: bash
+  variables: { STAGE: test }
+  parameter-store: { DB_HOST: /app/db/host }
+  exported-variables: [STAGE]
+  secrets-manager: { TOKEN: app/token:token }
+  git-credential-helper: yes
+proxy:
+  upload-artifacts: no
+  logs: no
+batch:
+  fast-fail: false
+phases:
+  install:
+    run-as: root
+    on-failure: ABORT
+    runtime-versions: { nodejs: 22 }
+    commands: [npm ci]
+    finally: [echo installed]
+  pre_build:
+    commands: [echo pre]
+  build:
+    commands: [npm test]
+  post_build:
+    commands: [echo post]
+reports:
+  unit:
+    files: [junit.xml]
+    base-directory: reports
+    discard-paths: no
+    file-format: JUNITXML
+  features:
+    files: ['*.json']
+    file-format: CUCUMBERJSON
+artifacts:
+  type: zip
+  files: ['**/*']
+  name: app-$(date +%s)
+  discard-paths: no
+  base-directory: dist
+  exclude-paths: ['**/*.map']
+  enable-symlinks: yes
+  s3-prefix: builds
+  secondary-artifacts:
+    docs:
+      files: ['**/*']
+      base-directory: docs
+cache:
+  key: npm
+  paths: ['/root/.npm/**/*']
+`;
+
+  it('reads what local mode honours and names each key it does not, with its line', () => {
+    const spec = parseBuildspec(everyKey);
+    expect(spec.version).toBe('0.2');
+    expect(spec.variables).toEqual({ STAGE: 'test' });
+    expect(Object.keys(spec.reports)).toEqual(['unit']);
+    expect(spec.artifacts).toEqual({
+      files: ['**/*'],
+      baseDirectory: 'dist',
+      discardPaths: false,
+      excludePaths: ['**/*.map'],
+    });
+    expect(spec.secondaryArtifacts).toEqual({
+      docs: { files: ['**/*'], baseDirectory: 'docs', discardPaths: false, excludePaths: [] },
+    });
+    expect(spec.warnings).toEqual([
+      'run-as is not honoured locally: commands run as the user who runs local mode at line 2',
+      'proxy is not honoured locally: local builds use the network of this machine at line 11',
+      'batch is not honoured locally: batch builds are not run locally; this build runs on its own at line 14',
+      'cache is not honoured locally: local builds keep no build cache (npm downloads are cached for every build) at line 51',
+      'env/parameter-store is not honoured locally: local mode reads no Parameter Store: these variables are not set (DB_HOST) at line 6',
+      'env/secrets-manager is not honoured locally: local mode reads no Secrets Manager secret: these variables are not set (TOKEN) at line 8',
+      'env/git-credential-helper is not honoured locally: local sources need no git credentials at line 9',
+      'The following keys cannot be identified: artifacts/type (ignored) at line 38',
+      'artifacts/enable-symlinks is not honoured locally: local artifacts are copied as files at line 44',
+      'phases/install/run-as is not honoured locally: commands run as the user who runs local mode at line 17',
+      'reports/features: file-format CUCUMBERJSON is not read locally (only JUNITXML is); no report is made of it at line 36',
+    ]);
+  });
+
+  it('accepts version 0.1 and an sh shell', () => {
+    expect(parseBuildspec('version: 0.1\nenv:\n  shell: /bin/sh\nphases:\n  build:\n    commands: [a]\n').version).toBe(
+      '0.1',
+    );
   });
 });

@@ -328,6 +328,52 @@ reports:
     expect(stored).toEqual([report]);
   });
 
+  it('runs a buildspec with keys it cannot honour, saying so once in the log; artifacts/type is passed over', async () => {
+    const { build, logFile } = await run(`version: 0.2
+env:
+  secrets-manager: { TOKEN: app/token:token }
+phases:
+  build:
+    commands:
+      - mkdir -p docs && echo guide > docs/guide.md && echo "token=[$TOKEN]"
+artifacts:
+  type: zip
+  files: [src/app.txt]
+  secondary-artifacts:
+    docs:
+      base-directory: docs
+      files: ['**/*']
+cache:
+  paths: [node_modules]
+`);
+    expect(build.buildStatus).toBe('SUCCEEDED');
+    const log = readFileSync(logFile, 'utf8');
+    const warnings = log.split('\n').filter((line) => /^\[Container\] \S+ \S+ Warning: /.test(line));
+    expect(warnings.map((line) => line.replace(/^.*? Warning: /, ''))).toEqual([
+      'cache is not honoured locally: local builds keep no build cache (npm downloads are cached for every build) at line 16',
+      'env/secrets-manager is not honoured locally: local mode reads no Secrets Manager secret: these variables are not set (TOKEN) at line 3',
+      'The following keys cannot be identified: artifacts/type (ignored) at line 9',
+    ]);
+    expect(log).toContain('token=[]\n');
+    expect(readdirSync(build.artifacts!.location!.replace('file://', ''), { recursive: true })).toContain('src');
+    expect(build.secondaryArtifacts).toEqual([
+      { artifactIdentifier: 'docs', location: expect.stringMatching(/^file:\/\/.*\/secondary-artifacts\/docs$/) },
+    ]);
+    expect(readdirSync(build.secondaryArtifacts![0]!.location!.replace('file://', ''))).toEqual(['guide.md']);
+  });
+
+  it('runs a version 0.1 buildspec with a shell per command: nothing carries over', async () => {
+    const { build, logFile } = await run(`version: 0.1
+phases:
+  build:
+    commands:
+      - cd src && export CARRIED=yes
+      - echo "in [\${PWD#"$CODEBUILD_SRC_DIR"}] carried=[$CARRIED]"
+`);
+    expect(build.buildStatus).toBe('SUCCEEDED');
+    expect(readFileSync(logFile, 'utf8')).toMatch(/^in \[\] carried=\[\]$/m);
+  });
+
   it('copies artifacts with base-directory, discard-paths and exclude-paths', async () => {
     const { build } = await run(`version: 0.2
 phases:
