@@ -35,6 +35,7 @@ export async function pipelineBench(): Promise<string> {
       return real.run(request);
     },
     getReports: (arns) => real.getReports(arns),
+    describeTestCases: (arn, status) => real.describeTestCases(arn, status),
   };
   const runtime = await LocalRuntime.start({ config, stateDir: join(work, 'state'), runner });
   let eventAt = 0;

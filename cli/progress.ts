@@ -17,9 +17,17 @@ export function stageLine(stage: StageRecord): string {
 
 export function failureLines(run: RunRecord): string[] {
   if (!run.failure) return [];
-  const { stage, error, cause, logTail = [] } = run.failure;
+  const { stage, error, cause, logTail = [], failedTests = [] } = run.failure;
   return [
     `  failed${stage ? ` at stage ${stage}` : ''}: ${error} — ${cause}`,
+    ...(failedTests.length ? ['  failing tests:'] : []),
+    ...failedTests.flatMap((test) => [
+      `    ✖ ${test.suite ? `${test.suite} › ` : ''}${test.name}${test.status === 'ERROR' ? ' (error)' : ''}`,
+      ...(test.message ?? '')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => `        ${line}`),
+    ]),
     ...(logTail.length ? ['  last lines of its log:', ...logTail.map((l) => `    │ ${l}`)] : []),
   ];
 }

@@ -3,10 +3,15 @@
  * run store. A failure is recorded with the failing stage, a readable cause and the tail of its log.
  */
 import type { BuildDetails, BuildInspector, Clock, RunRepository } from './ports';
-import type { Failure, ProgressEvent, RunRecord, StageRecord, TaskError } from './records';
+import type { FailedTest, Failure, ProgressEvent, RunRecord, StageRecord, TaskError, TestSummary } from './records';
+import { excerpt, plainText } from './text';
 
 export const LOG_TAIL_LINES = 30;
+/** How many failing test cases a stage record names: enough to act on, few enough for a message. */
+export const MAX_FAILED_TESTS = 10;
 const MAX_CAUSE_LENGTH = 2000;
+const FAILURE_MESSAGE_LINES = 5;
+const FAILURE_MESSAGE_LENGTH = 500;
 
 export interface ProgressDeps {
   readonly runs: RunRepository;
@@ -85,7 +90,7 @@ function stageFieldsOf(build: BuildDetails) {
   return {
     buildId: build.id,
     logs: build.logs,
-    tests: build.tests,
+    tests: build.tests && testsToKeep(build.tests),
     durationMs: build.startTime && build.endTime ? build.endTime.getTime() - build.startTime.getTime() : undefined,
   };
 }
@@ -111,8 +116,21 @@ async function buildFailure(build: BuildDetails, error: TaskError, builds: Build
   const cause = phase
     ? `build ${build.id} ${build.status} in phase ${phase.type}${phase.context ? `: ${phase.context}` : ''}`
     : `build ${build.id} ${build.status}`;
-  const logTail = build.logs ? await builds.logTail(build.logs, LOG_TAIL_LINES) : [];
-  return { error: error.Error, cause: truncate(cause), logTail };
+  const logTail = build.logs ? (await builds.logTail(build.logs, LOG_TAIL_LINES)).map(plainText) : [];
+  const failedTests = build.tests && testsToKeep(build.tests).failures;
+  return { error: error.Error, cause: truncate(cause), logTail, ...(failedTests ? { failedTests } : {}) };
+}
+
+/** Test results as the store keeps them: at most MAX_FAILED_TESTS failures, messages short and plain. */
+function testsToKeep(tests: TestSummary): TestSummary {
+  if (!tests.failures) return tests;
+  const failures = tests.failures.slice(0, MAX_FAILED_TESTS).map((test): FailedTest => ({
+    ...test,
+    ...(test.message
+      ? { message: excerpt(plainText(test.message).trim(), FAILURE_MESSAGE_LINES, FAILURE_MESSAGE_LENGTH) }
+      : {}),
+  }));
+  return { ...tests, failures };
 }
 
 function truncate(text: string): string {

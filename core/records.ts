@@ -62,6 +62,16 @@ export interface LogPointer {
   readonly deepLink?: string;
 }
 
+/** A test case that did not pass, as CodeBuild's DescribeTestCases names it. */
+export interface FailedTest {
+  readonly name: string;
+  /** The test suite, and the class or file prefix where the report gives one. */
+  readonly suite?: string;
+  readonly status: 'FAILED' | 'ERROR';
+  /** The first lines of its failure message, without colour codes. */
+  readonly message?: string;
+}
+
 export interface TestSummary {
   readonly total: number;
   readonly passed: number;
@@ -71,6 +81,8 @@ export interface TestSummary {
   readonly other: number;
   readonly durationMs: number;
   readonly reports: readonly string[];
+  /** The first test cases that failed or erred (at most MAX_FAILED_TESTS). */
+  readonly failures?: readonly FailedTest[];
 }
 
 export interface Failure {
@@ -78,8 +90,10 @@ export interface Failure {
   readonly stage?: string;
   readonly error: string;
   readonly cause: string;
-  /** The last lines of the failing stage's log. */
+  /** The last lines of the failing stage's log, without colour codes. */
   readonly logTail?: readonly string[];
+  /** The failing stage's failed test cases, when its reports name them. */
+  readonly failedTests?: readonly FailedTest[];
 }
 
 export interface RunRecord {

@@ -193,7 +193,7 @@ export class PlatformFunctions extends Construct {
       "The recorder reads the builds of the pipelines' projects, all named stepline-<pipeline>-<stage>.",
     );
     recorder.role.allow(
-      ['codebuild:BatchGetReports'],
+      ['codebuild:BatchGetReports', 'codebuild:DescribeTestCases'],
       [stack.formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${RESOURCE_PREFIX}*` })],
       "Test reports live in report groups CodeBuild creates from each buildspec, named <project>-<report>: stepline's projects' report groups only.",
     );

@@ -3,7 +3,7 @@
  * read APIs the handlers call (BatchGetBuilds, BatchGetReports, and GetLogEvents over build logs).
  */
 import { readFile } from 'node:fs/promises';
-import type { Build, Report } from '@aws-sdk/client-codebuild';
+import type { Build, Report, TestCase } from '@aws-sdk/client-codebuild';
 import type { BuildRequest, LocalBuildResult } from './build-runner';
 
 export interface LocalProject {
@@ -17,6 +17,7 @@ export interface LocalProject {
 export interface BuildRunner {
   run(request: BuildRequest): Promise<LocalBuildResult>;
   getReports(arns: readonly string[]): Report[];
+  describeTestCases(reportArn: string, status?: string): TestCase[] | undefined;
 }
 
 export interface StartBuildParameters {
@@ -69,6 +70,17 @@ export class LocalCodeBuild {
   batchGetReports(arns: readonly string[]): { reports: Report[]; reportsNotFound: string[] } {
     const reports = this.runner.getReports(arns);
     return { reports, reportsNotFound: arns.filter((arn) => !reports.some((r) => r.arn === arn)) };
+  }
+
+  /** DescribeTestCases: a report's test cases, filtered by status; at most `maxResults`. */
+  describeTestCases(request: { reportArn: string; filter?: { status?: string }; maxResults?: number }) {
+    const testCases = this.runner.describeTestCases(request.reportArn, request.filter?.status);
+    if (!testCases) {
+      throw Object.assign(new Error(`Report ${request.reportArn} does not exist`), {
+        name: 'ResourceNotFoundException',
+      });
+    }
+    return { testCases: testCases.slice(0, request.maxResults ?? 50) };
   }
 
   /** CloudWatch Logs' GetLogEvents over a build's log file (the stream name is the build's). */

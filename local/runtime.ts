@@ -333,6 +333,17 @@ function awsOperations(
     'CodeBuild_20161006.BatchGetReports': operation(z.object({ reportArns: z.array(name).min(1).max(100) }), (r) =>
       codebuild.batchGetReports(r.reportArns),
     ),
+    'CodeBuild_20161006.DescribeTestCases': operation(
+      z.object({
+        reportArn: name,
+        filter: z
+          .object({ status: z.enum(['SUCCEEDED', 'FAILED', 'ERROR', 'SKIPPED', 'UNKNOWN']).optional() })
+          .optional(),
+        maxResults: z.number().int().min(1).max(100).optional(),
+        nextToken: z.string().optional(),
+      }),
+      (r) => codebuild.describeTestCases(r),
+    ),
     'Logs_20140328.GetLogEvents': operation(
       z.object({
         logGroupName: name.optional(),

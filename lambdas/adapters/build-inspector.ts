@@ -1,7 +1,14 @@
-import { BatchGetBuildsCommand, BatchGetReportsCommand, CodeBuildClient, type Report } from '@aws-sdk/client-codebuild';
+import {
+  BatchGetBuildsCommand,
+  BatchGetReportsCommand,
+  CodeBuildClient,
+  DescribeTestCasesCommand,
+  type Report,
+} from '@aws-sdk/client-codebuild';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import type { BuildDetails, BuildInspector } from '../../core/ports';
-import type { LogPointer, TestSummary } from '../../core/records';
+import { MAX_FAILED_TESTS } from '../../core/progress';
+import type { FailedTest, LogPointer, TestSummary } from '../../core/records';
 
 /** Reads builds, their test reports and their logs from CodeBuild and CloudWatch Logs. */
 export class CodeBuildInspector implements BuildInspector {
@@ -37,8 +44,32 @@ export class CodeBuildInspector implements BuildInspector {
           .filter(Boolean)
           .join('; '),
       },
-      tests: reports.length ? summarize(reports) : undefined,
+      tests: reports.length ? { ...summarize(reports), failures: await this.failedTests(reports) } : undefined,
     };
+  }
+
+  /** The first failed, then erred, test cases of the reports that have any (DescribeTestCases). */
+  private async failedTests(reports: readonly Report[]): Promise<FailedTest[] | undefined> {
+    const failures: FailedTest[] = [];
+    for (const report of reports) {
+      for (const status of ['FAILED', 'ERROR'] as const) {
+        const room = MAX_FAILED_TESTS - failures.length;
+        if (room <= 0 || !report.arn || !report.testSummary?.statusCounts?.[status]) continue;
+        const { testCases = [] } = await this.codebuild.send(
+          new DescribeTestCasesCommand({ reportArn: report.arn, filter: { status }, maxResults: room }),
+        );
+        for (const testCase of testCases.slice(0, room)) {
+          const suite = [testCase.testSuiteName, testCase.prefix].filter(Boolean).join(' › ');
+          failures.push({
+            name: testCase.name ?? '(unnamed)',
+            status,
+            ...(suite ? { suite } : {}),
+            message: testCase.message,
+          });
+        }
+      }
+    }
+    return failures.length ? failures : undefined;
   }
 
   async logTail(logs: LogPointer, lines: number): Promise<string[]> {

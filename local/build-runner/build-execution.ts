@@ -241,8 +241,9 @@ export class BuildExecution {
     this.log.container('Entering phase UPLOAD_ARTIFACTS');
     const log = (message: string): void => this.log.container(message);
     const context = { ...this.settings, srcDir: this.srcDir, log };
-    this.reports = await createReports(buildspec.reports, context);
-    for (const report of this.reports) this.settings.reportStore.save(report);
+    const reports = await createReports(buildspec.reports, context);
+    for (const { report, testCases } of reports) this.settings.reportStore.save(report, testCases);
+    this.reports = reports.map(({ report }) => report);
     const sets: [string, FileSetSpec, string][] = [
       ...(buildspec.artifacts
         ? [['primary', buildspec.artifacts, this.artifactsDir] as [string, FileSetSpec, string]]

@@ -1,4 +1,4 @@
-import type { Report } from '@aws-sdk/client-codebuild';
+import type { Report, TestCase } from '@aws-sdk/client-codebuild';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
@@ -15,15 +15,21 @@ export interface ReportContext {
   readonly log: (message: string) => void;
 }
 
+/** A report as BatchGetReports returns it, with its test cases as DescribeTestCases returns them. */
+export interface ReportWithCases {
+  readonly report: Report;
+  readonly testCases: TestCase[];
+}
+
 /**
- * Builds a test report per report group, shaped as BatchGetReports returns it. A group whose files match
- * nothing yields no report; one whose files cannot be read as JUnit XML is INCOMPLETE, as on CodeBuild.
+ * Builds a test report per report group. A group whose files match nothing yields no report; one
+ * whose files cannot be read as JUnit XML is INCOMPLETE, as on CodeBuild.
  */
 export async function createReports(
   groups: Readonly<Record<string, FileSetSpec>>,
   context: ReportContext,
-): Promise<Report[]> {
-  const reports: Report[] = [];
+): Promise<ReportWithCases[]> {
+  const reports: ReportWithCases[] = [];
   for (const [group, spec] of Object.entries(groups)) {
     const files = await resolveFileSet(context.srcDir, spec);
     if (files.length === 0) {
@@ -31,10 +37,13 @@ export async function createReports(
       continue;
     }
     const counts = emptyCounts();
+    const cases: TestCase[] = [];
     let readable = true;
     for (const file of files) {
       try {
-        add(counts, parseJUnit(await readFile(file.source, 'utf8')));
+        const result = parseJUnit(await readFile(file.source, 'utf8'));
+        add(counts, result.counts);
+        cases.push(...result.cases);
       } catch (error) {
         readable = false;
         context.log(
@@ -42,7 +51,8 @@ export async function createReports(
         );
       }
     }
-    reports.push(toReport(group, counts, readable, context));
+    const report = toReport(group, counts, readable, context);
+    reports.push({ report, testCases: cases.map((testCase) => ({ ...testCase, reportArn: report.arn })) });
   }
   return reports;
 }

@@ -1,7 +1,7 @@
-import type { Build, Report } from '@aws-sdk/client-codebuild';
+import type { Build, Report, TestCase } from '@aws-sdk/client-codebuild';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, symlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { buildArn, projectArn } from './arns';
@@ -52,6 +52,12 @@ export interface LocalBuildRunnerOptions {
   readonly passAwsCredentials?: boolean;
   /** @default 'local' */
   readonly region?: string;
+  /**
+   * Artifacts are kept for a project's newest builds only: older builds keep their log and report,
+   * and lose their artifact copies (tens of MB each for a typical Node project).
+   * @default 10
+   */
+  readonly keepArtifactsOfBuilds?: number;
 }
 
 /** CodeBuild's rule for project names, which also keeps them safe as directory names. */
@@ -67,6 +73,7 @@ export class LocalBuildRunner {
   private readonly home: string;
   private readonly region: string;
   private readonly awsCredentials: Readonly<Record<string, string>>;
+  private readonly keepArtifactsOfBuilds: number;
 
   constructor(options: LocalBuildRunnerOptions) {
     this.rootDir = options.rootDir;
@@ -76,6 +83,7 @@ export class LocalBuildRunner {
     this.home = join(options.rootDir, 'home');
     this.region = options.region ?? 'local';
     this.awsCredentials = options.passAwsCredentials ? awsCredentialsOfThisShell() : {};
+    this.keepArtifactsOfBuilds = options.keepArtifactsOfBuilds ?? 10;
   }
 
   /** Resolves with the finished build whatever its status; rejects only when the request itself is bad. */
@@ -104,7 +112,9 @@ export class LocalBuildRunner {
       region: this.region,
       awsCredentials: this.awsCredentials,
     });
-    return execution.run();
+    const result = await execution.run();
+    await pruneArtifacts(projectDir, this.keepArtifactsOfBuilds);
+    return result;
   }
 
   /**
@@ -125,6 +135,31 @@ export class LocalBuildRunner {
   getReports(arns: readonly string[]): Report[] {
     return this.reportStore.get(arns);
   }
+
+  /** A report's test cases as DescribeTestCases returns them, optionally of one status; undefined for an unknown report. */
+  describeTestCases(reportArn: string, status?: string): TestCase[] | undefined {
+    return this.reportStore.testCases(reportArn)?.filter((testCase) => !status || testCase.status === status);
+  }
+}
+
+/** Removes the artifact copies of all but the newest `keep` builds of a project (by their log's time). */
+async function pruneArtifacts(projectDir: string, keep: number): Promise<void> {
+  const builds = await readdir(projectDir, { withFileTypes: true });
+  const dated = await Promise.all(
+    builds
+      .filter((entry) => entry.isDirectory())
+      .map(async (entry) => {
+        const dir = join(projectDir, entry.name);
+        const log = await stat(join(dir, 'build.log')).catch(() => undefined);
+        return { dir, time: log?.mtimeMs ?? 0 };
+      }),
+  );
+  const old = dated.sort((a, b) => b.time - a.time).slice(keep);
+  await Promise.all(
+    old.flatMap(({ dir }) =>
+      ['artifacts', 'secondary-artifacts'].map((name) => rm(join(dir, name), { recursive: true, force: true })),
+    ),
+  );
 }
 
 function awsCredentialsOfThisShell(): Record<string, string> {

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildspecs, demoPipeline, passingSeed } from '../support/pipeline-fixture';
+import { buildspecs, demoPipeline, junit, passingSeed } from '../support/pipeline-fixture';
 
 const run = promisify(execFile);
 const root = join(__dirname, '..', '..');
@@ -71,6 +71,18 @@ describe('stepline start', () => {
     expect(result.stdout).toMatch(/✖ lint +FAILED/);
     expect(result.stdout).toContain('failed at stage lint: States.TaskFailed');
     expect(result.stdout).toContain('│ src/a.ts: Missing semicolon');
+  });
+
+  it('names the failing test cases of a failed test stage', async () => {
+    const files = {
+      ...passingSeed,
+      'unit.yml': buildspecs.withReport(['mkdir -p reports', `echo '${junit(3, 1)}' > reports/junit.xml`, 'exit 1']),
+    };
+    const result = await start(dir, { pipelines: [pipeline(await seed(dir, files))] });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      '  failing tests:\n    ✖ unit › case 0\n        expected 1 to be 2\n        boom\n',
+    );
   });
 
   it('refuses an invalid config, naming the pipeline and the field, before starting anything', async () => {

@@ -1,6 +1,11 @@
 /** The AWS adapters of the handlers' ports, against mocked SDK clients: exact request shapes. */
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { BatchGetBuildsCommand, BatchGetReportsCommand, CodeBuildClient } from '@aws-sdk/client-codebuild';
+import {
+  BatchGetBuildsCommand,
+  BatchGetReportsCommand,
+  CodeBuildClient,
+  DescribeTestCasesCommand,
+} from '@aws-sdk/client-codebuild';
 import { CodeCommitClient, GetCommitCommand } from '@aws-sdk/client-codecommit';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
@@ -54,11 +59,27 @@ describe('CodeBuildInspector', () => {
         },
       ],
     });
+    codebuild.on(DescribeTestCasesCommand).resolves({
+      testCases: [
+        {
+          reportArn: 'arn:report/1',
+          name: 'adds',
+          prefix: 'math.Spec',
+          testSuiteName: 'unit',
+          status: 'FAILED',
+          message: 'expected 3 to be 4',
+        },
+      ],
+    });
 
     const build = await inspector().describeBuild('p:1');
 
     expect(codebuild.commandCalls(BatchGetBuildsCommand)[0]!.args[0].input).toEqual({ ids: ['p:1'] });
     expect(codebuild.commandCalls(BatchGetReportsCommand)[0]!.args[0].input).toEqual({ reportArns: ['arn:report/1'] });
+    // Only the statuses the report counts are asked for: FAILED here, no ERROR.
+    expect(codebuild.commandCalls(DescribeTestCasesCommand).map((c) => c.args[0].input)).toEqual([
+      { reportArn: 'arn:report/1', filter: { status: 'FAILED' }, maxResults: 10 },
+    ]);
     expect(build).toEqual({
       id: 'p:1',
       status: 'FAILED',
@@ -70,7 +91,16 @@ describe('CodeBuildInspector', () => {
         status: 'FAILED',
         context: 'COMMAND_EXECUTION_ERROR: Error while executing command: npm test',
       },
-      tests: { total: 5, passed: 3, failed: 1, skipped: 1, other: 0, durationMs: 2500, reports: ['arn:report/1'] },
+      tests: {
+        total: 5,
+        passed: 3,
+        failed: 1,
+        skipped: 1,
+        other: 0,
+        durationMs: 2500,
+        reports: ['arn:report/1'],
+        failures: [{ name: 'adds', suite: 'unit › math.Spec', status: 'FAILED', message: 'expected 3 to be 4' }],
+      },
     });
   });
 

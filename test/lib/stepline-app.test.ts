@@ -278,7 +278,11 @@ describe('PlatformStack', () => {
         Resource: ref(stack, stack.runStore.table.tableArn),
       },
       { Effect: 'Allow', Action: 'codebuild:BatchGetBuilds', Resource: arn('codebuild', 'project/stepline-*') },
-      { Effect: 'Allow', Action: 'codebuild:BatchGetReports', Resource: arn('codebuild', 'report-group/stepline-*') },
+      {
+        Effect: 'Allow',
+        Action: ['codebuild:BatchGetReports', 'codebuild:DescribeTestCases'],
+        Resource: arn('codebuild', 'report-group/stepline-*'),
+      },
       {
         Effect: 'Allow',
         Action: 'logs:GetLogEvents',

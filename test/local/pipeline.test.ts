@@ -3,6 +3,7 @@
  * the CodeCommit-shaped event, the run starter, statemachines/pipeline.asl.json on
  * aws-local-stepfunctions, the real build runner, the recorder, and the run store on dynalite.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +70,10 @@ describe('pipeline run in local mode', () => {
     fixture = await startFixture();
     const { run, stages } = await pushAndRun({
       ...passingSeed,
-      'build.yml': buildspecs.ok(['echo "src/app.ts(3,1): error TS1005: expected ;"', 'exit 2']),
+      'build.yml': buildspecs.ok([
+        String.raw`printf '\033[31msrc/app.ts(3,1): error TS1005: expected ;\033[0m\n'`,
+        'exit 2',
+      ]),
     });
 
     expect(run.status).toBe('FAILED');
@@ -78,7 +82,12 @@ describe('pipeline run in local mode', () => {
       error: 'States.TaskFailed',
       cause: expect.stringMatching(/^build stepline-demo-build:\S+ FAILED in phase BUILD/),
     });
-    expect(run.failure!.logTail!.join('\n')).toContain('error TS1005: expected ;');
+    // The stored tail is plain text; the log file keeps the colours.
+    expect(run.failure!.logTail).toContain('src/app.ts(3,1): error TS1005: expected ;');
+    expect(run.failure!.logTail!.join('\n')).not.toContain('\u001b');
+    expect(readFileSync(stages.build!.logs!.deepLink!.replace('file://', ''), 'utf8')).toContain(
+      '\u001b[31msrc/app.ts(3,1)',
+    );
     expect(stages.build).toMatchObject({ status: 'FAILED', failure: { stage: 'build' } });
     expect(stages.unit).toBeUndefined();
     expect(stages.lint).toBeUndefined();
@@ -92,8 +101,13 @@ describe('pipeline run in local mode', () => {
     });
 
     expect(run.status).toBe('FAILED');
-    expect(run.failure).toMatchObject({ stage: 'unit', error: 'States.TaskFailed' });
-    expect(stages.unit).toMatchObject({ status: 'FAILED', tests: { total: 4, passed: 3, failed: 1 } });
+    const failedTest = { name: 'case 0', suite: 'unit', status: 'FAILED', message: 'expected 1 to be 2\nboom' };
+    // The run record names the failing test case, as CodeBuild's DescribeTestCases does.
+    expect(run.failure).toMatchObject({ stage: 'unit', error: 'States.TaskFailed', failedTests: [failedTest] });
+    expect(stages.unit).toMatchObject({
+      status: 'FAILED',
+      tests: { total: 4, passed: 3, failed: 1, failures: [failedTest] },
+    });
     expect(stages.lint).toMatchObject({ status: 'SUCCEEDED' });
     expect(stages.build).toMatchObject({ status: 'SUCCEEDED' });
   });
@@ -114,6 +128,7 @@ describe('pipeline run in local mode', () => {
         return real.run(request);
       },
       getReports: (arns) => real.getReports(arns),
+      describeTestCases: (arn, status) => real.describeTestCases(arn, status),
     };
     fixture = await startFixture({ runner: throttleFirstBuild, retryIntervalOverrides: { Build: 0 } });
     const { run, stages } = await pushAndRun(passingSeed);

@@ -374,6 +374,27 @@ phases:
     expect(readFileSync(logFile, 'utf8')).toMatch(/^in \[\] carried=\[\]$/m);
   });
 
+  it("keeps the artifacts of a project's newest builds only; older builds keep their logs", async () => {
+    runner = new LocalBuildRunner({
+      rootDir: fixture.rootDir,
+      runtimeCacheDir: join(fixture.dir, 'runtimes'),
+      keepArtifactsOfBuilds: 2,
+    });
+    const spec = 'version: 0.2\nphases:\n  build:\n    commands: [true]\nartifacts:\n  files: [src/app.txt]\n';
+    const builds = [];
+    for (let i = 0; i < 4; i++) builds.push(await run(spec));
+    const kept = builds.map(({ build, logFile }) => ({
+      artifacts: existsSync(build.artifacts!.location!.replace('file://', '')),
+      log: existsSync(logFile),
+    }));
+    expect(kept).toEqual([
+      { artifacts: false, log: true },
+      { artifacts: false, log: true },
+      { artifacts: true, log: true },
+      { artifacts: true, log: true },
+    ]);
+  });
+
   it('copies artifacts with base-directory, discard-paths and exclude-paths', async () => {
     const { build } = await run(`version: 0.2
 phases:
