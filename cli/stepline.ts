@@ -10,13 +10,14 @@ import type { RunRecord } from '../core/records';
 import { LocalRuntime } from '../local/runtime';
 import { failureLines, formatDuration, ProgressPrinter } from './progress';
 
-const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE] [--aws-credentials]
+const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE] [--aws-credentials] [--max-builds N]
 
   --serve            keep local mode running after the run ends (push to the local repository to run again)
   --state-dir DIR    where local state is kept (default .stepline)
   --config FILE      the pipeline configuration (default stepline.config.ts)
   --aws-credentials  let builds use this shell's AWS credentials (AWS_* variables, ~/.aws); without it a
-                     build has none, where on CodeBuild it would have its project's service role`;
+                     build has none, where on CodeBuild it would have its project's service role
+  --max-builds N     how many builds run at once; the rest wait their turn (default: the number of cores)`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -27,12 +28,18 @@ async function main(argv: string[]): Promise<number> {
       'state-dir': { type: 'string', default: '.stepline' },
       config: { type: 'string', default: DEFAULT_CONFIG_FILE },
       'aws-credentials': { type: 'boolean', default: false },
+      'max-builds': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help || positionals[0] !== 'start') {
     console.log(USAGE);
     return values.help ? 0 : 2;
+  }
+  const maxBuilds = values['max-builds'] === undefined ? undefined : Number(values['max-builds']);
+  if (maxBuilds !== undefined && !(Number.isInteger(maxBuilds) && maxBuilds >= 1)) {
+    console.error(`--max-builds must be a whole number of 1 or more, got ${values['max-builds']}`);
+    return 2;
   }
   const config = readConfigFile(values.config);
   const stateDir = resolve(values['state-dir']);
@@ -47,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
     stateDir,
     persistStore: true,
     passAwsCredentials: values['aws-credentials'],
+    maxConcurrentBuilds: maxBuilds,
     onRunStarted: values.serve ? (run) => void followOnce(run.runId) : undefined,
   });
   const stop = async () => {

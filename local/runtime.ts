@@ -49,6 +49,8 @@ export interface LocalRuntimeOptions {
   readonly runner?: BuildRunner;
   /** Let builds use the AWS credentials of this shell (LocalBuildRunnerOptions). @default false */
   readonly passAwsCredentials?: boolean;
+  /** The local build quota (LocalBuildRunnerOptions). @default the number of CPU cores */
+  readonly maxConcurrentBuilds?: number;
   /** Retry intervals in ms by state name (tests use 0 to skip real back-off sleeps). */
   readonly retryIntervalOverrides?: Record<string, number>;
   readonly onBuildLog?: (project: string, line: string) => void;
@@ -98,6 +100,7 @@ export class LocalRuntime {
           rootDir: join(stateDir, 'codebuild'),
           region: LOCAL_REGION,
           passAwsCredentials: options.passAwsCredentials,
+          maxConcurrentBuilds: options.maxConcurrentBuilds,
         }),
       pipelines.flatMap((p) => localProjects(p, git)),
       options.onBuildLog,

@@ -17,6 +17,7 @@ import { afterFailure, PHASE_TYPES, PhaseRecorder } from './phases';
 import type { ReportStore } from './report-store';
 import { createReports } from './reports';
 import { selectRuntimes } from './runtime';
+import type { BuildSlots } from './build-slots';
 import { BuildShell } from './shell';
 import { checkoutSource, removeWorkTree } from './source';
 
@@ -42,6 +43,8 @@ export interface BuildSettings {
   readonly home: string;
   readonly region: string;
   readonly awsCredentials: Readonly<Record<string, string>>;
+  /** The local build quota this build waits its turn in. */
+  readonly slots: BuildSlots;
 }
 
 export interface BuildOutcome {
@@ -88,14 +91,26 @@ export class BuildExecution {
   }
 
   async run(): Promise<BuildOutcome> {
-    const { signal, timeoutMinutes } = this.settings;
+    const { signal, timeoutMinutes, slots } = this.settings;
     const stop = (): void => this.interrupt('STOPPED');
-    const timer = setTimeout(() => this.interrupt('TIMED_OUT'), timeoutMinutes * 60_000);
     signal?.addEventListener('abort', stop, { once: true });
     if (signal?.aborted) stop();
+    let timer: NodeJS.Timeout | undefined;
+    let release: (() => void) | undefined;
     try {
       this.recorder.instant('SUBMITTED');
-      this.recorder.instant('QUEUED');
+      this.recorder.begin('QUEUED');
+      const { running, waiting } = slots.load;
+      if (running >= slots.limit) {
+        this.log.container(
+          `Waiting for a build slot: ${running} builds running, ${waiting} waiting (local build quota ${slots.limit})`,
+        );
+      }
+      release = await slots.acquire(this.halt.signal);
+      if (this.interruption) return await this.finish();
+      this.recorder.end('SUCCEEDED');
+      // As on CodeBuild, the build timeout counts from when the build leaves the queue.
+      timer = setTimeout(() => this.interrupt('TIMED_OUT'), timeoutMinutes * 60_000);
       this.recorder.instant('PROVISIONING');
       await this.execute();
     } catch (error) {
@@ -107,7 +122,12 @@ export class BuildExecution {
       clearTimeout(timer);
       signal?.removeEventListener('abort', stop);
       this.shell?.kill();
+      release?.();
     }
+    return this.finish();
+  }
+
+  private async finish(): Promise<BuildOutcome> {
     if (this.interruption) this.endPhase(this.interruption, this.interruptionContext());
     this.recorder.instant('FINALIZING');
     this.recorder.complete();

@@ -2,10 +2,11 @@ import type { Build, Report, TestCase } from '@aws-sdk/client-codebuild';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, symlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { buildArn, projectArn } from './arns';
 import { BuildExecution } from './build-execution';
+import { BuildSlots } from './build-slots';
 import { AWS_CREDENTIAL_VARIABLES } from './environment';
 import { nextBuildNumber } from './build-numbers';
 import { InvalidBuildRequestError, UnknownRepositoryError } from './errors';
@@ -58,6 +59,12 @@ export interface LocalBuildRunnerOptions {
    * @default 10
    */
   readonly keepArtifactsOfBuilds?: number;
+  /**
+   * How many builds run at once; the rest wait in order, their wait recorded as the QUEUED phase,
+   * as a CodeBuild account's concurrent-build quota queues builds.
+   * @default the number of CPU cores
+   */
+  readonly maxConcurrentBuilds?: number;
 }
 
 /** CodeBuild's rule for project names, which also keeps them safe as directory names. */
@@ -74,6 +81,7 @@ export class LocalBuildRunner {
   private readonly region: string;
   private readonly awsCredentials: Readonly<Record<string, string>>;
   private readonly keepArtifactsOfBuilds: number;
+  private readonly slots: BuildSlots;
 
   constructor(options: LocalBuildRunnerOptions) {
     this.rootDir = options.rootDir;
@@ -84,6 +92,7 @@ export class LocalBuildRunner {
     this.region = options.region ?? 'local';
     this.awsCredentials = options.passAwsCredentials ? awsCredentialsOfThisShell() : {};
     this.keepArtifactsOfBuilds = options.keepArtifactsOfBuilds ?? 10;
+    this.slots = new BuildSlots(options.maxConcurrentBuilds ?? availableParallelism());
   }
 
   /** Resolves with the finished build whatever its status; rejects only when the request itself is bad. */
@@ -111,6 +120,7 @@ export class LocalBuildRunner {
       home: this.home,
       region: this.region,
       awsCredentials: this.awsCredentials,
+      slots: this.slots,
     });
     const result = await execution.run();
     await pruneArtifacts(projectDir, this.keepArtifactsOfBuilds);

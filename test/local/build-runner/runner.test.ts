@@ -374,6 +374,72 @@ phases:
     expect(readFileSync(logFile, 'utf8')).toMatch(/^in \[\] carried=\[\]$/m);
   });
 
+  describe('the local build quota', () => {
+    const spec = 'version: 0.2\nphases:\n  build:\n    commands: ["sleep 0.4"]\n';
+    const window = (build: Build, type: string) => {
+      const p = phase(build, type)!;
+      return [p.startTime!.getTime(), p.endTime!.getTime()];
+    };
+
+    it('runs builds past the quota in order, their wait recorded as the QUEUED phase', async () => {
+      runner = new LocalBuildRunner({
+        rootDir: fixture.rootDir,
+        runtimeCacheDir: join(fixture.dir, 'runtimes'),
+        maxConcurrentBuilds: 1,
+      });
+      fixture.commit({ 'buildspec.yml': spec });
+      const request = {
+        projectName: 'demo',
+        buildspecPath: 'buildspec.yml',
+        repositoryPath: fixture.repo,
+        sourceVersion: 'main',
+      };
+      const firstRun = runner.run(request);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const [first, second] = await Promise.all([firstRun, runner.run(request)]);
+
+      expect([first.build.buildStatus, second.build.buildStatus]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      const [queuedFrom, queuedUntil] = window(second.build, 'QUEUED');
+      expect(queuedUntil! - queuedFrom!).toBeGreaterThanOrEqual(250);
+      // The second build started only when the first had ended.
+      expect(window(second.build, 'BUILD')[0]).toBeGreaterThanOrEqual(window(first.build, 'BUILD')[1]!);
+      expect(readFileSync(second.logFile, 'utf8')).toContain(
+        'Waiting for a build slot: 1 builds running, 0 waiting (local build quota 1)',
+      );
+      expect(readFileSync(first.logFile, 'utf8')).not.toContain('Waiting for a build slot');
+    });
+
+    it('stops a queued build without running it', async () => {
+      runner = new LocalBuildRunner({
+        rootDir: fixture.rootDir,
+        runtimeCacheDir: join(fixture.dir, 'runtimes'),
+        maxConcurrentBuilds: 1,
+      });
+      fixture.commit({ 'buildspec.yml': spec });
+      const request = {
+        projectName: 'demo',
+        buildspecPath: 'buildspec.yml',
+        repositoryPath: fixture.repo,
+        sourceVersion: 'main',
+      };
+      const stop = new AbortController();
+      const running = runner.run(request);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const queued = runner.run({ ...request, signal: stop.signal });
+      setTimeout(() => stop.abort(), 100);
+
+      const stopped = (await queued).build;
+      expect(stopped.buildStatus).toBe('STOPPED');
+      expect(phaseTypes(stopped)).toEqual([
+        'SUBMITTED:SUCCEEDED',
+        'QUEUED:STOPPED',
+        'FINALIZING:SUCCEEDED',
+        'COMPLETED:',
+      ]);
+      expect((await running).build.buildStatus).toBe('SUCCEEDED');
+    });
+  });
+
   it("keeps the artifacts of a project's newest builds only; older builds keep their logs", async () => {
     runner = new LocalBuildRunner({
       rootDir: fixture.rootDir,
