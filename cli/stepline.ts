@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG_FILE, readConfigFile } from '../bin/config-file';
 import { ConfigError } from '../core/config';
 import type { RunRecord } from '../core/records';
 import { LocalRuntime } from '../local/runtime';
+import { LocalModeBusyError } from '../local/state-lock';
 import { failureLines, formatDuration, ProgressPrinter } from './progress';
 
 const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE] [--aws-credentials] [--max-builds N]
@@ -125,7 +126,7 @@ async function follow(runtime: LocalRuntime, runId: string): Promise<RunRecord> 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof ConfigError ? error.message : error);
+    console.error(error instanceof ConfigError || error instanceof LocalModeBusyError ? error.message : error);
     process.exit(1);
   },
 );

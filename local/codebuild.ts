@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Build, Report, TestCase } from '@aws-sdk/client-codebuild';
-import type { BuildRequest, LocalBuildResult } from './build-runner';
+import type { BuildRequest, LocalBuildResult, RecoveryReport } from './build-runner';
 
 export interface LocalProject {
   readonly name: string;
@@ -18,6 +18,8 @@ export interface BuildRunner {
   run(request: BuildRequest): Promise<LocalBuildResult>;
   getReports(arns: readonly string[]): Report[];
   describeTestCases(reportArn: string, status?: string): TestCase[] | undefined;
+  /** Cleans up after a local mode that ended without stopping its builds (LocalBuildRunner.recover). */
+  recover?(): Promise<RecoveryReport>;
 }
 
 export interface StartBuildParameters {

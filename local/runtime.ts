@@ -32,10 +32,12 @@ import { RunStore } from '../store/run-store';
 import { codeBuildSyncAdapter, lambdaInvokeAdapter, type LocalFunction } from './adapters';
 import { operation, startLocalEndpoint, type LocalEndpoint } from './aws-endpoint';
 import { LocalBuildRunner } from './build-runner';
+import type { RecoveryReport } from './build-runner';
 import { LocalCodeBuild, type BuildRunner } from './codebuild';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
 import { LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGitSource, type RefUpdate } from './git-source';
+import { lockStateDir } from './state-lock';
 import { LocalStepFunctions } from './step-functions';
 import { startStoreServer, type StoreServer } from './store-server';
 
@@ -77,12 +79,17 @@ export class LocalRuntime {
     readonly stateDir: string,
     /** Runs a previous local session left active; they are recorded FAILED on start. */
     readonly interruptedRuns: readonly string[],
-    private readonly onRunStarted?: (run: StartRunResult) => void,
+    /** What a previous local session that was killed left running, and was ended. */
+    readonly recovery: RecoveryReport | undefined,
+    private readonly onRunStarted: ((run: StartRunResult) => void) | undefined,
+    private readonly now: Clock,
+    private readonly unlock: () => void,
   ) {}
 
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
     const stateDir = resolve(options.stateDir);
     await mkdir(stateDir, { recursive: true });
+    const unlock = lockStateDir(stateDir);
     const now = options.now ?? (() => new Date());
     const storeServer = await startStoreServer({
       tableName: LOCAL_TABLE_NAME,
@@ -94,14 +101,18 @@ export class LocalRuntime {
     // Local repositories stand in for CodeCommit; GitHub sources come with their webhook trigger.
     const pipelines = options.config.pipelines.filter(isCodeCommitPipeline);
 
-    const codebuild = new LocalCodeBuild(
+    const runner =
       options.runner ??
-        new LocalBuildRunner({
-          rootDir: join(stateDir, 'codebuild'),
-          region: LOCAL_REGION,
-          passAwsCredentials: options.passAwsCredentials,
-          maxConcurrentBuilds: options.maxConcurrentBuilds,
-        }),
+      new LocalBuildRunner({
+        rootDir: join(stateDir, 'codebuild'),
+        region: LOCAL_REGION,
+        passAwsCredentials: options.passAwsCredentials,
+        maxConcurrentBuilds: options.maxConcurrentBuilds,
+      });
+    // Before any build runs: end what a local mode that was killed left running.
+    const recovery = await runner.recover?.();
+    const codebuild = new LocalCodeBuild(
+      runner,
       pipelines.flatMap((p) => localProjects(p, git)),
       options.onBuildLog,
     );
@@ -129,7 +140,10 @@ export class LocalRuntime {
       storeServer,
       stateDir,
       interruptedRuns,
+      recovery,
       options.onRunStarted,
+      now,
+      unlock,
     );
     pushes.receive = (push) => runtime.receivePush(push);
 
@@ -208,10 +222,16 @@ export class LocalRuntime {
     return this.storeServer.endpoint;
   }
 
+  /**
+   * Stops local mode: aborts the running executions and waits (bounded) for their builds to stop
+   * and clean up, records the runs they belonged to FAILED, then closes the endpoints.
+   */
   async close(): Promise<void> {
     await this.stepFunctions.stopAll();
+    await failInterruptedRuns(this.store, this.now);
     await this.endpoint.close();
     await this.storeServer.close();
+    this.unlock();
   }
 
   /**
@@ -240,8 +260,9 @@ function eventIdOf(delivery: string, update: RefUpdate): string {
 }
 
 /**
- * Local executions live in memory: a run that was active when local mode stopped has no execution
- * any more. Recording it FAILED keeps the store truthful (and its active index empty).
+ * A run that was active when local mode stopped has no execution any more (aborted on a stop, lost
+ * with the process on a kill). Recording it FAILED keeps the store truthful (and its active index
+ * empty): at a stop, and at the next start for a local mode that could not stop.
  */
 async function failInterruptedRuns(store: RunStore, now: Clock): Promise<string[]> {
   const failure = {

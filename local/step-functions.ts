@@ -55,9 +55,14 @@ interface RegisteredMachine {
   readonly tasks: ReadonlyMap<string, string>;
 }
 
+/** How long stopping waits for aborted tasks to finish (a build ending its processes, writing its log). */
+const STOP_GRACE_MS = 15_000;
+
 export class LocalStepFunctions {
   private readonly machines = new Map<string, RegisteredMachine>();
   private readonly executions = new Map<string, Execution & { abort: AbortController }>();
+  /** Adapter calls still running: an aborted execution ends at once, its tasks only when they have cleaned up. */
+  private readonly tasksInFlight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly adapters: Readonly<Record<string, TaskAdapter>>,
@@ -111,7 +116,7 @@ export class LocalStepFunctions {
       [...registered.tasks].map(([state, resource]) => [
         state,
         (taskInput: unknown) =>
-          this.adapters[resource]!(taskInput, { signal: abort.signal, stateName: state, executionArn }),
+          this.track(this.adapters[resource]!(taskInput, { signal: abort.signal, stateName: state, executionArn })),
       ]),
     );
     const run = registered.machine.run(
@@ -156,11 +161,28 @@ export class LocalStepFunctions {
     return [...this.executions.values()];
   }
 
-  /** Aborts every running execution; adapters see their signal fire. */
-  async stopAll(): Promise<void> {
+  /**
+   * Aborts every running execution, then waits (at most STOP_GRACE_MS) for their tasks to finish:
+   * adapters see their signal fire and stop what they run, and a build ends its processes, removes
+   * its work tree and writes that it was stopped before local mode goes away.
+   */
+  async stopAll(graceMs: number = STOP_GRACE_MS): Promise<void> {
     const running = [...this.executions.values()].filter((e) => e.status === 'RUNNING');
     running.forEach((e) => e.abort.abort());
     await Promise.all(running.map((e) => e.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.tasksInFlight]),
+      new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private track<T>(task: Promise<T>): Promise<T> {
+    this.tasksInFlight.add(task);
+    const forget = () => this.tasksInFlight.delete(task);
+    task.then(forget, forget);
+    return task;
   }
 
   private finish(executionArn: string, status: ExecutionStatus, fields: Partial<Execution>): void {

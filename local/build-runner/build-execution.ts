@@ -18,6 +18,7 @@ import type { ReportStore } from './report-store';
 import { createReports } from './reports';
 import { selectRuntimes } from './runtime';
 import type { BuildSlots } from './build-slots';
+import type { ProcessRegistry } from './process-registry';
 import { BuildShell } from './shell';
 import { checkoutSource, removeWorkTree } from './source';
 
@@ -45,6 +46,8 @@ export interface BuildSettings {
   readonly awsCredentials: Readonly<Record<string, string>>;
   /** The local build quota this build waits its turn in. */
   readonly slots: BuildSlots;
+  /** Where the build's shell process groups are recorded while they run. */
+  readonly processes: ProcessRegistry;
 }
 
 export interface BuildOutcome {
@@ -241,7 +244,13 @@ export class BuildExecution {
 
   private liveShell(): BuildShell {
     if (this.shell === undefined || !this.shell.alive) {
-      this.shell = new BuildShell(this.environment(), this.srcDir, (line) => this.log.output(line));
+      const { processes, buildId, buildDir } = this.settings;
+      this.shell = new BuildShell(
+        this.environment(),
+        this.srcDir,
+        (line) => this.log.output(line),
+        (pgid) => processes.register(pgid, { buildId, buildDir }),
+      );
     }
     return this.shell;
   }

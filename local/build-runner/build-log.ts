@@ -31,7 +31,7 @@ export class BuildLog {
 }
 
 /** `2026/11/25 09:00:00.123000`: CodeBuild prints microseconds; a Date carries milliseconds. */
-function containerTime(date: Date): string {
+export function containerTime(date: Date): string {
   const iso = date.toISOString();
   return `${iso.slice(0, 10).replace(/-/g, '/')} ${iso.slice(11, 23)}000`;
 }

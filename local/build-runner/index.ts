@@ -1,3 +1,3 @@
 export { LocalBuildRunner } from './runner';
-export type { BuildRequest, LocalBuildResult, LocalBuildRunnerOptions } from './runner';
+export type { BuildRequest, LocalBuildResult, LocalBuildRunnerOptions, RecoveryReport } from './runner';
 export { BuildRunnerError, InvalidBuildRequestError, UnknownRepositoryError } from './errors';

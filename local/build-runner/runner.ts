@@ -1,12 +1,14 @@
 import type { Build, Report, TestCase } from '@aws-sdk/client-codebuild';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { appendFile, mkdir, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { buildArn, projectArn } from './arns';
 import { BuildExecution } from './build-execution';
+import { containerTime } from './build-log';
 import { BuildSlots } from './build-slots';
+import { ProcessRegistry } from './process-registry';
 import { AWS_CREDENTIAL_VARIABLES } from './environment';
 import { nextBuildNumber } from './build-numbers';
 import { InvalidBuildRequestError, UnknownRepositoryError } from './errors';
@@ -29,6 +31,15 @@ export interface BuildRequest {
   readonly signal?: AbortSignal;
   /** Each log line as it is written, for a live terminal. */
   readonly onLogLine?: (line: string) => void;
+}
+
+/** What `recover` found of a local mode that ended without stopping its builds. */
+export interface RecoveryReport {
+  /** Builds whose processes were still recorded as running. */
+  readonly stoppedBuilds: readonly string[];
+  /** Process groups still alive, and ended. */
+  readonly endedProcessGroups: number;
+  readonly removedWorkTrees: number;
 }
 
 export interface LocalBuildResult {
@@ -82,6 +93,7 @@ export class LocalBuildRunner {
   private readonly awsCredentials: Readonly<Record<string, string>>;
   private readonly keepArtifactsOfBuilds: number;
   private readonly slots: BuildSlots;
+  private readonly processes: ProcessRegistry;
 
   constructor(options: LocalBuildRunnerOptions) {
     this.rootDir = options.rootDir;
@@ -93,6 +105,39 @@ export class LocalBuildRunner {
     this.awsCredentials = options.passAwsCredentials ? awsCredentialsOfThisShell() : {};
     this.keepArtifactsOfBuilds = options.keepArtifactsOfBuilds ?? 10;
     this.slots = new BuildSlots(options.maxConcurrentBuilds ?? availableParallelism());
+    this.processes = new ProcessRegistry(join(options.rootDir, 'running'));
+  }
+
+  /**
+   * After local mode ended without stopping its builds (killed, crashed): ends the process groups
+   * they left running, says so at the end of their logs, and removes every work tree left behind.
+   * Call it at start, before any build runs on this root.
+   */
+  async recover(): Promise<RecoveryReport> {
+    const reaped = this.processes.reap();
+    const stoppedBuilds = [...new Map(reaped.map(({ group }) => [group.buildId, group])).values()];
+    for (const { buildDir } of stoppedBuilds) {
+      const log = join(buildDir, 'build.log');
+      if (existsSync(log)) {
+        await appendFile(
+          log,
+          `[Container] ${containerTime(this.now())} Build was stopped: local mode ended while it ran; its processes were ended when local mode started again\n`,
+        );
+      }
+    }
+    const buildsDir = join(this.rootDir, 'builds');
+    const workTrees = existsSync(buildsDir)
+      ? (await readdir(buildsDir)).flatMap((project) =>
+          readdirSync(join(buildsDir, project)).map((build) => join(buildsDir, project, build, 'src')),
+        )
+      : [];
+    const stale = workTrees.filter((dir) => existsSync(dir));
+    await Promise.all(stale.map((dir) => rm(dir, { recursive: true, force: true })));
+    return {
+      stoppedBuilds: stoppedBuilds.map((group) => group.buildId),
+      endedProcessGroups: reaped.filter(({ killed }) => killed).length,
+      removedWorkTrees: stale.length,
+    };
   }
 
   /** Resolves with the finished build whatever its status; rejects only when the request itself is bad. */
@@ -121,6 +166,7 @@ export class LocalBuildRunner {
       region: this.region,
       awsCredentials: this.awsCredentials,
       slots: this.slots,
+      processes: this.processes,
     });
     const result = await execution.run();
     await pruneArtifacts(projectDir, this.keepArtifactsOfBuilds);

@@ -43,10 +43,15 @@ export class BuildShell {
   private readonly pending: Pending[] = [];
   private exitStatus: number | undefined;
 
+  /**
+   * @param track records the shell's process group while it runs (the ProcessRegistry), returning
+   *   the function that forgets it
+   */
   constructor(
     env: NodeJS.ProcessEnv,
     cwd: string,
     private readonly onLine: (line: string) => void,
+    track: (pgid: number) => () => void = () => () => undefined,
   ) {
     this.child = spawn('bash', ['-c', LOOP], {
       cwd,
@@ -54,11 +59,15 @@ export class BuildShell {
       detached: true,
       stdio: ['ignore', 'pipe', 'ignore', 'pipe'],
     });
+    const untrack = this.child.pid === undefined ? () => undefined : track(this.child.pid);
     this.control = this.child.stdio[3] as Writable;
     // A shell killed on abort or timeout breaks the pipe; its exit is reported through `close` instead.
     this.control.on('error', () => undefined);
     this.child.stdout?.on('data', (chunk: Buffer) => this.read(this.decoder.write(chunk)));
-    this.child.once('close', (code, signal) => this.exited(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
+    this.child.once('close', (code, signal) => {
+      untrack();
+      this.exited(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
+    });
   }
 
   /** False once bash has exited: a command ran `set -e` and failed, or the build was stopped. */

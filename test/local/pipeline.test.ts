@@ -208,8 +208,8 @@ describe('pipeline run in local mode', () => {
   });
 });
 
-describe('local mode restarts', () => {
-  it('records the runs a stopped session left active as FAILED, and keeps the others', async () => {
+describe('local mode stops', () => {
+  it('records the runs active at a stop as FAILED, and keeps the others', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'stepline-restart-'));
     const config = parseConfig({ pipelines: [demoPipeline()] });
     const first = await LocalRuntime.start({ config, stateDir, persistStore: true });
@@ -222,7 +222,7 @@ describe('local mode restarts', () => {
 
     const second = await LocalRuntime.start({ config, stateDir, persistStore: true });
     try {
-      expect(second.interruptedRuns).toEqual(['left-running']);
+      expect(second.interruptedRuns).toEqual([]);
       expect(await second.store.getRun('left-running')).toMatchObject({
         status: 'FAILED',
         failure: { error: 'LocalModeStopped' },
