@@ -122,7 +122,11 @@ export class LocalRuntime {
         [TASK_RESOURCES.lambdaInvoke]: lambdaInvokeAdapter(functions),
         [TASK_RESOURCES.codeBuildSync]: codeBuildSyncAdapter(codebuild),
       },
-      { retryIntervalOverrides: options.retryIntervalOverrides },
+      {
+        retryIntervalOverrides: options.retryIntervalOverrides,
+        // Kept with the store: a persisted store's runs keep their executions.
+        executionsDir: options.persistStore ? join(stateDir, 'executions') : undefined,
+      },
     );
     const bus = new LocalEventBus();
     // Parameter Store: where the pipelines' catalog entries are published, as their stacks do on AWS.

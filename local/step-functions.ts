@@ -5,6 +5,8 @@
  * Task bound to an adapter chosen by its `Resource`, and aborts reaching the adapters.
  */
 import './polyfills';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { taskResources } from '../core/asl';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
@@ -18,6 +20,9 @@ export interface TaskContext {
 export type TaskAdapter = (input: unknown, context: TaskContext) => Promise<unknown>;
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+
+/** What is kept of an execution on disk: everything DescribeExecution answers. */
+type ExecutionRecord = Omit<Execution, 'done' | 'startDate' | 'stopDate'> & { startDate: string; stopDate?: string };
 
 export interface Execution {
   readonly executionArn: string;
@@ -64,10 +69,17 @@ export class LocalStepFunctions {
   /** Adapter calls still running: an aborted execution ends at once, its tasks only when they have cleaned up. */
   private readonly tasksInFlight = new Set<Promise<unknown>>();
 
+  /**
+   * @param options.executionsDir where executions are kept across restarts, as Step Functions keeps
+   *   them (a name stays taken; DescribeExecution answers for past runs). An execution a stop or a
+   *   crash interrupted is ABORTED when loaded. Without it, executions live in memory.
+   */
   constructor(
     private readonly adapters: Readonly<Record<string, TaskAdapter>>,
-    private readonly options: { retryIntervalOverrides?: Record<string, number> } = {},
-  ) {}
+    private readonly options: { retryIntervalOverrides?: Record<string, number>; executionsDir?: string } = {},
+  ) {
+    if (options.executionsDir) this.load(options.executionsDir);
+  }
 
   /** Registers a state machine; refuses one with a Task that no adapter can run. */
   createStateMachine(name: string, definitionJson: string): string {
@@ -148,6 +160,7 @@ export class LocalStepFunctions {
       ),
     };
     this.executions.set(executionArn, execution);
+    this.save(execution);
     return execution;
   }
 
@@ -188,7 +201,53 @@ export class LocalStepFunctions {
   private finish(executionArn: string, status: ExecutionStatus, fields: Partial<Execution>): void {
     const execution = this.executions.get(executionArn)!;
     Object.assign(execution, fields, { status, stopDate: new Date() });
+    this.save(execution);
   }
+
+  private save(execution: Execution): void {
+    const dir = this.options.executionsDir;
+    if (!dir) return;
+    const { executionArn, stateMachineArn, name, input, startDate, status, stopDate, output, error, cause } = execution;
+    const record: ExecutionRecord = {
+      executionArn,
+      stateMachineArn,
+      name,
+      input,
+      status,
+      startDate: startDate.toISOString(),
+      stopDate: stopDate?.toISOString(),
+      output,
+      error,
+      cause,
+    };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${fileNameOf(executionArn)}.json`), JSON.stringify(record));
+  }
+
+  private load(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      const record = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ExecutionRecord;
+      const interrupted = record.status === 'RUNNING';
+      const execution = {
+        ...record,
+        startDate: new Date(record.startDate),
+        stopDate: record.stopDate ? new Date(record.stopDate) : interrupted ? new Date() : undefined,
+        ...(interrupted
+          ? { status: 'ABORTED' as const, error: 'LocalModeStopped', cause: 'local mode stopped while it ran' }
+          : {}),
+        abort: new AbortController(),
+        done: Promise.resolve(),
+      };
+      this.executions.set(record.executionArn, execution);
+      if (interrupted) this.save(execution);
+    }
+  }
+}
+
+/** An execution ARN as a file name: `<state machine>:<name>`, both made of safe characters. */
+function fileNameOf(executionArn: string): string {
+  return executionArn.split(':').slice(-2).join('--');
 }
 
 function failureOf(error: unknown): { error: string; cause: string } {

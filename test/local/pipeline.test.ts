@@ -4,7 +4,14 @@
  * aws-local-stepfunctions, the real build runner, the recorder, and the run store on dynalite.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { LOCAL_CREDENTIALS } from '../../local/constants';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidRequestError } from '../../core/errors';
@@ -209,6 +216,40 @@ describe('pipeline run in local mode', () => {
 });
 
 describe('local mode stops', () => {
+  it('remembers its executions across a restart: a redelivered event starts nothing, past runs stay described', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'stepline-executions-'));
+    const seedDir = join(stateDir, 'seed');
+    const config = parseConfig({ pipelines: [demoPipeline()] });
+    const first = await LocalRuntime.start({ config, stateDir, persistStore: true });
+    await mkdir(seedDir, { recursive: true });
+    for (const [name, content] of Object.entries(passingSeed)) await writeFile(join(seedDir, name), content);
+    const commitId = await first.pushSeed(config.pipelines[0]!, seedDir, 'first');
+    const [started] = await first.runsStartedFor(commitId);
+    const run = await first.waitForRun(started!.runId);
+    await first.close();
+
+    const second = await LocalRuntime.start({ config, stateDir, persistStore: true });
+    try {
+      const redelivery = { ...branchCreated(commitId), id: run.trigger.eventId };
+      const [again] = await Promise.all(second.putEvent(redelivery));
+      expect(again).toEqual({ runId: run.runId, executionArn: started!.executionArn, duplicate: true });
+      expect(second.stepFunctions.listExecutions().map((e) => [e.name, e.status])).toEqual([[run.runId, 'SUCCEEDED']]);
+      // As AWS answers it, through the real SDK client.
+      const sfn = new SFNClient({ endpoint: second.endpoint.url, region: 'local', credentials: LOCAL_CREDENTIALS });
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn: started!.executionArn }));
+      expect(described).toMatchObject({ name: run.runId, status: 'SUCCEEDED' });
+      await expect(
+        sfn.send(
+          new StartExecutionCommand({ stateMachineArn: described.stateMachineArn, name: run.runId, input: '{}' }),
+        ),
+      ).rejects.toThrow(ExecutionAlreadyExists);
+      expect((await second.store.listRuns('demo')).items).toHaveLength(1);
+    } finally {
+      await second.close();
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
   it('records the runs active at a stop as FAILED, and keeps the others', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'stepline-restart-'));
     const config = parseConfig({ pipelines: [demoPipeline()] });
