@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     passAwsCredentials: values['aws-credentials'],
     maxConcurrentBuilds: maxBuilds,
     onRunStarted: values.serve ? (run) => void followOnce(run.runId) : undefined,
+    onDeliveryProblem: (problem) => console.log(`push to ${problem.event} started no run: ${problem.reason}`),
   });
   const stop = async () => {
     await runtime.close();

@@ -46,6 +46,17 @@ export class UnknownPipelineError extends SteplineError {
   }
 }
 
+/** The commit a push names is not in its repository (a force-push removed it, or the event is stale). */
+export class CommitNotFoundError extends SteplineError {
+  constructor(
+    readonly repository: string,
+    readonly commitId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`commit ${commitId} does not exist in repository ${repository}`, options);
+  }
+}
+
 /** A pipeline's catalog entry exists but cannot be read as one (edited by hand, or from another version). */
 export class InvalidCatalogEntryError extends SteplineError {
   constructor(

@@ -47,7 +47,10 @@ export interface BuildInspector {
 }
 
 export interface CommitReader {
-  /** Author and message of a commit; undefined fields when the source does not say. */
+  /**
+   * Author and message of a commit; undefined fields when the source does not say. Throws
+   * CommitNotFoundError when the repository has no such commit.
+   */
   getCommit(repository: string, commitId: string): Promise<{ author?: Person; message?: string }>;
 }
 

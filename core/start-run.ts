@@ -1,11 +1,13 @@
 /**
  * The run starter: a source event's run request becomes one run record and one execution, named so
- * that a redelivered event finds the run it already started instead of starting another.
+ * that a redelivered event finds the run it already started instead of starting another. A request
+ * that cannot run — its pipeline is not deployed, its commit does not exist — is recorded as a FAILED
+ * run with the reason, never dropped: the push happened, and the store says why nothing ran.
  */
-import { RunAlreadyExistsError, UnknownPipelineError } from './errors';
+import { CommitNotFoundError, RunAlreadyExistsError, SteplineError, UnknownPipelineError } from './errors';
 import { executionName } from './naming';
 import type { Clock, CommitReader, ExecutionStarter, PipelineCatalog, RunRepository } from './ports';
-import type { RunInput, RunRecord, RunRequest } from './records';
+import type { Failure, Person, RunInput, RunRecord, RunRequest } from './records';
 
 export interface StartRunDeps {
   readonly catalog: PipelineCatalog;
@@ -17,34 +19,43 @@ export interface StartRunDeps {
 
 export interface StartRunResult {
   readonly runId: string;
-  readonly executionArn: string;
-  /** True when this request was a duplicate of one that had started the run already. */
+  /** The run's execution; absent for a refused run. */
+  readonly executionArn?: string;
+  /** True when this request was a duplicate of one that had started (or refused) the run already. */
   readonly duplicate: boolean;
+  /** Why the run could not start: it was recorded FAILED with this failure. */
+  readonly refused?: Failure;
 }
 
 export async function startRun(request: RunRequest, deps: StartRunDeps): Promise<StartRunResult> {
-  const pipeline = await deps.catalog.lookup(request.pipeline);
-  if (!pipeline) throw new UnknownPipelineError(request.pipeline);
   const runId = executionName(request.pipeline, request.commitId, request.trigger.eventId);
-  const input: RunInput = {
+  const commit = { repository: request.repository, branch: request.branch, id: request.commitId };
+  const run = {
     runId,
     pipeline: request.pipeline,
-    commit: { repository: request.repository, branch: request.branch, id: request.commitId },
-    stages: pipeline.stages,
+    commit,
+    trigger: request.trigger,
+    executionName: runId,
+    createdAt: deps.now().toISOString(),
   };
+  const pipeline = await deps.catalog.lookup(request.pipeline);
+  if (!pipeline) return refuse(run, new UnknownPipelineError(request.pipeline), deps);
+  let details: { author?: Person; message?: string };
+  try {
+    details = await deps.commits.getCommit(request.repository, request.commitId);
+  } catch (error) {
+    if (error instanceof CommitNotFoundError) return refuse(run, error, deps);
+    throw error;
+  }
+  const input: RunInput = { runId, pipeline: request.pipeline, commit, stages: pipeline.stages };
 
   let duplicate = false;
   try {
-    const { author, message } = await deps.commits.getCommit(request.repository, request.commitId);
     await deps.runs.createRun({
-      runId,
-      pipeline: request.pipeline,
+      ...run,
       status: 'QUEUED',
-      commit: { ...input.commit, author, message },
-      trigger: request.trigger,
-      executionName: runId,
+      commit: { ...commit, ...details },
       stageNames: [pipeline.stages.build.name, ...pipeline.stages.tests.map((s) => s.name)],
-      createdAt: deps.now().toISOString(),
     } satisfies RunRecord);
   } catch (error) {
     if (!(error instanceof RunAlreadyExistsError)) throw error;
@@ -54,4 +65,20 @@ export async function startRun(request: RunRequest, deps: StartRunDeps): Promise
   // crash interrupted between the record and the execution.
   const started = await deps.executions.start({ stateMachineArn: pipeline.stateMachineArn, name: runId, input });
   return { runId, executionArn: started.executionArn, duplicate: duplicate || started.alreadyStarted };
+}
+
+/** Records a run that cannot start as FAILED, with the reason; a redelivery finds the same record. */
+async function refuse(
+  run: Omit<RunRecord, 'status' | 'stageNames'>,
+  reason: SteplineError,
+  deps: StartRunDeps,
+): Promise<StartRunResult> {
+  const failure: Failure = { error: reason.name, cause: reason.message };
+  try {
+    await deps.runs.createRun({ ...run, status: 'FAILED', stageNames: [], endedAt: run.createdAt, failure });
+    return { runId: run.runId, duplicate: false, refused: failure };
+  } catch (error) {
+    if (!(error instanceof RunAlreadyExistsError)) throw error;
+    return { runId: run.runId, duplicate: true, refused: error.existing.failure ?? failure };
+  }
 }

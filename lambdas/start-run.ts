@@ -24,9 +24,17 @@ export function startRunDeps(platform: HandlerPlatform): StartRunDeps {
 
 export function createHandler(deps: StartRunDeps, log: LogLine = stdoutLog) {
   return async (event: unknown) => {
-    const result = await startRun(parseInput(runRequestSchema, event, 'run request'), deps);
-    log({ message: result.duplicate ? 'duplicate run request' : 'run started', ...result });
-    return result;
+    try {
+      const result = await startRun(parseInput(runRequestSchema, event, 'run request'), deps);
+      const message = result.duplicate ? 'duplicate run request' : result.refused ? 'run refused' : 'run started';
+      log({ message, ...result });
+      return result;
+    } catch (error) {
+      // Every request that starts no run leaves a line saying why (then Lambda retries, or the DLQ keeps it).
+      const failure = error instanceof Error ? error : new Error(String(error));
+      log({ message: 'run request failed', error: failure.name, cause: failure.message, request: event });
+      throw error;
+    }
   };
 }
 

@@ -58,10 +58,20 @@ export interface LocalRuntimeOptions {
   readonly onBuildLog?: (project: string, line: string) => void;
   /** Called for each run a delivered event starts (not for duplicates). */
   readonly onRunStarted?: (run: StartRunResult) => void;
+  /** Called for each event that starts no run, with the reason (also written to `<stateDir>/event-bus.log`). */
+  readonly onDeliveryProblem?: (problem: DeliveryProblem) => void;
   readonly now?: Clock;
 }
 
 const GIT_PUSH_ROUTE = '/_local/git-push';
+
+/** An event that started no run, and why. */
+export interface DeliveryProblem {
+  /** `<repository> <ref> at <commit12>`. */
+  readonly event: string;
+  readonly eventId: string;
+  readonly reason: string;
+}
 
 export const functionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
 export const repositoryArn = (name: string) => `arn:aws:codecommit:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
@@ -84,6 +94,7 @@ export class LocalRuntime {
     private readonly onRunStarted: ((run: StartRunResult) => void) | undefined,
     private readonly now: Clock,
     private readonly unlock: () => void,
+    private readonly onDeliveryProblem: ((problem: DeliveryProblem) => void) | undefined,
   ) {}
 
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
@@ -148,6 +159,7 @@ export class LocalRuntime {
       options.onRunStarted,
       now,
       unlock,
+      options.onDeliveryProblem,
     );
     pushes.receive = (push) => runtime.receivePush(push);
 
@@ -201,17 +213,36 @@ export class LocalRuntime {
   /** Puts an event on the local bus, as EventBridge would deliver it to the rules' targets. */
   putEvent(event: unknown): Promise<StartRunResult>[] {
     const deliveries = this.bus.put(event).map((d) => d.result as Promise<StartRunResult>);
-    const commitId = (event as BusEvent).detail.commitId;
+    const valid = event as BusEvent;
+    const commitId = valid.detail.commitId;
     if (typeof commitId === 'string')
       this.deliveries.set(commitId, [...(this.deliveries.get(commitId) ?? []), ...deliveries]);
-    // A failed delivery is reported by whoever awaits it; it must not crash the runtime.
+    // Every event leaves a trace: one that starts no run is reported with the reason.
+    if (deliveries.length === 0) this.reportProblem(valid, 'no pipeline follows this push (no rule matches it)');
     deliveries.forEach((d) =>
       d.then(
-        (run) => run.duplicate || this.onRunStarted?.(run),
-        () => undefined,
+        (run) => {
+          if (run.refused && !run.duplicate) this.reportProblem(valid, `${run.refused.error}: ${run.refused.cause}`);
+          if (!run.duplicate) this.onRunStarted?.(run);
+        },
+        // Also reported to whoever awaits it; it must not crash the runtime.
+        (error: unknown) =>
+          this.reportProblem(valid, `the run starter failed: ${String((error as Error)?.message ?? error)}`),
       ),
     );
     return deliveries;
+  }
+
+  /** Writes why an event started no run to `<stateDir>/event-bus.log`, and tells onDeliveryProblem. */
+  private reportProblem(event: BusEvent, reason: string): void {
+    const { repositoryName, referenceFullName, commitId } = event.detail as Record<string, string | undefined>;
+    const problem: DeliveryProblem = {
+      event: `${repositoryName ?? event.source} ${referenceFullName ?? event['detail-type']} at ${String(commitId ?? '').slice(0, 12)}`,
+      eventId: event.id,
+      reason,
+    };
+    appendFileSync(join(this.stateDir, 'event-bus.log'), `${JSON.stringify({ time: this.now(), ...problem })}\n`);
+    this.onDeliveryProblem?.(problem);
   }
 
   /** Waits for a run's execution to end and returns the run as recorded. */

@@ -1,4 +1,4 @@
-import { UnknownPipelineError } from '../../core/errors';
+import { CommitNotFoundError } from '../../core/errors';
 import type { ExecutionStarter } from '../../core/ports';
 import type { PipelineCatalogEntry } from '../../core/records';
 import { startRun, type StartRunDeps } from '../../core/start-run';
@@ -87,13 +87,48 @@ describe('startRun', () => {
     expect(starts[1]).toEqual(starts[0]);
   });
 
-  it('refuses an unknown pipeline, naming the stack to deploy, and records nothing', async () => {
-    await expect(startRun({ ...request, pipeline: 'api' }, deps)).rejects.toThrow(UnknownPipelineError);
-    await expect(startRun({ ...request, pipeline: 'api' }, deps)).rejects.toThrow(
-      'unknown pipeline "api": the catalog has no entry for it; is it declared in stepline.config.ts and its stack (Stepline-api) deployed?',
-    );
+  it('records a run of an unknown pipeline as FAILED, naming the stack to deploy, and starts nothing', async () => {
+    const result = await startRun({ ...request, pipeline: 'api' }, deps);
+    const refused = {
+      error: 'UnknownPipelineError',
+      cause:
+        'unknown pipeline "api": the catalog has no entry for it; is it declared in stepline.config.ts and its stack (Stepline-api) deployed?',
+    };
+    expect(result).toEqual({ runId: 'api-0123456789ab-b2c6a304', duplicate: false, refused });
+    expect(await deps.runs.getRun(result.runId)).toMatchObject({
+      status: 'FAILED',
+      pipeline: 'api',
+      stageNames: [],
+      failure: refused,
+      endedAt: '2026-11-25T09:00:01.000Z',
+    });
     expect(starts).toEqual([]);
-    expect(await runStore.store.listRuns('api')).toMatchObject({ items: [] });
+    // A redelivery finds the refusal.
+    expect(await startRun({ ...request, pipeline: 'api' }, deps)).toEqual({ ...result, duplicate: true });
+  });
+
+  it('records a push of a commit the repository does not have as FAILED, and starts nothing', async () => {
+    deps = {
+      ...deps,
+      commits: {
+        getCommit: async (repository, commitId) => {
+          throw new CommitNotFoundError(repository, commitId);
+        },
+      },
+    };
+    const result = await startRun(request, deps);
+    expect(result.refused).toEqual({
+      error: 'CommitNotFoundError',
+      cause: `commit ${request.commitId} does not exist in repository web`,
+    });
+    expect((await deps.runs.getRun(result.runId))?.status).toBe('FAILED');
+    expect(starts).toEqual([]);
+  });
+
+  it('lets other commit errors through, recording nothing, so the request is retried', async () => {
+    deps = { ...deps, commits: { getCommit: async () => Promise.reject(new Error('ThrottlingException')) } };
+    await expect(startRun(request, deps)).rejects.toThrow('ThrottlingException');
+    expect((await runStore.store.listRuns('web')).items).toEqual([]);
   });
 
   it('refuses a malformed run request at the handler with every bad field named', async () => {

@@ -6,11 +6,11 @@ import {
   CodeBuildClient,
   DescribeTestCasesCommand,
 } from '@aws-sdk/client-codebuild';
-import { CodeCommitClient, GetCommitCommand } from '@aws-sdk/client-codecommit';
+import { CodeCommitClient, CommitDoesNotExistException, GetCommitCommand } from '@aws-sdk/client-codecommit';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { InvalidCatalogEntryError } from '../../core/errors';
+import { CommitNotFoundError, InvalidCatalogEntryError } from '../../core/errors';
 import { CodeBuildInspector } from '../../lambdas/adapters/build-inspector';
 import { CodeCommitReader } from '../../lambdas/adapters/commit-reader';
 import { SfnExecutionStarter } from '../../lambdas/adapters/execution-starter';
@@ -138,6 +138,15 @@ describe('CodeCommitReader', () => {
       commitId: 'abc',
     });
     expect(commit).toEqual({ author: { name: 'Ada', email: 'ada@example.com' }, message: 'Fix it' });
+  });
+
+  it("answers CodeCommit's CommitDoesNotExistException as CommitNotFoundError, and lets others through", async () => {
+    const reader = new CodeCommitReader(new CodeCommitClient({}));
+    codecommit.on(GetCommitCommand).rejects(new CommitDoesNotExistException({ message: 'gone', $metadata: {} }));
+    await expect(reader.getCommit('repo', 'abc')).rejects.toThrow(CommitNotFoundError);
+    await expect(reader.getCommit('repo', 'abc')).rejects.toThrow('commit abc does not exist in repository repo');
+    codecommit.on(GetCommitCommand).rejects(new Error('ThrottlingException'));
+    await expect(reader.getCommit('repo', 'abc')).rejects.toThrow('ThrottlingException');
   });
 });
 

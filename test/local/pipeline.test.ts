@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { InvalidRequestError } from '../../core/errors';
 import type { BuildRunner } from '../../local/codebuild';
 import { LocalBuildRunner } from '../../local/build-runner';
-import { codeCommitEvent, LocalRuntime } from '../../local/runtime';
+import { codeCommitEvent, LocalRuntime, type DeliveryProblem } from '../../local/runtime';
 import { parseConfig } from '../../core/config';
 import { TaskError } from '../../local/task-error';
 import { buildspecs, demoPipeline, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
@@ -204,14 +204,63 @@ describe('pipeline run in local mode', () => {
     await expect(refused).rejects.toThrow(
       'invalid run request: commitId: commitId must be a 40-character hex commit id',
     );
+    // The starter's log says why, as its CloudWatch log group would.
+    expect(readFileSync(join(fixture.runtime.stateDir, 'functions', 'start-run.log'), 'utf8')).toContain(
+      '"message":"run request failed","error":"InvalidRequestError"',
+    );
     expect((await fixture.runtime.store.listRuns('demo')).items).toEqual([]);
     expect(fixture.runtime.stepFunctions.listExecutions()).toEqual([]);
   });
 
-  it('ignores pushes to other branches', async () => {
-    fixture = await startFixture();
+  it('starts no run for a push to another branch, and says so', async () => {
+    const problems: DeliveryProblem[] = [];
+    fixture = await startFixture({ onDeliveryProblem: (problem) => problems.push(problem) });
     const event = branchCreated('a'.repeat(40), 'refs/heads/feature');
     expect(fixture.runtime.putEvent(event)).toEqual([]);
+    expect(problems).toEqual([
+      {
+        event: 'demo refs/heads/feature at aaaaaaaaaaaa',
+        eventId: event.id,
+        reason: 'no pipeline follows this push (no rule matches it)',
+      },
+    ]);
+    expect(readFileSync(join(fixture.runtime.stateDir, 'event-bus.log'), 'utf8')).toContain(
+      '"reason":"no pipeline follows this push (no rule matches it)"',
+    );
+  });
+
+  it('records a push of a commit the repository does not have as a FAILED run, and says so', async () => {
+    const problems: DeliveryProblem[] = [];
+    fixture = await startFixture({ onDeliveryProblem: (problem) => problems.push(problem) });
+    await fixture.push(passingSeed);
+    const missing = 'b'.repeat(40);
+    const response = await fetch(`${fixture.runtime.endpoint.url}/_local/git-push`, {
+      method: 'POST',
+      body: JSON.stringify({
+        repository: 'demo',
+        lines: `${'0'.repeat(40)} ${missing} refs/heads/main\n`,
+        delivery: '0b8e3c4a-1d2f-4e5a-9b6c-7d8e9f0a1b2c',
+      }),
+    });
+    expect(response.status).toBe(200);
+    const [refused] = await fixture.runtime.runsStartedFor(missing);
+
+    const reason = `commit ${missing} does not exist in repository demo`;
+    expect(refused).toMatchObject({ duplicate: false, refused: { error: 'CommitNotFoundError', cause: reason } });
+    expect(refused!.executionArn).toBeUndefined();
+    expect(await fixture.runtime.store.getRun(refused!.runId)).toMatchObject({
+      status: 'FAILED',
+      failure: { error: 'CommitNotFoundError', cause: reason },
+    });
+    expect(problems).toContainEqual(
+      expect.objectContaining({
+        event: 'demo refs/heads/main at bbbbbbbbbbbb',
+        reason: `CommitNotFoundError: ${reason}`,
+      }),
+    );
+    expect(readFileSync(join(fixture.runtime.stateDir, 'functions', 'start-run.log'), 'utf8')).toContain(
+      '"message":"run refused"',
+    );
   });
 });
 
