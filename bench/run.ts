@@ -1,18 +1,20 @@
 /**
- * `npm run bench`: the local pipeline and the CDK app's synth, written to bench/RESULTS.md.
- * BENCH_ONLY=pipeline or BENCH_ONLY=synth runs one part (RESULTS.md then holds only that part).
+ * `npm run bench`: the local pipeline, local mode under load and the CDK app's synth, written to bench/RESULTS.md.
+ * BENCH_ONLY=pipeline, load or synth runs one part (RESULTS.md then holds only that part).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pipelineBench } from './pipeline.bench';
+import { loadBench } from './load.bench';
 import { synthBench } from './synth.bench';
 
 async function main() {
   const only = process.env.BENCH_ONLY;
   const sections: string[] = [];
   if (!only || only === 'pipeline') sections.push(await pipelineBench());
+  if (!only || only === 'load') sections.push(await loadBench());
   if (!only || only === 'synth') sections.push(await synthBench());
   const report = `# Benchmark results
 
