@@ -380,20 +380,23 @@ phases:
       const p = phase(build, type)!;
       return [p.startTime!.getTime(), p.endTime!.getTime()];
     };
-
-    it('runs builds past the quota in order, their wait recorded as the QUEUED phase', async () => {
+    let request: BuildRequest;
+    beforeEach(() => {
       runner = new LocalBuildRunner({
         rootDir: fixture.rootDir,
         runtimeCacheDir: join(fixture.dir, 'runtimes'),
         maxConcurrentBuilds: 1,
       });
       fixture.commit({ 'buildspec.yml': spec });
-      const request = {
+      request = {
         projectName: 'demo',
         buildspecPath: 'buildspec.yml',
         repositoryPath: fixture.repo,
         sourceVersion: 'main',
       };
+    });
+
+    it('runs builds past the quota in order, their wait recorded as the QUEUED phase', async () => {
       const firstRun = runner.run(request);
       await new Promise((resolve) => setTimeout(resolve, 100));
       const [first, second] = await Promise.all([firstRun, runner.run(request)]);
@@ -410,18 +413,6 @@ phases:
     });
 
     it('stops a queued build without running it', async () => {
-      runner = new LocalBuildRunner({
-        rootDir: fixture.rootDir,
-        runtimeCacheDir: join(fixture.dir, 'runtimes'),
-        maxConcurrentBuilds: 1,
-      });
-      fixture.commit({ 'buildspec.yml': spec });
-      const request = {
-        projectName: 'demo',
-        buildspecPath: 'buildspec.yml',
-        repositoryPath: fixture.repo,
-        sourceVersion: 'main',
-      };
       const stop = new AbortController();
       const running = runner.run(request);
       await new Promise((resolve) => setTimeout(resolve, 100));
