@@ -79,23 +79,41 @@ export const repositoryArn = (name: string) => `arn:aws:codecommit:${LOCAL_REGIO
 export class LocalRuntime {
   private readonly deliveries = new Map<string, Promise<StartRunResult>[]>();
 
+  readonly store: RunStore;
+  readonly stepFunctions: LocalStepFunctions;
+  readonly bus: LocalEventBus;
+  readonly git: LocalGitSource;
+  readonly endpoint: LocalEndpoint;
+  readonly stateDir: string;
+  /** Runs a previous local session left active (it was killed); recorded FAILED on start. */
+  readonly interruptedRuns: readonly string[];
+  /** What a previous local session that was killed left running, and was ended. */
+  readonly recovery: RecoveryReport | undefined;
+  private readonly storeServer: StoreServer;
+  private readonly now: Clock;
+  private readonly unlock: () => void;
+
   private constructor(
-    readonly store: RunStore,
-    readonly stepFunctions: LocalStepFunctions,
-    readonly bus: LocalEventBus,
-    readonly git: LocalGitSource,
-    readonly endpoint: LocalEndpoint,
-    private readonly storeServer: StoreServer,
-    readonly stateDir: string,
-    /** Runs a previous local session left active; they are recorded FAILED on start. */
-    readonly interruptedRuns: readonly string[],
-    /** What a previous local session that was killed left running, and was ended. */
-    readonly recovery: RecoveryReport | undefined,
-    private readonly onRunStarted: ((run: StartRunResult) => void) | undefined,
-    private readonly now: Clock,
-    private readonly unlock: () => void,
-    private readonly onDeliveryProblem: ((problem: DeliveryProblem) => void) | undefined,
-  ) {}
+    parts: Pick<
+      LocalRuntime,
+      'store' | 'stepFunctions' | 'bus' | 'git' | 'endpoint' | 'stateDir' | 'interruptedRuns' | 'recovery'
+    > & { storeServer: StoreServer; now: Clock; unlock: () => void },
+    private readonly options: LocalRuntimeOptions,
+  ) {
+    ({
+      store: this.store,
+      stepFunctions: this.stepFunctions,
+      bus: this.bus,
+      git: this.git,
+      endpoint: this.endpoint,
+      stateDir: this.stateDir,
+      interruptedRuns: this.interruptedRuns,
+      recovery: this.recovery,
+      storeServer: this.storeServer,
+      now: this.now,
+      unlock: this.unlock,
+    } = parts);
+  }
 
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
     const stateDir = resolve(options.stateDir);
@@ -147,19 +165,8 @@ export class LocalRuntime {
       [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => pushes.receive!(push)),
     });
     const runtime = new LocalRuntime(
-      store,
-      stepFunctions,
-      bus,
-      git,
-      endpoint,
-      storeServer,
-      stateDir,
-      interruptedRuns,
-      recovery,
-      options.onRunStarted,
-      now,
-      unlock,
-      options.onDeliveryProblem,
+      { store, stepFunctions, bus, git, endpoint, storeServer, stateDir, interruptedRuns, recovery, now, unlock },
+      options,
     );
     pushes.receive = (push) => runtime.receivePush(push);
 
@@ -223,7 +230,7 @@ export class LocalRuntime {
       d.then(
         (run) => {
           if (run.refused && !run.duplicate) this.reportProblem(valid, `${run.refused.error}: ${run.refused.cause}`);
-          if (!run.duplicate) this.onRunStarted?.(run);
+          if (!run.duplicate) this.options.onRunStarted?.(run);
         },
         // Also reported to whoever awaits it; it must not crash the runtime.
         (error: unknown) =>
@@ -242,7 +249,7 @@ export class LocalRuntime {
       reason,
     };
     appendFileSync(join(this.stateDir, 'event-bus.log'), `${JSON.stringify({ time: this.now(), ...problem })}\n`);
-    this.onDeliveryProblem?.(problem);
+    this.options.onDeliveryProblem?.(problem);
   }
 
   /** Waits for a run's execution to end and returns the run as recorded. */
