@@ -95,9 +95,12 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (values.serve) {
-    console.log(
-      `\nserving: commit and push in ${stateDir}/workspaces/<repository> (or push to ${stateDir}/git/<repository>.git) to start a run; Ctrl-C to stop`,
-    );
+    console.log('\nserving: a push to one of these repositories starts a run (Ctrl-C to stop):');
+    for (const pipeline of config.pipelines) {
+      if (pipeline.source.type !== 'codecommit') continue;
+      const { repository, branch } = pipeline.source;
+      console.log(`  git push ${runtime.git.repositoryPath(repository)} HEAD:${branch}   # pipeline ${pipeline.name}`);
+    }
     return new Promise<number>(() => undefined);
   }
   await runtime.close();
