@@ -1,5 +1,6 @@
 import { parseBuildspec } from '../../../local/build-runner/buildspec';
 import { BuildspecError } from '../../../local/build-runner/errors';
+import { everyKeyBuildspec } from './every-key';
 
 const refusal = (text: string): string => {
   try {
@@ -80,59 +81,7 @@ cache:
 });
 
 describe('parseBuildspec: every key CodeBuild documents is accepted', () => {
-  const everyKey = `version: 0.2
-run-as: root
-env:
-  shell: bash
-  variables: { STAGE: test }
-  parameter-store: { DB_HOST: /app/db/host }
-  exported-variables: [STAGE]
-  secrets-manager: { TOKEN: app/token:token }
-  git-credential-helper: yes
-proxy:
-  upload-artifacts: no
-  logs: no
-batch:
-  fast-fail: false
-phases:
-  install:
-    run-as: root
-    on-failure: ABORT
-    runtime-versions: { nodejs: 22 }
-    commands: [npm ci]
-    finally: [echo installed]
-  pre_build:
-    commands: [echo pre]
-  build:
-    commands: [npm test]
-  post_build:
-    commands: [echo post]
-reports:
-  unit:
-    files: [junit.xml]
-    base-directory: reports
-    discard-paths: no
-    file-format: JUNITXML
-  features:
-    files: ['*.json']
-    file-format: CUCUMBERJSON
-artifacts:
-  type: zip
-  files: ['**/*']
-  name: app-$(date +%s)
-  discard-paths: no
-  base-directory: dist
-  exclude-paths: ['**/*.map']
-  enable-symlinks: yes
-  s3-prefix: builds
-  secondary-artifacts:
-    docs:
-      files: ['**/*']
-      base-directory: docs
-cache:
-  key: npm
-  paths: ['/root/.npm/**/*']
-`;
+  const everyKey = everyKeyBuildspec('22');
 
   it('reads what local mode honours and names each key it does not, with its line', () => {
     const spec = parseBuildspec(everyKey);
@@ -152,14 +101,14 @@ cache:
       'run-as is not honoured locally: commands run as the user who runs local mode at line 2',
       'proxy is not honoured locally: local builds use the network of this machine at line 11',
       'batch is not honoured locally: batch builds are not run locally; this build runs on its own at line 14',
-      'cache is not honoured locally: local builds keep no build cache (npm downloads are cached for every build) at line 51',
+      'cache is not honoured locally: local builds keep no build cache (npm downloads are cached for every build) at line 57',
       'env/parameter-store is not honoured locally: local mode reads no Parameter Store: these variables are not set (DB_HOST) at line 6',
       'env/secrets-manager is not honoured locally: local mode reads no Secrets Manager secret: these variables are not set (TOKEN) at line 8',
       'env/git-credential-helper is not honoured locally: local sources need no git credentials at line 9',
-      'The following keys cannot be identified: artifacts/type (ignored) at line 38',
-      'artifacts/enable-symlinks is not honoured locally: local artifacts are copied as files at line 44',
+      'The following keys cannot be identified: artifacts/type (ignored) at line 44',
+      'artifacts/enable-symlinks is not honoured locally: local artifacts are copied as files at line 50',
       'phases/install/run-as is not honoured locally: commands run as the user who runs local mode at line 17',
-      'reports/features: file-format CUCUMBERJSON is not read locally (only JUNITXML is); no report is made of it at line 36',
+      'reports/features: file-format CUCUMBERJSON is not read locally (only JUNITXML is); no report is made of it at line 42',
     ]);
   });
 

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LocalBuildRunner, UnknownRepositoryError, type BuildRequest } from '../../../local/build-runner';
+import { everyKeyBuildspec } from './every-key';
 import { createFixture, type Fixture } from './git-fixture';
 
 const phase = (build: Build, type: string) => build.phases?.find((p) => p.phaseType === type);
@@ -364,62 +365,7 @@ cache:
 
   it('runs a buildspec that uses every key CodeBuild documents', async () => {
     const major = process.versions.node.split('.')[0];
-    const { build, logFile } = await run(`version: 0.2
-run-as: root
-env:
-  shell: bash
-  variables: { STAGE: test }
-  parameter-store: { DB_HOST: /app/db/host }
-  exported-variables: [STAGE]
-  secrets-manager: { TOKEN: app/token:token }
-  git-credential-helper: yes
-proxy:
-  upload-artifacts: no
-  logs: no
-batch:
-  fast-fail: false
-phases:
-  install:
-    run-as: root
-    on-failure: ABORT
-    runtime-versions:
-      nodejs: ${major}
-    commands: [node --version]
-    finally: [echo installed]
-  pre_build:
-    on-failure: CONTINUE
-    commands: [echo pre]
-  build:
-    commands:
-      - mkdir -p dist docs reports
-      - echo app > dist/app.js && echo guide > docs/guide.md
-      - echo '<testsuite name="s"><testcase name="t"/></testsuite>' > reports/junit.xml
-    finally: [echo built]
-  post_build:
-    commands: [echo "post $STAGE"]
-reports:
-  unit:
-    files: [junit.xml]
-    base-directory: reports
-    discard-paths: no
-    file-format: JUNITXML
-artifacts:
-  type: zip
-  files: ['**/*']
-  name: app
-  discard-paths: no
-  base-directory: dist
-  exclude-paths: ['**/*.map']
-  enable-symlinks: yes
-  s3-prefix: builds
-  secondary-artifacts:
-    docs:
-      files: ['**/*']
-      base-directory: docs
-cache:
-  key: npm
-  paths: ['/root/.npm/**/*']
-`);
+    const { build, logFile } = await run(everyKeyBuildspec(major));
     expect(build.buildStatus).toBe('SUCCEEDED');
     expect(build.exportedEnvironmentVariables).toEqual([{ name: 'STAGE', value: 'test' }]);
     expect(build.reportArns).toHaveLength(1);
@@ -427,7 +373,7 @@ cache:
     const log = readFileSync(logFile, 'utf8');
     expect(log).toContain(`v${process.versions.node}\n`);
     expect(log).toContain('post test\n');
-    expect(log.match(/ Warning: /g)).toHaveLength(10);
+    expect(log.match(/ Warning: /g)).toHaveLength(11);
   });
 
   it('runs a version 0.1 buildspec with a shell per command: nothing carries over', async () => {
