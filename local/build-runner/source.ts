@@ -32,6 +32,7 @@ export async function checkoutSource(
   sourceVersion: string,
   workTree: string,
   signal: AbortSignal,
+  track?: (pgid: number) => () => void,
 ): Promise<Checkout> {
   const notFound = {
     ok: false,
@@ -43,6 +44,7 @@ export async function checkoutSource(
   const result = await exec('sh', ['-c', CHECKOUT, 'checkout', repositoryPath, sourceVersion, workTree], {
     env,
     signal,
+    track,
   });
   if (result.code === NOT_FOUND_STATUS) return notFound;
   if (result.code !== 0) return { ok: false, message: `git checkout failed: ${result.stderr.trim()}` };
