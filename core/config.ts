@@ -44,11 +44,27 @@ const codeCommitSource = z.strictObject({
   branch: z.string().min(1).max(256),
 });
 
+/** A CodeConnections connection (GitHub App): `codeconnections`, or `codestar-connections` for ones made before July 2024. */
+export const CONNECTION_ARN =
+  /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
+
 const gitHubSource = z.strictObject({
   type: z.literal('github'),
   owner: z.string().regex(/^[A-Za-z0-9-]{1,39}$/, 'owner must be a GitHub user or organisation'),
   repo: z.string().regex(/^[\w.-]{1,100}$/, 'repo must be a GitHub repository name'),
   branch: z.string().min(1).max(256),
+  /**
+   * The AWS CodeConnections connection (a GitHub App installation) through which CodeBuild fetches
+   * the exact commit of each run: create it under Developer Tools → Settings → Connections.
+   */
+  connectionArn: z
+    .string({
+      error: 'connectionArn is required: the CodeConnections connection CodeBuild fetches GitHub sources through',
+    })
+    .regex(
+      CONNECTION_ARN,
+      'connectionArn must be a CodeConnections connection ARN, arn:aws:codeconnections:<region>:<account>:connection/<id>',
+    ),
 });
 
 /** Sections that later releases fill; declaring one now would be silently ignored, so it is refused. */
@@ -101,6 +117,7 @@ export type SteplineConfig = z.output<typeof configSchema>;
 export type PipelineConfig = z.output<typeof pipelineSchema>;
 export type SourceConfig = PipelineConfig['source'];
 export type CodeCommitPipeline = PipelineConfig & { readonly source: Extract<SourceConfig, { type: 'codecommit' }> };
+export type GitHubSource = Extract<SourceConfig, { type: 'github' }>;
 
 export function isCodeCommitPipeline(pipeline: PipelineConfig): pipeline is CodeCommitPipeline {
   return pipeline.source.type === 'codecommit';

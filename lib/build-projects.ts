@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
-import { BUILD_STAGE, COMPUTE_TYPES, stageSpecs, type PipelineConfig } from '../core/config';
+import { BUILD_STAGE, COMPUTE_TYPES, stageSpecs, type GitHubSource, type PipelineConfig } from '../core/config';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';
 
@@ -41,8 +41,7 @@ export class PipelineBuildProjects extends Construct {
       this.repository = repository;
       sourceFor = () => codebuild.Source.codeCommit({ repository, branchOrRef: source.branch });
     } else {
-      // CodeBuild reaches GitHub with the account's stored source credentials; runs are started by
-      // stepline, never by a CodeBuild webhook.
+      // Runs are started by stepline, never by a CodeBuild webhook.
       sourceFor = () =>
         codebuild.Source.gitHub({ owner: source.owner, repo: source.repo, branchOrRef: source.branch, webhook: false });
     }
@@ -80,6 +79,7 @@ export class PipelineBuildProjects extends Construct {
           : {}),
       });
       grantStageBasics(role, project, name, this.repository);
+      if (source.type === 'github') useConnection(project, role, source);
       if (isBuild) {
         grantArtifactUpload(role, pipeline.name, props.artifactBucket, props.encryptionKey);
       } else {
@@ -119,6 +119,21 @@ function grantStageBasics(role: ExplicitRole, scope: IConstruct, project: string
     "CodeBuild creates report groups from the buildspec's reports section, named <project>-<report>: this project's report groups only.",
   );
   if (repository) role.allow(['codecommit:GitPull'], [repository.repositoryArn]);
+}
+
+/**
+ * A GitHub source is fetched through the pipeline's CodeConnections connection (per project, as
+ * `Source.Auth`), which CodeBuild needs before it creates the project; the role may read that one
+ * connection's short-lived tokens, as CodeBuild's connection guide grants.
+ */
+function useConnection(project: codebuild.Project, role: ExplicitRole, source: GitHubSource) {
+  (project.node.defaultChild as codebuild.CfnProject).addPropertyOverride('Source.Auth', {
+    Type: 'CODECONNECTIONS',
+    Resource: source.connectionArn,
+  });
+  // Connections made before July 2024 carry the codestar-connections prefix, and their actions with it.
+  const service = source.connectionArn.split(':')[2];
+  role.allow([`${service}:GetConnectionToken`, `${service}:GetConnection`], [source.connectionArn]);
 }
 
 /**

@@ -60,6 +60,25 @@ describe('parseConfig', () => {
     );
   });
 
+  it('requires a GitHub source to name the CodeConnections connection CodeBuild fetches it through', () => {
+    const github = { type: 'github', owner: 'acme', repo: 'web', branch: 'main' };
+    expect(problemsOf({ pipelines: [{ ...pipeline, source: github }] })).toEqual([
+      'pipeline "web" → source.connectionArn: connectionArn is required: the CodeConnections connection CodeBuild fetches GitHub sources through',
+    ]);
+    expect(
+      problemsOf({ pipelines: [{ ...pipeline, source: { ...github, connectionArn: 'arn:aws:iam::1:role/x' } }] }),
+    ).toEqual([
+      'pipeline "web" → source.connectionArn: connectionArn must be a CodeConnections connection ARN, arn:aws:codeconnections:<region>:<account>:connection/<id>',
+    ]);
+    const legacy =
+      'arn:aws:codestar-connections:us-east-1:111122223333:connection/0b8e3c4a-1d2f-4e5a-9b6c-7d8e9f0a1b2c';
+    expect(
+      parseConfig({ pipelines: [{ ...pipeline, source: { ...github, connectionArn: legacy } }] }).pipelines[0]!.source,
+    ).toMatchObject({
+      connectionArn: legacy,
+    });
+  });
+
   it('refuses duplicate pipelines and an unknown source type', () => {
     expect(problemsOf({ pipelines: [pipeline, { ...pipeline, name: 'api' }, pipeline] })).toEqual([
       'pipeline "web" → name: pipeline names must be unique: pipelines[0] is "web" too',

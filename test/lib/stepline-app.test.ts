@@ -20,6 +20,8 @@ import { statementsOfRole, synthesize, type Resource, type Synthesized, type Tem
 
 const ROOT = join(__dirname, '..', '..');
 
+const CONNECTION = 'arn:aws:codeconnections:eu-west-1:111122223333:connection/0b8e3c4a-1d2f-4e5a-9b6c-7d8e9f0a1b2c';
+
 const config = parseConfig({
   pipelines: [
     {
@@ -34,7 +36,13 @@ const config = parseConfig({
     },
     {
       name: 'web',
-      source: { type: 'github', owner: 'acme', repo: 'web', branch: 'release' },
+      source: {
+        type: 'github',
+        owner: 'acme',
+        repo: 'web',
+        branch: 'release',
+        connectionArn: CONNECTION,
+      },
       build: { buildspec: 'ci/build.yml', computeSize: 'large' },
       tests: [{ name: 'e2e', buildspec: 'ci/e2e.yml' }],
     },
@@ -391,14 +399,53 @@ describe('PipelineStack', () => {
     },
   );
 
-  test('sources: CodeCommit on the branch, GitHub without a webhook', () => {
-    const source = (p: string) => resourceOf(pipeline(p).builds.projects.get('build')!).Properties;
+  test('sources: CodeCommit on the branch; GitHub through its connection, without a webhook', () => {
+    const source = (p: string, stage = 'build') => resourceOf(pipeline(p).builds.projects.get(stage)!).Properties;
     expect(source('hello-service')).toMatchObject({ Source: { Type: 'CODECOMMIT' }, SourceVersion: 'main' });
-    expect(source('web')).toMatchObject({
-      Source: { Type: 'GITHUB', Location: 'https://github.com/acme/web.git' },
-      SourceVersion: 'release',
+    expect((source('hello-service').Source as Record<string, unknown>).Auth).toBeUndefined();
+    for (const stage of ['build', 'e2e']) {
+      expect(source('web', stage)).toMatchObject({
+        Source: {
+          Type: 'GITHUB',
+          Location: 'https://github.com/acme/web.git',
+          Auth: { Type: 'CODECONNECTIONS', Resource: CONNECTION },
+        },
+        SourceVersion: 'release',
+      });
+      expect(source('web', stage).Triggers).toEqual({ Webhook: false });
+    }
+  });
+
+  test("a GitHub stage's role may read its connection's tokens, and nothing of CodeCommit", () => {
+    const stack = pipeline('web');
+    const statements = statementsOfRole(templateOf(stack), logicalId(stack.builds.roles.get('e2e')!.role));
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['codeconnections:GetConnectionToken', 'codeconnections:GetConnection'],
+      Resource: CONNECTION,
     });
-    expect(source('web').Triggers).toEqual({ Webhook: false });
+    expect(statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('codecommit:'))).toEqual([]);
+  });
+
+  test('a connection made before July 2024 (codestar-connections) is granted with its own action prefix', () => {
+    const legacy = CONNECTION.replace('codeconnections', 'codestar-connections');
+    const web = config.pipelines[1]!;
+    const other = synthesize(
+      parseConfig({ pipelines: [{ ...web, source: { ...web.source, connectionArn: legacy } }] }),
+      {
+        nag: false,
+      },
+    );
+    const stack = other.stepline.pipelines.get('web')!;
+    const statements = statementsOfRole(
+      other.templates.get(stack.stackName)!,
+      stack.getLogicalId(stack.builds.roles.get('build')!.role.node.defaultChild as CfnElement),
+    );
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['codestar-connections:GetConnectionToken', 'codestar-connections:GetConnection'],
+      Resource: legacy,
+    });
   });
 
   test("a stage's role: its own logs and reports, its repository, and for the build stage its artifact prefix and the key", () => {
