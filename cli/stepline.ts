@@ -80,16 +80,16 @@ async function main(argv: string[]): Promise<number> {
       );
       continue;
     }
-    if (!pipeline.localSeed) continue;
-    const seed = resolve(pipeline.localSeed!);
-    const commitId = await runtime.pushSeed(
-      pipeline,
-      seed,
-      `stepline start: ${pipeline.name} at ${new Date().toISOString()}`,
-    );
-    console.log(
-      `\npushed ${pipeline.localSeed} to ${runtime.git.repositoryPath(pipeline.source.repository)} (commit ${commitId.slice(0, 12)})`,
-    );
+    const target = runtime.git.repositoryPath(pipeline.source.repository);
+    let commitId: string;
+    if (pipeline.localRepository) {
+      commitId = await runtime.pushRepository(pipeline);
+      console.log(`\npushed HEAD of ${pipeline.localRepository} to ${target} (commit ${commitId.slice(0, 12)})`);
+    } else if (pipeline.localSeed) {
+      const message = `stepline start: ${pipeline.name} at ${new Date().toISOString()}`;
+      commitId = await runtime.pushSeed(pipeline, resolve(pipeline.localSeed), message);
+      console.log(`\npushed ${pipeline.localSeed} to ${target} (commit ${commitId.slice(0, 12)})`);
+    } else continue;
     for (const started of await runtime.runsStartedFor(commitId)) {
       ok &&= (await followOnce(started.runId)).status === 'SUCCEEDED';
     }
@@ -99,7 +99,10 @@ async function main(argv: string[]): Promise<number> {
     for (const pipeline of config.pipelines) {
       if (pipeline.source.type !== 'codecommit') continue;
       const { repository, branch } = pipeline.source;
-      console.log(`  git push ${runtime.git.repositoryPath(repository)} HEAD:${branch}   # pipeline ${pipeline.name}`);
+      const push = pipeline.localRepository
+        ? `git -C ${pipeline.localRepository} push stepline HEAD:${branch}`
+        : `git push ${runtime.git.repositoryPath(repository)} HEAD:${branch}`;
+      console.log(`  ${push}   # pipeline ${pipeline.name}`);
     }
     return new Promise<number>(() => undefined);
   }

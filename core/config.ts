@@ -93,10 +93,24 @@ export const pipelineSchema = z.strictObject({
   deploy: reserved('deploy'),
   /** Local mode: the directory whose files are committed into the local repository on `npm start`. */
   localSeed: z.string().min(1).optional(),
+  /**
+   * Local mode: a git repository of yours (a path). Local mode adds it a remote named `stepline`;
+   * `git push stepline` from it runs this pipeline on exactly your commit, and `npm start` runs its HEAD.
+   */
+  localRepository: z.string().min(1).optional(),
 });
 
 export const configSchema = z
-  .strictObject({ pipelines: z.array(pipelineSchema).min(1, 'declare at least one pipeline') })
+  .strictObject({
+    pipelines: z
+      .array(
+        pipelineSchema.refine((p) => !(p.localSeed && p.localRepository), {
+          message: 'declare localSeed or localRepository, not both: local mode runs one source per pipeline',
+          path: ['localRepository'],
+        }),
+      )
+      .min(1, 'declare at least one pipeline'),
+  })
   .superRefine((config, context) => {
     const first = new Map<string, number>();
     config.pipelines.forEach((pipeline, index) => {

@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 import type { Person } from '../core/records';
 
 const run = promisify(execFile);
+/** The remote local mode adds to a user's repository. */
+export const LOCAL_REMOTE = 'stepline';
 const ZERO = /^0+$/;
 /** Files of a seed directory that a commit never carries (build outputs, installed packages). */
 const NOT_SOURCE = new Set(['.git', 'node_modules', 'dist', '.build', 'reports']);
@@ -43,6 +45,38 @@ export class LocalGitSource {
     await writeFile(hook, `#!/bin/sh\nexec "${process.execPath}" -e ${shellQuote(script)}\n`);
     await chmod(hook, 0o755);
     return path;
+  }
+
+  /**
+   * Connects a repository of the user's to a local repository: a remote named `stepline` pointing at
+   * it, so `git push stepline <ref>` runs the pipeline on exactly the pushed commit.
+   */
+  async connect(repository: string, userRepository: string): Promise<void> {
+    const remotes = (await git(userRepository, 'remote')).split('\n');
+    const url = this.repositoryPath(repository);
+    if (remotes.includes(LOCAL_REMOTE)) await git(userRepository, 'remote', 'set-url', LOCAL_REMOTE, url);
+    else await git(userRepository, 'remote', 'add', LOCAL_REMOTE, url);
+  }
+
+  /**
+   * Pushes the user repository's HEAD to `branch` of the local repository. Resolves with the commit
+   * id and whether the branch moved (pushing a commit the branch already has changes nothing).
+   */
+  async pushHead(
+    repository: string,
+    userRepository: string,
+    branch: string,
+  ): Promise<{ commitId: string; moved: boolean }> {
+    const before = await git(
+      this.repositoryPath(repository),
+      'rev-parse',
+      '--verify',
+      '--quiet',
+      `refs/heads/${branch}`,
+    ).catch(() => '');
+    await git(userRepository, 'push', '--quiet', '--force', LOCAL_REMOTE, `HEAD:refs/heads/${branch}`);
+    const commitId = (await git(userRepository, 'rev-parse', 'HEAD')).trim();
+    return { commitId, moved: before.trim() !== commitId };
   }
 
   /** Commits the seed directory's files to `branch` from a work tree and pushes them. */

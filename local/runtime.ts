@@ -197,6 +197,7 @@ export class LocalRuntime {
     for (const pipeline of pipelines) {
       const { repository } = pipeline.source;
       await git.ensureRepository(repository, `${endpoint.url}${GIT_PUSH_ROUTE}`);
+      if (pipeline.localRepository) await git.connect(repository, resolve(pipeline.localRepository));
       bus.addRule({
         name: `${stateMachineName(pipeline.name)}-push`,
         ...codeCommitTrigger(pipeline, repositoryArn(repository)),
@@ -204,6 +205,23 @@ export class LocalRuntime {
       });
     }
     return runtime;
+  }
+
+  /**
+   * Runs the HEAD of a pipeline's `localRepository` (connected at start): pushes it, or, when the
+   * branch has that commit already, delivers a new event for it (a deliberate re-run, as pushing the
+   * same commit again would be on CodeCommit with a new event). Resolves with the commit id.
+   */
+  async pushRepository(pipeline: PipelineConfig): Promise<string> {
+    if (!isCodeCommitPipeline(pipeline) || !pipeline.localRepository) {
+      throw new Error(`pipeline ${pipeline.name} has no localRepository`);
+    }
+    const { repository, branch } = pipeline.source;
+    const { commitId, moved } = await this.git.pushHead(repository, resolve(pipeline.localRepository), branch);
+    if (!moved) {
+      this.putEvent(codeCommitEvent({ repository, oldCommitId: commitId, commitId, ref: `refs/heads/${branch}` }));
+    }
+    return commitId;
   }
 
   /** Commits a pipeline's seed directory to its repository and pushes it; resolves with the commit id. */

@@ -85,6 +85,33 @@ describe('stepline start', () => {
     );
   });
 
+  it("runs a repository of the user's, outside stepline's tree, on exactly its HEAD commit", async () => {
+    const repository = join(dir, 'my-service');
+    await run('git', ['init', '--quiet', '--initial-branch=main', repository]);
+    for (const [name, content] of Object.entries(passingSeed)) await writeFile(join(repository, name), content);
+    const git = (...args: string[]) =>
+      run('git', ['-C', repository, '-c', 'user.name=Ada', '-c', 'user.email=ada@example.com', ...args]);
+    await git('add', '--all');
+    await git('commit', '--quiet', '-m', 'my change');
+    const head = (await git('rev-parse', 'HEAD')).stdout.trim();
+    const config = { pipelines: [{ ...pipeline(), localSeed: undefined, localRepository: repository }] };
+
+    const first = await start(dir, config);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(
+      `pushed HEAD of ${repository} to ${join(dir, 'state', 'git', 'demo.git')} (commit ${head.slice(0, 12)})`,
+    );
+    expect(first.stdout).toMatch(new RegExp(`run demo-${head.slice(0, 12)}-[0-9a-f]{8} SUCCEEDED`));
+    expect((await git('remote', 'get-url', 'stepline')).stdout.trim()).toBe(join(dir, 'state', 'git', 'demo.git'));
+
+    // The same HEAD again is a deliberate re-run: a new run of the same commit.
+    const second = await start(dir, config);
+    expect(second.code).toBe(0);
+    const runIds = [first, second].map((r) => /run (demo-\S+) SUCCEEDED/.exec(r.stdout)?.[1]);
+    expect(runIds[1]).toMatch(new RegExp(`^demo-${head.slice(0, 12)}-`));
+    expect(runIds[1]).not.toBe(runIds[0]);
+  });
+
   it('refuses an invalid config, naming the pipeline and the field, before starting anything', async () => {
     const result = await start(dir, { pipelines: [{ ...pipeline(dir), build: { buildspec: '/etc/passwd' } }] });
     expect(result.code).toBe(1);

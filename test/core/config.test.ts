@@ -79,6 +79,12 @@ describe('parseConfig', () => {
     });
   });
 
+  it('takes a local repository or a local seed for a pipeline, not both', () => {
+    expect(problemsOf({ pipelines: [{ ...pipeline, localSeed: 'seed', localRepository: '../repo' }] })).toEqual([
+      'pipeline "web" → localRepository: declare localSeed or localRepository, not both: local mode runs one source per pipeline',
+    ]);
+  });
+
   it('refuses duplicate pipelines and an unknown source type', () => {
     expect(problemsOf({ pipelines: [pipeline, { ...pipeline, name: 'api' }, pipeline] })).toEqual([
       'pipeline "web" → name: pipeline names must be unique: pipelines[0] is "web" too',
