@@ -91,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
       console.log(`\npushed ${pipeline.localSeed} to ${target} (commit ${commitId.slice(0, 12)})`);
     } else continue;
     for (const started of await runtime.runsStartedFor(commitId)) {
-      ok &&= (await followOnce(started.runId)).status === 'SUCCEEDED';
+      ok &&= ['SUCCEEDED', 'SKIPPED'].includes((await followOnce(started.runId)).status);
     }
   }
   if (values.serve) {
@@ -125,7 +125,11 @@ async function follow(runtime: LocalRuntime, runId: string): Promise<RunRecord> 
     await new Promise((r) => setTimeout(r, 200));
   }
   const run = await done;
-  console.log(`run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}`);
+  console.log(
+    run.status === 'SKIPPED'
+      ? `run ${run.runId} SKIPPED: ${run.skipReason}`
+      : `run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}`,
+  );
   failureLines(run).forEach((line) => console.log(line));
   return run;
 }

@@ -4,8 +4,9 @@
  * names the pipeline and the field.
  */
 import * as z from 'zod';
+import { DEFAULT_SKIP_MARKERS, type PushFilters } from './filters';
 import { RESOURCE_PREFIX } from './platform';
-import type { RunInput } from './records';
+import type { PipelineCatalogEntry, RunInput } from './records';
 
 const NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const nameOf = (what: string) =>
@@ -81,6 +82,23 @@ export const pipelineSchema = z.strictObject({
     .default([])
     .refine((tests) => new Set(tests.map((t) => t.name)).size === tests.length, 'test stage names must be unique')
     .refine((tests) => tests.every((t) => t.name !== 'build'), "'build' is the build stage's name"),
+  /**
+   * Which pushes of the repository run the pipeline; the others are recorded SKIPPED with the reason.
+   * @default branches: [source.branch], tags: false, skipMarkers: DEFAULT_SKIP_MARKERS
+   */
+  filters: z
+    .strictObject({
+      /** Branch name patterns (at most 8); `*` matches any run of characters, `/` included. */
+      branches: z.array(z.string().min(1).max(256)).min(1).max(8, 'at most 8 branch patterns').optional(),
+      /** Whether tag pushes run the pipeline. */
+      tags: z.boolean().default(false),
+      /** Commit message markers that skip a run (case-insensitive); [] to run every commit. */
+      skipMarkers: z
+        .array(z.string().min(1).max(64))
+        .max(8, 'at most 8 skip markers')
+        .default([...DEFAULT_SKIP_MARKERS]),
+    })
+    .default({ tags: false, skipMarkers: [...DEFAULT_SKIP_MARKERS] }),
   /**
    * How many test stages build at once; 0 runs them all at once. Lower it when the account's
    * CodeBuild concurrent-build quota is small: the rest wait in the state machine, not in a retry.
@@ -213,6 +231,20 @@ export function stageSpecs(pipeline: PipelineConfig): StageSpec[] {
 export function stagePlan(pipeline: PipelineConfig): RunInput['stages'] {
   const [build, ...tests] = stageSpecs(pipeline).map(({ name, project }) => ({ name, project }));
   return { build: build!, tests, testConcurrency: pipeline.testConcurrency };
+}
+
+/** A pipeline's push filters with their defaults: its source branch alone. */
+export function pushFilters(pipeline: PipelineConfig): PushFilters {
+  return {
+    branches: pipeline.filters.branches ?? [pipeline.source.branch],
+    tags: pipeline.filters.tags,
+    skipMarkers: pipeline.filters.skipMarkers,
+  };
+}
+
+/** A pipeline's catalog entry once its state machine exists: what its stack (or local mode) publishes. */
+export function catalogEntry(pipeline: PipelineConfig, stateMachineArn: string): PipelineCatalogEntry {
+  return { stateMachineArn, stages: stagePlan(pipeline), filters: pushFilters(pipeline) };
 }
 
 /** The name of a pipeline's state machine, as the Step Functions console lists it. */

@@ -2,9 +2,13 @@
  * The data of stepline: every record the run store keeps and every event that moves a run forward.
  * Handlers, the store, the CDK app, the CLI and local mode all import these types; nothing redefines them.
  */
+import type { PushFilters } from './filters';
 
-/** A run moves QUEUED → RUNNING → SUCCEEDED | FAILED, never backwards. */
-export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+/**
+ * A run moves QUEUED → RUNNING → SUCCEEDED | FAILED, never backwards. A push that the pipeline's
+ * filters drop is recorded SKIPPED from the start, with the reason.
+ */
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 /** A stage moves PENDING → IN_PROGRESS → SUCCEEDED | FAILED, never backwards. */
 export type StageStatus = 'PENDING' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
 
@@ -13,6 +17,7 @@ export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> 
   RUNNING: ['SUCCEEDED', 'FAILED'],
   SUCCEEDED: [],
   FAILED: [],
+  SKIPPED: [],
 };
 
 export const STAGE_TRANSITIONS: Readonly<Record<StageStatus, readonly StageStatus[]>> = {
@@ -112,6 +117,8 @@ export interface RunRecord {
   readonly endedAt?: string;
   readonly durationMs?: number;
   readonly failure?: Failure;
+  /** Why the pipeline's filters dropped the push, for a SKIPPED run. */
+  readonly skipReason?: string;
 }
 
 export interface StageRecord {
@@ -150,13 +157,16 @@ export interface RunInput {
 export interface PipelineCatalogEntry {
   readonly stateMachineArn: string;
   readonly stages: RunInput['stages'];
+  readonly filters: PushFilters;
 }
 
 /** What a source trigger hands to the run starter (the EventBridge target input). */
 export interface RunRequest {
   readonly pipeline: string;
   readonly repository: string;
+  /** The pushed branch, or tag for a tag push. */
   readonly branch: string;
+  readonly referenceType: 'branch' | 'tag';
   readonly commitId: string;
   readonly trigger: Trigger;
 }

@@ -10,6 +10,7 @@ export const runRequestSchema = z.object({
   pipeline: id,
   repository: id,
   branch: id,
+  referenceType: z.enum(['branch', 'tag']).default('branch'),
   commitId: z.string().regex(/^[0-9a-f]{40}$/, 'commitId must be a 40-character hex commit id'),
   trigger: z.object({
     kind: z.enum(['codecommit', 'github']),
@@ -17,7 +18,7 @@ export const runRequestSchema = z.object({
     eventTime: z.string().min(1),
     pushedBy: z.string().optional(),
   }),
-}) satisfies z.ZodType<RunRequest>;
+}) satisfies z.ZodType<RunRequest, unknown>;
 
 export const progressEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('runStarted'), runId: id, executionArn: id, startedAt: id }),
@@ -37,6 +38,7 @@ export const catalogEntrySchema = z.object({
     tests: z.array(stagePlanSchema),
     testConcurrency: z.number().int().min(0),
   }),
+  filters: z.object({ branches: z.array(id).min(1), tags: z.boolean(), skipMarkers: z.array(id) }),
 }) satisfies z.ZodType<PipelineCatalogEntry>;
 
 /** Parses `input` or throws InvalidRequestError naming every bad field. */

@@ -5,6 +5,7 @@
  * run with the reason, never dropped: the push happened, and the store says why nothing ran.
  */
 import { CommitNotFoundError, RunAlreadyExistsError, SteplineError, UnknownPipelineError } from './errors';
+import { skipReason } from './filters';
 import { executionName } from './naming';
 import type { Clock, CommitReader, ExecutionStarter, PipelineCatalog, RunRepository } from './ports';
 import type { Failure, Person, RunInput, RunRecord, RunRequest } from './records';
@@ -25,6 +26,8 @@ export interface StartRunResult {
   readonly duplicate: boolean;
   /** Why the run could not start: it was recorded FAILED with this failure. */
   readonly refused?: Failure;
+  /** Why the pipeline's filters dropped the push: it was recorded SKIPPED. */
+  readonly skipped?: string;
 }
 
 export async function startRun(request: RunRequest, deps: StartRunDeps): Promise<StartRunResult> {
@@ -40,6 +43,9 @@ export async function startRun(request: RunRequest, deps: StartRunDeps): Promise
   };
   const pipeline = await deps.catalog.lookup(request.pipeline);
   if (!pipeline) return refuse(run, new UnknownPipelineError(request.pipeline), deps);
+  const push = { referenceType: request.referenceType, reference: request.branch };
+  const refSkip = skipReason(push, { ...pipeline.filters, skipMarkers: [] });
+  if (refSkip) return skip(run, refSkip, deps);
   let details: { author?: Person; message?: string };
   try {
     details = await deps.commits.getCommit(request.repository, request.commitId);
@@ -47,6 +53,8 @@ export async function startRun(request: RunRequest, deps: StartRunDeps): Promise
     if (error instanceof CommitNotFoundError) return refuse(run, error, deps);
     throw error;
   }
+  const markerSkip = skipReason({ ...push, message: details.message }, pipeline.filters);
+  if (markerSkip) return skip({ ...run, commit: { ...commit, ...details } }, markerSkip, deps);
   const input: RunInput = { runId, pipeline: request.pipeline, commit, stages: pipeline.stages };
 
   let duplicate = false;
@@ -65,6 +73,27 @@ export async function startRun(request: RunRequest, deps: StartRunDeps): Promise
   // crash interrupted between the record and the execution.
   const started = await deps.executions.start({ stateMachineArn: pipeline.stateMachineArn, name: runId, input });
   return { runId, executionArn: started.executionArn, duplicate: duplicate || started.alreadyStarted };
+}
+
+/** Records a push the pipeline's filters drop as a SKIPPED run, with the reason; a redelivery finds it. */
+async function skip(
+  run: Omit<RunRecord, 'status' | 'stageNames'>,
+  reason: string,
+  deps: StartRunDeps,
+): Promise<StartRunResult> {
+  try {
+    await deps.runs.createRun({
+      ...run,
+      status: 'SKIPPED',
+      stageNames: [],
+      endedAt: run.createdAt,
+      skipReason: reason,
+    });
+    return { runId: run.runId, duplicate: false, skipped: reason };
+  } catch (error) {
+    if (!(error instanceof RunAlreadyExistsError)) throw error;
+    return { runId: run.runId, duplicate: true, skipped: error.existing.skipReason ?? reason };
+  }
 }
 
 /** Records a run that cannot start as FAILED, with the reason; a redelivery finds the same record. */

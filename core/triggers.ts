@@ -20,8 +20,10 @@ export interface SourceTrigger {
 export const CODECOMMIT_DETAIL_TYPE = 'CodeCommit Repository State Change';
 
 /**
- * The trigger of a CodeCommit pipeline: pushes that create or move the configured branch.
- * `referenceCreated` is included so that the first push of a new branch runs too.
+ * The trigger of a CodeCommit pipeline: every push that creates or moves a branch or tag of its
+ * repository. The run starter applies the pipeline's filters (core/filters.ts) and records the
+ * pushes they drop as SKIPPED, so a filtered push is never dropped silently. `referenceCreated` is
+ * included so that the first push of a new branch runs too.
  */
 export function codeCommitTrigger(pipeline: CodeCommitPipeline, repositoryArn: string): SourceTrigger {
   return {
@@ -31,14 +33,14 @@ export function codeCommitTrigger(pipeline: CodeCommitPipeline, repositoryArn: s
       resources: [repositoryArn],
       detail: {
         event: ['referenceCreated', 'referenceUpdated'],
-        referenceType: ['branch'],
-        referenceName: [pipeline.source.branch],
+        referenceType: ['branch', 'tag'],
       },
     },
     input: {
       pipeline: pipeline.name,
       repository: { path: '$.detail.repositoryName' },
       branch: { path: '$.detail.referenceName' },
+      referenceType: { path: '$.detail.referenceType' },
       commitId: { path: '$.detail.commitId' },
       trigger: {
         kind: 'codecommit',

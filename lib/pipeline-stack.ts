@@ -9,9 +9,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { stagePlan, type PipelineConfig } from '../core/config';
+import { catalogEntry, type PipelineConfig } from '../core/config';
 import { PLATFORM_PARAMETERS, catalogParameterName } from '../core/platform';
-import type { PipelineCatalogEntry } from '../core/records';
 import { PipelineBuildProjects } from './build-projects';
 import { PipelineStateMachine } from './pipeline-state-machine';
 import { SourceTriggers } from './source-triggers';
@@ -63,10 +62,7 @@ export class PipelineStack extends Stack {
         }),
       repository: this.builds.repository,
     });
-    const entry: PipelineCatalogEntry = {
-      stateMachineArn: this.machine.stateMachine.stateMachineArn,
-      stages: stagePlan(pipeline),
-    };
+    const entry = catalogEntry(pipeline, this.machine.stateMachine.stateMachineArn);
     this.catalogEntry = new ssm.StringParameter(this, 'CatalogEntry', {
       parameterName: catalogParameterName(pipeline.name),
       stringValue: this.toJsonString(entry),

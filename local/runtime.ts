@@ -10,8 +10,8 @@ import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  catalogEntry,
   isCodeCommitPipeline,
-  stagePlan,
   stageSpecs,
   stateMachineName,
   type CodeCommitPipeline,
@@ -21,7 +21,7 @@ import {
 import { TASK_RESOURCES } from '../core/asl';
 import { CATALOG_PATH, catalogParameterName } from '../core/platform';
 import type { Clock } from '../core/ports';
-import type { PipelineCatalogEntry, RunRecord } from '../core/records';
+import type { RunRecord } from '../core/records';
 import type { StartRunResult } from '../core/start-run';
 import { CODECOMMIT_DETAIL_TYPE, codeCommitTrigger } from '../core/triggers';
 import { platformClients, type HandlerPlatform } from '../lambdas/environment';
@@ -180,13 +180,13 @@ export class LocalRuntime {
     const recordProgress = functionArn('stepline-record-progress');
     functions.set(recordProgress, createRecordProgress(recordProgressDeps(platform)));
     for (const pipeline of pipelines) {
-      const entry: PipelineCatalogEntry = {
-        stateMachineArn: stepFunctions.createStateMachine(
+      const entry = catalogEntry(
+        pipeline,
+        stepFunctions.createStateMachine(
           stateMachineName(pipeline.name),
           renderDefinition(PIPELINE_DEFINITION_FILE, { RecordProgressFunctionArn: recordProgress }),
         ),
-        stages: stagePlan(pipeline),
-      };
+      );
       parameters.set(catalogParameterName(pipeline.name), JSON.stringify(entry));
     }
     const functionLogs = join(stateDir, 'functions');

@@ -4,7 +4,7 @@
  * reads the records and ends every group still alive. A record holds the group leader's start time
  * (Linux /proc), so a process id the system has since given to another program is never touched.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface RunningGroup {
@@ -24,7 +24,9 @@ export class ProcessRegistry {
     mkdirSync(this.dir, { recursive: true });
     const record: RunningGroup = { pgid, startTicks: startTicksOf(pgid), ...owner };
     const file = join(this.dir, `${pgid}.json`);
-    writeFileSync(file, JSON.stringify(record));
+    // Written aside and renamed into place: a kill mid-write leaves no half record for the next start.
+    writeFileSync(`${file}.tmp`, JSON.stringify(record));
+    renameSync(`${file}.tmp`, file);
     return () => rmSync(file, { force: true });
   }
 
@@ -34,26 +36,27 @@ export class ProcessRegistry {
    */
   reap(): { readonly group: RunningGroup; readonly killed: boolean }[] {
     if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir)
-      .filter((name) => name.endsWith('.json'))
-      .map((name) => {
-        const file = join(this.dir, name);
-        const group = JSON.parse(readFileSync(file, 'utf8')) as RunningGroup;
-        const killed =
-          group.startTicks !== undefined && startTicksOf(group.pgid) === group.startTicks && kill(group.pgid);
-        rmSync(file, { force: true });
-        return { group, killed };
-      });
+    const reaped: { group: RunningGroup; killed: boolean }[] = [];
+    for (const name of readdirSync(this.dir)) {
+      const file = join(this.dir, name);
+      // A whole record not yet renamed into place counts too; one a kill cut short mid-write cannot be
+      // read, and only that instant's group can escape.
+      const group = /\.json(\.tmp)?$/.test(name) ? readRecord(file) : undefined;
+      if (group) {
+        const running = group.startTicks !== undefined && startTicksOf(group.pgid) === group.startTicks;
+        reaped.push({ group, killed: running && kill(group.pgid) });
+      }
+      rmSync(file, { force: true });
+    }
+    return reaped;
   }
 }
 
-/** Whether a group with this id has a live process (signal 0 tests without sending). */
-export function groupAlive(pgid: number): boolean {
+function readRecord(file: string): RunningGroup | undefined {
   try {
-    process.kill(-pgid, 0);
-    return true;
+    return JSON.parse(readFileSync(file, 'utf8')) as RunningGroup;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig, projectName, stagePlan } from '../../core/config';
+import { ConfigError, parseConfig, projectName, pushFilters, stagePlan } from '../../core/config';
 import config from '../../stepline.config';
 
 const pipeline = {
@@ -77,6 +77,29 @@ describe('parseConfig', () => {
     ).toMatchObject({
       connectionArn: legacy,
     });
+  });
+
+  it('defaults the push filters to the source branch, no tags and the common skip markers', () => {
+    const parsed = parseConfig({ pipelines: [pipeline] }).pipelines[0]!;
+    expect(pushFilters(parsed)).toEqual({
+      branches: ['main'],
+      tags: false,
+      skipMarkers: ['[skip ci]', '[ci skip]', '[no ci]', '[skip stepline]'],
+    });
+    const custom = parseConfig({
+      pipelines: [{ ...pipeline, filters: { branches: ['main', 'release/*'], tags: true, skipMarkers: [] } }],
+    }).pipelines[0]!;
+    expect(pushFilters(custom)).toEqual({ branches: ['main', 'release/*'], tags: true, skipMarkers: [] });
+  });
+
+  it('refuses more than 8 branch patterns and unknown filter keys', () => {
+    const branches = Array.from({ length: 9 }, (_, i) => `b${i}`);
+    expect(problemsOf({ pipelines: [{ ...pipeline, filters: { branches } }] })).toEqual([
+      'pipeline "web" → filters.branches: at most 8 branch patterns',
+    ]);
+    expect(problemsOf({ pipelines: [{ ...pipeline, filters: { paths: ['src/**'] } }] })[0]).toMatch(
+      /^pipeline "web" → filters: Unrecognized key: "paths"/,
+    );
   });
 
   it('takes a local repository or a local seed for a pipeline, not both', () => {

@@ -9,6 +9,7 @@ const request = {
   pipeline: 'web',
   repository: 'web',
   branch: 'main',
+  referenceType: 'branch' as const,
   commitId: '0123456789abcdef0123456789abcdef01234567',
   trigger: { kind: 'codecommit' as const, eventId: 'evt-1', eventTime: '2026-11-25T09:00:00Z' },
 };
@@ -24,6 +25,7 @@ describe('startRun', () => {
       tests: [{ name: 'unit', project: 'stepline-web-unit' }],
       testConcurrency: 0,
     },
+    filters: { branches: ['main', 'release/*'], tags: false, skipMarkers: ['[skip ci]'] },
   };
 
   beforeEach(() => {
@@ -123,6 +125,39 @@ describe('startRun', () => {
     });
     expect((await deps.runs.getRun(result.runId))?.status).toBe('FAILED');
     expect(starts).toEqual([]);
+  });
+
+  it.each([
+    [{ branch: 'feature/x' }, "branch feature/x matches none of the pipeline's branch patterns (main, release/*)"],
+    [
+      { branch: 'v1.0', referenceType: 'tag' as const },
+      'tag v1.0: tag pushes do not run this pipeline (filters.tags is off)',
+    ],
+  ])('records a push its filters drop as SKIPPED without reading the commit: %j', async (push, reason) => {
+    let read = 0;
+    deps = { ...deps, commits: { getCommit: async () => (read++, {}) } };
+    const result = await startRun({ ...request, ...push }, deps);
+    expect(result).toEqual({ runId: expect.any(String), duplicate: false, skipped: reason });
+    expect(await deps.runs.getRun(result.runId)).toMatchObject({
+      status: 'SKIPPED',
+      skipReason: reason,
+      stageNames: [],
+    });
+    expect(read).toBe(0);
+    expect(starts).toEqual([]);
+  });
+
+  it('records a commit whose message carries a skip marker as SKIPPED, with its author and message', async () => {
+    deps = { ...deps, commits: { getCommit: async () => ({ message: 'Typo [skip ci]' }) } };
+    const result = await startRun(request, deps);
+    expect(result.skipped).toBe('the commit message says [skip ci]');
+    expect(await deps.runs.getRun(result.runId)).toMatchObject({
+      status: 'SKIPPED',
+      commit: { message: 'Typo [skip ci]' },
+    });
+    expect(starts).toEqual([]);
+    // A redelivery finds the skipped run.
+    expect(await startRun(request, deps)).toEqual({ ...result, duplicate: true });
   });
 
   it('lets other commit errors through, recording nothing, so the request is retried', async () => {

@@ -192,6 +192,7 @@ describe('SsmPipelineCatalog', () => {
   const entry = {
     stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:stepline-web',
     stages: { build: { name: 'build', project: 'stepline-web-build' }, tests: [], testConcurrency: 2 },
+    filters: { branches: ['main'], tags: false, skipMarkers: ['[skip ci]'] },
   };
   let clock: number;
   const catalog = () => new SsmPipelineCatalog(new SSMClient({}), '/stepline/pipelines', () => new Date(clock), 1000);
@@ -232,7 +233,7 @@ describe('SsmPipelineCatalog', () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: '{"stateMachineArn":"x"}' } });
     await expect(catalog().lookup('web')).rejects.toThrow(InvalidCatalogEntryError);
     await expect(catalog().lookup('web')).rejects.toThrow(
-      'the catalog entry of pipeline "web" at /stepline/pipelines/web is not valid (invalid catalog entry: stages: Invalid input: expected object, received undefined); redeploy its stack',
+      'the catalog entry of pipeline "web" at /stepline/pipelines/web is not valid (invalid catalog entry: stages: Invalid input: expected object, received undefined; filters: Invalid input: expected object, received undefined); redeploy its stack',
     );
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'not json' } });
     await expect(catalog().lookup('web')).rejects.toThrow(

@@ -11,7 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { parseConfig, projectName, stagePlan, type CodeCommitPipeline } from '../../core/config';
+import { parseConfig, projectName, pushFilters, stagePlan, type CodeCommitPipeline } from '../../core/config';
 import { CATALOG_PATH, PLATFORM_PARAMETERS } from '../../core/platform';
 import { codeCommitTrigger } from '../../core/triggers';
 import type { PipelineStack } from '../../lib/pipeline-stack';
@@ -629,6 +629,7 @@ describe('PipelineStack', () => {
         '$.detail.referenceName',
         '$.detail.repositoryName',
         '$.detail.callerUserArn',
+        '$.detail.referenceType',
       ].sort(),
     );
     // Filling the template's placeholders with their paths yields core/triggers' input template.
@@ -653,6 +654,7 @@ describe('PipelineStack', () => {
     expect(JSON.parse(render(parameter.Value))).toEqual({
       stateMachineArn: render(ref(stack, stack.machine.stateMachine.stateMachineArn)),
       stages: stagePlan(hello),
+      filters: pushFilters(hello),
     });
     expect(stagePlan(hello).testConcurrency).toBe(1);
   });

@@ -212,14 +212,45 @@ describe('pipeline run in local mode', () => {
     expect(fixture.runtime.stepFunctions.listExecutions()).toEqual([]);
   });
 
-  it('starts no run for a push to another branch, and says so', async () => {
+  it('records a push to a branch the pipeline does not follow as SKIPPED, with the reason', async () => {
+    fixture = await startFixture();
+    await fixture.push(passingSeed);
+    const feature = await fixture.runtime.git.commitAndPush('demo', 'feature/x', fixture.seedDir, 'on a branch');
+    const [skipped] = await fixture.runtime.runsStartedFor(feature);
+
+    const reason = "branch feature/x matches none of the pipeline's branch patterns (main)";
+    expect(skipped).toMatchObject({ duplicate: false, skipped: reason });
+    expect(await fixture.runtime.waitForRun(skipped!.runId)).toMatchObject({ status: 'SKIPPED', skipReason: reason });
+    expect(fixture.runtime.stepFunctions.listExecutions().map((e) => e.name)).not.toContain(skipped!.runId);
+  });
+
+  it('records a commit that says [skip ci] as SKIPPED, and runs the next one', async () => {
+    fixture = await startFixture();
+    const skippedCommit = await fixture.push(passingSeed, 'docs only [skip ci]');
+    const [skipped] = await fixture.runtime.runsStartedFor(skippedCommit);
+    expect(await fixture.runtime.waitForRun(skipped!.runId)).toMatchObject({
+      status: 'SKIPPED',
+      skipReason: 'the commit message says [skip ci]',
+      commit: { message: 'docs only [skip ci]' },
+    });
+    const next = await fixture.push(passingSeed, 'a real change');
+    const [run] = await fixture.runtime.runsStartedFor(next);
+    expect((await fixture.runtime.waitForRun(run!.runId)).status).toBe('SUCCEEDED');
+  });
+
+  it('says so when a push matches no rule: a repository no pipeline follows', async () => {
     const problems: DeliveryProblem[] = [];
     fixture = await startFixture({ onDeliveryProblem: (problem) => problems.push(problem) });
-    const event = branchCreated('a'.repeat(40), 'refs/heads/feature');
+    const event = codeCommitEvent({
+      repository: 'elsewhere',
+      oldCommitId: '0'.repeat(40),
+      commitId: 'a'.repeat(40),
+      ref: 'refs/heads/main',
+    });
     expect(fixture.runtime.putEvent(event)).toEqual([]);
     expect(problems).toEqual([
       {
-        event: 'demo refs/heads/feature at aaaaaaaaaaaa',
+        event: 'elsewhere refs/heads/main at aaaaaaaaaaaa',
         eventId: event.id,
         reason: 'no pipeline follows this push (no rule matches it)',
       },

@@ -95,7 +95,7 @@ describe('stopping and killing local mode during a build', () => {
   const runningBuild = () =>
     until('the build to run', () => {
       const running = join(stateDir, 'codebuild', 'running');
-      const records = existsSync(running) ? readdirSync(running) : [];
+      const records = existsSync(running) ? readdirSync(running).filter((name) => name.endsWith('.json')) : [];
       if (records.length === 0) return undefined;
       const group = JSON.parse(readFileSync(join(running, records[0]!), 'utf8')) as RunningGroup;
       const log = join(group.buildDir, 'build.log');
