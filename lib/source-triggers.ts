@@ -68,7 +68,7 @@ export class SourceTriggers extends Construct {
     );
     this.rule = new events.Rule(this, 'PushRule', {
       ruleName: pushRuleName(pipeline.name),
-      description: `stepline: pushes to ${pipeline.source.repository}@${pipeline.source.branch} start pipeline "${pipeline.name}"`,
+      description: `stepline: pushes to ${pipeline.source.repository} reach pipeline "${pipeline.name}", whose filters decide which run`,
       eventPattern: toCdkEventPattern(trigger.pattern),
       targets: [
         new targets.LambdaFunction(props.startRun(), {
