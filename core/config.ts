@@ -97,6 +97,13 @@ export const pipelineSchema = z.strictObject({
         .array(z.string().min(1).max(64))
         .max(8, 'at most 8 skip markers')
         .default([...DEFAULT_SKIP_MARKERS]),
+      /** Path globs over the changed files (at most 8 each): a push runs when one is included and not excluded. */
+      paths: z
+        .strictObject({
+          include: z.array(z.string().min(1).max(256)).max(8, 'at most 8 include globs').default([]),
+          exclude: z.array(z.string().min(1).max(256)).max(8, 'at most 8 exclude globs').default([]),
+        })
+        .optional(),
     })
     .default({ tags: false, skipMarkers: [...DEFAULT_SKIP_MARKERS] }),
   /**
@@ -239,6 +246,7 @@ export function pushFilters(pipeline: PipelineConfig): PushFilters {
     branches: pipeline.filters.branches ?? [pipeline.source.branch],
     tags: pipeline.filters.tags,
     skipMarkers: pipeline.filters.skipMarkers,
+    ...(pipeline.filters.paths ? { paths: pipeline.filters.paths } : {}),
   };
 }
 

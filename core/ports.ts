@@ -51,7 +51,9 @@ export interface CommitReader {
    * Author and message of a commit; undefined fields when the source does not say. Throws
    * CommitNotFoundError when the repository has no such commit.
    */
-  getCommit(repository: string, commitId: string): Promise<{ author?: Person; message?: string }>;
+  getCommit(repository: string, commitId: string): Promise<{ author?: Person; message?: string; parents?: string[] }>;
+  /** The paths of the files that differ between two commits (added, changed, deleted or renamed). */
+  changedFiles(repository: string, before: string, after: string): Promise<string[]>;
 }
 
 export interface ExecutionStarter {

@@ -167,6 +167,8 @@ export interface RunRequest {
   /** The pushed branch, or tag for a tag push. */
   readonly branch: string;
   readonly referenceType: 'branch' | 'tag';
+  /** The commit the branch pointed at before the push; absent when the push created the branch. */
+  readonly parentCommitId?: string;
   readonly commitId: string;
   readonly trigger: Trigger;
 }

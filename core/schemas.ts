@@ -11,6 +11,10 @@ export const runRequestSchema = z.object({
   repository: id,
   branch: id,
   referenceType: z.enum(['branch', 'tag']).default('branch'),
+  parentCommitId: z
+    .string()
+    .regex(/^[0-9a-f]{40}$/)
+    .optional(),
   commitId: z.string().regex(/^[0-9a-f]{40}$/, 'commitId must be a 40-character hex commit id'),
   trigger: z.object({
     kind: z.enum(['codecommit', 'github']),
@@ -38,7 +42,12 @@ export const catalogEntrySchema = z.object({
     tests: z.array(stagePlanSchema),
     testConcurrency: z.number().int().min(0),
   }),
-  filters: z.object({ branches: z.array(id).min(1), tags: z.boolean(), skipMarkers: z.array(id) }),
+  filters: z.object({
+    branches: z.array(id).min(1),
+    tags: z.boolean(),
+    skipMarkers: z.array(id),
+    paths: z.object({ include: z.array(id), exclude: z.array(id) }).optional(),
+  }),
 }) satisfies z.ZodType<PipelineCatalogEntry>;
 
 /** Parses `input` or throws InvalidRequestError naming every bad field. */

@@ -5,7 +5,7 @@
  * run with the reason, never dropped: the push happened, and the store says why nothing ran.
  */
 import { CommitNotFoundError, RunAlreadyExistsError, SteplineError, UnknownPipelineError } from './errors';
-import { skipReason } from './filters';
+import { pathSkipReason, skipReason } from './filters';
 import { executionName } from './naming';
 import type { Clock, CommitReader, ExecutionStarter, PipelineCatalog, RunRepository } from './ports';
 import type { Failure, Person, RunInput, RunRecord, RunRequest } from './records';
@@ -46,15 +46,22 @@ export async function startRun(request: RunRequest, deps: StartRunDeps): Promise
   const push = { referenceType: request.referenceType, reference: request.branch };
   const refSkip = skipReason(push, { ...pipeline.filters, skipMarkers: [] });
   if (refSkip) return skip(run, refSkip, deps);
-  let details: { author?: Person; message?: string };
+  let details: { author?: Person; message?: string; parents?: string[] };
   try {
     details = await deps.commits.getCommit(request.repository, request.commitId);
   } catch (error) {
     if (error instanceof CommitNotFoundError) return refuse(run, error, deps);
     throw error;
   }
+  const { parents, ...described } = details;
   const markerSkip = skipReason({ ...push, message: details.message }, pipeline.filters);
-  if (markerSkip) return skip({ ...run, commit: { ...commit, ...details } }, markerSkip, deps);
+  if (markerSkip) return skip({ ...run, commit: { ...commit, ...described } }, markerSkip, deps);
+  if (pipeline.filters.paths) {
+    const before = request.parentCommitId ?? parents?.[0];
+    const files = before ? await deps.commits.changedFiles(request.repository, before, request.commitId) : undefined;
+    const pathSkip = pathSkipReason(files, pipeline.filters);
+    if (pathSkip) return skip({ ...run, commit: { ...commit, ...described } }, pathSkip, deps);
+  }
   const input: RunInput = { runId, pipeline: request.pipeline, commit, stages: pipeline.stages };
 
   let duplicate = false;
@@ -62,7 +69,7 @@ export async function startRun(request: RunRequest, deps: StartRunDeps): Promise
     await deps.runs.createRun({
       ...run,
       status: 'QUEUED',
-      commit: { ...commit, ...details },
+      commit: { ...commit, ...described },
       stageNames: [pipeline.stages.build.name, ...pipeline.stages.tests.map((s) => s.name)],
     } satisfies RunRecord);
   } catch (error) {

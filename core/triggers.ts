@@ -41,6 +41,8 @@ export function codeCommitTrigger(pipeline: CodeCommitPipeline, repositoryArn: s
       repository: { path: '$.detail.repositoryName' },
       branch: { path: '$.detail.referenceName' },
       referenceType: { path: '$.detail.referenceType' },
+      // Absent from referenceCreated events: the field is then left out.
+      parentCommitId: { path: '$.detail.oldCommitId' },
       commitId: { path: '$.detail.commitId' },
       trigger: {
         kind: 'codecommit',

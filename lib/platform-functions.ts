@@ -162,9 +162,9 @@ export class PlatformFunctions extends Construct {
       "Pipeline state machines are named stepline-<pipeline> and live in the pipelines' own stacks: the grant covers that reserved prefix, so adding a pipeline needs no change to this shared role.",
     );
     starter.role.allow(
-      ['codecommit:GetCommit'],
+      ['codecommit:GetCommit', 'codecommit:GetDifferences'],
       [stack.formatArn({ service: 'codecommit', resource: '*' })],
-      "The starter reads the pushed commit's author and message. Repositories are the users' own, named freely; one statement per repository on this shared role would outgrow IAM's inline policy limit, so the grant is this one read action on the account's repositories in this Region.",
+      "The starter reads the pushed commit's author, message and changed files (for path filters). Repositories are the users' own, named freely; one statement per repository on this shared role would outgrow IAM's inline policy limit, so the grant is this one read action on the account's repositories in this Region.",
     );
     // The push rules (one per pipeline, in the pipelines' stacks) invoke the starter; one permission
     // by their reserved name pattern keeps the function's resource policy (20 KB) from growing with them.

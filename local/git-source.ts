@@ -102,10 +102,43 @@ export class LocalGitSource {
   async getCommit(
     repository: string,
     commitId: string,
-  ): Promise<{ author: Person & { date: string }; message: string }> {
-    const out = await git(this.repositoryPath(repository), 'show', '-s', '--format=%an%x00%ae%x00%aI%x00%B', commitId);
-    const [name = '', email = '', date = '', message = ''] = out.split('\0');
-    return { author: { name, email, date }, message: message.trim() };
+  ): Promise<{ author: Person & { date: string }; message: string; parents: string[] }> {
+    const out = await git(
+      this.repositoryPath(repository),
+      'show',
+      '-s',
+      '--format=%an%x00%ae%x00%aI%x00%P%x00%B',
+      commitId,
+    );
+    const [name = '', email = '', date = '', parents = '', message = ''] = out.split('\0');
+    return { author: { name, email, date }, message: message.trim(), parents: parents.split(' ').filter(Boolean) };
+  }
+
+  /** The files that differ between two commits, as CodeCommit's GetDifferences lists them (both paths of a rename). */
+  async differences(
+    repository: string,
+    before: string,
+    after: string,
+  ): Promise<{ changeType: 'A' | 'M' | 'D'; beforePath?: string; afterPath?: string }[]> {
+    const out = await git(
+      this.repositoryPath(repository),
+      'diff',
+      '--name-status',
+      '-z',
+      '--no-renames',
+      before,
+      after,
+    );
+    const fields = out.split('\0').filter(Boolean);
+    const differences: { changeType: 'A' | 'M' | 'D'; beforePath?: string; afterPath?: string }[] = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const status = fields[i]!.charAt(0);
+      const path = fields[i + 1]!;
+      if (status === 'A') differences.push({ changeType: 'A', afterPath: path });
+      else if (status === 'D') differences.push({ changeType: 'D', beforePath: path });
+      else differences.push({ changeType: 'M', beforePath: path, afterPath: path });
+    }
+    return differences;
   }
 
   /** Parses post-receive lines (`<old> <new> <ref>`). */

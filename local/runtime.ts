@@ -445,10 +445,34 @@ function awsOperations(
         return events;
       },
     ),
+    'CodeCommit_20150413.GetDifferences': operation(
+      z.object({
+        repositoryName: name,
+        beforeCommitSpecifier: name.optional(),
+        afterCommitSpecifier: name,
+        NextToken: z.string().optional(),
+      }),
+      async (r) => {
+        const before = r.beforeCommitSpecifier ?? `${r.afterCommitSpecifier}^`;
+        const differences = await git.differences(r.repositoryName, before, r.afterCommitSpecifier).catch(() => {
+          throw Object.assign(new Error(`Commit ${r.afterCommitSpecifier} does not exist`), {
+            name: 'CommitDoesNotExistException',
+          });
+        });
+        const blob = (path?: string) => (path ? { path, mode: '100644', blobId: '' } : undefined);
+        return {
+          differences: differences.map((d) => ({
+            changeType: d.changeType,
+            beforeBlob: blob(d.beforePath),
+            afterBlob: blob(d.afterPath),
+          })),
+        };
+      },
+    ),
     'CodeCommit_20150413.GetCommit': operation(z.object({ repositoryName: name, commitId: name }), async (r) => {
       try {
-        const { author, message } = await git.getCommit(r.repositoryName, r.commitId);
-        return { commit: { commitId: r.commitId, message, author, committer: author } };
+        const { author, message, parents } = await git.getCommit(r.repositoryName, r.commitId);
+        return { commit: { commitId: r.commitId, message, author, committer: author, parents } };
       } catch {
         throw Object.assign(new Error(`Commit ${r.commitId} does not exist`), { name: 'CommitDoesNotExistException' });
       }

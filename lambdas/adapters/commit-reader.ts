@@ -1,4 +1,9 @@
-import { CodeCommitClient, CommitDoesNotExistException, GetCommitCommand } from '@aws-sdk/client-codecommit';
+import {
+  CodeCommitClient,
+  CommitDoesNotExistException,
+  GetCommitCommand,
+  GetDifferencesCommand,
+} from '@aws-sdk/client-codecommit';
 import { CommitNotFoundError } from '../../core/errors';
 import type { CommitReader } from '../../core/ports';
 
@@ -18,6 +23,28 @@ export class CodeCommitReader implements CommitReader {
     return {
       author: author?.name && author.email ? { name: author.name, email: author.email } : undefined,
       message: commit?.message?.trim(),
+      parents: commit?.parents,
     };
+  }
+
+  async changedFiles(repository: string, before: string, after: string): Promise<string[]> {
+    const files = new Set<string>();
+    let nextToken: string | undefined;
+    do {
+      const page = await this.codecommit.send(
+        new GetDifferencesCommand({
+          repositoryName: repository,
+          beforeCommitSpecifier: before,
+          afterCommitSpecifier: after,
+          NextToken: nextToken,
+        }),
+      );
+      for (const difference of page.differences ?? []) {
+        // A rename changes both paths; a deletion has only the before blob, an addition only the after.
+        for (const path of [difference.beforeBlob?.path, difference.afterBlob?.path]) if (path) files.add(path);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return [...files];
   }
 }

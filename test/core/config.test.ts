@@ -97,8 +97,8 @@ describe('parseConfig', () => {
     expect(problemsOf({ pipelines: [{ ...pipeline, filters: { branches } }] })).toEqual([
       'pipeline "web" → filters.branches: at most 8 branch patterns',
     ]);
-    expect(problemsOf({ pipelines: [{ ...pipeline, filters: { paths: ['src/**'] } }] })[0]).toMatch(
-      /^pipeline "web" → filters: Unrecognized key: "paths"/,
+    expect(problemsOf({ pipelines: [{ ...pipeline, filters: { commits: 1 } }] })[0]).toMatch(
+      /^pipeline "web" → filters: Unrecognized key: "commits"/,
     );
   });
 

@@ -1,4 +1,10 @@
-import { DEFAULT_SKIP_MARKERS, matchesRefPattern, skipReason, type PushFilters } from '../../core/filters';
+import {
+  DEFAULT_SKIP_MARKERS,
+  matchesRefPattern,
+  pathSkipReason,
+  skipReason,
+  type PushFilters,
+} from '../../core/filters';
 
 describe('matchesRefPattern', () => {
   it.each([
@@ -48,5 +54,36 @@ describe('skipReason', () => {
         { ...filters, skipMarkers: [] },
       ),
     ).toBe(undefined);
+  });
+});
+
+describe('pathSkipReason', () => {
+  const filters: PushFilters = {
+    branches: ['main'],
+    tags: false,
+    skipMarkers: [],
+    paths: { include: ['src/**', 'package.json'], exclude: ['src/**/*.md'] },
+  };
+
+  it('runs when a changed file is included and not excluded', () => {
+    expect(pathSkipReason(['docs/a.md', 'src/app/handler.ts'], filters)).toBe(undefined);
+    expect(pathSkipReason(['package.json'], filters)).toBe(undefined);
+  });
+
+  it('names the rules when no changed file counts', () => {
+    expect(pathSkipReason(['docs/a.md', 'src/notes/readme.md'], filters)).toBe(
+      "none of the 2 changed files matches the pipeline's paths (include src/**, package.json; exclude src/**/*.md)",
+    );
+  });
+
+  it('never skips without path filters, or when the changed files cannot be known', () => {
+    expect(pathSkipReason(['docs/a.md'], { ...filters, paths: undefined })).toBe(undefined);
+    expect(pathSkipReason(undefined, filters)).toBe(undefined);
+  });
+
+  it('with only excludes, runs when anything else changed', () => {
+    const onlyExclude = { ...filters, paths: { include: [], exclude: ['docs/**'] } };
+    expect(pathSkipReason(['docs/a.md'], onlyExclude)).toMatch(/^none of the 1 changed files/);
+    expect(pathSkipReason(['docs/a.md', 'x.ts'], onlyExclude)).toBe(undefined);
   });
 });

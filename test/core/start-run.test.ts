@@ -33,7 +33,10 @@ describe('startRun', () => {
     deps = {
       catalog: { lookup: async (pipeline) => (pipeline === 'web' ? web : undefined) },
       runs: runStore.store,
-      commits: { getCommit: async () => ({ author: { name: 'Ada', email: 'ada@example.com' }, message: 'Fix it' }) },
+      commits: {
+        getCommit: async () => ({ author: { name: 'Ada', email: 'ada@example.com' }, message: 'Fix it' }),
+        changedFiles: async () => [],
+      },
       executions: {
         start: async (r) => {
           starts.push(r);
@@ -116,6 +119,7 @@ describe('startRun', () => {
         getCommit: async (repository, commitId) => {
           throw new CommitNotFoundError(repository, commitId);
         },
+        changedFiles: async () => [],
       },
     };
     const result = await startRun(request, deps);
@@ -135,7 +139,7 @@ describe('startRun', () => {
     ],
   ])('records a push its filters drop as SKIPPED without reading the commit: %j', async (push, reason) => {
     let read = 0;
-    deps = { ...deps, commits: { getCommit: async () => (read++, {}) } };
+    deps = { ...deps, commits: { getCommit: async () => (read++, {}), changedFiles: async () => [] } };
     const result = await startRun({ ...request, ...push }, deps);
     expect(result).toEqual({ runId: expect.any(String), duplicate: false, skipped: reason });
     expect(await deps.runs.getRun(result.runId)).toMatchObject({
@@ -148,7 +152,10 @@ describe('startRun', () => {
   });
 
   it('records a commit whose message carries a skip marker as SKIPPED, with its author and message', async () => {
-    deps = { ...deps, commits: { getCommit: async () => ({ message: 'Typo [skip ci]' }) } };
+    deps = {
+      ...deps,
+      commits: { getCommit: async () => ({ message: 'Typo [skip ci]' }), changedFiles: async () => [] },
+    };
     const result = await startRun(request, deps);
     expect(result.skipped).toBe('the commit message says [skip ci]');
     expect(await deps.runs.getRun(result.runId)).toMatchObject({
@@ -160,8 +167,53 @@ describe('startRun', () => {
     expect(await startRun(request, deps)).toEqual({ ...result, duplicate: true });
   });
 
+  describe('path filters', () => {
+    const withPaths = { ...web, filters: { ...web.filters, paths: { include: ['src/**'], exclude: [] } } };
+    let diffs: [string, string][];
+    const reader = (parents?: string[]) => ({
+      getCommit: async () => ({ message: 'change', parents }),
+      changedFiles: async (_repository: string, before: string, after: string) => {
+        diffs.push([before, after]);
+        return ['docs/guide.md'];
+      },
+    });
+    beforeEach(() => {
+      diffs = [];
+      deps = { ...deps, catalog: { lookup: async () => withPaths } };
+    });
+
+    it('compare the pushed commit with the one the branch had, and skip when nothing relevant changed', async () => {
+      deps = { ...deps, commits: reader() };
+      const parent = 'f'.repeat(40);
+      const result = await startRun({ ...request, parentCommitId: parent }, deps);
+      expect(diffs).toEqual([[parent, request.commitId]]);
+      expect(result.skipped).toBe("none of the 1 changed files matches the pipeline's paths (include src/**)");
+      expect(starts).toEqual([]);
+    });
+
+    it("compare a new branch's commit with its first parent", async () => {
+      deps = { ...deps, commits: reader(['e'.repeat(40)]) };
+      await startRun(request, deps);
+      expect(diffs).toEqual([['e'.repeat(40), request.commitId]]);
+    });
+
+    it("run a repository's first commit: its changed files cannot be known", async () => {
+      deps = { ...deps, commits: reader([]) };
+      const result = await startRun(request, deps);
+      expect(diffs).toEqual([]);
+      expect(result.skipped).toBeUndefined();
+      expect(starts).toHaveLength(1);
+    });
+  });
+
   it('lets other commit errors through, recording nothing, so the request is retried', async () => {
-    deps = { ...deps, commits: { getCommit: async () => Promise.reject(new Error('ThrottlingException')) } };
+    deps = {
+      ...deps,
+      commits: {
+        getCommit: async () => Promise.reject(new Error('ThrottlingException')),
+        changedFiles: async () => [],
+      },
+    };
     await expect(startRun(request, deps)).rejects.toThrow('ThrottlingException');
     expect((await runStore.store.listRuns('web')).items).toEqual([]);
   });

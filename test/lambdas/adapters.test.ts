@@ -6,7 +6,12 @@ import {
   CodeBuildClient,
   DescribeTestCasesCommand,
 } from '@aws-sdk/client-codebuild';
-import { CodeCommitClient, CommitDoesNotExistException, GetCommitCommand } from '@aws-sdk/client-codecommit';
+import {
+  CodeCommitClient,
+  CommitDoesNotExistException,
+  GetCommitCommand,
+  GetDifferencesCommand,
+} from '@aws-sdk/client-codecommit';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -138,6 +143,26 @@ describe('CodeCommitReader', () => {
       commitId: 'abc',
     });
     expect(commit).toEqual({ author: { name: 'Ada', email: 'ada@example.com' }, message: 'Fix it' });
+  });
+
+  it('lists the changed files of a push, every page, both paths of a rename', async () => {
+    codecommit
+      .on(GetDifferencesCommand, { NextToken: undefined })
+      .resolves({
+        differences: [
+          { afterBlob: { path: 'src/a.ts' } },
+          { beforeBlob: { path: 'old.ts' }, afterBlob: { path: 'new.ts' } },
+        ],
+        NextToken: 'page2',
+      })
+      .on(GetDifferencesCommand, { NextToken: 'page2' })
+      .resolves({ differences: [{ beforeBlob: { path: 'gone.ts' } }] });
+    const files = await new CodeCommitReader(new CodeCommitClient({})).changedFiles('repo', 'before', 'after');
+    expect(codecommit.commandCalls(GetDifferencesCommand).map((c) => c.args[0].input)).toEqual([
+      { repositoryName: 'repo', beforeCommitSpecifier: 'before', afterCommitSpecifier: 'after', NextToken: undefined },
+      { repositoryName: 'repo', beforeCommitSpecifier: 'before', afterCommitSpecifier: 'after', NextToken: 'page2' },
+    ]);
+    expect(files).toEqual(['src/a.ts', 'old.ts', 'new.ts', 'gone.ts']);
   });
 
   it("answers CodeCommit's CommitDoesNotExistException as CommitNotFoundError, and lets others through", async () => {

@@ -266,7 +266,11 @@ describe('PlatformStack', () => {
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
       { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn('ssm', 'parameter/stepline/pipelines/*') },
       { Effect: 'Allow', Action: 'states:StartExecution', Resource: arn('states', 'stateMachine:stepline-*') },
-      { Effect: 'Allow', Action: 'codecommit:GetCommit', Resource: arn('codecommit', '*') },
+      {
+        Effect: 'Allow',
+        Action: ['codecommit:GetCommit', 'codecommit:GetDifferences'],
+        Resource: arn('codecommit', '*'),
+      },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
     ]);
   });
@@ -630,6 +634,7 @@ describe('PipelineStack', () => {
         '$.detail.repositoryName',
         '$.detail.callerUserArn',
         '$.detail.referenceType',
+        '$.detail.oldCommitId',
       ].sort(),
     );
     // Filling the template's placeholders with their paths yields core/triggers' input template.

@@ -238,6 +238,23 @@ describe('pipeline run in local mode', () => {
     expect((await fixture.runtime.waitForRun(run!.runId)).status).toBe('SUCCEEDED');
   });
 
+  it('records a push that changes no file of its path filters as SKIPPED, and runs one that does', async () => {
+    fixture = await startFixture({}, { filters: { paths: { include: ['src/**', '*.yml'] } } });
+    const first = await fixture.push(passingSeed);
+    await fixture.runtime.waitForRun((await fixture.runtime.runsStartedFor(first))[0]!.runId);
+
+    const docsOnly = await fixture.push({ ...passingSeed, 'docs/guide.md': 'words' }, 'docs');
+    const [skipped] = await fixture.runtime.runsStartedFor(docsOnly);
+    expect(await fixture.runtime.waitForRun(skipped!.runId)).toMatchObject({
+      status: 'SKIPPED',
+      skipReason: "none of the 1 changed files matches the pipeline's paths (include src/**, *.yml)",
+    });
+
+    const source = await fixture.push({ ...passingSeed, 'docs/guide.md': 'words', 'src/app.ts': 'code' }, 'code');
+    const [run] = await fixture.runtime.runsStartedFor(source);
+    expect((await fixture.runtime.waitForRun(run!.runId)).status).toBe('SUCCEEDED');
+  });
+
   it('says so when a push matches no rule: a repository no pipeline follows', async () => {
     const problems: DeliveryProblem[] = [];
     fixture = await startFixture({ onDeliveryProblem: (problem) => problems.push(problem) });

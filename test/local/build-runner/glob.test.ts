@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expandBaseDirectories, globToRegExp, matchFiles } from '../../../local/build-runner/glob';
+import { globToRegExp } from '../../../core/glob';
+import { expandBaseDirectories, matchFiles } from '../../../local/build-runner/glob';
 
 describe('globToRegExp', () => {
   it.each([
