@@ -46,7 +46,7 @@ const codeCommitSource = z.strictObject({
 });
 
 /** A CodeConnections connection (GitHub App): `codeconnections`, or `codestar-connections` for ones made before July 2024. */
-export const CONNECTION_ARN =
+const CONNECTION_ARN =
   /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
 
 const gitHubSource = z.strictObject({

@@ -82,39 +82,34 @@ export async function startRun(request: RunRequest, deps: StartRunDeps): Promise
   return { runId, executionArn: started.executionArn, duplicate: duplicate || started.alreadyStarted };
 }
 
-/** Records a push the pipeline's filters drop as a SKIPPED run, with the reason; a redelivery finds it. */
-async function skip(
+/** How a run that never starts ends: SKIPPED by the pipeline's filters, or FAILED with the reason it cannot run. */
+type Unstarted = { readonly skipReason: string } | { readonly failure: Failure };
+
+/**
+ * Records a run that never starts — SKIPPED with the filter's reason, or FAILED with the failure —
+ * ended as it is created; a redelivery of the same push finds that record.
+ */
+async function endUnstarted(
   run: Omit<RunRecord, 'status' | 'stageNames'>,
-  reason: string,
+  ending: Unstarted,
   deps: StartRunDeps,
 ): Promise<StartRunResult> {
+  const status = 'skipReason' in ending ? 'SKIPPED' : 'FAILED';
+  const outcome = (record: Pick<RunRecord, 'skipReason' | 'failure'>) =>
+    'skipReason' in ending
+      ? { skipped: record.skipReason ?? ending.skipReason }
+      : { refused: record.failure ?? ending.failure };
   try {
-    await deps.runs.createRun({
-      ...run,
-      status: 'SKIPPED',
-      stageNames: [],
-      endedAt: run.createdAt,
-      skipReason: reason,
-    });
-    return { runId: run.runId, duplicate: false, skipped: reason };
+    await deps.runs.createRun({ ...run, status, stageNames: [], endedAt: run.createdAt, ...ending });
+    return { runId: run.runId, duplicate: false, ...outcome(ending) };
   } catch (error) {
     if (!(error instanceof RunAlreadyExistsError)) throw error;
-    return { runId: run.runId, duplicate: true, skipped: error.existing.skipReason ?? reason };
+    return { runId: run.runId, duplicate: true, ...outcome(error.existing) };
   }
 }
 
-/** Records a run that cannot start as FAILED, with the reason; a redelivery finds the same record. */
-async function refuse(
-  run: Omit<RunRecord, 'status' | 'stageNames'>,
-  reason: SteplineError,
-  deps: StartRunDeps,
-): Promise<StartRunResult> {
-  const failure: Failure = { error: reason.name, cause: reason.message };
-  try {
-    await deps.runs.createRun({ ...run, status: 'FAILED', stageNames: [], endedAt: run.createdAt, failure });
-    return { runId: run.runId, duplicate: false, refused: failure };
-  } catch (error) {
-    if (!(error instanceof RunAlreadyExistsError)) throw error;
-    return { runId: run.runId, duplicate: true, refused: error.existing.failure ?? failure };
-  }
-}
+const skip = (run: Omit<RunRecord, 'status' | 'stageNames'>, reason: string, deps: StartRunDeps) =>
+  endUnstarted(run, { skipReason: reason }, deps);
+
+const refuse = (run: Omit<RunRecord, 'status' | 'stageNames'>, reason: SteplineError, deps: StartRunDeps) =>
+  endUnstarted(run, { failure: { error: reason.name, cause: reason.message } }, deps);

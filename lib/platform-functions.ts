@@ -20,7 +20,7 @@ import { ExplicitRole } from './permissions';
 const LAMBDAS_DIR = `${__dirname}/../lambdas`;
 
 /** The handler entry files; lib/ names them by path and never imports them. */
-export const HANDLER_ENTRIES = {
+const HANDLER_ENTRIES = {
   startRun: `${LAMBDAS_DIR}/start-run.ts`,
   recordProgress: `${LAMBDAS_DIR}/record-progress.ts`,
 } as const;
@@ -30,7 +30,7 @@ export const HANDLER_ENTRIES = {
  * instead of bundled: a bundled client set costs 400-520 KB even minified and tree-shaken, against
  * about 100 KB of our own code and zod, and the runtime's copy is patched by AWS without a redeploy.
  */
-export const BUNDLING: nodejs.BundlingOptions = {
+const BUNDLING: nodejs.BundlingOptions = {
   forceDockerBundling: false,
   target: 'node22',
   format: nodejs.OutputFormat.CJS,

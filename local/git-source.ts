@@ -114,21 +114,21 @@ export class LocalGitSource {
     return { author: { name, email, date }, message: message.trim(), parents: parents.split(' ').filter(Boolean) };
   }
 
-  /** The files that differ between two commits, as CodeCommit's GetDifferences lists them (both paths of a rename). */
+  /**
+   * The files that differ between two commits, as CodeCommit's GetDifferences lists them (both paths
+   * of a rename); without `before`, every file of `after`, as added.
+   */
   async differences(
     repository: string,
-    before: string,
+    before: string | undefined,
     after: string,
   ): Promise<{ changeType: 'A' | 'M' | 'D'; beforePath?: string; afterPath?: string }[]> {
-    const out = await git(
-      this.repositoryPath(repository),
-      'diff',
-      '--name-status',
-      '-z',
-      '--no-renames',
-      before,
-      after,
-    );
+    const path = this.repositoryPath(repository);
+    if (before === undefined) {
+      const files = (await git(path, 'ls-tree', '-r', '-z', '--name-only', after)).split('\0').filter(Boolean);
+      return files.map((file) => ({ changeType: 'A' as const, afterPath: file }));
+    }
+    const out = await git(path, 'diff', '--name-status', '-z', '--no-renames', before, after);
     const fields = out.split('\0').filter(Boolean);
     const differences: { changeType: 'A' | 'M' | 'D'; beforePath?: string; afterPath?: string }[] = [];
     for (let i = 0; i + 1 < fields.length; i += 2) {

@@ -453,12 +453,13 @@ function awsOperations(
         NextToken: z.string().optional(),
       }),
       async (r) => {
-        const before = r.beforeCommitSpecifier ?? `${r.afterCommitSpecifier}^`;
-        const differences = await git.differences(r.repositoryName, before, r.afterCommitSpecifier).catch(() => {
-          throw Object.assign(new Error(`Commit ${r.afterCommitSpecifier} does not exist`), {
-            name: 'CommitDoesNotExistException',
+        const differences = await git
+          .differences(r.repositoryName, r.beforeCommitSpecifier, r.afterCommitSpecifier)
+          .catch(() => {
+            throw Object.assign(new Error(`Commit ${r.afterCommitSpecifier} does not exist`), {
+              name: 'CommitDoesNotExistException',
+            });
           });
-        });
         const blob = (path?: string) => (path ? { path, mode: '100644', blobId: '' } : undefined);
         return {
           differences: differences.map((d) => ({

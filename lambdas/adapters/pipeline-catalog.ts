@@ -6,7 +6,7 @@ import type { PipelineCatalogEntry } from '../../core/records';
 import { catalogEntrySchema, parseInput } from '../../core/schemas';
 
 /** How long a container trusts an entry it read: a redeployed pipeline's new stage plan is used within this. */
-export const CATALOG_CACHE_MS = 60_000;
+const CATALOG_CACHE_MS = 60_000;
 
 /**
  * The pipeline catalog in SSM Parameter Store: each pipeline stack publishes its entry (state

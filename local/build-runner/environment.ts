@@ -17,7 +17,7 @@ export interface EnvironmentLayers {
  * What a CodeBuild image has on PATH before any runtime is chosen: the system directories, and the
  * Node that runs local mode standing in for the image's default Node (the standard images carry one).
  */
-export const BASE_PATH = [
+const BASE_PATH = [
   dirname(process.execPath),
   '/usr/local/sbin',
   '/usr/local/bin',

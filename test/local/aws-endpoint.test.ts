@@ -88,6 +88,30 @@ describe('the local endpoint', () => {
     });
   });
 
+  it('serves GetDifferences as CodeCommit does: against a commit, or every file of the commit without one', async () => {
+    const first = await fixture.push(passingSeed);
+    const second = await fixture.push({ ...passingSeed, 'docs/guide.md': 'words' });
+    const differences = async (body: Record<string, string>) => {
+      const { status, body: answer } = await aws(
+        'CodeCommit_20150413.GetDifferences',
+        JSON.stringify({ repositoryName: 'demo', ...body }),
+      );
+      expect(status).toBe(200);
+      return (answer.differences as { changeType: string; afterBlob?: { path: string } }[]).map(
+        (d) => `${d.changeType} ${d.afterBlob?.path}`,
+      );
+    };
+    expect(await differences({ beforeCommitSpecifier: first, afterCommitSpecifier: second })).toEqual([
+      'A docs/guide.md',
+    ]);
+    expect((await differences({ afterCommitSpecifier: second })).sort()).toEqual(
+      ['A build.yml', 'A docs/guide.md', 'A lint.yml', 'A unit.yml'].sort(),
+    );
+    for (const commit of [first, second]) {
+      for (const run of await fixture.runtime.runsStartedFor(commit)) await fixture.runtime.waitForRun(run.runId);
+    }
+  });
+
   it('recognises a replayed git hook notification: the same delivery starts one run', async () => {
     const commitId = await fixture.push(passingSeed);
     const [first] = await fixture.runtime.runsStartedFor(commitId);
@@ -105,7 +129,9 @@ describe('the local endpoint', () => {
     // The hook's own delivery, then the notification and its replay: two runs, the replay a duplicate.
     expect(deliveries.map((d) => d.duplicate)).toEqual([false, false, true]);
     expect(deliveries[2]!.runId).toBe(deliveries[1]!.runId);
-    expect((await fixture.runtime.store.listRuns('demo')).items).toHaveLength(2);
+    expect((await fixture.runtime.store.listRuns('demo')).items.filter((r) => r.commit.id === commitId)).toHaveLength(
+      2,
+    );
     await fixture.runtime.waitForRun(deliveries[1]!.runId);
   });
 });
