@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../bin/config-file';
 import { ConfigError } from '../core/config';
 import type { RunRecord } from '../core/records';
-import { LocalRuntime } from '../local/runtime';
+import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { LocalModeBusyError } from '../local/state-lock';
 import { failureLines, formatDuration, ProgressPrinter } from './progress';
 
@@ -74,13 +74,7 @@ async function main(argv: string[]): Promise<number> {
   );
   let ok = true;
   for (const pipeline of config.pipelines) {
-    if (pipeline.source.type !== 'codecommit') {
-      console.log(
-        `\npipeline ${pipeline.name}: ${pipeline.source.type} sources do not run locally yet (the GitHub trigger is to come)`,
-      );
-      continue;
-    }
-    const target = runtime.git.repositoryPath(pipeline.source.repository);
+    const target = runtime.git.repositoryPath(localRepositoryName(pipeline));
     let commitId: string;
     if (pipeline.localRepository) {
       commitId = await runtime.pushRepository(pipeline);
@@ -97,12 +91,17 @@ async function main(argv: string[]): Promise<number> {
   if (values.serve) {
     console.log('\nserving: a push to one of these repositories starts a run (Ctrl-C to stop):');
     for (const pipeline of config.pipelines) {
-      if (pipeline.source.type !== 'codecommit') continue;
-      const { repository, branch } = pipeline.source;
+      const { branch } = pipeline.source;
       const push = pipeline.localRepository
         ? `git -C ${pipeline.localRepository} push stepline HEAD:${branch}`
-        : `git push ${runtime.git.repositoryPath(repository)} HEAD:${branch}`;
+        : `git push ${runtime.git.repositoryPath(localRepositoryName(pipeline))} HEAD:${branch}`;
       console.log(`  ${push}   # pipeline ${pipeline.name}`);
+    }
+    if (config.pipelines.some((p) => p.source.type === 'github')) {
+      console.log(`GitHub deliveries (a push to a GitHub pipeline's repository above is sent as one):`);
+      console.log(
+        `  POST ${runtime.endpoint.url}${GITHUB_WEBHOOK_ROUTE}, signed with ${stateDir}/github-webhook-secret`,
+      );
     }
     return new Promise<number>(() => undefined);
   }

@@ -252,7 +252,15 @@ export function pushFilters(pipeline: PipelineConfig): PushFilters {
 
 /** A pipeline's catalog entry once its state machine exists: what its stack (or local mode) publishes. */
 export function catalogEntry(pipeline: PipelineConfig, stateMachineArn: string): PipelineCatalogEntry {
-  return { stateMachineArn, stages: stagePlan(pipeline), filters: pushFilters(pipeline) };
+  return { stateMachineArn, source: sourceOf(pipeline), stages: stagePlan(pipeline), filters: pushFilters(pipeline) };
+}
+
+/** Where a pipeline's pushes come from, as SourceChanged events name it: `owner/repo` on GitHub. */
+export function sourceOf(pipeline: PipelineConfig): PipelineCatalogEntry['source'] {
+  const { source } = pipeline;
+  return source.type === 'codecommit'
+    ? { kind: 'codecommit', repository: source.repository }
+    : { kind: 'github', repository: `${source.owner}/${source.repo}` };
 }
 
 /** The name of a pipeline's state machine, as the Step Functions console lists it. */

@@ -81,3 +81,10 @@ export class InvalidRequestError extends SteplineError {
     super(problems.length ? `${message}: ${problems.join('; ')}` : message);
   }
 }
+
+/** EventBridge refused some SourceChanged events (PutEvents answered with failed entries). */
+export class SourceEventsRefusedError extends SteplineError {
+  constructor(readonly failures: readonly string[]) {
+    super(`the platform's bus refused ${failures.length} SourceChanged event(s): ${failures.join('; ')}`);
+  }
+}

@@ -17,9 +17,9 @@ function fnv1a(text: string): string {
   return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
-export function executionName(pipeline: string, commitId: string, eventId: string): string {
+export function executionName(pipeline: string, commitId: string, deliveryId: string): string {
   const commit = commitId.replace(/[^0-9A-Za-z]/g, '').slice(0, 12);
-  const name = `${pipeline}-${commit}-${fnv1a(eventId)}`;
+  const name = `${pipeline}-${commit}-${fnv1a(deliveryId)}`;
   if (!/^[0-9A-Za-z_-]{1,80}$/.test(name) || name.length > MAX_EXECUTION_NAME) {
     throw new Error(`cannot derive a valid execution name from pipeline "${pipeline}" and commit "${commitId}"`);
   }

@@ -9,6 +9,7 @@ import type {
   RunInput,
   RunRecord,
   RunStatus,
+  SourceChanged,
   StageRecord,
   StageStatus,
   TestSummary,
@@ -71,6 +72,18 @@ export interface ExecutionStarter {
 export interface PipelineCatalog {
   /** The pipeline's entry; undefined when no such pipeline is deployed. */
   lookup(pipeline: string): Promise<PipelineCatalogEntry | undefined>;
+}
+
+/** The whole catalog: what a receiver reads to learn which pipelines follow a repository. */
+export interface CatalogListing {
+  /** Every deployed pipeline's entry, by pipeline name. */
+  list(): Promise<ReadonlyMap<string, PipelineCatalogEntry>>;
+}
+
+/** Puts SourceChanged events on the platform's bus (EventBridge PutEvents on AWS). */
+export interface SourceEventPublisher {
+  /** Resolves when every event is on the bus; throws when any was refused. */
+  publish(events: readonly SourceChanged[]): Promise<void>;
 }
 
 export type Clock = () => Date;

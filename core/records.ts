@@ -39,8 +39,11 @@ export type TriggerKind = 'codecommit' | 'github';
 /** What started a run: the delivery that carried the push. */
 export interface Trigger {
   readonly kind: TriggerKind;
-  /** The id of the event that carried the push; a redelivery carries the same id. */
-  readonly eventId: string;
+  /**
+   * The id of the delivery that carried the push: the EventBridge event id of a CodeCommit push,
+   * the `X-GitHub-Delivery` of a GitHub one. A redelivery carries the same id.
+   */
+  readonly deliveryId: string;
   /** When the source event happened (ISO 8601). */
   readonly eventTime: string;
   /** Who pushed: an IAM ARN for CodeCommit, a login for GitHub. */
@@ -156,20 +159,35 @@ export interface RunInput {
 /** What the run starter knows of a deployed pipeline: published by its stack, one entry per pipeline. */
 export interface PipelineCatalogEntry {
   readonly stateMachineArn: string;
+  /** Where its pushes come from: GitHub deliveries are matched to pipelines by this. */
+  readonly source: { readonly kind: TriggerKind; readonly repository: string };
   readonly stages: RunInput['stages'];
   readonly filters: PushFilters;
 }
 
-/** What a source trigger hands to the run starter (the EventBridge target input). */
-export interface RunRequest {
+/**
+ * One push to one pipeline's source, whatever the source: the detail of the `SourceChanged` event on
+ * the platform's bus (core/source-events.ts), and what the run starter takes. Fields a source does
+ * not carry are absent: a CodeCommit event names no author, message or files (the starter reads them
+ * from CodeCommit); a GitHub push carries them all.
+ */
+export interface SourceChanged {
   readonly pipeline: string;
+  /** The CodeCommit repository name, or `owner/repo` on GitHub. */
   readonly repository: string;
   /** The pushed branch, or tag for a tag push. */
   readonly branch: string;
   readonly referenceType: 'branch' | 'tag';
+  readonly commitId: string;
   /** The commit the branch pointed at before the push; absent when the push created the branch. */
   readonly parentCommitId?: string;
-  readonly commitId: string;
+  readonly author?: Person;
+  readonly message?: string;
+  /**
+   * Paths the push changed (added, modified, removed); absent when the source does not list them or
+   * its list may be cut short, so that path filters never skip a push on a partial list.
+   */
+  readonly changedFiles?: readonly string[];
   readonly trigger: Trigger;
 }
 

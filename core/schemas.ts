@@ -1,28 +1,39 @@
 /** Runtime validation of what crosses a boundary into a handler; each schema matches a type of records.ts. */
 import * as z from 'zod';
 import { InvalidRequestError } from './errors';
-import type { PipelineCatalogEntry, ProgressEvent, RunRequest } from './records';
+import type { PipelineCatalogEntry, ProgressEvent, SourceChanged } from './records';
 
 const id = z.string().min(1).max(1024);
 const taskError = z.object({ Error: z.string(), Cause: z.string().optional() });
 
-export const runRequestSchema = z.object({
+const commitId = z.string().regex(/^[0-9a-f]{40}$/, 'must be a 40-character hex commit id');
+
+/**
+ * Bounds that keep a SourceChanged event within EventBridge's 256 KB entry: a push that changes more
+ * files than this is sent without its list (`changedFiles` absent = not known), never cut.
+ */
+export const SOURCE_CHANGED_LIMITS = { changedFiles: 1000, path: 1024, message: 16 * 1024 } as const;
+
+export const sourceChangedSchema = z.object({
   pipeline: id,
   repository: id,
   branch: id,
   referenceType: z.enum(['branch', 'tag']).default('branch'),
-  parentCommitId: z
-    .string()
-    .regex(/^[0-9a-f]{40}$/)
+  parentCommitId: commitId.optional(),
+  commitId,
+  author: z.object({ name: z.string().max(1024), email: z.string().max(1024) }).optional(),
+  message: z.string().max(SOURCE_CHANGED_LIMITS.message).optional(),
+  changedFiles: z
+    .array(z.string().min(1).max(SOURCE_CHANGED_LIMITS.path))
+    .max(SOURCE_CHANGED_LIMITS.changedFiles)
     .optional(),
-  commitId: z.string().regex(/^[0-9a-f]{40}$/, 'commitId must be a 40-character hex commit id'),
   trigger: z.object({
     kind: z.enum(['codecommit', 'github']),
-    eventId: id,
+    deliveryId: id,
     eventTime: z.string().min(1),
     pushedBy: z.string().optional(),
   }),
-}) satisfies z.ZodType<RunRequest, unknown>;
+}) satisfies z.ZodType<SourceChanged, unknown>;
 
 export const progressEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('runStarted'), runId: id, executionArn: id, startedAt: id }),
@@ -37,6 +48,7 @@ const stagePlanSchema = z.object({ name: id, project: id });
 
 export const catalogEntrySchema = z.object({
   stateMachineArn: id,
+  source: z.object({ kind: z.enum(['codecommit', 'github']), repository: id }),
   stages: z.object({
     build: stagePlanSchema,
     tests: z.array(stagePlanSchema),

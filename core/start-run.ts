@@ -1,5 +1,5 @@
 /**
- * The run starter: a source event's run request becomes one run record and one execution, named so
+ * The run starter: a SourceChanged event becomes one run record and one execution, named so
  * that a redelivered event finds the run it already started instead of starting another. A request
  * that cannot run — its pipeline is not deployed, its commit does not exist — is recorded as a FAILED
  * run with the reason, never dropped: the push happened, and the store says why nothing ran.
@@ -8,7 +8,7 @@ import { CommitNotFoundError, RunAlreadyExistsError, SteplineError, UnknownPipel
 import { pathSkipReason, skipReason } from './filters';
 import { executionName } from './naming';
 import type { Clock, CommitReader, ExecutionStarter, PipelineCatalog, RunRepository } from './ports';
-import type { Failure, Person, RunInput, RunRecord, RunRequest } from './records';
+import type { Failure, Person, RunInput, RunRecord, SourceChanged } from './records';
 
 export interface StartRunDeps {
   readonly catalog: PipelineCatalog;
@@ -30,8 +30,8 @@ export interface StartRunResult {
   readonly skipped?: string;
 }
 
-export async function startRun(request: RunRequest, deps: StartRunDeps): Promise<StartRunResult> {
-  const runId = executionName(request.pipeline, request.commitId, request.trigger.eventId);
+export async function startRun(request: SourceChanged, deps: StartRunDeps): Promise<StartRunResult> {
+  const runId = executionName(request.pipeline, request.commitId, request.trigger.deliveryId);
   const commit = { repository: request.repository, branch: request.branch, id: request.commitId };
   const run = {
     runId,
@@ -46,19 +46,31 @@ export async function startRun(request: RunRequest, deps: StartRunDeps): Promise
   const push = { referenceType: request.referenceType, reference: request.branch };
   const refSkip = skipReason(push, { ...pipeline.filters, skipMarkers: [] });
   if (refSkip) return skip(run, refSkip, deps);
-  let details: { author?: Person; message?: string; parents?: string[] };
-  try {
-    details = await deps.commits.getCommit(request.repository, request.commitId);
-  } catch (error) {
-    if (error instanceof CommitNotFoundError) return refuse(run, error, deps);
-    throw error;
+  // A GitHub push carries its commit's author, message and files; CodeCommit's event does not, so
+  // they are read from CodeCommit, which also proves the commit exists.
+  const fromCodeCommit = request.trigger.kind === 'codecommit';
+  let details: { author?: Person; message?: string; parents?: string[] } = {
+    author: request.author,
+    message: request.message,
+  };
+  if (fromCodeCommit) {
+    try {
+      details = await deps.commits.getCommit(request.repository, request.commitId);
+    } catch (error) {
+      if (error instanceof CommitNotFoundError) return refuse(run, error, deps);
+      throw error;
+    }
   }
   const { parents, ...described } = details;
   const markerSkip = skipReason({ ...push, message: details.message }, pipeline.filters);
   if (markerSkip) return skip({ ...run, commit: { ...commit, ...described } }, markerSkip, deps);
   if (pipeline.filters.paths) {
     const before = request.parentCommitId ?? parents?.[0];
-    const files = before ? await deps.commits.changedFiles(request.repository, before, request.commitId) : undefined;
+    const files =
+      request.changedFiles ??
+      (fromCodeCommit && before
+        ? await deps.commits.changedFiles(request.repository, before, request.commitId)
+        : undefined);
     const pathSkip = pathSkipReason(files, pipeline.filters);
     if (pathSkip) return skip({ ...run, commit: { ...commit, ...described } }, pathSkip, deps);
   }

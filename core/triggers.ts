@@ -1,7 +1,7 @@
 /**
- * Source triggers as data: the EventBridge pattern that selects a pipeline's pushes and the input
- * transformer that turns a matching event into a run request. The CDK app renders both onto an
- * `events.Rule`; local mode matches and transforms with the very same objects.
+ * Source triggers as data: the EventBridge pattern that selects a pipeline's events and the input
+ * transformer that shapes what its target receives. The CDK app renders both onto an `events.Rule`;
+ * local mode matches and transforms with the very same objects.
  */
 import type { CodeCommitPipeline } from './config';
 import type { EventPattern } from './event-pattern';
@@ -14,14 +14,17 @@ export type InputTemplate = { readonly [key: string]: string | EventPath | Input
 
 export interface SourceTrigger {
   readonly pattern: EventPattern;
-  readonly input: InputTemplate;
+  /** The target's input: a template, or one path of the event (EventBridge's InputPath). */
+  readonly input: InputTemplate | EventPath;
 }
 
 export const CODECOMMIT_DETAIL_TYPE = 'CodeCommit Repository State Change';
 
 /**
  * The trigger of a CodeCommit pipeline: every push that creates or moves a branch or tag of its
- * repository. The run starter applies the pipeline's filters (core/filters.ts) and records the
+ * repository, shaped as a SourceChanged event's detail (CodeCommit's event names no author, message
+ * or files: the starter reads them) for the source-change publisher to put on the platform's bus.
+ * The run starter applies the pipeline's filters (core/filters.ts) and records the
  * pushes they drop as SKIPPED, so a filtered push is never dropped silently. `referenceCreated` is
  * included so that the first push of a new branch runs too.
  */
@@ -46,7 +49,7 @@ export function codeCommitTrigger(pipeline: CodeCommitPipeline, repositoryArn: s
       commitId: { path: '$.detail.commitId' },
       trigger: {
         kind: 'codecommit',
-        eventId: { path: '$.id' },
+        deliveryId: { path: '$.id' },
         eventTime: { path: '$.time' },
         // CodeCommit names the IAM identity that pushed; a path missing from an event yields no field.
         pushedBy: { path: '$.detail.callerUserArn' },
@@ -63,15 +66,16 @@ export function isEventPath(value: unknown): value is EventPath {
  * Applies an input template to an event as EventBridge's input transformer does for string values:
  * a path that points to nothing yields no field.
  */
-export function applyInputTemplate(template: InputTemplate, event: unknown): Record<string, unknown> {
+export function applyInputTemplate(template: InputTemplate | EventPath, event: unknown): unknown {
+  if (isEventPath(template)) return valueAt(event, template.path);
+  return applyTemplate(template, event);
+}
+
+function applyTemplate(template: InputTemplate, event: unknown): Record<string, unknown> {
   const result: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(template)) {
     const resolved =
-      typeof value === 'string'
-        ? value
-        : isEventPath(value)
-          ? valueAt(event, value.path)
-          : applyInputTemplate(value, event);
+      typeof value === 'string' ? value : isEventPath(value) ? valueAt(event, value.path) : applyTemplate(value, event);
     if (resolved !== undefined) result[key] = resolved;
   }
   return result;

@@ -8,9 +8,11 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { CATALOG_PATH, ENV } from '../core/platform';
+import { CATALOG_PATH, ENV, GITHUB_WEBHOOK_SECRET_NAME, SOURCE_BUS_NAME } from '../core/platform';
 import type { Clock } from '../core/ports';
 
 /** What every SDK client of a platform is configured with (empty on AWS). */
@@ -27,6 +29,8 @@ export interface PlatformClients {
   readonly logs: () => CloudWatchLogsClient;
   readonly codecommit: () => CodeCommitClient;
   readonly ssm: () => SSMClient;
+  readonly eventbridge: () => EventBridgeClient;
+  readonly secretsManager: () => SecretsManagerClient;
 }
 
 export interface HandlerPlatform {
@@ -35,6 +39,10 @@ export interface HandlerPlatform {
   readonly tableName: string;
   /** The SSM path of the pipeline catalog. */
   readonly catalogPath: string;
+  /** The platform's bus, where SourceChanged events go. */
+  readonly sourceBusName: string;
+  /** The secret GitHub webhook deliveries are signed with. */
+  readonly webhookSecretId: string;
   readonly now: Clock;
 }
 
@@ -50,6 +58,8 @@ export function platformClients(settings: ClientSettings, dynamodb: ClientSettin
     logs: once(() => new CloudWatchLogsClient({ ...settings })),
     codecommit: once(() => new CodeCommitClient({ ...settings })),
     ssm: once(() => new SSMClient({ ...settings })),
+    eventbridge: once(() => new EventBridgeClient({ ...settings })),
+    secretsManager: once(() => new SecretsManagerClient({ ...settings })),
   };
 }
 
@@ -59,6 +69,8 @@ export function awsPlatform(): HandlerPlatform {
     clients: platformClients({}),
     tableName: requiredEnv(ENV.tableName),
     catalogPath: process.env[ENV.catalogPath] || CATALOG_PATH,
+    sourceBusName: process.env[ENV.sourceBusName] || SOURCE_BUS_NAME,
+    webhookSecretId: process.env[ENV.webhookSecretId] || GITHUB_WEBHOOK_SECRET_NAME,
     now: () => new Date(),
   };
 }
@@ -68,6 +80,10 @@ function requiredEnv(name: string): string {
   if (!value) throw new Error(`environment variable ${name} is not set`);
   return value;
 }
+
+/** Where a handler's log lines go: stdout (CloudWatch Logs) on AWS, a file in local mode. */
+export type LogLine = (entry: Record<string, unknown>) => void;
+export const stdoutLog: LogLine = (entry) => console.log(JSON.stringify(entry));
 
 /** Builds a value on first use and keeps it for the container's life. */
 export function once<T>(create: () => T): () => T {

@@ -1,15 +1,11 @@
-/** EventBridge target: starts a pipeline run for a source event's run request (see core/triggers.ts). */
-import { parseInput, runRequestSchema } from '../core/schemas';
+/** EventBridge target of each pipeline's rule on the platform's bus: starts a run for a SourceChanged event. */
+import { parseInput, sourceChangedSchema } from '../core/schemas';
 import { startRun, type StartRunDeps } from '../core/start-run';
 import { CodeCommitReader } from './adapters/commit-reader';
 import { SfnExecutionStarter } from './adapters/execution-starter';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
-import { awsPlatform, once, type HandlerPlatform } from './environment';
+import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 import { RunStore } from '../store/run-store';
-
-/** Where the handler's log lines go: stdout (CloudWatch Logs) on AWS, a file in local mode. */
-export type LogLine = (entry: Record<string, unknown>) => void;
-const stdoutLog: LogLine = (entry) => console.log(JSON.stringify(entry));
 
 export function startRunDeps(platform: HandlerPlatform): StartRunDeps {
   const { clients } = platform;
@@ -25,7 +21,7 @@ export function startRunDeps(platform: HandlerPlatform): StartRunDeps {
 export function createHandler(deps: StartRunDeps, log: LogLine = stdoutLog) {
   return async (event: unknown) => {
     try {
-      const result = await startRun(parseInput(runRequestSchema, event, 'run request'), deps);
+      const result = await startRun(parseInput(sourceChangedSchema, event, 'SourceChanged event'), deps);
       const message = result.duplicate ? 'duplicate run request' : result.refused ? 'run refused' : 'run started';
       log({ message, ...result });
       return result;

@@ -4,13 +4,14 @@
  * can be deployed, changed or removed without touching the platform or any other pipeline.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { catalogEntry, type PipelineConfig } from '../core/config';
-import { PLATFORM_PARAMETERS, catalogParameterName } from '../core/platform';
+import { PLATFORM_PARAMETERS, SOURCE_BUS_NAME, catalogParameterName } from '../core/platform';
 import { PipelineBuildProjects } from './build-projects';
 import { PipelineStateMachine } from './pipeline-state-machine';
 import { SourceTriggers } from './source-triggers';
@@ -52,14 +53,15 @@ export class PipelineStack extends Stack {
       recordProgress,
       projects: [...this.builds.projects.values()],
     });
+    const platformFunction = (id: string, parameter: string) =>
+      lambda.Function.fromFunctionAttributes(this, id, { functionArn: platform(parameter), skipPermissions: true });
     this.triggers = new SourceTriggers(this, 'Triggers', {
       pipeline,
+      sourceBus: events.EventBus.fromEventBusName(this, 'SourceBus', SOURCE_BUS_NAME),
+      startRun: platformFunction('StartRun', PLATFORM_PARAMETERS.startRunFunctionArn),
       // Read only by a pipeline whose source has a push rule: an unused template parameter is an error to cfn-lint.
-      startRun: () =>
-        lambda.Function.fromFunctionAttributes(this, 'StartRun', {
-          functionArn: platform(PLATFORM_PARAMETERS.startRunFunctionArn),
-          skipPermissions: true,
-        }),
+      publishSourceChange: () =>
+        platformFunction('PublishSourceChange', PLATFORM_PARAMETERS.publishSourceChangeFunctionArn),
       repository: this.builds.repository,
     });
     const entry = catalogEntry(pipeline, this.machine.stateMachine.stateMachineArn);

@@ -1,19 +1,22 @@
 /**
- * The platform's Lambda functions, shared by every pipeline: the run starter (EventBridge target)
- * and the progress recorder (Step Functions task). Each has an ExplicitRole: the actions below are
+ * The platform's Lambda functions, shared by every pipeline: the source-change publisher (target of
+ * the CodeCommit push rules), the GitHub webhook receiver (a function URL), the run starter (target
+ * of the run rules on the platform's bus) and the progress recorder (Step Functions task). Each has an ExplicitRole: the actions below are
  * all it may do. Their grants on pipeline resources go by stepline's reserved name prefix, so adding
  * a pipeline changes nothing here (a per-pipeline statement on these shared roles would also run
  * into IAM's 10,240-character limit on a role's inline policies at about a hundred pipelines).
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CATALOG_PATH, ENV, RESOURCE_PREFIX, pushRuleName } from '../core/platform';
+import { CATALOG_PATH, ENV, RESOURCE_PREFIX, SOURCE_BUS_NAME, pushRuleName, runRuleName } from '../core/platform';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';
 
@@ -21,6 +24,8 @@ const LAMBDAS_DIR = `${__dirname}/../lambdas`;
 
 /** The handler entry files; lib/ names them by path and never imports them. */
 const HANDLER_ENTRIES = {
+  publishSourceChange: `${LAMBDAS_DIR}/publish-source-change.ts`,
+  githubWebhook: `${LAMBDAS_DIR}/github-webhook.ts`,
   startRun: `${LAMBDAS_DIR}/start-run.ts`,
   recordProgress: `${LAMBDAS_DIR}/record-progress.ts`,
 } as const;
@@ -42,8 +47,12 @@ const BUNDLING: nodejs.BundlingOptions = {
 };
 
 export interface PlatformFunctionsProps {
-  /** The run store table; both functions read and write it. */
+  /** The run store table; the starter and the recorder read and write it. */
   readonly table: dynamodb.ITable;
+  /** The platform's bus, where the publisher and the webhook receiver put SourceChanged events. */
+  readonly sourceBus: events.IEventBus;
+  /** The secret GitHub signs webhook deliveries with; only the receiver reads it. */
+  readonly webhookSecret: secretsmanager.ISecret;
   /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -52,17 +61,25 @@ export interface PlatformFunctionsProps {
 }
 
 export class PlatformFunctions extends Construct {
-  /** lambdas/start-run.ts: turns a source event into a run record and an execution. */
+  /** lambdas/publish-source-change.ts: puts a CodeCommit push on the platform's bus as SourceChanged. */
+  readonly publishSourceChange: nodejs.NodejsFunction;
+  /** lambdas/github-webhook.ts: verifies and turns GitHub push deliveries into SourceChanged events. */
+  readonly githubWebhook: nodejs.NodejsFunction;
+  /** The HTTPS endpoint GitHub webhooks deliver to. */
+  readonly githubWebhookUrl: lambda.FunctionUrl;
+  /** lambdas/start-run.ts: turns a SourceChanged event into a run record and an execution. */
   readonly startRun: nodejs.NodejsFunction;
   /** lambdas/record-progress.ts: records each step of a run, reading builds, reports and logs. */
   readonly recordProgress: nodejs.NodejsFunction;
   /**
-   * Run requests the starter failed on after Lambda's retries of the asynchronous invocation
-   * (EventBridge invokes it asynchronously): kept for inspection and redrive, not lost.
+   * Events the starter or the publisher failed on after Lambda's retries of the asynchronous
+   * invocation (EventBridge invokes them asynchronously): kept for inspection and redrive, not lost.
    */
   readonly failedRunRequests: sqs.Queue;
   readonly startRunRole: ExplicitRole;
   readonly recordProgressRole: ExplicitRole;
+  readonly publishSourceChangeRole: ExplicitRole;
+  readonly githubWebhookRole: ExplicitRole;
 
   constructor(scope: Construct, id: string, props: PlatformFunctionsProps) {
     super(scope, id);
@@ -128,8 +145,57 @@ export class PlatformFunctions extends Construct {
     acknowledgeRule(
       this.failedRunRequests,
       'SQS3',
-      "This queue is itself a dead-letter queue: the starter function's, holding the run requests it failed on after Lambda's retries.",
+      "This queue is itself a dead-letter queue: the starter's and the publisher's, holding the events they failed on after Lambda's retries.",
     );
+    const ruleArn = (bus: string | undefined, name: string) =>
+      stack.formatArn({ service: 'events', resource: 'rule', resourceName: bus ? `${bus}/${name}` : name });
+
+    const publisher = create(
+      'PublishSourceChange',
+      HANDLER_ENTRIES.publishSourceChange,
+      "stepline: puts a CodeCommit push on the platform's bus",
+      Duration.seconds(30),
+      { deadLetterQueue: this.failedRunRequests, retryAttempts: 2 },
+    );
+    this.publishSourceChange = publisher.fn;
+    this.publishSourceChangeRole = publisher.role;
+    this.publishSourceChange.addEnvironment(ENV.sourceBusName, props.sourceBus.eventBusName);
+    publisher.role.allow(['events:PutEvents'], [props.sourceBus.eventBusArn]);
+    publisher.role.allow(['sqs:SendMessage'], [this.failedRunRequests.queueArn]);
+    // The push rules (one per CodeCommit pipeline, in the pipelines' stacks, on the default bus) invoke
+    // the publisher; one permission by their reserved name pattern keeps its resource policy (20 KB) from growing.
+    this.publishSourceChange.addPermission('InvokedByPushRules', {
+      principal: new iam.ServicePrincipal('events.amazonaws.com'),
+      action: 'lambda:InvokeFunction',
+      sourceAccount: stack.account,
+      sourceArn: ruleArn(undefined, pushRuleName('*')),
+    });
+
+    const receiver = create(
+      'GitHubWebhook',
+      HANDLER_ENTRIES.githubWebhook,
+      'stepline: receives GitHub push deliveries',
+      // GitHub counts a delivery not answered within 10 s as failed.
+      Duration.seconds(10),
+    );
+    this.githubWebhook = receiver.fn;
+    this.githubWebhookRole = receiver.role;
+    this.githubWebhook.addEnvironment(ENV.sourceBusName, props.sourceBus.eventBusName);
+    this.githubWebhook.addEnvironment(ENV.webhookSecretId, props.webhookSecret.secretArn);
+    this.githubWebhook.addEnvironment(ENV.catalogPath, CATALOG_PATH);
+    receiver.role.allow(['events:PutEvents'], [props.sourceBus.eventBusArn]);
+    receiver.role.allow(['secretsmanager:GetSecretValue'], [props.webhookSecret.secretArn]);
+    receiver.role.allow(
+      ['ssm:GetParametersByPath'],
+      [
+        stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: CATALOG_PATH.slice(1) }),
+        stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: CATALOG_PATH.slice(1) + '/*' }),
+      ],
+      'The receiver lists the catalog (one parameter per pipeline under /stepline/pipelines/) to learn which pipelines follow a repository; that path only.',
+    );
+    // Public by design: GitHub cannot sign AWS requests. Each delivery is authenticated by its
+    // X-Hub-Signature-256 before anything in it is read (core/github-webhook.ts).
+    this.githubWebhookUrl = this.githubWebhook.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
 
     const starter = create(
       'StartRun',
@@ -166,13 +232,13 @@ export class PlatformFunctions extends Construct {
       [stack.formatArn({ service: 'codecommit', resource: '*' })],
       "The starter reads the pushed commit's author, message and changed files (for path filters). Repositories are the users' own, named freely; one statement per repository on this shared role would outgrow IAM's inline policy limit, so the grant is this one read action on the account's repositories in this Region.",
     );
-    // The push rules (one per pipeline, in the pipelines' stacks) invoke the starter; one permission
-    // by their reserved name pattern keeps the function's resource policy (20 KB) from growing with them.
-    this.startRun.addPermission('InvokedByPushRules', {
+    // The run rules (one per pipeline, in the pipelines' stacks, on the platform's bus) invoke the
+    // starter; one permission by their reserved name pattern, as for the publisher.
+    this.startRun.addPermission('InvokedByRunRules', {
       principal: new iam.ServicePrincipal('events.amazonaws.com'),
       action: 'lambda:InvokeFunction',
       sourceAccount: stack.account,
-      sourceArn: stack.formatArn({ service: 'events', resource: 'rule', resourceName: pushRuleName('*') }),
+      sourceArn: ruleArn(SOURCE_BUS_NAME, runRuleName('*')),
     });
 
     const recorder = create(
@@ -209,6 +275,8 @@ export class PlatformFunctions extends Construct {
       ],
       "A build's log stream is named after its build id, in its project's log group /aws/codebuild/<project>: the streams of stepline's projects only.",
     );
+    publisher.role.isNeededBy(this.publishSourceChange);
+    receiver.role.isNeededBy(this.githubWebhook);
     starter.role.isNeededBy(this.startRun);
     recorder.role.isNeededBy(this.recordProgress);
   }

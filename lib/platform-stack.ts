@@ -13,12 +13,14 @@ import { PLATFORM_PARAMETERS } from '../core/platform';
 import { ArtifactStore } from './artifact-store';
 import { PlatformFunctions } from './platform-functions';
 import { RunStore } from './run-store';
+import { SourceEvents } from './source-events';
 
 export class PlatformStack extends Stack {
   readonly runStore: RunStore;
   readonly artifacts: ArtifactStore;
   readonly platformKey: kms.Key;
   readonly functions: PlatformFunctions;
+  readonly sources: SourceEvents;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, props);
@@ -29,7 +31,12 @@ export class PlatformStack extends Stack {
     });
     this.runStore = new RunStore(this, 'RunStore');
     this.artifacts = new ArtifactStore(this, 'Artifacts', { encryptionKey: this.platformKey });
-    this.functions = new PlatformFunctions(this, 'Functions', { table: this.runStore.table });
+    this.sources = new SourceEvents(this, 'Sources');
+    this.functions = new PlatformFunctions(this, 'Functions', {
+      table: this.runStore.table,
+      sourceBus: this.sources.bus,
+      webhookSecret: this.sources.webhookSecret,
+    });
 
     const publish = (id: string, parameterName: string, stringValue: string, description: string) =>
       new ssm.StringParameter(this, id, { parameterName, stringValue, description });
@@ -43,7 +50,13 @@ export class PlatformStack extends Stack {
       'StartRunFunctionArnParameter',
       PLATFORM_PARAMETERS.startRunFunctionArn,
       this.functions.startRun.functionArn,
-      "stepline: the run starter, every pipeline's push rule target",
+      "stepline: the run starter, every pipeline's run rule target",
+    );
+    publish(
+      'PublishSourceChangeFunctionArnParameter',
+      PLATFORM_PARAMETERS.publishSourceChangeFunctionArn,
+      this.functions.publishSourceChange.functionArn,
+      "stepline: the source-change publisher, every CodeCommit pipeline's push rule target",
     );
     publish(
       'ArtifactBucketNameParameter',
@@ -59,5 +72,13 @@ export class PlatformStack extends Stack {
     );
 
     new CfnOutput(this, 'RunTableName', { description: 'The run store table', value: this.runStore.table.tableName });
+    new CfnOutput(this, 'GitHubWebhookUrl', {
+      description: "The Payload URL of every GitHub repository's webhook (content type application/json, push events)",
+      value: this.functions.githubWebhookUrl.url,
+    });
+    new CfnOutput(this, 'GitHubWebhookSecretName', {
+      description: "The Secrets Manager secret whose value is every GitHub webhook's Secret",
+      value: this.sources.webhookSecret.secretName,
+    });
   }
 }

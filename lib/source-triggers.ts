@@ -1,8 +1,11 @@
 /**
- * What starts a pipeline's runs. A CodeCommit pipeline gets an EventBridge rule on the default bus
- * whose pattern and input come from core/triggers.ts, the very objects local mode matches with.
- * The rule is named `stepline-<pipeline>-push`: the platform lets rules of that name invoke the
- * starter, so the starter's resource policy does not grow with the pipelines.
+ * What starts a pipeline's runs. Every pipeline gets a run rule on the platform's bus that hands its
+ * SourceChanged events (core/source-events.ts) to the run starter. A CodeCommit pipeline also gets a
+ * push rule on the default bus, whose pattern and input come from core/triggers.ts (the very objects
+ * local mode matches with), handing its repository's pushes to the source-change publisher; GitHub
+ * pushes reach the bus through the platform's webhook receiver. The rules are named
+ * `stepline-<pipeline>-push` and `-run`: the platform lets rules of those names invoke its functions,
+ * so their resource policies do not grow with the pipelines.
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as codecommit from 'aws-cdk-lib/aws-codecommit';
@@ -13,22 +16,35 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { EventPattern as CorePattern } from '../core/event-pattern';
 import { isCodeCommitPipeline, type PipelineConfig } from '../core/config';
-import { pushRuleName } from '../core/platform';
-import { codeCommitTrigger, isEventPath, type InputTemplate } from '../core/triggers';
+import { pushRuleName, runRuleName } from '../core/platform';
+import { sourceChangedTrigger } from '../core/source-events';
+import {
+  codeCommitTrigger,
+  isEventPath,
+  type EventPath,
+  type InputTemplate,
+  type SourceTrigger,
+} from '../core/triggers';
 import { acknowledgeRule } from './nag';
 
 export interface SourceTriggersProps {
   readonly pipeline: PipelineConfig;
+  /** The platform's bus, where the pipeline's run rule lives. */
+  readonly sourceBus: events.IEventBus;
   /**
-   * The run starter (lambdas/start-run.ts), the rule's target, asked for only when the pipeline has
-   * a rule. Its permission for the rule is the platform's (by rule name): import it with
-   * `skipPermissions: true`.
+   * The run starter (lambdas/start-run.ts), the run rule's target. Its permission for the rule is
+   * the platform's (by rule name): import it with `skipPermissions: true`.
    */
-  readonly startRun: () => lambda.IFunction;
+  readonly startRun: lambda.IFunction;
+  /**
+   * The source-change publisher (lambdas/publish-source-change.ts), the push rule's target, asked
+   * for only when the pipeline has one (a CodeCommit source). Import it with `skipPermissions: true`.
+   */
+  readonly publishSourceChange: () => lambda.IFunction;
   /** The pipeline's CodeCommit repository; required for a CodeCommit source. */
   readonly repository?: codecommit.IRepository;
   /**
-   * How often EventBridge retries delivering an event to the starter.
+   * How often EventBridge retries delivering an event to a target.
    * @default 4
    */
   readonly retryAttempts?: number;
@@ -40,22 +56,16 @@ export interface SourceTriggersProps {
 }
 
 export class SourceTriggers extends Construct {
-  /** The push rule of a CodeCommit pipeline; undefined for GitHub pipelines. */
-  readonly rule?: events.Rule;
-  /** Events the starter could not take, kept for 14 days. */
-  readonly deadLetterQueue?: sqs.Queue;
+  /** On the platform's bus: the pipeline's SourceChanged events to the run starter. */
+  readonly runRule: events.Rule;
+  /** On the default bus: a CodeCommit pipeline's pushes to the publisher; undefined for GitHub pipelines. */
+  readonly pushRule?: events.Rule;
+  /** Events EventBridge could not deliver to either target, kept for 14 days. */
+  readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: SourceTriggersProps) {
     super(scope, id);
     const { pipeline } = props;
-    // GitHub pipelines get no trigger yet: a later issue adds the webhook endpoint that verifies
-    // X-Hub-Signature-256 and calls the same starter. Until then their runs start only by hand.
-    if (!isCodeCommitPipeline(pipeline)) return;
-    if (!props.repository) {
-      throw new Error(`SourceTriggers: pipeline "${pipeline.name}" has a codecommit source but no repository prop`);
-    }
-
-    const trigger = codeCommitTrigger(pipeline, props.repository.repositoryArn);
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -64,21 +74,50 @@ export class SourceTriggers extends Construct {
     acknowledgeRule(
       this.deadLetterQueue,
       'SQS3',
-      "This queue is itself a dead-letter queue: the push rule's target DLQ, which holds the events the starter could not take. A DLQ of a DLQ would only move them again.",
+      "This queue is itself a dead-letter queue: the pipeline's rules' target DLQ, which holds the events their targets could not take. A DLQ of a DLQ would only move them again.",
     );
-    this.rule = new events.Rule(this, 'PushRule', {
-      ruleName: pushRuleName(pipeline.name),
-      description: `stepline: pushes to ${pipeline.source.repository} reach pipeline "${pipeline.name}", whose filters decide which run`,
-      eventPattern: toCdkEventPattern(trigger.pattern),
-      targets: [
-        new targets.LambdaFunction(props.startRun(), {
-          event: events.RuleTargetInput.fromObject(toTargetInput(trigger.input)),
-          retryAttempts: props.retryAttempts ?? 4,
-          maxEventAge: props.maxEventAge ?? Duration.hours(2),
-          deadLetterQueue: this.deadLetterQueue,
-        }),
-      ],
-    });
+    const rule = (
+      id: string,
+      name: string,
+      trigger: SourceTrigger,
+      target: lambda.IFunction,
+      description: string,
+      eventBus?: events.IEventBus,
+    ) =>
+      new events.Rule(this, id, {
+        ruleName: name,
+        eventBus,
+        description,
+        eventPattern: toCdkEventPattern(trigger.pattern),
+        targets: [
+          new targets.LambdaFunction(target, {
+            event: toTargetInput(trigger.input),
+            retryAttempts: props.retryAttempts ?? 4,
+            maxEventAge: props.maxEventAge ?? Duration.hours(2),
+            deadLetterQueue: this.deadLetterQueue,
+          }),
+        ],
+      });
+
+    this.runRule = rule(
+      'RunRule',
+      runRuleName(pipeline.name),
+      sourceChangedTrigger(pipeline.name),
+      props.startRun,
+      `stepline: SourceChanged events of pipeline "${pipeline.name}" start its runs`,
+      props.sourceBus,
+    );
+    if (!isCodeCommitPipeline(pipeline)) return;
+    if (!props.repository) {
+      throw new Error(`SourceTriggers: pipeline "${pipeline.name}" has a codecommit source but no repository prop`);
+    }
+    this.pushRule = rule(
+      'PushRule',
+      pushRuleName(pipeline.name),
+      codeCommitTrigger(pipeline, props.repository.repositoryArn),
+      props.publishSourceChange(),
+      `stepline: pushes to ${pipeline.source.repository} reach pipeline "${pipeline.name}", whose filters decide which run`,
+    );
   }
 }
 
@@ -109,8 +148,15 @@ export function toCdkEventPattern(pattern: CorePattern): events.EventPattern {
   return result as events.EventPattern;
 }
 
+/** A trigger's input as the target's: one event path (InputPath), or a template (InputTransformer). */
+export function toTargetInput(input: InputTemplate | EventPath): events.RuleTargetInput {
+  return isEventPath(input)
+    ? events.RuleTargetInput.fromEventPath(input.path)
+    : events.RuleTargetInput.fromObject(toTemplate(input));
+}
+
 /** Turns each `{ path }` leaf of an input template into EventBridge's `<path>` placeholder. */
-export function toTargetInput(template: InputTemplate): Record<string, unknown> {
+function toTemplate(template: InputTemplate): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(template).map(([key, value]) => [
       key,
@@ -118,7 +164,7 @@ export function toTargetInput(template: InputTemplate): Record<string, unknown> 
         ? value
         : isEventPath(value)
           ? events.EventField.fromPath(value.path)
-          : toTargetInput(value),
+          : toTemplate(value),
     ]),
   );
 }

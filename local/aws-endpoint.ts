@@ -13,6 +13,16 @@ import type * as z from 'zod';
 import { InvalidRequestError } from '../core/errors';
 import { parseInput } from '../core/schemas';
 
+/** A plain HTTP route served as a Lambda function URL serves its function: raw body, headers, status. */
+export type FunctionUrlRoute = (request: {
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}) => Promise<{ readonly statusCode: number; readonly headers?: Record<string, string>; readonly body: string }>;
+
+/** What a function URL takes synchronously: 6 MB. A larger body is refused before the function runs. */
+export const FUNCTION_URL_MAX_BYTES = 6 * 1024 * 1024;
+
 /**
  * The largest request body served: 1 MiB. The biggest legitimate request is a StartExecution, whose
  * input Step Functions caps at 256 KiB; a git hook's notification is a few lines.
@@ -48,13 +58,16 @@ class RequestTooLarge extends Error {}
 /**
  * @param operations keyed by X-Amz-Target, e.g. `AWSStepFunctions.StartExecution`
  * @param routes plain POST routes by path (not AWS), e.g. `/_local/git-push`
+ * @param functionUrls routes served as function URLs by path, e.g. `/github/webhook`
  */
 export async function startLocalEndpoint(
   operations: Readonly<Record<string, AnyOperation>>,
   routes: Readonly<Record<string, AnyOperation>> = {},
+  functionUrls: Readonly<Record<string, FunctionUrlRoute>> = {},
 ): Promise<LocalEndpoint> {
   const server = createServer((req, res) => {
-    void serve(req, res, operations, routes);
+    const functionUrl = functionUrls[(req.url ?? '').split('?')[0]!];
+    void (functionUrl ? serveFunctionUrl(req, res, functionUrl) : serve(req, res, operations, routes));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -93,7 +106,7 @@ async function serve(
   }
   let body: string;
   try {
-    body = await readBody(req, MAX_BODY_BYTES);
+    body = (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
   } catch (error) {
     if (!(error instanceof RequestTooLarge)) throw error;
     res.setHeader('connection', 'close');
@@ -120,6 +133,29 @@ async function serve(
   }
 }
 
+async function serveFunctionUrl(req: IncomingMessage, res: ServerResponse, route: FunctionUrlRoute): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, FUNCTION_URL_MAX_BYTES);
+  } catch (error) {
+    if (!(error instanceof RequestTooLarge)) throw error;
+    res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+    res.end(JSON.stringify({ message: `Request must be smaller than ${FUNCTION_URL_MAX_BYTES} bytes` }));
+    return void res.once('finish', () => req.destroy());
+  }
+  const headers = Object.fromEntries(
+    Object.entries(req.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]),
+  );
+  try {
+    const answer = await route({ method: req.method ?? 'GET', headers, body });
+    res.writeHead(answer.statusCode, answer.headers ?? {});
+    res.end(answer.body);
+  } catch (error) {
+    res.writeHead(502, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ message: `the function failed: ${(error as Error).message}` }));
+  }
+}
+
 /** AWS JSON protocols carry timestamps as epoch seconds. */
 function toWire(value: unknown): unknown {
   if (value instanceof Date) return value.getTime() / 1000;
@@ -135,7 +171,7 @@ function toWire(value: unknown): unknown {
 }
 
 /** Reads the body, refusing (before reading it whole) one that declares or reaches more than `limit` bytes. */
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (Number(req.headers['content-length'] ?? 0) > limit) return reject(new RequestTooLarge());
     const chunks: Buffer[] = [];
@@ -148,7 +184,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -1,6 +1,7 @@
 /**
  * A local event bus: rules made of the same pattern and input template objects the CDK app puts on
- * EventBridge, matched with core/event-pattern and transformed with core/triggers.
+ * EventBridge, matched with core/event-pattern and transformed with core/triggers. Local mode has two,
+ * as an account has: the default bus (CodeCommit's events) and the platform's bus (SourceChanged).
  */
 import * as z from 'zod';
 import { matchesPattern, validatePattern } from '../core/event-pattern';
@@ -22,7 +23,7 @@ export type BusEvent = z.infer<typeof eventEnvelopeSchema>;
 
 export interface Rule extends SourceTrigger {
   readonly name: string;
-  readonly target: (input: Record<string, unknown>) => Promise<unknown>;
+  readonly target: (input: unknown) => Promise<unknown>;
 }
 
 export interface Delivery {

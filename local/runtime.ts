@@ -9,34 +9,46 @@ import { createHash, randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import {
   catalogEntry,
   isCodeCommitPipeline,
+  sourceOf,
   stageSpecs,
   stateMachineName,
-  type CodeCommitPipeline,
   type PipelineConfig,
   type SteplineConfig,
 } from '../core/config';
 import { TASK_RESOURCES } from '../core/asl';
-import { CATALOG_PATH, catalogParameterName } from '../core/platform';
+import {
+  CATALOG_PATH,
+  GITHUB_WEBHOOK_SECRET_NAME,
+  SOURCE_BUS_NAME,
+  catalogParameterName,
+  pushRuleName,
+  runRuleName,
+} from '../core/platform';
 import type { Clock } from '../core/ports';
-import type { RunRecord } from '../core/records';
+import type { RunRecord, SourceChanged } from '../core/records';
+import { sourceChangedTrigger } from '../core/source-events';
 import type { StartRunResult } from '../core/start-run';
 import { CODECOMMIT_DETAIL_TYPE, codeCommitTrigger } from '../core/triggers';
-import { platformClients, type HandlerPlatform } from '../lambdas/environment';
+import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
+import { createHandler as createGitHubWebhook, githubWebhookDeps } from '../lambdas/github-webhook';
+import { createHandler as createPublishSourceChange, publishSourceChangeDeps } from '../lambdas/publish-source-change';
 import { createHandler as createRecordProgress, recordProgressDeps } from '../lambdas/record-progress';
 import { createHandler as createStartRun, startRunDeps } from '../lambdas/start-run';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
 import { RunStore } from '../store/run-store';
 import { codeBuildSyncAdapter, lambdaInvokeAdapter, type LocalFunction } from './adapters';
-import { operation, startLocalEndpoint, type LocalEndpoint } from './aws-endpoint';
+import { operation, startLocalEndpoint, type FunctionUrlRoute, type LocalEndpoint } from './aws-endpoint';
 import { LocalBuildRunner } from './build-runner';
 import type { RecoveryReport } from './build-runner';
 import { LocalCodeBuild, type BuildRunner } from './codebuild';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
 import { LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGitSource, type RefUpdate } from './git-source';
+import { localWebhookSecret, pushDelivery } from './github-delivery';
 import { lockStateDir } from './state-lock';
 import { LocalStepFunctions } from './step-functions';
 import { startStoreServer, type StoreServer } from './store-server';
@@ -64,24 +76,47 @@ export interface LocalRuntimeOptions {
 }
 
 const GIT_PUSH_ROUTE = '/_local/git-push';
+/** Where local mode's GitHub webhook receiver listens, as the platform's function URL does on AWS. */
+export const GITHUB_WEBHOOK_ROUTE = '/github/webhook';
 
 /** An event that started no run, and why. */
 export interface DeliveryProblem {
   /** `<repository> <ref> at <commit12>`. */
   readonly event: string;
-  readonly eventId: string;
+  /** The CodeCommit event id or GitHub delivery id. */
+  readonly deliveryId: string;
   readonly reason: string;
 }
 
 export const functionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
 export const repositoryArn = (name: string) => `arn:aws:codecommit:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
 
+/**
+ * The local repository that stands in for a pipeline's source: its CodeCommit repository's name, or
+ * `github.<owner>.<repo>` for a GitHub one (a push to it is delivered as GitHub would deliver it).
+ */
+export function localRepositoryName(pipeline: PipelineConfig): string {
+  const { source } = pipeline;
+  return source.type === 'codecommit' ? source.repository : `github.${source.owner}.${source.repo}`;
+}
+
 export class LocalRuntime {
-  private readonly deliveries = new Map<string, Promise<StartRunResult>[]>();
+  /** Deliveries of source events (CodeCommit events, GitHub webhooks) by the commit they name. */
+  private readonly deliveries = new Map<string, Promise<unknown>[]>();
+  /** Run starts by the commit their SourceChanged event names. */
+  private readonly starts = new Map<
+    string,
+    { readonly pipeline: string; readonly deliveryId: string; readonly result: Promise<StartRunResult> }[]
+  >();
 
   readonly store: RunStore;
   readonly stepFunctions: LocalStepFunctions;
+  /** The default bus: CodeCommit's events. */
   readonly bus: LocalEventBus;
+  /** The platform's bus: SourceChanged events. */
+  readonly sourceBus: LocalEventBus;
+  /** The secret local webhook deliveries are signed with (`<stateDir>/github-webhook-secret`). */
+  readonly webhookSecret: string;
   readonly git: LocalGitSource;
   readonly endpoint: LocalEndpoint;
   readonly stateDir: string;
@@ -96,7 +131,16 @@ export class LocalRuntime {
   private constructor(
     parts: Pick<
       LocalRuntime,
-      'store' | 'stepFunctions' | 'bus' | 'git' | 'endpoint' | 'stateDir' | 'interruptedRuns' | 'recovery'
+      | 'store'
+      | 'stepFunctions'
+      | 'bus'
+      | 'sourceBus'
+      | 'webhookSecret'
+      | 'git'
+      | 'endpoint'
+      | 'stateDir'
+      | 'interruptedRuns'
+      | 'recovery'
     > & { storeServer: StoreServer; now: Clock; unlock: () => void },
     private readonly options: LocalRuntimeOptions,
   ) {
@@ -104,6 +148,8 @@ export class LocalRuntime {
       store: this.store,
       stepFunctions: this.stepFunctions,
       bus: this.bus,
+      sourceBus: this.sourceBus,
+      webhookSecret: this.webhookSecret,
       git: this.git,
       endpoint: this.endpoint,
       stateDir: this.stateDir,
@@ -127,8 +173,7 @@ export class LocalRuntime {
     const store = new RunStore(storeServer.client, LOCAL_TABLE_NAME);
     const interruptedRuns = await failInterruptedRuns(store, now);
     const git = new LocalGitSource(stateDir);
-    // Local repositories stand in for CodeCommit; GitHub sources come with their webhook trigger.
-    const pipelines = options.config.pipelines.filter(isCodeCommitPipeline);
+    const pipelines = options.config.pipelines;
 
     const runner =
       options.runner ??
@@ -158,23 +203,33 @@ export class LocalRuntime {
       },
     );
     const bus = new LocalEventBus();
+    const sourceBus = new LocalEventBus();
+    const webhookSecret = localWebhookSecret(join(stateDir, 'github-webhook-secret'));
     // Parameter Store: where the pipelines' catalog entries are published, as their stacks do on AWS.
     const parameters = new Map<string, string>();
-    const pushes: { receive?: (push: GitPush) => { events: number } } = {};
-    const endpoint = await startLocalEndpoint(awsOperations(stepFunctions, codebuild, git, parameters), {
-      [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => pushes.receive!(push)),
-    });
+    // The edges reach the runtime, made below, through these.
+    const late: { receive?: (push: GitPush) => { events: number }; webhook?: FunctionUrlRoute } = {};
+    const endpoint = await startLocalEndpoint(
+      awsOperations(stepFunctions, codebuild, git, parameters, { [SOURCE_BUS_NAME]: sourceBus }, webhookSecret),
+      { [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => late.receive!(push)) },
+      { [GITHUB_WEBHOOK_ROUTE]: (request) => late.webhook!(request) },
+    );
     const runtime = new LocalRuntime(
-      { store, stepFunctions, bus, git, endpoint, storeServer, stateDir, interruptedRuns, recovery, now, unlock },
+      {
+        ...{ store, stepFunctions, bus, sourceBus, webhookSecret, git, endpoint, storeServer },
+        ...{ stateDir, interruptedRuns, recovery, now, unlock },
+      },
       options,
     );
-    pushes.receive = (push) => runtime.receivePush(push);
+    late.receive = (push) => runtime.receivePush(push);
 
     const aws = { endpoint: endpoint.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
     const platform: HandlerPlatform = {
       clients: platformClients(aws, { ...aws, endpoint: storeServer.endpoint }),
       tableName: LOCAL_TABLE_NAME,
       catalogPath: CATALOG_PATH,
+      sourceBusName: SOURCE_BUS_NAME,
+      webhookSecretId: GITHUB_WEBHOOK_SECRET_NAME,
       now,
     };
     const recordProgress = functionArn('stepline-record-progress');
@@ -191,20 +246,68 @@ export class LocalRuntime {
     }
     const functionLogs = join(stateDir, 'functions');
     await mkdir(functionLogs, { recursive: true });
-    const startRun = createStartRun(startRunDeps(platform), (entry) =>
-      appendFileSync(join(functionLogs, 'start-run.log'), `${JSON.stringify({ time: now(), ...entry })}\n`),
+    const logTo =
+      (name: string): LogLine =>
+      (entry) =>
+        appendFileSync(join(functionLogs, `${name}.log`), `${JSON.stringify({ time: now(), ...entry })}\n`);
+    const startRun = createStartRun(startRunDeps(platform), logTo('start-run'));
+    const publishSourceChange = createPublishSourceChange(
+      publishSourceChangeDeps(platform),
+      logTo('publish-source-change'),
     );
+    const githubWebhook = createGitHubWebhook(githubWebhookDeps(platform), logTo('github-webhook'));
+    late.webhook = (request) =>
+      githubWebhook(functionUrlEvent(request)).then((r) => r as Awaited<ReturnType<FunctionUrlRoute>>);
     for (const pipeline of pipelines) {
-      const { repository } = pipeline.source;
+      const repository = localRepositoryName(pipeline);
       await git.ensureRepository(repository, `${endpoint.url}${GIT_PUSH_ROUTE}`);
       if (pipeline.localRepository) await git.connect(repository, resolve(pipeline.localRepository));
+      sourceBus.addRule({
+        name: runRuleName(pipeline.name),
+        ...sourceChangedTrigger(pipeline.name),
+        target: (input) => runtime.start(input as SourceChanged, startRun),
+      });
+      if (!isCodeCommitPipeline(pipeline)) continue;
       bus.addRule({
-        name: `${stateMachineName(pipeline.name)}-push`,
+        name: pushRuleName(pipeline.name),
         ...codeCommitTrigger(pipeline, repositoryArn(repository)),
-        target: (input) => startRun(input),
+        // As EventBridge invokes the publisher; resolves with the run its event started.
+        target: async (input) => {
+          await publishSourceChange(input);
+          const { commitId, pipeline: name, trigger } = input as SourceChanged;
+          return runtime.startedBy(commitId, name, trigger.deliveryId);
+        },
       });
     }
     return runtime;
+  }
+
+  /** The run starter, as the platform bus's run rule invokes it; each start is kept by its commit. */
+  private start(input: SourceChanged, startRun: (event: unknown) => Promise<StartRunResult>): Promise<StartRunResult> {
+    const result = startRun(input);
+    const commitId = String(input?.commitId);
+    const start = { pipeline: input?.pipeline, deliveryId: input?.trigger?.deliveryId, result };
+    this.starts.set(commitId, [...(this.starts.get(commitId) ?? []), start]);
+    result.then(
+      (run) => {
+        if (run.refused && !run.duplicate)
+          this.reportProblem(describe(input), `${run.refused.error}: ${run.refused.cause}`);
+        if (!run.duplicate) this.options.onRunStarted?.(run);
+      },
+      (error: unknown) =>
+        this.reportProblem(describe(input), `the run starter failed: ${String((error as Error)?.message ?? error)}`),
+    );
+    return result;
+  }
+
+  /**
+   * The start of the run that one delivery of a commit asked of a pipeline: the latest for that
+   * delivery, so a repeated delivery is answered with its own (duplicate) start.
+   */
+  private startedBy(commitId: string, pipeline: string, deliveryId: string): Promise<StartRunResult> {
+    const start = this.starts.get(commitId)?.findLast((s) => s.pipeline === pipeline && s.deliveryId === deliveryId);
+    if (!start) throw new Error(`no run start for ${pipeline} at ${commitId} (delivery ${deliveryId})`);
+    return start.result;
   }
 
   /**
@@ -213,59 +316,103 @@ export class LocalRuntime {
    * same commit again would be on CodeCommit with a new event). Resolves with the commit id.
    */
   async pushRepository(pipeline: PipelineConfig): Promise<string> {
-    if (!isCodeCommitPipeline(pipeline) || !pipeline.localRepository) {
-      throw new Error(`pipeline ${pipeline.name} has no localRepository`);
-    }
-    const { repository, branch } = pipeline.source;
+    if (!pipeline.localRepository) throw new Error(`pipeline ${pipeline.name} has no localRepository`);
+    const { branch } = pipeline.source;
+    const repository = localRepositoryName(pipeline);
     const { commitId, moved } = await this.git.pushHead(repository, resolve(pipeline.localRepository), branch);
-    if (!moved) {
-      this.putEvent(codeCommitEvent({ repository, oldCommitId: commitId, commitId, ref: `refs/heads/${branch}` }));
-    }
+    if (!moved)
+      this.deliver({ repository, oldCommitId: commitId, commitId, ref: `refs/heads/${branch}` }, randomUUID());
     return commitId;
   }
 
   /** Commits a pipeline's seed directory to its repository and pushes it; resolves with the commit id. */
   async pushSeed(pipeline: PipelineConfig, seedDir: string, message: string): Promise<string> {
-    if (!isCodeCommitPipeline(pipeline)) throw new Error(`pipeline ${pipeline.name} has no local repository`);
-    return this.git.commitAndPush(pipeline.source.repository, pipeline.source.branch, seedDir, message);
+    return this.git.commitAndPush(localRepositoryName(pipeline), pipeline.source.branch, seedDir, message);
   }
 
-  /** The runs started by events for this commit (resolves once every matching rule's target has answered). */
+  /**
+   * The runs started by deliveries of this commit (resolves once every delivery has been taken and
+   * every run rule's target has answered).
+   */
   async runsStartedFor(commitId: string): Promise<StartRunResult[]> {
-    return Promise.all(this.deliveries.get(commitId) ?? []);
+    await Promise.allSettled(this.deliveries.get(commitId) ?? []);
+    return Promise.all((this.starts.get(commitId) ?? []).map((start) => start.result));
   }
 
-  /** Puts an event on the local bus, as EventBridge would deliver it to the rules' targets. */
+  /** Puts an event on the local default bus, as EventBridge would deliver it to the rules' targets. */
   putEvent(event: unknown): Promise<StartRunResult>[] {
     const deliveries = this.bus.put(event).map((d) => d.result as Promise<StartRunResult>);
     const valid = event as BusEvent;
-    const commitId = valid.detail.commitId;
-    if (typeof commitId === 'string')
-      this.deliveries.set(commitId, [...(this.deliveries.get(commitId) ?? []), ...deliveries]);
+    this.track(valid.detail.commitId, deliveries);
     // Every event leaves a trace: one that starts no run is reported with the reason.
-    if (deliveries.length === 0) this.reportProblem(valid, 'no pipeline follows this push (no rule matches it)');
+    if (deliveries.length === 0)
+      this.reportProblem(describe(valid), 'no pipeline follows this push (no rule matches it)');
     deliveries.forEach((d) =>
-      d.then(
-        (run) => {
-          if (run.refused && !run.duplicate) this.reportProblem(valid, `${run.refused.error}: ${run.refused.cause}`);
-          if (!run.duplicate) this.options.onRunStarted?.(run);
-        },
-        // Also reported to whoever awaits it; it must not crash the runtime.
-        (error: unknown) =>
-          this.reportProblem(valid, `the run starter failed: ${String((error as Error)?.message ?? error)}`),
+      // Also reported to whoever awaits it; it must not crash the runtime.
+      d.catch((error: unknown) =>
+        this.reportProblem(
+          describe(valid),
+          `the push was not delivered: ${String((error as Error)?.message ?? error)}`,
+        ),
       ),
     );
     return deliveries;
   }
 
+  /**
+   * Delivers a GitHub webhook delivery to the local receiver, as GitHub would POST it to the
+   * platform's function URL; resolves with the receiver's answer.
+   */
+  async deliverWebhook(delivery: { headers: Record<string, string>; body: Buffer }) {
+    const response = await fetch(`${this.endpoint.url}${GITHUB_WEBHOOK_ROUTE}`, {
+      method: 'POST',
+      headers: delivery.headers,
+      body: delivery.body,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  private track(commitId: unknown, deliveries: Promise<unknown>[]): void {
+    const key = String(commitId);
+    this.deliveries.set(key, [...(this.deliveries.get(key) ?? []), ...deliveries]);
+  }
+
+  /** One ref update of a local repository, delivered as its source would: a CodeCommit event or a GitHub push. */
+  private deliver(update: RefUpdate, deliveryId: string): void {
+    const github = this.options.config.pipelines.find(
+      (p) => p.source.type === 'github' && localRepositoryName(p) === update.repository,
+    );
+    if (!github) {
+      this.putEvent(codeCommitEvent(update, new Date(), deliveryId));
+      return;
+    }
+    const delivered = pushDelivery(
+      this.git,
+      sourceOf(github).repository,
+      update,
+      this.webhookSecret,
+      deliveryId,
+      process.env.USER ?? 'local',
+    )
+      .then((delivery) => this.deliverWebhook(delivery))
+      .then((answer) => {
+        if (answer.status >= 300)
+          throw new Error(`the webhook answered ${answer.status}: ${String(answer.body.message)}`);
+        if (!answer.body.pipelines)
+          this.reportProblem({ event: `${update.repository} ${update.ref}`, deliveryId }, String(answer.body.message));
+      })
+      .catch((error: unknown) =>
+        this.reportProblem(
+          { event: `${update.repository} ${update.ref} at ${update.commitId.slice(0, 12)}`, deliveryId },
+          `the push was not delivered: ${String((error as Error)?.message ?? error)}`,
+        ),
+      );
+    this.track(update.commitId, [delivered]);
+  }
+
   /** Writes why an event started no run to `<stateDir>/event-bus.log`, and tells onDeliveryProblem. */
-  private reportProblem(event: BusEvent, reason: string): void {
-    const { repositoryName, referenceFullName, commitId } = event.detail as Record<string, string | undefined>;
-    const problem: DeliveryProblem = {
-      event: `${repositoryName ?? event.source} ${referenceFullName ?? event['detail-type']} at ${String(commitId ?? '').slice(0, 12)}`,
-      eventId: event.id,
-      reason,
-    };
+  private reportProblem(event: Omit<DeliveryProblem, 'reason'>, reason: string): void {
+    const problem: DeliveryProblem = { ...event, reason };
     appendFileSync(join(this.stateDir, 'event-bus.log'), `${JSON.stringify({ time: this.now(), ...problem })}\n`);
     this.options.onDeliveryProblem?.(problem);
   }
@@ -300,7 +447,7 @@ export class LocalRuntime {
    */
   private receivePush(push: GitPush): { events: number } {
     const updates = LocalGitSource.refUpdates(push.repository, push.lines);
-    updates.forEach((update) => this.putEvent(codeCommitEvent(update, new Date(), eventIdOf(push.delivery, update))));
+    updates.forEach((update) => this.deliver(update, eventIdOf(push.delivery, update)));
     return { events: updates.length };
   }
 }
@@ -312,6 +459,56 @@ const gitPushSchema = z.strictObject({
   delivery: z.uuid(),
 });
 type GitPush = z.infer<typeof gitPushSchema>;
+
+/** What a delivery problem names: the repository, ref and commit of a CodeCommit event or a SourceChanged one. */
+function describe(event: BusEvent | SourceChanged): Omit<DeliveryProblem, 'reason'> {
+  if ('detail' in event) {
+    const { repositoryName, referenceFullName, commitId } = event.detail as Record<string, string | undefined>;
+    return {
+      event: `${repositoryName ?? event.source} ${referenceFullName ?? event['detail-type']} at ${String(commitId ?? '').slice(0, 12)}`,
+      deliveryId: event.id,
+    };
+  }
+  const ref = `refs/${event.referenceType === 'tag' ? 'tags' : 'heads'}/${event.branch}`;
+  return {
+    event: `${event.repository} ${ref} at ${String(event.commitId).slice(0, 12)}`,
+    deliveryId: event.trigger?.deliveryId,
+  };
+}
+
+/** The function URL event (payload format 2.0) a request to a local function URL route becomes. */
+function functionUrlEvent(request: Parameters<FunctionUrlRoute>[0]): LambdaFunctionURLEvent {
+  const text = request.body.toString('utf8');
+  // Lambda passes a body that is not valid UTF-8 text as base64; the signature is over the bytes.
+  const binary = !Buffer.from(text, 'utf8').equals(request.body);
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: GITHUB_WEBHOOK_ROUTE,
+    rawQueryString: '',
+    headers: request.headers,
+    body: binary ? request.body.toString('base64') : text,
+    isBase64Encoded: binary,
+    requestContext: {
+      accountId: LOCAL_ACCOUNT,
+      apiId: 'local',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method: request.method,
+        path: GITHUB_WEBHOOK_ROUTE,
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: request.headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+  };
+}
 
 /** A UUID-shaped event id, the same for the same delivery and ref. */
 function eventIdOf(delivery: string, update: RefUpdate): string {
@@ -347,8 +544,8 @@ async function failInterruptedRuns(store: RunStore, now: Clock): Promise<string[
   return interrupted;
 }
 
-function localProjects(pipeline: CodeCommitPipeline, git: LocalGitSource) {
-  const repositoryPath = git.repositoryPath(pipeline.source.repository);
+function localProjects(pipeline: PipelineConfig, git: LocalGitSource) {
+  const repositoryPath = git.repositoryPath(localRepositoryName(pipeline));
   return stageSpecs(pipeline).map((stage) => ({
     name: stage.project,
     buildspecPath: stage.buildspec,
@@ -391,8 +588,78 @@ function awsOperations(
   codebuild: LocalCodeBuild,
   git: LocalGitSource,
   parameters: ReadonlyMap<string, string>,
+  buses: Readonly<Record<string, LocalEventBus>>,
+  webhookSecret: string,
 ) {
   return {
+    'AWSEvents.PutEvents': operation(
+      z.object({
+        Entries: z
+          .array(
+            z.object({
+              EventBusName: name,
+              Source: name,
+              DetailType: name,
+              Detail: z.string().max(256 * 1024),
+              Resources: z.array(name).optional(),
+              Time: z.number().optional(),
+            }),
+          )
+          .min(1)
+          .max(10),
+      }),
+      (r) => ({
+        FailedEntryCount: 0,
+        Entries: r.Entries.map((entry) => {
+          const bus = buses[entry.EventBusName.split('/').pop()!];
+          if (!bus) {
+            throw Object.assign(new Error(`Event bus ${entry.EventBusName} does not exist.`), {
+              name: 'ResourceNotFoundException',
+            });
+          }
+          const id = randomUUID();
+          bus.put({
+            version: '0',
+            id,
+            'detail-type': entry.DetailType,
+            source: entry.Source,
+            account: LOCAL_ACCOUNT,
+            time: new Date(entry.Time ? entry.Time * 1000 : Date.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+            region: LOCAL_REGION,
+            resources: entry.Resources ?? [],
+            detail: JSON.parse(entry.Detail) as Record<string, unknown>,
+          });
+          return { EventId: id };
+        }),
+      }),
+    ),
+    'secretsmanager.GetSecretValue': operation(z.object({ SecretId: name }), (r) => {
+      if (r.SecretId !== GITHUB_WEBHOOK_SECRET_NAME) {
+        throw Object.assign(new Error("Secrets Manager can't find the specified secret."), {
+          name: 'ResourceNotFoundException',
+        });
+      }
+      return { Name: r.SecretId, SecretString: webhookSecret, VersionId: 'local' };
+    }),
+    'AmazonSSM.GetParametersByPath': operation(
+      z.object({
+        Path: name,
+        MaxResults: z.number().int().min(1).max(10).optional(),
+        NextToken: z.string().optional(),
+      }),
+      (r) => {
+        const below = [...parameters.keys()]
+          .filter((key) => key.startsWith(`${r.Path}/`) && !key.slice(r.Path.length + 1).includes('/'))
+          .sort();
+        const start = Number(r.NextToken ?? 0);
+        const page = below.slice(start, start + (r.MaxResults ?? 10));
+        const next = start + page.length;
+        return {
+          Parameters: page.map((key) => ({ Name: key, Type: 'String', Value: parameters.get(key), Version: 1 })),
+          NextToken: next < below.length ? String(next) : undefined,
+        };
+      },
+    ),
     'AWSStepFunctions.StartExecution': operation(
       z.object({ stateMachineArn: name, name: name.optional(), input: z.string().optional() }),
       (r) => {

@@ -1,7 +1,7 @@
-import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { InvalidCatalogEntryError } from '../../core/errors';
 import { catalogParameterName } from '../../core/platform';
-import type { Clock, PipelineCatalog } from '../../core/ports';
+import type { CatalogListing, Clock, PipelineCatalog } from '../../core/ports';
 import type { PipelineCatalogEntry } from '../../core/records';
 import { catalogEntrySchema, parseInput } from '../../core/schemas';
 
@@ -12,10 +12,12 @@ const CATALOG_CACHE_MS = 60_000;
  * The pipeline catalog in SSM Parameter Store: each pipeline stack publishes its entry (state
  * machine ARN and stage plan) as one parameter, so the catalog grows with the pipelines and no
  * function's environment does. Entries are cached per container; unknown pipelines are not, so a
- * pipeline deployed a moment ago is found at once.
+ * pipeline deployed a moment ago is found at once. The whole listing (for the webhook receiver) is
+ * cached as one: a hundred pipelines take ten GetParametersByPath pages.
  */
-export class SsmPipelineCatalog implements PipelineCatalog {
+export class SsmPipelineCatalog implements PipelineCatalog, CatalogListing {
   private readonly cache = new Map<string, { readonly entry: PipelineCatalogEntry; readonly until: number }>();
+  private listing?: { readonly entries: ReadonlyMap<string, PipelineCatalogEntry>; readonly until: number };
 
   constructor(
     private readonly ssm: SSMClient,
@@ -40,6 +42,23 @@ export class SsmPipelineCatalog implements PipelineCatalog {
     const entry = parseEntry(pipeline, name, value);
     this.cache.set(pipeline, { entry, until: now + this.cacheMs });
     return entry;
+  }
+
+  async list(): Promise<ReadonlyMap<string, PipelineCatalogEntry>> {
+    const now = this.now().getTime();
+    if (this.listing && this.listing.until > now) return this.listing.entries;
+    const entries = new Map<string, PipelineCatalogEntry>();
+    let NextToken: string | undefined;
+    do {
+      const page = await this.ssm.send(new GetParametersByPathCommand({ Path: this.path, MaxResults: 10, NextToken }));
+      for (const parameter of page.Parameters ?? []) {
+        const pipeline = parameter.Name!.slice(this.path.length + 1);
+        entries.set(pipeline, parseEntry(pipeline, parameter.Name!, parameter.Value));
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    this.listing = { entries, until: now + this.cacheMs };
+    return entries;
   }
 }
 

@@ -11,7 +11,7 @@ const request = {
   branch: 'main',
   referenceType: 'branch' as const,
   commitId: '0123456789abcdef0123456789abcdef01234567',
-  trigger: { kind: 'codecommit' as const, eventId: 'evt-1', eventTime: '2026-11-25T09:00:00Z' },
+  trigger: { kind: 'codecommit' as const, deliveryId: 'evt-1', eventTime: '2026-11-25T09:00:00Z' },
 };
 
 describe('startRun', () => {
@@ -20,6 +20,7 @@ describe('startRun', () => {
   let starts: Parameters<ExecutionStarter['start']>[0][];
   const web: PipelineCatalogEntry = {
     stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:stepline-web',
+    source: { kind: 'codecommit', repository: 'web' },
     stages: {
       build: { name: 'build', project: 'stepline-web-build' },
       tests: [{ name: 'unit', project: 'stepline-web-unit' }],
@@ -206,6 +207,47 @@ describe('startRun', () => {
     });
   });
 
+  describe('a GitHub push', () => {
+    const pushed = {
+      ...request,
+      repository: 'octo/web',
+      author: { name: 'Grace', email: 'grace@example.com' },
+      message: 'Ship it',
+      changedFiles: ['docs/guide.md'],
+      trigger: {
+        kind: 'github' as const,
+        deliveryId: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+        eventTime: '2026-11-25T09:00:00Z',
+      },
+    };
+    const codeCommitUnused = {
+      getCommit: async () => Promise.reject(new Error('CodeCommit must not be asked about a GitHub commit')),
+      changedFiles: async () => Promise.reject(new Error('CodeCommit must not be asked about a GitHub commit')),
+    };
+
+    it('takes author and message from the push, never from CodeCommit', async () => {
+      const result = await startRun(pushed, { ...deps, commits: codeCommitUnused });
+      expect((await deps.runs.getRun(result.runId))?.commit).toEqual({
+        repository: 'octo/web',
+        branch: 'main',
+        id: request.commitId,
+        author: { name: 'Grace', email: 'grace@example.com' },
+        message: 'Ship it',
+      });
+      expect(starts).toHaveLength(1);
+    });
+
+    it('filters paths on the files the push lists', async () => {
+      const withPaths = { ...web, filters: { ...web.filters, paths: { include: ['src/**'], exclude: [] } } };
+      const catalog = { lookup: async () => withPaths };
+      const skipped = await startRun(pushed, { ...deps, catalog, commits: codeCommitUnused });
+      expect(skipped.skipped).toBe("none of the 1 changed files matches the pipeline's paths (include src/**)");
+      const unknown = { ...pushed, changedFiles: undefined, trigger: { ...pushed.trigger, deliveryId: 'other' } };
+      expect((await startRun(unknown, { ...deps, catalog, commits: codeCommitUnused })).skipped).toBeUndefined();
+      expect(starts).toHaveLength(1);
+    });
+  });
+
   it('lets other commit errors through, recording nothing, so the request is retried', async () => {
     deps = {
       ...deps,
@@ -221,7 +263,7 @@ describe('startRun', () => {
   it('refuses a malformed run request at the handler with every bad field named', async () => {
     const handler = createHandler(deps);
     await expect(handler({ pipeline: 'web', commitId: 'main' })).rejects.toThrow(
-      'invalid run request: repository: Invalid input: expected string, received undefined; branch: Invalid input: expected string, received undefined; commitId: commitId must be a 40-character hex commit id; trigger: Invalid input: expected object, received undefined',
+      'invalid SourceChanged event: repository: Invalid input: expected string, received undefined; branch: Invalid input: expected string, received undefined; commitId: must be a 40-character hex commit id; trigger: Invalid input: expected object, received undefined',
     );
     expect(starts).toEqual([]);
   });

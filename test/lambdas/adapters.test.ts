@@ -13,19 +13,27 @@ import {
   GetDifferencesCommand,
 } from '@aws-sdk/client-codecommit';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { createHmac } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CommitNotFoundError, InvalidCatalogEntryError } from '../../core/errors';
+import { CommitNotFoundError, InvalidCatalogEntryError, SourceEventsRefusedError } from '../../core/errors';
+import type { SourceChanged } from '../../core/records';
 import { CodeBuildInspector } from '../../lambdas/adapters/build-inspector';
 import { CodeCommitReader } from '../../lambdas/adapters/commit-reader';
 import { SfnExecutionStarter } from '../../lambdas/adapters/execution-starter';
 import { SsmPipelineCatalog } from '../../lambdas/adapters/pipeline-catalog';
+import { EventBridgeSourcePublisher } from '../../lambdas/adapters/source-publisher';
+import { CachedSecret, hubSignatureMatches } from '../../lambdas/adapters/webhook-secret';
 
 const codebuild = mockClient(CodeBuildClient);
 const logs = mockClient(CloudWatchLogsClient);
 const codecommit = mockClient(CodeCommitClient);
 const sfn = mockClient(SFNClient);
 const ssm = mockClient(SSMClient);
+const eventbridge = mockClient(EventBridgeClient);
+const secrets = mockClient(SecretsManagerClient);
 beforeEach(() => [codebuild, logs, codecommit, sfn].forEach((m) => m.reset()));
 
 describe('CodeBuildInspector', () => {
@@ -216,6 +224,7 @@ describe('SfnExecutionStarter', () => {
 describe('SsmPipelineCatalog', () => {
   const entry = {
     stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:stepline-web',
+    source: { kind: 'github', repository: 'octo/web' },
     stages: { build: { name: 'build', project: 'stepline-web-build' }, tests: [], testConcurrency: 2 },
     filters: { branches: ['main'], tags: false, skipMarkers: ['[skip ci]'] },
   };
@@ -258,7 +267,7 @@ describe('SsmPipelineCatalog', () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: '{"stateMachineArn":"x"}' } });
     await expect(catalog().lookup('web')).rejects.toThrow(InvalidCatalogEntryError);
     await expect(catalog().lookup('web')).rejects.toThrow(
-      'the catalog entry of pipeline "web" at /stepline/pipelines/web is not valid (invalid catalog entry: stages: Invalid input: expected object, received undefined; filters: Invalid input: expected object, received undefined); redeploy its stack',
+      'the catalog entry of pipeline "web" at /stepline/pipelines/web is not valid (invalid catalog entry: source: Invalid input: expected object, received undefined; stages: Invalid input: expected object, received undefined; filters: Invalid input: expected object, received undefined); redeploy its stack',
     );
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'not json' } });
     await expect(catalog().lookup('web')).rejects.toThrow(
@@ -269,5 +278,124 @@ describe('SsmPipelineCatalog', () => {
   it('lets other errors through', async () => {
     ssm.on(GetParameterCommand).rejects(new Error('AccessDeniedException'));
     await expect(catalog().lookup('web')).rejects.toThrow('AccessDeniedException');
+  });
+});
+
+describe('SsmPipelineCatalog listing', () => {
+  const entry = (repository: string) => ({
+    stateMachineArn: `arn:aws:states:eu-west-1:111122223333:stateMachine:stepline-${repository}`,
+    source: { kind: 'codecommit', repository },
+    stages: { build: { name: 'build', project: `stepline-${repository}-build` }, tests: [], testConcurrency: 0 },
+    filters: { branches: ['main'], tags: false, skipMarkers: [] },
+  });
+  let clock = 0;
+  beforeEach(() => {
+    ssm.reset();
+    clock = 0;
+  });
+
+  it('reads every page of the catalog path, once per cache time', async () => {
+    ssm
+      .on(GetParametersByPathCommand, { Path: '/stepline/pipelines', MaxResults: 10, NextToken: undefined })
+      .resolves({ Parameters: [{ Name: '/stepline/pipelines/a', Value: JSON.stringify(entry('a')) }], NextToken: 'p2' })
+      .on(GetParametersByPathCommand, { Path: '/stepline/pipelines', MaxResults: 10, NextToken: 'p2' })
+      .resolves({ Parameters: [{ Name: '/stepline/pipelines/b', Value: JSON.stringify(entry('b')) }] });
+    const catalog = new SsmPipelineCatalog(new SSMClient({}), '/stepline/pipelines', () => new Date(clock), 1000);
+    expect(new Map(await catalog.list())).toEqual(
+      new Map([
+        ['a', entry('a')],
+        ['b', entry('b')],
+      ]),
+    );
+    clock = 999;
+    await catalog.list();
+    expect(ssm.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input)).toEqual([
+      { Path: '/stepline/pipelines', MaxResults: 10 },
+      { Path: '/stepline/pipelines', MaxResults: 10, NextToken: 'p2' },
+    ]);
+  });
+});
+
+describe('EventBridgeSourcePublisher', () => {
+  const change = (pipeline: string): SourceChanged => ({
+    pipeline,
+    repository: 'octo/web',
+    branch: 'main',
+    referenceType: 'branch',
+    commitId: 'a'.repeat(40),
+    trigger: { kind: 'github', deliveryId: 'd-1', eventTime: '2026-11-25T09:00:00Z' },
+  });
+  beforeEach(() => eventbridge.reset());
+
+  it('puts SourceChanged events on the bus, ten per call', async () => {
+    eventbridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+      FailedEntryCount: 0,
+      Entries: input.Entries.map((_, i) => ({ EventId: String(i) })),
+    }));
+    const pipelines = Array.from({ length: 12 }, (_, i) => `p${i}`);
+    await new EventBridgeSourcePublisher(new EventBridgeClient({}), 'stepline').publish(pipelines.map(change));
+    const calls = eventbridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries!);
+    expect(calls.map((entries) => entries.length)).toEqual([10, 2]);
+    expect(calls[0]![0]).toEqual({
+      EventBusName: 'stepline',
+      Source: 'stepline.sources',
+      DetailType: 'SourceChanged',
+      Detail: JSON.stringify(change('p0')),
+    });
+  });
+
+  it('throws when EventBridge refuses an entry, naming the pipeline and the error', async () => {
+    eventbridge.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ EventId: '1' }, { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }],
+    });
+    const publish = new EventBridgeSourcePublisher(new EventBridgeClient({}), 'stepline').publish([
+      change('a'),
+      change('b'),
+    ]);
+    await expect(publish).rejects.toThrow(SourceEventsRefusedError);
+    await expect(publish).rejects.toThrow(
+      "the platform's bus refused 1 SourceChanged event(s): b: InternalFailure try again",
+    );
+  });
+});
+
+describe('the webhook secret and its signature', () => {
+  beforeEach(() => secrets.reset());
+
+  it('reads the secret once per 5 minutes, and again after a failed read', async () => {
+    let clock = 0;
+    secrets
+      .on(GetSecretValueCommand)
+      .rejectsOnce(new Error('ThrottlingException'))
+      .resolves({ SecretString: 's3cret' });
+    const secret = new CachedSecret(
+      new SecretsManagerClient({}),
+      'stepline/github-webhook-secret',
+      () => new Date(clock),
+    );
+    await expect(secret.value()).rejects.toThrow('ThrottlingException');
+    expect(await secret.value()).toBe('s3cret');
+    clock = 299_999;
+    expect(await secret.value()).toBe('s3cret');
+    clock = 300_000;
+    expect(await secret.value()).toBe('s3cret');
+    expect(secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual(
+      Array(3).fill({ SecretId: 'stepline/github-webhook-secret' }),
+    );
+  });
+
+  it("matches GitHub's X-Hub-Signature-256 over the exact bytes, and nothing else", () => {
+    // GitHub's documented example: secret "It's a Secret to Everybody", payload "Hello, World!".
+    const body = Buffer.from('Hello, World!');
+    const signature = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
+    expect(hubSignatureMatches("It's a Secret to Everybody", body, signature)).toBe(true);
+    expect(hubSignatureMatches("It's a Secret to Everybody", Buffer.from('Hello, World?'), signature)).toBe(false);
+    expect(hubSignatureMatches('another secret', body, signature)).toBe(false);
+    expect(hubSignatureMatches("It's a Secret to Everybody", body, signature.toUpperCase())).toBe(false);
+    expect(hubSignatureMatches("It's a Secret to Everybody", body, signature.replace('sha256=', 'sha1='))).toBe(false);
+    expect(hubSignatureMatches("It's a Secret to Everybody", body, 'sha256=')).toBe(false);
+    const own = createHmac('sha256', 'k').update(body).digest('hex');
+    expect(hubSignatureMatches('k', body, `sha256=${own}`)).toBe(true);
   });
 });

@@ -207,14 +207,18 @@ describe('PlatformStack', () => {
       expect.arrayContaining([
         [PLATFORM_PARAMETERS.recordProgressFunctionArn, ref(stack, stack.functions.recordProgress.functionArn)],
         [PLATFORM_PARAMETERS.startRunFunctionArn, ref(stack, stack.functions.startRun.functionArn)],
+        [
+          PLATFORM_PARAMETERS.publishSourceChangeFunctionArn,
+          ref(stack, stack.functions.publishSourceChange.functionArn),
+        ],
         [PLATFORM_PARAMETERS.artifactBucketName, ref(stack, stack.artifacts.bucket.bucketName)],
         [PLATFORM_PARAMETERS.platformKeyArn, ref(stack, stack.platformKey.keyArn)],
       ]),
     );
-    expect(published).toHaveLength(4);
+    expect(published).toHaveLength(5);
   });
 
-  test.each(['startRun', 'recordProgress'] as const)(
+  test.each(['startRun', 'recordProgress', 'publishSourceChange', 'githubWebhook'] as const)(
     '%s: nodejs22.x on arm64, traced, own log group, source maps on, nothing but names in its environment',
     (name) => {
       const stack = platform();
@@ -227,26 +231,103 @@ describe('PlatformStack', () => {
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogGroup: expect.anything() },
       });
+      const bus = { SOURCE_BUS_NAME: ref(stack, stack.sources.bus.eventBusName) };
       expect((props.Environment as { Variables: unknown }).Variables).toEqual({
         RUN_TABLE_NAME: ref(stack, stack.runStore.table.tableName),
         NODE_OPTIONS: '--enable-source-maps',
-        ...(name === 'startRun' ? { PIPELINE_CATALOG_PATH: CATALOG_PATH } : {}),
+        ...{
+          startRun: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
+          recordProgress: {},
+          publishSourceChange: bus,
+          githubWebhook: {
+            ...bus,
+            PIPELINE_CATALOG_PATH: CATALOG_PATH,
+            GITHUB_WEBHOOK_SECRET_ID: ref(stack, stack.sources.webhookSecret.secretArn),
+          },
+        }[name],
       });
     },
   );
 
-  test('the starter keeps the run requests it failed on in its dead-letter queue', () => {
+  test('the starter and the publisher keep the events they failed on in their dead-letter queue', () => {
     const stack = platform();
-    expect(resourceOf(stack.functions.startRun).Properties.DeadLetterConfig).toEqual({
-      TargetArn: ref(stack, stack.functions.failedRunRequests.queueArn),
-    });
-    const invokeConfig = Object.values(templateOf(stack).Resources).find(
+    const { functions } = stack;
+    for (const fn of [functions.startRun, functions.publishSourceChange]) {
+      expect(resourceOf(fn).Properties.DeadLetterConfig).toEqual({
+        TargetArn: ref(stack, functions.failedRunRequests.queueArn),
+      });
+    }
+    const invokeConfigs = Object.values(templateOf(stack).Resources).filter(
       (r) => r.Type === 'AWS::Lambda::EventInvokeConfig',
     );
-    expect(invokeConfig?.Properties).toMatchObject({
-      FunctionName: ref(stack, stack.functions.startRun.functionName),
-      MaximumRetryAttempts: 2,
+    expect(invokeConfigs.map((c) => c.Properties)).toEqual(
+      [functions.publishSourceChange, functions.startRun].map((fn) =>
+        expect.objectContaining({ FunctionName: ref(stack, fn.functionName), MaximumRetryAttempts: 2 }),
+      ),
+    );
+  });
+
+  test('the publisher may only put events on the platform bus (and its DLQ)', () => {
+    const stack = platform();
+    const { functions } = stack;
+    expect(statementsOfRole(templateOf(stack), logicalId(functions.publishSourceChangeRole.role))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logicalId(functions.publishSourceChange.logGroup), 'Arn'] },
+      },
+      { Effect: 'Allow', Action: 'events:PutEvents', Resource: ref(stack, stack.sources.bus.eventBusArn) },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+    ]);
+  });
+
+  test('the webhook receiver may read its secret, list the catalog and put events on the platform bus', () => {
+    const stack = platform();
+    const { functions } = stack;
+    expect(statementsOfRole(templateOf(stack), logicalId(functions.githubWebhookRole.role))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logicalId(functions.githubWebhook.logGroup), 'Arn'] },
+      },
+      { Effect: 'Allow', Action: 'events:PutEvents', Resource: ref(stack, stack.sources.bus.eventBusArn) },
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: ref(stack, stack.sources.webhookSecret.secretArn),
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ssm:GetParametersByPath',
+        Resource: [arn('ssm', 'parameter/stepline/pipelines'), arn('ssm', 'parameter/stepline/pipelines/*')],
+      },
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+    ]);
+  });
+
+  test('the webhook: a public function URL whose secret is generated, named and never in the template', () => {
+    const stack = platform();
+    const resources = Object.values(templateOf(stack).Resources);
+    const url = resources.find((r) => r.Type === 'AWS::Lambda::Url');
+    expect(url?.Properties).toEqual({
+      AuthType: 'NONE',
+      TargetFunctionArn: ref(stack, stack.functions.githubWebhook.functionArn),
     });
+    const secret = resourceOf(stack.sources.webhookSecret).Properties;
+    expect(secret).toMatchObject({
+      Name: 'stepline/github-webhook-secret',
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
+    });
+    expect(secret.SecretString).toBeUndefined();
+    expect(templateOf(stack).Outputs).toMatchObject({
+      GitHubWebhookUrl: { Value: stack.resolve(stack.functions.githubWebhookUrl.url) },
+      GitHubWebhookSecretName: { Value: stack.resolve(stack.sources.webhookSecret.secretName) },
+    });
+    const bus = resources.find((r) => r.Type === 'AWS::Events::EventBus');
+    expect(bus?.Properties).toMatchObject({ Name: 'stepline' });
+    const archive = resources.find((r) => r.Type === 'AWS::Events::Archive');
+    expect(archive?.Properties).toMatchObject({ EventPattern: { source: ['stepline.sources'] }, RetentionDays: 30 });
   });
 
   test('the starter may do exactly what it calls: write runs, read the catalog, start stepline machines, read commits', () => {
@@ -304,16 +385,26 @@ describe('PlatformStack', () => {
     ]);
   });
 
-  test('one invoke permission for every push rule, by their reserved name, from this account only', () => {
+  test('invoke permissions: every push rule and every run rule by their reserved names, and the function URL', () => {
     const stack = platform();
     const permissions = Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
+    const webhook = ref(stack, stack.functions.githubWebhook.functionArn);
     expect(permissions.map((p) => p.Properties)).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: ref(stack, stack.functions.publishSourceChange.functionArn),
+        Principal: 'events.amazonaws.com',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+        SourceArn: arn('events', 'rule/stepline-*-push'),
+      },
+      { Action: 'lambda:InvokeFunctionUrl', FunctionName: webhook, FunctionUrlAuthType: 'NONE', Principal: '*' },
+      { Action: 'lambda:InvokeFunction', FunctionName: webhook, InvokedViaFunctionUrl: true, Principal: '*' },
       {
         Action: 'lambda:InvokeFunction',
         FunctionName: ref(stack, stack.functions.startRun.functionArn),
         Principal: 'events.amazonaws.com',
         SourceAccount: { Ref: 'AWS::AccountId' },
-        SourceArn: arn('events', 'rule/stepline-*-push'),
+        SourceArn: arn('events', 'rule/stepline/stepline-*-run'),
       },
     ]);
   });
@@ -322,7 +413,7 @@ describe('PlatformStack', () => {
     const bundles = readdirSync(synthesized.assembly.directory)
       .filter((entry) => existsSync(join(synthesized.assembly.directory, entry, 'index.js')))
       .map((entry) => readFileSync(join(synthesized.assembly.directory, entry, 'index.js')));
-    expect(bundles).toHaveLength(2);
+    expect(bundles).toHaveLength(4);
     for (const bundle of bundles) {
       expect(bundle.length).toBeLessThan(300 * 1024);
       expect(bundle.toString()).toMatch(/require\("@aws-sdk\/client-dynamodb"\)/);
@@ -611,16 +702,17 @@ describe('PipelineStack', () => {
     expect(dependsOn).toEqual(expect.arrayContaining(policies));
   });
 
-  test("the push rule: named for the platform's permission, core/triggers' pattern and input, the starter from its parameter", () => {
+  test("the push rule: named for the platform's permission, core/triggers' pattern and input, the publisher from its parameter", () => {
     const stack = pipeline('hello-service');
     const repository = stack.builds.repository!;
     const trigger = codeCommitTrigger(hello, repository.repositoryArn);
-    const rule = resourceOf(stack.triggers.rule!).Properties;
+    const rule = resourceOf(stack.triggers.pushRule!).Properties;
     expect(rule.Name).toBe('stepline-hello-service-push');
+    expect(rule.EventBusName).toBeUndefined();
     expect(rule.EventPattern).toEqual(stack.resolve(trigger.pattern));
     const [target] = rule.Targets as Record<string, unknown>[];
     expect(target).toMatchObject({
-      Arn: platformParameter(stack, PLATFORM_PARAMETERS.startRunFunctionArn),
+      Arn: platformParameter(stack, PLATFORM_PARAMETERS.publishSourceChangeFunctionArn),
       DeadLetterConfig: { Arn: ref(stack, stack.triggers.deadLetterQueue!.queueArn) },
       RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 4 },
     });
@@ -642,7 +734,7 @@ describe('PipelineStack', () => {
       JSON.stringify({ path: transformer.InputPathsMap[key] }),
     );
     expect(JSON.parse(filled)).toEqual(trigger.input);
-    // The rule's target permission is the platform's: none in the pipeline stack.
+    // The rules' target permissions are the platform's: none in the pipeline stack.
     expect(Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Lambda::Permission')).toEqual([]);
   });
 
@@ -658,17 +750,38 @@ describe('PipelineStack', () => {
     };
     expect(JSON.parse(render(parameter.Value))).toEqual({
       stateMachineArn: render(ref(stack, stack.machine.stateMachine.stateMachineArn)),
+      source: { kind: 'codecommit', repository: hello.source.type === 'codecommit' && hello.source.repository },
       stages: stagePlan(hello),
       filters: pushFilters(hello),
     });
     expect(stagePlan(hello).testConcurrency).toBe(1);
   });
 
-  test('a GitHub pipeline gets no push rule (yet), and no queue for one', () => {
+  test("the run rule: on the platform's bus, the pipeline's SourceChanged events, their detail to the starter", () => {
+    for (const name of ['hello-service', 'web']) {
+      const stack = pipeline(name);
+      const rule = resourceOf(stack.triggers.runRule).Properties;
+      expect(rule).toMatchObject({
+        Name: `stepline-${name}-run`,
+        EventBusName: 'stepline',
+        EventPattern: { source: ['stepline.sources'], 'detail-type': ['SourceChanged'], detail: { pipeline: [name] } },
+        Targets: [
+          {
+            Arn: platformParameter(stack, PLATFORM_PARAMETERS.startRunFunctionArn),
+            InputPath: '$.detail',
+            DeadLetterConfig: { Arn: ref(stack, stack.triggers.deadLetterQueue.queueArn) },
+            RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 4 },
+          },
+        ],
+      });
+    }
+  });
+
+  test('a GitHub pipeline gets no push rule: its pushes come through the webhook receiver', () => {
     const stack = pipeline('web');
-    expect(stack.triggers.rule).toBeUndefined();
-    const types = Object.values(templateOf(stack).Resources).map((r) => r.Type);
-    expect(types.filter((t) => t === 'AWS::Events::Rule' || t === 'AWS::SQS::Queue')).toEqual([]);
+    expect(stack.triggers.pushRule).toBeUndefined();
+    const rules = Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(rules.map((r) => r.Properties.Name)).toEqual(['stepline-web-run']);
   });
 });
 
@@ -729,8 +842,8 @@ describe('deploy hardening, across every template', () => {
           })),
         ),
     );
-    // Two functions and one machine per pipeline (2 pipelines): 2 + 2 × 2 statements.
-    expect(onStar).toHaveLength(6);
+    // Four functions and one machine per pipeline (2 pipelines): 4 + 2 × 2 statements.
+    expect(onStar).toHaveLength(8);
     for (const { id, actions, statements } of onStar) {
       // Each sits alone in a policy of its own, named for what it allows.
       expect({ id, statements }).toEqual({ id, statements: 1 });

@@ -171,7 +171,7 @@ describe('pipeline run in local mode', () => {
     const run = await fixture.runtime.store.getRun(first!.runId);
     const redelivery = branchCreated(commitId);
     // EventBridge redelivers the same event: same id.
-    const sameEvent = { ...redelivery, id: run!.trigger.eventId };
+    const sameEvent = { ...redelivery, id: run!.trigger.deliveryId };
 
     const [again] = await Promise.all(fixture.runtime.putEvent(sameEvent));
     expect(again).toMatchObject({ runId: first!.runId, duplicate: true, executionArn: first!.executionArn });
@@ -199,14 +199,14 @@ describe('pipeline run in local mode', () => {
         'detail: Invalid input: expected record, received string',
       ]),
     );
-    // Matches the rule, but carries no usable commit id: the starter refuses the run request.
+    // Matches the rule, but carries no usable commit id: the publisher refuses it.
     const [refused] = fixture.runtime.putEvent({ ...event, detail: { ...event.detail, commitId: 'HEAD' } });
     await expect(refused).rejects.toThrow(
-      'invalid run request: commitId: commitId must be a 40-character hex commit id',
+      'invalid SourceChanged event: commitId: must be a 40-character hex commit id',
     );
-    // The starter's log says why, as its CloudWatch log group would.
-    expect(readFileSync(join(fixture.runtime.stateDir, 'functions', 'start-run.log'), 'utf8')).toContain(
-      '"message":"run request failed","error":"InvalidRequestError"',
+    // The publisher's log says why, as its CloudWatch log group would.
+    expect(readFileSync(join(fixture.runtime.stateDir, 'functions', 'publish-source-change.log'), 'utf8')).toContain(
+      '"message":"source change not published","error":"InvalidRequestError"',
     );
     expect((await fixture.runtime.store.listRuns('demo')).items).toEqual([]);
     expect(fixture.runtime.stepFunctions.listExecutions()).toEqual([]);
@@ -268,7 +268,7 @@ describe('pipeline run in local mode', () => {
     expect(problems).toEqual([
       {
         event: 'elsewhere refs/heads/main at aaaaaaaaaaaa',
-        eventId: event.id,
+        deliveryId: event.id,
         reason: 'no pipeline follows this push (no rule matches it)',
       },
     ]);
@@ -327,7 +327,7 @@ describe('local mode stops', () => {
 
     const second = await LocalRuntime.start({ config, stateDir, persistStore: true });
     try {
-      const redelivery = { ...branchCreated(commitId), id: run.trigger.eventId };
+      const redelivery = { ...branchCreated(commitId), id: run.trigger.deliveryId };
       const [again] = await Promise.all(second.putEvent(redelivery));
       expect(again).toEqual({ runId: run.runId, executionArn: started!.executionArn, duplicate: true });
       expect(second.stepFunctions.listExecutions().map((e) => [e.name, e.status])).toEqual([[run.runId, 'SUCCEEDED']]);

@@ -47,7 +47,11 @@ export interface Fixture {
 /** A local runtime with one pipeline `demo`: build, then test stages `unit` and `lint`. */
 export async function startFixture(
   options: Partial<LocalRuntimeOptions> = {},
-  pipelineSettings: { testConcurrency?: number; filters?: Record<string, unknown> } = {},
+  pipelineSettings: {
+    testConcurrency?: number;
+    filters?: Record<string, unknown>;
+    source?: Record<string, unknown>;
+  } = {},
 ): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'stepline-pipeline-'));
   const seedDir = join(dir, 'seed');

@@ -8,7 +8,7 @@ export function queuedRun(overrides: Partial<RunRecord> = {}): RunRecord {
     pipeline: 'web',
     status: 'QUEUED',
     commit: { repository: 'web', branch: 'main', id: '0123456789abcdef0123456789abcdef01234567' },
-    trigger: { kind: 'codecommit', eventId: 'event-1', eventTime: '2026-11-25T09:00:00Z' },
+    trigger: { kind: 'codecommit', deliveryId: 'event-1', eventTime: '2026-11-25T09:00:00Z' },
     executionName: runId,
     stageNames: ['build', 'unit'],
     createdAt: '2026-11-25T09:00:01.000Z',

@@ -1,0 +1,23 @@
+/**
+ * The one event every source produces: `SourceChanged`, put on the platform's own EventBridge bus.
+ * A CodeCommit push reaches it through the pipeline's push rule and the source-change publisher; a
+ * GitHub push through the webhook receiver (core/github-webhook.ts). Each pipeline has one rule on
+ * the bus, matching its name, whose target is the run starter: what starts runs does not depend on
+ * where the push came from.
+ */
+import type { SourceTrigger } from './triggers';
+
+/** The `source` and `detail-type` of every SourceChanged event. */
+export const SOURCE_CHANGED = { source: 'stepline.sources', detailType: 'SourceChanged' } as const;
+
+/** The rule on the platform's bus that starts a pipeline's runs: its SourceChanged events, the detail as input. */
+export function sourceChangedTrigger(pipeline: string): SourceTrigger {
+  return {
+    pattern: {
+      source: [SOURCE_CHANGED.source],
+      'detail-type': [SOURCE_CHANGED.detailType],
+      detail: { pipeline: [pipeline] },
+    },
+    input: { path: '$.detail' },
+  };
+}

@@ -1,0 +1,40 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SourceEventsRefusedError } from '../../core/errors';
+import type { SourceEventPublisher } from '../../core/ports';
+import type { SourceChanged } from '../../core/records';
+import { SOURCE_CHANGED } from '../../core/source-events';
+
+/** PutEvents takes at most 10 entries per call. */
+const PUT_EVENTS_BATCH = 10;
+
+/** Puts SourceChanged events on the platform's bus; an entry EventBridge refuses fails the call, so the caller retries. */
+export class EventBridgeSourcePublisher implements SourceEventPublisher {
+  constructor(
+    private readonly events: EventBridgeClient,
+    private readonly busName: string,
+  ) {}
+
+  async publish(events: readonly SourceChanged[]): Promise<void> {
+    const failures: string[] = [];
+    for (let i = 0; i < events.length; i += PUT_EVENTS_BATCH) {
+      const batch = events.slice(i, i + PUT_EVENTS_BATCH);
+      const answer = await this.events.send(
+        new PutEventsCommand({
+          Entries: batch.map((event) => ({
+            EventBusName: this.busName,
+            Source: SOURCE_CHANGED.source,
+            DetailType: SOURCE_CHANGED.detailType,
+            Detail: JSON.stringify(event),
+          })),
+        }),
+      );
+      answer.Entries?.forEach((entry, index) => {
+        if (entry.ErrorCode) {
+          failures.push(`${batch[index]!.pipeline}: ${entry.ErrorCode} ${entry.ErrorMessage ?? ''}`.trim());
+        }
+      });
+    }
+    // Publishing again is harmless: the starter names the run by the delivery, so a repeat is a duplicate.
+    if (failures.length) throw new SourceEventsRefusedError(failures);
+  }
+}

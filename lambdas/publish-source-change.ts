@@ -1,0 +1,38 @@
+/**
+ * Target of each CodeCommit pipeline's push rule: puts the push, shaped by the rule as a
+ * SourceChanged event, on the platform's bus, where the pipeline's run rule picks it up.
+ */
+import type { SourceEventPublisher } from '../core/ports';
+import { parseInput, sourceChangedSchema } from '../core/schemas';
+import { EventBridgeSourcePublisher } from './adapters/source-publisher';
+import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
+
+export interface PublishSourceChangeDeps {
+  readonly publisher: SourceEventPublisher;
+}
+
+export function publishSourceChangeDeps(platform: HandlerPlatform): PublishSourceChangeDeps {
+  return { publisher: new EventBridgeSourcePublisher(platform.clients.eventbridge(), platform.sourceBusName) };
+}
+
+export function createHandler(deps: PublishSourceChangeDeps, log: LogLine = stdoutLog) {
+  return async (event: unknown) => {
+    try {
+      const change = parseInput(sourceChangedSchema, event, 'SourceChanged event');
+      await deps.publisher.publish([change]);
+      const { pipeline, commitId, trigger } = change;
+      log({ message: 'source change published', pipeline, commitId, deliveryId: trigger.deliveryId });
+      return { published: 1 };
+    } catch (error) {
+      // Thrown on, so that Lambda retries the asynchronous invocation and then keeps it in the DLQ;
+      // the line says why.
+      const failure = error instanceof Error ? error : new Error(String(error));
+      log({ message: 'source change not published', error: failure.name, cause: failure.message, event });
+      throw error;
+    }
+  };
+}
+
+const awsHandler = once(() => createHandler(publishSourceChangeDeps(awsPlatform())));
+
+export const handler = (event: unknown) => awsHandler()(event);
