@@ -112,6 +112,16 @@ export const pipelineSchema = z.strictObject({
    * @default 0
    */
   testConcurrency: z.number().int().min(0).max(MAX_TEST_STAGES).default(0),
+  /**
+   * How runs share the pipeline: QUEUED, one at a time in push order; SUPERSEDED, one at a time, and
+   * of the runs that waited only the newest starts (the others are recorded SUPERSEDED); PARALLEL,
+   * every run at once. QUEUED by default: every push gets its result, and two runs of one pipeline
+   * never deploy at once.
+   * @default 'QUEUED'
+   */
+  executionMode: z
+    .enum(['QUEUED', 'SUPERSEDED', 'PARALLEL'], { error: 'executionMode must be QUEUED, SUPERSEDED or PARALLEL' })
+    .default('QUEUED'),
   /** Manual approval gate (risk class, approvers, expiry). */
   approval: reserved('approval'),
   /** Deploy target (Lambda canary). */
@@ -252,7 +262,13 @@ export function pushFilters(pipeline: PipelineConfig): PushFilters {
 
 /** A pipeline's catalog entry once its state machine exists: what its stack (or local mode) publishes. */
 export function catalogEntry(pipeline: PipelineConfig, stateMachineArn: string): PipelineCatalogEntry {
-  return { stateMachineArn, source: sourceOf(pipeline), stages: stagePlan(pipeline), filters: pushFilters(pipeline) };
+  return {
+    stateMachineArn,
+    source: sourceOf(pipeline),
+    stages: stagePlan(pipeline),
+    filters: pushFilters(pipeline),
+    executionMode: pipeline.executionMode,
+  };
 }
 
 /** Where a pipeline's pushes come from, as SourceChanged events name it: `owner/repo` on GitHub. */

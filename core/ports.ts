@@ -10,6 +10,7 @@ import type {
   RunRecord,
   RunStatus,
   SourceChanged,
+  WaitingRun,
   StageRecord,
   StageStatus,
   TestSummary,
@@ -27,6 +28,26 @@ export interface RunRepository {
   listStages(runId: string): Promise<StageRecord[]>;
   transitionRun(runId: string, to: RunStatus, fields?: RunUpdate): Promise<RunRecord>;
   transitionStage(runId: string, stage: string, to: StageStatus, fields?: StageUpdate): Promise<StageRecord>;
+}
+
+/**
+ * Each pipeline's lane (QUEUED and SUPERSEDED modes): which run holds it, and the runs waiting for
+ * it in push order. Every change is one conditional write, so concurrent starters and recorders
+ * agree without a lock (implemented by `store/run-store.ts`).
+ */
+export interface RunLanes {
+  /** Adds a run to its pipeline's waiting runs; adding it again changes nothing. */
+  enqueue(run: WaitingRun): Promise<void>;
+  /** The pipeline's waiting runs, oldest push first. */
+  waiting(pipeline: string): Promise<WaitingRun[]>;
+  /** Removes a waiting run; false when it was not waiting (another writer removed it). */
+  dequeue(run: WaitingRun): Promise<boolean>;
+  /** The run that holds the lane, with what starts it; undefined when the lane is free. */
+  holder(pipeline: string): Promise<WaitingRun | undefined>;
+  /** Takes the free lane for a run (or finds it already taken for that run); false when another holds it. */
+  acquire(run: WaitingRun): Promise<boolean>;
+  /** Frees the lane if `runId` holds it; false otherwise. */
+  release(pipeline: string, runId: string): Promise<boolean>;
 }
 
 /** A finished build as the recorder needs it (CodeBuild BatchGetBuilds + BatchGetReports). */

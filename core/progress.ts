@@ -1,9 +1,22 @@
 /**
  * The progress recorder: turns each step the state machine reports into a forward-only write to the
  * run store. A failure is recorded with the failing stage, a readable cause and the tail of its log.
+ * When a run ends — recorded by its state machine, or reported by the execution status rule however
+ * the execution ended (aborted, timed out) — the pipeline's lane moves on to the next run.
  */
-import type { BuildDetails, BuildInspector, Clock, RunRepository } from './ports';
-import type { FailedTest, Failure, ProgressEvent, RunRecord, StageRecord, TaskError, TestSummary } from './records';
+import type { BuildDetails, BuildInspector, Clock, PipelineCatalog, RunLanes, RunRepository } from './ports';
+import {
+  ACTIVE_RUN_STATUSES,
+  type ExecutionEndStatus,
+  type FailedTest,
+  type Failure,
+  type ProgressEvent,
+  type RunRecord,
+  type StageRecord,
+  type TaskError,
+  type TestSummary,
+} from './records';
+import { leaveLane, type LaneDeps } from './run-lanes';
 import { excerpt, plainText } from './text';
 
 export const LOG_TAIL_LINES = 30;
@@ -13,13 +26,18 @@ const MAX_CAUSE_LENGTH = 2000;
 const FAILURE_MESSAGE_LINES = 5;
 const FAILURE_MESSAGE_LENGTH = 500;
 
-export interface ProgressDeps {
+export interface ProgressDeps extends LaneDeps {
   readonly runs: RunRepository;
+  readonly lanes: RunLanes;
   readonly builds: BuildInspector;
+  readonly catalog: PipelineCatalog;
   readonly now: Clock;
 }
 
-export async function recordProgress(event: ProgressEvent, deps: ProgressDeps): Promise<RunRecord | StageRecord> {
+export async function recordProgress(
+  event: ProgressEvent,
+  deps: ProgressDeps,
+): Promise<RunRecord | StageRecord | undefined> {
   const { runs } = deps;
   const now = deps.now().toISOString();
   switch (event.kind) {
@@ -46,10 +64,47 @@ export async function recordProgress(event: ProgressEvent, deps: ProgressDeps): 
       });
     }
     case 'runSucceeded':
-      return finishRun(event.runId, 'SUCCEEDED', undefined, deps);
+      return moveLane(await finishRun(event.runId, 'SUCCEEDED', undefined, deps), deps);
     case 'runFailed':
-      return finishRun(event.runId, 'FAILED', event.error, deps);
+      return moveLane(await finishRun(event.runId, 'FAILED', event.error, deps), deps);
+    case 'executionEnded':
+      return executionEnded(event.runId, event.status, deps);
   }
+}
+
+/**
+ * An execution ended: a run it leaves active (it was aborted or timed out before it could record its
+ * end) is recorded FAILED with the reason, and the lane moves on. An event for an execution that is
+ * not a run's (a test execution started by hand) changes nothing.
+ */
+async function executionEnded(
+  runId: string,
+  status: ExecutionEndStatus,
+  deps: ProgressDeps,
+): Promise<RunRecord | undefined> {
+  let run = await deps.runs.getRun(runId);
+  if (!run) return undefined;
+  if (ACTIVE_RUN_STATUSES.includes(run.status)) {
+    const how = { SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', ABORTED: 'was aborted' }[status];
+    const endedAt = deps.now();
+    const started = run.startedAt ?? run.createdAt;
+    run = await deps.runs.transitionRun(runId, 'FAILED', {
+      endedAt: endedAt.toISOString(),
+      durationMs: endedAt.getTime() - Date.parse(started),
+      failure: {
+        error: `Execution${status === 'TIMED_OUT' ? 'TimedOut' : status.charAt(0) + status.slice(1).toLowerCase()}`,
+        cause: `the run's execution ${how} before the run recorded its end`,
+      },
+    });
+  }
+  return moveLane(run, deps);
+}
+
+/** Lets the next run of an ended run's pipeline take its lane. */
+async function moveLane(run: RunRecord, deps: ProgressDeps): Promise<RunRecord> {
+  const pipeline = await deps.catalog.lookup(run.pipeline);
+  if (pipeline) await leaveLane(run.pipeline, run.runId, pipeline.executionMode, deps);
+  return run;
 }
 
 async function finishRun(

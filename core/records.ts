@@ -6,18 +6,27 @@ import type { PushFilters } from './filters';
 
 /**
  * A run moves QUEUED → RUNNING → SUCCEEDED | FAILED, never backwards. A push that the pipeline's
- * filters drop is recorded SKIPPED from the start, with the reason.
+ * filters drop is recorded SKIPPED from the start, with the reason. A run waiting its turn in a
+ * SUPERSEDED pipeline is SUPERSEDED when a newer push's run starts instead of it.
  */
-export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'SUPERSEDED';
+
+/**
+ * How a pipeline's runs share it: QUEUED, one at a time in push order; SUPERSEDED, one at a time, and
+ * when the running one ends only the newest waiting run starts (the others are SUPERSEDED);
+ * PARALLEL, each run starts at once.
+ */
+export type ExecutionMode = 'QUEUED' | 'SUPERSEDED' | 'PARALLEL';
 /** A stage moves PENDING → IN_PROGRESS → SUCCEEDED | FAILED, never backwards. */
 export type StageStatus = 'PENDING' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
 
 export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
-  QUEUED: ['RUNNING', 'FAILED'],
+  QUEUED: ['RUNNING', 'FAILED', 'SUPERSEDED'],
   RUNNING: ['SUCCEEDED', 'FAILED'],
   SUCCEEDED: [],
   FAILED: [],
   SKIPPED: [],
+  SUPERSEDED: [],
 };
 
 export const STAGE_TRANSITIONS: Readonly<Record<StageStatus, readonly StageStatus[]>> = {
@@ -122,6 +131,8 @@ export interface RunRecord {
   readonly failure?: Failure;
   /** Why the pipeline's filters dropped the push, for a SKIPPED run. */
   readonly skipReason?: string;
+  /** The newer run that started instead of this one, for a SUPERSEDED run. */
+  readonly supersededBy?: string;
 }
 
 export interface StageRecord {
@@ -163,7 +174,21 @@ export interface PipelineCatalogEntry {
   readonly source: { readonly kind: TriggerKind; readonly repository: string };
   readonly stages: RunInput['stages'];
   readonly filters: PushFilters;
+  readonly executionMode: ExecutionMode;
 }
+
+/** A run waiting for its turn in its pipeline (QUEUED and SUPERSEDED modes), with what starts it. */
+export interface WaitingRun {
+  readonly pipeline: string;
+  readonly runId: string;
+  /** Push order: the push's time, then the run id, as a sortable string. */
+  readonly order: string;
+  readonly stateMachineArn: string;
+  readonly input: RunInput;
+}
+
+/** How an execution ended, as Step Functions reports it on EventBridge. */
+export type ExecutionEndStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 /**
  * One push to one pipeline's source, whatever the source: the detail of the `SourceChanged` event on
@@ -204,7 +229,9 @@ export type ProgressEvent =
   | { readonly kind: 'stageSucceeded'; readonly runId: string; readonly stage: string; readonly buildId: string }
   | { readonly kind: 'stageFailed'; readonly runId: string; readonly stage: string; readonly error: TaskError }
   | { readonly kind: 'runSucceeded'; readonly runId: string }
-  | { readonly kind: 'runFailed'; readonly runId: string; readonly error?: TaskError };
+  | { readonly kind: 'runFailed'; readonly runId: string; readonly error?: TaskError }
+  /** Sent by the execution status rule (not the state machine) when an execution ends, however it ends. */
+  | { readonly kind: 'executionEnded'; readonly runId: string; readonly status: ExecutionEndStatus };
 
 /**
  * Kinds of item kept in a run's partition. Approvals, deployments and audit events share the run's

@@ -42,6 +42,11 @@ export const progressEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('stageFailed'), runId: id, stage: id, error: taskError }),
   z.object({ kind: z.literal('runSucceeded'), runId: id }),
   z.object({ kind: z.literal('runFailed'), runId: id, error: taskError.optional() }),
+  z.object({
+    kind: z.literal('executionEnded'),
+    runId: id,
+    status: z.enum(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']),
+  }),
 ]) satisfies z.ZodType<ProgressEvent>;
 
 const stagePlanSchema = z.object({ name: id, project: id });
@@ -60,6 +65,7 @@ export const catalogEntrySchema = z.object({
     skipMarkers: z.array(id),
     paths: z.object({ include: z.array(id), exclude: z.array(id) }).optional(),
   }),
+  executionMode: z.enum(['QUEUED', 'SUPERSEDED', 'PARALLEL']),
 }) satisfies z.ZodType<PipelineCatalogEntry>;
 
 /** Parses `input` or throws InvalidRequestError naming every bad field. */

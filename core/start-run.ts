@@ -7,12 +7,14 @@
 import { CommitNotFoundError, RunAlreadyExistsError, SteplineError, UnknownPipelineError } from './errors';
 import { pathSkipReason, skipReason } from './filters';
 import { executionName } from './naming';
-import type { Clock, CommitReader, ExecutionStarter, PipelineCatalog, RunRepository } from './ports';
+import type { Clock, CommitReader, ExecutionStarter, PipelineCatalog, RunLanes, RunRepository } from './ports';
+import { admitRun, laneOrder } from './run-lanes';
 import type { Failure, Person, RunInput, RunRecord, SourceChanged } from './records';
 
 export interface StartRunDeps {
   readonly catalog: PipelineCatalog;
   readonly runs: RunRepository;
+  readonly lanes: RunLanes;
   readonly commits: CommitReader;
   readonly executions: ExecutionStarter;
   readonly now: Clock;
@@ -20,8 +22,10 @@ export interface StartRunDeps {
 
 export interface StartRunResult {
   readonly runId: string;
-  /** The run's execution; absent for a refused run. */
+  /** The run's execution; absent for a run that did not start (refused, skipped, queued or a duplicate of one that moved on). */
   readonly executionArn?: string;
+  /** True when the run waits for its turn (QUEUED and SUPERSEDED pipelines): it starts when the runs before it end. */
+  readonly queued?: boolean;
   /** True when this request was a duplicate of one that had started (or refused) the run already. */
   readonly duplicate: boolean;
   /** Why the run could not start: it was recorded FAILED with this failure. */
@@ -76,7 +80,7 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
   }
   const input: RunInput = { runId, pipeline: request.pipeline, commit, stages: pipeline.stages };
 
-  let duplicate = false;
+  let existing: RunRecord | undefined;
   try {
     await deps.runs.createRun({
       ...run,
@@ -86,12 +90,24 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
     } satisfies RunRecord);
   } catch (error) {
     if (!(error instanceof RunAlreadyExistsError)) throw error;
-    duplicate = true;
+    existing = error.existing;
   }
-  // Starting again after a duplicate is safe (same name, same input) and completes a start that a
+  // A duplicate of a run that has moved on changes nothing. One still QUEUED is admitted again: that
+  // is safe (same name, same input, the lane's writes are idempotent) and completes an admission a
   // crash interrupted between the record and the execution.
-  const started = await deps.executions.start({ stateMachineArn: pipeline.stateMachineArn, name: runId, input });
-  return { runId, executionArn: started.executionArn, duplicate: duplicate || started.alreadyStarted };
+  if (existing && existing.status !== 'QUEUED') {
+    return { runId, duplicate: true, ...(existing.executionArn ? { executionArn: existing.executionArn } : {}) };
+  }
+  const waiting = {
+    pipeline: request.pipeline,
+    runId,
+    order: laneOrder(request.trigger.eventTime, existing?.createdAt ?? run.createdAt, runId),
+    stateMachineArn: pipeline.stateMachineArn,
+    input,
+  };
+  const { started } = await admitRun(waiting, pipeline.executionMode, deps);
+  const duplicate = existing !== undefined || (started?.alreadyStarted ?? false);
+  return started ? { runId, executionArn: started.executionArn, duplicate } : { runId, duplicate, queued: true };
 }
 
 /** How a run that never starts ends: SKIPPED by the pipeline's filters, or FAILED with the reason it cannot run. */

@@ -58,6 +58,28 @@ export function codeCommitTrigger(pipeline: CodeCommitPipeline, repositoryArn: s
   };
 }
 
+export const EXECUTION_STATUS_DETAIL_TYPE = 'Step Functions Execution Status Change';
+
+/**
+ * The trigger that tells the progress recorder a pipeline's execution ended, however it ended: every
+ * terminal status change of a state machine whose ARN starts with `stateMachineArnPrefix` (stepline's
+ * reserved prefix), as an `executionEnded` progress event. Step Functions delivers these events best
+ * effort; the recorder also moves the lane when a run records its own end.
+ */
+export function executionEndedTrigger(stateMachineArnPrefix: string): SourceTrigger {
+  return {
+    pattern: {
+      source: ['aws.states'],
+      'detail-type': [EXECUTION_STATUS_DETAIL_TYPE],
+      detail: {
+        status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+        stateMachineArn: [{ prefix: stateMachineArnPrefix }],
+      },
+    },
+    input: { kind: 'executionEnded', runId: { path: '$.detail.name' }, status: { path: '$.detail.status' } },
+  };
+}
+
 export function isEventPath(value: unknown): value is EventPath {
   return typeof value === 'object' && value !== null && typeof (value as EventPath).path === 'string';
 }

@@ -1,15 +1,24 @@
-/** Step Functions task: records one step of a run (see ProgressEvent) in the run store. */
+/**
+ * Records one step of a run (see ProgressEvent) in the run store: a Step Functions task of every
+ * pipeline machine, and the target of the platform's execution status rule (a run's execution ended).
+ */
 import { recordProgress, type ProgressDeps } from '../core/progress';
 import { parseInput, progressEventSchema } from '../core/schemas';
 import { RunStore } from '../store/run-store';
 import { CodeBuildInspector } from './adapters/build-inspector';
+import { SfnExecutionStarter } from './adapters/execution-starter';
+import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { awsPlatform, once, type HandlerPlatform } from './environment';
 
 export function recordProgressDeps(platform: HandlerPlatform): ProgressDeps {
   const { clients } = platform;
+  const store = new RunStore(clients.dynamodb(), platform.tableName);
   return {
-    runs: new RunStore(clients.dynamodb(), platform.tableName),
+    runs: store,
+    lanes: store,
     builds: new CodeBuildInspector(clients.codebuild(), clients.logs()),
+    catalog: new SsmPipelineCatalog(clients.ssm(), platform.catalogPath, platform.now),
+    executions: new SfnExecutionStarter(clients.sfn()),
     now: platform.now,
   };
 }

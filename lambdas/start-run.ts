@@ -9,9 +9,11 @@ import { RunStore } from '../store/run-store';
 
 export function startRunDeps(platform: HandlerPlatform): StartRunDeps {
   const { clients } = platform;
+  const store = new RunStore(clients.dynamodb(), platform.tableName);
   return {
     catalog: new SsmPipelineCatalog(clients.ssm(), platform.catalogPath, platform.now),
-    runs: new RunStore(clients.dynamodb(), platform.tableName),
+    runs: store,
+    lanes: store,
     commits: new CodeCommitReader(clients.codecommit()),
     executions: new SfnExecutionStarter(clients.sfn()),
     now: platform.now,

@@ -8,7 +8,8 @@
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as events from 'aws-cdk-lib/aws-events';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -17,7 +18,9 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CATALOG_PATH, ENV, RESOURCE_PREFIX, SOURCE_BUS_NAME, pushRuleName, runRuleName } from '../core/platform';
+import { executionEndedTrigger } from '../core/triggers';
 import { acknowledgeRule } from './nag';
+import { toCdkEventPattern, toTargetInput } from './source-triggers';
 import { ExplicitRole } from './permissions';
 
 const LAMBDAS_DIR = `${__dirname}/../lambdas`;
@@ -80,6 +83,8 @@ export class PlatformFunctions extends Construct {
   readonly recordProgressRole: ExplicitRole;
   readonly publishSourceChangeRole: ExplicitRole;
   readonly githubWebhookRole: ExplicitRole;
+  /** Every pipeline execution's end, to the recorder. */
+  readonly executionEndedRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: PlatformFunctionsProps) {
     super(scope, id);
@@ -147,6 +152,17 @@ export class PlatformFunctions extends Construct {
       'SQS3',
       "This queue is itself a dead-letter queue: the starter's and the publisher's, holding the events they failed on after Lambda's retries.",
     );
+    const catalogParameters = stack.formatArn({
+      service: 'ssm',
+      resource: 'parameter',
+      resourceName: CATALOG_PATH.slice(1) + '/*',
+    });
+    const pipelineMachines = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: `${RESOURCE_PREFIX}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     const ruleArn = (bus: string | undefined, name: string) =>
       stack.formatArn({ service: 'events', resource: 'rule', resourceName: bus ? `${bus}/${name}` : name });
 
@@ -207,24 +223,22 @@ export class PlatformFunctions extends Construct {
     this.startRun = starter.fn;
     this.startRunRole = starter.role;
     this.startRun.addEnvironment(ENV.catalogPath, CATALOG_PATH);
-    // RunStore.createRun: a conditional PutItem, and GetItem when the condition's old item is not returned.
-    starter.role.allow(['dynamodb:PutItem', 'dynamodb:GetItem'], [props.table.tableArn]);
+    // RunStore.createRun (a conditional PutItem, GetItem when the condition's old item is not
+    // returned) and the pipeline lanes: enqueue (PutItem), waiting (Query), dequeue (DeleteItem),
+    // acquire and release (UpdateItem), superseding a waiting run (UpdateItem).
+    starter.role.allow(
+      ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      [props.table.tableArn],
+    );
     starter.role.allow(['sqs:SendMessage'], [this.failedRunRequests.queueArn]);
     starter.role.allow(
       ['ssm:GetParameter'],
-      [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: CATALOG_PATH.slice(1) + '/*' })],
+      [catalogParameters],
       'Each pipeline stack publishes its catalog entry as one parameter under /stepline/pipelines/; the starter reads that path only.',
     );
     starter.role.allow(
       ['states:StartExecution'],
-      [
-        stack.formatArn({
-          service: 'states',
-          resource: 'stateMachine',
-          resourceName: `${RESOURCE_PREFIX}*`,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
+      [pipelineMachines],
       "Pipeline state machines are named stepline-<pipeline> and live in the pipelines' own stacks: the grant covers that reserved prefix, so adding a pipeline needs no change to this shared role.",
     );
     starter.role.allow(
@@ -247,12 +261,52 @@ export class PlatformFunctions extends Construct {
       'stepline: records a step of a pipeline run',
       // The ASL gives each recording task 60 s; the function must give up before the task does.
       Duration.seconds(45),
+      // Its asynchronous invocations (the execution status rule) that fail after Lambda's retries.
+      { deadLetterQueue: this.failedRunRequests, retryAttempts: 2 },
     );
     this.recordProgress = recorder.fn;
     this.recordProgressRole = recorder.role;
     // RunStore.transitionRun/transitionStage (conditional UpdateItem, GetItem after a failed
-    // condition), getRun (GetItem), listStages (Query on the table's own key).
-    recorder.role.allow(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], [props.table.tableArn]);
+    // condition), getRun (GetItem), listStages (Query on the table's own key), and moving a lane on
+    // when a run ends: release and acquire (UpdateItem), waiting (Query), dequeue (DeleteItem).
+    recorder.role.allow(
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
+      [props.table.tableArn],
+    );
+    this.recordProgress.addEnvironment(ENV.catalogPath, CATALOG_PATH);
+    recorder.role.allow(['sqs:SendMessage'], [this.failedRunRequests.queueArn]);
+    recorder.role.allow(
+      ['ssm:GetParameter'],
+      [catalogParameters],
+      "The recorder reads an ended run's pipeline entry (its execution mode) under /stepline/pipelines/; that path only.",
+    );
+    recorder.role.allow(
+      ['states:StartExecution'],
+      [pipelineMachines],
+      'When a run ends, the recorder starts the next waiting run of its pipeline; pipeline machines are named stepline-<pipeline>.',
+    );
+    // Every pipeline execution's end, however it ends (aborted, timed out): the run is recorded and
+    // its pipeline's lane moves on. One rule by the machines' reserved name prefix.
+    const ended = executionEndedTrigger(
+      stack.formatArn({
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName: RESOURCE_PREFIX,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    this.executionEndedRule = new events.Rule(this, 'ExecutionEndedRule', {
+      description: 'stepline: a pipeline execution ended; the recorder records its run and starts the next',
+      eventPattern: toCdkEventPattern(ended.pattern),
+      targets: [
+        new targets.LambdaFunction(this.recordProgress, {
+          event: toTargetInput(ended.input),
+          retryAttempts: 4,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue: this.failedRunRequests,
+        }),
+      ],
+    });
     recorder.role.allow(
       ['codebuild:BatchGetBuilds'],
       [stack.formatArn({ service: 'codebuild', resource: 'project', resourceName: `${RESOURCE_PREFIX}*` })],

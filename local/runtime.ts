@@ -29,10 +29,15 @@ import {
   runRuleName,
 } from '../core/platform';
 import type { Clock } from '../core/ports';
-import type { RunRecord, SourceChanged } from '../core/records';
+import { ACTIVE_RUN_STATUSES, type RunRecord, type SourceChanged } from '../core/records';
 import { sourceChangedTrigger } from '../core/source-events';
 import type { StartRunResult } from '../core/start-run';
-import { CODECOMMIT_DETAIL_TYPE, codeCommitTrigger } from '../core/triggers';
+import {
+  CODECOMMIT_DETAIL_TYPE,
+  EXECUTION_STATUS_DETAIL_TYPE,
+  codeCommitTrigger,
+  executionEndedTrigger,
+} from '../core/triggers';
 import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
 import { createHandler as createGitHubWebhook, githubWebhookDeps } from '../lambdas/github-webhook';
 import { createHandler as createPublishSourceChange, publishSourceChangeDeps } from '../lambdas/publish-source-change';
@@ -50,7 +55,7 @@ import { LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGitSource, type RefUpdate } from './git-source';
 import { localWebhookSecret, pushDelivery } from './github-delivery';
 import { lockStateDir } from './state-lock';
-import { LocalStepFunctions } from './step-functions';
+import { LocalStepFunctions, type Execution } from './step-functions';
 import { startStoreServer, type StoreServer } from './store-server';
 
 export interface LocalRuntimeOptions {
@@ -108,6 +113,10 @@ export class LocalRuntime {
     string,
     { readonly pipeline: string; readonly deliveryId: string; readonly result: Promise<StartRunResult> }[]
   >();
+
+  /** The execution status changes delivered, by execution. */
+  private readonly endings = new Map<string, Promise<unknown>>();
+  private closing = false;
 
   readonly store: RunStore;
   readonly stepFunctions: LocalStepFunctions;
@@ -200,6 +209,8 @@ export class LocalRuntime {
         retryIntervalOverrides: options.retryIntervalOverrides,
         // Kept with the store: a persisted store's runs keep their executions.
         executionsDir: options.persistStore ? join(stateDir, 'executions') : undefined,
+        // As Step Functions does: each execution's end becomes an event on the default bus.
+        onExecutionEnded: (execution) => late.ended?.(execution),
       },
     );
     const bus = new LocalEventBus();
@@ -208,7 +219,11 @@ export class LocalRuntime {
     // Parameter Store: where the pipelines' catalog entries are published, as their stacks do on AWS.
     const parameters = new Map<string, string>();
     // The edges reach the runtime, made below, through these.
-    const late: { receive?: (push: GitPush) => { events: number }; webhook?: FunctionUrlRoute } = {};
+    const late: {
+      receive?: (push: GitPush) => { events: number };
+      webhook?: FunctionUrlRoute;
+      ended?: (execution: Execution) => void;
+    } = {};
     const endpoint = await startLocalEndpoint(
       awsOperations(stepFunctions, codebuild, git, parameters, { [SOURCE_BUS_NAME]: sourceBus }, webhookSecret),
       { [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => late.receive!(push)) },
@@ -222,6 +237,7 @@ export class LocalRuntime {
       options,
     );
     late.receive = (push) => runtime.receivePush(push);
+    late.ended = (execution) => runtime.executionEnded(execution);
 
     const aws = { endpoint: endpoint.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
     const platform: HandlerPlatform = {
@@ -233,7 +249,13 @@ export class LocalRuntime {
       now,
     };
     const recordProgress = functionArn('stepline-record-progress');
-    functions.set(recordProgress, createRecordProgress(recordProgressDeps(platform)));
+    const recorder = createRecordProgress(recordProgressDeps(platform));
+    functions.set(recordProgress, recorder);
+    bus.addRule({
+      name: 'stepline-execution-ended',
+      ...executionEndedTrigger(`arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:stepline-`),
+      target: (input) => recorder(input),
+    });
     for (const pipeline of pipelines) {
       const entry = catalogEntry(
         pipeline,
@@ -417,12 +439,54 @@ export class LocalRuntime {
     this.options.onDeliveryProblem?.(problem);
   }
 
-  /** Waits for a run's execution to end and returns the run as recorded. */
+  /**
+   * Waits until a run has ended and returns it as recorded: a run waiting for its turn is waited for
+   * until its execution starts and ends.
+   */
   async waitForRun(runId: string): Promise<RunRecord> {
-    if (!(await this.store.getRun(runId))) throw new Error(`run ${runId} does not exist`);
-    const execution = this.stepFunctions.listExecutions().find((e) => e.name === runId);
-    await execution?.done;
-    return (await this.store.getRun(runId))!;
+    for (;;) {
+      const run = await this.store.getRun(runId);
+      if (!run) throw new Error(`run ${runId} does not exist`);
+      const execution = this.stepFunctions.listExecutions().find((e) => e.name === runId);
+      if (execution) {
+        await execution.done;
+        await this.settled(execution.executionArn);
+        return (await this.store.getRun(runId))!;
+      }
+      if (!ACTIVE_RUN_STATUSES.includes(run.status)) return run;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** An execution's end, put on the default bus as Step Functions' status change event. */
+  private executionEnded(execution: Execution): void {
+    // Stopping: the executions are aborted and their runs recorded by close(); nothing moves on.
+    if (this.closing) return;
+    const ended = this.bus.put({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': EXECUTION_STATUS_DETAIL_TYPE,
+      source: 'aws.states',
+      account: LOCAL_ACCOUNT,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: LOCAL_REGION,
+      resources: [execution.executionArn],
+      detail: {
+        executionArn: execution.executionArn,
+        stateMachineArn: execution.stateMachineArn,
+        name: execution.name,
+        status: execution.status,
+        startDate: execution.startDate.getTime(),
+        stopDate: execution.stopDate?.getTime(),
+      },
+    });
+    const handled = Promise.allSettled(ended.map((d) => d.result));
+    this.endings.set(execution.executionArn, handled);
+  }
+
+  /** Resolves when the recorder has taken an ended execution's status change (the lane has moved on). */
+  private async settled(executionArn: string): Promise<void> {
+    await this.endings.get(executionArn);
   }
 
   get storeEndpoint(): string {
@@ -434,6 +498,7 @@ export class LocalRuntime {
    * and clean up, records the runs they belonged to FAILED, then closes the endpoints.
    */
   async close(): Promise<void> {
+    this.closing = true;
     await this.stepFunctions.stopAll();
     await failInterruptedRuns(this.store, this.now);
     await this.endpoint.close();

@@ -76,7 +76,12 @@ export class LocalStepFunctions {
    */
   constructor(
     private readonly adapters: Readonly<Record<string, TaskAdapter>>,
-    private readonly options: { retryIntervalOverrides?: Record<string, number>; executionsDir?: string } = {},
+    private readonly options: {
+      retryIntervalOverrides?: Record<string, number>;
+      executionsDir?: string;
+      /** Told when an execution ends, however it ends, as Step Functions tells EventBridge. */
+      onExecutionEnded?: (execution: Execution) => void;
+    } = {},
   ) {
     if (options.executionsDir) this.load(options.executionsDir);
   }
@@ -202,6 +207,7 @@ export class LocalStepFunctions {
     const execution = this.executions.get(executionArn)!;
     Object.assign(execution, fields, { status, stopDate: new Date() });
     this.save(execution);
+    this.options.onExecutionEnded?.(execution);
   }
 
   private save(execution: Execution): void {

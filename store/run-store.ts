@@ -2,10 +2,18 @@
  * The run store: runs and their stages in one DynamoDB table, shared by the Lambda handlers, the CLI
  * and local mode. Every write is a single-item conditional write (no transactions), so a run is
  * created once and a record only moves forward; a repeated write of the state a record is already
- * in is a no-op, which makes retried tasks safe.
+ * in is a no-op, which makes retried tasks safe. It also keeps each pipeline's lane (QUEUED and
+ * SUPERSEDED modes): the holder item and the waiting runs, in the pipeline's own partition.
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import {
   ACTIVE_RUN_STATUSES,
@@ -17,8 +25,9 @@ import {
   type RunStatus,
   type StageRecord,
   type StageStatus,
+  type WaitingRun,
 } from '../core/records';
-import type { RunRepository, RunUpdate, StageUpdate } from '../core/ports';
+import type { RunLanes, RunRepository, RunUpdate, StageUpdate } from '../core/ports';
 import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../core/errors';
 import { INDEXES, KEY_ATTRIBUTES, keys } from './schema';
 
@@ -30,7 +39,7 @@ export interface Page<T> {
   readonly cursor?: string;
 }
 
-export class RunStore implements RunRepository {
+export class RunStore implements RunRepository, RunLanes {
   private readonly documents: DynamoDBDocumentClient;
 
   constructor(
@@ -151,6 +160,84 @@ export class RunStore implements RunRepository {
       mayCreate: true,
     });
     return updated as unknown as StageRecord;
+  }
+
+  async enqueue(run: WaitingRun): Promise<void> {
+    await this.conditionally(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.waiting(run.pipeline, run.order), kind: 'WAITING', ...run },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async waiting(pipeline: string): Promise<WaitingRun[]> {
+    const waiting: WaitingRun[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.queryPage<WaitingRun>(
+        {
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.lane(pipeline).pk, ':prefix': keys.waitingPrefix },
+          ConsistentRead: true,
+        },
+        { cursor },
+      );
+      waiting.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+    return waiting;
+  }
+
+  async dequeue(run: WaitingRun): Promise<boolean> {
+    return this.conditionally(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.waiting(run.pipeline, run.order),
+        ConditionExpression: 'attribute_exists(pk)',
+      }),
+    );
+  }
+
+  async holder(pipeline: string): Promise<WaitingRun | undefined> {
+    const item = await this.getItem(keys.lane(pipeline));
+    return item?.holding as WaitingRun | undefined;
+  }
+
+  async acquire(run: WaitingRun): Promise<boolean> {
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.lane(run.pipeline),
+        UpdateExpression: 'SET holder = :run, holding = :holding',
+        ConditionExpression: 'attribute_not_exists(holder) OR holder = :run',
+        ExpressionAttributeValues: { ':run': run.runId, ':holding': run },
+      }),
+    );
+  }
+
+  async release(pipeline: string, runId: string): Promise<boolean> {
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.lane(pipeline),
+        UpdateExpression: 'REMOVE holder, holding',
+        ConditionExpression: 'holder = :run',
+        ExpressionAttributeValues: { ':run': runId },
+      }),
+    );
+  }
+
+  /** Sends a conditional write; false when its condition did not hold. */
+  private async conditionally(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.documents.send(command as PutCommand);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   private async transition(request: {

@@ -7,6 +7,8 @@
  * | run        | RUN#<runId>      | RUN                   | PIPELINE#<name> / <created>#<id>  | ACTIVE / <created>#<id>   |
  * | stage      | RUN#<runId>      | STAGE#<name>          |                                   |                           |
  * | approval…  | RUN#<runId>      | APPROVAL#… (to come)  |                                   |                           |
+ * | lane       | LANE#<pipeline>  | HOLDER                |                                   |                           |
+ * | waiting    | LANE#<pipeline>  | WAIT#<order>#<runId>  |                                   |                           |
  */
 
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
@@ -27,6 +29,9 @@ export const keys = {
     gsi1sk: `${createdAt}#${runId}`,
   }),
   active: (createdAt: string, runId: string) => ({ gsi2pk: 'ACTIVE', gsi2sk: `${createdAt}#${runId}` }),
+  lane: (pipeline: string) => ({ pk: `LANE#${pipeline}`, sk: 'HOLDER' }),
+  waiting: (pipeline: string, order: string) => ({ pk: `LANE#${pipeline}`, sk: `WAIT#${order}` }),
+  waitingPrefix: 'WAIT#',
 } as const;
 
 /** Attributes that exist for the table's keys and indexes only; they never reach a record. */

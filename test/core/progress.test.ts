@@ -19,7 +19,14 @@ describe('recordProgress', () => {
   };
 
   beforeEach(async () => {
-    deps = { runs: runStore.store, builds, now: () => new Date('2026-11-25T09:01:00.000Z') };
+    deps = {
+      runs: runStore.store,
+      lanes: runStore.store,
+      builds,
+      catalog: { lookup: async () => undefined },
+      executions: { start: async () => Promise.reject(new Error('no run waits in these tests')) },
+      now: () => new Date('2026-11-25T09:01:00.000Z'),
+    };
     await deps.runs.createRun(queuedRun({ runId: 'r1' }));
     await recordProgress(
       { kind: 'runStarted', runId: 'r1', executionArn: 'arn:x', startedAt: '2026-11-25T09:00:00.000Z' },

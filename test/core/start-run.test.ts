@@ -21,6 +21,7 @@ describe('startRun', () => {
   const web: PipelineCatalogEntry = {
     stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:stepline-web',
     source: { kind: 'codecommit', repository: 'web' },
+    executionMode: 'PARALLEL',
     stages: {
       build: { name: 'build', project: 'stepline-web-build' },
       tests: [{ name: 'unit', project: 'stepline-web-unit' }],
@@ -34,6 +35,7 @@ describe('startRun', () => {
     deps = {
       catalog: { lookup: async (pipeline) => (pipeline === 'web' ? web : undefined) },
       runs: runStore.store,
+      lanes: runStore.store,
       commits: {
         getCommit: async () => ({ author: { name: 'Ada', email: 'ada@example.com' }, message: 'Fix it' }),
         changedFiles: async () => [],

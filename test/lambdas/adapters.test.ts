@@ -227,6 +227,7 @@ describe('SsmPipelineCatalog', () => {
     source: { kind: 'github', repository: 'octo/web' },
     stages: { build: { name: 'build', project: 'stepline-web-build' }, tests: [], testConcurrency: 2 },
     filters: { branches: ['main'], tags: false, skipMarkers: ['[skip ci]'] },
+    executionMode: 'QUEUED',
   };
   let clock: number;
   const catalog = () => new SsmPipelineCatalog(new SSMClient({}), '/stepline/pipelines', () => new Date(clock), 1000);
@@ -267,7 +268,7 @@ describe('SsmPipelineCatalog', () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: '{"stateMachineArn":"x"}' } });
     await expect(catalog().lookup('web')).rejects.toThrow(InvalidCatalogEntryError);
     await expect(catalog().lookup('web')).rejects.toThrow(
-      'the catalog entry of pipeline "web" at /stepline/pipelines/web is not valid (invalid catalog entry: source: Invalid input: expected object, received undefined; stages: Invalid input: expected object, received undefined; filters: Invalid input: expected object, received undefined); redeploy its stack',
+      'the catalog entry of pipeline "web" at /stepline/pipelines/web is not valid (invalid catalog entry: source: Invalid input: expected object, received undefined; stages: Invalid input: expected object, received undefined; filters: Invalid input: expected object, received undefined; executionMode: Invalid option: expected one of "QUEUED"|"SUPERSEDED"|"PARALLEL"); redeploy its stack',
     );
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'not json' } });
     await expect(catalog().lookup('web')).rejects.toThrow(
@@ -287,6 +288,7 @@ describe('SsmPipelineCatalog listing', () => {
     source: { kind: 'codecommit', repository },
     stages: { build: { name: 'build', project: `stepline-${repository}-build` }, tests: [], testConcurrency: 0 },
     filters: { branches: ['main'], tags: false, skipMarkers: [] },
+    executionMode: 'PARALLEL',
   });
   let clock = 0;
   beforeEach(() => {

@@ -17,6 +17,7 @@ const entry = (kind: 'github' | 'codecommit', repository: string): PipelineCatal
   source: { kind, repository },
   stages: { build: { name: 'build', project: 'stepline-x-build' }, tests: [], testConcurrency: 0 },
   filters: { branches: ['main'], tags: false, skipMarkers: [] },
+  executionMode: 'QUEUED',
 });
 
 function urlEvent(delivery: Delivery, options: { method?: string; base64?: boolean } = {}): LambdaFunctionURLEvent {

@@ -237,7 +237,7 @@ describe('PlatformStack', () => {
         NODE_OPTIONS: '--enable-source-maps',
         ...{
           startRun: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
-          recordProgress: {},
+          recordProgress: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
           publishSourceChange: bus,
           githubWebhook: {
             ...bus,
@@ -252,7 +252,7 @@ describe('PlatformStack', () => {
   test('the starter and the publisher keep the events they failed on in their dead-letter queue', () => {
     const stack = platform();
     const { functions } = stack;
-    for (const fn of [functions.startRun, functions.publishSourceChange]) {
+    for (const fn of [functions.startRun, functions.publishSourceChange, functions.recordProgress]) {
       expect(resourceOf(fn).Properties.DeadLetterConfig).toEqual({
         TargetArn: ref(stack, functions.failedRunRequests.queueArn),
       });
@@ -261,7 +261,7 @@ describe('PlatformStack', () => {
       (r) => r.Type === 'AWS::Lambda::EventInvokeConfig',
     );
     expect(invokeConfigs.map((c) => c.Properties)).toEqual(
-      [functions.publishSourceChange, functions.startRun].map((fn) =>
+      [functions.publishSourceChange, functions.startRun, functions.recordProgress].map((fn) =>
         expect.objectContaining({ FunctionName: ref(stack, fn.functionName), MaximumRetryAttempts: 2 }),
       ),
     );
@@ -330,7 +330,7 @@ describe('PlatformStack', () => {
     expect(archive?.Properties).toMatchObject({ EventPattern: { source: ['stepline.sources'] }, RetentionDays: 30 });
   });
 
-  test('the starter may do exactly what it calls: write runs, read the catalog, start stepline machines, read commits', () => {
+  test('the starter may do exactly what it calls: write runs and lanes, read the catalog, start stepline machines, read commits', () => {
     const stack = platform();
     const { functions } = stack;
     expect(statementsOfRole(templateOf(stack), logicalId(functions.startRunRole.role))).toEqual([
@@ -341,7 +341,13 @@ describe('PlatformStack', () => {
       },
       {
         Effect: 'Allow',
-        Action: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+        Action: [
+          'dynamodb:PutItem',
+          'dynamodb:GetItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+        ],
         Resource: ref(stack, stack.runStore.table.tableArn),
       },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
@@ -356,7 +362,7 @@ describe('PlatformStack', () => {
     ]);
   });
 
-  test("the recorder may do exactly what it calls: move runs forward, read stepline's builds, reports and logs", () => {
+  test("the recorder may do exactly what it calls: move runs and lanes forward, read stepline's builds, reports and logs, start the next run", () => {
     const stack = platform();
     const { functions } = stack;
     expect(statementsOfRole(templateOf(stack), logicalId(functions.recordProgressRole.role))).toEqual([
@@ -367,9 +373,12 @@ describe('PlatformStack', () => {
       },
       {
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
         Resource: ref(stack, stack.runStore.table.tableArn),
       },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
+      { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn('ssm', 'parameter/stepline/pipelines/*') },
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: arn('states', 'stateMachine:stepline-*') },
       { Effect: 'Allow', Action: 'codebuild:BatchGetBuilds', Resource: arn('codebuild', 'project/stepline-*') },
       {
         Effect: 'Allow',
@@ -406,7 +415,36 @@ describe('PlatformStack', () => {
         SourceAccount: { Ref: 'AWS::AccountId' },
         SourceArn: arn('events', 'rule/stepline/stepline-*-run'),
       },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: ref(stack, stack.functions.recordProgress.functionArn),
+        Principal: 'events.amazonaws.com',
+        SourceArn: ref(stack, stack.functions.executionEndedRule.ruleArn),
+      },
     ]);
+  });
+
+  test("one rule tells the recorder of every pipeline execution's end, by the machines' reserved prefix", () => {
+    const stack = platform();
+    const rule = resourceOf(stack.functions.executionEndedRule).Properties;
+    expect(rule.EventBusName).toBeUndefined();
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+        stateMachineArn: [{ prefix: arn('states', 'stateMachine:stepline-') }],
+      },
+    });
+    const [target] = rule.Targets as Record<string, unknown>[];
+    expect(target).toMatchObject({
+      Arn: ref(stack, stack.functions.recordProgress.functionArn),
+      DeadLetterConfig: { Arn: ref(stack, stack.functions.failedRunRequests.queueArn) },
+      InputTransformer: {
+        InputPathsMap: { 'detail-name': '$.detail.name', 'detail-status': '$.detail.status' },
+        InputTemplate: '{"kind":"executionEnded","runId":<detail-name>,"status":<detail-status>}',
+      },
+    });
   });
 
   test('the handler bundles are small: minified, the AWS SDK taken from the runtime', () => {
@@ -753,6 +791,7 @@ describe('PipelineStack', () => {
       source: { kind: 'codecommit', repository: hello.source.type === 'codecommit' && hello.source.repository },
       stages: stagePlan(hello),
       filters: pushFilters(hello),
+      executionMode: 'QUEUED',
     });
     expect(stagePlan(hello).testConcurrency).toBe(1);
   });

@@ -51,6 +51,7 @@ export async function startFixture(
     testConcurrency?: number;
     filters?: Record<string, unknown>;
     source?: Record<string, unknown>;
+    executionMode?: string;
   } = {},
 ): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'stepline-pipeline-'));
