@@ -62,6 +62,8 @@ export async function loadBench(): Promise<string> {
           { name: 'unit', buildspec: 'unit.yml', timeoutMinutes: 30 },
           { name: 'lint', buildspec: 'lint.yml', timeoutMinutes: 30 },
         ],
+        // Every run at once: this measures local mode's build quota under a burst, not the lane.
+        executionMode: 'PARALLEL',
       },
     ],
   });

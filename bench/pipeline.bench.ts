@@ -119,8 +119,8 @@ Workload: the bundled pipeline \`${pipeline.name}\` (build, then test stages ${p
 | ratio pipeline / bash | **${ratio.toFixed(3)}** | ≤ 1.15 | |
 | push event → build start | **${median(latencyMs).toFixed(1)} ms** | ≤ 100 ms | ${latencyMs.map((x) => x.toFixed(1)).join(', ')} |
 
-The pipeline time includes what bash does not do: the git push and its hook, the event, the run starter
-(the catalog entry from Parameter Store, GetCommit, the conditional run write, StartExecution, all through the local endpoint), every recorder task
+The pipeline time includes what bash does not do: the git push and its hook, the CodeCommit event, the source-change publisher (PutEvents of the SourceChanged event onto the platform bus), the run starter
+(the catalog entry from Parameter Store, GetCommit, the conditional run write, the lane, StartExecution, all through the local endpoint), every recorder task
 (a DynamoDB write each, BatchGetBuilds/BatchGetReports for finished stages), a work-tree checkout per
 build, JUnit parsing and artifact copies. The bash baseline gets its sources extracted before its clock starts.
 `;

@@ -133,6 +133,12 @@ export const pipelineSchema = z.strictObject({
    * `git push stepline` from it runs this pipeline on exactly your commit, and `npm start` runs its HEAD.
    */
   localRepository: z.string().min(1).optional(),
+  /**
+   * A pipeline for local mode only (your own repository, an experiment): `cdk synth` and `cdk deploy`
+   * leave it out.
+   * @default false
+   */
+  localOnly: z.boolean().default(false),
 });
 
 export const configSchema = z

@@ -33,11 +33,12 @@ export function buildStepline(app: App, config: SteplineConfig, options: Steplin
     description: 'stepline platform: run store, artifacts, starter and recorder functions',
   });
   const pipelines = new Map<string, PipelineStack>();
-  for (const pipeline of config.pipelines) {
+  // Pipelines marked localOnly are local mode's alone: they never reach the account.
+  for (const pipeline of config.pipelines.filter((p) => !p.localOnly)) {
     const stack = new PipelineStack(app, pipelineStackName(pipeline.name), {
       pipeline,
       env,
-      description: `stepline pipeline "${pipeline.name}": build projects, state machine, push rule`,
+      description: `stepline pipeline "${pipeline.name}": build projects, state machine, source rules`,
     });
     // Deploy order only: the pipeline reads the platform's SSM parameters, so it deploys after it.
     stack.addStackDependency(platform, 'reads the platform parameters when it deploys');

@@ -110,6 +110,12 @@ describe('app structure', () => {
     const other = synthesize(parseConfig({ pipelines: [{ ...hello, name: 'other' }] }), { nag: false });
     expect(other.texts.get('Stepline')).toEqual(synthesized.texts.get('Stepline'));
   });
+
+  test('a localOnly pipeline never reaches the account: no stack for it', () => {
+    const mine = { ...hello, name: 'mine', localRepository: '../mine', localOnly: true };
+    const app = synthesize(parseConfig({ pipelines: [hello, mine] }), { nag: false });
+    expect(app.assembly.stacks.map((s) => s.stackName).sort()).toEqual(['Stepline', 'Stepline-hello-service']);
+  });
 });
 
 describe('PlatformStack', () => {
