@@ -94,7 +94,8 @@ export class PlatformFunctions extends Construct {
       entry: string,
       description: string,
       timeout: Duration,
-      extra: Partial<nodejs.NodejsFunctionProps> = {},
+      /** EventBridge invokes it asynchronously: what Lambda's retries cannot deliver goes to the DLQ. */
+      invokedByEvents = false,
     ) => {
       const logGroup = new logs.LogGroup(this, `${name}Logs`, {
         retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
@@ -132,8 +133,9 @@ export class PlatformFunctions extends Construct {
           NODE_OPTIONS: '--enable-source-maps',
         },
         bundling: BUNDLING,
-        ...extra,
+        ...(invokedByEvents ? { deadLetterQueue: this.failedRunRequests, retryAttempts: 2 } : {}),
       });
+      if (invokedByEvents) role.allow(['sqs:SendMessage'], [this.failedRunRequests.queueArn]);
       acknowledgeRule(
         fn,
         'L1',
@@ -163,29 +165,33 @@ export class PlatformFunctions extends Construct {
       resourceName: `${RESOURCE_PREFIX}*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    const ruleArn = (bus: string | undefined, name: string) =>
-      stack.formatArn({ service: 'events', resource: 'rule', resourceName: bus ? `${bus}/${name}` : name });
+    // Rules in the pipelines' stacks invoke the publisher and the starter: one permission per function
+    // by the rules' reserved name pattern keeps its resource policy (20 KB) from growing with them.
+    const invokedByRules = (fn: lambda.Function, id: string, bus: string | undefined, name: string) =>
+      fn.addPermission(id, {
+        principal: new iam.ServicePrincipal('events.amazonaws.com'),
+        action: 'lambda:InvokeFunction',
+        sourceAccount: stack.account,
+        sourceArn: stack.formatArn({
+          service: 'events',
+          resource: 'rule',
+          resourceName: bus ? `${bus}/${name}` : name,
+        }),
+      });
 
     const publisher = create(
       'PublishSourceChange',
       HANDLER_ENTRIES.publishSourceChange,
       "stepline: puts a CodeCommit push on the platform's bus",
       Duration.seconds(30),
-      { deadLetterQueue: this.failedRunRequests, retryAttempts: 2 },
+      true,
     );
     this.publishSourceChange = publisher.fn;
     this.publishSourceChangeRole = publisher.role;
     this.publishSourceChange.addEnvironment(ENV.sourceBusName, props.sourceBus.eventBusName);
     publisher.role.allow(['events:PutEvents'], [props.sourceBus.eventBusArn]);
-    publisher.role.allow(['sqs:SendMessage'], [this.failedRunRequests.queueArn]);
-    // The push rules (one per CodeCommit pipeline, in the pipelines' stacks, on the default bus) invoke
-    // the publisher; one permission by their reserved name pattern keeps its resource policy (20 KB) from growing.
-    this.publishSourceChange.addPermission('InvokedByPushRules', {
-      principal: new iam.ServicePrincipal('events.amazonaws.com'),
-      action: 'lambda:InvokeFunction',
-      sourceAccount: stack.account,
-      sourceArn: ruleArn(undefined, pushRuleName('*')),
-    });
+    // The push rules: one per CodeCommit pipeline, on the default bus.
+    invokedByRules(this.publishSourceChange, 'InvokedByPushRules', undefined, pushRuleName('*'));
 
     const receiver = create(
       'GitHubWebhook',
@@ -218,7 +224,7 @@ export class PlatformFunctions extends Construct {
       HANDLER_ENTRIES.startRun,
       'stepline: starts a pipeline run for a source event',
       Duration.seconds(30),
-      { deadLetterQueue: this.failedRunRequests, retryAttempts: 2 },
+      true,
     );
     this.startRun = starter.fn;
     this.startRunRole = starter.role;
@@ -230,7 +236,6 @@ export class PlatformFunctions extends Construct {
       ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
       [props.table.tableArn],
     );
-    starter.role.allow(['sqs:SendMessage'], [this.failedRunRequests.queueArn]);
     starter.role.allow(
       ['ssm:GetParameter'],
       [catalogParameters],
@@ -246,14 +251,8 @@ export class PlatformFunctions extends Construct {
       [stack.formatArn({ service: 'codecommit', resource: '*' })],
       "The starter reads the pushed commit's author, message and changed files (for path filters). Repositories are the users' own, named freely; one statement per repository on this shared role would outgrow IAM's inline policy limit, so the grant is this one read action on the account's repositories in this Region.",
     );
-    // The run rules (one per pipeline, in the pipelines' stacks, on the platform's bus) invoke the
-    // starter; one permission by their reserved name pattern, as for the publisher.
-    this.startRun.addPermission('InvokedByRunRules', {
-      principal: new iam.ServicePrincipal('events.amazonaws.com'),
-      action: 'lambda:InvokeFunction',
-      sourceAccount: stack.account,
-      sourceArn: ruleArn(SOURCE_BUS_NAME, runRuleName('*')),
-    });
+    // The run rules: one per pipeline, on the platform's bus.
+    invokedByRules(this.startRun, 'InvokedByRunRules', SOURCE_BUS_NAME, runRuleName('*'));
 
     const recorder = create(
       'RecordProgress',
@@ -262,7 +261,7 @@ export class PlatformFunctions extends Construct {
       // The ASL gives each recording task 60 s; the function must give up before the task does.
       Duration.seconds(45),
       // Its asynchronous invocations (the execution status rule) that fail after Lambda's retries.
-      { deadLetterQueue: this.failedRunRequests, retryAttempts: 2 },
+      true,
     );
     this.recordProgress = recorder.fn;
     this.recordProgressRole = recorder.role;
@@ -274,7 +273,6 @@ export class PlatformFunctions extends Construct {
       [props.table.tableArn],
     );
     this.recordProgress.addEnvironment(ENV.catalogPath, CATALOG_PATH);
-    recorder.role.allow(['sqs:SendMessage'], [this.failedRunRequests.queueArn]);
     recorder.role.allow(
       ['ssm:GetParameter'],
       [catalogParameters],

@@ -282,8 +282,8 @@ describe('PlatformStack', () => {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: { 'Fn::GetAtt': [logicalId(functions.publishSourceChange.logGroup), 'Arn'] },
       },
-      { Effect: 'Allow', Action: 'events:PutEvents', Resource: ref(stack, stack.sources.bus.eventBusArn) },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
+      { Effect: 'Allow', Action: 'events:PutEvents', Resource: ref(stack, stack.sources.bus.eventBusArn) },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
     ]);
   });
@@ -345,6 +345,7 @@ describe('PlatformStack', () => {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: { 'Fn::GetAtt': [logicalId(functions.startRun.logGroup), 'Arn'] },
       },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
       {
         Effect: 'Allow',
         Action: [
@@ -356,7 +357,6 @@ describe('PlatformStack', () => {
         ],
         Resource: ref(stack, stack.runStore.table.tableArn),
       },
-      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
       { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn('ssm', 'parameter/stepline/pipelines/*') },
       { Effect: 'Allow', Action: 'states:StartExecution', Resource: arn('states', 'stateMachine:stepline-*') },
       {
@@ -377,12 +377,12 @@ describe('PlatformStack', () => {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: { 'Fn::GetAtt': [logicalId(functions.recordProgress.logGroup), 'Arn'] },
       },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
         Resource: ref(stack, stack.runStore.table.tableArn),
       },
-      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
       { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn('ssm', 'parameter/stepline/pipelines/*') },
       { Effect: 'Allow', Action: 'states:StartExecution', Resource: arn('states', 'stateMachine:stepline-*') },
       { Effect: 'Allow', Action: 'codebuild:BatchGetBuilds', Resource: arn('codebuild', 'project/stepline-*') },
