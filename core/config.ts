@@ -68,6 +68,39 @@ const gitHubSource = z.strictObject({
     ),
 });
 
+/**
+ * Secrets stepline reads for notifications live under this prefix: the notifier's role may read
+ * these and no others, and the platform's template stays the same whatever the pipelines name.
+ */
+export const NOTIFICATION_SECRET_PREFIX = 'stepline/notifications/';
+const notificationSecret = z
+  .string()
+  .regex(
+    /^stepline\/notifications\/[A-Za-z0-9/_+=.@-]{1,200}$/,
+    `must be the name of a Secrets Manager secret under ${NOTIFICATION_SECRET_PREFIX} (the only secrets the notifier may read)`,
+  );
+const emailAddress = z.email({ error: 'must be an email address' });
+
+/** Who hears of a pipeline's runs, and when. */
+const notificationsSchema = z.strictObject({
+  /** Which run endings notify: a failure, the first success after a failure, every success. */
+  on: z
+    .strictObject({
+      failed: z.boolean().default(true),
+      fixed: z.boolean().default(true),
+      succeeded: z.boolean().default(false),
+    })
+    .default({ failed: true, fixed: true, succeeded: false }),
+  /** A Slack incoming webhook; its URL is the value of this secret. */
+  slack: z.strictObject({ webhookUrlSecret: notificationSecret }).optional(),
+  /** Email through SES: `from` must be an identity verified in SES (in the sandbox, so must `to`). */
+  email: z
+    .strictObject({ from: emailAddress, to: z.array(emailAddress).min(1).max(50, 'at most 50 recipients') })
+    .optional(),
+  /** Commit statuses on GitHub sources, one context per stage; a token with "Commit statuses: write". */
+  githubStatuses: z.strictObject({ tokenSecret: notificationSecret }).optional(),
+});
+
 /** Sections that later releases fill; declaring one now would be silently ignored, so it is refused. */
 const reserved = (section: string) =>
   z.undefined({ error: `${section} is not supported yet by this version of stepline; remove it` }).optional();
@@ -122,6 +155,8 @@ export const pipelineSchema = z.strictObject({
   executionMode: z
     .enum(['QUEUED', 'SUPERSEDED', 'PARALLEL'], { error: 'executionMode must be QUEUED, SUPERSEDED or PARALLEL' })
     .default('QUEUED'),
+  /** Slack, email and GitHub commit statuses for this pipeline's runs. */
+  notifications: notificationsSchema.optional(),
   /** Manual approval gate (risk class, approvers, expiry). */
   approval: reserved('approval'),
   /** Deploy target (Lambda canary). */
@@ -145,10 +180,15 @@ export const configSchema = z
   .strictObject({
     pipelines: z
       .array(
-        pipelineSchema.refine((p) => !(p.localSeed && p.localRepository), {
-          message: 'declare localSeed or localRepository, not both: local mode runs one source per pipeline',
-          path: ['localRepository'],
-        }),
+        pipelineSchema
+          .refine((p) => !(p.localSeed && p.localRepository), {
+            message: 'declare localSeed or localRepository, not both: local mode runs one source per pipeline',
+            path: ['localRepository'],
+          })
+          .refine((p) => !p.notifications?.githubStatuses || p.source.type === 'github', {
+            message: 'commit statuses are posted to GitHub: only a pipeline with a github source can have them',
+            path: ['notifications', 'githubStatuses'],
+          }),
       )
       .min(1, 'declare at least one pipeline'),
   })
@@ -274,6 +314,7 @@ export function catalogEntry(pipeline: PipelineConfig, stateMachineArn: string):
     stages: stagePlan(pipeline),
     filters: pushFilters(pipeline),
     executionMode: pipeline.executionMode,
+    ...(pipeline.notifications ? { notifications: pipeline.notifications } : {}),
   };
 }
 

@@ -9,7 +9,11 @@ import type {
   RunInput,
   RunRecord,
   RunStatus,
+  RunEvent,
   SourceChanged,
+  DeliveryAttempt,
+  NotificationRecord,
+  NotificationSettings,
   WaitingRun,
   StageRecord,
   StageStatus,
@@ -99,6 +103,39 @@ export interface PipelineCatalog {
 export interface CatalogListing {
   /** Every deployed pipeline's entry, by pipeline name. */
   list(): Promise<ReadonlyMap<string, PipelineCatalogEntry>>;
+}
+
+/** A pipeline's runs, newest first, a page at a time (the run store's byPipeline index). */
+export interface RunHistory {
+  listRuns(
+    pipeline: string,
+    options?: { limit?: number; cursor?: string },
+  ): Promise<{ items: RunRecord[]; cursor?: string }>;
+}
+
+/** Notification records in the run store (implemented by `store/run-store.ts`). */
+export interface NotificationStore {
+  /** Records a notification; when it exists already, resolves with the existing record unchanged. */
+  recordNotification(notification: NotificationRecord): Promise<NotificationRecord>;
+  /**
+   * Claims a notification for one delivery attempt: true when it was PENDING or FAILED (or SENDING by
+   * a claim that lapsed at `now`) and has had fewer than `maxAttempts` attempts; false otherwise.
+   */
+  claimNotification(runId: string, id: string, now: Date, claimUntil: Date, maxAttempts: number): Promise<boolean>;
+  /** Records the claimed attempt's outcome: DELIVERED, or FAILED with the error. */
+  recordAttempt(runId: string, id: string, attempt: DeliveryAttempt): Promise<void>;
+  listNotifications(runId: string): Promise<NotificationRecord[]>;
+}
+
+/** Delivers one notification on its channel (Slack, SES, GitHub on AWS; the outbox locally). */
+export interface NotificationSender {
+  /** Resolves when delivered; throws DeliveryError (core/errors.ts) otherwise. */
+  send(notification: NotificationRecord, settings: NotificationSettings): Promise<void>;
+}
+
+/** Puts run events on the platform's bus, for the notifier. */
+export interface RunEventPublisher {
+  publish(event: RunEvent): Promise<void>;
 }
 
 /** Puts SourceChanged events on the platform's bus (EventBridge PutEvents on AWS). */

@@ -4,13 +4,22 @@
  * When a run ends — recorded by its state machine, or reported by the execution status rule however
  * the execution ended (aborted, timed out) — the pipeline's lane moves on to the next run.
  */
-import type { BuildDetails, BuildInspector, Clock, PipelineCatalog, RunLanes, RunRepository } from './ports';
+import type {
+  BuildDetails,
+  BuildInspector,
+  Clock,
+  PipelineCatalog,
+  RunEventPublisher,
+  RunLanes,
+  RunRepository,
+} from './ports';
 import {
   ACTIVE_RUN_STATUSES,
   type ExecutionEndStatus,
   type FailedTest,
   type Failure,
   type ProgressEvent,
+  type RunEvent,
   type RunRecord,
   type StageRecord,
   type TaskError,
@@ -31,6 +40,8 @@ export interface ProgressDeps extends LaneDeps {
   readonly lanes: RunLanes;
   readonly builds: BuildInspector;
   readonly catalog: PipelineCatalog;
+  /** Tells the notifier a run started or ended (RunStarted, RunEnded on the platform's bus). */
+  readonly events: RunEventPublisher;
   readonly now: Clock;
 }
 
@@ -41,11 +52,14 @@ export async function recordProgress(
   const { runs } = deps;
   const now = deps.now().toISOString();
   switch (event.kind) {
-    case 'runStarted':
-      return runs.transitionRun(event.runId, 'RUNNING', {
+    case 'runStarted': {
+      const run = await runs.transitionRun(event.runId, 'RUNNING', {
         executionArn: event.executionArn,
         startedAt: event.startedAt,
       });
+      await announce({ kind: 'RunStarted', runId: run.runId, pipeline: run.pipeline }, deps);
+      return run;
+    }
     case 'stageStarted':
       return runs.transitionStage(event.runId, event.stage, 'IN_PROGRESS', { startedAt: now });
     case 'stageSucceeded': {
@@ -64,9 +78,15 @@ export async function recordProgress(
       });
     }
     case 'runSucceeded':
-      return moveLane(await finishRun(event.runId, 'SUCCEEDED', undefined, deps), deps);
-    case 'runFailed':
-      return moveLane(await finishRun(event.runId, 'FAILED', event.error, deps), deps);
+    case 'runFailed': {
+      const status = event.kind === 'runSucceeded' ? 'SUCCEEDED' : 'FAILED';
+      const run = await moveLane(
+        await finishRun(event.runId, status, 'error' in event ? event.error : undefined, deps),
+        deps,
+      );
+      await announce({ kind: 'RunEnded', runId: run.runId, pipeline: run.pipeline }, deps);
+      return run;
+    }
     case 'executionEnded':
       return executionEnded(event.runId, event.status, deps);
   }
@@ -97,7 +117,19 @@ async function executionEnded(
       },
     });
   }
-  return moveLane(run, deps);
+  await moveLane(run, deps);
+  // Thrown on failure: the status rule's delivery is retried, and this is the only announcement of
+  // an execution that ended without recording its end.
+  await deps.events.publish({ kind: 'RunEnded', runId: run.runId, pipeline: run.pipeline });
+  return run;
+}
+
+/**
+ * Tells the notifier from inside the run's own steps. A failure to tell must not fail the run: it is
+ * passed over, and the execution status rule announces the run's end again (executionEnded).
+ */
+async function announce(event: RunEvent, deps: ProgressDeps): Promise<void> {
+  await deps.events.publish(event).catch(() => undefined);
 }
 
 /** Lets the next run of an ended run's pipeline take its lane. */

@@ -175,6 +175,50 @@ export interface PipelineCatalogEntry {
   readonly stages: RunInput['stages'];
   readonly filters: PushFilters;
   readonly executionMode: ExecutionMode;
+  readonly notifications?: NotificationSettings;
+}
+
+/** A pipeline's notifications (core/config.ts), as its catalog entry carries them. */
+export interface NotificationSettings {
+  readonly on: { readonly failed: boolean; readonly fixed: boolean; readonly succeeded: boolean };
+  readonly slack?: { readonly webhookUrlSecret: string };
+  readonly email?: { readonly from: string; readonly to: readonly string[] };
+  readonly githubStatuses?: { readonly tokenSecret: string };
+}
+
+/** Run events on the platform's bus (source `stepline.runs`), sent by the recorder; the notifier listens. */
+export interface RunEvent {
+  readonly kind: 'RunStarted' | 'RunEnded';
+  readonly runId: string;
+  readonly pipeline: string;
+}
+
+export type NotificationChannel = 'slack' | 'email' | 'github';
+export type NotificationStatus = 'PENDING' | 'SENDING' | 'DELIVERED' | 'FAILED';
+
+/** One attempt to deliver a notification, as recorded. */
+export interface DeliveryAttempt {
+  readonly at: string;
+  readonly outcome: 'DELIVERED' | 'FAILED';
+  readonly error?: string;
+}
+
+/**
+ * A notification, kept in its run's partition: recorded before it is sent, so that a crash cannot
+ * lose it, and claimed with a conditional write before each attempt, so that no two senders post it.
+ */
+export interface NotificationRecord {
+  readonly runId: string;
+  /** `<channel>:<what>`, e.g. `slack:ended`, `github:started:build`: unique within the run. */
+  readonly id: string;
+  readonly channel: NotificationChannel;
+  readonly status: NotificationStatus;
+  /** What is sent, whole: the Slack payload, the email, the commit status. */
+  readonly message: Record<string, unknown>;
+  readonly createdAt: string;
+  readonly attempts: readonly DeliveryAttempt[];
+  /** While SENDING: when the claim lapses (a sender that crashed mid-send). */
+  readonly claimedUntil?: string;
 }
 
 /** A run waiting for its turn in its pipeline (QUEUED and SUPERSEDED modes), with what starts it. */
@@ -237,4 +281,4 @@ export type ProgressEvent =
  * Kinds of item kept in a run's partition. Approvals, deployments and audit events share the run's
  * partition so that one query reads a run's whole history.
  */
-export type RunItemKind = 'RUN' | 'STAGE' | 'APPROVAL' | 'DEPLOYMENT' | 'AUDIT';
+export type RunItemKind = 'RUN' | 'STAGE' | 'NOTIFICATION' | 'APPROVAL' | 'DEPLOYMENT' | 'AUDIT';

@@ -1,7 +1,7 @@
 /** Runtime validation of what crosses a boundary into a handler; each schema matches a type of records.ts. */
 import * as z from 'zod';
 import { InvalidRequestError } from './errors';
-import type { PipelineCatalogEntry, ProgressEvent, SourceChanged } from './records';
+import type { PipelineCatalogEntry, ProgressEvent, RunEvent, SourceChanged } from './records';
 
 const id = z.string().min(1).max(1024);
 const taskError = z.object({ Error: z.string(), Cause: z.string().optional() });
@@ -66,7 +66,21 @@ export const catalogEntrySchema = z.object({
     paths: z.object({ include: z.array(id), exclude: z.array(id) }).optional(),
   }),
   executionMode: z.enum(['QUEUED', 'SUPERSEDED', 'PARALLEL']),
+  notifications: z
+    .object({
+      on: z.object({ failed: z.boolean(), fixed: z.boolean(), succeeded: z.boolean() }),
+      slack: z.object({ webhookUrlSecret: id }).optional(),
+      email: z.object({ from: id, to: z.array(id) }).optional(),
+      githubStatuses: z.object({ tokenSecret: id }).optional(),
+    })
+    .optional(),
 }) satisfies z.ZodType<PipelineCatalogEntry>;
+
+export const runEventSchema = z.object({
+  kind: z.enum(['RunStarted', 'RunEnded']),
+  runId: id,
+  pipeline: id,
+}) satisfies z.ZodType<RunEvent>;
 
 /** Parses `input` or throws InvalidRequestError naming every bad field. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {

@@ -10,6 +10,17 @@ import type { SourceTrigger } from './triggers';
 /** The `source` and `detail-type` of every SourceChanged event. */
 export const SOURCE_CHANGED = { source: 'stepline.sources', detailType: 'SourceChanged' } as const;
 
+/** Run events (RunStarted, RunEnded; core/records.ts RunEvent) on the platform's bus, sent by the recorder. */
+export const RUN_EVENTS = { source: 'stepline.runs' } as const;
+
+/** The rule on the platform's bus that hands every run event to the notifier, the detail as input. */
+export function runEventTrigger(): SourceTrigger {
+  return {
+    pattern: { source: [RUN_EVENTS.source], 'detail-type': ['RunStarted', 'RunEnded'] },
+    input: { path: '$.detail' },
+  };
+}
+
 /** The rule on the platform's bus that starts a pipeline's runs: its SourceChanged events, the detail as input. */
 export function sourceChangedTrigger(pipeline: string): SourceTrigger {
   return {

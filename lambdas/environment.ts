@@ -10,10 +10,12 @@ import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { CATALOG_PATH, ENV, GITHUB_WEBHOOK_SECRET_NAME, SOURCE_BUS_NAME } from '../core/platform';
 import type { Clock } from '../core/ports';
+import type { RunRecord } from '../core/records';
 
 /** What every SDK client of a platform is configured with (empty on AWS). */
 export interface ClientSettings {
@@ -31,6 +33,7 @@ export interface PlatformClients {
   readonly ssm: () => SSMClient;
   readonly eventbridge: () => EventBridgeClient;
   readonly secretsManager: () => SecretsManagerClient;
+  readonly ses: () => SESv2Client;
 }
 
 export interface HandlerPlatform {
@@ -43,6 +46,8 @@ export interface HandlerPlatform {
   readonly sourceBusName: string;
   /** The secret GitHub webhook deliveries are signed with. */
   readonly webhookSecretId: string;
+  /** Where a message sends its reader to see a run. */
+  readonly runLink: (run: RunRecord) => string;
   readonly now: Clock;
 }
 
@@ -60,6 +65,7 @@ export function platformClients(settings: ClientSettings, dynamodb: ClientSettin
     ssm: once(() => new SSMClient({ ...settings })),
     eventbridge: once(() => new EventBridgeClient({ ...settings })),
     secretsManager: once(() => new SecretsManagerClient({ ...settings })),
+    ses: once(() => new SESv2Client({ ...settings })),
   };
 }
 
@@ -71,8 +77,16 @@ export function awsPlatform(): HandlerPlatform {
     catalogPath: process.env[ENV.catalogPath] || CATALOG_PATH,
     sourceBusName: process.env[ENV.sourceBusName] || SOURCE_BUS_NAME,
     webhookSecretId: process.env[ENV.webhookSecretId] || GITHUB_WEBHOOK_SECRET_NAME,
+    runLink: consoleLink,
     now: () => new Date(),
   };
+}
+
+/** The run's execution in the Step Functions console (the Region is the execution ARN's). */
+export function consoleLink(run: RunRecord): string {
+  const arn = run.executionArn ?? '';
+  const region = arn.split(':')[3] || process.env.AWS_REGION || 'us-east-1';
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(arn)}`;
 }
 
 function requiredEnv(name: string): string {

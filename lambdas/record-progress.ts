@@ -8,6 +8,7 @@ import { RunStore } from '../store/run-store';
 import { CodeBuildInspector } from './adapters/build-inspector';
 import { SfnExecutionStarter } from './adapters/execution-starter';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
+import { EventBridgeRunEventPublisher } from './adapters/source-publisher';
 import { awsPlatform, once, type HandlerPlatform } from './environment';
 
 export function recordProgressDeps(platform: HandlerPlatform): ProgressDeps {
@@ -19,6 +20,7 @@ export function recordProgressDeps(platform: HandlerPlatform): ProgressDeps {
     builds: new CodeBuildInspector(clients.codebuild(), clients.logs()),
     catalog: new SsmPipelineCatalog(clients.ssm(), platform.catalogPath, platform.now),
     executions: new SfnExecutionStarter(clients.sfn()),
+    events: new EventBridgeRunEventPublisher(clients.eventbridge(), platform.sourceBusName),
     now: platform.now,
   };
 }

@@ -18,7 +18,10 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CATALOG_PATH, ENV, RESOURCE_PREFIX, SOURCE_BUS_NAME, pushRuleName, runRuleName } from '../core/platform';
+import { NOTIFICATION_SECRET_PREFIX } from '../core/config';
+import { runEventTrigger } from '../core/source-events';
 import { executionEndedTrigger } from '../core/triggers';
+import { INDEXES } from '../store/schema';
 import { acknowledgeRule } from './nag';
 import { toCdkEventPattern, toTargetInput } from './source-triggers';
 import { ExplicitRole } from './permissions';
@@ -31,6 +34,7 @@ const HANDLER_ENTRIES = {
   githubWebhook: `${LAMBDAS_DIR}/github-webhook.ts`,
   startRun: `${LAMBDAS_DIR}/start-run.ts`,
   recordProgress: `${LAMBDAS_DIR}/record-progress.ts`,
+  notify: `${LAMBDAS_DIR}/notify.ts`,
 } as const;
 
 /**
@@ -85,6 +89,11 @@ export class PlatformFunctions extends Construct {
   readonly githubWebhookRole: ExplicitRole;
   /** Every pipeline execution's end, to the recorder. */
   readonly executionEndedRule: events.Rule;
+  /** lambdas/notify.ts: Slack, email and GitHub commit statuses for run starts and ends. */
+  readonly notify: nodejs.NodejsFunction;
+  readonly notifyRole: ExplicitRole;
+  /** Run events on the platform's bus, to the notifier. */
+  readonly runEventsRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: PlatformFunctionsProps) {
     super(scope, id);
@@ -327,9 +336,68 @@ export class PlatformFunctions extends Construct {
       ],
       "A build's log stream is named after its build id, in its project's log group /aws/codebuild/<project>: the streams of stepline's projects only.",
     );
+    // The recorder announces each run's start and end on the platform's bus, for the notifier.
+    this.recordProgress.addEnvironment(ENV.sourceBusName, props.sourceBus.eventBusName);
+    recorder.role.allow(['events:PutEvents'], [props.sourceBus.eventBusArn]);
+
+    const notifier = create(
+      'Notify',
+      HANDLER_ENTRIES.notify,
+      "stepline: tells Slack, email and GitHub of a run's start and end",
+      // Three quick tries per message (at most about 11 s each, with backoff) and a few messages per run.
+      Duration.seconds(120),
+      true,
+    );
+    this.notify = notifier.fn;
+    this.notifyRole = notifier.role;
+    this.notify.addEnvironment(ENV.catalogPath, CATALOG_PATH);
+    // RunStore: getRun/listStages (GetItem, Query), the pipeline's earlier runs (Query on byPipeline),
+    // notification records (PutItem, UpdateItem, GetItem after a failed condition).
+    notifier.role.allow(
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      [props.table.tableArn, `${props.table.tableArn}/index/${INDEXES.byPipeline.name}`],
+    );
+    notifier.role.allow(
+      ['ssm:GetParameter'],
+      [catalogParameters],
+      "The notifier reads the run's pipeline entry (its notification settings) under /stepline/pipelines/; that path only.",
+    );
+    notifier.role.allow(
+      ['secretsmanager:GetSecretValue'],
+      [
+        stack.formatArn({
+          service: 'secretsmanager',
+          resource: 'secret',
+          resourceName: `${NOTIFICATION_SECRET_PREFIX}*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+      'The Slack webhook URLs and GitHub tokens the pipelines name must live under stepline/notifications/ (the config refuses any other name): the notifier reads those secrets and no others.',
+    );
+    notifier.role.allow(
+      ['ses:SendEmail'],
+      [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })],
+      "Email goes out from the SES identities the pipelines name as `from`, which are the users' own and named in the config; the platform's template does not depend on the config, so the grant is SendEmail from this account's identities in this Region (SES sends only from verified ones).",
+    );
+    const runEvents = runEventTrigger();
+    this.runEventsRule = new events.Rule(this, 'RunEventsRule', {
+      eventBus: props.sourceBus,
+      description: 'stepline: run starts and ends, to the notifier',
+      eventPattern: toCdkEventPattern(runEvents.pattern),
+      targets: [
+        new targets.LambdaFunction(this.notify, {
+          event: toTargetInput(runEvents.input),
+          retryAttempts: 4,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue: this.failedRunRequests,
+        }),
+      ],
+    });
+
     publisher.role.isNeededBy(this.publishSourceChange);
     receiver.role.isNeededBy(this.githubWebhook);
     starter.role.isNeededBy(this.startRun);
     recorder.role.isNeededBy(this.recordProgress);
+    notifier.role.isNeededBy(this.notify);
   }
 }

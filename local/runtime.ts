@@ -29,8 +29,8 @@ import {
   runRuleName,
 } from '../core/platform';
 import type { Clock } from '../core/ports';
-import { ACTIVE_RUN_STATUSES, type RunRecord, type SourceChanged } from '../core/records';
-import { sourceChangedTrigger } from '../core/source-events';
+import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
+import { runEventTrigger, sourceChangedTrigger } from '../core/source-events';
 import type { StartRunResult } from '../core/start-run';
 import {
   CODECOMMIT_DETAIL_TYPE,
@@ -41,6 +41,7 @@ import {
 import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
 import { createHandler as createGitHubWebhook, githubWebhookDeps } from '../lambdas/github-webhook';
 import { createHandler as createPublishSourceChange, publishSourceChangeDeps } from '../lambdas/publish-source-change';
+import { createHandler as createNotify, notifyDeps } from '../lambdas/notify';
 import { createHandler as createRecordProgress, recordProgressDeps } from '../lambdas/record-progress';
 import { createHandler as createStartRun, startRunDeps } from '../lambdas/start-run';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
@@ -54,6 +55,7 @@ import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from
 import { LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGitSource, type RefUpdate } from './git-source';
 import { localWebhookSecret, pushDelivery } from './github-delivery';
+import { LocalOutbox } from './outbox';
 import { lockStateDir } from './state-lock';
 import { LocalStepFunctions, type Execution } from './step-functions';
 import { startStoreServer, type StoreServer } from './store-server';
@@ -114,6 +116,8 @@ export class LocalRuntime {
     { readonly pipeline: string; readonly deliveryId: string; readonly result: Promise<StartRunResult> }[]
   >();
 
+  /** The notifier's invocations, by run. */
+  private readonly notifying = new Map<string, Promise<unknown>[]>();
   /** The execution status changes delivered, by execution. */
   private readonly endings = new Map<string, Promise<unknown>>();
   private closing = false;
@@ -246,6 +250,8 @@ export class LocalRuntime {
       catalogPath: CATALOG_PATH,
       sourceBusName: SOURCE_BUS_NAME,
       webhookSecretId: GITHUB_WEBHOOK_SECRET_NAME,
+      // No console locally: a message points at the state directory, and at the failing build's log file.
+      runLink: () => `file://${stateDir}`,
       now,
     };
     const recordProgress = functionArn('stepline-record-progress');
@@ -278,6 +284,12 @@ export class LocalRuntime {
       logTo('publish-source-change'),
     );
     const githubWebhook = createGitHubWebhook(githubWebhookDeps(platform), logTo('github-webhook'));
+    const notifier = createNotify(notifyDeps(platform, new LocalOutbox(join(stateDir, 'outbox'))), logTo('notify'));
+    sourceBus.addRule({
+      name: 'stepline-run-events',
+      ...runEventTrigger(),
+      target: (input) => runtime.notifyOf(input as RunEvent, notifier),
+    });
     late.webhook = (request) =>
       githubWebhook(functionUrlEvent(request)).then((r) => r as Awaited<ReturnType<FunctionUrlRoute>>);
     for (const pipeline of pipelines) {
@@ -302,6 +314,38 @@ export class LocalRuntime {
       });
     }
     return runtime;
+  }
+
+  /**
+   * The notifier, as the run-event rule invokes it. Like Lambda's asynchronous invocation it is
+   * retried on failure (twice, here after 1 and 2 seconds instead of minutes); every invocation is
+   * kept so that a caller can wait for a run's notifications.
+   */
+  private notifyOf(event: RunEvent, notifier: (event: unknown) => Promise<unknown>): Promise<unknown> {
+    const attempt = async () => {
+      for (let retry = 0; ; retry++) {
+        try {
+          return await notifier(event);
+        } catch (error) {
+          if (retry >= 2 || this.closing) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 1000 * (retry + 1)));
+        }
+      }
+    };
+    const done = attempt();
+    this.notifying.set(event.runId, [...(this.notifying.get(event.runId) ?? []), done.catch(() => undefined)]);
+    return done;
+  }
+
+  /** Resolves when every notification of a run so far has been delivered or given up. */
+  async notificationsOf(runId: string): Promise<void> {
+    let seen = 0;
+    // A delivery may announce more (RunEnded after RunStarted): wait until no new one appears.
+    while ((this.notifying.get(runId)?.length ?? 0) > seen) {
+      const pending = this.notifying.get(runId)!;
+      seen = pending.length;
+      await Promise.all(pending);
+    }
   }
 
   /** The run starter, as the platform bus's run rule invokes it; each start is kept by its commit. */

@@ -26,8 +26,10 @@ import {
   type StageRecord,
   type StageStatus,
   type WaitingRun,
+  type DeliveryAttempt,
+  type NotificationRecord,
 } from '../core/records';
-import type { RunLanes, RunRepository, RunUpdate, StageUpdate } from '../core/ports';
+import type { NotificationStore, RunHistory, RunLanes, RunRepository, RunUpdate, StageUpdate } from '../core/ports';
 import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../core/errors';
 import { INDEXES, KEY_ATTRIBUTES, keys } from './schema';
 
@@ -39,7 +41,7 @@ export interface Page<T> {
   readonly cursor?: string;
 }
 
-export class RunStore implements RunRepository, RunLanes {
+export class RunStore implements RunRepository, RunHistory, RunLanes, NotificationStore {
   private readonly documents: DynamoDBDocumentClient;
 
   constructor(
@@ -160,6 +162,81 @@ export class RunStore implements RunRepository, RunLanes {
       mayCreate: true,
     });
     return updated as unknown as StageRecord;
+  }
+
+  async recordNotification(notification: NotificationRecord): Promise<NotificationRecord> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.notification(notification.runId, notification.id),
+            kind: 'NOTIFICATION' satisfies RunItemKind,
+            ...notification,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return notification;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = error.Item ?? (await this.getItem(keys.notification(notification.runId, notification.id)));
+      if (!existing) throw error;
+      return toRecord<NotificationRecord>(existing);
+    }
+  }
+
+  async claimNotification(
+    runId: string,
+    id: string,
+    now: Date,
+    claimUntil: Date,
+    maxAttempts: number,
+  ): Promise<boolean> {
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.notification(runId, id),
+        UpdateExpression: 'SET #status = :sending, claimedUntil = :until',
+        ConditionExpression:
+          '(#status IN (:pending, :failed) OR (#status = :sending AND claimedUntil < :now)) AND size(attempts) < :max',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':sending': 'SENDING',
+          ':pending': 'PENDING',
+          ':failed': 'FAILED',
+          ':until': claimUntil.toISOString(),
+          ':now': now.toISOString(),
+          ':max': maxAttempts,
+        },
+      }),
+    );
+  }
+
+  async recordAttempt(runId: string, id: string, attempt: DeliveryAttempt): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.notification(runId, id),
+        UpdateExpression: 'SET #status = :outcome, attempts = list_append(attempts, :attempt) REMOVE claimedUntil',
+        ConditionExpression: '#status = :sending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':outcome': attempt.outcome, ':attempt': [attempt], ':sending': 'SENDING' },
+      }),
+    );
+  }
+
+  async listNotifications(runId: string): Promise<NotificationRecord[]> {
+    const page = await this.queryPage<NotificationRecord>(
+      {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.run(runId).pk, ':prefix': keys.notificationPrefix },
+        ConsistentRead: true,
+      },
+      {},
+    );
+    return page.items;
   }
 
   async enqueue(run: WaitingRun): Promise<void> {

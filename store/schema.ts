@@ -6,6 +6,7 @@
  * |------------|------------------|-----------------------|-----------------------------------|---------------------------|
  * | run        | RUN#<runId>      | RUN                   | PIPELINE#<name> / <created>#<id>  | ACTIVE / <created>#<id>   |
  * | stage      | RUN#<runId>      | STAGE#<name>          |                                   |                           |
+ * | notification | RUN#<runId>    | NOTIFY#<channel:what> |                                   |                           |
  * | approval…  | RUN#<runId>      | APPROVAL#… (to come)  |                                   |                           |
  * | lane       | LANE#<pipeline>  | HOLDER                |                                   |                           |
  * | waiting    | LANE#<pipeline>  | WAIT#<order>#<runId>  |                                   |                           |
@@ -29,6 +30,8 @@ export const keys = {
     gsi1sk: `${createdAt}#${runId}`,
   }),
   active: (createdAt: string, runId: string) => ({ gsi2pk: 'ACTIVE', gsi2sk: `${createdAt}#${runId}` }),
+  notification: (runId: string, id: string) => ({ pk: `RUN#${runId}`, sk: `NOTIFY#${id}` }),
+  notificationPrefix: 'NOTIFY#',
   lane: (pipeline: string) => ({ pk: `LANE#${pipeline}`, sk: 'HOLDER' }),
   waiting: (pipeline: string, order: string) => ({ pk: `LANE#${pipeline}`, sk: `WAIT#${order}` }),
   waitingPrefix: 'WAIT#',

@@ -1,8 +1,8 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SourceEventsRefusedError } from '../../core/errors';
-import type { SourceEventPublisher } from '../../core/ports';
-import type { SourceChanged } from '../../core/records';
-import { SOURCE_CHANGED } from '../../core/source-events';
+import type { RunEventPublisher, SourceEventPublisher } from '../../core/ports';
+import type { RunEvent, SourceChanged } from '../../core/records';
+import { RUN_EVENTS, SOURCE_CHANGED } from '../../core/source-events';
 
 /** PutEvents takes at most 10 entries per call. */
 const PUT_EVENTS_BATCH = 10;
@@ -36,5 +36,33 @@ export class EventBridgeSourcePublisher implements SourceEventPublisher {
     }
     // Publishing again is harmless: the starter names the run by the delivery, so a repeat is a duplicate.
     if (failures.length) throw new SourceEventsRefusedError(failures);
+  }
+}
+
+/** Puts run events on the platform's bus (detail-type RunStarted or RunEnded); a refused entry throws. */
+export class EventBridgeRunEventPublisher implements RunEventPublisher {
+  constructor(
+    private readonly events: EventBridgeClient,
+    private readonly busName: string,
+  ) {}
+
+  async publish(event: RunEvent): Promise<void> {
+    const answer = await this.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: this.busName,
+            Source: RUN_EVENTS.source,
+            DetailType: event.kind,
+            Detail: JSON.stringify(event),
+          },
+        ],
+      }),
+    );
+    const refused = answer.Entries?.find((entry) => entry.ErrorCode);
+    if (refused)
+      throw new SourceEventsRefusedError([
+        `${event.kind} ${event.runId}: ${refused.ErrorCode} ${refused.ErrorMessage ?? ''}`.trim(),
+      ]);
   }
 }

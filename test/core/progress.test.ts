@@ -25,6 +25,7 @@ describe('recordProgress', () => {
       builds,
       catalog: { lookup: async () => undefined },
       executions: { start: async () => Promise.reject(new Error('no run waits in these tests')) },
+      events: { publish: async () => undefined },
       now: () => new Date('2026-11-25T09:01:00.000Z'),
     };
     await deps.runs.createRun(queuedRun({ runId: 'r1' }));

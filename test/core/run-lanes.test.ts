@@ -53,6 +53,7 @@ describe('execution modes', () => {
       lanes: runStore.store,
       catalog: { lookup: async () => entry },
       executions,
+      events: { publish: async () => undefined },
       now: () => new Date('2026-11-25T10:00:00.000Z'),
     };
     starter = { ...shared, commits: { getCommit: async () => ({}), changedFiles: async () => [] } };

@@ -224,7 +224,7 @@ describe('PlatformStack', () => {
     expect(published).toHaveLength(5);
   });
 
-  test.each(['startRun', 'recordProgress', 'publishSourceChange', 'githubWebhook'] as const)(
+  test.each(['startRun', 'recordProgress', 'publishSourceChange', 'githubWebhook', 'notify'] as const)(
     '%s: nodejs22.x on arm64, traced, own log group, source maps on, nothing but names in its environment',
     (name) => {
       const stack = platform();
@@ -243,7 +243,8 @@ describe('PlatformStack', () => {
         NODE_OPTIONS: '--enable-source-maps',
         ...{
           startRun: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
-          recordProgress: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
+          recordProgress: { PIPELINE_CATALOG_PATH: CATALOG_PATH, ...bus },
+          notify: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
           publishSourceChange: bus,
           githubWebhook: {
             ...bus,
@@ -258,7 +259,7 @@ describe('PlatformStack', () => {
   test('the starter and the publisher keep the events they failed on in their dead-letter queue', () => {
     const stack = platform();
     const { functions } = stack;
-    for (const fn of [functions.startRun, functions.publishSourceChange, functions.recordProgress]) {
+    for (const fn of [functions.startRun, functions.publishSourceChange, functions.recordProgress, functions.notify]) {
       expect(resourceOf(fn).Properties.DeadLetterConfig).toEqual({
         TargetArn: ref(stack, functions.failedRunRequests.queueArn),
       });
@@ -267,7 +268,7 @@ describe('PlatformStack', () => {
       (r) => r.Type === 'AWS::Lambda::EventInvokeConfig',
     );
     expect(invokeConfigs.map((c) => c.Properties)).toEqual(
-      [functions.publishSourceChange, functions.startRun, functions.recordProgress].map((fn) =>
+      [functions.publishSourceChange, functions.startRun, functions.recordProgress, functions.notify].map((fn) =>
         expect.objectContaining({ FunctionName: ref(stack, fn.functionName), MaximumRetryAttempts: 2 }),
       ),
     );
@@ -396,6 +397,7 @@ describe('PlatformStack', () => {
         Action: 'logs:GetLogEvents',
         Resource: arn('logs', 'log-group:/aws/codebuild/stepline-*:log-stream:*'),
       },
+      { Effect: 'Allow', Action: 'events:PutEvents', Resource: ref(stack, stack.sources.bus.eventBusArn) },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
     ]);
   });
@@ -427,7 +429,52 @@ describe('PlatformStack', () => {
         Principal: 'events.amazonaws.com',
         SourceArn: ref(stack, stack.functions.executionEndedRule.ruleArn),
       },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: ref(stack, stack.functions.notify.functionArn),
+        Principal: 'events.amazonaws.com',
+        SourceArn: ref(stack, stack.functions.runEventsRule.ruleArn),
+      },
     ]);
+  });
+
+  test('the notifier may read runs and notification secrets, write notification records and send from SES identities', () => {
+    const stack = platform();
+    const { functions } = stack;
+    const table = ref(stack, stack.runStore.table.tableArn);
+    expect(statementsOfRole(templateOf(stack), logicalId(functions.notifyRole.role))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logicalId(functions.notify.logGroup), 'Arn'] },
+      },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Resource: [table, { 'Fn::Join': ['', [table, '/index/byPipeline']] }],
+      },
+      { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn('ssm', 'parameter/stepline/pipelines/*') },
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: arn('secretsmanager', 'secret:stepline/notifications/*'),
+      },
+      { Effect: 'Allow', Action: 'ses:SendEmail', Resource: arn('ses', 'identity/*') },
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+    ]);
+    const rule = resourceOf(functions.runEventsRule).Properties;
+    expect(rule).toMatchObject({
+      EventBusName: ref(stack, stack.sources.bus.eventBusName),
+      EventPattern: { source: ['stepline.runs'], 'detail-type': ['RunStarted', 'RunEnded'] },
+      Targets: [
+        {
+          Arn: ref(stack, functions.notify.functionArn),
+          InputPath: '$.detail',
+          DeadLetterConfig: { Arn: ref(stack, functions.failedRunRequests.queueArn) },
+        },
+      ],
+    });
   });
 
   test("one rule tells the recorder of every pipeline execution's end, by the machines' reserved prefix", () => {
@@ -457,7 +504,7 @@ describe('PlatformStack', () => {
     const bundles = readdirSync(synthesized.assembly.directory)
       .filter((entry) => existsSync(join(synthesized.assembly.directory, entry, 'index.js')))
       .map((entry) => readFileSync(join(synthesized.assembly.directory, entry, 'index.js')));
-    expect(bundles).toHaveLength(4);
+    expect(bundles).toHaveLength(5);
     for (const bundle of bundles) {
       expect(bundle.length).toBeLessThan(300 * 1024);
       expect(bundle.toString()).toMatch(/require\("@aws-sdk\/client-dynamodb"\)/);
@@ -887,8 +934,8 @@ describe('deploy hardening, across every template', () => {
           })),
         ),
     );
-    // Four functions and one machine per pipeline (2 pipelines): 4 + 2 × 2 statements.
-    expect(onStar).toHaveLength(8);
+    // Five functions and one machine per pipeline (2 pipelines): 5 + 2 × 2 statements.
+    expect(onStar).toHaveLength(9);
     for (const { id, actions, statements } of onStar) {
       // Each sits alone in a policy of its own, named for what it allows.
       expect({ id, statements }).toEqual({ id, statements: 1 });

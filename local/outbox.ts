@@ -1,0 +1,67 @@
+/**
+ * Local mode's notification channels: each message is delivered into the outbox under the state
+ * directory instead of to Slack, SES or GitHub — a Slack payload as JSON, an email as an `.eml` file
+ * a mail client opens, commit statuses as JSON lines — so a run's notifications can be read without
+ * any account. The notifier records and claims them exactly as on AWS; only the last step differs.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NotificationSender } from '../core/ports';
+import type { NotificationRecord } from '../core/records';
+
+export class LocalOutbox implements NotificationSender {
+  constructor(readonly dir: string) {}
+
+  async send(notification: NotificationRecord): Promise<void> {
+    const name = `${notification.runId}-${notification.id.replace(/[^\w.-]+/g, '-')}`;
+    switch (notification.channel) {
+      case 'slack':
+        return this.write('slack', `${name}.json`, `${JSON.stringify(notification.message, null, 2)}\n`);
+      case 'email':
+        return this.write('email', `${name}.eml`, emlOf(notification));
+      case 'github':
+        mkdirSync(this.dir, { recursive: true });
+        appendFileSync(join(this.dir, 'github-statuses.jsonl'), `${JSON.stringify(notification.message)}\n`);
+    }
+  }
+
+  private write(folder: string, file: string, content: string): void {
+    mkdirSync(join(this.dir, folder), { recursive: true });
+    writeFileSync(join(this.dir, folder, file), content);
+  }
+}
+
+/** The email as an RFC 5322 message: multipart/alternative, plain text and HTML, UTF-8, base64 bodies. */
+function emlOf(notification: NotificationRecord): string {
+  const { from, to, subject, text, html } = notification.message as {
+    from: string;
+    to: string[];
+    subject: string;
+    text: string;
+    html: string;
+  };
+  const boundary = `stepline-${notification.runId}`;
+  const encodedSubject = `=?UTF-8?B?${Buffer.from(subject).toString('base64')}?=`;
+  const part = (type: string, body: string) =>
+    [
+      `--${boundary}`,
+      `Content-Type: ${type}; charset=UTF-8`,
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from(body).toString('base64').replace(/.{76}/g, '$&\r\n'),
+    ].join('\r\n');
+  return [
+    `From: ${from}`,
+    `To: ${to.join(', ')}`,
+    `Subject: ${encodedSubject}`,
+    `Date: ${new Date(notification.createdAt).toUTCString()}`,
+    `Message-ID: <${notification.runId}.${notification.id.replace(/[^\w.-]+/g, '-')}@stepline.local>`,
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/alternative; boundary="${boundary}"`,
+    '',
+    part('text/plain', text),
+    part('text/html', html),
+    `--${boundary}--`,
+    '',
+  ].join('\r\n');
+}
