@@ -2,7 +2,7 @@
  * stepline's command line. `start` runs local mode: it commits the example app into its local
  * repository, pushes it, and shows the pipeline run that the push starts.
  */
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../bin/config-file';
 import { ConfigError } from '../core/config';
@@ -130,6 +130,15 @@ async function follow(runtime: LocalRuntime, runId: string): Promise<RunRecord> 
       : `run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}`,
   );
   failureLines(run).forEach((line) => console.log(line));
+  await runtime.notificationsOf(run.runId);
+  // One line per message (commit statuses share one file): where local mode delivered it.
+  const lines = new Set<string>();
+  for (const notification of await runtime.store.listNotifications(run.runId)) {
+    const path = runtime.outbox.pathOf(notification);
+    const where = relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path);
+    lines.add(`  notified ${notification.channel} (${notification.status.toLowerCase()}): ${where}`);
+  }
+  lines.forEach((line) => console.log(line));
   return run;
 }
 

@@ -5,7 +5,7 @@
  * any account. The notifier records and claims them exactly as on AWS; only the last step differs.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { NotificationSender } from '../core/ports';
 import type { NotificationRecord } from '../core/records';
 
@@ -13,21 +13,29 @@ export class LocalOutbox implements NotificationSender {
   constructor(readonly dir: string) {}
 
   async send(notification: NotificationRecord): Promise<void> {
-    const name = `${notification.runId}-${notification.id.replace(/[^\w.-]+/g, '-')}`;
+    const path = this.pathOf(notification);
+    mkdirSync(dirname(path), { recursive: true });
     switch (notification.channel) {
       case 'slack':
-        return this.write('slack', `${name}.json`, `${JSON.stringify(notification.message, null, 2)}\n`);
+        return writeFileSync(path, `${JSON.stringify(notification.message, null, 2)}\n`);
       case 'email':
-        return this.write('email', `${name}.eml`, emlOf(notification));
+        return writeFileSync(path, emlOf(notification));
       case 'github':
-        mkdirSync(this.dir, { recursive: true });
-        appendFileSync(join(this.dir, 'github-statuses.jsonl'), `${JSON.stringify(notification.message)}\n`);
+        appendFileSync(path, `${JSON.stringify(notification.message)}\n`);
     }
   }
 
-  private write(folder: string, file: string, content: string): void {
-    mkdirSync(join(this.dir, folder), { recursive: true });
-    writeFileSync(join(this.dir, folder, file), content);
+  /** Where a notification is (or would be) delivered in the outbox. */
+  pathOf(notification: Pick<NotificationRecord, 'runId' | 'id' | 'channel'>): string {
+    const name = `${notification.runId}-${notification.id.replace(/[^\w.-]+/g, '-')}`;
+    switch (notification.channel) {
+      case 'slack':
+        return join(this.dir, 'slack', `${name}.json`);
+      case 'email':
+        return join(this.dir, 'email', `${name}.eml`);
+      case 'github':
+        return join(this.dir, 'github-statuses.jsonl');
+    }
   }
 }
 

@@ -116,6 +116,8 @@ export class LocalRuntime {
     { readonly pipeline: string; readonly deliveryId: string; readonly result: Promise<StartRunResult> }[]
   >();
 
+  /** Where local mode delivers notifications (`<stateDir>/outbox`). */
+  readonly outbox: LocalOutbox;
   /** The notifier's invocations, by run. */
   private readonly notifying = new Map<string, Promise<unknown>[]>();
   /** The execution status changes delivered, by execution. */
@@ -157,6 +159,7 @@ export class LocalRuntime {
     > & { storeServer: StoreServer; now: Clock; unlock: () => void },
     private readonly options: LocalRuntimeOptions,
   ) {
+    this.outbox = new LocalOutbox(join(parts.stateDir, 'outbox'));
     ({
       store: this.store,
       stepFunctions: this.stepFunctions,
@@ -284,7 +287,7 @@ export class LocalRuntime {
       logTo('publish-source-change'),
     );
     const githubWebhook = createGitHubWebhook(githubWebhookDeps(platform), logTo('github-webhook'));
-    const notifier = createNotify(notifyDeps(platform, new LocalOutbox(join(stateDir, 'outbox'))), logTo('notify'));
+    const notifier = createNotify(notifyDeps(platform, runtime.outbox), logTo('notify'));
     sourceBus.addRule({
       name: 'stepline-run-events',
       ...runEventTrigger(),

@@ -168,7 +168,7 @@ describe('notifier', () => {
     const handler = await setUp();
     const run = await failedRun();
     const result = await handler({ kind: 'RunEnded', runId: run.runId, pipeline: 'web' });
-    expect(result.delivered.sort()).toEqual([
+    expect([...result.delivered].sort()).toEqual([
       'email:ended',
       'github:ended:stepline/build',
       'github:ended:stepline/unit',
@@ -199,7 +199,7 @@ describe('notifier', () => {
       '<pre>&#62; tsc\nsrc/index.ts(3,1): error TS2304: Cannot find name &#39;x&#39;.</pre>',
     );
 
-    const statuses = github.received.map((r) => ({ path: r.path, ...r.body }));
+    const statuses = github.received.map((r): Record<string, unknown> => ({ path: r.path, ...r.body }));
     expect(statuses.sort((a, b) => String(a.context).localeCompare(String(b.context)))).toEqual([
       {
         path: `/repos/octo/web/statuses/${sha}`,
@@ -244,7 +244,7 @@ describe('notifier', () => {
     // A second success in a row asks for no message (on.succeeded is off); statuses still go.
     const ok = await succeededRun('web-run-4', '2026-11-25T09:50:00.000Z');
     const quiet = await handler({ kind: 'RunEnded', runId: ok.runId, pipeline: 'web' });
-    expect(quiet.delivered.sort()).toEqual(['github:ended:stepline/build', 'github:ended:stepline/unit']);
+    expect([...quiet.delivered].sort()).toEqual(['github:ended:stepline/build', 'github:ended:stepline/unit']);
   });
 
   it('a Slack webhook answering 500 then 200 gets the message once, each attempt recorded', async () => {

@@ -52,6 +52,7 @@ export async function startFixture(
     filters?: Record<string, unknown>;
     source?: Record<string, unknown>;
     executionMode?: string;
+    notifications?: Record<string, unknown>;
   } = {},
 ): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'stepline-pipeline-'));

@@ -1,0 +1,72 @@
+/**
+ * Notifications in local mode: a run of a GitHub pipeline whose test stage fails leaves, in the
+ * outbox, a Slack payload, an email a mail client opens, and the commit statuses GitHub would get.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildspecs, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+
+const source = {
+  type: 'github',
+  owner: 'octo',
+  repo: 'web',
+  branch: 'main',
+  connectionArn: 'arn:aws:codeconnections:eu-west-1:111122223333:connection/0b6a2f8c-1f63-4b5e-9f3a-2d1c0e9b8a7f',
+};
+const notifications = {
+  slack: { webhookUrlSecret: 'stepline/notifications/web-slack' },
+  email: { from: 'ci@example.com', to: ['team@example.com'] },
+  githubStatuses: { tokenSecret: 'stepline/notifications/web-github' },
+};
+
+describe('notifications in local mode', () => {
+  let fixture: Fixture;
+  afterEach(() => fixture?.close());
+
+  it('a failing run leaves a Slack payload, an .eml and the commit statuses in the outbox', async () => {
+    fixture = await startFixture({}, { source, notifications });
+    const commitId = await fixture.push({
+      ...passingSeed,
+      'unit.yml': buildspecs.withReport([
+        'mkdir -p reports',
+        `echo '${junit(4, 1)}' > reports/junit.xml`,
+        'echo "1 test failed"; exit 1',
+      ]),
+    });
+    const [started] = await fixture.runtime.runsStartedFor(commitId);
+    const run = await fixture.runtime.waitForRun(started!.runId);
+    expect(run.status).toBe('FAILED');
+    await fixture.runtime.notificationsOf(run.runId);
+    const outbox = join(fixture.runtime.stateDir, 'outbox');
+
+    const [slackFile, ...moreSlack] = readdirSync(join(outbox, 'slack'));
+    expect(moreSlack).toEqual([]);
+    const slack = JSON.parse(readFileSync(join(outbox, 'slack', slackFile!), 'utf8')) as {
+      text: string;
+      blocks: unknown[];
+    };
+    expect(slack.text).toBe('demo failed at unit: change');
+    expect(JSON.stringify(slack.blocks)).toContain('1 test failed');
+    expect(JSON.stringify(slack.blocks)).toContain('case 0');
+
+    const [emlFile, ...moreEmail] = readdirSync(join(outbox, 'email'));
+    expect(moreEmail).toEqual([]);
+    const eml = readFileSync(join(outbox, 'email', emlFile!), 'utf8');
+    expect(eml).toMatch(/^From: ci@example.com\r\nTo: team@example.com\r\nSubject: =\?UTF-8\?B\?/);
+    expect(eml).toContain('Content-Type: multipart/alternative; boundary="stepline-');
+    const text = eml.split('\r\n\r\n')[2]!.split('\r\n--')[0]!;
+    expect(Buffer.from(text.replace(/\r\n/g, ''), 'base64').toString()).toContain('What failed: unit:');
+
+    const statuses = readFileSync(join(outbox, 'github-statuses.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, string>);
+    const final = (context: string) => statuses.filter((s) => s.context === context).map((s) => s.state);
+    expect(final('stepline/build')).toEqual(['pending', 'success']);
+    expect(final('stepline/unit')).toEqual(['pending', 'failure']);
+    expect(final('stepline/lint')).toEqual(['pending', 'success']);
+    expect(
+      statuses.every((s) => s.sha === commitId && s.repository === 'octo/web' && s.description!.length <= 140),
+    ).toBe(true);
+  });
+});
