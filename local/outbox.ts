@@ -4,10 +4,10 @@
  * a mail client opens, commit statuses as JSON lines — so a run's notifications can be read without
  * any account. The notifier records and claims them exactly as on AWS; only the last step differs.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { NotificationSender } from '../core/ports';
-import type { NotificationRecord } from '../core/records';
+import type { NotificationRecord, NotificationSettings } from '../core/records';
 
 export class LocalOutbox implements NotificationSender {
   constructor(readonly dir: string) {}
@@ -72,4 +72,37 @@ function emlOf(notification: NotificationRecord): string {
     `--${boundary}--`,
     '',
   ].join('\r\n');
+}
+
+/**
+ * A notification secret given to local mode: the file `<secretsDir>/<secret name>` (e.g.
+ * `.stepline/secrets/stepline/notifications/team-slack` holding a Slack webhook URL), trimmed.
+ */
+export function localSecret(secretsDir: string, name: string): string | undefined {
+  const path = resolve(secretsDir, name);
+  if (relative(secretsDir, path).startsWith('..') || !existsSync(path)) return undefined;
+  return readFileSync(path, 'utf8').trim();
+}
+
+/**
+ * Local mode's channels: Slack and GitHub statuses go out for real when the user gave local mode
+ * their secret (a file under `<stateDir>/secrets/`), through the very senders AWS uses; everything
+ * else goes into the outbox. Email always does: local mode has no SES.
+ */
+export class LocalSenders implements NotificationSender {
+  constructor(
+    private readonly outbox: LocalOutbox,
+    private readonly real: NotificationSender,
+    private readonly hasSecret: (name: string) => boolean,
+  ) {}
+
+  send(notification: NotificationRecord, settings: NotificationSettings): Promise<void> {
+    const secret =
+      notification.channel === 'slack'
+        ? settings.slack?.webhookUrlSecret
+        : notification.channel === 'github'
+          ? settings.githubStatuses?.tokenSecret
+          : undefined;
+    return secret && this.hasSecret(secret) ? this.real.send(notification, settings) : this.outbox.send(notification);
+  }
 }

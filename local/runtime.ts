@@ -55,7 +55,8 @@ import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from
 import { LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGitSource, type RefUpdate } from './git-source';
 import { localWebhookSecret, pushDelivery } from './github-delivery';
-import { LocalOutbox } from './outbox';
+import { ChannelSenders, SecretReader } from '../lambdas/adapters/notification-senders';
+import { LocalOutbox, LocalSenders, localSecret } from './outbox';
 import { lockStateDir } from './state-lock';
 import { LocalStepFunctions, type Execution } from './step-functions';
 import { startStoreServer, type StoreServer } from './store-server';
@@ -232,7 +233,15 @@ export class LocalRuntime {
       ended?: (execution: Execution) => void;
     } = {};
     const endpoint = await startLocalEndpoint(
-      awsOperations(stepFunctions, codebuild, git, parameters, { [SOURCE_BUS_NAME]: sourceBus }, webhookSecret),
+      awsOperations(
+        stepFunctions,
+        codebuild,
+        git,
+        parameters,
+        { [SOURCE_BUS_NAME]: sourceBus },
+        webhookSecret,
+        join(stateDir, 'secrets'),
+      ),
       { [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => late.receive!(push)) },
       { [GITHUB_WEBHOOK_ROUTE]: (request) => late.webhook!(request) },
     );
@@ -287,7 +296,21 @@ export class LocalRuntime {
       logTo('publish-source-change'),
     );
     const githubWebhook = createGitHubWebhook(githubWebhookDeps(platform), logTo('github-webhook'));
-    const notifier = createNotify(notifyDeps(platform, runtime.outbox), logTo('notify'));
+    // Delivered into the outbox, unless the user gave local mode a channel's secret (see LocalSenders).
+    const notifier = createNotify(
+      notifyDeps(
+        platform,
+        new LocalSenders(
+          runtime.outbox,
+          new ChannelSenders({
+            secrets: new SecretReader(platform.clients.secretsManager(), now),
+            ses: platform.clients.ses,
+          }),
+          (secret) => localSecret(join(stateDir, 'secrets'), secret) !== undefined,
+        ),
+      ),
+      logTo('notify'),
+    );
     sourceBus.addRule({
       name: 'stepline-run-events',
       ...runEventTrigger(),
@@ -702,6 +725,7 @@ function awsOperations(
   parameters: ReadonlyMap<string, string>,
   buses: Readonly<Record<string, LocalEventBus>>,
   webhookSecret: string,
+  secretsDir: string,
 ) {
   return {
     'AWSEvents.PutEvents': operation(
@@ -745,13 +769,16 @@ function awsOperations(
         }),
       }),
     ),
+    // The webhook secret local mode made, and the notification secrets a user put under
+    // <stateDir>/secrets/ (a Slack webhook URL, a GitHub token) to deliver for real from local mode.
     'secretsmanager.GetSecretValue': operation(z.object({ SecretId: name }), (r) => {
-      if (r.SecretId !== GITHUB_WEBHOOK_SECRET_NAME) {
+      const value = r.SecretId === GITHUB_WEBHOOK_SECRET_NAME ? webhookSecret : localSecret(secretsDir, r.SecretId);
+      if (value === undefined) {
         throw Object.assign(new Error("Secrets Manager can't find the specified secret."), {
           name: 'ResourceNotFoundException',
         });
       }
-      return { Name: r.SecretId, SecretString: webhookSecret, VersionId: 'local' };
+      return { Name: r.SecretId, SecretString: value, VersionId: 'local' };
     }),
     'AmazonSSM.GetParametersByPath': operation(
       z.object({

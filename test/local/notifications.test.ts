@@ -2,7 +2,9 @@
  * Notifications in local mode: a run of a GitHub pipeline whose test stage fails leaves, in the
  * outbox, a Slack payload, an email a mail client opens, and the commit statuses GitHub would get.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buildspecs, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 
@@ -68,5 +70,33 @@ describe('notifications in local mode', () => {
     expect(
       statuses.every((s) => s.sha === commitId && s.repository === 'octo/web' && s.description!.length <= 140),
     ).toBe(true);
+  });
+
+  it('delivers to a real Slack webhook instead when local mode is given its secret', async () => {
+    const received: Record<string, unknown>[] = [];
+    const slack = createServer((req, res) => {
+      let body = '';
+      req
+        .on('data', (c: Buffer) => (body += c.toString()))
+        .on('end', () => {
+          received.push(JSON.parse(body) as Record<string, unknown>);
+          res.writeHead(200).end('ok');
+        });
+    });
+    await new Promise<void>((resolve) => slack.listen(0, '127.0.0.1', resolve));
+    try {
+      fixture = await startFixture({}, { notifications: { slack: notifications.slack } });
+      const secrets = join(fixture.runtime.stateDir, 'secrets', 'stepline', 'notifications');
+      mkdirSync(secrets, { recursive: true });
+      writeFileSync(join(secrets, 'web-slack'), `http://127.0.0.1:${(slack.address() as AddressInfo).port}/hook\n`);
+      const commitId = await fixture.push({ ...passingSeed, 'build.yml': buildspecs.ok(['exit 3']) });
+      const [started] = await fixture.runtime.runsStartedFor(commitId);
+      await fixture.runtime.waitForRun(started!.runId);
+      await fixture.runtime.notificationsOf(started!.runId);
+      expect(received.map((m) => m.text)).toEqual(['demo failed at build: change']);
+      expect(existsSync(join(fixture.runtime.stateDir, 'outbox', 'slack'))).toBe(false);
+    } finally {
+      await new Promise((resolve) => slack.close(resolve));
+    }
   });
 });
