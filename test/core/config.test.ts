@@ -108,6 +108,31 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('validates notifications: secrets under stepline/notifications/, addresses, statuses for GitHub sources only', () => {
+    const notifications = {
+      slack: { webhookUrlSecret: 'my-slack-url' },
+      email: { from: 'not an address', to: [] },
+      githubStatuses: { tokenSecret: 'stepline/notifications/token' },
+    };
+    expect(problemsOf({ pipelines: [{ ...pipeline, notifications }] })).toEqual([
+      'pipeline "web" → notifications.slack.webhookUrlSecret: must be the name of a Secrets Manager secret under stepline/notifications/ (the only secrets the notifier may read)',
+      'pipeline "web" → notifications.email.from: must be an email address',
+      'pipeline "web" → notifications.email.to: Too small: expected array to have >=1 items',
+      'pipeline "web" → notifications.githubStatuses: commit statuses are posted to GitHub: only a pipeline with a github source can have them',
+    ]);
+    const parsed = parseConfig({
+      pipelines: [{ ...pipeline, notifications: { email: { from: 'ci@example.com', to: ['a@example.com'] } } }],
+    });
+    expect(parsed.pipelines[0]!.notifications).toEqual({
+      on: { failed: true, fixed: true, succeeded: false },
+      email: { from: 'ci@example.com', to: ['a@example.com'] },
+    });
+    expect(parsed.pipelines[0]!.executionMode).toBe('QUEUED');
+    expect(problemsOf({ pipelines: [{ ...pipeline, executionMode: 'SERIAL' }] })).toEqual([
+      'pipeline "web" → executionMode: executionMode must be QUEUED, SUPERSEDED or PARALLEL',
+    ]);
+  });
+
   it('refuses duplicate pipelines and an unknown source type', () => {
     expect(problemsOf({ pipelines: [pipeline, { ...pipeline, name: 'api' }, pipeline] })).toEqual([
       'pipeline "web" → name: pipeline names must be unique: pipelines[0] is "web" too',
