@@ -3,8 +3,13 @@
  * runs to the pipeline's lane, executions on the local Step Functions, and the execution status
  * events that move the lane on when each run ends.
  */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../core/config';
 import type { RunRecord } from '../../core/records';
-import { buildspecs, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+import { LocalRuntime } from '../../local/runtime';
+import { buildspecs, demoPipeline, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 
 /** A seed whose build takes a moment (the first one longer), so that the later pushes arrive while it runs. */
 const slowSeed = (marker: number) => ({
@@ -53,5 +58,41 @@ describe('execution modes in local mode', () => {
     expect(runs.map((r) => r.status)).toEqual(Array(3).fill('SUCCEEDED'));
     // The later pushes started while the first was still running.
     expect(Date.parse(runs[1]!.startedAt!)).toBeLessThan(Date.parse(runs[0]!.endedAt!));
+  });
+
+  it('a stop with a run running and one waiting leaves the lane usable: the next push after a restart runs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stepline-lanes-'));
+    const config = parseConfig({ pipelines: [demoPipeline(join(dir, 'seed'))] });
+    const pipeline = config.pipelines[0]!;
+    const options = { config, stateDir: join(dir, 'state'), persistStore: true };
+    const seed = async (marker: number) => {
+      await mkdir(join(dir, 'seed'), { recursive: true });
+      for (const [path, content] of Object.entries(slowSeed(marker))) await writeFile(join(dir, 'seed', path), content);
+    };
+    let runtime = await LocalRuntime.start(options);
+    try {
+      await seed(0);
+      const running = await runtime.runsStartedFor(await runtime.pushSeed(pipeline, join(dir, 'seed'), 'first'));
+      await seed(1);
+      const waiting = await runtime.runsStartedFor(await runtime.pushSeed(pipeline, join(dir, 'seed'), 'second'));
+      expect(waiting[0]).toMatchObject({ queued: true });
+      await runtime.close();
+      runtime = await LocalRuntime.start(options);
+      for (const run of [...running, ...waiting]) {
+        expect(await runtime.store.getRun(run.runId)).toMatchObject({
+          status: 'FAILED',
+          failure: { error: 'LocalModeStopped' },
+        });
+      }
+      await seed(2);
+      const [next] = await runtime.runsStartedFor(await runtime.pushSeed(pipeline, join(dir, 'seed'), 'third'));
+      expect(next).toMatchObject({ duplicate: false });
+      expect(next!.queued).toBeUndefined();
+      expect((await runtime.waitForRun(next!.runId)).status).toBe('SUCCEEDED');
+      expect(await runtime.store.waiting('demo')).toEqual([]);
+    } finally {
+      await runtime.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
