@@ -19,7 +19,10 @@ const slowSeed = (marker: number) => ({
 
 describe('execution modes in local mode', () => {
   let fixture: Fixture;
-  afterEach(() => fixture?.close());
+  afterEach(async () => {
+    await fixture?.close();
+    fixture = undefined!;
+  });
 
   async function pushWhileFirstRuns(count: number) {
     const first = await fixture.push(slowSeed(0));
