@@ -8,8 +8,7 @@
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -23,7 +22,7 @@ import { runEventTrigger } from '../core/source-events';
 import { executionEndedTrigger } from '../core/triggers';
 import { INDEXES } from '../store/schema';
 import { acknowledgeRule } from './nag';
-import { toCdkEventPattern, toTargetInput } from './source-triggers';
+import { triggerRule } from './source-triggers';
 import { ExplicitRole } from './permissions';
 
 const LAMBDAS_DIR = `${__dirname}/../lambdas`;
@@ -302,17 +301,9 @@ export class PlatformFunctions extends Construct {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
     );
-    this.executionEndedRule = new events.Rule(this, 'ExecutionEndedRule', {
+    this.executionEndedRule = triggerRule(this, 'ExecutionEndedRule', ended, this.recordProgress, {
       description: 'stepline: a pipeline execution ended; the recorder records its run and starts the next',
-      eventPattern: toCdkEventPattern(ended.pattern),
-      targets: [
-        new targets.LambdaFunction(this.recordProgress, {
-          event: toTargetInput(ended.input),
-          retryAttempts: 4,
-          maxEventAge: Duration.hours(2),
-          deadLetterQueue: this.failedRunRequests,
-        }),
-      ],
+      deadLetterQueue: this.failedRunRequests,
     });
     recorder.role.allow(
       ['codebuild:BatchGetBuilds'],
@@ -379,19 +370,10 @@ export class PlatformFunctions extends Construct {
       [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })],
       "Email goes out from the SES identities the pipelines name as `from`, which are the users' own and named in the config; the platform's template does not depend on the config, so the grant is SendEmail from this account's identities in this Region (SES sends only from verified ones).",
     );
-    const runEvents = runEventTrigger();
-    this.runEventsRule = new events.Rule(this, 'RunEventsRule', {
+    this.runEventsRule = triggerRule(this, 'RunEventsRule', runEventTrigger(), this.notify, {
       eventBus: props.sourceBus,
       description: 'stepline: run starts and ends, to the notifier',
-      eventPattern: toCdkEventPattern(runEvents.pattern),
-      targets: [
-        new targets.LambdaFunction(this.notify, {
-          event: toTargetInput(runEvents.input),
-          retryAttempts: 4,
-          maxEventAge: Duration.hours(2),
-          deadLetterQueue: this.failedRunRequests,
-        }),
-      ],
+      deadLetterQueue: this.failedRunRequests,
     });
 
     publisher.role.isNeededBy(this.publishSourceChange);

@@ -78,25 +78,19 @@ export class SourceTriggers extends Construct {
     );
     const rule = (
       id: string,
-      name: string,
+      ruleName: string,
       trigger: SourceTrigger,
       target: lambda.IFunction,
       description: string,
       eventBus?: events.IEventBus,
     ) =>
-      new events.Rule(this, id, {
-        ruleName: name,
+      triggerRule(this, id, trigger, target, {
+        ruleName,
         eventBus,
         description,
-        eventPattern: toCdkEventPattern(trigger.pattern),
-        targets: [
-          new targets.LambdaFunction(target, {
-            event: toTargetInput(trigger.input),
-            retryAttempts: props.retryAttempts ?? 4,
-            maxEventAge: props.maxEventAge ?? Duration.hours(2),
-            deadLetterQueue: this.deadLetterQueue,
-          }),
-        ],
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: props.retryAttempts,
+        maxEventAge: props.maxEventAge,
       });
 
     this.runRule = rule(
@@ -119,6 +113,42 @@ export class SourceTriggers extends Construct {
       `stepline: pushes to ${pipeline.source.repository} reach pipeline "${pipeline.name}", whose filters decide which run`,
     );
   }
+}
+
+/**
+ * A rule made of a core trigger (pattern and input) whose target is a function: what EventBridge
+ * cannot deliver to it (after `retryAttempts` or `maxEventAge`) goes to `deadLetterQueue`.
+ */
+export function triggerRule(
+  scope: Construct,
+  id: string,
+  trigger: SourceTrigger,
+  target: lambda.IFunction,
+  options: {
+    readonly description: string;
+    readonly deadLetterQueue: sqs.IQueue;
+    readonly ruleName?: string;
+    readonly eventBus?: events.IEventBus;
+    /** @default 4 */
+    readonly retryAttempts?: number;
+    /** @default Duration.hours(2) */
+    readonly maxEventAge?: Duration;
+  },
+): events.Rule {
+  return new events.Rule(scope, id, {
+    ruleName: options.ruleName,
+    eventBus: options.eventBus,
+    description: options.description,
+    eventPattern: toCdkEventPattern(trigger.pattern),
+    targets: [
+      new targets.LambdaFunction(target, {
+        event: toTargetInput(trigger.input),
+        retryAttempts: options.retryAttempts ?? 4,
+        maxEventAge: options.maxEventAge ?? Duration.hours(2),
+        deadLetterQueue: options.deadLetterQueue,
+      }),
+    ],
+  });
 }
 
 const TOP_LEVEL_FIELDS: Readonly<Record<string, keyof events.EventPattern>> = {
