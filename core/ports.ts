@@ -12,6 +12,7 @@ import type {
   RunEvent,
   SourceChanged,
   DeliveryAttempt,
+  ExecutionEndStatus,
   NotificationRecord,
   NotificationSettings,
   WaitingRun,
@@ -91,6 +92,8 @@ export interface ExecutionStarter {
     executionArn: string;
     alreadyStarted: boolean;
   }>;
+  /** An execution's status; undefined when there is no such execution (never started). */
+  status(executionArn: string): Promise<'RUNNING' | ExecutionEndStatus | undefined>;
 }
 
 /** The deployed pipelines, as their stacks published them (one SSM parameter each on AWS). */
@@ -111,6 +114,8 @@ export interface RunHistory {
     pipeline: string,
     options?: { limit?: number; cursor?: string },
   ): Promise<{ items: RunRecord[]; cursor?: string }>;
+  /** Runs still QUEUED or RUNNING, oldest first. */
+  listActiveRuns(options?: { limit?: number; cursor?: string }): Promise<{ items: RunRecord[]; cursor?: string }>;
 }
 
 /** Notification records in the run store (implemented by `store/run-store.ts`). */

@@ -10,6 +10,7 @@ import type {
   Clock,
   PipelineCatalog,
   RunEventPublisher,
+  RunHistory,
   RunLanes,
   RunRepository,
 } from './ports';
@@ -25,7 +26,7 @@ import {
   type TaskError,
   type TestSummary,
 } from './records';
-import { leaveLane, type LaneDeps } from './run-lanes';
+import { advanceLane, leaveLane, type LaneDeps } from './run-lanes';
 import { excerpt, plainText } from './text';
 
 export const LOG_TAIL_LINES = 30;
@@ -36,7 +37,7 @@ const FAILURE_MESSAGE_LINES = 5;
 const FAILURE_MESSAGE_LENGTH = 500;
 
 export interface ProgressDeps extends LaneDeps {
-  readonly runs: RunRepository;
+  readonly runs: RunRepository & RunHistory;
   readonly lanes: RunLanes;
   readonly builds: BuildInspector;
   readonly catalog: PipelineCatalog;
@@ -89,6 +90,45 @@ export async function recordProgress(
     }
     case 'executionEnded':
       return executionEnded(event.runId, event.status, deps);
+    case 'sweep':
+      await sweep(deps);
+      return undefined;
+  }
+}
+
+/** Runs younger than this are left alone by the sweep: their own steps are still moving them. */
+export const SWEEP_GRACE_MS = 10 * 60_000;
+
+/**
+ * Catches up with what a lost event left behind (Step Functions sends status events best effort):
+ * an active run whose execution has ended is recorded as its status event would have recorded it
+ * (FAILED, lane moved on, RunEnded announced); a pipeline whose runs wait in a free lane moves on.
+ */
+async function sweep(deps: ProgressDeps): Promise<void> {
+  const cutoff = deps.now().getTime() - SWEEP_GRACE_MS;
+  const waitingPipelines = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await deps.runs.listActiveRuns({ limit: 50, cursor });
+    for (const run of page.items) {
+      if (Date.parse(run.createdAt) > cutoff) continue;
+      const pipeline = await deps.catalog.lookup(run.pipeline);
+      if (!pipeline) continue;
+      const executionArn =
+        run.executionArn ?? `${pipeline.stateMachineArn.replace(':stateMachine:', ':execution:')}:${run.runId}`;
+      const status = await deps.executions.status(executionArn);
+      if (status === undefined) {
+        // Never started: it waits in its pipeline's lane.
+        if (pipeline.executionMode !== 'PARALLEL') waitingPipelines.add(run.pipeline);
+      } else if (status !== 'RUNNING') {
+        await executionEnded(run.runId, status, deps);
+      }
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  for (const name of waitingPipelines) {
+    const pipeline = await deps.catalog.lookup(name);
+    if (pipeline) await advanceLane(name, pipeline.executionMode, deps);
   }
 }
 

@@ -275,7 +275,9 @@ export type ProgressEvent =
   | { readonly kind: 'runSucceeded'; readonly runId: string }
   | { readonly kind: 'runFailed'; readonly runId: string; readonly error?: TaskError }
   /** Sent by the execution status rule (not the state machine) when an execution ends, however it ends. */
-  | { readonly kind: 'executionEnded'; readonly runId: string; readonly status: ExecutionEndStatus };
+  | { readonly kind: 'executionEnded'; readonly runId: string; readonly status: ExecutionEndStatus }
+  /** Sent on a schedule: catches up with executions whose status event was lost (delivered best effort). */
+  | { readonly kind: 'sweep' };
 
 /**
  * Kinds of item kept in a run's partition. Approvals, deployments and audit events share the run's

@@ -47,6 +47,7 @@ export const progressEventSchema = z.discriminatedUnion('kind', [
     runId: id,
     status: z.enum(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']),
   }),
+  z.object({ kind: z.literal('sweep') }),
 ]) satisfies z.ZodType<ProgressEvent>;
 
 const stagePlanSchema = z.object({ name: id, project: id });

@@ -8,7 +8,8 @@
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as events from 'aws-cdk-lib/aws-events';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -60,6 +61,11 @@ export interface PlatformFunctionsProps {
   /** The secret GitHub signs webhook deliveries with; only the receiver reads it. */
   readonly webhookSecret: secretsmanager.ISecret;
   /**
+   * How often the recorder sweeps active runs for executions whose status event was lost.
+   * @default Duration.minutes(5)
+   */
+  readonly sweepInterval?: Duration;
+  /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -93,6 +99,8 @@ export class PlatformFunctions extends Construct {
   readonly notifyRole: ExplicitRole;
   /** Run events on the platform's bus, to the notifier. */
   readonly runEventsRule: events.Rule;
+  /** The recorder's schedule: catching up with lost execution status events. */
+  readonly sweepRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: PlatformFunctionsProps) {
     super(scope, id);
@@ -274,11 +282,12 @@ export class PlatformFunctions extends Construct {
     this.recordProgress = recorder.fn;
     this.recordProgressRole = recorder.role;
     // RunStore.transitionRun/transitionStage (conditional UpdateItem, GetItem after a failed
-    // condition), getRun (GetItem), listStages (Query on the table's own key), and moving a lane on
-    // when a run ends: release and acquire (UpdateItem), waiting (Query), dequeue (DeleteItem).
+    // condition), getRun (GetItem), listStages (Query on the table's own key), moving a lane on
+    // when a run ends: release and acquire (UpdateItem), waiting (Query), dequeue (DeleteItem), and
+    // the sweep's active runs (Query on the active index).
     recorder.role.allow(
       ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
-      [props.table.tableArn],
+      [props.table.tableArn, `${props.table.tableArn}/index/${INDEXES.active.name}`],
     );
     this.recordProgress.addEnvironment(ENV.catalogPath, CATALOG_PATH);
     recorder.role.allow(
@@ -326,6 +335,31 @@ export class PlatformFunctions extends Construct {
         }),
       ],
       "A build's log stream is named after its build id, in its project's log group /aws/codebuild/<project>: the streams of stepline's projects only.",
+    );
+    // Every few minutes the recorder sweeps the active runs for executions that ended without their
+    // status event reaching it (Step Functions delivers those best effort).
+    this.sweepRule = new events.Rule(this, 'SweepRule', {
+      description: 'stepline: the recorder catches up with executions whose status event was lost',
+      schedule: events.Schedule.rate(props.sweepInterval ?? Duration.minutes(5)),
+      targets: [
+        new targets.LambdaFunction(this.recordProgress, {
+          event: events.RuleTargetInput.fromObject({ kind: 'sweep' }),
+          retryAttempts: 0,
+          deadLetterQueue: this.failedRunRequests,
+        }),
+      ],
+    });
+    recorder.role.allow(
+      ['states:DescribeExecution'],
+      [
+        stack.formatArn({
+          service: 'states',
+          resource: 'execution',
+          resourceName: `${RESOURCE_PREFIX}*:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+      "The sweep asks whether an active run's execution has ended; executions of stepline's machines only (stepline-<pipeline>:<run>).",
     );
     // The recorder announces each run's start and end on the platform's bus, for the notifier.
     this.recordProgress.addEnvironment(ENV.sourceBusName, props.sourceBus.eventBusName);

@@ -1,4 +1,10 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import type { ExecutionStarter } from '../../core/ports';
 
 export class SfnExecutionStarter implements ExecutionStarter {
@@ -19,6 +25,17 @@ export class SfnExecutionStarter implements ExecutionStarter {
     } catch (error) {
       // The name is taken: this run was started before (and may have ended since).
       if (error instanceof ExecutionAlreadyExists) return { executionArn, alreadyStarted: true };
+      throw error;
+    }
+  }
+
+  async status(executionArn: string) {
+    try {
+      const described = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      // A failed execution waiting to be redriven is not over.
+      return described.status === 'PENDING_REDRIVE' ? 'RUNNING' : described.status;
+    } catch (error) {
+      if (error instanceof ExecutionDoesNotExist) return undefined;
       throw error;
     }
   }

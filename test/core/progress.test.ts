@@ -24,7 +24,10 @@ describe('recordProgress', () => {
       lanes: runStore.store,
       builds,
       catalog: { lookup: async () => undefined },
-      executions: { start: async () => Promise.reject(new Error('no run waits in these tests')) },
+      executions: {
+        start: async () => Promise.reject(new Error('no run waits in these tests')),
+        status: async () => 'RUNNING',
+      },
       events: { publish: async () => undefined },
       now: () => new Date('2026-11-25T09:01:00.000Z'),
     };

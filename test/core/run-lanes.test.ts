@@ -28,6 +28,8 @@ const push = (i: number): SourceChanged => ({
 describe('execution modes', () => {
   const runStore = useRunStore();
   let started: string[];
+  /** Executions that ended without their run recording it (a lost status event). */
+  let aborted: Set<string>;
   let entry: PipelineCatalogEntry;
   let starter: StartRunDeps;
   let recorder: ProgressDeps;
@@ -41,7 +43,12 @@ describe('execution modes', () => {
       filters: { branches: ['main'], tags: false, skipMarkers: [] },
       executionMode,
     };
+    aborted = new Set();
     const executions: ExecutionStarter = {
+      status: async (arn) => {
+        const name = arn.split(':').pop()!;
+        return aborted.has(name) ? 'ABORTED' : started.includes(name) ? 'RUNNING' : undefined;
+      },
       start: async ({ name }) => {
         const alreadyStarted = started.includes(name);
         if (!alreadyStarted) started.push(name);
@@ -174,5 +181,25 @@ describe('execution modes', () => {
       duplicate: true,
       executionArn: `arn:execution:${first.runId}`,
     });
+  });
+
+  it('the sweep catches up with an execution whose status event was lost: run FAILED, next run started', async () => {
+    configure('QUEUED');
+    const first = await startRun(push(0), starter);
+    await run(first.runId);
+    const second = await startRun(push(1), starter);
+    aborted.add(first.runId);
+    // Too young to sweep: its own steps may still be moving it.
+    await recordProgress({ kind: 'sweep' }, { ...recorder, now: () => new Date('2026-11-25T10:05:00.000Z') });
+    expect(await status(first.runId)).toBe('RUNNING');
+    await recordProgress({ kind: 'sweep' }, { ...recorder, now: () => new Date('2026-11-25T10:11:00.000Z') });
+    expect(await runStore.store.getRun(first.runId)).toMatchObject({
+      status: 'FAILED',
+      failure: { error: 'ExecutionAborted' },
+    });
+    expect(started).toEqual([first.runId, second.runId]);
+    // Sweeping again changes nothing.
+    await recordProgress({ kind: 'sweep' }, { ...recorder, now: () => new Date('2026-11-25T10:12:00.000Z') });
+    expect(started).toEqual([first.runId, second.runId]);
   });
 });

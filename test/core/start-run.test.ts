@@ -41,6 +41,7 @@ describe('startRun', () => {
         changedFiles: async () => [],
       },
       executions: {
+        status: async () => 'RUNNING',
         start: async (r) => {
           starts.push(r);
           return { executionArn: `exec:${r.name}`, alreadyStarted: starts.length > 1 };

@@ -382,7 +382,10 @@ describe('PlatformStack', () => {
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
-        Resource: ref(stack, stack.runStore.table.tableArn),
+        Resource: [
+          ref(stack, stack.runStore.table.tableArn),
+          { 'Fn::Join': ['', [ref(stack, stack.runStore.table.tableArn), '/index/active']] },
+        ],
       },
       { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn('ssm', 'parameter/stepline/pipelines/*') },
       { Effect: 'Allow', Action: 'states:StartExecution', Resource: arn('states', 'stateMachine:stepline-*') },
@@ -397,6 +400,7 @@ describe('PlatformStack', () => {
         Action: 'logs:GetLogEvents',
         Resource: arn('logs', 'log-group:/aws/codebuild/stepline-*:log-stream:*'),
       },
+      { Effect: 'Allow', Action: 'states:DescribeExecution', Resource: arn('states', 'execution:stepline-*:*') },
       { Effect: 'Allow', Action: 'events:PutEvents', Resource: ref(stack, stack.sources.bus.eventBusArn) },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
     ]);
@@ -428,6 +432,12 @@ describe('PlatformStack', () => {
         FunctionName: ref(stack, stack.functions.recordProgress.functionArn),
         Principal: 'events.amazonaws.com',
         SourceArn: ref(stack, stack.functions.executionEndedRule.ruleArn),
+      },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: ref(stack, stack.functions.recordProgress.functionArn),
+        Principal: 'events.amazonaws.com',
+        SourceArn: ref(stack, stack.functions.sweepRule.ruleArn),
       },
       {
         Action: 'lambda:InvokeFunction',
@@ -474,6 +484,14 @@ describe('PlatformStack', () => {
           DeadLetterConfig: { Arn: ref(stack, functions.failedRunRequests.queueArn) },
         },
       ],
+    });
+  });
+
+  test('the recorder sweeps on a schedule for executions whose status event was lost', () => {
+    const stack = platform();
+    expect(resourceOf(stack.functions.sweepRule).Properties).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [{ Arn: ref(stack, stack.functions.recordProgress.functionArn), Input: '{"kind":"sweep"}' }],
     });
   });
 
