@@ -113,6 +113,9 @@ async function main(argv: string[]): Promise<number> {
 async function follow(runtime: LocalRuntime, runId: string): Promise<RunRecord> {
   const execution = runtime.stepFunctions.listExecutions().find((e) => e.name === runId);
   console.log(`run ${runId}${execution ? ` (execution ${execution.executionArn})` : ''}`);
+  if (!execution && (await runtime.store.getRun(runId))?.status === 'QUEUED') {
+    console.log(`  waiting: the pipeline runs one at a time; this run starts when the runs before it end`);
+  }
   const printer = new ProgressPrinter((line) => console.log(line));
   const done = runtime.waitForRun(runId);
   let finished = false;
