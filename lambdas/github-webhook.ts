@@ -7,7 +7,8 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { receiveGitHubDelivery, type GitHubWebhookDeps } from '../core/github-webhook';
 import { EventBridgeSourcePublisher } from './adapters/source-publisher';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
-import { CachedSecret, hubSignatureMatches } from './adapters/webhook-secret';
+import { CachedSecret } from './adapters/secrets';
+import { hubSignatureMatches } from './adapters/webhook-signature';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 
 export function githubWebhookDeps(platform: HandlerPlatform): GitHubWebhookDeps {

@@ -6,7 +6,8 @@
 import { notify, type NotifyDeps } from '../core/notify';
 import { parseInput, runEventSchema } from '../core/schemas';
 import { RunStore } from '../store/run-store';
-import { ChannelSenders, SecretReader } from './adapters/notification-senders';
+import { ChannelSenders } from './adapters/notification-senders';
+import { SecretReader } from './adapters/secrets';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 

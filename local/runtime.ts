@@ -55,7 +55,8 @@ import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from
 import { LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGitSource, type RefUpdate } from './git-source';
 import { localWebhookSecret, pushDelivery } from './github-delivery';
-import { ChannelSenders, SecretReader } from '../lambdas/adapters/notification-senders';
+import { ChannelSenders } from '../lambdas/adapters/notification-senders';
+import { SecretReader } from '../lambdas/adapters/secrets';
 import { LocalOutbox, LocalSenders, localSecret } from './outbox';
 import { lockStateDir } from './state-lock';
 import { LocalStepFunctions, type Execution } from './step-functions';

@@ -3,41 +3,12 @@
  * commit status API. Secrets (the webhook URL, the GitHub token) are read from Secrets Manager once
  * per container and never logged: an error names the secret, never its value.
  */
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DeliveryError } from '../../core/errors';
 import type { CommitStatus } from '../../core/notifications';
-import type { Clock, NotificationSender } from '../../core/ports';
+import type { NotificationSender } from '../../core/ports';
 import type { NotificationRecord, NotificationSettings } from '../../core/records';
-import { CachedSecret } from './webhook-secret';
-
-/** Secrets by name, each cached as CachedSecret caches it. */
-export class SecretReader {
-  private readonly secrets = new Map<string, CachedSecret>();
-
-  constructor(
-    private readonly client: SecretsManagerClient,
-    private readonly now: Clock,
-  ) {}
-
-  async value(name: string): Promise<string> {
-    let secret = this.secrets.get(name);
-    if (!secret) this.secrets.set(name, (secret = new CachedSecret(this.client, name, this.now)));
-    try {
-      return await secret.value();
-    } catch (error) {
-      const missing = (error as Error)?.name === 'ResourceNotFoundException';
-      throw new DeliveryError(
-        missing
-          ? `secret ${name} does not exist: create it (see the README, "Notifications")`
-          : `secret ${name} could not be read: ${(error as Error)?.name ?? 'error'}`,
-        !missing,
-        undefined,
-        { cause: error },
-      );
-    }
-  }
-}
+import type { SecretReader } from './secrets';
 
 export interface ChannelSendersOptions {
   readonly secrets: SecretReader;

@@ -25,7 +25,8 @@ import { CodeCommitReader } from '../../lambdas/adapters/commit-reader';
 import { SfnExecutionStarter } from '../../lambdas/adapters/execution-starter';
 import { SsmPipelineCatalog } from '../../lambdas/adapters/pipeline-catalog';
 import { EventBridgeSourcePublisher } from '../../lambdas/adapters/source-publisher';
-import { CachedSecret, hubSignatureMatches } from '../../lambdas/adapters/webhook-secret';
+import { CachedSecret } from '../../lambdas/adapters/secrets';
+import { hubSignatureMatches } from '../../lambdas/adapters/webhook-signature';
 
 const codebuild = mockClient(CodeBuildClient);
 const logs = mockClient(CloudWatchLogsClient);

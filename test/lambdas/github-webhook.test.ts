@@ -8,7 +8,7 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { MAX_WEBHOOK_BODY_BYTES, type GitHubWebhookDeps } from '../../core/github-webhook';
 import type { PipelineCatalogEntry, SourceChanged } from '../../core/records';
 import { createHandler } from '../../lambdas/github-webhook';
-import { hubSignatureMatches } from '../../lambdas/adapters/webhook-secret';
+import { hubSignatureMatches } from '../../lambdas/adapters/webhook-signature';
 import { issuesExample, pingExample, pushExamples, signedDelivery, type Delivery } from '../support/github';
 
 const SECRET = 'webhook-secret-for-tests';
