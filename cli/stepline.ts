@@ -18,7 +18,9 @@ const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE]
   --config FILE      the pipeline configuration (default stepline.config.ts)
   --aws-credentials  let builds use this shell's AWS credentials (AWS_* variables, ~/.aws); without it a
                      build has none, where on CodeBuild it would have its project's service role
-  --max-builds N     how many builds run at once; the rest wait their turn (default: the number of cores)`;
+  --max-builds N     how many builds run at once; the rest wait their turn (default: the number of cores)
+  --smtp-relay URL   send notification emails through this relay (smtp://host:port, e.g. a local mail
+                     catcher) instead of writing them to .stepline/outbox/email/`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -30,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', default: DEFAULT_CONFIG_FILE },
       'aws-credentials': { type: 'boolean', default: false },
       'max-builds': { type: 'string' },
+      'smtp-relay': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -40,6 +43,11 @@ async function main(argv: string[]): Promise<number> {
   const maxBuilds = values['max-builds'] === undefined ? undefined : Number(values['max-builds']);
   if (maxBuilds !== undefined && !(Number.isInteger(maxBuilds) && maxBuilds >= 1)) {
     console.error(`--max-builds must be a whole number of 1 or more, got ${values['max-builds']}`);
+    return 2;
+  }
+  const relay = values['smtp-relay'];
+  if (relay !== undefined && !/^smtp:\/\/[^/:]+(:\d{1,5})?\/?$/.test(relay)) {
+    console.error(`--smtp-relay must be smtp://host:port, got ${relay}`);
     return 2;
   }
   const config = readConfigFile(values.config);
@@ -56,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
     persistStore: true,
     passAwsCredentials: values['aws-credentials'],
     maxConcurrentBuilds: maxBuilds,
+    smtpRelay: values['smtp-relay'],
     onRunStarted: values.serve ? (run) => void followOnce(run.runId) : undefined,
     onDeliveryProblem: (problem) => console.log(`push to ${problem.event} started no run: ${problem.reason}`),
   });

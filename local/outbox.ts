@@ -8,6 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { dirname, join, relative, resolve } from 'node:path';
 import type { NotificationSender } from '../core/ports';
 import type { NotificationRecord, NotificationSettings } from '../core/records';
+import { sendThroughRelay } from './smtp';
 
 export class LocalOutbox implements NotificationSender {
   constructor(readonly dir: string) {}
@@ -40,7 +41,7 @@ export class LocalOutbox implements NotificationSender {
 }
 
 /** The email as an RFC 5322 message: multipart/alternative, plain text and HTML, UTF-8, base64 bodies. */
-function emlOf(notification: NotificationRecord): string {
+export function emlOf(notification: NotificationRecord): string {
   const { from, to, subject, text, html } = notification.message as {
     from: string;
     to: string[];
@@ -86,17 +87,22 @@ export function localSecret(secretsDir: string, name: string): string | undefine
 
 /**
  * Local mode's channels: Slack and GitHub statuses go out for real when the user gave local mode
- * their secret (a file under `<stateDir>/secrets/`), through the very senders AWS uses; everything
- * else goes into the outbox. Email always does: local mode has no SES.
+ * their secret (a file under `<stateDir>/secrets/`), through the very senders AWS uses; email goes
+ * through an SMTP relay when one is given (local mode has no SES); everything else into the outbox.
  */
 export class LocalSenders implements NotificationSender {
   constructor(
     private readonly outbox: LocalOutbox,
     private readonly real: NotificationSender,
     private readonly hasSecret: (name: string) => boolean,
+    private readonly smtpRelay?: string,
   ) {}
 
   send(notification: NotificationRecord, settings: NotificationSettings): Promise<void> {
+    if (notification.channel === 'email' && this.smtpRelay) {
+      const { from, to } = notification.message as { from: string; to: string[] };
+      return sendThroughRelay(this.smtpRelay, { from, to, data: emlOf(notification) });
+    }
     const secret =
       notification.channel === 'slack'
         ? settings.slack?.webhookUrlSecret

@@ -77,6 +77,8 @@ export interface LocalRuntimeOptions {
   /** Retry intervals in ms by state name (tests use 0 to skip real back-off sleeps). */
   readonly retryIntervalOverrides?: Record<string, number>;
   readonly onBuildLog?: (project: string, line: string) => void;
+  /** Send notification emails through this SMTP relay (`smtp://host:port`) instead of the outbox. */
+  readonly smtpRelay?: string;
   /** Called for each run a delivered event starts (not for duplicates). */
   readonly onRunStarted?: (run: StartRunResult) => void;
   /** Called for each event that starts no run, with the reason (also written to `<stateDir>/event-bus.log`). */
@@ -308,6 +310,7 @@ export class LocalRuntime {
             ses: platform.clients.ses,
           }),
           (secret) => localSecret(join(stateDir, 'secrets'), secret) !== undefined,
+          options.smtpRelay,
         ),
       ),
       logTo('notify'),

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buildspecs, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 
@@ -97,6 +97,62 @@ describe('notifications in local mode', () => {
       expect(existsSync(join(fixture.runtime.stateDir, 'outbox', 'slack'))).toBe(false);
     } finally {
       await new Promise((resolve) => slack.close(resolve));
+    }
+  });
+
+  it('sends the email through an SMTP relay when local mode is given one', async () => {
+    const session: string[] = [];
+    const relay = createNetServer((socket) => {
+      let buffer = '';
+      let inData = false;
+      socket.write('220 catcher ready\r\n');
+      socket.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        let end: number;
+        while ((end = buffer.indexOf('\r\n')) >= 0) {
+          const line = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (inData) {
+            if (line === '.') {
+              inData = false;
+              socket.write('250 queued\r\n');
+            } else session.push(`data ${line}`);
+            continue;
+          }
+          session.push(line);
+          if (line.startsWith('EHLO')) socket.write('250-catcher\r\n250 8BITMIME\r\n');
+          else if (line === 'DATA') {
+            inData = true;
+            socket.write('354 go ahead\r\n');
+          } else if (line === 'QUIT') socket.end('221 bye\r\n');
+          else socket.write('250 ok\r\n');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (relay.address() as AddressInfo).port;
+      fixture = await startFixture(
+        { smtpRelay: `smtp://127.0.0.1:${port}` },
+        { notifications: { email: notifications.email } },
+      );
+      const commitId = await fixture.push({ ...passingSeed, 'build.yml': buildspecs.ok(['exit 3']) });
+      const [started] = await fixture.runtime.runsStartedFor(commitId);
+      await fixture.runtime.waitForRun(started!.runId);
+      await fixture.runtime.notificationsOf(started!.runId);
+      expect(session.filter((l) => !l.startsWith('data '))).toEqual([
+        'EHLO stepline.local',
+        'MAIL FROM:<ci@example.com>',
+        'RCPT TO:<team@example.com>',
+        'DATA',
+        'QUIT',
+      ]);
+      expect(session).toContain('data From: ci@example.com');
+      expect(existsSync(join(fixture.runtime.stateDir, 'outbox', 'email'))).toBe(false);
+      const [record] = await fixture.runtime.store.listNotifications(started!.runId);
+      expect(record).toMatchObject({ channel: 'email', status: 'DELIVERED' });
+    } finally {
+      await new Promise((resolve) => relay.close(resolve));
     }
   });
 });
