@@ -46,11 +46,11 @@ export async function notify(event: RunEvent, deps: NotifyDeps): Promise<NotifyR
   const settings = (await deps.catalog.lookup(event.pipeline))?.notifications;
   const run = await deps.runs.getRun(event.runId);
   if (!settings || !run) return { delivered: [], skipped: [] };
+  // The recorder announces a run's end only after recording it; a RunEnded that finds the run active
+  // is out of order, and the end's own announcement follows.
+  if (event.kind === 'RunEnded' && ACTIVE_RUN_STATUSES.includes(run.status)) return { delivered: [], skipped: [] };
   const stages = await deps.runs.listStages(run.runId);
   const previous = event.kind === 'RunEnded' ? await previousEndedRun(run, deps.runs) : undefined;
-  // A RunEnded for a run still active comes from an execution that ended without recording it: the
-  // recorder records that; this event's notifications wait for the run's own end (sent again then).
-  if (event.kind === 'RunEnded' && ACTIVE_RUN_STATUSES.includes(run.status)) return { delivered: [], skipped: [] };
   const drafts = notificationsFor(event.kind, run, stages, previous, settings, deps.links(run));
 
   const delivered: string[] = [];
