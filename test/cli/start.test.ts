@@ -1,6 +1,6 @@
 /** `stepline start` as a user runs it: a child process, its output and its exit code. */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -64,13 +64,24 @@ describe('stepline start', () => {
     expect(runIds[1]).not.toBe(runIds[0]);
   });
 
-  it('exits 1 with the failing stage and its log tail when the run fails', async () => {
+  it('exits 1 with the failing stage and its log tail when the run fails, and says where it notified', async () => {
     const files = { ...passingSeed, 'lint.yml': buildspecs.ok(['echo "src/a.ts: Missing semicolon"', 'exit 1']) };
-    const result = await start(dir, { pipelines: [pipeline(await seed(dir, files))] });
+    const notifications = {
+      slack: { webhookUrlSecret: 'stepline/notifications/demo-slack' },
+      email: { from: 'ci@example.com', to: ['team@example.com'] },
+    };
+    const result = await start(dir, { pipelines: [{ ...pipeline(await seed(dir, files)), notifications }] });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/✖ lint +FAILED/);
     expect(result.stdout).toContain('failed at stage lint: States.TaskFailed');
     expect(result.stdout).toContain('│ src/a.ts: Missing semicolon');
+    const slack = /notified slack \(delivered\): (\S+\.json)/.exec(result.stdout)?.[1];
+    const email = /notified email \(delivered\): (\S+\.eml)/.exec(result.stdout)?.[1];
+    expect(slack).toBeDefined();
+    expect(JSON.parse(await readFile(slack!, 'utf8'))).toMatchObject({
+      text: expect.stringMatching(/^demo failed at lint: /),
+    });
+    expect(await readFile(email!, 'utf8')).toContain('To: team@example.com');
   });
 
   it('names the failing test cases of a failed test stage', async () => {
