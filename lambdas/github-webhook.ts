@@ -15,7 +15,13 @@ export function githubWebhookDeps(platform: HandlerPlatform): GitHubWebhookDeps 
   const { clients } = platform;
   const secret = new CachedSecret(clients.secretsManager(), platform.webhookSecretId, platform.now);
   return {
-    verifySignature: async (body, signature) => hubSignatureMatches(await secret.value(), body, signature),
+    verifySignature: async (body, signature) => {
+      if (hubSignatureMatches(await secret.value(), body, signature)) return true;
+      // The secret may have been rotated since this container read it: read it again, at most
+      // every 30 s, so that deliveries signed with the new one pass at once.
+      const rotated = await secret.refreshed();
+      return rotated !== undefined && hubSignatureMatches(rotated, body, signature);
+    },
     catalog: new SsmPipelineCatalog(clients.ssm(), platform.catalogPath, platform.now),
     publisher: new EventBridgeSourcePublisher(clients.eventbridge(), platform.sourceBusName),
     now: platform.now,

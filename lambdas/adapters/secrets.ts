@@ -9,9 +9,12 @@ import type { Clock } from '../../core/ports';
 /** How long a container keeps a secret: a rotated secret is in use within this. */
 const SECRET_CACHE_MS = 5 * 60_000;
 
+/** The soonest a cached secret may be read again on request (`refreshed`): bad requests cannot force reads. */
+const REFRESH_AFTER_MS = 30_000;
+
 /** Reads a secret string from Secrets Manager once per SECRET_CACHE_MS per container. Never logs it. */
 export class CachedSecret {
-  private cached?: { readonly value: Promise<string>; readonly until: number };
+  private cached?: { readonly value: Promise<string>; readonly until: number; readonly readAt: number };
 
   constructor(
     private readonly secrets: SecretsManagerClient,
@@ -26,10 +29,20 @@ export class CachedSecret {
       if (!answer.SecretString) throw new Error(`secret ${this.secretId} has no string value`);
       return answer.SecretString;
     });
-    this.cached = { value, until: now + SECRET_CACHE_MS };
+    this.cached = { value, until: now + SECRET_CACHE_MS, readAt: now };
     // A failed read is not kept: the next delivery asks again.
     value.catch(() => (this.cached = undefined));
     return value;
+  }
+
+  /**
+   * The secret read again, when the cached value is at least REFRESH_AFTER_MS old (a signature that
+   * does not match may be one made with a just-rotated secret); undefined when it is younger.
+   */
+  refreshed(): Promise<string> | undefined {
+    if (this.cached && this.now().getTime() - this.cached.readAt < REFRESH_AFTER_MS) return undefined;
+    this.cached = undefined;
+    return this.value();
   }
 }
 

@@ -388,6 +388,23 @@ describe('the webhook secret and its signature', () => {
     );
   });
 
+  it('reads a rotated secret again on request, at most every 30 s', async () => {
+    let clock = 0;
+    secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: 'old' }).resolves({ SecretString: 'new' });
+    const secret = new CachedSecret(
+      new SecretsManagerClient({}),
+      'stepline/github-webhook-secret',
+      () => new Date(clock),
+    );
+    expect(await secret.value()).toBe('old');
+    clock = 29_999;
+    expect(secret.refreshed()).toBeUndefined();
+    clock = 30_000;
+    expect(await secret.refreshed()).toBe('new');
+    expect(await secret.value()).toBe('new');
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
   it("matches GitHub's X-Hub-Signature-256 over the exact bytes, and nothing else", () => {
     // GitHub's documented example: secret "It's a Secret to Everybody", payload "Hello, World!".
     const body = Buffer.from('Hello, World!');
