@@ -184,5 +184,7 @@ function listedFiles(push: Push): string[] | undefined {
   }
   if (files.size > SOURCE_CHANGED_LIMITS.changedFiles) return undefined;
   if ([...files].some((file) => file.length > SOURCE_CHANGED_LIMITS.path)) return undefined;
+  const characters = [...files].reduce((sum, file) => sum + file.length, 0);
+  if (characters > SOURCE_CHANGED_LIMITS.changedFilesCharacters) return undefined;
   return [...files].sort();
 }

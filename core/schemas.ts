@@ -12,7 +12,13 @@ const commitId = z.string().regex(/^[0-9a-f]{40}$/, 'must be a 40-character hex 
  * Bounds that keep a SourceChanged event within EventBridge's 256 KB entry: a push that changes more
  * files than this is sent without its list (`changedFiles` absent = not known), never cut.
  */
-export const SOURCE_CHANGED_LIMITS = { changedFiles: 1000, path: 1024, message: 16 * 1024 } as const;
+export const SOURCE_CHANGED_LIMITS = {
+  changedFiles: 1000,
+  path: 1024,
+  /** All the listed paths together: with the message and the rest, well under 256 KB. */
+  changedFilesCharacters: 128 * 1024,
+  message: 16 * 1024,
+} as const;
 
 export const sourceChangedSchema = z.object({
   pipeline: id,
@@ -26,6 +32,10 @@ export const sourceChangedSchema = z.object({
   changedFiles: z
     .array(z.string().min(1).max(SOURCE_CHANGED_LIMITS.path))
     .max(SOURCE_CHANGED_LIMITS.changedFiles)
+    .refine(
+      (files) => files.reduce((sum, file) => sum + file.length, 0) <= SOURCE_CHANGED_LIMITS.changedFilesCharacters,
+      `the listed paths must total at most ${SOURCE_CHANGED_LIMITS.changedFilesCharacters} characters`,
+    )
     .optional(),
   trigger: z.object({
     kind: z.enum(['codecommit', 'github']),

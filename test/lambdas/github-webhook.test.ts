@@ -198,9 +198,14 @@ describe('GitHub webhook receiver', () => {
       { ...branch, commits: Array(2048).fill(commit) },
       { ...branch, commits: [{ ...commit, added: Array.from({ length: 3000 }, (_, i) => `f${i}`) }] },
       { ...branch, commits: [{ ...commit, added: Array.from({ length: 1001 }, (_, i) => `f${i}`) }] },
+      // 1,000 paths of 200 characters: more than the 128 KiB a SourceChanged event keeps for paths.
+      {
+        ...branch,
+        commits: [{ ...commit, added: Array.from({ length: 1000 }, (_, i) => `src/${i}`.padEnd(200, 'x')) }],
+      },
     ];
     for (const payload of cases) await answer(urlEvent(signedDelivery('push', payload, SECRET)));
-    expect(published).toHaveLength(8);
+    expect(published).toHaveLength(10);
     expect(published.every((e) => e.changedFiles === undefined)).toBe(true);
   });
 
