@@ -107,7 +107,14 @@ describe('app structure', () => {
   });
 
   test("the platform's template does not depend on the pipeline config", () => {
-    const other = synthesize(parseConfig({ pipelines: [{ ...hello, name: 'other' }] }), { nag: false });
+    const notifications = {
+      slack: { webhookUrlSecret: 'stepline/notifications/other-slack' },
+      email: { from: 'ci@example.com', to: ['team@example.com'] },
+    };
+    const other = synthesize(
+      parseConfig({ pipelines: [{ ...hello, name: 'other', executionMode: 'PARALLEL', notifications }] }),
+      { nag: false },
+    );
     expect(other.texts.get('Stepline')).toEqual(synthesized.texts.get('Stepline'));
   });
 
