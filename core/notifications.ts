@@ -156,15 +156,25 @@ export function slackMessage(report: RunReport): Record<string, unknown> {
   if (failure.logTail.length)
     blocks.push(section(`*Last lines of the log*\n\`\`\`${failure.logTail.join('\n')}\`\`\``));
   if (tests) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Tests — ${tests}` }] });
-  blocks.push({
-    type: 'actions',
-    elements: [
-      { type: 'button', text: { type: 'plain_text', text: 'Open the run' }, url: links.run },
-      ...(failure.log
-        ? [{ type: 'button', text: { type: 'plain_text', text: 'Open the log' }, url: failure.log }]
-        : []),
-    ],
-  });
+  // Buttons take web links only; a local file link (local mode) is shown as text instead.
+  const targets = [
+    { text: 'Open the run', url: links.run },
+    ...(failure.log ? [{ text: 'Open the log', url: failure.log }] : []),
+  ];
+  const web = targets.filter((link) => /^https?:\/\//.test(link.url));
+  const other = targets.filter((link) => !web.includes(link));
+  if (web.length) {
+    blocks.push({
+      type: 'actions',
+      elements: web.map((link) => ({ type: 'button', text: { type: 'plain_text', text: link.text }, url: link.url })),
+    });
+  }
+  if (other.length) {
+    blocks.push({
+      type: 'context',
+      elements: other.map((link) => ({ type: 'mrkdwn', text: `${link.text}: ${link.url}` })),
+    });
+  }
   return { text: headline(report), blocks };
 }
 

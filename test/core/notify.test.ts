@@ -184,7 +184,17 @@ describe('notifier', () => {
     expect(shown).toContain('in phase BUILD: COMMAND_EXECUTION_ERROR');
     expect(shown).toContain("error TS2304: Cannot find name 'x'.");
     expect(shown).toContain(`${sha.slice(0, 12)} on main of octo/web by Ada`);
-    expect(shown).toContain('https://console.example/web-run-2');
+    expect(payload.blocks.find((b) => b.type === 'actions')).toEqual({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          text: { type: 'plain_text', text: 'Open the run' },
+          url: 'https://console.example/web-run-2',
+        },
+        { type: 'button', text: { type: 'plain_text', text: 'Open the log' }, url: 'https://logs.example/p-build/7' },
+      ],
+    });
 
     const emails = ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input);
     expect(emails).toHaveLength(1);

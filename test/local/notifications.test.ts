@@ -50,6 +50,9 @@ describe('notifications in local mode', () => {
     expect(slack.text).toBe('demo failed at unit: change');
     expect(JSON.stringify(slack.blocks)).toContain('1 test failed');
     expect(JSON.stringify(slack.blocks)).toContain('case 0');
+    // Slack buttons take web links only: local file links are shown as text.
+    expect(JSON.stringify(slack.blocks)).not.toMatch(/"url":"file:/);
+    expect(JSON.stringify(slack.blocks)).toContain(`Open the run: file://${fixture.runtime.stateDir}`);
 
     const [emlFile, ...moreEmail] = readdirSync(join(outbox, 'email'));
     expect(moreEmail).toEqual([]);
