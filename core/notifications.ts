@@ -161,7 +161,7 @@ export function slackMessage(report: RunReport): Record<string, unknown> {
     { text: 'Open the run', url: links.run },
     ...(failure.log ? [{ text: 'Open the log', url: failure.log }] : []),
   ];
-  const web = targets.filter((link) => /^https?:\/\//.test(link.url));
+  const web = targets.filter((link) => isWebLink(link.url));
   const other = targets.filter((link) => !web.includes(link));
   if (web.length) {
     blocks.push({
@@ -233,7 +233,8 @@ export interface CommitStatus extends Record<string, unknown> {
   readonly state: 'pending' | 'success' | 'failure' | 'error';
   readonly context: string;
   readonly description: string;
-  readonly target_url: string;
+  /** A web link only: GitHub takes no other (local mode's file links are left out). */
+  readonly target_url?: string;
 }
 
 const STAGE_STATE: Record<StageStatus, CommitStatus['state']> = {
@@ -267,9 +268,13 @@ export function commitStatuses(
       state,
       context: `stepline/${name}`,
       description: excerpt(description, 1, STATUS_DESCRIPTION_MAX - 1),
-      target_url: links.run,
+      ...(isWebLink(links.run) ? { target_url: links.run } : {}),
     };
   });
+}
+
+function isWebLink(url: string): boolean {
+  return /^https?:\/\//.test(url);
 }
 
 function inPlanOrder(run: RunRecord, stages: readonly StageRecord[]): StageRecord[] {

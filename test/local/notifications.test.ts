@@ -73,6 +73,8 @@ describe('notifications in local mode', () => {
     expect(
       statuses.every((s) => s.sha === commitId && s.repository === 'octo/web' && s.description!.length <= 140),
     ).toBe(true);
+    // GitHub takes web links only: local mode's file link is left out.
+    expect(statuses.every((s) => s.target_url === undefined)).toBe(true);
   });
 
   it('delivers to a real Slack webhook instead when local mode is given its secret', async () => {
