@@ -14,7 +14,7 @@ import { buildspecs, demoPipeline, passingSeed, startFixture, type Fixture } fro
 /** A seed whose build takes a moment (the first one longer), so that the later pushes arrive while it runs. */
 const slowSeed = (marker: number) => ({
   ...passingSeed,
-  'build.yml': buildspecs.ok([`echo change ${marker}`, `sleep ${marker === 0 ? 2 : 0.2}`]),
+  'build.yml': buildspecs.ok([`echo change ${marker}`, `sleep ${marker === 0 ? 4 : 0.2}`]),
 });
 
 describe('execution modes in local mode', () => {
