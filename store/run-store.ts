@@ -116,23 +116,9 @@ export class RunStore implements RunRepository, RunHistory, RunLanes, Notificati
     );
   }
 
-  /** All stage records of a run (at most a dozen: one page). */
+  /** All stage records of a run, in name order. */
   async listStages(runId: string): Promise<StageRecord[]> {
-    const items: StageRecord[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.queryPage<StageRecord>(
-        {
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.run(runId).pk, ':prefix': keys.stagePrefix },
-          ConsistentRead: true,
-        },
-        { cursor },
-      );
-      items.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor);
-    return items;
+    return this.queryPartition<StageRecord>(keys.run(runId).pk, keys.stagePrefix);
   }
 
   /** Moves a run forward to `to`, setting `fields`; the active index entry goes when the run ends. */
@@ -228,15 +214,7 @@ export class RunStore implements RunRepository, RunHistory, RunLanes, Notificati
   }
 
   async listNotifications(runId: string): Promise<NotificationRecord[]> {
-    const page = await this.queryPage<NotificationRecord>(
-      {
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.run(runId).pk, ':prefix': keys.notificationPrefix },
-        ConsistentRead: true,
-      },
-      {},
-    );
-    return page.items;
+    return this.queryPartition<NotificationRecord>(keys.run(runId).pk, keys.notificationPrefix);
   }
 
   async enqueue(run: WaitingRun): Promise<void> {
@@ -250,21 +228,7 @@ export class RunStore implements RunRepository, RunHistory, RunLanes, Notificati
   }
 
   async waiting(pipeline: string): Promise<WaitingRun[]> {
-    const waiting: WaitingRun[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.queryPage<WaitingRun>(
-        {
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.lane(pipeline).pk, ':prefix': keys.waitingPrefix },
-          ConsistentRead: true,
-        },
-        { cursor },
-      );
-      waiting.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor);
-    return waiting;
+    return this.queryPartition<WaitingRun>(keys.lane(pipeline).pk, keys.waitingPrefix);
   }
 
   async dequeue(run: WaitingRun): Promise<boolean> {
@@ -379,6 +343,25 @@ export class RunStore implements RunRepository, RunHistory, RunLanes, Notificati
       new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
     );
     return Item ? toRecord(Item) : undefined;
+  }
+
+  /** Every item of a partition whose sort key starts with `prefix`, in sort-key order, all pages read. */
+  private async queryPartition<T>(pk: string, prefix: string): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.queryPage<T>(
+        {
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+          ConsistentRead: true,
+        },
+        { cursor },
+      );
+      items.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+    return items;
   }
 
   private async queryPage<T>(
