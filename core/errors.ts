@@ -82,10 +82,13 @@ export class InvalidRequestError extends SteplineError {
   }
 }
 
-/** EventBridge refused some SourceChanged events (PutEvents answered with failed entries). */
-export class SourceEventsRefusedError extends SteplineError {
-  constructor(readonly failures: readonly string[]) {
-    super(`the platform's bus refused ${failures.length} SourceChanged event(s): ${failures.join('; ')}`);
+/** EventBridge refused some events put on the platform's bus (PutEvents answered with failed entries). */
+export class BusEventsRefusedError extends SteplineError {
+  constructor(
+    readonly detailType: string,
+    readonly failures: readonly string[],
+  ) {
+    super(`the platform's bus refused ${failures.length} ${detailType} event(s): ${failures.join('; ')}`);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { receiveGitHubDelivery, type GitHubWebhookDeps } from '../core/github-webhook';
-import { EventBridgeSourcePublisher } from './adapters/source-publisher';
+import { EventBridgeSourcePublisher } from './adapters/bus-publishers';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { CachedSecret } from './adapters/secrets';
 import { hubSignatureMatches } from './adapters/webhook-signature';

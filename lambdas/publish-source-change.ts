@@ -4,7 +4,7 @@
  */
 import type { SourceEventPublisher } from '../core/ports';
 import { parseInput, sourceChangedSchema } from '../core/schemas';
-import { EventBridgeSourcePublisher } from './adapters/source-publisher';
+import { EventBridgeSourcePublisher } from './adapters/bus-publishers';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 
 export interface PublishSourceChangeDeps {

@@ -8,7 +8,7 @@ import { RunStore } from '../store/run-store';
 import { CodeBuildInspector } from './adapters/build-inspector';
 import { SfnExecutionStarter } from './adapters/execution-starter';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
-import { EventBridgeRunEventPublisher } from './adapters/source-publisher';
+import { EventBridgeRunEventPublisher } from './adapters/bus-publishers';
 import { awsPlatform, once, type HandlerPlatform } from './environment';
 
 export function recordProgressDeps(platform: HandlerPlatform): ProgressDeps {

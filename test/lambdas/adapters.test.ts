@@ -18,13 +18,13 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { createHmac } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CommitNotFoundError, InvalidCatalogEntryError, SourceEventsRefusedError } from '../../core/errors';
+import { CommitNotFoundError, InvalidCatalogEntryError, BusEventsRefusedError } from '../../core/errors';
 import type { SourceChanged } from '../../core/records';
 import { CodeBuildInspector } from '../../lambdas/adapters/build-inspector';
 import { CodeCommitReader } from '../../lambdas/adapters/commit-reader';
 import { SfnExecutionStarter } from '../../lambdas/adapters/execution-starter';
 import { SsmPipelineCatalog } from '../../lambdas/adapters/pipeline-catalog';
-import { EventBridgeSourcePublisher } from '../../lambdas/adapters/source-publisher';
+import { EventBridgeSourcePublisher } from '../../lambdas/adapters/bus-publishers';
 import { CachedSecret } from '../../lambdas/adapters/secrets';
 import { hubSignatureMatches } from '../../lambdas/adapters/webhook-signature';
 
@@ -356,7 +356,7 @@ describe('EventBridgeSourcePublisher', () => {
       change('a'),
       change('b'),
     ]);
-    await expect(publish).rejects.toThrow(SourceEventsRefusedError);
+    await expect(publish).rejects.toThrow(BusEventsRefusedError);
     await expect(publish).rejects.toThrow(
       "the platform's bus refused 1 SourceChanged event(s): b: InternalFailure try again",
     );

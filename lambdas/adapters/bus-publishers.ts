@@ -1,5 +1,6 @@
+/** What puts stepline's own events on the platform's bus: SourceChanged, and run starts and ends. */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SourceEventsRefusedError } from '../../core/errors';
+import { BusEventsRefusedError } from '../../core/errors';
 import type { RunEventPublisher, SourceEventPublisher } from '../../core/ports';
 import type { RunEvent, SourceChanged } from '../../core/records';
 import { RUN_EVENTS, SOURCE_CHANGED } from '../../core/source-events';
@@ -35,7 +36,7 @@ export class EventBridgeSourcePublisher implements SourceEventPublisher {
       });
     }
     // Publishing again is harmless: the starter names the run by the delivery, so a repeat is a duplicate.
-    if (failures.length) throw new SourceEventsRefusedError(failures);
+    if (failures.length) throw new BusEventsRefusedError(SOURCE_CHANGED.detailType, failures);
   }
 }
 
@@ -61,8 +62,8 @@ export class EventBridgeRunEventPublisher implements RunEventPublisher {
     );
     const refused = answer.Entries?.find((entry) => entry.ErrorCode);
     if (refused)
-      throw new SourceEventsRefusedError([
-        `${event.kind} ${event.runId}: ${refused.ErrorCode} ${refused.ErrorMessage ?? ''}`.trim(),
+      throw new BusEventsRefusedError(event.kind, [
+        `${event.runId}: ${refused.ErrorCode} ${refused.ErrorMessage ?? ''}`.trim(),
       ]);
   }
 }
