@@ -107,12 +107,17 @@ export class PlatformFunctions extends Construct {
     const stack = Stack.of(this);
     const create = (
       name: string,
-      entry: string,
-      description: string,
-      timeout: Duration,
-      /** EventBridge invokes it asynchronously: what Lambda's retries cannot deliver goes to the DLQ. */
-      invokedByEvents = false,
+      spec: {
+        readonly entry: string;
+        readonly description: string;
+        readonly timeout: Duration;
+        /** Variables beyond the table name every function gets. */
+        readonly environment?: Record<string, string>;
+        /** EventBridge invokes it asynchronously: what Lambda's retries cannot deliver goes to the DLQ. */
+        readonly invokedByEvents?: boolean;
+      },
     ) => {
+      const { entry, description, timeout, invokedByEvents = false } = spec;
       const logGroup = new logs.LogGroup(this, `${name}Logs`, {
         retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
         // Kept when the platform is removed (history), deleted when its first create rolls back.
@@ -147,6 +152,7 @@ export class PlatformFunctions extends Construct {
           [ENV.tableName]: props.table.tableName,
           // The bundles carry source maps: stack traces in the logs point at the TypeScript source.
           NODE_OPTIONS: '--enable-source-maps',
+          ...spec.environment,
         },
         bundling: BUNDLING,
         ...(invokedByEvents ? { deadLetterQueue: this.failedRunRequests, retryAttempts: 2 } : {}),
@@ -195,32 +201,30 @@ export class PlatformFunctions extends Construct {
         }),
       });
 
-    const publisher = create(
-      'PublishSourceChange',
-      HANDLER_ENTRIES.publishSourceChange,
-      "stepline: puts a CodeCommit push on the platform's bus",
-      Duration.seconds(30),
-      true,
-    );
+    const bus = { [ENV.sourceBusName]: props.sourceBus.eventBusName };
+    const catalog = { [ENV.catalogPath]: CATALOG_PATH };
+    const publisher = create('PublishSourceChange', {
+      entry: HANDLER_ENTRIES.publishSourceChange,
+      description: "stepline: puts a CodeCommit push on the platform's bus",
+      timeout: Duration.seconds(30),
+      environment: bus,
+      invokedByEvents: true,
+    });
     this.publishSourceChange = publisher.fn;
     this.publishSourceChangeRole = publisher.role;
-    this.publishSourceChange.addEnvironment(ENV.sourceBusName, props.sourceBus.eventBusName);
     publisher.role.allow(['events:PutEvents'], [props.sourceBus.eventBusArn]);
     // The push rules: one per CodeCommit pipeline, on the default bus.
     invokedByRules(this.publishSourceChange, 'InvokedByPushRules', undefined, pushRuleName('*'));
 
-    const receiver = create(
-      'GitHubWebhook',
-      HANDLER_ENTRIES.githubWebhook,
-      'stepline: receives GitHub push deliveries',
+    const receiver = create('GitHubWebhook', {
+      entry: HANDLER_ENTRIES.githubWebhook,
+      description: 'stepline: receives GitHub push deliveries',
       // GitHub counts a delivery not answered within 10 s as failed.
-      Duration.seconds(10),
-    );
+      timeout: Duration.seconds(10),
+      environment: { ...bus, ...catalog, [ENV.webhookSecretId]: props.webhookSecret.secretArn },
+    });
     this.githubWebhook = receiver.fn;
     this.githubWebhookRole = receiver.role;
-    this.githubWebhook.addEnvironment(ENV.sourceBusName, props.sourceBus.eventBusName);
-    this.githubWebhook.addEnvironment(ENV.webhookSecretId, props.webhookSecret.secretArn);
-    this.githubWebhook.addEnvironment(ENV.catalogPath, CATALOG_PATH);
     receiver.role.allow(['events:PutEvents'], [props.sourceBus.eventBusArn]);
     receiver.role.allow(['secretsmanager:GetSecretValue'], [props.webhookSecret.secretArn]);
     receiver.role.allow(
@@ -235,16 +239,15 @@ export class PlatformFunctions extends Construct {
     // X-Hub-Signature-256 before anything in it is read (core/github-webhook.ts).
     this.githubWebhookUrl = this.githubWebhook.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
 
-    const starter = create(
-      'StartRun',
-      HANDLER_ENTRIES.startRun,
-      'stepline: starts a pipeline run for a source event',
-      Duration.seconds(30),
-      true,
-    );
+    const starter = create('StartRun', {
+      entry: HANDLER_ENTRIES.startRun,
+      description: 'stepline: starts a pipeline run for a source event',
+      timeout: Duration.seconds(30),
+      environment: catalog,
+      invokedByEvents: true,
+    });
     this.startRun = starter.fn;
     this.startRunRole = starter.role;
-    this.startRun.addEnvironment(ENV.catalogPath, CATALOG_PATH);
     // RunStore.createRun (a conditional PutItem, GetItem when the condition's old item is not
     // returned) and the pipeline lanes: enqueue (PutItem), waiting (Query), dequeue (DeleteItem),
     // acquire and release (UpdateItem), superseding a waiting run (UpdateItem).
@@ -270,15 +273,16 @@ export class PlatformFunctions extends Construct {
     // The run rules: one per pipeline, on the platform's bus.
     invokedByRules(this.startRun, 'InvokedByRunRules', SOURCE_BUS_NAME, runRuleName('*'));
 
-    const recorder = create(
-      'RecordProgress',
-      HANDLER_ENTRIES.recordProgress,
-      'stepline: records a step of a pipeline run',
+    const recorder = create('RecordProgress', {
+      entry: HANDLER_ENTRIES.recordProgress,
+      description: 'stepline: records a step of a pipeline run',
       // The ASL gives each recording task 60 s; the function must give up before the task does.
-      Duration.seconds(45),
-      // Its asynchronous invocations (the execution status rule) that fail after Lambda's retries.
-      true,
-    );
+      timeout: Duration.seconds(45),
+      // The bus: it announces each run's start and end there, for the notifier.
+      environment: { ...catalog, ...bus },
+      // Also invoked by the execution status and sweep rules.
+      invokedByEvents: true,
+    });
     this.recordProgress = recorder.fn;
     this.recordProgressRole = recorder.role;
     // RunStore.transitionRun/transitionStage (conditional UpdateItem, GetItem after a failed
@@ -289,7 +293,6 @@ export class PlatformFunctions extends Construct {
       ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
       [props.table.tableArn, `${props.table.tableArn}/index/${INDEXES.active.name}`],
     );
-    this.recordProgress.addEnvironment(ENV.catalogPath, CATALOG_PATH);
     recorder.role.allow(
       ['ssm:GetParameter'],
       [catalogParameters],
@@ -362,20 +365,18 @@ export class PlatformFunctions extends Construct {
       "The sweep asks whether an active run's execution has ended; executions of stepline's machines only (stepline-<pipeline>:<run>).",
     );
     // The recorder announces each run's start and end on the platform's bus, for the notifier.
-    this.recordProgress.addEnvironment(ENV.sourceBusName, props.sourceBus.eventBusName);
     recorder.role.allow(['events:PutEvents'], [props.sourceBus.eventBusArn]);
 
-    const notifier = create(
-      'Notify',
-      HANDLER_ENTRIES.notify,
-      "stepline: tells Slack, email and GitHub of a run's start and end",
+    const notifier = create('Notify', {
+      entry: HANDLER_ENTRIES.notify,
+      description: "stepline: tells Slack, email and GitHub of a run's start and end",
       // Three quick tries per message (at most about 11 s each, with backoff) and a few messages per run.
-      Duration.seconds(120),
-      true,
-    );
+      timeout: Duration.seconds(120),
+      environment: catalog,
+      invokedByEvents: true,
+    });
     this.notify = notifier.fn;
     this.notifyRole = notifier.role;
-    this.notify.addEnvironment(ENV.catalogPath, CATALOG_PATH);
     // RunStore: getRun/listStages (GetItem, Query), the pipeline's earlier runs (Query on byPipeline),
     // notification records (PutItem, UpdateItem, GetItem after a failed condition).
     notifier.role.allow(
