@@ -141,7 +141,7 @@ export async function receiveGitHubDelivery(
 }
 
 /** The SourceChanged event of a push for one pipeline. */
-export function sourceChanged(pipeline: string, push: Push, delivery: string, received: Date): SourceChanged {
+function sourceChanged(pipeline: string, push: Push, delivery: string, received: Date): SourceChanged {
   const [, kind, ...name] = push.ref.split('/');
   const head = push.head_commit;
   const changedFiles = listedFiles(push);

@@ -29,7 +29,7 @@ export interface RunLinks {
 }
 
 /** GitHub refuses a status description over 140 characters (422). */
-export const STATUS_DESCRIPTION_MAX = 140;
+const STATUS_DESCRIPTION_MAX = 140;
 /** Slack refuses a section text over 3,000 characters. */
 const SLACK_TEXT_MAX = 3000;
 const LOG_TAIL_SHOWN = 15;
@@ -38,7 +38,7 @@ const LOG_TAIL_SHOWN = 15;
  * Which message a run's end calls for, if any: a failure; the first success after a failure
  * (`fixed`); any other success when asked for. `previous` is the pipeline's run that ended before it.
  */
-export function notificationKind(
+function notificationKind(
   run: RunRecord,
   previous: RunRecord | undefined,
   on: NotificationSettings['on'],
@@ -132,7 +132,7 @@ function failureLines(
 }
 
 /** A Slack incoming-webhook payload in Block Kit, with `text` as the notification's fallback. */
-export function slackMessage(report: RunReport): Record<string, unknown> {
+function slackMessage(report: RunReport): Record<string, unknown> {
   const { run, stages, links } = report;
   const failure = failureLines(run, stages);
   const tests = testsLine(stages);
@@ -186,7 +186,7 @@ function section(text: string): Record<string, unknown> {
 }
 
 /** The email: subject, plain text and HTML with the same content. */
-export function emailMessage(report: RunReport): { subject: string; text: string; html: string } {
+function emailMessage(report: RunReport): { subject: string; text: string; html: string } {
   const { run, stages, links } = report;
   const failure = failureLines(run, stages);
   const tests = testsLine(stages);
@@ -245,7 +245,7 @@ const STAGE_STATE: Record<StageStatus, CommitStatus['state']> = {
 };
 
 /** One status per stage, context `stepline/<stage>`: pending when the run starts, its outcome when it ends. */
-export function commitStatuses(
+function commitStatuses(
   event: RunEvent['kind'],
   run: RunRecord,
   stages: readonly StageRecord[],

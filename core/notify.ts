@@ -29,8 +29,8 @@ export interface NotifyDeps {
 }
 
 /** Tries within one call, and in all (over the caller's retries) before a notification is given up. */
-export const ATTEMPTS_PER_CALL = 3;
-export const MAX_ATTEMPTS = 9;
+const ATTEMPTS_PER_CALL = 3;
+const MAX_ATTEMPTS = 9;
 /** How long a claim lasts: a sender that crashed mid-send is assumed gone after this. */
 const CLAIM_MS = 60_000;
 const BACKOFF_MS = [250, 1000];

@@ -97,7 +97,7 @@ export async function recordProgress(
 }
 
 /** Runs younger than this are left alone by the sweep: their own steps are still moving them. */
-export const SWEEP_GRACE_MS = 10 * 60_000;
+const SWEEP_GRACE_MS = 10 * 60_000;
 
 /**
  * Catches up with what a lost event left behind (Step Functions sends status events best effort):

@@ -83,7 +83,7 @@ export function awsPlatform(): HandlerPlatform {
 }
 
 /** The run's execution in the Step Functions console (the Region is the execution ARN's). */
-export function consoleLink(run: RunRecord): string {
+function consoleLink(run: RunRecord): string {
   const arn = run.executionArn ?? '';
   const region = arn.split(':')[3] || process.env.AWS_REGION || 'us-east-1';
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(arn)}`;

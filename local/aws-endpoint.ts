@@ -21,7 +21,7 @@ export type FunctionUrlRoute = (request: {
 }) => Promise<{ readonly statusCode: number; readonly headers?: Record<string, string>; readonly body: string }>;
 
 /** What a function URL takes synchronously: 6 MB. A larger body is refused before the function runs. */
-export const FUNCTION_URL_MAX_BYTES = 6 * 1024 * 1024;
+const FUNCTION_URL_MAX_BYTES = 6 * 1024 * 1024;
 
 /**
  * The largest request body served: 1 MiB. The biggest legitimate request is a StartExecution, whose

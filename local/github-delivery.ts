@@ -24,7 +24,7 @@ export function localWebhookSecret(path: string): string {
 }
 
 /** Headers GitHub sends with a delivery, signed over `body` with `secret`. */
-export function deliveryHeaders(event: string, body: Buffer, secret: string, delivery: string = randomUUID()) {
+function deliveryHeaders(event: string, body: Buffer, secret: string, delivery: string = randomUUID()) {
   return {
     'content-type': 'application/json',
     'user-agent': 'GitHub-Hookshot/stepline-local',

@@ -41,7 +41,7 @@ export class LocalOutbox implements NotificationSender {
 }
 
 /** The email as an RFC 5322 message: multipart/alternative, plain text and HTML, UTF-8, base64 bodies. */
-export function emlOf(notification: NotificationRecord): string {
+function emlOf(notification: NotificationRecord): string {
   const { from, to, subject, text, html } = notification.message as {
     from: string;
     to: string[];
