@@ -17,6 +17,29 @@ export default defineConfig({
         slack: { webhookUrlSecret: 'stepline/notifications/hello-service-slack' },
         email: { from: 'ci@example.com', to: ['team@example.com'] },
       },
+      // The release gate after the tests (docs/governance.md): risk decides who must approve. Locally the
+      // requests land in .stepline/outbox/; at a terminal `npm start` prints each approver's links and
+      // waits; with no terminal, local mode's demo approver approves (recorded as the demo).
+      approval: {
+        approvers: [
+          { id: 'release-manager', name: 'Release manager', emails: ['release-manager@example.com'] },
+          { id: 'tech-lead', name: 'Tech lead', emails: ['tech-lead@example.com'] },
+          { id: 'sre-on-call', name: 'SRE on call', emails: ['sre@example.com'] },
+        ],
+        groups: { cab: ['release-manager', 'sre-on-call'] },
+        classes: { normal: { approvals: 1 }, high: { approvals: 2, group: 'cab' } },
+        rules: [
+          { class: 'standard', onlyPaths: ['**/*.md', 'docs/**'], reason: 'documentation only' },
+          { class: 'high', paths: ['infra/**', 'buildspecs/deploy*.yml'], reason: 'changes what is deployed and how' },
+          { class: 'high', minFiles: 40, reason: 'a large change' },
+        ],
+        emergencyApprovers: ['sre-on-call'],
+        // Add `freezes` (e.g. { name: 'weekend', from: { day: 'fri', time: '16:00' }, to: { day: 'mon', time: '08:00' } })
+        // to hold approved releases outside change windows.
+        timeZone: 'Europe/Berlin',
+        expiresAfterHours: 72,
+        target: 'production',
+      },
       localSeed: 'examples/hello-service',
     },
   ],

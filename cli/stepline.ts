@@ -1,17 +1,25 @@
 /**
  * stepline's command line. `start` runs local mode: it commits the example app into its local
- * repository, pushes it, and shows the pipeline run that the push starts.
+ * repository, pushes it, and shows the pipeline run that the push starts — at a terminal, a release
+ * gate waits for a person; with no terminal, local mode's demo approver decides, recorded as such.
+ * `approvals`, `approve` and `reject` decide on release gates (cli/approvals.ts).
  */
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../bin/config-file';
 import { ConfigError } from '../core/config';
-import type { RunRecord } from '../core/records';
+import { APPROVAL_ROUTES } from '../core/platform';
+import type { ApprovalRecord, RunRecord } from '../core/records';
+import { LOCAL_DEMO_HEADER } from '../local/approvals';
+import { runApprovalsCommand } from './approvals';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { LocalModeBusyError } from '../local/state-lock';
 import { failureLines, formatDuration, ProgressPrinter } from './progress';
 
 const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE] [--aws-credentials] [--max-builds N]
+       stepline approvals [RUN] [--aws] [--state-dir DIR]
+       stepline approve RUN [--override --reason TEXT] [--aws] [--state-dir DIR]
+       stepline reject RUN --reason TEXT [--aws] [--state-dir DIR]
 
   --serve            keep local mode running after the run ends (push to the local repository to run again)
   --state-dir DIR    where local state is kept (default .stepline)
@@ -20,7 +28,16 @@ const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE]
                      build has none, where on CodeBuild it would have its project's service role
   --max-builds N     how many builds run at once; the rest wait their turn (default: the number of cores)
   --smtp-relay URL   send notification emails through this relay (smtp://host:port, e.g. a local mail
-                     catcher) instead of writing them to .stepline/outbox/email/`;
+                     catcher) instead of writing them to .stepline/outbox/email/
+
+  approvals          the release gates waiting, and for whom; with RUN, its change record, decisions and audit trail
+  approve, reject    decide on RUN's release gate: locally as your git identity (git config user.email) against
+                     a running local mode (npm start -- --serve), with --aws as your IAM identity against the
+                     deployed platform
+  --override         an emergency override of a change freeze (an emergency approver only; needs --reason;
+                     flagged for post-implementation review)`;
+
+const APPROVAL_COMMANDS = ['approvals', 'approve', 'reject'] as const;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -33,10 +50,27 @@ async function main(argv: string[]): Promise<number> {
       'aws-credentials': { type: 'boolean', default: false },
       'max-builds': { type: 'string' },
       'smtp-relay': { type: 'string' },
+      reason: { type: 'string' },
+      override: { type: 'boolean', default: false },
+      aws: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help || positionals[0] !== 'start') {
+  const command = positionals[0];
+  if (!values.help && APPROVAL_COMMANDS.includes(command as (typeof APPROVAL_COMMANDS)[number])) {
+    return runApprovalsCommand({
+      command: command as (typeof APPROVAL_COMMANDS)[number],
+      runId: positionals[1],
+      reason: values.reason,
+      override: values.override,
+      aws: values.aws,
+      stateDir: resolve(values['state-dir']),
+    }).catch((error: unknown) => {
+      console.error((error as Error).message);
+      return 1;
+    });
+  }
+  if (values.help || command !== 'start') {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
@@ -51,11 +85,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const config = readConfigFile(values.config);
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const stateDir = resolve(values['state-dir']);
   const followed = new Map<string, Promise<RunRecord>>();
   // Each run is followed once, whether its start was seen through a push of ours or another one.
   const followOnce = (runId: string) => {
-    if (!followed.has(runId)) followed.set(runId, follow(runtime, runId));
+    if (!followed.has(runId)) followed.set(runId, follow(runtime, runId, interactive));
     return followed.get(runId)!;
   };
   const runtime: LocalRuntime = await LocalRuntime.start({
@@ -66,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
     maxConcurrentBuilds: maxBuilds,
     smtpRelay: values['smtp-relay'],
     onRunStarted: values.serve ? (run) => void followOnce(run.runId) : undefined,
+    // No terminal, nobody to ask: the demo approver decides at release gates, recorded as the demo.
+    demoApprover: !interactive,
     onDeliveryProblem: (problem) => console.log(`push to ${problem.event} started no run: ${problem.reason}`),
   });
   const stop = async () => {
@@ -119,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Prints each stage change as the run store records it, until the run ends, then the outcome. */
-async function follow(runtime: LocalRuntime, runId: string): Promise<RunRecord> {
+async function follow(runtime: LocalRuntime, runId: string, interactive: boolean): Promise<RunRecord> {
   const execution = runtime.stepFunctions.listExecutions().find((e) => e.name === runId);
   console.log(`run ${runId}${execution ? ` (execution ${execution.executionArn})` : ''}`);
   if (!execution && (await runtime.store.getRun(runId))?.status === 'QUEUED') {
@@ -128,11 +165,17 @@ async function follow(runtime: LocalRuntime, runId: string): Promise<RunRecord> 
   const printer = new ProgressPrinter((line) => console.log(line));
   const done = runtime.waitForRun(runId);
   let finished = false;
+  let gateShown = false;
   void done.then(() => (finished = true));
   for (;;) {
     const run = await runtime.store.getRun(runId);
     printer.update(await runtime.store.listStages(runId), run?.stageNames ?? []);
     if (finished) break;
+    const gate = gateShown ? undefined : await runtime.store.getApproval(runId);
+    if (gate && gate.status !== 'PENDING') {
+      gateShown = true;
+      await atReleaseGate(runtime, gate, interactive);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   const run = await done;
@@ -152,6 +195,59 @@ async function follow(runtime: LocalRuntime, runId: string): Promise<RunRecord> 
   }
   lines.forEach((line) => console.log(line));
   return run;
+}
+
+/**
+ * A run reached its release gate. At a terminal: the approvers' links (from their approval emails in
+ * the outbox) and the CLI command, then wait for a person. With no terminal: local mode's demo
+ * approver approves, and the gate records it as the demo's.
+ */
+async function atReleaseGate(runtime: LocalRuntime, gate: ApprovalRecord, interactive: boolean): Promise<void> {
+  if (gate.status === 'APPROVED') {
+    console.log(`  release gate: ${gate.outcome}`);
+    return;
+  }
+  console.log(
+    `  release gate: ${gate.risk.class} risk (${gate.risk.reasons.join('; ')}); needs ${gate.required.approvals} approval(s)${gate.required.group ? ` from ${gate.required.group}` : ''} by ${gate.deadline}`,
+  );
+  if (!interactive) {
+    const answer = await fetch(`${runtime.endpoint.url}${APPROVAL_ROUTES.cli}/${gate.runId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [LOCAL_DEMO_HEADER]: 'true' },
+      body: JSON.stringify({ decision: 'approve' }),
+    });
+    const body = (await answer.json()) as { message: string };
+    console.log(
+      `  no terminal to ask a person at: local mode's demo approver approved (recorded as the demo): ${body.message}`,
+    );
+    return;
+  }
+  // The approval emails reach the outbox once the notifier has run.
+  for (let i = 0; i < 25 && !(await approvalLinks(runtime, gate.runId)).length; i++)
+    await new Promise((r) => setTimeout(r, 200));
+  const links = await approvalLinks(runtime, gate.runId);
+  for (const link of links)
+    console.log(
+      `  ${link.approver}: approve ${link.approve}\n  ${' '.repeat(link.approver.length)}  reject  ${link.reject}`,
+    );
+  console.log(
+    `  or, as your git identity: npx stepline approve ${gate.runId}   (or reject ${gate.runId} --reason "…")`,
+  );
+  console.log('  waiting for a decision…');
+}
+
+/** Each asked approver's links, read from their approval email in the outbox. */
+async function approvalLinks(
+  runtime: LocalRuntime,
+  runId: string,
+): Promise<{ approver: string; approve: string; reject: string }[]> {
+  return (await runtime.store.listNotifications(runId))
+    .filter((n) => n.id.startsWith('email:approval:') && n.id !== 'email:approval:outcome' && n.status === 'DELIVERED')
+    .map((n) => {
+      const text = String(n.message.text ?? '');
+      const link = (label: string) => new RegExp(`^${label}:\\s+(\\S+)$`, 'm').exec(text)?.[1] ?? '';
+      return { approver: n.id.slice('email:approval:'.length), approve: link('Approve'), reject: link('Reject') };
+    });
 }
 
 main(process.argv.slice(2)).then(

@@ -20,7 +20,7 @@ export type AslRule = (definition: unknown) => AslFinding[];
 /** AWS's own cap on a state name; the local executor keys adapters by it too. */
 const MAX_STATE_NAME = 80;
 /** Above this the local executor's setTimeout overflows and the Task times out at once. */
-const MAX_LOCAL_TIMEOUT_SECONDS = 2_147_483;
+export const MAX_LOCAL_TIMEOUT_SECONDS = 2_147_483;
 const READABLE_NAME = /^[A-Z][A-Za-z0-9'-]*(?: [A-Za-z0-9][A-Za-z0-9'-]*)*\??$/;
 const LITERAL_ARN = /arn:aws(?:-[a-z]+)*:/;
 const SERVICE_INTEGRATION = /^arn:aws(?:-[a-z]+)*:states:::/;

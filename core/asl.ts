@@ -12,6 +12,8 @@ export type JsonObject = Readonly<Record<string, unknown>>;
  */
 export const TASK_RESOURCES = {
   lambdaInvoke: 'arn:aws:states:::lambda:invoke',
+  /** The release gate's wait: invokes the function with `$$.Task.Token`, then waits for a callback. */
+  lambdaInvokeWaitForTaskToken: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
   codeBuildSync: 'arn:aws:states:::codebuild:startBuild.sync',
 } as const;
 

@@ -4,6 +4,7 @@
  * names the pipeline and the field.
  */
 import * as z from 'zod';
+import { approvalPolicySchema } from './approval-policy';
 import { DEFAULT_SKIP_MARKERS, type PushFilters } from './filters';
 import { RESOURCE_PREFIX } from './platform';
 import type { PipelineCatalogEntry, RunInput } from './records';
@@ -157,8 +158,11 @@ export const pipelineSchema = z.strictObject({
     .default('QUEUED'),
   /** Slack, email and GitHub commit statuses for this pipeline's runs. */
   notifications: notificationsSchema.optional(),
-  /** Manual approval gate (risk class, approvers, expiry). */
-  approval: reserved('approval'),
+  /**
+   * The release gate after the test stages: risk rules, approvers, separation of duties, change
+   * windows (docs/governance.md). Without it, a run that passes its tests succeeds at once.
+   */
+  approval: approvalPolicySchema.optional(),
   /** Deploy target (Lambda canary). */
   deploy: reserved('deploy'),
   /** Local mode: the directory whose files are committed into the local repository on `npm start`. */
@@ -315,6 +319,7 @@ export function catalogEntry(pipeline: PipelineConfig, stateMachineArn: string):
     filters: pushFilters(pipeline),
     executionMode: pipeline.executionMode,
     ...(pipeline.notifications ? { notifications: pipeline.notifications } : {}),
+    ...(pipeline.approval ? { approval: pipeline.approval } : {}),
   };
 }
 

@@ -110,3 +110,16 @@ export class NotificationsUndeliveredError extends SteplineError {
     super(`${failures.length} notification(s) not delivered: ${failures.join('; ')}`);
   }
 }
+
+/**
+ * A decision the release gate does not take: the gate is not open, the person may not decide, the
+ * link was used, a reason is missing. `status` is the HTTP status that says so.
+ */
+export class DecisionRefusedError extends SteplineError {
+  constructor(
+    readonly status: 400 | 403 | 404 | 409 | 410,
+    message: string,
+  ) {
+    super(message);
+  }
+}

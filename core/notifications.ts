@@ -14,7 +14,7 @@ import type {
 } from './records';
 import { excerpt } from './text';
 
-export type NotificationKind = 'failed' | 'fixed' | 'succeeded';
+export type NotificationKind = 'failed' | 'fixed' | 'succeeded' | 'rejected' | 'expired';
 
 /** A message to record and deliver: its id within the run, its channel, and what is sent. */
 export interface NotificationDraft {
@@ -44,6 +44,9 @@ function notificationKind(
   on: NotificationSettings['on'],
 ): NotificationKind | undefined {
   if (run.status === 'FAILED') return on.failed ? 'failed' : undefined;
+  // Stopped at the release gate: not a broken build, but a release that did not go out.
+  if (run.status === 'REJECTED') return on.failed ? 'rejected' : undefined;
+  if (run.status === 'EXPIRED') return on.failed ? 'expired' : undefined;
   if (run.status !== 'SUCCEEDED') return undefined;
   if (previous?.status === 'FAILED') return on.fixed ? 'fixed' : on.succeeded ? 'succeeded' : undefined;
   return on.succeeded ? 'succeeded' : undefined;
@@ -91,7 +94,13 @@ interface RunReport {
   readonly links: RunLinks;
 }
 
-const HEADLINE: Record<NotificationKind, string> = { failed: 'failed', fixed: 'is fixed', succeeded: 'succeeded' };
+const HEADLINE: Record<NotificationKind, string> = {
+  failed: 'failed',
+  fixed: 'is fixed',
+  succeeded: 'succeeded',
+  rejected: 'was rejected at its release gate',
+  expired: 'expired at its release gate',
+};
 
 function headline({ run, kind }: RunReport): string {
   const stage = run.failure?.stage ? ` at ${run.failure.stage}` : '';

@@ -49,21 +49,15 @@ export async function notify(event: RunEvent, deps: NotifyDeps): Promise<NotifyR
   // The recorder announces a run's end only after recording it; a RunEnded that finds the run active
   // is out of order, and the end's own announcement follows.
   if (event.kind === 'RunEnded' && ACTIVE_RUN_STATUSES.includes(run.status)) return { delivered: [], skipped: [] };
-  const stages = await deps.runs.listStages(run.runId);
-  const previous = event.kind === 'RunEnded' ? await previousEndedRun(run, deps.runs) : undefined;
-  const drafts = notificationsFor(event.kind, run, stages, previous, settings, deps.links(run));
+  const records =
+    event.kind === 'ApprovalRequested' || event.kind === 'ApprovalDecided'
+      ? await gateMessages(run.runId, event.kind, deps)
+      : await recordDrafts(event.kind, run, settings, deps);
 
   const delivered: string[] = [];
   const skipped: string[] = [];
   const failures: string[] = [];
-  for (const draft of drafts) {
-    const record = await deps.notifications.recordNotification({
-      runId: run.runId,
-      ...draft,
-      status: 'PENDING',
-      createdAt: deps.now().toISOString(),
-      attempts: [],
-    });
+  for (const record of records) {
     const outcome = await deliver(record, settings, deps);
     if (outcome === 'DELIVERED') delivered.push(record.id);
     else if (outcome === 'SKIPPED') skipped.push(record.id);
@@ -71,6 +65,44 @@ export async function notify(event: RunEvent, deps: NotifyDeps): Promise<NotifyR
   }
   if (failures.length) throw new NotificationsUndeliveredError(failures);
   return { delivered, skipped };
+}
+
+async function recordDrafts(
+  event: 'RunStarted' | 'RunEnded',
+  run: RunRecord,
+  settings: NotificationSettings,
+  deps: NotifyDeps,
+): Promise<NotificationRecord[]> {
+  const stages = await deps.runs.listStages(run.runId);
+  const previous = event === 'RunEnded' ? await previousEndedRun(run, deps.runs) : undefined;
+  const records: NotificationRecord[] = [];
+  for (const draft of notificationsFor(event, run, stages, previous, settings, deps.links(run))) {
+    records.push(
+      await deps.notifications.recordNotification({
+        runId: run.runId,
+        ...draft,
+        status: 'PENDING',
+        createdAt: deps.now().toISOString(),
+        attempts: [],
+      }),
+    );
+  }
+  return records;
+}
+
+/**
+ * The release gate's messages: recorded by the gate itself (its links are signed where the key is),
+ * so the notifier only delivers them — the requests, or the outcome.
+ */
+async function gateMessages(
+  runId: string,
+  event: 'ApprovalRequested' | 'ApprovalDecided',
+  deps: NotifyDeps,
+): Promise<NotificationRecord[]> {
+  const outcome = (id: string) => id.endsWith(':approval:outcome');
+  return (await deps.notifications.listNotifications(runId)).filter(
+    (n) => /^(slack|email):approval(:|$)/.test(n.id) && outcome(n.id) === (event === 'ApprovalDecided'),
+  );
 }
 
 type Outcome = 'DELIVERED' | 'SKIPPED' | { readonly error: string };

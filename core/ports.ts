@@ -16,6 +16,10 @@ import type {
   NotificationRecord,
   NotificationSettings,
   WaitingRun,
+  ApprovalDecision,
+  ApprovalRecord,
+  ApprovalStatus,
+  AuditEvent,
   StageRecord,
   StageStatus,
   TestSummary,
@@ -79,8 +83,11 @@ export interface CommitReader {
    * CommitNotFoundError when the repository has no such commit.
    */
   getCommit(repository: string, commitId: string): Promise<{ author?: Person; message?: string; parents?: string[] }>;
-  /** The paths of the files that differ between two commits (added, changed, deleted or renamed). */
-  changedFiles(repository: string, before: string, after: string): Promise<string[]>;
+  /**
+   * The paths of the files that differ between two commits (added, changed, deleted or renamed);
+   * with no `before`, every file of `after` (a root commit).
+   */
+  changedFiles(repository: string, before: string | undefined, after: string): Promise<string[]>;
 }
 
 export interface ExecutionStarter {
@@ -150,3 +157,39 @@ export interface SourceEventPublisher {
 }
 
 export type Clock = () => Date;
+
+export type ApprovalUpdate = Omit<Mutable<ApprovalRecord>, 'runId' | 'status'>;
+
+/**
+ * Release gates in the run store (implemented by `store/run-store.ts`), in the run's partition: the
+ * approval (change record and gate), one decision per person, used links and the audit trail.
+ */
+export interface ApprovalStore {
+  /** Records a gate; when the run has one already (a retried Task), resolves with it unchanged. */
+  createApproval(approval: ApprovalRecord): Promise<ApprovalRecord>;
+  getApproval(runId: string): Promise<ApprovalRecord | undefined>;
+  /** Moves a gate forward (a conditional write); throws InvalidTransitionError when it cannot. */
+  transitionApproval(runId: string, to: ApprovalStatus, fields?: ApprovalUpdate): Promise<ApprovalRecord>;
+  /** Records that the execution was told the gate's outcome. */
+  markResumed(runId: string, at: string): Promise<void>;
+  /**
+   * Records a person's decision unless they decided before (approve, reject and override each once);
+   * resolves with the earlier decision when there was one, and records nothing then.
+   */
+  recordDecision(decision: ApprovalDecision): Promise<ApprovalDecision | undefined>;
+  listDecisions(runId: string): Promise<ApprovalDecision[]>;
+  /** Marks a signed link used; false when it was used before. */
+  useLink(runId: string, nonce: string, at: string): Promise<boolean>;
+  appendAudit(event: AuditEvent): Promise<void>;
+  /** A gate's audit trail in the order it happened. */
+  listAudit(runId: string): Promise<AuditEvent[]>;
+}
+
+/** Resumes an execution waiting on a task token (SendTaskSuccess / SendTaskFailure on AWS). */
+export interface TaskResumer {
+  /** 'ended' when the task had ended already (timed out, or the execution stopped). */
+  succeed(taskToken: string, output: Record<string, unknown>): Promise<'resumed' | 'ended'>;
+  fail(taskToken: string, error: string, cause: string): Promise<'resumed' | 'ended'>;
+  /** Tells the waiting task the gate is alive (its HeartbeatSeconds restarts). */
+  heartbeat(taskToken: string): Promise<'resumed' | 'ended'>;
+}

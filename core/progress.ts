@@ -4,7 +4,9 @@
  * When a run ends — recorded by its state machine, or reported by the execution status rule however
  * the execution ended (aborted, timed out) — the pipeline's lane moves on to the next run.
  */
+import { closeExpiredGate } from './approval-gate';
 import type {
+  ApprovalStore,
   BuildDetails,
   BuildInspector,
   Clock,
@@ -38,6 +40,8 @@ const FAILURE_MESSAGE_LENGTH = 500;
 
 export interface ProgressDeps extends LaneDeps {
   readonly runs: RunRepository & RunHistory;
+  /** Release gates: an expired run's gate is closed too. */
+  readonly approvals: ApprovalStore;
   readonly lanes: RunLanes;
   readonly builds: BuildInspector;
   readonly catalog: PipelineCatalog;
@@ -78,9 +82,13 @@ export async function recordProgress(
         failure: { ...failure, stage: event.stage },
       });
     }
+    case 'runRejected':
+    case 'runExpired':
     case 'runSucceeded':
     case 'runFailed': {
-      const status = event.kind === 'runSucceeded' ? 'SUCCEEDED' : 'FAILED';
+      // The execution's own timeout ended the gate (nobody decided): the gate records that too.
+      if (event.kind === 'runExpired') await closeExpiredGate(event.runId, deps);
+      const status = RUN_END_STATUS[event.kind];
       const run = await moveLane(
         await finishRun(event.runId, status, 'error' in event ? event.error : undefined, deps),
         deps,
@@ -179,16 +187,28 @@ async function moveLane(run: RunRecord, deps: ProgressDeps): Promise<RunRecord> 
   return run;
 }
 
+const RUN_END_STATUS = {
+  runSucceeded: 'SUCCEEDED',
+  runFailed: 'FAILED',
+  runRejected: 'REJECTED',
+  runExpired: 'EXPIRED',
+} as const;
+
 async function finishRun(
   runId: string,
-  status: 'SUCCEEDED' | 'FAILED',
+  status: (typeof RUN_END_STATUS)[keyof typeof RUN_END_STATUS],
   error: TaskError | undefined,
   deps: ProgressDeps,
 ): Promise<RunRecord> {
   const run = await deps.runs.getRun(runId);
   const endedAt = deps.now();
   const started = run?.startedAt ?? run?.createdAt;
-  const failure = status === 'FAILED' && run ? await runFailure(run, error, deps.runs) : undefined;
+  const failure =
+    status === 'FAILED' && run
+      ? await runFailure(run, error, deps.runs)
+      : status !== 'SUCCEEDED' && error
+        ? { error: error.Error, cause: truncate(error.Cause ?? '') }
+        : undefined;
   return deps.runs.transitionRun(runId, status, {
     endedAt: endedAt.toISOString(),
     durationMs: started ? endedAt.getTime() - Date.parse(started) : undefined,

@@ -2,14 +2,17 @@
  * The data of stepline: every record the run store keeps and every event that moves a run forward.
  * Handlers, the store, the CDK app, the CLI and local mode all import these types; nothing redefines them.
  */
+import type { ApprovalPolicy, RiskClass } from './approval-policy';
 import type { PushFilters } from './filters';
 
 /**
  * A run moves QUEUED → RUNNING → SUCCEEDED | FAILED, never backwards. A push that the pipeline's
  * filters drop is recorded SKIPPED from the start, with the reason. A run waiting its turn in a
- * SUPERSEDED pipeline is SUPERSEDED when a newer push's run starts instead of it.
+ * SUPERSEDED pipeline is SUPERSEDED when a newer push's run starts instead of it. A run its release
+ * gate stopped is REJECTED (an approver said no) or EXPIRED (nobody decided before the deadline).
  */
-export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'SUPERSEDED';
+export type RunStatus =
+  'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'SUPERSEDED' | 'REJECTED' | 'EXPIRED';
 
 /**
  * How a pipeline's runs share it: QUEUED, one at a time in push order; SUPERSEDED, one at a time, and
@@ -22,11 +25,13 @@ export type StageStatus = 'PENDING' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
 
 export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   QUEUED: ['RUNNING', 'FAILED', 'SUPERSEDED'],
-  RUNNING: ['SUCCEEDED', 'FAILED'],
+  RUNNING: ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED'],
   SUCCEEDED: [],
   FAILED: [],
   SKIPPED: [],
   SUPERSEDED: [],
+  REJECTED: [],
+  EXPIRED: [],
 };
 
 export const STAGE_TRANSITIONS: Readonly<Record<StageStatus, readonly StageStatus[]>> = {
@@ -133,6 +138,11 @@ export interface RunRecord {
   readonly skipReason?: string;
   /** The newer run that started instead of this one, for a SUPERSEDED run. */
   readonly supersededBy?: string;
+  /**
+   * The paths the push changed, when known (the push listed them, or the source was asked because
+   * path filters or a release gate need them); absent when unknown.
+   */
+  readonly changedFiles?: readonly string[];
 }
 
 export interface StageRecord {
@@ -176,6 +186,8 @@ export interface PipelineCatalogEntry {
   readonly filters: PushFilters;
   readonly executionMode: ExecutionMode;
   readonly notifications?: NotificationSettings;
+  /** The release gate's policy: the policy in force, which a change passing the gate cannot alter. */
+  readonly approval?: ApprovalPolicy;
 }
 
 /** A pipeline's notifications (core/config.ts), as its catalog entry carries them. */
@@ -188,7 +200,11 @@ export interface NotificationSettings {
 
 /** Run events on the platform's bus (source `stepline.runs`), sent by the recorder; the notifier listens. */
 export interface RunEvent {
-  readonly kind: 'RunStarted' | 'RunEnded';
+  /**
+   * ApprovalRequested / ApprovalDecided: the gate recorded its requests / its outcome as
+   * notifications, ready to deliver.
+   */
+  readonly kind: 'RunStarted' | 'RunEnded' | 'ApprovalRequested' | 'ApprovalDecided';
   readonly runId: string;
   readonly pipeline: string;
 }
@@ -274,13 +290,140 @@ export type ProgressEvent =
   | { readonly kind: 'stageFailed'; readonly runId: string; readonly stage: string; readonly error: TaskError }
   | { readonly kind: 'runSucceeded'; readonly runId: string }
   | { readonly kind: 'runFailed'; readonly runId: string; readonly error?: TaskError }
+  /** The release gate stopped the run: an approver rejected it, or its deadline passed. */
+  | { readonly kind: 'runRejected' | 'runExpired'; readonly runId: string; readonly error?: TaskError }
   /** Sent by the execution status rule (not the state machine) when an execution ends, however it ends. */
   | { readonly kind: 'executionEnded'; readonly runId: string; readonly status: ExecutionEndStatus }
   /** Sent on a schedule: catches up with executions whose status event was lost (delivered best effort). */
   | { readonly kind: 'sweep' };
 
 /**
+ * A release gate's life: PENDING once the change is assessed (nobody asked yet), WAITING once its
+ * execution waits on it and approvers are asked, HELD when approved during a freeze (it opens with the
+ * change window), then APPROVED, REJECTED or EXPIRED. A standard change is APPROVED at once.
+ */
+export type ApprovalStatus = 'PENDING' | 'WAITING' | 'HELD' | 'APPROVED' | 'REJECTED' | 'EXPIRED';
+
+export const APPROVAL_TRANSITIONS: Readonly<Record<ApprovalStatus, readonly ApprovalStatus[]>> = {
+  PENDING: ['WAITING', 'EXPIRED'],
+  WAITING: ['HELD', 'APPROVED', 'REJECTED', 'EXPIRED'],
+  HELD: ['APPROVED', 'REJECTED', 'EXPIRED'],
+  APPROVED: [],
+  REJECTED: [],
+  EXPIRED: [],
+};
+export const OPEN_APPROVAL_STATUSES: readonly ApprovalStatus[] = ['PENDING', 'WAITING', 'HELD'];
+
+/** One commit of a change: a run of the pipeline since its last release (its head commit). */
+export interface ChangeCommit {
+  readonly runId: string;
+  readonly id: string;
+  readonly author?: Person;
+  readonly message?: string;
+  /** Who pushed it (an IAM ARN, a GitHub login): the authenticated side of authorship. */
+  readonly pushedBy?: string;
+}
+
+/** A test stage's result as the change record shows it. */
+export interface ChangeTestResult {
+  readonly stage: string;
+  readonly status: StageStatus;
+  readonly tests?: Pick<TestSummary, 'total' | 'passed' | 'failed' | 'skipped'>;
+}
+
+/**
+ * The change record: what a release would ship and how the policy judged it, written once when the
+ * gate opens. With its decisions and audit trail it is the evidence a change-advisory process keeps.
+ */
+export interface ChangeRecord {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly branch: string;
+  /** From the last released commit (absent before the first release) to this run's commit. */
+  readonly commitRange: { readonly from?: string; readonly to: string };
+  /** The pipeline's runs since its last release, newest first: their head commits. */
+  readonly commits: readonly ChangeCommit[];
+  /** The changed files (at most MAX_CHANGE_FILES listed); absent when some run's files are unknown. */
+  readonly changedFiles?: readonly string[];
+  readonly changedFileCount?: number;
+  readonly tests: readonly ChangeTestResult[];
+  readonly risk: { readonly class: RiskClass; readonly reasons: readonly string[] };
+  /** What the class requires: how many distinct approvers, from which group (any approver if none). */
+  readonly required: { readonly approvals: number; readonly group?: string };
+  /** The approvers asked (ids), authors of the change excluded. */
+  readonly asked: readonly string[];
+  /** The release target the gate guards (e.g. production), when the policy names one. */
+  readonly target?: string;
+  readonly openedAt: string;
+  /** The gate expires at this time; enforced from the store and clock as well as by the Task timeout. */
+  readonly deadline: string;
+}
+
+export interface ApprovalRecord extends ChangeRecord {
+  readonly status: ApprovalStatus;
+  /** The execution's task token (WAITING and later): never leaves the platform. */
+  readonly taskToken?: string;
+  /** Approver ids whose approval counted, in order. */
+  readonly approvedBy?: readonly string[];
+  /** While HELD: the freeze that holds it and when the window opens. */
+  readonly heldBy?: { readonly freeze: string; readonly until?: string };
+  readonly decidedAt?: string;
+  /** Why it ended: the rejection's reason, the expiry, the override's reason. */
+  readonly outcome?: string;
+  /** An emergency override: it passed a freeze or the approvals; reviewed after the release. */
+  readonly override?: { readonly by: string; readonly reason: string; readonly at: string };
+  readonly postImplementationReview?: boolean;
+  /** When the execution was told the outcome (SendTaskSuccess/Failure); absent until it was. */
+  readonly resumedAt?: string;
+}
+
+/** Where a decision came from. */
+export type DecisionChannel = 'slack' | 'email' | 'cli' | 'browser';
+
+/** One approver's decision on a gate: recorded once per approver (a second click counts once). */
+export interface ApprovalDecision {
+  readonly runId: string;
+  readonly approverId: string;
+  readonly decision: 'approve' | 'reject' | 'override';
+  readonly reason?: string;
+  readonly via: DecisionChannel;
+  /** Who the channel says decided: a Slack user id, an email address, an IAM ARN. */
+  readonly principal: string;
+  readonly at: string;
+  /** Given by local mode's demo approver (no terminal to ask a person at), not by a person. */
+  readonly demo?: boolean;
+}
+
+export type AuditKind =
+  | 'gate-opened'
+  | 'passed-as-standard'
+  | 'approval-requested'
+  | 'decision-recorded'
+  | 'decision-repeated'
+  | 'decision-refused'
+  | 'held-for-window'
+  | 'released-by-window'
+  | 'override'
+  | 'approved'
+  | 'rejected'
+  | 'expired'
+  | 'execution-resumed';
+
+/** One entry of a gate's audit trail: every request, decision, refusal, hold, override and ending, in order. */
+export interface AuditEvent {
+  readonly runId: string;
+  readonly at: string;
+  /** Orders events of the same millisecond: assigned by the store. */
+  readonly seq?: string;
+  readonly event: AuditKind;
+  /** The approver id or principal it concerns, when one does. */
+  readonly actor?: string;
+  readonly via?: DecisionChannel | 'policy' | 'clock';
+  readonly detail: string;
+}
+
+/**
  * Kinds of item kept in a run's partition. Approvals, deployments and audit events share the run's
  * partition so that one query reads a run's whole history.
  */
-export type RunItemKind = 'RUN' | 'STAGE' | 'NOTIFICATION' | 'APPROVAL' | 'DEPLOYMENT' | 'AUDIT';
+export type RunItemKind = 'RUN' | 'STAGE' | 'NOTIFICATION' | 'APPROVAL' | 'DECISION' | 'LINK' | 'DEPLOYMENT' | 'AUDIT';

@@ -1,5 +1,6 @@
 /** Runtime validation of what crosses a boundary into a handler; each schema matches a type of records.ts. */
 import * as z from 'zod';
+import { approvalPolicySchema } from './approval-policy';
 import { InvalidRequestError } from './errors';
 import type { PipelineCatalogEntry, ProgressEvent, RunEvent, SourceChanged } from './records';
 
@@ -52,6 +53,7 @@ export const progressEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('stageFailed'), runId: id, stage: id, error: taskError }),
   z.object({ kind: z.literal('runSucceeded'), runId: id }),
   z.object({ kind: z.literal('runFailed'), runId: id, error: taskError.optional() }),
+  z.object({ kind: z.enum(['runRejected', 'runExpired']), runId: id, error: taskError.optional() }),
   z.object({
     kind: z.literal('executionEnded'),
     runId: id,
@@ -85,13 +87,22 @@ export const catalogEntrySchema = z.object({
       githubStatuses: z.object({ tokenSecret: id }).optional(),
     })
     .optional(),
+  approval: approvalPolicySchema.optional(),
 }) satisfies z.ZodType<PipelineCatalogEntry>;
 
 export const runEventSchema = z.object({
-  kind: z.enum(['RunStarted', 'RunEnded']),
+  kind: z.enum(['RunStarted', 'RunEnded', 'ApprovalRequested', 'ApprovalDecided']),
   runId: id,
   pipeline: id,
 }) satisfies z.ZodType<RunEvent>;
+
+/** What the state machine asks of the release gate function (lambdas/approval-gate.ts). */
+export const gateRequestSchema = z.discriminatedUnion('kind', [
+  /** "Assess release risk": open the gate with its change record. */
+  z.object({ kind: z.literal('assess'), runId: id }),
+  /** "Wait for release approval": keep the task token, ask the approvers. */
+  z.object({ kind: z.literal('await'), runId: id, taskToken: z.string().min(1).max(2048) }),
+]);
 
 /** Parses `input` or throws InvalidRequestError naming every bad field. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {

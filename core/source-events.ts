@@ -5,6 +5,7 @@
  * the bus, matching its name, whose target is the run starter: what starts runs does not depend on
  * where the push came from.
  */
+import type { RunEvent } from './records';
 import type { SourceTrigger } from './triggers';
 
 /** The `source` and `detail-type` of every SourceChanged event. */
@@ -13,10 +14,18 @@ export const SOURCE_CHANGED = { source: 'stepline.sources', detailType: 'SourceC
 /** Run events (RunStarted, RunEnded; core/records.ts RunEvent) on the platform's bus, sent by the recorder. */
 export const RUN_EVENTS = { source: 'stepline.runs' } as const;
 
+/** Every run event's detail type: each is the notifier's to deliver. */
+const RUN_EVENT_KINDS = [
+  'RunStarted',
+  'RunEnded',
+  'ApprovalRequested',
+  'ApprovalDecided',
+] as const satisfies readonly RunEvent['kind'][];
+
 /** The rule on the platform's bus that hands every run event to the notifier, the detail as input. */
 export function runEventTrigger(): SourceTrigger {
   return {
-    pattern: { source: [RUN_EVENTS.source], 'detail-type': ['RunStarted', 'RunEnded'] },
+    pattern: { source: [RUN_EVENTS.source], 'detail-type': [...RUN_EVENT_KINDS] },
     input: { path: '$.detail' },
   };
 }

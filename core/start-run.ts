@@ -4,6 +4,7 @@
  * that cannot run — its pipeline is not deployed, its commit does not exist — is recorded as a FAILED
  * run with the reason, never dropped: the push happened, and the store says why nothing ran.
  */
+import { SOURCE_CHANGED_LIMITS } from './schemas';
 import { CommitNotFoundError, RunAlreadyExistsError, SteplineError, UnknownPipelineError } from './errors';
 import { pathSkipReason, skipReason } from './filters';
 import { executionName } from './naming';
@@ -68,14 +69,15 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
   const { parents, ...described } = details;
   const markerSkip = skipReason({ ...push, message: details.message }, pipeline.filters);
   if (markerSkip) return skip({ ...run, commit: { ...commit, ...described } }, markerSkip, deps);
-  if (pipeline.filters.paths) {
+  // Path filters and the release gate judge the changed files: read them when the push did not list them.
+  let changedFiles = request.changedFiles;
+  if (changedFiles === undefined && fromCodeCommit && (pipeline.filters.paths || pipeline.approval)) {
     const before = request.parentCommitId ?? parents?.[0];
-    const files =
-      request.changedFiles ??
-      (fromCodeCommit && before
-        ? await deps.commits.changedFiles(request.repository, before, request.commitId)
-        : undefined);
-    const pathSkip = pathSkipReason(files, pipeline.filters);
+    // A root commit (no parent) changes every file it has: compared with nothing.
+    changedFiles = await deps.commits.changedFiles(request.repository, before, request.commitId);
+  }
+  if (pipeline.filters.paths) {
+    const pathSkip = pathSkipReason(changedFiles, pipeline.filters);
     if (pathSkip) return skip({ ...run, commit: { ...commit, ...described } }, pathSkip, deps);
   }
   const input: RunInput = { runId, pipeline: request.pipeline, commit, stages: pipeline.stages };
@@ -87,6 +89,8 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
       status: 'QUEUED',
       commit: { ...commit, ...described },
       stageNames: [pipeline.stages.build.name, ...pipeline.stages.tests.map((s) => s.name)],
+      // Kept when it fits a run record; a longer list is "not known" to the gate (judged high).
+      ...(changedFiles && changedFiles.length <= SOURCE_CHANGED_LIMITS.changedFiles ? { changedFiles } : {}),
     } satisfies RunRecord);
   } catch (error) {
     if (!(error instanceof RunAlreadyExistsError)) throw error;

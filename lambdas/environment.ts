@@ -13,7 +13,14 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { CATALOG_PATH, ENV, GITHUB_WEBHOOK_SECRET_NAME, SOURCE_BUS_NAME } from '../core/platform';
+import {
+  APPROVAL_LINK_KEY_SECRET_NAME,
+  CATALOG_PATH,
+  ENV,
+  GITHUB_WEBHOOK_SECRET_NAME,
+  SLACK_SIGNING_SECRET_NAME,
+  SOURCE_BUS_NAME,
+} from '../core/platform';
 import type { Clock } from '../core/ports';
 import type { RunRecord } from '../core/records';
 
@@ -46,6 +53,12 @@ export interface HandlerPlatform {
   readonly sourceBusName: string;
   /** The secret GitHub webhook deliveries are signed with. */
   readonly webhookSecretId: string;
+  /** The decision endpoint's base URL (approval links point there). */
+  readonly approvalsUrl: string;
+  /** The secret whose value signs approval links. */
+  readonly linkKeySecretId: string;
+  /** The secret holding the Slack app's signing secret. */
+  readonly slackSigningSecretId: string;
   /** Where a message sends its reader to see a run. */
   readonly runLink: (run: RunRecord) => string;
   readonly now: Clock;
@@ -77,6 +90,10 @@ export function awsPlatform(): HandlerPlatform {
     catalogPath: process.env[ENV.catalogPath] || CATALOG_PATH,
     sourceBusName: process.env[ENV.sourceBusName] || SOURCE_BUS_NAME,
     webhookSecretId: process.env[ENV.webhookSecretId] || GITHUB_WEBHOOK_SECRET_NAME,
+    // Read where used: only the gate's functions have it.
+    approvalsUrl: process.env[ENV.approvalsUrl] ?? '',
+    linkKeySecretId: process.env[ENV.linkKeySecretId] || APPROVAL_LINK_KEY_SECRET_NAME,
+    slackSigningSecretId: process.env[ENV.slackSigningSecretId] || SLACK_SIGNING_SECRET_NAME,
     runLink: consoleLink,
     now: () => new Date(),
   };

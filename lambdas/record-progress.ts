@@ -17,6 +17,7 @@ export function recordProgressDeps(platform: HandlerPlatform): ProgressDeps {
   return {
     runs: store,
     lanes: store,
+    approvals: store,
     builds: new CodeBuildInspector(clients.codebuild(), clients.logs()),
     catalog: new SsmPipelineCatalog(clients.ssm(), platform.catalogPath, platform.now),
     executions: new SfnExecutionStarter(clients.sfn()),

@@ -108,7 +108,7 @@ export function checkLimits(stepline: Stepline): LimitProblem[] {
     if (entryBytes > LIMITS.parameterValueBytes) {
       problems.push({
         where,
-        message: `its catalog entry takes up to ${entryBytes} bytes, a standard SSM parameter holds ${LIMITS.parameterValueBytes}; use shorter stage names or fewer test stages`,
+        message: `its catalog entry takes up to ${entryBytes} bytes, a standard SSM parameter holds ${LIMITS.parameterValueBytes}; use shorter stage names, fewer test stages or a smaller approval policy`,
       });
     }
     const logGroupName = `/aws/vendedlogs/states/${stateMachineName(name)}-${'0'.repeat(36)}`;

@@ -34,10 +34,8 @@ export class PipelineStack extends Stack {
     const { pipeline } = props;
     this.pipeline = pipeline;
     const platform = (name: string) => ssm.StringParameter.valueForStringParameter(this, name);
-    const recordProgress = lambda.Function.fromFunctionAttributes(this, 'RecordProgress', {
-      functionArn: platform(PLATFORM_PARAMETERS.recordProgressFunctionArn),
-      skipPermissions: true,
-    });
+    const platformFunction = (id: string, parameter: string) =>
+      lambda.Function.fromFunctionAttributes(this, id, { functionArn: platform(parameter), skipPermissions: true });
 
     this.builds = new PipelineBuildProjects(this, 'Builds', {
       pipeline,
@@ -50,11 +48,10 @@ export class PipelineStack extends Stack {
     });
     this.machine = new PipelineStateMachine(this, 'StateMachine', {
       pipeline: pipeline.name,
-      recordProgress,
+      recordProgress: platformFunction('RecordProgress', PLATFORM_PARAMETERS.recordProgressFunctionArn),
+      approvalGate: platformFunction('ApprovalGate', PLATFORM_PARAMETERS.approvalGateFunctionArn),
       projects: [...this.builds.projects.values()],
     });
-    const platformFunction = (id: string, parameter: string) =>
-      lambda.Function.fromFunctionAttributes(this, id, { functionArn: platform(parameter), skipPermissions: true });
     this.triggers = new SourceTriggers(this, 'Triggers', {
       pipeline,
       sourceBus: events.EventBus.fromEventBusName(this, 'SourceBus', SOURCE_BUS_NAME),

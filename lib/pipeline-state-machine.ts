@@ -2,7 +2,8 @@
  * A pipeline's state machine, defined by statemachines/pipeline.asl.json. Step Functions grants a
  * file-defined machine nothing by itself, so the role's permissions are derived from the Task
  * resources the file actually uses: each one maps to a grant in TASK_GRANTS, and a resource with no
- * entry stops synth instead of deploying a machine that would fail at run time.
+ * entry stops synth instead of deploying a machine that would fail at run time. The Lambda tasks are
+ * granted exactly the functions their `FunctionName` placeholders name.
  */
 import { readFileSync } from 'node:fs';
 import { ArnFormat, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -12,7 +13,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { TASK_RESOURCES, taskResources, type TaskResource } from '../core/asl';
+import { TASK_RESOURCES, isObject, taskResources, tasksOf, type StateEntry, type TaskResource } from '../core/asl';
 import { stateMachineName } from '../core/config';
 import { ExplicitRole } from './permissions';
 import { PIPELINE_DEFINITION_FILE, type PipelineSubstitutions } from '../statemachines';
@@ -20,8 +21,10 @@ import { PIPELINE_DEFINITION_FILE, type PipelineSubstitutions } from '../statema
 export interface PipelineStateMachineProps {
   /** The pipeline's name (config `name`); the machine is named `stateMachineName(pipeline)`. */
   readonly pipeline: string;
-  /** The progress recorder, invoked by the `lambda:invoke` tasks. */
+  /** The progress recorder, invoked by the `lambda:invoke` tasks that name `${RecordProgressFunctionArn}`. */
   readonly recordProgress: lambda.IFunction;
+  /** The release gate, invoked by the tasks that name `${ApprovalGateFunctionArn}` (its wait included). */
+  readonly approvalGate: lambda.IFunction;
   /** The pipeline's stage projects, started by the `codebuild:startBuild.sync` tasks. */
   readonly projects: readonly codebuild.IProject[];
   /**
@@ -37,36 +40,86 @@ export interface PipelineStateMachineProps {
 }
 
 interface GrantContext {
-  readonly role: ExplicitRole;
+  readonly file: string;
   readonly stack: Stack;
   readonly props: PipelineStateMachineProps;
+  /** The functions the definition may invoke, by the placeholder that names them. */
+  readonly functions: Readonly<Record<keyof PipelineSubstitutions, lambda.IFunction>>;
 }
 
+/** One statement a Task needs; statements with the same actions are merged across the definition's Tasks. */
+interface TaskGrant {
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+}
+
+/**
+ * As LambdaInvoke grants it, for REQUEST_RESPONSE and WAIT_FOR_TASK_TOKEN alike: lambda:InvokeFunction on
+ * the function the Task names, by its unqualified ARN (no version or alias needs the grant).
+ */
+const invokeFunction = (task: StateEntry, ctx: GrantContext): TaskGrant[] => [
+  { actions: ['lambda:InvokeFunction'], resources: [invokedFunction(task, ctx).functionArn] },
+];
+
 /** What each Task resource needs, as aws-stepfunctions-tasks grants it for the same integration. */
-const TASK_GRANTS: Readonly<Record<string, (ctx: GrantContext) => void>> = {
-  // The ASL invokes the recorder by its unqualified ARN: no version or alias needs the grant.
-  [TASK_RESOURCES.lambdaInvoke]: ({ role, props }) => {
-    role.allow(['lambda:InvokeFunction'], [props.recordProgress.functionArn]);
-  },
+const TASK_GRANTS: Readonly<Record<string, (task: StateEntry, ctx: GrantContext) => TaskGrant[]>> = {
+  [TASK_RESOURCES.lambdaInvoke]: invokeFunction,
+  [TASK_RESOURCES.lambdaInvokeWaitForTaskToken]: invokeFunction,
   // As CodeBuildStartBuild with IntegrationPattern.RUN_JOB, minus codebuild:BatchGetReports, which
   // aws-cdk grants on the project ARN where it authorizes nothing (its resource is a report group).
-  [TASK_RESOURCES.codeBuildSync]: ({ role, stack, props }) => {
-    role.allow(
-      ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
-      props.projects.map((p) => p.projectArn),
-    );
-    role.allow(
-      ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      [
+  [TASK_RESOURCES.codeBuildSync]: (_task, { stack, props }) => [
+    {
+      actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
+      resources: props.projects.map((p) => p.projectArn),
+    },
+    {
+      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      resources: [
         stack.formatArn({
           service: 'events',
           resource: 'rule',
           resourceName: 'StepFunctionsGetEventForCodeBuildStartBuildRule',
         }),
       ],
-    );
-  },
+    },
+  ],
 };
+
+/**
+ * The function a Lambda Task invokes: its `Parameters.FunctionName` must be one `${Placeholder}` that
+ * names a function of this machine. Anything else (a literal ARN, a `FunctionName.$` path, a
+ * placeholder with no function) could not be granted exactly, so it stops synth.
+ */
+function invokedFunction(task: StateEntry, { file, functions }: GrantContext): lambda.IFunction {
+  const parameters = isObject(task.state.Parameters) ? task.state.Parameters : {};
+  const name = parameters.FunctionName;
+  const placeholder = typeof name === 'string' ? /^\$\{(\w+)\}$/.exec(name)?.[1] : undefined;
+  if (placeholder === undefined) {
+    throw new Error(
+      `${file}: state "${task.name}" must name its function as Parameters.FunctionName "\${<Placeholder>}" (one of ${Object.keys(functions).join(', ')}), found ${JSON.stringify(name ?? parameters['FunctionName.$'] ?? null)}; only a named function can be granted exactly`,
+    );
+  }
+  if (!Object.hasOwn(functions, placeholder)) {
+    throw new Error(
+      `${file}: state "${task.name}" invokes \${${placeholder}}, which names no function of the pipeline's state machine (known: ${Object.keys(functions).join(', ')}); add it to PipelineSubstitutions and PipelineStateMachineProps`,
+    );
+  }
+  return functions[placeholder as keyof PipelineSubstitutions];
+}
+
+/** The grants of every Task, statements with the same actions merged, in the order the file first needs them. */
+function taskGrants(tasks: readonly StateEntry[], ctx: GrantContext): TaskGrant[] {
+  const merged = new Map<string, { actions: readonly string[]; resources: Set<string> }>();
+  for (const task of tasks) {
+    for (const grant of TASK_GRANTS[String(task.state.Resource)]!(task, ctx)) {
+      const key = grant.actions.join(' ');
+      const entry = merged.get(key) ?? { actions: grant.actions, resources: new Set<string>() };
+      grant.resources.forEach((r) => entry.resources.add(r));
+      merged.set(key, entry);
+    }
+  }
+  return [...merged.values()].map(({ actions, resources }) => ({ actions, resources: [...resources] }));
+}
 
 export class PipelineStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -78,7 +131,8 @@ export class PipelineStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
     super(scope, id);
     const file = props.definitionFile ?? PIPELINE_DEFINITION_FILE;
-    this.tasks = taskResources(JSON.parse(readFileSync(file, 'utf8')) as unknown);
+    const definition = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    this.tasks = taskResources(definition);
     const unknown = this.tasks.filter((t) => !Object.hasOwn(TASK_GRANTS, t.resource));
     if (unknown.length) {
       throw new Error(
@@ -131,10 +185,18 @@ export class PipelineStateMachine extends Construct {
       ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'],
       'X-Ray tracing of executions uses actions that support no resource-level permissions.',
     );
-    const context: GrantContext = { role: this.role, stack, props };
-    for (const resource of new Set(this.tasks.map((t) => t.resource))) TASK_GRANTS[resource]!(context);
+    const functions = {
+      RecordProgressFunctionArn: props.recordProgress,
+      ApprovalGateFunctionArn: props.approvalGate,
+    } satisfies Record<keyof PipelineSubstitutions, lambda.IFunction>;
+    for (const { actions, resources } of taskGrants(tasksOf(definition), { file, stack, props, functions })) {
+      this.role.allow(actions, resources);
+    }
 
-    const substitutions: PipelineSubstitutions = { RecordProgressFunctionArn: props.recordProgress.functionArn };
+    const substitutions: PipelineSubstitutions = {
+      RecordProgressFunctionArn: functions.RecordProgressFunctionArn.functionArn,
+      ApprovalGateFunctionArn: functions.ApprovalGateFunctionArn.functionArn,
+    };
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: name,
       stateMachineType: sfn.StateMachineType.STANDARD,

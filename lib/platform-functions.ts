@@ -29,12 +29,14 @@ import { ExplicitRole } from './permissions';
 const LAMBDAS_DIR = `${__dirname}/../lambdas`;
 
 /** The handler entry files; lib/ names them by path and never imports them. */
-const HANDLER_ENTRIES = {
+export const HANDLER_ENTRIES = {
   publishSourceChange: `${LAMBDAS_DIR}/publish-source-change.ts`,
   githubWebhook: `${LAMBDAS_DIR}/github-webhook.ts`,
   startRun: `${LAMBDAS_DIR}/start-run.ts`,
   recordProgress: `${LAMBDAS_DIR}/record-progress.ts`,
   notify: `${LAMBDAS_DIR}/notify.ts`,
+  approvalGate: `${LAMBDAS_DIR}/approval-gate.ts`,
+  approvalDecisions: `${LAMBDAS_DIR}/approval-decisions.ts`,
 } as const;
 
 /**
@@ -52,6 +54,87 @@ const BUNDLING: nodejs.BundlingOptions = {
   sourcesContent: false,
   externalModules: ['@aws-sdk/*'],
 };
+
+/** What makes one platform function: its handler, its limits and what its environment adds. */
+export interface PlatformFunctionSpec {
+  readonly entry: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  /** The run store table; every platform function gets its name (ENV.tableName). */
+  readonly table: dynamodb.ITable;
+  /** Variables beyond the table name every function gets. */
+  readonly environment?: Record<string, string>;
+  /**
+   * For a function EventBridge invokes (asynchronously): Lambda retries an event twice, then sends it here.
+   * @default - no dead-letter queue: the function is invoked synchronously
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * One platform function as every stepline function is made: Node.js 22 on arm64, esbuild bundle with
+ * the SDK from the runtime, active tracing, its own log group (kept), and an ExplicitRole holding only
+ * its logs, X-Ray and (when invoked by events) its dead-letter queue; the caller adds the rest with
+ * `role.allow`. Constructs are made under `scope` as `<name>Logs`, `<name>Role` and `<name>`.
+ */
+export function platformFunction(
+  scope: Construct,
+  name: string,
+  spec: PlatformFunctionSpec,
+): { readonly fn: nodejs.NodejsFunction; readonly role: ExplicitRole } {
+  const { entry, description, timeout, deadLetterQueue } = spec;
+  const logGroup = new logs.LogGroup(scope, `${name}Logs`, {
+    retention: spec.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+    // Kept when the platform is removed (history), deleted when its first create rolls back.
+    removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+  });
+  const role = new ExplicitRole(scope, `${name}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `stepline ${name} function`,
+  });
+  role.allow(
+    ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    [logGroup.logGroupArn],
+    'A function writes its log streams, named by Lambda per container, into its own log group only.',
+  );
+  role.allowOnAnyResource(
+    'XRayTracing',
+    ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+    'Active tracing sends segments with xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+  );
+  const fn = new nodejs.NodejsFunction(scope, name, {
+    entry,
+    handler: 'handler',
+    description,
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: 256,
+    timeout,
+    tracing: lambda.Tracing.ACTIVE,
+    logGroup,
+    role: role.immutable,
+    environment: {
+      [ENV.tableName]: spec.table.tableName,
+      // The bundles carry source maps: stack traces in the logs point at the TypeScript source.
+      NODE_OPTIONS: '--enable-source-maps',
+      ...spec.environment,
+    },
+    bundling: BUNDLING,
+    ...(deadLetterQueue ? { deadLetterQueue, retryAttempts: 2 } : {}),
+  });
+  if (deadLetterQueue) role.allow(['sqs:SendMessage'], [deadLetterQueue.queueArn]);
+  acknowledgeRule(
+    fn,
+    'L1',
+    'The runtime is pinned to nodejs22.x on purpose (the platform issue mandates it, although NODEJS_24_X exists): moving to 24 is a deliberate, tested upgrade.',
+  );
+  return { fn, role };
+}
 
 export interface PlatformFunctionsProps {
   /** The run store table; the starter and the recorder read and write it. */
@@ -84,8 +167,9 @@ export class PlatformFunctions extends Construct {
   /** lambdas/record-progress.ts: records each step of a run, reading builds, reports and logs. */
   readonly recordProgress: nodejs.NodejsFunction;
   /**
-   * Events the starter or the publisher failed on after Lambda's retries of the asynchronous
-   * invocation (EventBridge invokes them asynchronously): kept for inspection and redrive, not lost.
+   * Events the functions EventBridge invokes (asynchronously) failed on after Lambda's retries — the
+   * starter, the publisher, the recorder, the notifier and the release gate's decision function — and
+   * events their rules could not deliver: kept for inspection and redrive, not lost.
    */
   readonly failedRunRequests: sqs.Queue;
   readonly startRunRole: ExplicitRole;
@@ -107,64 +191,20 @@ export class PlatformFunctions extends Construct {
     const stack = Stack.of(this);
     const create = (
       name: string,
-      spec: {
-        readonly entry: string;
-        readonly description: string;
-        readonly timeout: Duration;
-        /** Variables beyond the table name every function gets. */
-        readonly environment?: Record<string, string>;
+      {
+        invokedByEvents,
+        ...spec
+      }: Omit<PlatformFunctionSpec, 'table' | 'logRetention' | 'deadLetterQueue'> & {
         /** EventBridge invokes it asynchronously: what Lambda's retries cannot deliver goes to the DLQ. */
         readonly invokedByEvents?: boolean;
       },
-    ) => {
-      const { entry, description, timeout, invokedByEvents = false } = spec;
-      const logGroup = new logs.LogGroup(this, `${name}Logs`, {
-        retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-        // Kept when the platform is removed (history), deleted when its first create rolls back.
-        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    ) =>
+      platformFunction(this, name, {
+        ...spec,
+        table: props.table,
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+        ...(invokedByEvents ? { deadLetterQueue: this.failedRunRequests } : {}),
       });
-      const role = new ExplicitRole(this, `${name}Role`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `stepline ${name} function`,
-      });
-      role.allow(
-        ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        [logGroup.logGroupArn],
-        'A function writes its log streams, named by Lambda per container, into its own log group only.',
-      );
-      role.allowOnAnyResource(
-        'XRayTracing',
-        ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-        'Active tracing sends segments with xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
-      );
-      const fn = new nodejs.NodejsFunction(this, name, {
-        entry,
-        handler: 'handler',
-        description,
-        runtime: lambda.Runtime.NODEJS_22_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: 256,
-        timeout,
-        tracing: lambda.Tracing.ACTIVE,
-        logGroup,
-        role: role.immutable,
-        environment: {
-          [ENV.tableName]: props.table.tableName,
-          // The bundles carry source maps: stack traces in the logs point at the TypeScript source.
-          NODE_OPTIONS: '--enable-source-maps',
-          ...spec.environment,
-        },
-        bundling: BUNDLING,
-        ...(invokedByEvents ? { deadLetterQueue: this.failedRunRequests, retryAttempts: 2 } : {}),
-      });
-      if (invokedByEvents) role.allow(['sqs:SendMessage'], [this.failedRunRequests.queueArn]);
-      acknowledgeRule(
-        fn,
-        'L1',
-        'The runtime is pinned to nodejs22.x on purpose (the platform issue mandates it, although NODEJS_24_X exists): moving to 24 is a deliberate, tested upgrade.',
-      );
-      return { fn, role };
-    };
 
     this.failedRunRequests = new sqs.Queue(this, 'FailedRunRequests', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -174,7 +214,7 @@ export class PlatformFunctions extends Construct {
     acknowledgeRule(
       this.failedRunRequests,
       'SQS3',
-      "This queue is itself a dead-letter queue: the starter's and the publisher's, holding the events they failed on after Lambda's retries.",
+      "This queue is itself a dead-letter queue: of the functions EventBridge invokes and of their rules' targets, holding the events they failed on after the retries.",
     );
     const catalogParameters = stack.formatArn({
       service: 'ssm',
@@ -288,9 +328,10 @@ export class PlatformFunctions extends Construct {
     // RunStore.transitionRun/transitionStage (conditional UpdateItem, GetItem after a failed
     // condition), getRun (GetItem), listStages (Query on the table's own key), moving a lane on
     // when a run ends: release and acquire (UpdateItem), waiting (Query), dequeue (DeleteItem), and
-    // the sweep's active runs (Query on the active index).
+    // the sweep's active runs (Query on the active index), and an expired run's release gate: closed
+    // (UpdateItem) with an audit event (PutItem, core/approval-gate.ts closeExpiredGate).
     recorder.role.allow(
-      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:PutItem'],
       [props.table.tableArn, `${props.table.tableArn}/index/${INDEXES.active.name}`],
     );
     recorder.role.allow(

@@ -1,6 +1,7 @@
 /**
  * The platform: what every pipeline shares — the run store, the artifact bucket and its key, the
- * starter and recorder functions — and nothing that belongs to one pipeline. Its template does not
+ * starter and recorder functions, the release gate's decision side — and nothing that belongs to one
+ * pipeline. Its template does not
  * depend on the pipeline config, so adding or removing a pipeline never deploys it. It hands its
  * resources to the pipeline stacks through SSM parameters (core/platform.ts PLATFORM_PARAMETERS),
  * which CloudFormation reads at deploy time and, unlike exports, never locks.
@@ -12,6 +13,7 @@ import type { Construct } from 'constructs';
 import { PLATFORM_PARAMETERS } from '../core/platform';
 import { ArtifactStore } from './artifact-store';
 import { PlatformFunctions } from './platform-functions';
+import { ReleaseApprovals } from './release-approvals';
 import { RunStore } from './run-store';
 import { SourceEvents } from './source-events';
 
@@ -21,6 +23,7 @@ export class PlatformStack extends Stack {
   readonly platformKey: kms.Key;
   readonly functions: PlatformFunctions;
   readonly sources: SourceEvents;
+  readonly approvals: ReleaseApprovals;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, props);
@@ -36,6 +39,11 @@ export class PlatformStack extends Stack {
       table: this.runStore.table,
       sourceBus: this.sources.bus,
       webhookSecret: this.sources.webhookSecret,
+    });
+    this.approvals = new ReleaseApprovals(this, 'Approvals', {
+      table: this.runStore.table,
+      sourceBus: this.sources.bus,
+      deadLetterQueue: this.functions.failedRunRequests,
     });
 
     const publish = (id: string, parameterName: string, stringValue: string, description: string) =>
@@ -70,6 +78,18 @@ export class PlatformStack extends Stack {
       this.platformKey.keyArn,
       'stepline: the key that encrypts build artifacts',
     );
+    publish(
+      'ApprovalGateFunctionArnParameter',
+      PLATFORM_PARAMETERS.approvalGateFunctionArn,
+      this.approvals.approvalGate.functionArn,
+      "stepline: the release gate, invoked by every pipeline state machine's approval tasks",
+    );
+    publish(
+      'ApprovalsUrlParameter',
+      PLATFORM_PARAMETERS.approvalsUrl,
+      this.approvals.url,
+      'stepline: the decision endpoint (approvals HTTP API) the CLI calls',
+    );
 
     new CfnOutput(this, 'RunTableName', { description: 'The run store table', value: this.runStore.table.tableName });
     new CfnOutput(this, 'GitHubWebhookUrl', {
@@ -79,6 +99,23 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, 'GitHubWebhookSecretName', {
       description: "The Secrets Manager secret whose value is every GitHub webhook's Secret",
       value: this.sources.webhookSecret.secretName,
+    });
+    new CfnOutput(this, 'ApprovalsUrl', {
+      description: 'The decision endpoint of release approvals (email links, the CLI)',
+      value: this.approvals.url,
+    });
+    new CfnOutput(this, 'SlackInteractionsUrl', {
+      description: "Paste into your Slack app's Interactivity Request URL (Interactivity & Shortcuts)",
+      value: this.approvals.slackInteractionsUrl,
+    });
+    new CfnOutput(this, 'SlackSigningSecretName', {
+      description: "The Secrets Manager secret to put your Slack app's Signing Secret in",
+      value: this.approvals.slackSigningSecret.secretName,
+    });
+    new CfnOutput(this, 'ApprovalsCliPolicy', {
+      description:
+        "The IAM policy statement an approver's identity needs for `stepline approvals` against AWS (execute-api:Invoke on the CLI routes only)",
+      value: this.toJsonString(this.approvals.cliPolicyStatement().toStatementJson()),
     });
   }
 }

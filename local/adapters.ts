@@ -34,6 +34,25 @@ export function lambdaInvokeAdapter(functions: ReadonlyMap<string, LocalFunction
   };
 }
 
+/**
+ * `lambda:invoke.waitForTaskToken`: starts waiting for the token the Payload carries, invokes the
+ * function as `lambda:invoke` does, then waits until SendTaskSuccess or SendTaskFailure names the
+ * token (the local endpoint serves both). The function's own result is not the Task's.
+ */
+export function lambdaInvokeWaitForTaskTokenAdapter(functions: ReadonlyMap<string, LocalFunction>): TaskAdapter {
+  const invoke = lambdaInvokeAdapter(functions);
+  return async (input, context) => {
+    const callback = context.awaitTaskToken(input);
+    try {
+      await invoke(input, context);
+    } catch (error) {
+      callback.cancel();
+      throw error;
+    }
+    return callback.result;
+  };
+}
+
 /** `codebuild:startBuild.sync`: runs the build to its end; a build that did not succeed fails the task. */
 export function codeBuildSyncAdapter(codebuild: LocalCodeBuild): TaskAdapter {
   return async (input, { signal }) => {

@@ -7,15 +7,20 @@
  * answered 413 without being read whole; one that is not JSON, or not the operation's shape, 400 with
  * what is wrong; an unknown operation or route, 400 or 404. Answers are always JSON.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import type * as z from 'zod';
+import { LOCAL_ACCOUNT } from './constants';
 import { InvalidRequestError } from '../core/errors';
 import { parseInput } from '../core/schemas';
 
 /** A plain HTTP route served as a Lambda function URL serves its function: raw body, headers, status. */
 export type FunctionUrlRoute = (request: {
   readonly method: string;
+  /** The path and query string, as requested. */
+  readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
 }) => Promise<{ readonly statusCode: number; readonly headers?: Record<string, string>; readonly body: string }>;
@@ -58,7 +63,8 @@ class RequestTooLarge extends Error {}
 /**
  * @param operations keyed by X-Amz-Target, e.g. `AWSStepFunctions.StartExecution`
  * @param routes plain POST routes by path (not AWS), e.g. `/_local/git-push`
- * @param functionUrls routes served as function URLs by path, e.g. `/github/webhook`
+ * @param functionUrls routes served as function URLs by path, e.g. `/github/webhook`; a key ending
+ *   in `/` serves every path below it (an HTTP API's routes to one function)
  */
 export async function startLocalEndpoint(
   operations: Readonly<Record<string, AnyOperation>>,
@@ -66,7 +72,10 @@ export async function startLocalEndpoint(
   functionUrls: Readonly<Record<string, FunctionUrlRoute>> = {},
 ): Promise<LocalEndpoint> {
   const server = createServer((req, res) => {
-    const functionUrl = functionUrls[(req.url ?? '').split('?')[0]!];
+    const path = (req.url ?? '').split('?')[0]!;
+    const functionUrl =
+      functionUrls[path] ??
+      Object.entries(functionUrls).find(([prefix]) => prefix.endsWith('/') && path.startsWith(prefix))?.[1];
     void (functionUrl ? serveFunctionUrl(req, res, functionUrl) : serve(req, res, operations, routes));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -147,7 +156,7 @@ async function serveFunctionUrl(req: IncomingMessage, res: ServerResponse, route
     Object.entries(req.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]),
   );
   try {
-    const answer = await route({ method: req.method ?? 'GET', headers, body });
+    const answer = await route({ method: req.method ?? 'GET', url: req.url ?? '/', headers, body });
     res.writeHead(answer.statusCode, answer.headers ?? {});
     res.end(answer.body);
   } catch (error) {
@@ -187,4 +196,47 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/**
+ * The event (payload format 2.0, as function URLs and HTTP APIs send it) a request to a local
+ * function URL route becomes. `authorizer` is what an HTTP API's authorizer adds (local mode's stand-in
+ * for IAM authorization on the CLI routes).
+ */
+export function functionUrlEvent(
+  request: Parameters<FunctionUrlRoute>[0],
+  authorizer?: Record<string, unknown>,
+): LambdaFunctionURLEvent {
+  const [path, query = ''] = request.url.split(/\?(.*)/s);
+  const text = request.body.toString('utf8');
+  // Lambda passes a body that is not valid UTF-8 text as base64; a signature is over the bytes.
+  const binary = !Buffer.from(text, 'utf8').equals(request.body);
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path!,
+    rawQueryString: query,
+    headers: request.headers,
+    body: binary ? request.body.toString('base64') : text,
+    isBase64Encoded: binary,
+    requestContext: {
+      accountId: LOCAL_ACCOUNT,
+      apiId: 'local',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method: request.method,
+        path: path!,
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: request.headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+      ...(authorizer ? { authorizer } : {}),
+    },
+  } as LambdaFunctionURLEvent;
 }

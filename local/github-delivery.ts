@@ -16,8 +16,8 @@ export interface GitHubDelivery {
 
 const ZERO = '0'.repeat(40);
 
-/** The local webhook secret, made at the first start and kept (mode 600) in the state directory. */
-export function localWebhookSecret(path: string): string {
+/** A secret local mode makes at its first start and keeps (mode 600) in the state directory: the webhook secret, the link key. */
+export function localGeneratedSecret(path: string): string {
   if (!existsSync(path))
     writeFileSync(path, randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, ''), { mode: 0o600 });
   return readFileSync(path, 'utf8').trim();

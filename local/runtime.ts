@@ -6,10 +6,9 @@
 import './polyfills';
 import * as z from 'zod';
 import { createHash, randomUUID } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import {
   catalogEntry,
   isCodeCommitPipeline,
@@ -21,8 +20,10 @@ import {
 } from '../core/config';
 import { TASK_RESOURCES } from '../core/asl';
 import {
+  APPROVAL_LINK_KEY_SECRET_NAME,
   CATALOG_PATH,
   GITHUB_WEBHOOK_SECRET_NAME,
+  SLACK_SIGNING_SECRET_NAME,
   SOURCE_BUS_NAME,
   catalogParameterName,
   pushRuleName,
@@ -39,6 +40,8 @@ import {
   executionEndedTrigger,
 } from '../core/triggers';
 import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
+import { approvalDecisionsDeps, createHandler as createApprovalDecisions } from '../lambdas/approval-decisions';
+import { approvalGateDeps, createHandler as createApprovalGate } from '../lambdas/approval-gate';
 import { createHandler as createGitHubWebhook, githubWebhookDeps } from '../lambdas/github-webhook';
 import { createHandler as createPublishSourceChange, publishSourceChangeDeps } from '../lambdas/publish-source-change';
 import { createHandler as createNotify, notifyDeps } from '../lambdas/notify';
@@ -46,15 +49,27 @@ import { createHandler as createRecordProgress, recordProgressDeps } from '../la
 import { createHandler as createStartRun, startRunDeps } from '../lambdas/start-run';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
 import { RunStore } from '../store/run-store';
-import { codeBuildSyncAdapter, lambdaInvokeAdapter, type LocalFunction } from './adapters';
-import { operation, startLocalEndpoint, type FunctionUrlRoute, type LocalEndpoint } from './aws-endpoint';
+import {
+  codeBuildSyncAdapter,
+  lambdaInvokeAdapter,
+  lambdaInvokeWaitForTaskTokenAdapter,
+  type LocalFunction,
+} from './adapters';
+import { decisionRoutes, scheduleSweep, SLACK_RESPONSE_ROUTE, slackResponseRoute } from './approvals';
+import {
+  functionUrlEvent,
+  operation,
+  startLocalEndpoint,
+  type FunctionUrlRoute,
+  type LocalEndpoint,
+} from './aws-endpoint';
 import { LocalBuildRunner } from './build-runner';
 import type { RecoveryReport } from './build-runner';
 import { LocalCodeBuild, type BuildRunner } from './codebuild';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
 import { LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGitSource, type RefUpdate } from './git-source';
-import { localWebhookSecret, pushDelivery } from './github-delivery';
+import { localGeneratedSecret, pushDelivery } from './github-delivery';
 import { ChannelSenders } from '../lambdas/adapters/notification-senders';
 import { SecretReader } from '../lambdas/adapters/secrets';
 import { LocalOutbox, LocalSenders, localSecret } from './outbox';
@@ -81,12 +96,19 @@ export interface LocalRuntimeOptions {
   readonly smtpRelay?: string;
   /** Called for each run a delivered event starts (not for duplicates). */
   readonly onRunStarted?: (run: StartRunResult) => void;
+  /**
+   * No person can be asked (no terminal): the gate's decision endpoint lets local mode's demo
+   * approver decide, recorded as the demo's. @default false
+   */
+  readonly demoApprover?: boolean;
   /** Called for each event that starts no run, with the reason (also written to `<stateDir>/event-bus.log`). */
   readonly onDeliveryProblem?: (problem: DeliveryProblem) => void;
   readonly now?: Clock;
 }
 
 const GIT_PUSH_ROUTE = '/_local/git-push';
+/** Where a running local mode says where its endpoint listens (the CLI's approvals commands read it). */
+export const ENDPOINT_FILE = 'endpoint.json';
 /** Where local mode's GitHub webhook receiver listens, as the platform's function URL does on AWS. */
 export const GITHUB_WEBHOOK_ROUTE = '/github/webhook';
 
@@ -127,6 +149,10 @@ export class LocalRuntime {
   /** The execution status changes delivered, by execution. */
   private readonly endings = new Map<string, Promise<unknown>>();
   private closing = false;
+  /** Stops the gates' sweep timer. */
+  private stopSweep: () => Promise<void> = async () => undefined;
+  /** The decision endpoint's handler (also the sweep's target). */
+  private decisions: (event: unknown) => Promise<unknown> = async () => undefined;
 
   readonly store: RunStore;
   readonly stepFunctions: LocalStepFunctions;
@@ -141,6 +167,8 @@ export class LocalRuntime {
   readonly stateDir: string;
   /** Runs a previous local session left active (it was killed); recorded FAILED on start. */
   readonly interruptedRuns: readonly string[];
+  /** Runs a previous local session left waiting at their release gate: waiting there again. */
+  resumedExecutions: readonly string[] = [];
   /** What a previous local session that was killed left running, and was ended. */
   readonly recovery: RecoveryReport | undefined;
   private readonly storeServer: StoreServer;
@@ -191,7 +219,6 @@ export class LocalRuntime {
       path: options.persistStore ? join(stateDir, 'store') : undefined,
     });
     const store = new RunStore(storeServer.client, LOCAL_TABLE_NAME);
-    const interruptedRuns = await failInterruptedRuns(store, now);
     const git = new LocalGitSource(stateDir);
     const pipelines = options.config.pipelines;
 
@@ -214,6 +241,7 @@ export class LocalRuntime {
     const stepFunctions = new LocalStepFunctions(
       {
         [TASK_RESOURCES.lambdaInvoke]: lambdaInvokeAdapter(functions),
+        [TASK_RESOURCES.lambdaInvokeWaitForTaskToken]: lambdaInvokeWaitForTaskTokenAdapter(functions),
         [TASK_RESOURCES.codeBuildSync]: codeBuildSyncAdapter(codebuild),
       },
       {
@@ -226,13 +254,22 @@ export class LocalRuntime {
     );
     const bus = new LocalEventBus();
     const sourceBus = new LocalEventBus();
-    const webhookSecret = localWebhookSecret(join(stateDir, 'github-webhook-secret'));
+    // Runs active when the last local mode ended are FAILED, but for those waiting at a release gate:
+    // their executions resume there (below).
+    const interruptedRuns = await failInterruptedRuns(store, now, new Set(stepFunctions.suspendedExecutions()));
+    const webhookSecret = localGeneratedSecret(join(stateDir, 'github-webhook-secret'));
+    const localSecrets: Record<string, string> = {
+      [GITHUB_WEBHOOK_SECRET_NAME]: webhookSecret,
+      [APPROVAL_LINK_KEY_SECRET_NAME]: localGeneratedSecret(join(stateDir, 'approval-link-key')),
+      [SLACK_SIGNING_SECRET_NAME]: localGeneratedSecret(join(stateDir, 'slack-signing-secret')),
+    };
     // Parameter Store: where the pipelines' catalog entries are published, as their stacks do on AWS.
     const parameters = new Map<string, string>();
     // The edges reach the runtime, made below, through these.
     const late: {
       receive?: (push: GitPush) => { events: number };
       webhook?: FunctionUrlRoute;
+      decisions?: (event: unknown) => Promise<unknown>;
       ended?: (execution: Execution) => void;
     } = {};
     const endpoint = await startLocalEndpoint(
@@ -242,11 +279,15 @@ export class LocalRuntime {
         git,
         parameters,
         { [SOURCE_BUS_NAME]: sourceBus },
-        webhookSecret,
+        localSecrets,
         join(stateDir, 'secrets'),
       ),
       { [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => late.receive!(push)) },
-      { [GITHUB_WEBHOOK_ROUTE]: (request) => late.webhook!(request) },
+      {
+        [GITHUB_WEBHOOK_ROUTE]: (request) => late.webhook!(request),
+        ...decisionRoutes((event) => late.decisions!(event)),
+        ...slackResponseRoute(join(stateDir, 'outbox')),
+      },
     );
     const runtime = new LocalRuntime(
       {
@@ -256,6 +297,7 @@ export class LocalRuntime {
       options,
     );
     late.receive = (push) => runtime.receivePush(push);
+    writeFileSync(join(stateDir, ENDPOINT_FILE), JSON.stringify({ url: endpoint.url, pid: process.pid }));
     late.ended = (execution) => runtime.executionEnded(execution);
 
     const aws = { endpoint: endpoint.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
@@ -265,6 +307,9 @@ export class LocalRuntime {
       catalogPath: CATALOG_PATH,
       sourceBusName: SOURCE_BUS_NAME,
       webhookSecretId: GITHUB_WEBHOOK_SECRET_NAME,
+      approvalsUrl: endpoint.url,
+      linkKeySecretId: APPROVAL_LINK_KEY_SECRET_NAME,
+      slackSigningSecretId: SLACK_SIGNING_SECRET_NAME,
       // No console locally: a message points at the state directory, and at the failing build's log file.
       runLink: () => `file://${stateDir}`,
       now,
@@ -272,6 +317,7 @@ export class LocalRuntime {
     const recordProgress = functionArn('stepline-record-progress');
     const recorder = createRecordProgress(recordProgressDeps(platform));
     functions.set(recordProgress, recorder);
+    const approvalGate = functionArn('stepline-approval-gate');
     bus.addRule({
       name: 'stepline-execution-ended',
       ...executionEndedTrigger(`arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:stepline-`),
@@ -282,7 +328,10 @@ export class LocalRuntime {
         pipeline,
         stepFunctions.createStateMachine(
           stateMachineName(pipeline.name),
-          renderDefinition(PIPELINE_DEFINITION_FILE, { RecordProgressFunctionArn: recordProgress }),
+          renderDefinition(PIPELINE_DEFINITION_FILE, {
+            RecordProgressFunctionArn: recordProgress,
+            ApprovalGateFunctionArn: approvalGate,
+          }),
         ),
       );
       parameters.set(catalogParameterName(pipeline.name), JSON.stringify(entry));
@@ -299,6 +348,19 @@ export class LocalRuntime {
       logTo('publish-source-change'),
     );
     const githubWebhook = createGitHubWebhook(githubWebhookDeps(platform), logTo('github-webhook'));
+    functions.set(approvalGate, createApprovalGate(approvalGateDeps(platform), logTo('approval-gate')));
+    const decisions = createApprovalDecisions(
+      approvalDecisionsDeps(platform, {
+        demoApprover: options.demoApprover,
+        slackResponseUrl: new RegExp(`^${endpoint.url.replace(/[.]/g, '\\.')}${SLACK_RESPONSE_ROUTE}`),
+      }),
+      logTo('approval-decisions'),
+    );
+    late.decisions = decisions;
+    runtime.decisions = decisions;
+    runtime.stopSweep = scheduleSweep(decisions, (error) =>
+      logTo('approval-decisions')({ message: 'sweep failed', cause: error.message }),
+    );
     // Delivered into the outbox, unless the user gave local mode a channel's secret (see LocalSenders).
     const notifier = createNotify(
       notifyDeps(
@@ -322,6 +384,8 @@ export class LocalRuntime {
     });
     late.webhook = (request) =>
       githubWebhook(functionUrlEvent(request)).then((r) => r as Awaited<ReturnType<FunctionUrlRoute>>);
+    // Executions a stop left waiting at their release gate wait there again (a redrive).
+    runtime.resumedExecutions = stepFunctions.resumeSuspended().map((e) => e.name);
     for (const pipeline of pipelines) {
       const repository = localRepositoryName(pipeline);
       await git.ensureRepository(repository, `${endpoint.url}${GIT_PUSH_ROUTE}`);
@@ -558,6 +622,11 @@ export class LocalRuntime {
     this.endings.set(execution.executionArn, handled);
   }
 
+  /** One round of the gates' sweep now (expiries, held gates whose window opened, heartbeats), as the schedule runs it. */
+  sweepApprovals(): Promise<unknown> {
+    return this.decisions({ kind: 'sweep' });
+  }
+
   /** Resolves when the recorder has taken an ended execution's status change (the lane has moved on). */
   private async settled(executionArn: string): Promise<void> {
     await this.endings.get(executionArn);
@@ -573,8 +642,10 @@ export class LocalRuntime {
    */
   async close(): Promise<void> {
     this.closing = true;
+    await this.stopSweep();
     await this.stepFunctions.stopAll();
-    await failInterruptedRuns(this.store, this.now);
+    await failInterruptedRuns(this.store, this.now, new Set(this.stepFunctions.suspendedExecutions()));
+    rmSync(join(this.stateDir, ENDPOINT_FILE), { force: true });
     await this.endpoint.close();
     await this.storeServer.close();
     this.unlock();
@@ -615,40 +686,6 @@ function describe(event: BusEvent | SourceChanged): Omit<DeliveryProblem, 'reaso
   };
 }
 
-/** The function URL event (payload format 2.0) a request to a local function URL route becomes. */
-function functionUrlEvent(request: Parameters<FunctionUrlRoute>[0]): LambdaFunctionURLEvent {
-  const text = request.body.toString('utf8');
-  // Lambda passes a body that is not valid UTF-8 text as base64; the signature is over the bytes.
-  const binary = !Buffer.from(text, 'utf8').equals(request.body);
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: GITHUB_WEBHOOK_ROUTE,
-    rawQueryString: '',
-    headers: request.headers,
-    body: binary ? request.body.toString('base64') : text,
-    isBase64Encoded: binary,
-    requestContext: {
-      accountId: LOCAL_ACCOUNT,
-      apiId: 'local',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: {
-        method: request.method,
-        path: GITHUB_WEBHOOK_ROUTE,
-        protocol: 'HTTP/1.1',
-        sourceIp: '127.0.0.1',
-        userAgent: request.headers['user-agent'] ?? '',
-      },
-      requestId: randomUUID(),
-      routeKey: '$default',
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-    },
-  };
-}
-
 /** A UUID-shaped event id, the same for the same delivery and ref. */
 function eventIdOf(delivery: string, update: RefUpdate): string {
   const hex = createHash('sha256').update(`${delivery}\n${update.ref}\n${update.commitId}`).digest('hex');
@@ -660,7 +697,7 @@ function eventIdOf(delivery: string, update: RefUpdate): string {
  * with the process on a kill). Recording it FAILED keeps the store truthful (and its active index
  * empty): at a stop, and at the next start for a local mode that could not stop.
  */
-async function failInterruptedRuns(store: RunStore, now: Clock): Promise<string[]> {
+async function failInterruptedRuns(store: RunStore, now: Clock, resumable: ReadonlySet<string>): Promise<string[]> {
   const failure = {
     error: 'LocalModeStopped',
     cause: 'local mode stopped while this run was in progress; local executions do not survive a restart',
@@ -670,6 +707,7 @@ async function failInterruptedRuns(store: RunStore, now: Clock): Promise<string[
   do {
     const page = await store.listActiveRuns({ cursor });
     for (const run of page.items) {
+      if (run.executionName && resumable.has(run.executionName)) continue;
       for (const stage of await store.listStages(run.runId)) {
         if (stage.status === 'IN_PROGRESS') {
           await store.transitionStage(run.runId, stage.name, 'FAILED', { endedAt: now().toISOString(), failure });
@@ -728,7 +766,7 @@ function awsOperations(
   git: LocalGitSource,
   parameters: ReadonlyMap<string, string>,
   buses: Readonly<Record<string, LocalEventBus>>,
-  webhookSecret: string,
+  generatedSecrets: Readonly<Record<string, string>>,
   secretsDir: string,
 ) {
   return {
@@ -776,7 +814,7 @@ function awsOperations(
     // The webhook secret local mode made, and the notification secrets a user put under
     // <stateDir>/secrets/ (a Slack webhook URL, a GitHub token) to deliver for real from local mode.
     'secretsmanager.GetSecretValue': operation(z.object({ SecretId: name }), (r) => {
-      const value = r.SecretId === GITHUB_WEBHOOK_SECRET_NAME ? webhookSecret : localSecret(secretsDir, r.SecretId);
+      const value = generatedSecrets[r.SecretId] ?? localSecret(secretsDir, r.SecretId);
       if (value === undefined) {
         throw Object.assign(new Error("Secrets Manager can't find the specified secret."), {
           name: 'ResourceNotFoundException',
@@ -784,6 +822,22 @@ function awsOperations(
       }
       return { Name: r.SecretId, SecretString: value, VersionId: 'local' };
     }),
+    'AWSStepFunctions.SendTaskSuccess': operation(
+      z.object({ taskToken: z.string().min(1).max(2048), output: z.string().max(256 * 1024) }),
+      (r) => (sfn.sendTaskSuccess(r.taskToken, r.output), {}),
+    ),
+    'AWSStepFunctions.SendTaskFailure': operation(
+      z.object({
+        taskToken: z.string().min(1).max(2048),
+        error: z.string().max(256).optional(),
+        cause: z.string().max(32_768).optional(),
+      }),
+      (r) => (sfn.sendTaskFailure(r.taskToken, r.error ?? '', r.cause ?? ''), {}),
+    ),
+    'AWSStepFunctions.SendTaskHeartbeat': operation(
+      z.object({ taskToken: z.string().min(1).max(2048) }),
+      (r) => (sfn.sendTaskHeartbeat(r.taskToken), {}),
+    ),
     'AmazonSSM.GetParametersByPath': operation(
       z.object({
         Path: name,

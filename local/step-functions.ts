@@ -5,24 +5,46 @@
  * Task bound to an adapter chosen by its `Resource`, and aborts reaching the adapters.
  */
 import './polyfills';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { taskResources } from '../core/asl';
+import { TASK_RESOURCES, scopeOf, statesOf, taskResources } from '../core/asl';
+import { MAX_LOCAL_TIMEOUT_SECONDS } from '../core/asl-lint';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
+import { TaskError } from './task-error';
 
 export interface TaskContext {
   readonly signal: AbortSignal;
   readonly stateName: string;
   readonly executionArn: string;
+  /**
+   * For `.waitForTaskToken` Tasks: starts waiting for the task token that the Task's input carries
+   * (minted by `$$.Task.Token`); resolves with the SendTaskSuccess output, rejects with the
+   * SendTaskFailure error. Call it before handing the token out, so no callback arrives unheard.
+   */
+  readonly awaitTaskToken: (input: unknown) => { readonly result: Promise<unknown>; cancel(): void };
 }
 /** Runs one Task locally: receives the Task's resolved Parameters, returns its raw result. */
 export type TaskAdapter = (input: unknown, context: TaskContext) => Promise<unknown>;
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
-/** What is kept of an execution on disk: everything DescribeExecution answers. */
-type ExecutionRecord = Omit<Execution, 'done' | 'startDate' | 'stopDate'> & { startDate: string; stopDate?: string };
+/**
+ * What is kept of an execution on disk: everything DescribeExecution answers, and for one that waits
+ * on a task token at a top-level state, that state and its input, to resume it there after a restart.
+ */
+type ExecutionRecord = Omit<Execution, 'done' | 'startDate' | 'stopDate'> & {
+  startDate: string;
+  stopDate?: string;
+  waitingAt?: WaitingAt;
+};
+
+/** A top-level `.waitForTaskToken` state an execution waits in, and the state's input. */
+interface WaitingAt {
+  readonly state: string;
+  readonly input: unknown;
+}
 
 export interface Execution {
   readonly executionArn: string;
@@ -47,7 +69,10 @@ export class SfnApiError extends Error {
       | 'StateMachineDoesNotExist'
       | 'InvalidName'
       | 'ExecutionDoesNotExist'
-      | 'InvalidExecutionInput',
+      | 'InvalidExecutionInput'
+      | 'TaskDoesNotExist'
+      | 'InvalidToken'
+      | 'InvalidOutput',
     message: string,
   ) {
     super(message);
@@ -57,7 +82,16 @@ export class SfnApiError extends Error {
 
 interface RegisteredMachine {
   readonly machine: StateMachine;
+  readonly definition: Record<string, unknown>;
   readonly tasks: ReadonlyMap<string, string>;
+  /** Its top-level `.waitForTaskToken` states: where an execution can be resumed after a restart. */
+  readonly resumable: ReadonlySet<string>;
+}
+
+/** A task token minted for an execution, and the Task waiting on it. */
+interface TaskTokenEntry {
+  readonly executionArn: string;
+  waiter?: { resolve: (output: unknown) => void; reject: (error: Error) => void };
 }
 
 /** How long stopping waits for aborted tasks to finish (a build ending its processes, writing its log). */
@@ -65,7 +99,13 @@ const STOP_GRACE_MS = 15_000;
 
 export class LocalStepFunctions {
   private readonly machines = new Map<string, RegisteredMachine>();
-  private readonly executions = new Map<string, Execution & { abort: AbortController }>();
+  private readonly executions = new Map<
+    string,
+    Execution & { abort: AbortController; waitingAt?: WaitingAt; suspended?: boolean }
+  >();
+  private readonly tokens = new Map<string, TaskTokenEntry>();
+  /** Executions a stop left waiting at a task token, loaded to be resumed (`resumeSuspended`). */
+  private readonly suspended: ExecutionRecord[] = [];
   /** Adapter calls still running: an aborted execution ends at once, its tasks only when they have cleaned up. */
   private readonly tasksInFlight = new Set<Promise<unknown>>();
 
@@ -96,6 +136,7 @@ export class LocalStepFunctions {
       }
       tasks.set(task.state, task.resource);
     }
+    withStateInputTimeouts(definition);
     const missing = [...tasks].filter(([, resource]) => !this.adapters[resource]);
     if (missing.length) {
       throw new Error(
@@ -104,7 +145,15 @@ export class LocalStepFunctions {
     }
     const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
     const arn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
-    this.machines.set(arn, { machine, tasks });
+    const top = scopeOf(definition)?.states ?? {};
+    const resumable = new Set(
+      Object.entries(top)
+        .filter(
+          ([, state]) => (state as { Resource?: unknown }).Resource === TASK_RESOURCES.lambdaInvokeWaitForTaskToken,
+        )
+        .map(([stateName]) => stateName),
+    );
+    this.machines.set(arn, { machine, definition: definition as Record<string, unknown>, tasks, resumable });
     return arn;
   }
 
@@ -126,17 +175,77 @@ export class LocalStepFunctions {
     } catch {
       throw new SfnApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
     }
+    return this.launch(
+      registered,
+      registered.machine,
+      { executionArn, stateMachineArn, name, input },
+      parsedInput,
+      new Date(),
+    );
+  }
 
+  /**
+   * Resumes the executions a stop left waiting at a task token (after the machines are registered):
+   * each runs again from that state with the state's saved input, under its own name and ARN, as a
+   * Step Functions redrive would. The Task asks for a new token; the old one is dead.
+   */
+  resumeSuspended(): Execution[] {
+    const resumed: Execution[] = [];
+    for (const record of this.suspended.splice(0)) {
+      const registered = this.machines.get(record.stateMachineArn);
+      if (!registered?.resumable.has(record.waitingAt!.state)) {
+        this.markInterrupted(record);
+        continue;
+      }
+      // A copy that starts at the waiting state; the other states are unreachable, so skip validation.
+      const machine = new StateMachine({ ...registered.definition, StartAt: record.waitingAt!.state } as never, {
+        validationOptions: { noValidate: true },
+      });
+      const { executionArn, stateMachineArn, name, input } = record;
+      resumed.push(
+        this.launch(
+          registered,
+          machine,
+          { executionArn, stateMachineArn, name, input },
+          record.waitingAt!.input,
+          new Date(record.startDate),
+        ),
+      );
+    }
+    return resumed;
+  }
+
+  /** Names of the executions that resume at their task token on the next start (suspended by a stop, or loaded so). */
+  suspendedExecutions(): string[] {
+    const stopped = [...this.executions.values()].filter((e) => e.suspended).map((e) => e.name);
+    return [...stopped, ...this.suspended.map((record) => record.name)];
+  }
+
+  private launch(
+    registered: RegisteredMachine,
+    machine: StateMachine,
+    identity: Pick<Execution, 'executionArn' | 'stateMachineArn' | 'name' | 'input'>,
+    parsedInput: unknown,
+    startDate: Date,
+  ): Execution {
+    const { executionArn, stateMachineArn, name } = identity;
     const abort = new AbortController();
-    const startDate = new Date();
+    const mint = () => this.mintToken(executionArn);
     const handlers = Object.fromEntries(
       [...registered.tasks].map(([state, resource]) => [
         state,
         (taskInput: unknown) =>
-          this.track(this.adapters[resource]!(taskInput, { signal: abort.signal, stateName: state, executionArn })),
+          this.track(
+            this.adapters[resource]!(taskInput, {
+              signal: abort.signal,
+              stateName: state,
+              executionArn,
+              awaitTaskToken: (input) => this.awaitTaskToken(input, executionArn, abort.signal),
+            }),
+          ),
       ]),
     );
-    const run = registered.machine.run(
+    const run = machine.run(
       parsedInput as never,
       {
         overrides: {
@@ -146,16 +255,19 @@ export class LocalStepFunctions {
         context: {
           Execution: { Id: executionArn, Name: name, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local` },
           StateMachine: { Id: stateMachineArn, Name: stateMachineArn.split(':').pop() },
+          // The executor sets no task token; each read of $$.Task.Token mints one for this execution.
+          Task: {
+            get Token() {
+              return mint();
+            },
+          },
         },
       } as never,
     );
     abort.signal.addEventListener('abort', () => run.abort());
 
-    const execution: Execution & { abort: AbortController } = {
-      executionArn,
-      stateMachineArn,
-      name,
-      input,
+    const execution: Execution & { abort: AbortController; waitingAt?: WaitingAt } = {
+      ...identity,
       startDate,
       status: 'RUNNING',
       abort,
@@ -166,7 +278,81 @@ export class LocalStepFunctions {
     };
     this.executions.set(executionArn, execution);
     this.save(execution);
+    void this.followWaits(execution, registered, run.eventLogs);
     return execution;
+  }
+
+  /** Notes when the execution enters and leaves a top-level task-token state: where it would resume. */
+  private async followWaits(
+    execution: Execution & { waitingAt?: WaitingAt },
+    registered: RegisteredMachine,
+    events: AsyncGenerator<{ type: string; state?: { name: string; input: unknown }; index?: number }>,
+  ): Promise<void> {
+    try {
+      for await (const event of events) {
+        if (!event.state || !registered.resumable.has(event.state.name) || event.index !== undefined) continue;
+        if (event.type === 'StateEntered') execution.waitingAt = { state: event.state.name, input: event.state.input };
+        else if (execution.waitingAt?.state === event.state.name) execution.waitingAt = undefined;
+      }
+    } catch {
+      // The log ends with the execution, however it ends.
+    }
+  }
+
+  private mintToken(executionArn: string): string {
+    const token = randomBytes(48).toString('base64url');
+    this.tokens.set(token, { executionArn });
+    return token;
+  }
+
+  private awaitTaskToken(input: unknown, executionArn: string, signal: AbortSignal) {
+    const token = tokenIn(input, (candidate) => this.tokens.get(candidate)?.executionArn === executionArn);
+    if (!token) throw new Error('the Task waits for a task token but its input carries none ($$.Task.Token)');
+    const entry = this.tokens.get(token)!;
+    const result = new Promise<unknown>((resolve, reject) => {
+      entry.waiter = { resolve, reject };
+      signal.addEventListener('abort', () => reject(new Error('the execution was stopped')), { once: true });
+    });
+    result.catch(() => undefined);
+    return { result, cancel: () => this.tokens.delete(token) };
+  }
+
+  /** SendTaskSuccess: resumes the Task waiting on the token with the output (JSON). */
+  sendTaskSuccess(taskToken: string, output: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(output);
+    } catch {
+      throw new SfnApiError('InvalidOutput', 'Invalid Output: not JSON');
+    }
+    this.settle(taskToken).resolve(parsed);
+  }
+
+  /** SendTaskFailure: fails the Task waiting on the token with this error and cause. */
+  sendTaskFailure(taskToken: string, error: string, cause: string): void {
+    this.settle(taskToken).reject(new TaskError(error, cause));
+  }
+
+  /** SendTaskHeartbeat: the token's Task is still waiting (heartbeats are not timed locally). */
+  sendTaskHeartbeat(taskToken: string): void {
+    this.waitingTask(taskToken);
+  }
+
+  private settle(taskToken: string): NonNullable<TaskTokenEntry['waiter']> {
+    const waiter = this.waitingTask(taskToken);
+    this.tokens.delete(taskToken);
+    return waiter;
+  }
+
+  private waitingTask(taskToken: string): NonNullable<TaskTokenEntry['waiter']> {
+    const entry = this.tokens.get(taskToken);
+    if (!entry) throw new SfnApiError('InvalidToken', 'Invalid Token: no task was given this token');
+    const execution = this.executions.get(entry.executionArn);
+    if (!entry.waiter || execution?.status !== 'RUNNING') {
+      this.tokens.delete(taskToken);
+      throw new SfnApiError('TaskDoesNotExist', 'Task Does Not Exist: the task waiting on this token has ended');
+    }
+    return entry.waiter;
   }
 
   describeExecution(executionArn: string): Execution {
@@ -186,6 +372,8 @@ export class LocalStepFunctions {
    */
   async stopAll(graceMs: number = STOP_GRACE_MS): Promise<void> {
     const running = [...this.executions.values()].filter((e) => e.status === 'RUNNING');
+    // One waiting at a task token is suspended, not ended: kept RUNNING on disk, resumed at the next start.
+    running.filter((e) => e.waitingAt).forEach((e) => (e.suspended = true));
     running.forEach((e) => e.abort.abort());
     await Promise.all(running.map((e) => e.done));
     let timer: NodeJS.Timeout | undefined;
@@ -205,6 +393,7 @@ export class LocalStepFunctions {
 
   private finish(executionArn: string, status: ExecutionStatus, fields: Partial<Execution>): void {
     const execution = this.executions.get(executionArn)!;
+    if (execution.suspended) return this.save(execution);
     Object.assign(execution, fields, { status, stopDate: new Date() });
     this.save(execution);
     this.options.onExecutionEnded?.(execution);
@@ -214,7 +403,11 @@ export class LocalStepFunctions {
     const dir = this.options.executionsDir;
     if (!dir) return;
     const { executionArn, stateMachineArn, name, input, startDate, status, stopDate, output, error, cause } = execution;
+    const waitingAt = (execution as { suspended?: boolean; waitingAt?: WaitingAt }).suspended
+      ? (execution as { waitingAt?: WaitingAt }).waitingAt
+      : undefined;
     const record: ExecutionRecord = {
+      ...(waitingAt ? { waitingAt } : {}),
       executionArn,
       stateMachineArn,
       name,
@@ -234,26 +427,63 @@ export class LocalStepFunctions {
     mkdirSync(dir, { recursive: true });
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
       const record = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ExecutionRecord;
-      const interrupted = record.status === 'RUNNING';
-      const execution = {
-        ...record,
-        startDate: new Date(record.startDate),
-        stopDate: record.stopDate ? new Date(record.stopDate) : interrupted ? new Date() : undefined,
-        ...(interrupted
-          ? { status: 'ABORTED' as const, error: 'LocalModeStopped', cause: 'local mode stopped while it ran' }
-          : {}),
-        abort: new AbortController(),
-        done: Promise.resolve(),
-      };
-      this.executions.set(record.executionArn, execution);
-      if (interrupted) this.save(execution);
+      if (record.status === 'RUNNING' && record.waitingAt) {
+        this.suspended.push(record);
+        continue;
+      }
+      this.markInterrupted(record);
     }
+  }
+
+  /** An execution a stop or a crash interrupted (not at a task token): ABORTED, as it cannot go on. */
+  private markInterrupted(record: ExecutionRecord): void {
+    const interrupted = record.status === 'RUNNING';
+    const { waitingAt: _waitingAt, ...kept } = record;
+    const execution = {
+      ...kept,
+      startDate: new Date(record.startDate),
+      stopDate: record.stopDate ? new Date(record.stopDate) : interrupted ? new Date() : undefined,
+      ...(interrupted
+        ? { status: 'ABORTED' as const, error: 'LocalModeStopped', cause: 'local mode stopped while it ran' }
+        : {}),
+      abort: new AbortController(),
+      done: Promise.resolve(),
+    };
+    this.executions.set(record.executionArn, execution);
+    if (interrupted) this.save(execution);
   }
 }
 
 /** An execution ARN as a file name: `<state machine>:<name>`, both made of safe characters. */
 function fileNameOf(executionArn: string): string {
   return executionArn.split(':').slice(-2).join('--');
+}
+
+/**
+ * Step Functions reads a Task's `TimeoutSecondsPath` from the state's input; the local executor reads
+ * it from the input after Parameters, where the path points to nothing (States.Runtime). Locally such
+ * a Task gets the longest timeout the executor can keep instead: the gate it guards is expired from
+ * the store and the clock by the sweep, in both runtimes.
+ */
+function withStateInputTimeouts(definition: unknown): void {
+  for (const { state } of statesOf(definition)) {
+    if (state.Type !== 'Task' || typeof state.TimeoutSecondsPath !== 'string') continue;
+    const task = state as Record<string, unknown>;
+    delete task.TimeoutSecondsPath;
+    task.TimeoutSeconds = MAX_LOCAL_TIMEOUT_SECONDS;
+  }
+}
+
+/** The minted token a Task's input carries, wherever its Parameters put it. */
+function tokenIn(value: unknown, isToken: (candidate: string) => boolean): string | undefined {
+  if (typeof value === 'string') return isToken(value) ? value : undefined;
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) {
+      const found = tokenIn(child, isToken);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 function failureOf(error: unknown): { error: string; cause: string } {

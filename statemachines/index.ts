@@ -10,6 +10,8 @@ export const PIPELINE_DEFINITION_FILE = join(__dirname, 'pipeline.asl.json');
 export interface PipelineSubstitutions {
   /** ARN of the progress recorder function (lambdas/record-progress.ts). */
   readonly RecordProgressFunctionArn: string;
+  /** ARN of the release gate function (lambdas/approval-gate.ts). */
+  readonly ApprovalGateFunctionArn: string;
 }
 
 /** Fills `${Name}` placeholders as Step Functions' DefinitionSubstitutions do; an unfilled one is an error. */

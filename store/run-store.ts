@@ -5,6 +5,7 @@
  * in is a no-op, which makes retried tasks safe. It also keeps each pipeline's lane (QUEUED and
  * SUPERSEDED modes): the holder item and the waiting runs, in the pipeline's own partition.
  */
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -28,8 +29,22 @@ import {
   type WaitingRun,
   type DeliveryAttempt,
   type NotificationRecord,
+  APPROVAL_TRANSITIONS,
+  type ApprovalDecision,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  type AuditEvent,
 } from '../core/records';
-import type { NotificationStore, RunHistory, RunLanes, RunRepository, RunUpdate, StageUpdate } from '../core/ports';
+import type {
+  ApprovalStore,
+  ApprovalUpdate,
+  NotificationStore,
+  RunHistory,
+  RunLanes,
+  RunRepository,
+  RunUpdate,
+  StageUpdate,
+} from '../core/ports';
 import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../core/errors';
 import { INDEXES, KEY_ATTRIBUTES, keys } from './schema';
 
@@ -41,7 +56,7 @@ export interface Page<T> {
   readonly cursor?: string;
 }
 
-export class RunStore implements RunRepository, RunHistory, RunLanes, NotificationStore {
+export class RunStore implements RunRepository, RunHistory, RunLanes, NotificationStore, ApprovalStore {
   private readonly documents: DynamoDBDocumentClient;
 
   constructor(
@@ -281,6 +296,113 @@ export class RunStore implements RunRepository, RunHistory, RunLanes, Notificati
     }
   }
 
+  async createApproval(approval: ApprovalRecord): Promise<ApprovalRecord> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.approval(approval.runId), kind: 'APPROVAL' satisfies RunItemKind, ...approval },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return approval;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = error.Item ?? (await this.getItem(keys.approval(approval.runId)));
+      if (!existing) throw error;
+      return toRecord<ApprovalRecord>(existing);
+    }
+  }
+
+  async getApproval(runId: string): Promise<ApprovalRecord | undefined> {
+    const item = await this.getItem(keys.approval(runId));
+    return item as ApprovalRecord | undefined;
+  }
+
+  /** Moves a gate forward; a retried wait's new task token replaces the old one (WAITING → WAITING). */
+  async transitionApproval(runId: string, to: ApprovalStatus, fields: ApprovalUpdate = {}): Promise<ApprovalRecord> {
+    const from = predecessors(APPROVAL_TRANSITIONS, to);
+    const updated = await this.transition({
+      key: keys.approval(runId),
+      label: `release gate of run ${runId}`,
+      from: to === 'WAITING' ? [...from, 'WAITING'] : from,
+      to,
+      fields,
+      remove: [],
+      mayCreate: false,
+    });
+    return updated as unknown as ApprovalRecord;
+  }
+
+  async markResumed(runId: string, at: string): Promise<void> {
+    await this.conditionally(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.approval(runId),
+        UpdateExpression: 'SET resumedAt = :at',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(resumedAt)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+  }
+
+  async recordDecision(decision: ApprovalDecision): Promise<ApprovalDecision | undefined> {
+    // Approve and reject share one slot per person (a person decides once); an override has its own.
+    const slot = decision.decision === 'override' ? 'override' : 'vote';
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.decision(decision.runId, slot, decision.approverId),
+            kind: 'DECISION' satisfies RunItemKind,
+            ...decision,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = error.Item ?? (await this.getItem(keys.decision(decision.runId, slot, decision.approverId)));
+      if (!existing) throw error;
+      return toRecord<ApprovalDecision>(existing);
+    }
+  }
+
+  async listDecisions(runId: string): Promise<ApprovalDecision[]> {
+    const decisions = await this.queryPartition<ApprovalDecision>(keys.run(runId).pk, keys.decisionPrefix);
+    return decisions.sort((a, b) => a.at.localeCompare(b.at));
+  }
+
+  async useLink(runId: string, nonce: string, at: string): Promise<boolean> {
+    return this.conditionally(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.usedLink(runId, nonce), kind: 'LINK' satisfies RunItemKind, usedAt: at },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    // Time first, then a random tail: events sort as they happened, and two of one millisecond never collide.
+    const seq = `${event.at}#${randomUUID()}`;
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.audit(event.runId, seq), kind: 'AUDIT' satisfies RunItemKind, ...event, seq },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async listAudit(runId: string): Promise<AuditEvent[]> {
+    return this.queryPartition<AuditEvent>(keys.run(runId).pk, keys.auditPrefix);
+  }
+
   private async transition(request: {
     key: { pk: string; sk: string };
     label: string;
@@ -299,7 +421,8 @@ export class RunStore implements RunRepository, RunHistory, RunLanes, Notificati
       values[`:f${i}`] = value;
       sets.push(`#f${i} = :f${i}`);
     });
-    const allowed = request.from.filter((s) => s !== 'PENDING');
+    // A stage with no record counts as PENDING (it may be created); other items are PENDING when they say so.
+    const allowed = request.mayCreate ? request.from.filter((s) => s !== 'PENDING') : request.from;
     allowed.forEach((status, i) => (values[`:from${i}`] = status));
     const conditions = [
       ...(request.mayCreate && request.from.includes('PENDING') ? ['attribute_not_exists(pk)'] : []),

@@ -7,7 +7,10 @@
  * | run        | RUN#<runId>      | RUN                   | PIPELINE#<name> / <created>#<id>  | ACTIVE / <created>#<id>   |
  * | stage      | RUN#<runId>      | STAGE#<name>          |                                   |                           |
  * | notification | RUN#<runId>    | NOTIFY#<channel:what> |                                   |                           |
- * | approval…  | RUN#<runId>      | APPROVAL#… (to come)  |                                   |                           |
+ * | approval   | RUN#<runId>      | APPROVAL              |                                   |                           |
+ * | decision   | RUN#<runId>      | DECISION#<slot>#<who> |                                   |                           |
+ * | used link  | RUN#<runId>      | LINK#<nonce>          |                                   |                           |
+ * | audit      | RUN#<runId>      | AUDIT#<at>#<uuid>     |                                   |                           |
  * | lane       | LANE#<pipeline>  | HOLDER                |                                   |                           |
  * | waiting    | LANE#<pipeline>  | WAIT#<order>#<runId>  |                                   |                           |
  */
@@ -32,6 +35,15 @@ export const keys = {
   active: (createdAt: string, runId: string) => ({ gsi2pk: 'ACTIVE', gsi2sk: `${createdAt}#${runId}` }),
   notification: (runId: string, id: string) => ({ pk: `RUN#${runId}`, sk: `NOTIFY#${id}` }),
   notificationPrefix: 'NOTIFY#',
+  approval: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'APPROVAL' }),
+  decision: (runId: string, slot: 'vote' | 'override', approverId: string) => ({
+    pk: `RUN#${runId}`,
+    sk: `DECISION#${slot}#${approverId}`,
+  }),
+  decisionPrefix: 'DECISION#',
+  usedLink: (runId: string, nonce: string) => ({ pk: `RUN#${runId}`, sk: `LINK#${nonce}` }),
+  audit: (runId: string, seq: string) => ({ pk: `RUN#${runId}`, sk: `AUDIT#${seq}` }),
+  auditPrefix: 'AUDIT#',
   lane: (pipeline: string) => ({ pk: `LANE#${pipeline}`, sk: 'HOLDER' }),
   waiting: (pipeline: string, order: string) => ({ pk: `LANE#${pipeline}`, sk: `WAIT#${order}` }),
   waitingPrefix: 'WAIT#',

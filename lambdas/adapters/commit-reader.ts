@@ -27,7 +27,7 @@ export class CodeCommitReader implements CommitReader {
     };
   }
 
-  async changedFiles(repository: string, before: string, after: string): Promise<string[]> {
+  async changedFiles(repository: string, before: string | undefined, after: string): Promise<string[]> {
     const files = new Set<string>();
     let nextToken: string | undefined;
     do {

@@ -47,7 +47,7 @@ describe('parseConfig', () => {
           ...pipeline,
           colour: 'blue',
           tests: [pipeline.tests[0], pipeline.tests[0]],
-          approval: { approvers: ['a'] },
+          deploy: { function: 'web' },
         },
       ],
     });
@@ -55,7 +55,7 @@ describe('parseConfig', () => {
       expect.arrayContaining([
         expect.stringMatching(/^pipeline "web" → \(pipeline\): Unrecognized key: "colour"/),
         'pipeline "web" → tests: test stage names must be unique',
-        'pipeline "web" → approval: approval is not supported yet by this version of stepline; remove it',
+        'pipeline "web" → deploy: deploy is not supported yet by this version of stepline; remove it',
       ]),
     );
   });

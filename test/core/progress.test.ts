@@ -22,6 +22,7 @@ describe('recordProgress', () => {
     deps = {
       runs: runStore.store,
       lanes: runStore.store,
+      approvals: runStore.store,
       builds,
       catalog: { lookup: async () => undefined },
       executions: {

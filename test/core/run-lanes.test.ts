@@ -66,6 +66,7 @@ describe('execution modes', () => {
     starter = { ...shared, commits: { getCommit: async () => ({}), changedFiles: async () => [] } };
     recorder = {
       ...shared,
+      approvals: runStore.store,
       builds: { describeBuild: async () => Promise.reject(new Error('unused')), logTail: async () => [] },
     };
   };

@@ -201,12 +201,12 @@ describe('startRun', () => {
       expect(diffs).toEqual([['e'.repeat(40), request.commitId]]);
     });
 
-    it("run a repository's first commit: its changed files cannot be known", async () => {
+    it("judge a repository's first commit by every file it has (compared with nothing)", async () => {
       deps = { ...deps, commits: reader([]) };
       const result = await startRun(request, deps);
-      expect(diffs).toEqual([]);
-      expect(result.skipped).toBeUndefined();
-      expect(starts).toHaveLength(1);
+      expect(diffs).toEqual([[undefined, request.commitId]]);
+      expect(result.skipped).toBe("none of the 1 changed files matches the pipeline's paths (include src/**)");
+      expect(starts).toEqual([]);
     });
   });
 

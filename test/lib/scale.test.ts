@@ -33,16 +33,17 @@ describe('a hundred pipelines', () => {
     }
   });
 
-  test("every function's environment stays under Lambda's 4 KB, references counted at their longest", () => {
+  test("every function's environment stays under half of Lambda's 4 KB, references counted at their longest", () => {
     const functions = [...hundred.templates.values()].flatMap((t) =>
       Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function'),
     );
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(7);
     for (const fn of functions) {
       const variables = JSON.stringify((fn.Properties.Environment as { Variables: unknown }).Variables);
       // Each reference ({"Ref": …} or {"Fn::GetAtt": …}) becomes a value of at most 256 characters.
       const longest = variables.replace(/\{"(Ref|Fn::GetAtt)":[^}]*\}/g, `"${'x'.repeat(256)}"`);
-      expect(Buffer.byteLength(longest, 'utf8')).toBeLessThan(1024);
+      // The decision function names the most: table, bus, endpoint and two secrets (about 1.4 KB).
+      expect(Buffer.byteLength(longest, 'utf8')).toBeLessThan(2048);
     }
   });
 
@@ -126,7 +127,7 @@ describe('limit checks', () => {
       {
         where: 'pipeline "service-000"',
         message:
-          'its catalog entry takes up to 4102 bytes, a standard SSM parameter holds 4096; use shorter stage names or fewer test stages',
+          'its catalog entry takes up to 4102 bytes, a standard SSM parameter holds 4096; use shorter stage names, fewer test stages or a smaller approval policy',
       },
     ]);
   });

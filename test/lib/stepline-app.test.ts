@@ -8,15 +8,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { parseConfig, projectName, pushFilters, stagePlan, type CodeCommitPipeline } from '../../core/config';
 import { CATALOG_PATH, PLATFORM_PARAMETERS } from '../../core/platform';
+import { runEventTrigger } from '../../core/source-events';
 import { codeCommitTrigger } from '../../core/triggers';
 import type { PipelineStack } from '../../lib/pipeline-stack';
+import { PipelineStateMachine } from '../../lib/pipeline-state-machine';
 import { INDEXES } from '../../store/schema';
-import { statementsOfRole, synthesize, type Resource, type Synthesized, type Template } from '../support/cdk';
+import {
+  statementsOfRole,
+  synthesize,
+  type Resource,
+  type Statement,
+  type Synthesized,
+  type Template,
+} from '../support/cdk';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -226,9 +236,11 @@ describe('PlatformStack', () => {
         ],
         [PLATFORM_PARAMETERS.artifactBucketName, ref(stack, stack.artifacts.bucket.bucketName)],
         [PLATFORM_PARAMETERS.platformKeyArn, ref(stack, stack.platformKey.keyArn)],
+        [PLATFORM_PARAMETERS.approvalGateFunctionArn, ref(stack, stack.approvals.approvalGate.functionArn)],
+        [PLATFORM_PARAMETERS.approvalsUrl, ref(stack, stack.approvals.api.apiEndpoint)],
       ]),
     );
-    expect(published).toHaveLength(5);
+    expect(published).toHaveLength(7);
   });
 
   test.each(['startRun', 'recordProgress', 'publishSourceChange', 'githubWebhook', 'notify'] as const)(
@@ -263,10 +275,17 @@ describe('PlatformStack', () => {
     },
   );
 
-  test('the starter and the publisher keep the events they failed on in their dead-letter queue', () => {
+  test('the functions EventBridge invokes keep the events they failed on in their dead-letter queue', () => {
     const stack = platform();
     const { functions } = stack;
-    for (const fn of [functions.startRun, functions.publishSourceChange, functions.recordProgress, functions.notify]) {
+    const invokedByEvents = [
+      functions.publishSourceChange,
+      functions.startRun,
+      functions.recordProgress,
+      functions.notify,
+      stack.approvals.approvalDecisions,
+    ];
+    for (const fn of invokedByEvents) {
       expect(resourceOf(fn).Properties.DeadLetterConfig).toEqual({
         TargetArn: ref(stack, functions.failedRunRequests.queueArn),
       });
@@ -275,7 +294,7 @@ describe('PlatformStack', () => {
       (r) => r.Type === 'AWS::Lambda::EventInvokeConfig',
     );
     expect(invokeConfigs.map((c) => c.Properties)).toEqual(
-      [functions.publishSourceChange, functions.startRun, functions.recordProgress, functions.notify].map((fn) =>
+      invokedByEvents.map((fn) =>
         expect.objectContaining({ FunctionName: ref(stack, fn.functionName), MaximumRetryAttempts: 2 }),
       ),
     );
@@ -388,7 +407,13 @@ describe('PlatformStack', () => {
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
       {
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:Query',
+          'dynamodb:DeleteItem',
+          'dynamodb:PutItem',
+        ],
         Resource: [
           ref(stack, stack.runStore.table.tableArn),
           { 'Fn::Join': ['', [ref(stack, stack.runStore.table.tableArn), '/index/active']] },
@@ -413,10 +438,32 @@ describe('PlatformStack', () => {
     ]);
   });
 
-  test('invoke permissions: every push rule and every run rule by their reserved names, and the function URL', () => {
+  test("invoke permissions: every push rule and every run rule by their reserved names, the function URL, each approvals route and the gates' sweep", () => {
     const stack = platform();
     const permissions = Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
     const webhook = ref(stack, stack.functions.githubWebhook.functionArn);
+    const decisions = ref(stack, stack.approvals.approvalDecisions.functionArn);
+    const route = (path: string) => ({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: decisions,
+      Principal: 'apigateway.amazonaws.com',
+      SourceArn: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':execute-api:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':',
+            ref(stack, stack.approvals.api.apiId),
+            `/*/*${path}`,
+          ],
+        ],
+      },
+    });
     expect(permissions.map((p) => p.Properties)).toEqual([
       {
         Action: 'lambda:InvokeFunction',
@@ -452,6 +499,19 @@ describe('PlatformStack', () => {
         Principal: 'events.amazonaws.com',
         SourceArn: ref(stack, stack.functions.runEventsRule.ruleArn),
       },
+      // One per route (HttpLambdaIntegration scopes each to its route's path), then the schedule.
+      route('/slack/interactions'),
+      route('/approvals/decide'),
+      route('/approvals/decide'),
+      route('/cli/approvals'),
+      route('/cli/approvals/{runId}'),
+      route('/cli/approvals/{runId}'),
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: decisions,
+        Principal: 'events.amazonaws.com',
+        SourceArn: ref(stack, stack.approvals.sweepRule.ruleArn),
+      },
     ]);
   });
 
@@ -483,7 +543,8 @@ describe('PlatformStack', () => {
     const rule = resourceOf(functions.runEventsRule).Properties;
     expect(rule).toMatchObject({
       EventBusName: ref(stack, stack.sources.bus.eventBusName),
-      EventPattern: { source: ['stepline.runs'], 'detail-type': ['RunStarted', 'RunEnded'] },
+      // Run starts and ends, and the release gate's requests and decisions (core/source-events.ts).
+      EventPattern: runEventTrigger().pattern,
       Targets: [
         {
           Arn: ref(stack, functions.notify.functionArn),
@@ -529,7 +590,7 @@ describe('PlatformStack', () => {
     const bundles = readdirSync(synthesized.assembly.directory)
       .filter((entry) => existsSync(join(synthesized.assembly.directory, entry, 'index.js')))
       .map((entry) => readFileSync(join(synthesized.assembly.directory, entry, 'index.js')));
-    expect(bundles).toHaveLength(5);
+    expect(bundles).toHaveLength(7);
     for (const bundle of bundles) {
       expect(bundle.length).toBeLessThan(300 * 1024);
       expect(bundle.toString()).toMatch(/require\("@aws-sdk\/client-dynamodb"\)/);
@@ -707,7 +768,7 @@ describe('PipelineStack', () => {
     expect(statementsOf('unit-tests')).toEqual(basics('unit-tests'));
   });
 
-  test('the state machine: STANDARD, from the ASL file, the recorder from the platform parameter, logging ALL, tracing', () => {
+  test('the state machine: STANDARD, from the ASL file, the recorder and the gate from the platform parameters, logging ALL, tracing', () => {
     const stack = pipeline('hello-service');
     const { machine } = stack;
     const props = resourceOf(machine.stateMachine).Properties;
@@ -725,6 +786,7 @@ describe('PipelineStack', () => {
     });
     expect(props.DefinitionSubstitutions).toEqual({
       RecordProgressFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
+      ApprovalGateFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
     });
   });
 
@@ -767,9 +829,13 @@ describe('PipelineStack', () => {
     const projects = [...stack.builds.projects.values()].map((p) => ref(stack, p.projectArn));
     expect(statementsOfRole(templateOf(stack), logicalId(machine.role.role))).toEqual([
       {
+        // The functions the file's Lambda Tasks name, the gate's .waitForTaskToken wait included.
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
-        Resource: platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
+        Resource: [
+          platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
+          platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
+        ],
       },
       {
         Effect: 'Allow',
@@ -806,6 +872,57 @@ describe('PipelineStack', () => {
         Resource: '*',
       },
     ]);
+  });
+
+  describe("Lambda grants derived from the ASL's FunctionName placeholders", () => {
+    const machineWith = (states: Record<string, unknown>) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'stepline-asl-')), 'machine.asl.json');
+      writeFileSync(file, JSON.stringify({ StartAt: Object.keys(states)[0], States: states }));
+      const stack = new Stack(new App(), 'Scratch');
+      const fn = (id: string) =>
+        lambda.Function.fromFunctionArn(stack, id, `arn:aws:lambda:eu-west-1:111122223333:function:${id}`);
+      const machine = new PipelineStateMachine(stack, 'Machine', {
+        pipeline: 'p',
+        recordProgress: fn('recorder'),
+        approvalGate: fn('gate'),
+        projects: [],
+        definitionFile: file,
+      });
+      const policy = machine.role.role.node.findChild('DefaultPolicy').node.defaultChild as iam.CfnPolicy;
+      return stack.resolve(policy.policyDocument) as { Statement: Statement[] };
+    };
+    const invoke = (functionName: unknown, resource = 'arn:aws:states:::lambda:invoke') => ({
+      Type: 'Task',
+      Resource: resource,
+      Parameters: { FunctionName: functionName, Payload: {} },
+      End: true,
+    });
+
+    test('only the functions the file invokes are granted', () => {
+      expect(machineWith({ Only: invoke('${RecordProgressFunctionArn}') }).Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'lambda:InvokeFunction',
+          Resource: 'arn:aws:lambda:eu-west-1:111122223333:function:recorder',
+        },
+      ]);
+    });
+
+    test('a FunctionName that is not a placeholder stops synth, naming the state', () => {
+      expect(() => machineWith({ Literal: invoke('arn:aws:lambda:eu-west-1:111122223333:function:other') })).toThrow(
+        /state "Literal" must name its function as Parameters.FunctionName "\$\{<Placeholder>\}".*found "arn:aws:lambda/,
+      );
+      const dynamic = { ...invoke(undefined), Parameters: { 'FunctionName.$': '$.fn' } };
+      expect(() => machineWith({ Dynamic: dynamic })).toThrow(/state "Dynamic" must name its function.*found "\$\.fn"/);
+    });
+
+    test('a placeholder that names no function stops synth, naming the state and the placeholder', () => {
+      expect(() =>
+        machineWith({ Wait: invoke('${OtherFunctionArn}', 'arn:aws:states:::lambda:invoke.waitForTaskToken') }),
+      ).toThrow(
+        /state "Wait" invokes \$\{OtherFunctionArn\}, which names no function .*RecordProgressFunctionArn, ApprovalGateFunctionArn/,
+      );
+    });
   });
 
   test('the machine is created only after its role holds its policies', () => {
@@ -929,6 +1046,10 @@ describe('deploy hardening, across every template', () => {
     const known = new Map([
       ['XRayTracing (function)', ['xray:PutTraceSegments', 'xray:PutTelemetryRecords']],
       [
+        'TaskTokens (approval-decisions)',
+        ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+      ],
+      [
         'XRayTracing (state machine)',
         ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'],
       ],
@@ -959,8 +1080,9 @@ describe('deploy hardening, across every template', () => {
           })),
         ),
     );
-    // Five functions and one machine per pipeline (2 pipelines): 5 + 2 × 2 statements.
-    expect(onStar).toHaveLength(9);
+    // Seven functions, the decision function's task tokens, and one machine per pipeline (2 pipelines):
+    // 7 + 1 + 2 × 2 statements.
+    expect(onStar).toHaveLength(12);
     for (const { id, actions, statements } of onStar) {
       // Each sits alone in a policy of its own, named for what it allows.
       expect({ id, statements }).toEqual({ id, statements: 1 });

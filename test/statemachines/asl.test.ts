@@ -124,7 +124,7 @@ describe('the state machine definitions', () => {
     expect(result.isValid).toBe(true);
   });
 
-  it('the pipeline calls only Lambda and CodeBuild, the resources of the one table grants and adapters use', () => {
+  it('the pipeline calls only Lambda (with and without a task token) and CodeBuild, the resources of the one table grants and adapters use', () => {
     const definition: unknown = JSON.parse(readFileSync(PIPELINE_DEFINITION_FILE, 'utf8'));
 
     const resources = new Set(taskResources(definition));
@@ -132,6 +132,7 @@ describe('the state machine definitions', () => {
     expect([...resources].sort()).toEqual([
       'arn:aws:states:::codebuild:startBuild.sync',
       'arn:aws:states:::lambda:invoke',
+      'arn:aws:states:::lambda:invoke.waitForTaskToken',
     ]);
     expect(Object.values(TASK_RESOURCES).sort()).toEqual([...resources].sort());
   });

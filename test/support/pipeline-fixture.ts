@@ -53,6 +53,7 @@ export async function startFixture(
     source?: Record<string, unknown>;
     executionMode?: string;
     notifications?: Record<string, unknown>;
+    approval?: Record<string, unknown>;
   } = {},
 ): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'stepline-pipeline-'));

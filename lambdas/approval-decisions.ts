@@ -1,0 +1,340 @@
+/**
+ * The decision endpoint (API Gateway HTTP API, payload format 2.0) and the gates' sweep (a schedule).
+ * Every route authenticates the person before anything is read or decided:
+ *
+ * - `POST /slack/interactions`: Slack's v0 request signature over the exact body bytes, timestamps
+ *   more than 5 minutes off refused; the clicker is the Slack user id. The message is replaced in place
+ *   through `response_url`; a refusal is answered to the clicker alone (ephemeral), saying why.
+ * - `GET /approvals/decide?token=…`: an email link. Shows the confirmation page and decides nothing.
+ * - `POST /approvals/decide`: the page's form. The signed token names the approver and the decision;
+ *   each token works once and expires with the gate.
+ * - `/cli/approvals…`: the CLI, IAM-authorized on AWS; the person is the caller's IAM identity.
+ *
+ * Deciding, recording and resuming are core/approval-gate.ts's; this maps requests and answers.
+ */
+import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
+import * as z from 'zod';
+import {
+  decide,
+  openApprovals,
+  publicView,
+  sweepApprovals,
+  type DecideDeps,
+  type DecisionRequest,
+} from '../core/approval-gate';
+import { slackApprovalMessage, SLACK_ACTIONS, SLACK_BLOCK_PREFIX } from '../core/approval-messages';
+import { confirmationPage, PAGE_HEADERS, resultPage } from '../core/approval-pages';
+import { approverOf, type Principal } from '../core/approval-policy';
+import { DecisionRefusedError } from '../core/errors';
+import { APPROVAL_ROUTES } from '../core/platform';
+import type { ApprovalRecord } from '../core/records';
+import { RunStore } from '../store/run-store';
+import { EventBridgeRunEventPublisher } from './adapters/bus-publishers';
+import { checkDecisionLink } from './adapters/decision-links';
+import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
+import { CachedSecret } from './adapters/secrets';
+import { checkSlackRequest } from './adapters/slack-signature';
+import { SfnTaskResumer } from './adapters/task-resumer';
+import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
+
+export interface DecisionEndpointDeps extends DecideDeps {
+  readonly approvals: RunStore;
+  readonly linkKey: () => Promise<string>;
+  readonly slackSigningSecret: () => Promise<string>;
+  /** Posts to a Slack `response_url` (the message's in-place update, or an ephemeral refusal). */
+  readonly respondToSlack: (responseUrl: string, body: Record<string, unknown>) => Promise<void>;
+}
+
+/** Slack's response URLs; anything else in a (signed) payload is not followed. */
+const SLACK_RESPONSE_URL = /^https:\/\/hooks\.slack\.com\//;
+
+export function approvalDecisionsDeps(
+  platform: HandlerPlatform,
+  options: { demoApprover?: boolean; slackResponseUrl?: RegExp } = {},
+): DecisionEndpointDeps {
+  const { clients } = platform;
+  const store = new RunStore(clients.dynamodb(), platform.tableName);
+  const linkKey = new CachedSecret(clients.secretsManager(), platform.linkKeySecretId, platform.now);
+  const signingSecret = new CachedSecret(clients.secretsManager(), platform.slackSigningSecretId, platform.now);
+  const allowed = options.slackResponseUrl ?? SLACK_RESPONSE_URL;
+  return {
+    runs: store,
+    approvals: store,
+    notifications: store,
+    catalog: new SsmPipelineCatalog(clients.ssm(), platform.catalogPath, platform.now),
+    events: new EventBridgeRunEventPublisher(clients.eventbridge(), platform.sourceBusName),
+    executions: new SfnTaskResumer(clients.sfn()),
+    linkKey: () => linkKey.value(),
+    slackSigningSecret: () => signingSecret.value(),
+    respondToSlack: async (url, body) => {
+      if (!allowed.test(url)) throw new Error(`not a Slack response URL: ${new URL(url).origin}`);
+      const answer = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(2500),
+      });
+      if (!answer.ok) throw new Error(`Slack answered ${answer.status} to the response URL`);
+    },
+    ...(options.demoApprover ? { demoApprover: true } : {}),
+    now: platform.now,
+  };
+}
+
+type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer & {
+  readonly requestContext: { readonly authorizer?: { readonly lambda?: { readonly demo?: unknown } } };
+};
+
+export interface HttpAnswer {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export function createHandler(deps: DecisionEndpointDeps, log: LogLine = stdoutLog) {
+  return async (event: unknown): Promise<HttpAnswer | Record<string, string>> => {
+    if ((event as { kind?: unknown })?.kind === 'sweep') {
+      const done = await sweep(deps);
+      if (Object.keys(done).length) log({ message: 'gates swept', ...done });
+      return done;
+    }
+    const http = event as HttpEvent;
+    const method = http?.requestContext?.http?.method;
+    const path = http?.rawPath;
+    if (!method || !path) return json(400, { message: 'not an HTTP API request (payload format 2.0) or a sweep' });
+    try {
+      if (path === APPROVAL_ROUTES.slackInteractions && method === 'POST') return await slack(http, deps, log);
+      if (path === APPROVAL_ROUTES.decide && method === 'GET') return await linkPage(http, deps);
+      if (path === APPROVAL_ROUTES.decide && method === 'POST') return await linkDecision(http, deps, log);
+      if (path === APPROVAL_ROUTES.cli || path.startsWith(`${APPROVAL_ROUTES.cli}/`)) return await cli(http, deps, log);
+      return json(404, { message: `nothing at ${method} ${path}` });
+    } catch (error) {
+      log({ message: 'decision endpoint failed', path, error: (error as Error).name, cause: (error as Error).message });
+      throw error;
+    }
+  };
+}
+
+/** The schedule: expire, release held gates, re-send resumes, and heartbeat every waiting task. */
+async function sweep(deps: DecisionEndpointDeps): Promise<Record<string, string>> {
+  const done = await sweepApprovals(deps);
+  for (const approval of await openApprovals(deps)) {
+    if (approval.taskToken && approval.status !== 'PENDING') await deps.executions.heartbeat(approval.taskToken);
+  }
+  return done;
+}
+
+function bodyOf(event: HttpEvent): Buffer {
+  return Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+}
+
+const blockActionsSchema = z.object({
+  type: z.literal('block_actions', { error: 'only block_actions interactions are handled' }),
+  user: z.object({ id: z.string().min(1).max(64) }),
+  response_url: z.string().url().optional(),
+  actions: z
+    .array(z.object({ action_id: z.string(), block_id: z.string().max(255), value: z.string().max(3000).optional() }))
+    .min(1),
+});
+
+async function slack(event: HttpEvent, deps: DecisionEndpointDeps, log: LogLine): Promise<HttpAnswer> {
+  const raw = bodyOf(event);
+  const check = checkSlackRequest({
+    signingSecret: await deps.slackSigningSecret(),
+    timestamp: event.headers['x-slack-request-timestamp'],
+    signature: event.headers['x-slack-signature'],
+    rawBody: raw,
+    now: deps.now(),
+  });
+  if (!check.ok) {
+    log({ message: 'Slack request refused', refusal: check.refusal });
+    return json(401, { message: check.message });
+  }
+  const payloadText = new URLSearchParams(raw.toString('utf8')).get('payload');
+  let parsed: z.infer<typeof blockActionsSchema>;
+  try {
+    parsed = blockActionsSchema.parse(JSON.parse(payloadText ?? ''));
+  } catch {
+    return json(400, { message: 'the interaction has no block_actions payload stepline understands' });
+  }
+  const action = parsed.actions[0]!;
+  const decision =
+    action.action_id === SLACK_ACTIONS.approve
+      ? 'approve'
+      : action.action_id === SLACK_ACTIONS.reject
+        ? 'reject'
+        : undefined;
+  if (!decision || !action.block_id.startsWith(SLACK_BLOCK_PREFIX))
+    return json(200, { message: 'not a stepline control' });
+  const runId = action.block_id.slice(SLACK_BLOCK_PREFIX.length).replace(/:reject$/, '');
+  const request: DecisionRequest = {
+    runId,
+    principal: { kind: 'slack', userId: parsed.user.id },
+    decision,
+    ...(decision === 'reject' ? { reason: action.value ?? '' } : {}),
+    via: 'slack',
+  };
+  const outcome = await decideOrRefuse(request, deps, log);
+  if (parsed.response_url) {
+    const reply =
+      'refused' in outcome
+        ? {
+            response_type: 'ephemeral',
+            replace_original: false,
+            text: `stepline did not take your ${decision}: ${outcome.refused}`,
+          }
+        : {
+            replace_original: true,
+            ...slackApprovalMessage(outcome.approval, await deps.approvals.listDecisions(runId)),
+          };
+    // The decision stands whether or not Slack takes the update; the next update carries it too.
+    await deps
+      .respondToSlack(parsed.response_url, reply)
+      .catch((error: unknown) => log({ message: 'Slack response URL failed', runId, cause: (error as Error).message }));
+  }
+  // Slack wants a quick 200; what the clicker sees comes through response_url.
+  return { statusCode: 200, headers: {}, body: '' };
+}
+
+async function decideOrRefuse(
+  request: DecisionRequest,
+  deps: DecisionEndpointDeps,
+  log: LogLine,
+): Promise<{ approval: ApprovalRecord; message: string } | { refused: string; status: number }> {
+  try {
+    const result = await decide(request, deps);
+    log({
+      message: 'decision taken',
+      runId: request.runId,
+      via: request.via,
+      decision: request.decision,
+      ended: result.ended,
+      status: result.approval.status,
+    });
+    return result;
+  } catch (error) {
+    if (!(error instanceof DecisionRefusedError)) throw error;
+    log({
+      message: 'decision refused',
+      runId: request.runId,
+      via: request.via,
+      status: error.status,
+      reason: error.message,
+    });
+    return { refused: error.message, status: error.status };
+  }
+}
+
+const LINK_REFUSAL_STATUS = { malformed: 400, tampered: 403, expired: 410 } as const;
+
+async function linkPage(event: HttpEvent, deps: DecisionEndpointDeps): Promise<HttpAnswer> {
+  const token = new URLSearchParams(event.rawQueryString ?? '').get('token') ?? '';
+  const check = checkDecisionLink(await deps.linkKey(), token, deps.now());
+  if (!check.ok) return page(LINK_REFUSAL_STATUS[check.refusal], resultPage('This link does not work', check.message));
+  const { claims } = check;
+  const approval = await deps.approvals.getApproval(claims.runId);
+  const policy = approval && (await deps.catalog.lookup(approval.pipeline))?.approval;
+  const approver = policy && approverOf(policy, { kind: 'approver', id: claims.approverId });
+  if (!approval || !approver)
+    return page(
+      404,
+      resultPage('This link does not work', `run ${claims.runId} has no release gate for ${claims.approverId}`),
+    );
+  return page(
+    200,
+    confirmationPage({
+      approval,
+      approverName: approver.name ?? approver.id,
+      decision: claims.decision,
+      token,
+      action: APPROVAL_ROUTES.decide,
+    }),
+  );
+}
+
+async function linkDecision(event: HttpEvent, deps: DecisionEndpointDeps, log: LogLine): Promise<HttpAnswer> {
+  const form = new URLSearchParams(bodyOf(event).toString('utf8'));
+  const check = checkDecisionLink(await deps.linkKey(), form.get('token') ?? '', deps.now());
+  if (!check.ok) return page(LINK_REFUSAL_STATUS[check.refusal], resultPage('Not decided', check.message));
+  const { claims } = check;
+  if (form.get('decision') !== claims.decision)
+    return page(
+      400,
+      resultPage('Not decided', `this link is for ${claims.decision === 'approve' ? 'approving' : 'rejecting'} only`),
+    );
+  const outcome = await decideOrRefuse(
+    {
+      runId: claims.runId,
+      principal: { kind: 'approver', id: claims.approverId },
+      decision: claims.decision,
+      ...(form.get('reason') ? { reason: form.get('reason')! } : {}),
+      via: 'email',
+      linkNonce: claims.nonce,
+    },
+    deps,
+    log,
+  );
+  if ('refused' in outcome) return page(outcome.status, resultPage('Not decided', outcome.refused));
+  return page(200, resultPage('Decision recorded', outcome.message, outcome.approval));
+}
+
+const cliDecisionSchema = z.strictObject({
+  decision: z.enum(['approve', 'reject', 'override']),
+  reason: z.string().max(1000).optional(),
+});
+
+async function cli(event: HttpEvent, deps: DecisionEndpointDeps, log: LogLine): Promise<HttpAnswer> {
+  const arn = event.requestContext.authorizer?.iam?.userArn;
+  const demo = event.requestContext.authorizer?.lambda?.demo === true;
+  if (!arn && !demo)
+    return json(401, { message: 'the CLI routes need an IAM-signed request (the caller is the approver)' });
+  const method = event.requestContext.http.method;
+  const runId = event.rawPath.slice(APPROVAL_ROUTES.cli.length + 1);
+  if (!runId) {
+    if (method !== 'GET') return json(405, { message: `${method} ${APPROVAL_ROUTES.cli}: use GET` });
+    return json(200, { approvals: (await openApprovals(deps)).map(publicView) });
+  }
+  if (method === 'GET') {
+    const approval = await deps.approvals.getApproval(runId);
+    if (!approval) return json(404, { message: `run ${runId} has no release gate` });
+    return json(200, {
+      approval: publicView(approval),
+      decisions: await deps.approvals.listDecisions(runId),
+      audit: await deps.approvals.listAudit(runId),
+    });
+  }
+  if (method !== 'POST') return json(405, { message: `${method} ${event.rawPath}: use GET or POST` });
+  const body = cliDecisionSchema.safeParse(safeJson(bodyOf(event).toString('utf8')));
+  if (!body.success)
+    return json(400, {
+      message: `invalid decision: ${body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
+    });
+  const principal: Principal = { kind: 'iam', arn: arn ?? 'local-demo' };
+  const outcome = await decideOrRefuse(
+    { runId, principal, ...body.data, via: 'cli', ...(demo ? { demo: true } : {}) },
+    deps,
+    log,
+  );
+  if ('refused' in outcome) return json(outcome.status, { message: outcome.refused });
+  return json(200, { message: outcome.message, approval: publicView(outcome.approval) });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function json(statusCode: number, body: Record<string, unknown>): HttpAnswer {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+function page(statusCode: number, html: string): HttpAnswer {
+  return { statusCode, headers: { ...PAGE_HEADERS }, body: html };
+}
+
+const awsHandler = once(() => createHandler(approvalDecisionsDeps(awsPlatform())));
+
+export const handler = (event: unknown) => awsHandler()(event);

@@ -1,0 +1,333 @@
+/**
+ * The decision side of the release gate: the functions that open a gate and decide it, the endpoint
+ * approvers reach, the schedule that keeps open gates honest, and the two secrets that authenticate
+ * links and Slack. The state machines' side (the gate's two Tasks and their grants) lives in each
+ * pipeline's stack (lib/pipeline-state-machine.ts), which reads the gate function's ARN from SSM.
+ *
+ * Why an HTTP API and not a function URL (as the GitHub webhook has): the decision endpoint needs a
+ * different authorization per route on one endpoint — IAM for the CLI, none for the Slack and email
+ * routes, whose requests carry their own signatures — plus stage throttling and access logs. A
+ * function URL has one auth type for every path and throttles only through reserved concurrency.
+ */
+import { readFileSync } from 'node:fs';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { TASK_RESOURCES, tasksOf } from '../core/asl';
+import {
+  APPROVAL_LINK_KEY_SECRET_NAME,
+  APPROVAL_ROUTES,
+  CATALOG_PATH,
+  ENV,
+  SLACK_SIGNING_SECRET_NAME,
+} from '../core/platform';
+import { PIPELINE_DEFINITION_FILE } from '../statemachines';
+import { INDEXES } from '../store/schema';
+import { acknowledgeRule } from './nag';
+import { HANDLER_ENTRIES, platformFunction } from './platform-functions';
+import type { ExplicitRole } from './permissions';
+
+/** The API's name, as the API Gateway console lists it. */
+export const APPROVALS_API_NAME = 'stepline-approvals';
+
+export interface ReleaseApprovalsProps {
+  /** The run store table: gates, decisions, audit events and notifications live in the run's partition. */
+  readonly table: dynamodb.ITable;
+  /** The platform's bus, where the gate announces ApprovalRequested and ApprovalDecided. */
+  readonly sourceBus: events.IEventBus;
+  /**
+   * Where sweep events go that could not be delivered: the schedule target's dead-letter queue, and
+   * the decision function's for the asynchronous invocations Lambda's retries did not deliver.
+   */
+  readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * How often the decision function sweeps open gates: expires overdue ones, releases held ones whose
+   * change window has come, re-sends failed resumes, and heartbeats every waiting task. Must be at
+   * most half the `HeartbeatSeconds` of the pipeline definition's `.waitForTaskToken` Tasks.
+   * @default Duration.minutes(5)
+   */
+  readonly sweepInterval?: Duration;
+  /**
+   * The default stage's throttling, for every route.
+   * @default { burstLimit: 50, rateLimit: 20 }
+   */
+  readonly throttle?: apigwv2.ThrottleSettings;
+  /**
+   * Retention of the functions' and the access log's log groups.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * One JSON object per request. No query string is logged: an email link carries its signed token
+ * there, and whoever reads the logs must not be able to decide with it.
+ */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    sourceIp: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    caller: '$context.identity.userArn',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    protocol: '$context.protocol',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    authorizerError: '$context.authorizer.error',
+    integrationError: '$context.integrationErrorMessage',
+  }),
+);
+
+export class ReleaseApprovals extends Construct {
+  /** The HMAC key of the email approval links (generated; never leaves the platform). */
+  readonly linkKeySecret: secretsmanager.Secret;
+  /** The Slack app's Signing Secret: generated as a placeholder, the user puts Slack's value in it. */
+  readonly slackSigningSecret: secretsmanager.Secret;
+  /** lambdas/approval-gate.ts: opens a run's gate and, with the task token kept, asks the approvers. */
+  readonly approvalGate: nodejs.NodejsFunction;
+  readonly approvalGateRole: ExplicitRole;
+  /** lambdas/approval-decisions.ts: the decision endpoint and the gates' sweep; alone resumes executions. */
+  readonly approvalDecisions: nodejs.NodejsFunction;
+  readonly approvalDecisionsRole: ExplicitRole;
+  /** The decision endpoint. */
+  readonly api: apigwv2.HttpApi;
+  /** `$default`, auto-deployed: routes sit at the root, so the pages' relative form actions resolve. */
+  readonly stage: apigwv2.HttpStage;
+  readonly accessLogs: logs.LogGroup;
+  /** The routes by route key (`METHOD path`, the paths from APPROVAL_ROUTES), e.g. `GET /cli/approvals/{runId}`. */
+  readonly routes: ReadonlyMap<string, apigwv2.HttpRoute>;
+  /** The decision function's schedule: expiry, held gates, failed resumes, heartbeats. */
+  readonly sweepRule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: ReleaseApprovalsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const sweepInterval = props.sweepInterval ?? Duration.minutes(5);
+    checkSweepInterval(this, sweepInterval);
+
+    this.linkKeySecret = new secretsmanager.Secret(this, 'LinkKey', {
+      secretName: APPROVAL_LINK_KEY_SECRET_NAME,
+      description: 'stepline: the HMAC key that signs the approve and reject links in approval emails',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledgeRule(
+      this.linkKeySecret,
+      'SMG4',
+      "The link key signs approval links that stay valid until their gate expires (up to the policy's expiry): a scheduled rotation would break every open gate's links at once, so the key is rotated by hand when no gate is open; the functions re-read it within 5 minutes.",
+    );
+    this.slackSigningSecret = new secretsmanager.Secret(this, 'SlackSigningSecret', {
+      secretName: SLACK_SIGNING_SECRET_NAME,
+      description:
+        "stepline: put your Slack app's Signing Secret here (Slack app settings, Basic Information, App Credentials). Until then this generated placeholder makes every Slack interaction fail its signature check.",
+      generateSecretString: { passwordLength: 32, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledgeRule(
+      this.slackSigningSecret,
+      'SMG4',
+      "The value is Slack's: Slack issues and regenerates an app's Signing Secret in the app's settings, and a rotation Lambda cannot; after regenerating it there, the user puts the new value here.",
+    );
+
+    this.api = new apigwv2.HttpApi(this, 'Api', {
+      apiName: APPROVALS_API_NAME,
+      description: 'stepline: release approval decisions from Slack, email links and the CLI',
+      createDefaultStage: false,
+    });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      autoDeploy: true,
+      throttle: { burstLimit: 50, rateLimit: 20, ...props.throttle },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
+        format: ACCESS_LOG_FORMAT,
+      },
+    });
+
+    const catalogParameters = stack.formatArn({
+      service: 'ssm',
+      resource: 'parameter',
+      resourceName: CATALOG_PATH.slice(1) + '/*',
+    });
+    const environment = {
+      [ENV.catalogPath]: CATALOG_PATH,
+      [ENV.sourceBusName]: props.sourceBus.eventBusName,
+      [ENV.approvalsUrl]: this.url,
+      [ENV.linkKeySecretId]: this.linkKeySecret.secretArn,
+    };
+    const common = { table: props.table, ...(props.logRetention ? { logRetention: props.logRetention } : {}) };
+
+    const gate = platformFunction(this, 'ApprovalGate', {
+      ...common,
+      entry: HANDLER_ENTRIES.approvalGate,
+      description: "stepline: opens a run's release gate and asks its approvers",
+      // The ASL gives "Assess release risk" 60 s; the function must give up before the task does.
+      timeout: Duration.seconds(45),
+      environment,
+    });
+    this.approvalGate = gate.fn;
+    this.approvalGateRole = gate.role;
+    // RunStore: the run and its stages (GetItem, Query), the pipeline's earlier runs back to its last
+    // release (Query on byPipeline), the gate (PutItem, UpdateItem, GetItem after a failed condition),
+    // its audit events and the approvers' notifications (PutItem).
+    gate.role.allow(
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      [props.table.tableArn, `${props.table.tableArn}/index/${INDEXES.byPipeline.name}`],
+    );
+    gate.role.allow(
+      ['ssm:GetParameter'],
+      [catalogParameters],
+      "The gate reads the run's pipeline entry (its approval policy) under /stepline/pipelines/; that path only.",
+    );
+    gate.role.allow(['events:PutEvents'], [props.sourceBus.eventBusArn]);
+    gate.role.allow(['secretsmanager:GetSecretValue'], [this.linkKeySecret.secretArn]);
+
+    const decisions = platformFunction(this, 'ApprovalDecisions', {
+      ...common,
+      entry: HANDLER_ENTRIES.approvalDecisions,
+      description: 'stepline: decides release gates (Slack, email links, CLI) and sweeps open ones',
+      // The HTTP API answers 503 after its 30 s integration timeout; the sweep's round over every open
+      // gate may need longer.
+      timeout: Duration.seconds(60),
+      environment: { ...environment, [ENV.slackSigningSecretId]: this.slackSigningSecret.secretArn },
+      // The schedule invokes it asynchronously.
+      deadLetterQueue: props.deadLetterQueue,
+    });
+    this.approvalDecisions = decisions.fn;
+    this.approvalDecisionsRole = decisions.role;
+    // RunStore: runs and gates (GetItem), decisions, used links, audit events and notifications
+    // (conditional PutItem), the gate's moves and resumes (UpdateItem), a run's decisions and audit
+    // (Query on the table's key) and the open gates (Query on the active index).
+    decisions.role.allow(
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      [props.table.tableArn, `${props.table.tableArn}/index/${INDEXES.active.name}`],
+    );
+    decisions.role.allow(
+      ['ssm:GetParameter'],
+      [catalogParameters],
+      "The decision function reads the run's pipeline entry (its approval policy) under /stepline/pipelines/; that path only.",
+    );
+    decisions.role.allow(['events:PutEvents'], [props.sourceBus.eventBusArn]);
+    decisions.role.allow(
+      ['secretsmanager:GetSecretValue'],
+      [this.linkKeySecret.secretArn, this.slackSigningSecret.secretArn],
+    );
+    decisions.role.allowOnAnyResource(
+      'TaskTokens',
+      ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+      'Task-token callbacks name no resource ARN: the Service Authorization Reference lists no resource type for states:SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat, so "*" is the narrowest resource it documents; the token itself names the task. Only this function holds them in the whole app (a test checks it).',
+    );
+
+    const integration = new HttpLambdaIntegration('Decisions', this.approvalDecisions, {
+      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+    });
+    const routes = new Map<string, apigwv2.HttpRoute>();
+    const addRoute = (method: apigwv2.HttpMethod, path: string, authorizer: apigwv2.IHttpRouteAuthorizer) => {
+      const [route] = this.api.addRoutes({ path, methods: [method], integration, authorizer });
+      routes.set(`${method} ${path}`, route!);
+      return route!;
+    };
+    // Slack signs each request (v0 signature over the exact body, timestamp within 5 minutes); an email
+    // link's signed token names the run, the approver and the decision. Both are verified by the handler
+    // before anything in the request is read, so these routes take no authorizer.
+    const signed = new apigwv2.HttpNoneAuthorizer();
+    for (const [method, path] of [
+      [apigwv2.HttpMethod.POST, APPROVAL_ROUTES.slackInteractions],
+      [apigwv2.HttpMethod.GET, APPROVAL_ROUTES.decide],
+      [apigwv2.HttpMethod.POST, APPROVAL_ROUTES.decide],
+    ] as const) {
+      acknowledgeRule(
+        addRoute(method, path, signed),
+        'APIG4',
+        `${method} ${path} is called by Slack or by an approver's browser, neither of which can sign AWS requests: each request is authenticated by its own signature (Slack's v0 signature, or the link's HMAC-signed token), which the handler verifies before anything else.`,
+      );
+    }
+    // The CLI signs its requests with the caller's AWS credentials: the IAM identity is the approver.
+    const iamAuthorizer = new HttpIamAuthorizer();
+    addRoute(apigwv2.HttpMethod.GET, APPROVAL_ROUTES.cli, iamAuthorizer);
+    addRoute(apigwv2.HttpMethod.GET, `${APPROVAL_ROUTES.cli}/{runId}`, iamAuthorizer);
+    addRoute(apigwv2.HttpMethod.POST, `${APPROVAL_ROUTES.cli}/{runId}`, iamAuthorizer);
+    this.routes = routes;
+
+    this.sweepRule = new events.Rule(this, 'SweepRule', {
+      description: 'stepline: expires overdue release gates, releases held ones, heartbeats waiting tasks',
+      schedule: events.Schedule.rate(sweepInterval),
+      targets: [
+        new targets.LambdaFunction(this.approvalDecisions, {
+          event: events.RuleTargetInput.fromObject({ kind: 'sweep' }),
+          retryAttempts: 0,
+          deadLetterQueue: props.deadLetterQueue,
+        }),
+      ],
+    });
+
+    gate.role.isNeededBy(this.approvalGate);
+    decisions.role.isNeededBy(this.approvalDecisions);
+  }
+
+  /** The endpoint's base URL, without a trailing slash (the routes are APPROVAL_ROUTES under it). */
+  get url(): string {
+    return this.api.apiEndpoint;
+  }
+
+  /** Slack's Interactivity Request URL. */
+  get slackInteractionsUrl(): string {
+    return `${this.url}${APPROVAL_ROUTES.slackInteractions}`;
+  }
+
+  /**
+   * What an approver's IAM identity needs for `stepline approvals` against AWS: execute-api:Invoke on
+   * the CLI routes (`/cli/approvals` and `/cli/approvals/<run>`, any method) of this API, nothing else.
+   */
+  cliPolicyStatement(): iam.PolicyStatement {
+    return new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: this.cliRouteArns() });
+  }
+
+  /** Lets `grantee` call the CLI routes (an approver's role or user). */
+  grantDecide(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: this.cliRouteArns() });
+  }
+
+  private cliRouteArns(): string[] {
+    const route = (path: string) =>
+      Stack.of(this).formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `*/*${path}` });
+    return [route(APPROVAL_ROUTES.cli), route(`${APPROVAL_ROUTES.cli}/*`)];
+  }
+}
+
+/**
+ * The sweep heartbeats every waiting gate: a gate whose Task hears nothing for its `HeartbeatSeconds`
+ * fails with States.HeartbeatTimeout. One missed sweep must not fail a gate, so the interval is at
+ * most half the shortest heartbeat of the pipeline definition's `.waitForTaskToken` Tasks.
+ */
+function checkSweepInterval(scope: Construct, interval: Duration): void {
+  if (Token.isUnresolved(interval.toSeconds())) return;
+  const definition = JSON.parse(readFileSync(PIPELINE_DEFINITION_FILE, 'utf8')) as unknown;
+  const heartbeats = tasksOf(definition)
+    .filter(({ state }) => state.Resource === TASK_RESOURCES.lambdaInvokeWaitForTaskToken)
+    .map(({ name, state }) => ({ name, seconds: state.HeartbeatSeconds }))
+    .filter((h): h is { name: string; seconds: number } => typeof h.seconds === 'number');
+  const shortest = heartbeats.sort((a, b) => a.seconds - b.seconds)[0];
+  if (shortest && interval.toSeconds() * 2 > shortest.seconds) {
+    throw new Error(
+      `${scope.node.path}: sweepInterval ${interval.toHumanString()} is too long for state "${shortest.name}" (HeartbeatSeconds ${shortest.seconds} in ${PIPELINE_DEFINITION_FILE}): the sweep heartbeats waiting gates and must run at least twice per heartbeat; use at most ${Math.floor(shortest.seconds / 2)} seconds`,
+    );
+  }
+}

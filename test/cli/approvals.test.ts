@@ -1,0 +1,114 @@
+/**
+ * The release gate from a terminal, as a user meets it: `stepline start` run without a terminal (the
+ * demo approver decides, recorded as such) and inside a real pseudo-terminal (`script`), where it
+ * prints the approvers' links and waits until a person decides with `stepline approve` — each a child
+ * process, decided over the local endpoint.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { demoPipeline, passingSeed } from '../support/pipeline-fixture';
+
+const run = promisify(execFile);
+const root = join(__dirname, '..', '..');
+const tsx = join(root, 'node_modules/tsx/dist/cli.mjs');
+
+const approval = {
+  approvers: [
+    { id: 'alice', name: 'Alice', emails: ['alice@example.com'] },
+    { id: 'bob', name: 'Bob', emails: ['bob@example.com'] },
+  ],
+};
+const notifications = { email: { from: 'ci@example.com', to: ['team@example.com'] } };
+
+/** The stepline CLI as a child process, as the person whose git email is `email`. */
+async function stepline(args: string[], email?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = email
+    ? { ...process.env, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.email', GIT_CONFIG_VALUE_0: email }
+    : process.env;
+  try {
+    const { stdout, stderr } = await run(process.execPath, [tsx, 'cli/stepline.ts', ...args], {
+      cwd: root,
+      env,
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('the release gate from a terminal', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stepline-cli-gate-'));
+    await mkdir(join(dir, 'seed'));
+    for (const [name, content] of Object.entries(passingSeed)) await writeFile(join(dir, 'seed', name), content);
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({ pipelines: [{ ...demoPipeline(join(dir, 'seed')), approval, notifications }] }),
+    );
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('without a terminal, `start` runs to the end: the demo approver approves, and is recorded as the demo', async () => {
+    const result = await stepline(['start', '--config', join(dir, 'config.json'), '--state-dir', join(dir, 'state')]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      'release gate: normal risk (no risk rule matched: the default class); needs 1 approval(s)',
+    );
+    expect(result.stdout).toContain(
+      "no terminal to ask a person at: local mode's demo approver approved (recorded as the demo): approved by demo-approver-1",
+    );
+    expect(result.stdout).toMatch(/run demo-\S+ SUCCEEDED in/);
+  });
+
+  it('at a terminal, `start` prints the approval links and waits; `stepline approve` as an approver ends the wait', async () => {
+    const command = [
+      process.execPath,
+      tsx,
+      'cli/stepline.ts',
+      'start',
+      '--config',
+      join(dir, 'config.json'),
+      '--state-dir',
+      join(dir, 'state'),
+    ]
+      .map((part) => `'${part}'`)
+      .join(' ');
+    // `script` gives the child a real pseudo-terminal, as a person's shell would.
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: root });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    try {
+      for (let i = 0; i < 600 && !output.includes('waiting for a decision'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(output).toMatch(/alice: approve http:\/\/127\.0\.0\.1:\d+\/approvals\/decide\?token=\S+/);
+      expect(output).toMatch(/bob: approve http:\/\/127\.0\.0\.1:\d+\/approvals\/decide\?token=\S+/);
+      expect(output).not.toContain('demo approver');
+      const runId = /npx stepline approve (demo-\S+)/.exec(output)![1]!;
+
+      const listed = await stepline(['approvals', '--state-dir', join(dir, 'state')], 'bob@example.com');
+      expect(listed.stdout).toContain(`${runId}  demo  WAITING  normal risk, needs 1  asked: alice, bob  deadline `);
+      const stranger = await stepline(['approve', runId, '--state-dir', join(dir, 'state')], 'eve@example.com');
+      expect(stranger.code).toBe(1);
+      expect(stranger.stdout).toContain(
+        'refused (403): arn:aws:sts::000000000000:assumed-role/stepline-local/eve@example.com is not an approver of pipeline demo',
+      );
+      const approved = await stepline(['approve', runId, '--state-dir', join(dir, 'state')], 'bob@example.com');
+      expect(approved).toMatchObject({ code: 0, stdout: 'approved by bob\n' });
+
+      expect(await exited).toBe(0);
+      expect(output).toMatch(/run demo-\S+ SUCCEEDED in/);
+      const shown = await stepline(['approvals', runId, '--state-dir', join(dir, 'state')], 'bob@example.com');
+      // Local mode has stopped: the CLI says so rather than failing obscurely.
+      expect(shown.stderr).toContain('local mode is not running in');
+    } finally {
+      child.kill();
+    }
+  });
+});
