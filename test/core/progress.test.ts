@@ -91,6 +91,47 @@ describe('recordProgress', () => {
     expect(run).not.toHaveProperty('failure.stage');
   });
 
+  it('a gate whose Task timed out is closed EXPIRED with the run, and nothing is left to resume', async () => {
+    const store = runStore.store;
+    await store.createApproval({
+      runId: 'r1',
+      pipeline: 'demo',
+      branch: 'main',
+      commitRange: { to: 'a'.repeat(40) },
+      commits: [],
+      tests: [],
+      risk: { class: 'normal', reasons: [] },
+      required: { approvals: 1 },
+      asked: ['bob'],
+      openedAt: '2026-11-25T09:00:30.000Z',
+      deadline: '2026-11-25T09:01:00.000Z',
+      status: 'WAITING',
+      taskToken: 'token',
+    });
+    const run = await recordProgress(
+      { kind: 'runExpired', runId: 'r1', error: { Error: 'States.Timeout', Cause: '' } },
+      deps,
+    );
+    expect(run).toMatchObject({ status: 'EXPIRED', failure: { error: 'States.Timeout' } });
+    expect(await store.getApproval('r1')).toMatchObject({
+      status: 'EXPIRED',
+      outcome: 'nobody decided before the deadline 2026-11-25T09:01:00.000Z',
+      resumedAt: '2026-11-25T09:01:00.000Z',
+    });
+    expect((await store.listAudit('r1')).map((e) => [e.event, e.via])).toEqual([['expired', 'clock']]);
+  });
+
+  it('a rejected run is REJECTED with the rejection as its failure', async () => {
+    const run = await recordProgress(
+      { kind: 'runRejected', runId: 'r1', error: { Error: 'Approval.Rejected', Cause: 'rejected by bob: no' } },
+      deps,
+    );
+    expect(run).toMatchObject({
+      status: 'REJECTED',
+      failure: { error: 'Approval.Rejected', cause: 'rejected by bob: no' },
+    });
+  });
+
   it('finds the build id only in a CodeBuild Cause', () => {
     expect(buildIdOfCause('{"Build":{"Id":"p:1"}}')).toBe('p:1');
     expect(buildIdOfCause('{"errorType":"Error"}')).toBeUndefined();

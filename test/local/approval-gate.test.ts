@@ -7,6 +7,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../core/config';
+import { approvalDecisionsDeps } from '../../lambdas/approval-decisions';
+import { awsPlatform } from '../../lambdas/environment';
 import { LocalRuntime } from '../../local/runtime';
 import { demoPipeline, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 import { decideByCli, delivered, emailLinks, gateIn, slackClick, slackResponses } from '../support/approvals';
@@ -417,6 +419,55 @@ describe('a gate open when local mode stops', () => {
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the decision endpoint refuses what it cannot authenticate', () => {
+  let fixture: Fixture;
+  beforeAll(async () => {
+    fixture = await startFixture({}, { approval: policy });
+  });
+  afterAll(() => fixture.close());
+  const url = (path: string) => `${fixture.runtime.endpoint.url}${path}`;
+
+  it('answers the CLI routes only for a known caller, and unknown paths with 404', async () => {
+    const anonymous = await fetch(url('/cli/approvals'));
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toEqual({
+      message: 'the CLI routes need an IAM-signed request (the caller is the approver)',
+    });
+    const nothing = await fetch(url('/approvals/elsewhere'));
+    expect(nothing.status).toBe(404);
+    const list = await fetch(url('/cli/approvals'), { headers: { 'x-stepline-local-identity': 'bob@example.com' } });
+    expect(await list.json()).toEqual({ approvals: [] });
+  });
+
+  it('shows a malformed link as such, deciding nothing', async () => {
+    const page = await fetch(url('/approvals/decide?token=not-a-token'));
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain('the link is not a stepline decision link');
+  });
+
+  it('refuses a signed Slack interaction it does not understand, and a response URL that is not Slack', async () => {
+    const status = await slackClick(fixture.runtime, { runId: 'no-such-run', userId: 'UALICE001', action: 'approve' });
+    // Signed and understood, but there is no gate: the clicker is told through the response URL.
+    expect(status).toBe(200);
+    expect(slackResponses(fixture.runtime, 'no-such-run')).toEqual([
+      {
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: 'stepline did not take your approve: run no-such-run does not exist',
+      },
+    ]);
+    // On AWS only hooks.slack.com is followed, whatever a (signed) payload says.
+    process.env.RUN_TABLE_NAME = 'unused';
+    try {
+      await expect(approvalDecisionsDeps(awsPlatform()).respondToSlack('http://127.0.0.1:9/hook', {})).rejects.toThrow(
+        'not a Slack response URL: http://127.0.0.1:9',
+      );
+    } finally {
+      delete process.env.RUN_TABLE_NAME;
     }
   });
 });
