@@ -378,7 +378,7 @@ export interface ApprovalRecord extends ChangeRecord {
 }
 
 /** Where a decision came from. */
-export type DecisionChannel = 'slack' | 'email' | 'cli' | 'browser';
+export type DecisionChannel = 'slack' | 'email' | 'cli';
 
 /** One approver's decision on a gate: recorded once per approver (a second click counts once). */
 export interface ApprovalDecision {
