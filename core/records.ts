@@ -413,7 +413,7 @@ export type AuditKind =
 export interface AuditEvent {
   readonly runId: string;
   readonly at: string;
-  /** Orders events of the same millisecond: assigned by the store. */
+  /** The event's place in its gate's trail (1, 2, …, zero-padded): assigned by the store. */
   readonly seq?: string;
   readonly event: AuditKind;
   /** The approver id or principal it concerns, when one does. */

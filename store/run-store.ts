@@ -5,7 +5,6 @@
  * in is a no-op, which makes retried tasks safe. It also keeps each pipeline's lane (QUEUED and
  * SUPERSEDED modes): the holder item and the waiting runs, in the pipeline's own partition.
  */
-import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -387,9 +386,23 @@ export class RunStore implements RunRepository, RunHistory, RunLanes, Notificati
     );
   }
 
+  /**
+   * Appends to a gate's audit trail in the order events happen: each takes the next number of the
+   * gate's counter (an atomic ADD on the approval item), so events of one millisecond — or of a frozen
+   * clock — still read back in order.
+   */
   async appendAudit(event: AuditEvent): Promise<void> {
-    // Time first, then a random tail: events sort as they happened, and two of one millisecond never collide.
-    const seq = `${event.at}#${randomUUID()}`;
+    const { Attributes } = await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.approval(event.runId),
+        UpdateExpression: 'ADD auditCount :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const seq = String(Attributes!.auditCount as number).padStart(8, '0');
     await this.documents.send(
       new PutCommand({
         TableName: this.tableName,

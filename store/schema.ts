@@ -10,7 +10,7 @@
  * | approval   | RUN#<runId>      | APPROVAL              |                                   |                           |
  * | decision   | RUN#<runId>      | DECISION#<slot>#<who> |                                   |                           |
  * | used link  | RUN#<runId>      | LINK#<nonce>          |                                   |                           |
- * | audit      | RUN#<runId>      | AUDIT#<at>#<uuid>     |                                   |                           |
+ * | audit      | RUN#<runId>      | AUDIT#<seq>           |                                   |                           |
  * | lane       | LANE#<pipeline>  | HOLDER                |                                   |                           |
  * | waiting    | LANE#<pipeline>  | WAIT#<order>#<runId>  |                                   |                           |
  */
