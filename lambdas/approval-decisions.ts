@@ -28,10 +28,9 @@ import { approverOf, type Principal } from '../core/approval-policy';
 import { DecisionRefusedError } from '../core/errors';
 import { APPROVAL_ROUTES } from '../core/platform';
 import type { ApprovalRecord } from '../core/records';
-import { RunStore } from '../store/run-store';
-import { EventBridgeRunEventPublisher } from './adapters/bus-publishers';
+import type { RunStore } from '../store/run-store';
+import { gateStoreDeps } from './approval-gate';
 import { checkDecisionLink } from './adapters/decision-links';
-import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { CachedSecret } from './adapters/secrets';
 import { checkSlackRequest } from './adapters/slack-signature';
 import { SfnTaskResumer } from './adapters/task-resumer';
@@ -53,16 +52,11 @@ export function approvalDecisionsDeps(
   options: { demoApprover?: boolean; slackResponseUrl?: RegExp } = {},
 ): DecisionEndpointDeps {
   const { clients } = platform;
-  const store = new RunStore(clients.dynamodb(), platform.tableName);
   const linkKey = new CachedSecret(clients.secretsManager(), platform.linkKeySecretId, platform.now);
   const signingSecret = new CachedSecret(clients.secretsManager(), platform.slackSigningSecretId, platform.now);
   const allowed = options.slackResponseUrl ?? SLACK_RESPONSE_URL;
   return {
-    runs: store,
-    approvals: store,
-    notifications: store,
-    catalog: new SsmPipelineCatalog(clients.ssm(), platform.catalogPath, platform.now),
-    events: new EventBridgeRunEventPublisher(clients.eventbridge(), platform.sourceBusName),
+    ...gateStoreDeps(platform),
     executions: new SfnTaskResumer(clients.sfn()),
     linkKey: () => linkKey.value(),
     slackSigningSecret: () => signingSecret.value(),
@@ -77,7 +71,6 @@ export function approvalDecisionsDeps(
       if (!answer.ok) throw new Error(`Slack answered ${answer.status} to the response URL`);
     },
     ...(options.demoApprover ? { demoApprover: true } : {}),
-    now: platform.now,
   };
 }
 

@@ -13,18 +13,25 @@ import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { CachedSecret } from './adapters/secrets';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 
-export function approvalGateDeps(platform: HandlerPlatform): AwaitDeps {
+/** What both of the gate's functions work on: the run store, the catalog, the platform's bus. */
+export function gateStoreDeps(platform: HandlerPlatform) {
   const { clients } = platform;
   const store = new RunStore(clients.dynamodb(), platform.tableName);
-  const linkKey = new CachedSecret(clients.secretsManager(), platform.linkKeySecretId, platform.now);
   return {
     runs: store,
     approvals: store,
     notifications: store,
     catalog: new SsmPipelineCatalog(clients.ssm(), platform.catalogPath, platform.now),
     events: new EventBridgeRunEventPublisher(clients.eventbridge(), platform.sourceBusName),
-    links: (approval) => signedApprovalLinks(approval, platform.approvalsUrl, () => linkKey.value()),
     now: platform.now,
+  };
+}
+
+export function approvalGateDeps(platform: HandlerPlatform): AwaitDeps {
+  const linkKey = new CachedSecret(platform.clients.secretsManager(), platform.linkKeySecretId, platform.now);
+  return {
+    ...gateStoreDeps(platform),
+    links: (approval) => signedApprovalLinks(approval, platform.approvalsUrl, () => linkKey.value()),
   };
 }
 

@@ -30,6 +30,7 @@ import {
   type Statement,
   type Synthesized,
   type Template,
+  arn,
 } from '../support/cdk';
 
 const config = parseConfig({
@@ -71,21 +72,6 @@ const resourceOf = (construct: IConstruct): Resource =>
 const ref = (token: string) => platform().resolve(token) as unknown;
 const resourcesOfType = (stack: Stack, type: string) =>
   Object.entries(templateOf(stack).Resources).filter(([, r]) => r.Type === type);
-/** `arn:${Partition}:<service>:${Region}:${AccountId}:<resource>` as CDK's formatArn renders it. */
-const arn = (service: string, ...resource: unknown[]) => ({
-  'Fn::Join': [
-    '',
-    [
-      'arn:',
-      { Ref: 'AWS::Partition' },
-      `:${service}:`,
-      { Ref: 'AWS::Region' },
-      ':',
-      { Ref: 'AWS::AccountId' },
-      ...(typeof resource[0] === 'string' ? [`:${resource[0]}`, ...resource.slice(1)] : [':', ...resource]),
-    ],
-  ],
-});
 /** The acknowledgements recorded on a construct itself (cdk-nag ids → reasons). */
 const acknowledgementsOf = (construct: IConstruct): Record<string, string> =>
   Object.assign(

@@ -26,6 +26,7 @@ import {
   type Statement,
   type Synthesized,
   type Template,
+  arn,
 } from '../support/cdk';
 
 const ROOT = join(__dirname, '..', '..');
@@ -75,21 +76,6 @@ const resourceOf = (construct: IConstruct): Resource => {
   return templateOf(element.stack).Resources[element.stack.getLogicalId(element)]!;
 };
 const ref = (stack: Stack, token: string) => stack.resolve(token) as unknown;
-/** `arn:${Partition}:<service>:${Region}:${AccountId}:<resource>` as CDK's formatArn renders it. */
-const arn = (service: string, resource: string) => ({
-  'Fn::Join': [
-    '',
-    [
-      'arn:',
-      { Ref: 'AWS::Partition' },
-      `:${service}:`,
-      { Ref: 'AWS::Region' },
-      ':',
-      { Ref: 'AWS::AccountId' },
-      `:${resource}`,
-    ],
-  ],
-});
 /** The template parameter through which a pipeline stack reads a platform SSM parameter. */
 const platformParameter = (stack: Stack, name: string) => {
   const [id] = Object.entries(templateOf(stack).Parameters ?? {}).find(([, p]) => p.Default === name)!;

@@ -66,3 +66,22 @@ export function statementsOfRole(template: Template, roleLogicalId: string): Sta
     .filter(({ roles }) => roles.some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleLogicalId })))
     .map(({ statement }) => statement);
 }
+
+/**
+ * `arn:${Partition}:<service>:${Region}:${AccountId}:<resource>` as CDK's formatArn renders it; the
+ * resource is one string, or tokens (an API id and its path) joined after the account.
+ */
+export const arn = (service: string, ...resource: unknown[]) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      `:${service}:`,
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      ...(typeof resource[0] === 'string' ? [`:${resource[0]}`, ...resource.slice(1)] : [':', ...resource]),
+    ],
+  ],
+});
