@@ -5,6 +5,7 @@
  * process, decided over the local endpoint.
  */
 import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,6 +110,55 @@ describe('the release gate from a terminal', () => {
       expect(shown.stderr).toContain('local mode is not running in');
     } finally {
       child.kill();
+    }
+  });
+});
+
+describe('stepline approve --aws', () => {
+  it('finds the endpoint in SSM and signs each request with SigV4 for execute-api, as the caller', async () => {
+    const received: { url: string; headers: Record<string, unknown>; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req
+        .on('data', (c: Buffer) => (body += c.toString()))
+        .on('end', () => {
+          received.push({ url: req.url ?? '', headers: req.headers, body });
+          if (req.headers['x-amz-target'] === 'AmazonSSM.GetParameter') {
+            res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+            res.end(JSON.stringify({ Parameter: { Name: JSON.parse(body).Name, Value: `http://127.0.0.1:${port}` } }));
+          } else {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ message: 'approved by bob' }));
+          }
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const env = {
+        ...process.env,
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+        AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${port}`,
+      };
+      const { stdout } = await run(process.execPath, [tsx, 'cli/stepline.ts', 'approve', 'web-abc', '--aws'], {
+        cwd: root,
+        env,
+        timeout: 60_000,
+      });
+      expect(stdout).toBe('approved by bob\n');
+      const [ssm, decision] = received;
+      expect(JSON.parse(ssm!.body)).toEqual({ Name: '/stepline/platform/approvals-url' });
+      expect(decision).toMatchObject({
+        url: '/cli/approvals/web-abc',
+        body: JSON.stringify({ decision: 'approve' }),
+      });
+      expect(decision!.headers.authorization).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+      );
+    } finally {
+      server.close();
     }
   });
 });

@@ -138,6 +138,25 @@ describe('the release gate, executed', () => {
     expect((await fixture.runtime.waitForRun(runId)).status).toBe('SUCCEEDED');
   });
 
+  it('an email link works once even while the gate stays open', async () => {
+    fixture = await startFixture({}, { approval: policy, notifications });
+    const runId = await pushed({ ...passingSeed, 'infra/stack.ts': 'export {}' });
+    await gateIn(fixture.runtime, runId, 'WAITING');
+    await delivered(fixture.runtime, runId, 'email:approval:alice');
+    const link = emailLinks(fixture.runtime, runId, 'alice').approve;
+    const token = new URL(link).searchParams.get('token')!;
+    const post = () =>
+      fetch(link.split('?')[0]!, { method: 'POST', body: new URLSearchParams({ token, decision: 'approve' }) });
+
+    const first = await post();
+    expect(first.status).toBe(200);
+    expect(await first.text()).toContain('approval recorded; 1 more distinct approval needed from group cab');
+    const again = await post();
+    expect(again.status).toBe(410);
+    expect(await again.text()).toContain('this link was used already: each link works once');
+    expect((await fixture.runtime.store.getApproval(runId))!.status).toBe('WAITING');
+  });
+
   it('a standard change passes on its own, recorded; the change since the last release is what is judged', async () => {
     fixture = await startFixture({}, { approval: policy });
     const first = await pushed(passingSeed);
@@ -338,13 +357,22 @@ describe('change windows, expiry, the demo approver and restarts', () => {
     expect(audit.slice(-3)).toEqual(['approved', 'execution-resumed', 'released-by-window']);
   });
 
-  it('a gate nobody decides expires at its deadline: the run is EXPIRED, and late decisions are refused', async () => {
+  it('a gate nobody decides expires at its deadline: the run is EXPIRED, and late decisions and links are refused', async () => {
     let now = new Date();
-    fixture = await startFixture({ now: () => now }, { approval: { ...policy, expiresAfterHours: 1 } });
+    fixture = await startFixture({ now: () => now }, { approval: { ...policy, expiresAfterHours: 1 }, notifications });
     const runId = await pushed();
     await gateIn(fixture.runtime, runId, 'WAITING');
+    await delivered(fixture.runtime, runId, 'email:approval:bob');
+    const link = emailLinks(fixture.runtime, runId, 'bob').approve;
 
     now = new Date(now.getTime() + 61 * 60_000);
+    const token = new URL(link).searchParams.get('token')!;
+    const late = await fetch(link.split('?')[0]!, {
+      method: 'POST',
+      body: new URLSearchParams({ token, decision: 'approve' }),
+    });
+    expect(late.status).toBe(410);
+    expect(await late.text()).toMatch(/the link expired at \d{4}-/);
     expect(await decideByCli(fixture.runtime, runId, 'bob@example.com', 'approve')).toMatchObject({
       status: 410,
       body: { message: expect.stringMatching(/^the gate expired at /) },
