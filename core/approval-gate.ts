@@ -196,10 +196,12 @@ export async function awaitApproval(runId: string, taskToken: string, deps: Awai
   let approval = await requiredApproval(runId, deps);
   if (approval.status === 'PENDING') {
     approval = await deps.approvals.transitionApproval(runId, 'WAITING', { taskToken });
-  } else if (approval.status === 'WAITING' && approval.taskToken !== taskToken) {
-    // A new attempt of the Task (a retry after a timeout of the invoke): the newest token is the live one.
-    approval = await deps.approvals.transitionApproval(runId, 'WAITING', { taskToken });
+  } else if (approval.taskToken !== taskToken) {
+    // The Task ran again (a retry, or a redrive after local mode restarted): the newest token is the
+    // live one. A gate that ended meanwhile owes it its outcome, which the sweep sends.
+    approval = await deps.approvals.replaceTaskToken(runId, taskToken);
   }
+  if (!OPEN_APPROVAL_STATUSES.includes(approval.status)) return approval;
   const policy = entry.approval!;
   const addressees = addresseesOf(policy, approval.asked);
   const drafts = approvalRequestDrafts(approval, addressees, entry.notifications, await deps.links(approval));

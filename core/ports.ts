@@ -173,6 +173,12 @@ export interface ApprovalStore {
   /** Records that the execution was told the gate's outcome. */
   markResumed(runId: string, at: string): Promise<void>;
   /**
+   * A new task token for a gate past PENDING (its Task ran again: a retry, or a redrive after a
+   * restart): it replaces the old one, and an ended gate's outcome is owed to it again (the sweep
+   * sends it).
+   */
+  replaceTaskToken(runId: string, taskToken: string): Promise<ApprovalRecord>;
+  /**
    * Records a person's decision unless they decided before (approve, reject and override each once);
    * resolves with the earlier decision when there was one, and records nothing then.
    */

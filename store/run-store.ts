@@ -319,19 +319,33 @@ export class RunStore implements RunRepository, RunHistory, RunLanes, Notificati
     return item as ApprovalRecord | undefined;
   }
 
-  /** Moves a gate forward; a retried wait's new task token replaces the old one (WAITING → WAITING). */
+  /** Moves a gate forward (a conditional write on its status). */
   async transitionApproval(runId: string, to: ApprovalStatus, fields: ApprovalUpdate = {}): Promise<ApprovalRecord> {
-    const from = predecessors(APPROVAL_TRANSITIONS, to);
     const updated = await this.transition({
       key: keys.approval(runId),
       label: `release gate of run ${runId}`,
-      from: to === 'WAITING' ? [...from, 'WAITING'] : from,
+      from: predecessors(APPROVAL_TRANSITIONS, to),
       to,
       fields,
       remove: [],
       mayCreate: false,
     });
     return updated as unknown as ApprovalRecord;
+  }
+
+  async replaceTaskToken(runId: string, taskToken: string): Promise<ApprovalRecord> {
+    const { Attributes } = await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.approval(runId),
+        UpdateExpression: 'SET taskToken = :token REMOVE resumedAt',
+        ConditionExpression: 'attribute_exists(pk) AND #status <> :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':token': taskToken, ':pending': 'PENDING' },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toRecord<ApprovalRecord>(Attributes ?? {});
   }
 
   async markResumed(runId: string, at: string): Promise<void> {

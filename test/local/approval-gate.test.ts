@@ -451,6 +451,43 @@ describe('a gate open when local mode stops', () => {
   });
 });
 
+describe('a held gate across a restart', () => {
+  it('keeps its approvals and goes out when its window opens after the restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stepline-held-restart-'));
+    let now = new Date();
+    const freezes = [{ name: 'today', dates: [now.toISOString().slice(0, 10)] }];
+    const config = parseConfig({ pipelines: [{ ...demoPipeline(), approval: { ...policy, freezes } }] });
+    const options = { config, stateDir: join(dir, 'state'), persistStore: true, now: () => now };
+    try {
+      let runtime = await LocalRuntime.start(options);
+      const seed = join(dir, 'seed');
+      await mkdir(seed);
+      for (const [path, content] of Object.entries(passingSeed)) await writeFile(join(seed, path), content);
+      const [started] = await runtime.runsStartedFor(await runtime.pushSeed(config.pipelines[0]!, seed, 'change'));
+      const runId = started!.runId;
+      await gateIn(runtime, runId, 'WAITING');
+      await decideByCli(runtime, runId, 'bob@example.com', 'approve');
+      const held = await gateIn(runtime, runId, 'HELD');
+      await runtime.close();
+
+      now = new Date(`${new Date(now.getTime() + 86_400_000).toISOString().slice(0, 10)}T00:01:00.000Z`);
+      runtime = await LocalRuntime.start(options);
+      try {
+        expect(runtime.resumedExecutions).toEqual([runId]);
+        for (let i = 0; i < 100 && (await runtime.store.getApproval(runId))!.taskToken === held.taskToken; i++)
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(await runtime.store.getApproval(runId)).toMatchObject({ status: 'HELD', approvedBy: ['bob'] });
+        await runtime.sweepApprovals();
+        expect((await runtime.waitForRun(runId)).status).toBe('SUCCEEDED');
+      } finally {
+        await runtime.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the decision endpoint refuses what it cannot authenticate', () => {
   let fixture: Fixture;
   beforeAll(async () => {
