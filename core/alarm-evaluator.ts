@@ -20,10 +20,7 @@ import * as z from 'zod';
 export type AlarmStatistic = 'SampleCount' | 'Sum' | 'Average' | 'Minimum' | 'Maximum' | `p${number}`;
 /** How the statistic is compared with the threshold (the statistic is the first operand). */
 export type ComparisonOperator =
-  | 'GreaterThanThreshold'
-  | 'GreaterThanOrEqualToThreshold'
-  | 'LessThanThreshold'
-  | 'LessThanOrEqualToThreshold';
+  'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold';
 /** How missing datapoints are treated; CloudWatch's default is `missing`. */
 export type TreatMissingData = 'missing' | 'ignore' | 'breaching' | 'notBreaching';
 /** The three states of a metric alarm. */
@@ -353,9 +350,7 @@ function decide(
   const { definition, evaluated, used, fill } = context;
   const n = definition.evaluationPeriods;
   const m = definition.datapointsToAlarm;
-  const listed = used
-    .filter((point) => breaches(definition, point.value as number) === (state === 'ALARM'))
-    .reverse(); // newest first, as CloudWatch lists them
+  const listed = used.filter((point) => breaches(definition, point.value as number) === (state === 'ALARM')).reverse(); // newest first, as CloudWatch lists them
   const missingClause =
     treatment === 'real' ? '' : ` and ${count(fill, 'missing datapoint')} ${were(fill)} treated as [${treatment}]`;
   let reason: string;
@@ -446,8 +441,14 @@ export const alarmDefinitionSchema = z
       .refine((seconds) => seconds === 10 || seconds === 20 || seconds === 30 || (seconds > 0 && seconds % 60 === 0), {
         error: (issue) => `periodSeconds must be 10, 20, 30 or a multiple of 60 (got ${String(issue.input)})`,
       }),
-    evaluationPeriods: z.number().int('evaluationPeriods must be a whole number').min(1, 'evaluationPeriods is at least 1'),
-    datapointsToAlarm: z.number().int('datapointsToAlarm must be a whole number').min(1, 'datapointsToAlarm is at least 1'),
+    evaluationPeriods: z
+      .number()
+      .int('evaluationPeriods must be a whole number')
+      .min(1, 'evaluationPeriods is at least 1'),
+    datapointsToAlarm: z
+      .number()
+      .int('datapointsToAlarm must be a whole number')
+      .min(1, 'datapointsToAlarm is at least 1'),
     threshold: z.number().refine(Number.isFinite, 'threshold must be a finite number'),
     comparisonOperator: z.enum([
       'GreaterThanThreshold',

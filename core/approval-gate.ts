@@ -261,6 +261,10 @@ export async function decide(request: DecisionRequest, deps: DecideDeps): Promis
 
   if (approval.status === 'PENDING')
     return refuse(409, 'the gate is not open yet: its approvers have not been asked; try again in a moment');
+  // An execution stopped while it waited (aborted, timed out) leaves its gate open: nothing to decide for.
+  const run = await requiredRun(request.runId, deps);
+  if (run.status !== 'RUNNING' && OPEN_APPROVAL_STATUSES.includes(approval.status))
+    return refuse(409, `the gate is closed: run ${run.runId} is ${run.status} (${run.failure?.error ?? 'ended'})`);
   if (!OPEN_APPROVAL_STATUSES.includes(approval.status))
     return refuse(
       409,

@@ -361,6 +361,14 @@ export class LocalStepFunctions {
     return execution;
   }
 
+  /** StopExecution: aborts a running execution (it ends ABORTED, and its end is told as any other). */
+  stopExecution(executionArn: string): Promise<void> {
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    if (execution.status === 'RUNNING') execution.abort.abort();
+    return execution.done;
+  }
+
   listExecutions(): Execution[] {
     return [...this.executions.values()];
   }

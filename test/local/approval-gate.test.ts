@@ -403,6 +403,20 @@ describe('change windows, expiry, the demo approver and restarts', () => {
     );
   });
 
+  it('a gate whose execution was stopped takes no decision', async () => {
+    fixture = await startFixture({}, { approval: policy });
+    const runId = await pushed();
+    await gateIn(fixture.runtime, runId, 'WAITING');
+    const execution = fixture.runtime.stepFunctions.listExecutions().find((e) => e.name === runId)!;
+    await fixture.runtime.stepFunctions.stopExecution(execution.executionArn);
+    expect((await fixture.runtime.waitForRun(runId)).status).toBe('FAILED');
+
+    expect(await decideByCli(fixture.runtime, runId, 'bob@example.com', 'approve')).toEqual({
+      status: 409,
+      body: { message: `the gate is closed: run ${runId} is FAILED (ExecutionAborted)` },
+    });
+  });
+
   it('without the demo option, the demo approver is nobody', async () => {
     fixture = await startFixture({}, { approval: policy });
     const runId = await pushed();
