@@ -100,8 +100,17 @@ describe('the release gate from a terminal', () => {
       expect(stranger.stdout).toContain(
         'refused (403): arn:aws:sts::000000000000:assumed-role/stepline-local/eve@example.com is not an approver of pipeline demo',
       );
-      const approved = await stepline(['approve', runId, '--state-dir', join(dir, 'state')], 'bob@example.com');
-      expect(approved).toMatchObject({ code: 0, stdout: 'approved by bob\n' });
+      // Exactly as printed: the package's own bin, through npx.
+      const approved = await run('npx', ['stepline', 'approve', runId, '--state-dir', join(dir, 'state')], {
+        cwd: root,
+        env: {
+          ...process.env,
+          GIT_CONFIG_COUNT: '1',
+          GIT_CONFIG_KEY_0: 'user.email',
+          GIT_CONFIG_VALUE_0: 'bob@example.com',
+        },
+      });
+      expect(approved.stdout).toBe('approved by bob\n');
 
       expect(await exited).toBe(0);
       expect(output).toMatch(/run demo-\S+ SUCCEEDED in/);

@@ -234,29 +234,21 @@ describe('evaluateAlarm: M out of N with every datapoint present', () => {
   });
 
   it.each([
-    ['GreaterThanThreshold', [2, 1.5, 1.5, 1.5]],
-    ['GreaterThanOrEqualToThreshold', [1.5, 2, 1.5, 1.5]],
-    ['LessThanThreshold', [1.5, 1.5, 1, 1.5]],
-    ['LessThanOrEqualToThreshold', [1.5, 1.5, 1.5, 1]],
-  ] as const)('compares with %s (threshold 1.5: only its own operator breaches at the threshold)', (operator) => {
+    ['GreaterThanThreshold', 1.6, 'OK'],
+    ['GreaterThanOrEqualToThreshold', 1.6, 'ALARM'],
+    ['LessThanThreshold', 1.4, 'OK'],
+    ['LessThanOrEqualToThreshold', 1.4, 'ALARM'],
+  ] as const)('compares with %s: %d breaches, the threshold 1.5 itself gives %s', (operator, beyond, atThreshold) => {
     const definition = alarm({
       threshold: 1.5,
       comparisonOperator: operator,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
     });
-    const cases = {
-      GreaterThanThreshold: 2,
-      GreaterThanOrEqualToThreshold: 1.5,
-      LessThanThreshold: 1,
-      LessThanOrEqualToThreshold: 1.5,
-    };
-    const atThreshold = evaluateAlarm(definition, perMinute([1.5]), NOW, 'OK').state;
 
-    const breached = evaluateAlarm(definition, perMinute([cases[operator]]), NOW, 'OK').state;
+    const states = [beyond, 1.5].map((value) => evaluateAlarm(definition, perMinute([value]), NOW, 'OK').state);
 
-    expect(breached).toBe('ALARM');
-    expect(atThreshold).toBe(operator.includes('OrEqualTo') ? 'ALARM' : 'OK');
+    expect(states).toEqual(['ALARM', atThreshold]);
   });
 
   it('aggregates 10,000 samples over 5 periods with the alarm statistic', () => {
