@@ -424,8 +424,9 @@ async function end(
   await audit(deps, approval.runId, kind, ended.outcome ?? to.toLowerCase(), {
     via: to === 'EXPIRED' ? 'clock' : 'policy',
   });
-  await announceOutcome(ended, deps);
+  // The execution first: telling people can wait a moment, the release should not.
   await resume(ended, deps);
+  await announceOutcome(ended, deps);
   return { approval: ended, ended: true, message: ended.outcome ?? to.toLowerCase() };
 }
 
