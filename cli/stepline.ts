@@ -222,9 +222,6 @@ async function atReleaseGate(runtime: LocalRuntime, gate: ApprovalRecord, intera
     );
     return;
   }
-  // The approval emails reach the outbox once the notifier has run.
-  for (let i = 0; i < 25 && !(await approvalLinks(runtime, gate.runId)).length; i++)
-    await new Promise((r) => setTimeout(r, 200));
   const links = await approvalLinks(runtime, gate.runId);
   for (const link of links)
     console.log(
@@ -236,13 +233,25 @@ async function atReleaseGate(runtime: LocalRuntime, gate: ApprovalRecord, intera
   console.log('  waiting for a decision…');
 }
 
-/** Each asked approver's links, read from their approval email in the outbox. */
+/**
+ * Each asked approver's links, read from their approval email in the outbox: once the gate has
+ * recorded its requests, and the notifier has delivered (or given up) every one of them (at most 10 s).
+ */
 async function approvalLinks(
   runtime: LocalRuntime,
   runId: string,
 ): Promise<{ approver: string; approve: string; reject: string }[]> {
-  return (await runtime.store.listNotifications(runId))
-    .filter((n) => n.id.startsWith('email:approval:') && n.id !== 'email:approval:outcome' && n.status === 'DELIVERED')
+  const requests = async () =>
+    (await runtime.store.listNotifications(runId)).filter(
+      (n) => n.id.startsWith('email:approval:') && n.id !== 'email:approval:outcome',
+    );
+  for (let i = 0; i < 100; i++) {
+    const requested = (await runtime.store.listAudit(runId)).some((e) => e.event === 'approval-requested');
+    if (requested && (await requests()).every((n) => n.status === 'DELIVERED' || n.status === 'FAILED')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return (await requests())
+    .filter((n) => n.status === 'DELIVERED')
     .map((n) => {
       const text = String(n.message.text ?? '');
       const link = (label: string) => new RegExp(`^${label}:\\s+(\\S+)$`, 'm').exec(text)?.[1] ?? '';
