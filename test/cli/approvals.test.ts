@@ -10,11 +10,10 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ROOT as root, stepline, TSX_CLI as tsx } from '../support/cli';
 import { demoPipeline, passingSeed } from '../support/pipeline-fixture';
 
 const run = promisify(execFile);
-const root = join(__dirname, '..', '..');
-const tsx = join(root, 'node_modules/tsx/dist/cli.mjs');
 
 const approval = {
   approvers: [
@@ -23,24 +22,6 @@ const approval = {
   ],
 };
 const notifications = { email: { from: 'ci@example.com', to: ['team@example.com'] } };
-
-/** The stepline CLI as a child process, as the person whose git email is `email`. */
-async function stepline(args: string[], email?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = email
-    ? { ...process.env, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.email', GIT_CONFIG_VALUE_0: email }
-    : process.env;
-  try {
-    const { stdout, stderr } = await run(process.execPath, [tsx, 'cli/stepline.ts', ...args], {
-      cwd: root,
-      env,
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 describe('the release gate from a terminal', () => {
   let dir: string;
@@ -93,9 +74,11 @@ describe('the release gate from a terminal', () => {
       expect(output).not.toContain('demo approver');
       const runId = /npx stepline approve (demo-\S+)/.exec(output)![1]!;
 
-      const listed = await stepline(['approvals', '--state-dir', join(dir, 'state')], 'bob@example.com');
+      const listed = await stepline(['approvals', '--state-dir', join(dir, 'state')], { email: 'bob@example.com' });
       expect(listed.stdout).toContain(`${runId}  demo  WAITING  normal risk, needs 1  asked: alice, bob  deadline `);
-      const stranger = await stepline(['approve', runId, '--state-dir', join(dir, 'state')], 'eve@example.com');
+      const stranger = await stepline(['approve', runId, '--state-dir', join(dir, 'state')], {
+        email: 'eve@example.com',
+      });
       expect(stranger.code).toBe(1);
       expect(stranger.stdout).toContain(
         'refused (403): arn:aws:sts::000000000000:assumed-role/stepline-local/eve@example.com is not an approver of pipeline demo',
@@ -114,7 +97,9 @@ describe('the release gate from a terminal', () => {
 
       expect(await exited).toBe(0);
       expect(output).toMatch(/run demo-\S+ SUCCEEDED in/);
-      const shown = await stepline(['approvals', runId, '--state-dir', join(dir, 'state')], 'bob@example.com');
+      const shown = await stepline(['approvals', runId, '--state-dir', join(dir, 'state')], {
+        email: 'bob@example.com',
+      });
       // Local mode has stopped: the CLI says so rather than failing obscurely.
       expect(shown.stderr).toContain('local mode is not running in');
     } finally {

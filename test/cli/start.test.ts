@@ -4,32 +4,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { stepline, type CliResult } from '../support/cli';
 import { buildspecs, demoPipeline, junit, passingSeed } from '../support/pipeline-fixture';
 
 const run = promisify(execFile);
-const root = join(__dirname, '..', '..');
 
-async function start(dir: string, config: unknown): Promise<{ code: number; stdout: string; stderr: string }> {
+async function start(dir: string, config: unknown): Promise<CliResult> {
   await writeFile(join(dir, 'config.json'), JSON.stringify(config));
-  try {
-    const { stdout, stderr } = await run(
-      process.execPath,
-      [
-        join(root, 'node_modules/tsx/dist/cli.mjs'),
-        'cli/stepline.ts',
-        'start',
-        '--config',
-        join(dir, 'config.json'),
-        '--state-dir',
-        join(dir, 'state'),
-      ],
-      { cwd: root, timeout: 60_000 },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+  return stepline(['start', '--config', join(dir, 'config.json'), '--state-dir', join(dir, 'state')]);
 }
 
 async function seed(dir: string, files: Record<string, string>): Promise<string> {

@@ -1,0 +1,31 @@
+/** The stepline CLI as a user runs it: a child process (through tsx, as `npm start` does), its output and exit code. */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+export const ROOT = join(__dirname, '..', '..');
+export const TSX_CLI = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `stepline <args>`; `email` is the git identity it runs as (`git config user.email`). */
+export async function stepline(args: readonly string[], options: { email?: string } = {}): Promise<CliResult> {
+  const env = options.email
+    ? { ...process.env, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.email', GIT_CONFIG_VALUE_0: options.email }
+    : process.env;
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [TSX_CLI, 'cli/stepline.ts', ...args], {
+      cwd: ROOT,
+      env,
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as CliResult;
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
