@@ -27,7 +27,7 @@ import { confirmationPage, PAGE_HEADERS, resultPage } from '../core/approval-pag
 import { approverOf, type Principal } from '../core/approval-policy';
 import { DecisionRefusedError } from '../core/errors';
 import { APPROVAL_ROUTES } from '../core/platform';
-import type { ApprovalRecord } from '../core/records';
+import { OPEN_APPROVAL_STATUSES, type ApprovalRecord } from '../core/records';
 import type { RunStore } from '../store/run-store';
 import { gateStoreDeps } from './approval-gate';
 import { checkDecisionLink } from './adapters/decision-links';
@@ -232,6 +232,12 @@ async function linkPage(event: HttpEvent, deps: DecisionEndpointDeps): Promise<H
     return page(
       404,
       resultPage('This link does not work', `run ${claims.runId} has no release gate for ${claims.approverId}`),
+    );
+  // Opening a link to a decided gate says so at once, rather than after its form is sent.
+  if (!OPEN_APPROVAL_STATUSES.includes(approval.status))
+    return page(
+      409,
+      resultPage('Nothing to decide', `the gate is closed: the release was ${approval.status.toLowerCase()}`, approval),
     );
   return page(
     200,
