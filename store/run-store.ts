@@ -45,6 +45,7 @@ import type {
   StageUpdate,
 } from '../core/ports';
 import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../core/errors';
+import type { DeploymentRecord, DeploymentStatus, DeploymentStore } from '../core/deployment';
 import { INDEXES, KEY_ATTRIBUTES, keys } from './schema';
 
 type Item = Record<string, NativeAttributeValue>;
@@ -55,7 +56,9 @@ export interface Page<T> {
   readonly cursor?: string;
 }
 
-export class RunStore implements RunRepository, RunHistory, RunLanes, NotificationStore, ApprovalStore {
+export class RunStore
+  implements RunRepository, RunHistory, RunLanes, NotificationStore, ApprovalStore, DeploymentStore
+{
   private readonly documents: DynamoDBDocumentClient;
 
   constructor(
@@ -405,6 +408,78 @@ export class RunStore implements RunRepository, RunHistory, RunLanes, Notificati
    * gate's counter (an atomic ADD on the approval item), so events of one millisecond — or of a frozen
    * clock — still read back in order.
    */
+  /** Records a run's deployment; when it exists (a retried Task), resolves with it unchanged. */
+  async createDeployment(deployment: DeploymentRecord): Promise<DeploymentRecord> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.deployment(deployment.runId), kind: 'DEPLOYMENT' satisfies RunItemKind, ...deployment },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return deployment;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = error.Item ?? (await this.getItem(keys.deployment(deployment.runId)));
+      if (!existing) throw error;
+      return toRecord<DeploymentRecord>(existing);
+    }
+  }
+
+  async getDeployment(runId: string): Promise<DeploymentRecord | undefined> {
+    return (await this.getItem(keys.deployment(runId))) as DeploymentRecord | undefined;
+  }
+
+  async moveDeployment(
+    runId: string,
+    from: readonly DeploymentStatus[],
+    to: DeploymentStatus,
+    fields: Partial<DeploymentRecord> = {},
+  ): Promise<DeploymentRecord | undefined> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, NativeAttributeValue> = { ':to': to };
+    const sets = ['#status = :to'];
+    Object.entries(fields).forEach(([field, value], i) => {
+      if (value === undefined) return;
+      names[`#f${i}`] = field;
+      values[`:f${i}`] = value;
+      sets.push(`#f${i} = :f${i}`);
+    });
+    from.forEach((status, i) => (values[`:from${i}`] = status));
+    try {
+      const { Attributes } = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.deployment(runId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `attribute_exists(pk) AND #status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRecord<DeploymentRecord>(Attributes ?? {});
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async recordStep(runId: string, step: number): Promise<void> {
+    await this.conditionally(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.deployment(runId),
+        UpdateExpression: 'SET step = :step',
+        ConditionExpression: '#status IN (:moving, :paused)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':step': step, ':moving': 'IN_PROGRESS', ':paused': 'PAUSED' },
+      }),
+    );
+  }
+
   async appendAudit(event: AuditEvent): Promise<void> {
     const { Attributes } = await this.documents.send(
       new UpdateCommand({

@@ -41,6 +41,7 @@ export const keys = {
     sk: `DECISION#${slot}#${approverId}`,
   }),
   decisionPrefix: 'DECISION#',
+  deployment: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'DEPLOYMENT' }),
   usedLink: (runId: string, nonce: string) => ({ pk: `RUN#${runId}`, sk: `LINK#${nonce}` }),
   audit: (runId: string, seq: string) => ({ pk: `RUN#${runId}`, sk: `AUDIT#${seq}` }),
   auditPrefix: 'AUDIT#',

@@ -1,0 +1,109 @@
+/**
+ * A pipeline's release to Lambda, as declared in `stepline.config.ts` (`deploy`): the function and the
+ * alias its traffic reaches it through, how traffic moves to a new version (canary steps, linear
+ * increments, or all at once), what must hold before and during the move (a pre-traffic check, the
+ * alarms), and what to do when an alarm already fires. Validated with messages that name the field.
+ */
+import * as z from 'zod';
+
+const functionName = z
+  .string()
+  .regex(/^[a-zA-Z0-9-_]{1,64}$/, 'must be a Lambda function name: 1-64 characters of a-z, A-Z, 0-9, "-" and "_"');
+const aliasName = z
+  .string()
+  .regex(
+    /^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$/,
+    'must be an alias name: 1-128 characters of a-z, A-Z, 0-9, "-" and "_", not only digits',
+  );
+
+/** Longest bake of one step: two hours keeps a canary of five steps well inside a day. */
+export const MAX_BAKE_SECONDS = 7200;
+const bakeSeconds = z.number().int().min(0).max(MAX_BAKE_SECONDS, `bakeSeconds is at most ${MAX_BAKE_SECONDS}`);
+
+const strategySchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({
+      type: z.literal('canary'),
+      /** The percentages of traffic the new version takes, step by step, before it takes all of it. */
+      steps: z
+        .array(z.number().int().min(1).max(99))
+        .min(1)
+        .max(5, 'at most 5 canary steps')
+        .refine((steps) => steps.every((p, i) => i === 0 || p > steps[i - 1]!), 'canary steps must increase'),
+      /** How long each step bakes before the alarms are checked and the next step starts. */
+      bakeSeconds: bakeSeconds.default(300),
+    }),
+    z.strictObject({
+      type: z.literal('linear'),
+      /** The new version takes this many more percent at every step, until it takes all. */
+      percent: z.number().int().min(5).max(50),
+      bakeSeconds: bakeSeconds.default(60),
+    }),
+    z.strictObject({
+      /** Blue/green: the alias moves to the new version in one step (and back in one step). */
+      type: z.literal('allAtOnce'),
+      bakeSeconds: bakeSeconds.default(300),
+    }),
+  ],
+  { error: 'strategy.type must be canary, linear or allAtOnce' },
+);
+
+const alarmThresholds = z.strictObject({
+  /** Errors of the new version per minute at which it is rolled back. @default 1 */
+  errors: z.number().min(1).default(1),
+  /** Throttles of the new version per minute at which it is rolled back. @default 1 */
+  throttles: z.number().min(1).default(1),
+  /** The new version's p99 duration (ms) at which it is rolled back; none when absent. */
+  p99DurationMs: z.number().int().min(1).optional(),
+});
+
+export const deploySchema = z.strictObject({
+  /** The function a run releases: the build stage's artifact becomes its code. */
+  function: functionName,
+  /** The alias callers invoke; traffic moves through its routing weights. @default 'live' */
+  alias: aliasName.default('live'),
+  strategy: strategySchema.default({ type: 'canary', steps: [10, 50], bakeSeconds: 300 }),
+  /** Invoked on the new version before it takes traffic; it must succeed. */
+  preTraffic: z.strictObject({ event: z.record(z.string(), z.unknown()) }).optional(),
+  /** Thresholds of the alarms stepline creates on the new version. */
+  alarms: alarmThresholds.default({ errors: 1, throttles: 1 }),
+  /** Alarms of your own that also roll a deployment back (names of CloudWatch alarms). */
+  extraAlarms: z.array(z.string().min(1).max(255)).max(5).default([]),
+  /**
+   * When one of the deployment's alarms is already in ALARM before it starts: `refuse` the deployment,
+   * or let it through as a `hotfix` (recorded), judged on the alarm returning to OK or not getting worse.
+   * @default 'refuse'
+   */
+  whenAlarmsFire: z
+    .enum(['refuse', 'hotfix'], { error: "whenAlarmsFire must be 'refuse' or 'hotfix'" })
+    .default('refuse'),
+});
+
+export type DeployConfig = z.output<typeof deploySchema>;
+export type DeployStrategy = DeployConfig['strategy'];
+
+/** One step of traffic: the weight the new version takes (0 < weight < 1), then a bake. */
+export interface TrafficStep {
+  readonly weight: number;
+  readonly bakeSeconds: number;
+}
+
+/**
+ * The steps a strategy moves traffic in, before the final step that makes the new version primary:
+ * canary `[10, 50]` is 0.1 then 0.5; linear 25 is 0.25, 0.5, 0.75; all-at-once has none.
+ */
+export function trafficSteps(strategy: DeployStrategy): TrafficStep[] {
+  switch (strategy.type) {
+    case 'canary':
+      return strategy.steps.map((percent) => ({ weight: percent / 100, bakeSeconds: strategy.bakeSeconds }));
+    case 'linear': {
+      const steps: TrafficStep[] = [];
+      for (let percent = strategy.percent; percent < 100; percent += strategy.percent)
+        steps.push({ weight: percent / 100, bakeSeconds: strategy.bakeSeconds });
+      return steps;
+    }
+    case 'allAtOnce':
+      return [];
+  }
+}
