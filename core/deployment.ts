@@ -76,6 +76,8 @@ export interface DeploymentStore {
   ): Promise<DeploymentRecord | undefined>;
   /** Records that a step's weight is on the alias (only while IN_PROGRESS or PAUSED). */
   recordStep(runId: string, step: number): Promise<void>;
+  /** Appends an operator's intervention to the record. */
+  recordIntervention(runId: string, intervention: Intervention): Promise<void>;
 }
 
 export interface DeploymentDeps {
@@ -160,4 +162,128 @@ async function afterAliasMove(runId: string, deps: DeploymentDeps): Promise<void
   if (after.status === 'ROLLING_BACK' || after.status === 'ROLLED_BACK')
     await deps.deployer.routeAlias(after.function, after.alias, after.fromVersion, {});
   throw new DeploymentHaltedError(after);
+}
+
+/** The deployment's alarms as CloudWatch reports them (DescribeAlarms on AWS, local mode's evaluator locally). */
+export interface AlarmReader {
+  states(names: readonly string[]): Promise<AlarmSeen[]>;
+}
+
+export interface StartDeploymentRequest {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly function: string;
+  readonly alias: string;
+  readonly steps: readonly TrafficStep[];
+  readonly alarms: readonly string[];
+  readonly whenAlarmsFire: 'refuse' | 'hotfix';
+}
+
+export interface StartDeps extends DeploymentDeps {
+  readonly deployments: DeploymentStore & { createDeployment(d: DeploymentRecord): Promise<DeploymentRecord> };
+  readonly alarms: AlarmReader;
+}
+
+/**
+ * Opens a deployment: the version the alias serves now (what a rollback restores), and the alarms'
+ * states before anything moves. An alarm already in ALARM refuses the deployment, or lets it through as
+ * a recorded hotfix — never a blind deploy, never a silent block.
+ */
+export async function startDeployment(request: StartDeploymentRequest, deps: StartDeps): Promise<DeploymentRecord> {
+  const existing = await deps.deployments.getDeployment(request.runId);
+  if (existing) return existing;
+  const { primary, weights } = await deps.deployer.aliasVersions(request.function, request.alias);
+  const seen = await deps.alarms.states(request.alarms);
+  const firing = seen.filter((alarm) => alarm.state === 'ALARM');
+  const now = deps.now().toISOString();
+  const base = {
+    runId: request.runId,
+    pipeline: request.pipeline,
+    function: request.function,
+    alias: request.alias,
+    fromVersion: primary,
+    steps: request.steps,
+    step: -1,
+    alarms: request.alarms,
+    alarmsSeen: seen,
+    interventions: [],
+    startedAt: now,
+  };
+  const leftover = Object.keys(weights);
+  if (leftover.length) {
+    return deps.deployments.createDeployment({
+      ...base,
+      status: 'REFUSED',
+      endedAt: now,
+      outcome: `${request.function}:${request.alias} still routes traffic to version ${leftover.join(', ')}: another deployment has not finished`,
+    });
+  }
+  if (firing.length && request.whenAlarmsFire === 'refuse') {
+    return deps.deployments.createDeployment({
+      ...base,
+      status: 'REFUSED',
+      endedAt: now,
+      outcome: `refused: alarm ${firing.map((a) => `${a.name} is in ALARM (${a.reason ?? 'no reason given'})`).join('; ')}; the pipeline's policy (whenAlarmsFire: refuse) does not deploy into a firing alarm`,
+    });
+  }
+  return deps.deployments.createDeployment({
+    ...base,
+    status: 'IN_PROGRESS',
+    ...(firing.length ? { hotfix: { firing: firing.map((a) => a.name) } } : {}),
+  });
+}
+
+/** An operator's control refused: the deployment is not in a state that allows it. */
+export class ControlRefusedError extends SteplineError {
+  constructor(
+    readonly action: Intervention['action'],
+    readonly deployment: DeploymentRecord,
+  ) {
+    super(
+      `cannot ${action} the deployment of ${deployment.function}:${deployment.alias} (run ${deployment.runId}): it is ${deployment.status}${
+        action === 'resume'
+          ? '; only a PAUSED deployment resumes'
+          : action === 'pause'
+            ? '; only an IN_PROGRESS deployment pauses'
+            : ''
+      }`,
+    );
+  }
+}
+
+/**
+ * An operator's control, recorded with who, when and why: pause (traffic stays where it is; an alarm
+ * still rolls back), resume, abort (roll back now), promote (the new version takes all traffic now).
+ */
+export async function control(
+  runId: string,
+  action: Intervention['action'],
+  by: string,
+  reason: string,
+  deps: DeploymentDeps,
+): Promise<DeploymentRecord> {
+  const deployment = await deps.deployments.getDeployment(runId);
+  if (!deployment) throw new Error(`run ${runId} has no deployment`);
+  const refused = async (): Promise<never> => {
+    throw new ControlRefusedError(action, (await deps.deployments.getDeployment(runId))!);
+  };
+  let result: DeploymentRecord | undefined;
+  switch (action) {
+    case 'pause':
+      result = (await deps.deployments.moveDeployment(runId, ['IN_PROGRESS'], 'PAUSED')) ?? (await refused());
+      break;
+    case 'resume':
+      result = (await deps.deployments.moveDeployment(runId, ['PAUSED'], 'IN_PROGRESS')) ?? (await refused());
+      break;
+    case 'abort':
+      if (!MOVING.includes(deployment.status)) await refused();
+      result = await rollBack(runId, `aborted by ${by}: ${reason}`, deps);
+      break;
+    case 'promote':
+      if (!MOVING.includes(deployment.status) || !deployment.toVersion) await refused();
+      result = await promote(runId, deps);
+      break;
+  }
+  await deps.deployments.recordIntervention(runId, { action, by, reason, at: deps.now().toISOString() });
+  return (await deps.deployments.getDeployment(runId)) ?? result!;
 }

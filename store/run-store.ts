@@ -45,7 +45,7 @@ import type {
   StageUpdate,
 } from '../core/ports';
 import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../core/errors';
-import type { DeploymentRecord, DeploymentStatus, DeploymentStore } from '../core/deployment';
+import type { DeploymentRecord, DeploymentStatus, DeploymentStore, Intervention } from '../core/deployment';
 import { INDEXES, KEY_ATTRIBUTES, keys } from './schema';
 
 type Item = Record<string, NativeAttributeValue>;
@@ -465,6 +465,18 @@ export class RunStore
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
+  }
+
+  async recordIntervention(runId: string, intervention: Intervention): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.deployment(runId),
+        UpdateExpression: 'SET interventions = list_append(interventions, :one)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':one': [intervention] },
+      }),
+    );
   }
 
   async recordStep(runId: string, step: number): Promise<void> {

@@ -1,0 +1,206 @@
+/**
+ * The deployment's traffic protocol on the real run store (dynalite) and local mode's Lambda runtime
+ * through the real Lambda client: every interleaving of a traffic step and a rollback ends with the
+ * alias on the old version and no weight on the new one; operators' controls are recorded and refused
+ * in the wrong state.
+ */
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  control,
+  ControlRefusedError,
+  DeploymentHaltedError,
+  promote,
+  rollBack,
+  shiftTraffic,
+  startDeployment,
+  type AlarmSeen,
+  type DeploymentDeps,
+  type FunctionDeployer,
+} from '../../core/deployment';
+import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
+import { startLocalEndpoint, type LocalEndpoint } from '../../local/aws-endpoint';
+import { lambdaApiRoute } from '../../local/functions/lambda-api';
+import { LocalMetrics } from '../../local/functions/metrics';
+import { LocalFunctions } from '../../local/functions/runtime';
+import { useRunStore } from '../support/store';
+
+/** A deployer whose alias moves can be held, to force an interleaving. */
+class HeldDeployer implements FunctionDeployer {
+  private held?: { until: Promise<void>; reached: () => void };
+  constructor(private readonly real: FunctionDeployer) {}
+  aliasVersions(fn: string, alias: string) {
+    return this.real.aliasVersions(fn, alias);
+  }
+  /** The next alias move waits for `release`; resolves when it is waiting. */
+  holdNext(): { waiting: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let reached!: () => void;
+    const waiting = new Promise<void>((resolve) => (reached = resolve));
+    this.held = { until: new Promise<void>((resolve) => (release = resolve)), reached };
+    return { waiting, release };
+  }
+  async routeAlias(fn: string, alias: string, primary: string, weights: Readonly<Record<string, number>>) {
+    const held = this.held;
+    this.held = undefined;
+    if (held) {
+      held.reached();
+      await held.until;
+    }
+    return this.real.routeAlias(fn, alias, primary, weights);
+  }
+}
+
+describe('the deployment protocol', () => {
+  const runStore = useRunStore();
+  let dir: string;
+  let functions: LocalFunctions;
+  let endpoint: LocalEndpoint;
+  let deployer: HeldDeployer;
+  let deps: DeploymentDeps;
+  const alarms: AlarmSeen[] = [];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stepline-deploy-'));
+    functions = new LocalFunctions({ rootDir: join(dir, 'functions'), metrics: new LocalMetrics() });
+    endpoint = await startLocalEndpoint({}, {}, lambdaApiRoute(functions));
+    const lambda = new LambdaClient({
+      endpoint: endpoint.url,
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    deployer = new HeldDeployer(new LambdaDeployer(lambda));
+    functions.createFunction({ name: 'web', handler: 'index.handler' });
+    for (const body of ['1', '2']) {
+      const code = join(dir, `code-${body}`);
+      await mkdir(code);
+      await writeFile(join(code, 'index.js'), `exports.handler = async () => (${body});`);
+      functions.updateFunctionCode('web', code);
+      functions.publishVersion('web');
+    }
+    functions.createAlias('web', 'live', '1');
+    deps = { deployments: runStore.store, deployer, now: () => new Date('2026-11-25T10:00:00.000Z') };
+    alarms.length = 0;
+    const deployment = await startDeployment(
+      {
+        runId: 'r1',
+        pipeline: 'web',
+        function: 'web',
+        alias: 'live',
+        steps: [
+          { weight: 0.1, bakeSeconds: 0 },
+          { weight: 0.5, bakeSeconds: 0 },
+        ],
+        alarms: ['web-errors'],
+        whenAlarmsFire: 'refuse',
+      },
+      { ...deps, deployments: runStore.store, alarms: { states: async () => alarms } },
+    );
+    expect(deployment).toMatchObject({ status: 'IN_PROGRESS', fromVersion: '1', step: -1 });
+    await runStore.store.moveDeployment('r1', ['IN_PROGRESS'], 'IN_PROGRESS', { toVersion: '2' });
+  });
+  afterEach(async () => {
+    await functions.close();
+    await endpoint.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const alias = () => functions.getAlias('web', 'live');
+
+  it('moves traffic step by step, then promotes: the new version takes all and routing is cleared', async () => {
+    await shiftTraffic('r1', 0, deps);
+    expect(alias()).toMatchObject({ functionVersion: '1', routingConfig: { additionalVersionWeights: { '2': 0.1 } } });
+    await shiftTraffic('r1', 1, deps);
+    expect(alias().routingConfig?.additionalVersionWeights).toEqual({ '2': 0.5 });
+    const done = await promote('r1', deps);
+    expect(done).toMatchObject({ status: 'SUCCEEDED', step: 1 });
+    expect(alias().functionVersion).toBe('2');
+    expect(Object.keys(alias().routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
+  });
+
+  it('a step whose alias move lands after a rollback puts the old version back itself', async () => {
+    const hold = deployer.holdNext();
+    const step = shiftTraffic('r1', 0, deps);
+    await hold.waiting;
+    // The rollback runs to its end while the step's move is in flight.
+    expect(await rollBack('r1', 'alarm web-errors', deps)).toMatchObject({ status: 'ROLLED_BACK' });
+    hold.release();
+    await expect(step).rejects.toBeInstanceOf(DeploymentHaltedError);
+    expect(alias().functionVersion).toBe('1');
+    expect(Object.keys(alias().routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
+  });
+
+  it("a rollback whose alias move lands after a step's overwrites it", async () => {
+    await shiftTraffic('r1', 0, deps);
+    const hold = deployer.holdNext();
+    const rollback = rollBack('r1', 'alarm web-errors', deps);
+    await hold.waiting;
+    await expect(shiftTraffic('r1', 1, deps)).rejects.toBeInstanceOf(DeploymentHaltedError);
+    hold.release();
+    expect(await rollback).toMatchObject({ status: 'ROLLED_BACK', outcome: 'alarm web-errors' });
+    expect(alias().functionVersion).toBe('1');
+    expect(Object.keys(alias().routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
+  });
+
+  it('a promotion racing a rollback never leaves the new version serving', async () => {
+    const hold = deployer.holdNext();
+    const promotion = promote('r1', deps);
+    await hold.waiting;
+    await rollBack('r1', 'alarm web-errors', deps);
+    hold.release();
+    await expect(promotion).rejects.toBeInstanceOf(DeploymentHaltedError);
+    expect(alias().functionVersion).toBe('1');
+  });
+
+  it('rolls back once however many ask at once', async () => {
+    await shiftTraffic('r1', 0, deps);
+    const results = await Promise.all([
+      rollBack('r1', 'alarm web-errors', deps),
+      rollBack('r1', 'alarm web-throttles', deps),
+      rollBack('r1', 'pre-traffic check failed', deps),
+    ]);
+    expect(new Set(results.map((r) => r.status)).size).toBeGreaterThan(0);
+    const final = (await runStore.store.getDeployment('r1'))!;
+    expect(final.status).toBe('ROLLED_BACK');
+    expect(['alarm web-errors', 'alarm web-throttles', 'pre-traffic check failed']).toContain(final.outcome);
+    expect(alias().functionVersion).toBe('1');
+  });
+
+  it('pause, resume, promote and abort are recorded with who and why, and refused in the wrong state', async () => {
+    await shiftTraffic('r1', 0, deps);
+    await control('r1', 'pause', 'ana', 'watching the p99', deps);
+    await expect(control('r1', 'pause', 'ana', 'again', deps)).rejects.toThrow(
+      'cannot pause the deployment of web:live (run r1): it is PAUSED; only an IN_PROGRESS deployment pauses',
+    );
+    await control('r1', 'resume', 'ana', 'p99 is fine', deps);
+    const promoted = await control('r1', 'promote', 'ben', 'finish now', deps);
+    expect(promoted.status).toBe('SUCCEEDED');
+    expect(promoted.interventions.map((i) => `${i.action} by ${i.by}: ${i.reason}`)).toEqual([
+      'pause by ana: watching the p99',
+      'resume by ana: p99 is fine',
+      'promote by ben: finish now',
+    ]);
+    await expect(control('r1', 'abort', 'ben', 'too late', deps)).rejects.toBeInstanceOf(ControlRefusedError);
+    expect(alias().functionVersion).toBe('2');
+  });
+
+  it('refuses to start into a firing alarm when the policy says so', async () => {
+    alarms.push({ name: 'web-errors', state: 'ALARM', reason: 'Threshold Crossed', at: '2026-11-25T09:59:00.000Z' });
+    const refused = await startDeployment(
+      {
+        runId: 'r2',
+        pipeline: 'web',
+        function: 'web',
+        alias: 'live',
+        steps: [],
+        alarms: ['web-errors'],
+        whenAlarmsFire: 'refuse',
+      },
+      { ...deps, deployments: runStore.store, alarms: { states: async () => alarms } },
+    );
+    expect(refused).toMatchObject({ status: 'REFUSED' });
+    expect(refused.outcome).toContain('alarm web-errors is in ALARM (Threshold Crossed)');
+  });
+});
