@@ -1,0 +1,235 @@
+/**
+ * Lambda's API on the local endpoint, as `@aws-sdk/client-lambda` calls it (REST-JSON under `/2015-03-31/functions/`),
+ * so that the deployer's Lambda adapter runs unchanged against the local runtime: UpdateFunctionCode, PublishVersion,
+ * GetAlias, UpdateAlias and Invoke (RequestResponse).
+ *
+ * Errors travel as the REST-JSON protocol carries them — the status, the code in `x-amzn-errortype`, and
+ * `{ "message" }` — so the SDK throws its own exception classes (`PreconditionFailedException`, ...). A request
+ * field local mode does not serve is refused with InvalidParameterValueException naming it, never ignored.
+ */
+import { isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as z from 'zod';
+import type { FunctionUrlRoute } from '../aws-endpoint';
+import { InvalidRequestError } from '../../core/errors';
+import { parseInput } from '../../core/schemas';
+import { functionArn, LambdaApiError, type LambdaErrorCode, type LocalFunctions } from './runtime';
+
+const PREFIX = '/2015-03-31/functions/';
+
+const STATUS: Readonly<Record<LambdaErrorCode, number>> = {
+  ResourceNotFoundException: 404,
+  ResourceConflictException: 409,
+  PreconditionFailedException: 412,
+  InvalidParameterValueException: 400,
+  InvalidRequestContentException: 400,
+};
+
+/**
+ * A function as the API names it: `name`, `name:qualifier`, `<account>:function:name[:qualifier]` or
+ * `arn:aws:lambda:<region>:<account>:function:name[:qualifier]`. Local mode stands in for one account in one
+ * region, so an ARN's region and account only have to be well formed.
+ */
+const FUNCTION_NAME =
+  /^(?:arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
+
+const updateFunctionCodeRequest = z.object({
+  S3Bucket: z.string().optional(),
+  S3Key: z.string().optional(),
+  ZipFile: z.string().optional(),
+});
+const updateAliasRequest = z.object({
+  FunctionVersion: z.string().optional(),
+  RoutingConfig: z.object({ AdditionalVersionWeights: z.record(z.string(), z.number()).optional() }).optional(),
+  RevisionId: z.string().optional(),
+});
+
+type Answer = Awaited<ReturnType<FunctionUrlRoute>>;
+
+export function lambdaApiRoute(functions: LocalFunctions): Record<string, FunctionUrlRoute> {
+  return {
+    [PREFIX]: async (request) => {
+      try {
+        return await serve(functions, request);
+      } catch (error) {
+        if (error instanceof LambdaApiError) return failure(STATUS[error.code], error.code, error.message);
+        if (error instanceof InvalidRequestError) return failure(400, 'InvalidParameterValueException', error.message);
+        return failure(500, 'ServiceException', `local mode failed to serve the request: ${(error as Error).message}`);
+      }
+    },
+  };
+}
+
+async function serve(functions: LocalFunctions, request: Parameters<FunctionUrlRoute>[0]): Promise<Answer> {
+  const url = new URL(request.url, 'http://localhost');
+  const [functionName = '', resource, aliasName, ...rest] = url.pathname
+    .slice(PREFIX.length)
+    .split('/')
+    .map(decodeURIComponent);
+  const operation = rest.length ? undefined : `${request.method} ${resource}${aliasName === undefined ? '' : '/*'}`;
+  switch (operation) {
+    case 'PUT code': {
+      const body = parseBody(request.body, updateFunctionCodeRequest, 'UpdateFunctionCode');
+      const name = unqualified(functionName);
+      const code = functions.updateFunctionCode(name, artifactDirectory(body));
+      return json(200, {
+        FunctionName: name,
+        FunctionArn: functionArn(name),
+        Version: '$LATEST',
+        CodeSha256: code.codeSha256,
+        RevisionId: code.revisionId,
+        State: 'Active',
+        LastUpdateStatus: 'Successful',
+      });
+    }
+    case 'POST versions': {
+      parseBody(request.body, z.object({}), 'PublishVersion');
+      const name = unqualified(functionName);
+      const published = functions.publishVersion(name);
+      return json(201, {
+        FunctionName: name,
+        FunctionArn: functionArn(name, published.version),
+        Version: published.version,
+        CodeSha256: published.codeSha256,
+        State: 'Active',
+      });
+    }
+    case 'GET aliases/*':
+      return json(200, aliasAnswer(functions.getAlias(unqualified(functionName), aliasName!)));
+    case 'PUT aliases/*': {
+      const body = parseBody(request.body, updateAliasRequest, 'UpdateAlias');
+      const alias = functions.updateAlias(unqualified(functionName), aliasName!, {
+        functionVersion: body.FunctionVersion,
+        routingConfig: body.RoutingConfig && {
+          additionalVersionWeights: body.RoutingConfig.AdditionalVersionWeights ?? {},
+        },
+        revisionId: body.RevisionId,
+      });
+      return json(200, aliasAnswer(alias));
+    }
+    case 'POST invocations':
+      return invoke(functions, functionName, url.searchParams.get('Qualifier') ?? undefined, request);
+    default:
+      return failure(
+        404,
+        'UnknownOperationException',
+        `${request.method} ${url.pathname} is not served by local mode's Lambda API ` +
+          '(UpdateFunctionCode, PublishVersion, GetAlias, UpdateAlias, Invoke)',
+      );
+  }
+}
+
+async function invoke(
+  functions: LocalFunctions,
+  functionName: string,
+  queryQualifier: string | undefined,
+  request: Parameters<FunctionUrlRoute>[0],
+): Promise<Answer> {
+  const invocationType = request.headers['x-amz-invocation-type'] ?? 'RequestResponse';
+  if (invocationType !== 'RequestResponse') {
+    throw invalid(`Local mode serves RequestResponse invocations only, not ${invocationType}`);
+  }
+  if ((request.headers['x-amz-log-type'] ?? 'None') !== 'None') throw invalid('Local mode does not serve LogType Tail');
+  if (request.headers['x-amz-client-context'] !== undefined) throw invalid('Local mode does not serve ClientContext');
+  const { name, qualifier: nameQualifier } = parseFunctionName(functionName);
+  if (nameQualifier !== undefined && queryQualifier !== undefined && nameQualifier !== queryQualifier) {
+    throw invalid('The derived qualifier from the function name does not match the specified qualifier.');
+  }
+  const result = await functions.invoke(name, nameQualifier ?? queryQualifier, parseJson(request.body));
+  return {
+    statusCode: result.statusCode,
+    headers: {
+      'content-type': 'application/json',
+      'x-amz-executed-version': result.executedVersion,
+      ...(result.functionError ? { 'x-amz-function-error': result.functionError } : {}),
+    },
+    body: JSON.stringify(result.payload),
+  };
+}
+
+/**
+ * The code of an UpdateFunctionCode. Local mode's build artifacts are directories, not uploaded zips: S3Key names the
+ * artifact directory as a `file://` URL or an absolute path, and S3Bucket (which the SDK requires with it) is not used.
+ */
+function artifactDirectory(body: z.infer<typeof updateFunctionCodeRequest>): string {
+  if (body.ZipFile !== undefined) {
+    throw invalid(
+      "Local mode takes a build's artifact directory, not a zip file: give S3Key as a file:// URL or an absolute path",
+    );
+  }
+  const key = body.S3Key;
+  if (key?.startsWith('file://')) return fileURLToPath(key);
+  if (key !== undefined && isAbsolute(key)) return key;
+  throw invalid(
+    `S3Key must be a file:// URL or an absolute path of a build's artifact directory in local mode: ${key}`,
+  );
+}
+
+function parseBody<T>(
+  body: Buffer,
+  schema: z.ZodType<T> & { readonly shape: Readonly<Record<string, unknown>> },
+  operation: string,
+): T {
+  const json = parseJson(body);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new LambdaApiError('InvalidRequestContentException', `The ${operation} request body must be a JSON object`);
+  }
+  const unserved = Object.keys(json).filter((field) => !(field in schema.shape));
+  if (unserved.length) throw invalid(`Local mode does not serve ${unserved.join(', ')} in ${operation}`);
+  return parseInput(schema, json, `${operation} request`);
+}
+
+/** An empty body is `{}`, as Lambda takes an Invoke without a payload. */
+function parseJson(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  try {
+    return text.trim() === '' ? {} : JSON.parse(text);
+  } catch (error) {
+    throw new LambdaApiError(
+      'InvalidRequestContentException',
+      `Could not parse request body into json: ${(error as Error).message}`,
+    );
+  }
+}
+
+function parseFunctionName(functionName: string): { name: string; qualifier?: string } {
+  const match = FUNCTION_NAME.exec(functionName);
+  if (!match) throw invalid(`Not a function name or ARN: ${functionName}`);
+  return { name: match[1]!, ...(match[2] === undefined ? {} : { qualifier: match[2] }) };
+}
+
+/** The operations on a function itself (its code, its versions, its aliases) take no qualifier. */
+function unqualified(functionName: string): string {
+  const { name, qualifier } = parseFunctionName(functionName);
+  if (qualifier !== undefined) throw invalid(`A qualified function name is not accepted here: ${functionName}`);
+  return name;
+}
+
+function aliasAnswer(alias: ReturnType<LocalFunctions['getAlias']>): Record<string, unknown> {
+  return {
+    AliasArn: alias.aliasArn,
+    Name: alias.name,
+    FunctionVersion: alias.functionVersion,
+    Description: '',
+    ...(alias.routingConfig
+      ? { RoutingConfig: { AdditionalVersionWeights: alias.routingConfig.additionalVersionWeights } }
+      : {}),
+    RevisionId: alias.revisionId,
+  };
+}
+
+function invalid(message: string): LambdaApiError {
+  return new LambdaApiError('InvalidParameterValueException', message);
+}
+
+function json(statusCode: number, body: unknown): Answer {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+function failure(statusCode: number, code: string, message: string): Answer {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'x-amzn-errortype': code },
+    body: JSON.stringify({ message }),
+  };
+}
