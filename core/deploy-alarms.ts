@@ -1,0 +1,57 @@
+/**
+ * The alarms that guard a pipeline's deployments, defined once: the CDK app creates them in
+ * CloudWatch, local mode's alarm evaluator raises them from local metrics, and the deployment reads
+ * their states. Each watches the target alias's traffic (dimension `Resource: <function>:<alias>`),
+ * one-minute periods, a single breaching minute alarming: a canary is rolled back at the first bad minute.
+ */
+import type { AlarmDefinition } from './alarm-evaluator';
+import type { DeployConfig } from './deploy-config';
+import { RESOURCE_PREFIX } from './platform';
+
+export interface DeploymentAlarm {
+  readonly name: string;
+  readonly metric: {
+    readonly namespace: 'AWS/Lambda';
+    readonly metricName: 'Errors' | 'Throttles' | 'Duration';
+    readonly dimensions: Readonly<Record<string, string>>;
+  };
+  readonly definition: AlarmDefinition;
+}
+
+/** The deployment's own alarms (errors, throttles, and p99 duration when a threshold is set). */
+export function deploymentAlarms(pipeline: string, deploy: DeployConfig): DeploymentAlarm[] {
+  const dimensions = { FunctionName: deploy.function, Resource: `${deploy.function}:${deploy.alias}` };
+  const alarm = (
+    kind: string,
+    metricName: DeploymentAlarm['metric']['metricName'],
+    statistic: AlarmDefinition['statistic'],
+    threshold: number,
+  ): DeploymentAlarm => {
+    const name = `${RESOURCE_PREFIX}${pipeline}-${kind}`;
+    return {
+      name,
+      metric: { namespace: 'AWS/Lambda', metricName, dimensions },
+      definition: {
+        name,
+        statistic,
+        periodSeconds: 60,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        threshold,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        // No traffic is no evidence against the new version.
+        treatMissingData: 'notBreaching',
+      },
+    };
+  };
+  return [
+    alarm('errors', 'Errors', 'Sum', deploy.alarms.errors),
+    alarm('throttles', 'Throttles', 'Sum', deploy.alarms.throttles),
+    ...(deploy.alarms.p99DurationMs ? [alarm('p99-duration', 'Duration', 'p99', deploy.alarms.p99DurationMs)] : []),
+  ];
+}
+
+/** Every alarm a deployment of the pipeline watches: its own and the user's. */
+export function watchedAlarms(pipeline: string, deploy: DeployConfig): string[] {
+  return [...deploymentAlarms(pipeline, deploy).map((a) => a.name), ...deploy.extraAlarms];
+}
