@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { approvalPolicySchema } from './approval-policy';
+import { deploySchema } from './deploy-config';
 import { DEFAULT_SKIP_MARKERS, type PushFilters } from './filters';
 import { RESOURCE_PREFIX } from './platform';
 import type { PipelineCatalogEntry, RunInput } from './records';
@@ -102,10 +103,6 @@ const notificationsSchema = z.strictObject({
   githubStatuses: z.strictObject({ tokenSecret: notificationSecret }).optional(),
 });
 
-/** Sections that later releases fill; declaring one now would be silently ignored, so it is refused. */
-const reserved = (section: string) =>
-  z.undefined({ error: `${section} is not supported yet by this version of stepline; remove it` }).optional();
-
 export const pipelineSchema = z.strictObject({
   name: nameOf('pipeline name'),
   source: z.discriminatedUnion('type', [codeCommitSource, gitHubSource]),
@@ -163,8 +160,12 @@ export const pipelineSchema = z.strictObject({
    * windows (docs/governance.md). Without it, a run that passes its tests succeeds at once.
    */
   approval: approvalPolicySchema.optional(),
-  /** Deploy target (Lambda canary). */
-  deploy: reserved('deploy'),
+  /**
+   * The release to Lambda after the gate (docs/deployments.md): the build's artifact becomes a new
+   * version of `function`, and traffic moves to it through `alias` by the strategy, rolled back the
+   * moment one of the deployment's alarms fires.
+   */
+  deploy: deploySchema.optional(),
   /** Local mode: the directory whose files are committed into the local repository on `npm start`. */
   localSeed: z.string().min(1).optional(),
   /**
@@ -320,6 +321,7 @@ export function catalogEntry(pipeline: PipelineConfig, stateMachineArn: string):
     executionMode: pipeline.executionMode,
     ...(pipeline.notifications ? { notifications: pipeline.notifications } : {}),
     ...(pipeline.approval ? { approval: pipeline.approval } : {}),
+    ...(pipeline.deploy ? { deploy: pipeline.deploy } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * Handlers, the store, the CDK app, the CLI and local mode all import these types; nothing redefines them.
  */
 import type { ApprovalPolicy, RiskClass } from './approval-policy';
+import type { DeployConfig } from './deploy-config';
 import type { PushFilters } from './filters';
 
 /**
@@ -188,6 +189,8 @@ export interface PipelineCatalogEntry {
   readonly notifications?: NotificationSettings;
   /** The release gate's policy: the policy in force, which a change passing the gate cannot alter. */
   readonly approval?: ApprovalPolicy;
+  /** The release to Lambda after the gate. */
+  readonly deploy?: DeployConfig;
 }
 
 /** A pipeline's notifications (core/config.ts), as its catalog entry carries them. */

@@ -1,6 +1,7 @@
 /** Runtime validation of what crosses a boundary into a handler; each schema matches a type of records.ts. */
 import * as z from 'zod';
 import { approvalPolicySchema } from './approval-policy';
+import { deploySchema } from './deploy-config';
 import { InvalidRequestError } from './errors';
 import type { PipelineCatalogEntry, ProgressEvent, RunEvent, SourceChanged } from './records';
 
@@ -88,6 +89,7 @@ export const catalogEntrySchema = z.object({
     })
     .optional(),
   approval: approvalPolicySchema.optional(),
+  deploy: deploySchema.optional(),
 }) satisfies z.ZodType<PipelineCatalogEntry>;
 
 export const runEventSchema = z.object({

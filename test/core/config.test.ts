@@ -40,14 +40,14 @@ describe('parseConfig', () => {
     expect(problems[0]).toMatch(/^pipeline "Bad Name" → name: pipeline name must be/);
   });
 
-  it('refuses unknown fields, duplicate stages and sections not supported yet', () => {
+  it('refuses unknown fields, duplicate stages and an invalid deploy target', () => {
     const problems = problemsOf({
       pipelines: [
         {
           ...pipeline,
           colour: 'blue',
           tests: [pipeline.tests[0], pipeline.tests[0]],
-          deploy: { function: 'web' },
+          deploy: { function: 'web', strategy: { type: 'canary', steps: [50, 10] } },
         },
       ],
     });
@@ -55,7 +55,7 @@ describe('parseConfig', () => {
       expect.arrayContaining([
         expect.stringMatching(/^pipeline "web" → \(pipeline\): Unrecognized key: "colour"/),
         'pipeline "web" → tests: test stage names must be unique',
-        'pipeline "web" → deploy: deploy is not supported yet by this version of stepline; remove it',
+        'pipeline "web" → deploy.strategy.steps: canary steps must increase',
       ]),
     );
   });
