@@ -59,6 +59,12 @@ export interface DeploymentRecord {
 
 /** The alias and its function as the deployment moves them (Lambda on AWS, local mode's runtime locally). */
 export interface FunctionDeployer {
+  /** Makes the build's artifact the function's code ($LATEST). */
+  updateCode(fn: string, artifact: string): Promise<void>;
+  /** Publishes $LATEST as a version; resolves with its number. */
+  publishVersion(fn: string): Promise<string>;
+  /** Invokes a version with an event; resolves with its function error, if any. */
+  invoke(fn: string, qualifier: string, event: unknown): Promise<{ error?: string }>;
   aliasVersions(fn: string, alias: string): Promise<{ primary: string; weights: Readonly<Record<string, number>> }>;
   /** Points the alias at `primary`, with `weights` on other versions (empty: all traffic on primary). */
   routeAlias(fn: string, alias: string, primary: string, weights: Readonly<Record<string, number>>): Promise<void>;

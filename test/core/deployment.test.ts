@@ -34,6 +34,15 @@ class HeldDeployer implements FunctionDeployer {
   aliasVersions(fn: string, alias: string) {
     return this.real.aliasVersions(fn, alias);
   }
+  updateCode(fn: string, artifact: string) {
+    return this.real.updateCode(fn, artifact);
+  }
+  publishVersion(fn: string) {
+    return this.real.publishVersion(fn);
+  }
+  invoke(fn: string, qualifier: string, event: unknown) {
+    return this.real.invoke(fn, qualifier, event);
+  }
   /** The next alias move waits for `release`; resolves when it is waiting. */
   holdNext(): { waiting: Promise<void>; release: () => void } {
     let release!: () => void;
