@@ -23,6 +23,8 @@ export interface AlarmSeen {
   readonly name: string;
   readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
   readonly reason?: string;
+  /** The newest datapoint the alarm evaluated, when it says: how a hotfix is judged not to make things worse. */
+  readonly value?: number;
   readonly at: string;
 }
 
@@ -292,4 +294,76 @@ export async function control(
   }
   await deps.deployments.recordIntervention(runId, { action, by, reason, at: deps.now().toISOString() });
   return (await deps.deployments.getDeployment(runId)) ?? result!;
+}
+
+export interface StepDeps extends DeploymentDeps {
+  readonly alarms: AlarmReader;
+}
+
+/** Makes the build's artifact the function's code and publishes it: the version the steps move traffic to. */
+export async function publishNewVersion(
+  runId: string,
+  artifact: string,
+  deps: DeploymentDeps,
+): Promise<DeploymentRecord> {
+  const deployment = await moving(runId, deps);
+  if (deployment.toVersion) return deployment;
+  await deps.deployer.updateCode(deployment.function, artifact);
+  const version = await deps.deployer.publishVersion(deployment.function);
+  if (version === deployment.fromVersion)
+    throw new DeploymentHaltedError({
+      ...deployment,
+      outcome: `the build's code is already version ${version}, the one the alias serves`,
+    });
+  return (await deps.deployments.moveDeployment(runId, MOVING, deployment.status, { toVersion: version }))!;
+}
+
+/** The pre-traffic check: the new version, invoked with the test event, must succeed. */
+export async function preTrafficCheck(runId: string, event: unknown, deps: DeploymentDeps): Promise<void> {
+  const deployment = await moving(runId, deps);
+  const { error } = await deps.deployer.invoke(deployment.function, deployment.toVersion!, event);
+  if (error) {
+    await rollBack(runId, `the pre-traffic check of version ${deployment.toVersion} failed: ${error}`, deps);
+    throw new DeploymentHaltedError((await deps.deployments.getDeployment(runId))!);
+  }
+}
+
+/**
+ * After a bake: an alarm in ALARM rolls back (its name and reason the outcome) — but for a hotfix, the
+ * alarms that fired before it began roll back only when they got worse. Resolves with whether the
+ * deployment is paused (the state machine then holds the step).
+ */
+export async function checkAfterBake(runId: string, deps: StepDeps): Promise<{ paused: boolean }> {
+  const deployment = await moving(runId, deps);
+  const seen = await deps.alarms.states(deployment.alarms);
+  const firing = seen.filter((alarm) => alarm.state === 'ALARM' && !hotfixHolds(deployment, alarm));
+  if (firing.length) {
+    const alarm = firing[0]!;
+    await rollBack(runId, `alarm ${alarm.name} is in ALARM: ${alarm.reason ?? 'no reason given'}`, deps);
+    throw new DeploymentHaltedError((await deps.deployments.getDeployment(runId))!);
+  }
+  return { paused: deployment.status === 'PAUSED' };
+}
+
+/** A hotfix's own alarm still firing is allowed while it is no worse than when the hotfix began. */
+function hotfixHolds(deployment: DeploymentRecord, alarm: AlarmSeen): boolean {
+  if (!deployment.hotfix?.firing.includes(alarm.name)) return false;
+  const before = deployment.alarmsSeen.find((a) => a.name === alarm.name)?.value;
+  return before !== undefined && alarm.value !== undefined && alarm.value <= before;
+}
+
+/**
+ * The push-driven path: one of the deployment's alarms went into ALARM (EventBridge's CloudWatch Alarm
+ * State Change) — the deployment rolls back now, whatever step, bake or pause it is in. A hotfix's own
+ * alarm that keeps firing is judged after the bake instead.
+ */
+export async function alarmFired(
+  runId: string,
+  alarm: AlarmSeen,
+  deps: DeploymentDeps,
+): Promise<DeploymentRecord | undefined> {
+  const deployment = await deps.deployments.getDeployment(runId);
+  if (!deployment || !MOVING.includes(deployment.status) || !deployment.alarms.includes(alarm.name)) return deployment;
+  if (deployment.hotfix?.firing.includes(alarm.name)) return deployment;
+  return rollBack(runId, `alarm ${alarm.name} is in ALARM: ${alarm.reason ?? 'no reason given'}`, deps);
 }

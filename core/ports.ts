@@ -69,6 +69,8 @@ export interface BuildDetails {
   /** The first phase that did not succeed, with CodeBuild's context for it. */
   readonly failedPhase?: { readonly type: string; readonly status: string; readonly context?: string };
   readonly tests?: TestSummary;
+  /** Where the build's primary artifact is: `s3://bucket/key` (a zip) on AWS, `file://` (a directory) locally. */
+  readonly artifact?: string;
 }
 
 export interface BuildInspector {

@@ -176,6 +176,8 @@ export interface RunInput {
     /** How many test stages build at once (the Map's MaxConcurrencyPath); 0 = all. */
     readonly testConcurrency: number;
   };
+  /** Present when the pipeline releases to Lambda after its gate. */
+  readonly deploy?: true;
 }
 
 /** What the run starter knows of a deployed pipeline: published by its stack, one entry per pipeline. */

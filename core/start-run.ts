@@ -80,7 +80,14 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
     const pathSkip = pathSkipReason(changedFiles, pipeline.filters);
     if (pathSkip) return skip({ ...run, commit: { ...commit, ...described } }, pathSkip, deps);
   }
-  const input: RunInput = { runId, pipeline: request.pipeline, commit, stages: pipeline.stages };
+  const input: RunInput = {
+    runId,
+    pipeline: request.pipeline,
+    commit,
+    stages: pipeline.stages,
+    // The state machine's "Does the run deploy?" reads it.
+    ...(pipeline.deploy ? { deploy: true as const } : {}),
+  };
 
   let existing: RunRecord | undefined;
   try {

@@ -45,6 +45,7 @@ export class CodeBuildInspector implements BuildInspector {
           .join('; '),
       },
       tests: reports.length ? { ...summarize(reports), failures: await this.failedTests(reports) } : undefined,
+      ...(build.artifacts?.location ? { artifact: artifactUrl(build.artifacts.location) } : {}),
     };
   }
 
@@ -99,4 +100,10 @@ function summarize(reports: readonly Report[]): TestSummary {
     durationMs: Math.round(reports.reduce((n, r) => n + (r.testSummary?.durationInNanoSeconds ?? 0), 0) / 1e6),
     reports: reports.map((r) => r.arn ?? '').filter(Boolean),
   };
+}
+
+/** CodeBuild names an S3 artifact `arn:aws:s3:::bucket/key`; the deployment takes it as `s3://bucket/key`. */
+function artifactUrl(location: string): string {
+  const s3 = /^arn:aws[a-z-]*:s3:::([^/]+)\/(.+)$/.exec(location);
+  return s3 ? `s3://${s3[1]}/${s3[2]}` : location;
 }
