@@ -7,6 +7,7 @@
 import type { AlarmDefinition } from './alarm-evaluator';
 import type { DeployConfig } from './deploy-config';
 import { RESOURCE_PREFIX } from './platform';
+import type { SourceTrigger } from './triggers';
 
 export interface DeploymentAlarm {
   readonly name: string;
@@ -54,4 +55,29 @@ export function deploymentAlarms(pipeline: string, deploy: DeployConfig): Deploy
 /** Every alarm a deployment of the pipeline watches: its own and the user's. */
 export function watchedAlarms(pipeline: string, deploy: DeployConfig): string[] {
   return [...deploymentAlarms(pipeline, deploy).map((a) => a.name), ...deploy.extraAlarms];
+}
+
+/** CloudWatch's alarm events on EventBridge. */
+export const ALARM_STATE_CHANGE_DETAIL_TYPE = 'CloudWatch Alarm State Change';
+
+/**
+ * The rule that rolls a deployment back the moment one of its alarms goes into ALARM: the same on AWS
+ * (a rule on the default bus, target the deploy function) and locally (the local default bus).
+ */
+export function alarmRuleTrigger(pipeline: string, deploy: DeployConfig): SourceTrigger {
+  return {
+    pattern: {
+      source: ['aws.cloudwatch'],
+      'detail-type': [ALARM_STATE_CHANGE_DETAIL_TYPE],
+      detail: { alarmName: watchedAlarms(pipeline, deploy), state: { value: ['ALARM'] } },
+    },
+    input: {
+      kind: 'alarm',
+      pipeline,
+      alarmName: { path: '$.detail.alarmName' },
+      state: { path: '$.detail.state.value' },
+      reason: { path: '$.detail.state.reason' },
+      timestamp: { path: '$.detail.state.timestamp' },
+    },
+  };
 }

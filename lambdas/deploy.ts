@@ -3,8 +3,6 @@
  * version, shift traffic, check after each bake, promote, roll back), the push-driven rollback when one
  * of the deployment's alarms fires, and operators' controls. The protocol is core/deployment.ts's.
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import * as z from 'zod';
 import { trafficSteps } from '../core/deploy-config';
 import { watchedAlarms } from '../core/deploy-alarms';
@@ -36,18 +34,15 @@ export interface DeployDeps extends StepDeps {
   readonly builds: BuildInspector;
 }
 
-export function deployDeps(
-  platform: HandlerPlatform,
-  clients: { lambda: LambdaClient; cloudwatch: CloudWatchClient },
-): DeployDeps {
+export function deployDeps(platform: HandlerPlatform): DeployDeps {
   const store = new RunStore(platform.clients.dynamodb(), platform.tableName);
   return {
     deployments: store,
     runs: store,
     catalog: new SsmPipelineCatalog(platform.clients.ssm(), platform.catalogPath, platform.now),
     builds: new CodeBuildInspector(platform.clients.codebuild(), platform.clients.logs()),
-    deployer: new LambdaDeployer(clients.lambda),
-    alarms: new CloudWatchAlarmReader(clients.cloudwatch),
+    deployer: new LambdaDeployer(platform.clients.lambda()),
+    alarms: new CloudWatchAlarmReader(platform.clients.cloudwatch()),
     now: platform.now,
   };
 }
@@ -163,9 +158,6 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
   };
 }
 
-const awsHandler = once(() => {
-  const platform = awsPlatform();
-  return createHandler(deployDeps(platform, { lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}) }));
-});
+const awsHandler = once(() => createHandler(deployDeps(awsPlatform())));
 
 export const handler = (event: unknown) => awsHandler()(event);

@@ -4,11 +4,13 @@
  * the same platform with clients pointed at its local endpoints. Each handler has one deps factory
  * taking a HandlerPlatform, so neither runtime wires a handler by hand.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -41,6 +43,8 @@ export interface PlatformClients {
   readonly eventbridge: () => EventBridgeClient;
   readonly secretsManager: () => SecretsManagerClient;
   readonly ses: () => SESv2Client;
+  readonly lambda: () => LambdaClient;
+  readonly cloudwatch: () => CloudWatchClient;
 }
 
 export interface HandlerPlatform {
@@ -79,6 +83,8 @@ export function platformClients(settings: ClientSettings, dynamodb: ClientSettin
     eventbridge: once(() => new EventBridgeClient({ ...settings })),
     secretsManager: once(() => new SecretsManagerClient({ ...settings })),
     ses: once(() => new SESv2Client({ ...settings })),
+    lambda: once(() => new LambdaClient({ ...settings })),
+    cloudwatch: once(() => new CloudWatchClient({ ...settings })),
   };
 }
 

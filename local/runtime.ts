@@ -31,6 +31,7 @@ import {
 } from '../core/platform';
 import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
+import { alarmRuleTrigger, deploymentAlarms } from '../core/deploy-alarms';
 import { runEventTrigger, sourceChangedTrigger } from '../core/source-events';
 import type { StartRunResult } from '../core/start-run';
 import {
@@ -42,6 +43,7 @@ import {
 import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
 import { approvalDecisionsDeps, createHandler as createApprovalDecisions } from '../lambdas/approval-decisions';
 import { approvalGateDeps, createHandler as createApprovalGate } from '../lambdas/approval-gate';
+import { createHandler as createDeploy, deployDeps } from '../lambdas/deploy';
 import { createHandler as createGitHubWebhook, githubWebhookDeps } from '../lambdas/github-webhook';
 import { createHandler as createPublishSourceChange, publishSourceChangeDeps } from '../lambdas/publish-source-change';
 import { createHandler as createNotify, notifyDeps } from '../lambdas/notify';
@@ -56,6 +58,10 @@ import {
   type LocalFunction,
 } from './adapters';
 import { decisionRoutes, scheduleSweep, SLACK_RESPONSE_ROUTE, slackResponseRoute } from './approvals';
+import { DESCRIBE_ALARMS_TARGET, describeAlarmsOperation, LocalAlarms } from './alarms';
+import { lambdaApiRoute } from './functions/lambda-api';
+import { LocalMetrics } from './functions/metrics';
+import { LocalFunctions } from './functions/runtime';
 import {
   functionUrlEvent,
   operation,
@@ -89,6 +95,8 @@ export interface LocalRuntimeOptions {
   readonly passAwsCredentials?: boolean;
   /** The local build quota (LocalBuildRunnerOptions). @default the number of CPU cores */
   readonly maxConcurrentBuilds?: number;
+  /** How often local alarms are evaluated (real time). @default 1000 */
+  readonly alarmIntervalMs?: number;
   /** Retry intervals in ms by state name (tests use 0 to skip real back-off sleeps). */
   readonly retryIntervalOverrides?: Record<string, number>;
   readonly onBuildLog?: (project: string, line: string) => void;
@@ -156,6 +164,10 @@ export class LocalRuntime {
 
   readonly store: RunStore;
   readonly stepFunctions: LocalStepFunctions;
+  /** Local Lambda: the pipelines' deploy targets, their versions and aliases. */
+  readonly lambdas: LocalFunctions;
+  /** Local CloudWatch alarms over the local Lambda's metrics. */
+  readonly alarms: LocalAlarms;
   /** The default bus: CodeCommit's events. */
   readonly bus: LocalEventBus;
   /** The platform's bus: SourceChanged events. */
@@ -180,6 +192,8 @@ export class LocalRuntime {
       LocalRuntime,
       | 'store'
       | 'stepFunctions'
+      | 'lambdas'
+      | 'alarms'
       | 'bus'
       | 'sourceBus'
       | 'webhookSecret'
@@ -195,6 +209,8 @@ export class LocalRuntime {
     ({
       store: this.store,
       stepFunctions: this.stepFunctions,
+      lambdas: this.lambdas,
+      alarms: this.alarms,
       bus: this.bus,
       sourceBus: this.sourceBus,
       webhookSecret: this.webhookSecret,
@@ -254,6 +270,10 @@ export class LocalRuntime {
     );
     const bus = new LocalEventBus();
     const sourceBus = new LocalEventBus();
+    const metrics = new LocalMetrics({ now: () => now().getTime() });
+    const lambdas = new LocalFunctions({ rootDir: join(stateDir, 'lambda'), metrics, now });
+    // As CloudWatch does: an alarm's state change is an event on the default bus.
+    const alarms = new LocalAlarms({ metrics, now, onStateChange: (event) => void bus.put(event) });
     // Runs active when the last local mode ended are FAILED, but for those waiting at a release gate:
     // their executions resume there (below).
     const interruptedRuns = await failInterruptedRuns(store, now, new Set(stepFunctions.suspendedExecutions()));
@@ -281,17 +301,19 @@ export class LocalRuntime {
         { [SOURCE_BUS_NAME]: sourceBus },
         localSecrets,
         join(stateDir, 'secrets'),
+        alarms,
       ),
       { [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => late.receive!(push)) },
       {
         [GITHUB_WEBHOOK_ROUTE]: (request) => late.webhook!(request),
         ...decisionRoutes((event) => late.decisions!(event)),
         ...slackResponseRoute(join(stateDir, 'outbox')),
+        ...lambdaApiRoute(lambdas),
       },
     );
     const runtime = new LocalRuntime(
       {
-        ...{ store, stepFunctions, bus, sourceBus, webhookSecret, git, endpoint, storeServer },
+        ...{ store, stepFunctions, lambdas, alarms, bus, sourceBus, webhookSecret, git, endpoint, storeServer },
         ...{ stateDir, interruptedRuns, recovery, now, unlock },
       },
       options,
@@ -318,6 +340,7 @@ export class LocalRuntime {
     const recorder = createRecordProgress(recordProgressDeps(platform));
     functions.set(recordProgress, recorder);
     const approvalGate = functionArn('stepline-approval-gate');
+    const deployFunction = functionArn('stepline-deploy');
     bus.addRule({
       name: 'stepline-execution-ended',
       ...executionEndedTrigger(`arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:stepline-`),
@@ -331,6 +354,7 @@ export class LocalRuntime {
           renderDefinition(PIPELINE_DEFINITION_FILE, {
             RecordProgressFunctionArn: recordProgress,
             ApprovalGateFunctionArn: approvalGate,
+            DeployFunctionArn: deployFunction,
           }),
         ),
       );
@@ -348,6 +372,8 @@ export class LocalRuntime {
       logTo('publish-source-change'),
     );
     const githubWebhook = createGitHubWebhook(githubWebhookDeps(platform), logTo('github-webhook'));
+    const deploy = createDeploy(deployDeps(platform), logTo('deploy'));
+    functions.set(deployFunction, deploy);
     functions.set(approvalGate, createApprovalGate(approvalGateDeps(platform), logTo('approval-gate')));
     const decisions = createApprovalDecisions(
       approvalDecisionsDeps(platform, {
@@ -386,6 +412,22 @@ export class LocalRuntime {
       githubWebhook(functionUrlEvent(request)).then((r) => r as Awaited<ReturnType<FunctionUrlRoute>>);
     // Executions a stop left waiting at their release gate wait there again (a redrive).
     runtime.resumedExecutions = stepFunctions.resumeSuspended().map((e) => e.name);
+    for (const pipeline of pipelines) {
+      if (!pipeline.deploy) continue;
+      await standUpTarget(
+        lambdas,
+        pipeline.deploy.function,
+        pipeline.deploy.alias,
+        join(stateDir, 'lambda-placeholder'),
+      );
+      alarms.define(deploymentAlarms(pipeline.name, pipeline.deploy));
+      bus.addRule({
+        name: `stepline-${pipeline.name}-alarms`,
+        ...alarmRuleTrigger(pipeline.name, pipeline.deploy),
+        target: (input) => deploy(input),
+      });
+    }
+    if (pipelines.some((p) => p.deploy)) alarms.start(options.alarmIntervalMs ?? 1000);
     for (const pipeline of pipelines) {
       const repository = localRepositoryName(pipeline);
       await git.ensureRepository(repository, `${endpoint.url}${GIT_PUSH_ROUTE}`);
@@ -643,7 +685,9 @@ export class LocalRuntime {
   async close(): Promise<void> {
     this.closing = true;
     await this.stopSweep();
+    this.alarms.stop();
     await this.stepFunctions.stopAll();
+    await this.lambdas.close();
     await failInterruptedRuns(this.store, this.now, new Set(this.stepFunctions.suspendedExecutions()));
     rmSync(join(this.stateDir, ENDPOINT_FILE), { force: true });
     await this.endpoint.close();
@@ -768,8 +812,10 @@ function awsOperations(
   buses: Readonly<Record<string, LocalEventBus>>,
   generatedSecrets: Readonly<Record<string, string>>,
   secretsDir: string,
+  alarms: LocalAlarms,
 ) {
   return {
+    [DESCRIBE_ALARMS_TARGET]: describeAlarmsOperation(alarms),
     'AWSEvents.PutEvents': operation(
       z.object({
         Entries: z
@@ -943,4 +989,24 @@ function awsOperations(
       }
     }),
   };
+}
+
+/**
+ * A deploy target as the CDK app stands it up on AWS: the function, a first version that answers it
+ * is not deployed yet, and the alias on that version; a deployment moves the alias from there.
+ */
+async function standUpTarget(
+  lambdas: LocalFunctions,
+  name: string,
+  alias: string,
+  placeholderDir: string,
+): Promise<void> {
+  await mkdir(placeholderDir, { recursive: true });
+  writeFileSync(
+    join(placeholderDir, 'index.js'),
+    "exports.handler = async () => ({ statusCode: 503, body: 'not deployed yet' });\n",
+  );
+  lambdas.createFunction({ name, handler: 'index.handler' });
+  lambdas.updateFunctionCode(name, placeholderDir);
+  lambdas.createAlias(name, alias, lambdas.publishVersion(name).version);
 }
