@@ -54,6 +54,7 @@ export async function startFixture(
     executionMode?: string;
     notifications?: Record<string, unknown>;
     approval?: Record<string, unknown>;
+    deploy?: Record<string, unknown>;
   } = {},
 ): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'stepline-pipeline-'));

@@ -1,0 +1,85 @@
+/**
+ * Releasing to Lambda in local mode, executed through the pipeline's state machine: the build's
+ * artifact becomes a new version of the target function, traffic moves through its alias step by step,
+ * and a failing pre-traffic check or an alarm rolls it back.
+ */
+import { passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+
+const handler = (body: string) =>
+  `version: 0.2\nphases:\n  build:\n    commands:\n      - mkdir -p dist\n      - ${JSON.stringify(`echo '${body}' > dist/index.js`)}\nartifacts:\n  files:\n    - '**/*'\n  base-directory: dist\n`;
+const good = handler('exports.handler = async () => ({ ok: true });');
+const bad = handler('exports.handler = async () => { throw new Error("boom"); };');
+
+describe('releasing to Lambda', () => {
+  let fixture: Fixture;
+  afterEach(() => fixture?.close());
+
+  async function run(build: string) {
+    const commitId = await fixture.push({ ...passingSeed, 'build.yml': build });
+    const [started] = await fixture.runtime.runsStartedFor(commitId);
+    return started!.runId;
+  }
+
+  it('promotes a good version through every canary step: the alias serves it alone', async () => {
+    fixture = await startFixture(
+      {},
+      { deploy: { function: 'hello', strategy: { type: 'canary', steps: [10, 50], bakeSeconds: 0 } } },
+    );
+    const runId = await run(good);
+    const finished = await fixture.runtime.waitForRun(runId);
+    expect(finished.status).toBe('SUCCEEDED');
+    expect(await fixture.runtime.store.getDeployment(runId)).toMatchObject({
+      status: 'SUCCEEDED',
+      fromVersion: '1',
+      toVersion: '2',
+      step: 1,
+    });
+    const alias = fixture.runtime.lambdas.getAlias('hello', 'live');
+    expect(alias.functionVersion).toBe('2');
+    expect(Object.keys(alias.routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
+    expect((await fixture.runtime.lambdas.invoke('hello', 'live', {})).payload).toEqual({ ok: true });
+  });
+
+  it('rolls back a version whose pre-traffic check fails, before it takes any traffic', async () => {
+    fixture = await startFixture({}, { deploy: { function: 'hello', preTraffic: { event: { ping: true } } } });
+    const runId = await run(bad);
+    const finished = await fixture.runtime.waitForRun(runId);
+    expect(finished.status).toBe('FAILED');
+    expect(finished.failure?.error).toBe('Deploy.RolledBack');
+    expect(finished.failure?.cause).toMatch(/^the pre-traffic check of version 2 failed: Unhandled: .*boom/);
+    expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('1');
+    expect(await fixture.runtime.store.getDeployment(runId)).toMatchObject({ status: 'ROLLED_BACK', step: -1 });
+  });
+
+  it('rolls back the moment the errors alarm fires during a bake, and the run fails with the alarm', async () => {
+    let now = new Date();
+    fixture = await startFixture(
+      { now: () => now, alarmIntervalMs: 60_000 },
+      { deploy: { function: 'hello', strategy: { type: 'canary', steps: [50], bakeSeconds: 5 } } },
+    );
+    const runId = await run(bad);
+    for (let i = 0; i < 200 && (await fixture.runtime.store.getDeployment(runId))?.step !== 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    // Traffic through the alias: half of it reaches the bad version.
+    for (let i = 0; i < 20; i++) await fixture.runtime.lambdas.invoke('hello', 'live', {});
+    now = new Date(now.getTime() + 120_000);
+    const events = fixture.runtime.alarms.evaluate();
+    expect(events.map((e) => `${e.detail.alarmName}: ${e.detail.state.value}`)).toContain(
+      'stepline-demo-errors: ALARM',
+    );
+
+    // Rolled back by the alarm rule, before the bake ended.
+    for (let i = 0; i < 100 && (await fixture.runtime.store.getDeployment(runId))?.status !== 'ROLLED_BACK'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fixture.runtime.lambdas.getAlias('hello', 'live')).toMatchObject({ functionVersion: '1' });
+    expect(
+      Object.keys(fixture.runtime.lambdas.getAlias('hello', 'live').routingConfig?.additionalVersionWeights ?? {}),
+    ).toEqual([]);
+    const finished = await fixture.runtime.waitForRun(runId);
+    expect(finished.status).toBe('FAILED');
+    expect(finished.failure).toMatchObject({
+      error: 'Deploy.RolledBack',
+      cause: expect.stringMatching(/^alarm stepline-demo-errors is in ALARM: Threshold Crossed/),
+    });
+  });
+});
