@@ -112,6 +112,8 @@ const MOVING: readonly DeploymentStatus[] = ['IN_PROGRESS', 'PAUSED'];
 /** Puts step `step`'s weight on the new version; throws DeploymentHaltedError once a rollback began. */
 export async function shiftTraffic(runId: string, step: number, deps: DeploymentDeps): Promise<DeploymentRecord> {
   const deployment = await moving(runId, deps);
+  // Promoted already (an operator's "promote now"): the remaining steps move nothing.
+  if (deployment.step >= deployment.steps.length) return deployment;
   const target = deployment.steps[step];
   if (!target || !deployment.toVersion) throw new Error(`deployment ${runId} has no step ${step} or no new version`);
   await deps.deployer.routeAlias(deployment.function, deployment.alias, deployment.fromVersion, {
@@ -122,16 +124,28 @@ export async function shiftTraffic(runId: string, step: number, deps: Deployment
   return (await deps.deployments.getDeployment(runId))!;
 }
 
-/** The final step: the new version takes all traffic and the alias's routing is cleared. */
+/**
+ * The final step: the new version takes all traffic and the alias's routing is cleared. The deployment
+ * stays IN_PROGRESS until `finish` — so blue/green (all at once) can bake on the switched alias and an
+ * alarm still rolls it back in one step.
+ */
 export async function promote(runId: string, deps: DeploymentDeps): Promise<DeploymentRecord> {
   const deployment = await moving(runId, deps);
   await deps.deployer.routeAlias(deployment.function, deployment.alias, deployment.toVersion!, {});
   await afterAliasMove(runId, deps);
+  await deps.deployments.recordStep(runId, deployment.steps.length);
+  return (await deps.deployments.getDeployment(runId))!;
+}
+
+/** After the last bake and its check: the deployment is done, the new version serves alone. */
+export async function finish(runId: string, deps: StepDeps): Promise<DeploymentRecord> {
+  await checkAfterBake(runId, deps);
+  const deployment = await moving(runId, deps);
   const done = await deps.deployments.moveDeployment(runId, MOVING, 'SUCCEEDED', {
     endedAt: deps.now().toISOString(),
     outcome: `version ${deployment.toVersion} takes all traffic of ${deployment.function}:${deployment.alias}`,
   });
-  // A rollback that began between the re-read and this write has put the old version back itself.
+  // A rollback that began between the read and this write has put the old version back itself.
   if (!done) throw new DeploymentHaltedError((await deps.deployments.getDeployment(runId))!);
   return done;
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   control,
+  finish,
   ControlRefusedError,
   DeploymentHaltedError,
   promote,
@@ -123,8 +124,9 @@ describe('the deployment protocol', () => {
     expect(alias()).toMatchObject({ functionVersion: '1', routingConfig: { additionalVersionWeights: { '2': 0.1 } } });
     await shiftTraffic('r1', 1, deps);
     expect(alias().routingConfig?.additionalVersionWeights).toEqual({ '2': 0.5 });
-    const done = await promote('r1', deps);
-    expect(done).toMatchObject({ status: 'SUCCEEDED', step: 1 });
+    expect(await promote('r1', deps)).toMatchObject({ status: 'IN_PROGRESS', step: 2 });
+    const done = await finish('r1', { ...deps, alarms: { states: async () => alarms } });
+    expect(done).toMatchObject({ status: 'SUCCEEDED', step: 2 });
     expect(alias().functionVersion).toBe('2');
     expect(Object.keys(alias().routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
   });
@@ -185,12 +187,14 @@ describe('the deployment protocol', () => {
     );
     await control('r1', 'resume', 'ana', 'p99 is fine', deps);
     const promoted = await control('r1', 'promote', 'ben', 'finish now', deps);
-    expect(promoted.status).toBe('SUCCEEDED');
-    expect(promoted.interventions.map((i) => `${i.action} by ${i.by}: ${i.reason}`)).toEqual([
-      'pause by ana: watching the p99',
-      'resume by ana: p99 is fine',
-      'promote by ben: finish now',
-    ]);
+    expect(promoted).toMatchObject({ status: 'IN_PROGRESS', step: 2 });
+    // The remaining step moves nothing; the state machine then finishes.
+    await shiftTraffic('r1', 1, deps);
+    expect(alias().functionVersion).toBe('2');
+    expect((await finish('r1', { ...deps, alarms: { states: async () => alarms } })).status).toBe('SUCCEEDED');
+    expect(
+      (await runStore.store.getDeployment('r1'))!.interventions.map((i) => `${i.action} by ${i.by}: ${i.reason}`),
+    ).toEqual(['pause by ana: watching the p99', 'resume by ana: p99 is fine', 'promote by ben: finish now']);
     await expect(control('r1', 'abort', 'ben', 'too late', deps)).rejects.toBeInstanceOf(ControlRefusedError);
     expect(alias().functionVersion).toBe('2');
   });
