@@ -10,6 +10,7 @@ import {
   alarmFired,
   checkAfterBake,
   control,
+  finish,
   preTrafficCheck,
   promote,
   publishNewVersion,
@@ -55,6 +56,7 @@ export const deployRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('shift'), runId: id, step: z.number().int().min(0) }),
   z.object({ kind: z.literal('check'), runId: id }),
   z.object({ kind: z.literal('promote'), runId: id }),
+  z.object({ kind: z.literal('finish'), runId: id }),
   z.object({ kind: z.literal('rollback'), runId: id, error: taskError.optional() }),
   /** From the pipeline's alarm rule: CloudWatch Alarm State Change, as its input transformer shapes it. */
   z.object({
@@ -126,6 +128,11 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
       case 'promote':
         await promote(request.runId, deps);
         return {};
+      case 'finish': {
+        const deployment = await finish(request.runId, deps);
+        log({ message: 'deployment finished', runId: request.runId, version: deployment.toVersion });
+        return { status: deployment.status };
+      }
       case 'rollback': {
         const deployment = await rollBack(
           request.runId,

@@ -57,6 +57,8 @@ export interface Execution {
   output?: string;
   error?: string;
   cause?: string;
+  /** State transitions so far (every state entered, in Map iterations too): what Step Functions bills. */
+  transitions?: number;
   /** Settles when the execution ends. */
   readonly done: Promise<void>;
 }
@@ -290,6 +292,7 @@ export class LocalStepFunctions {
   ): Promise<void> {
     try {
       for await (const event of events) {
+        if (event.type === 'StateEntered') execution.transitions = (execution.transitions ?? 0) + 1;
         if (!event.state || !registered.resumable.has(event.state.name) || event.index !== undefined) continue;
         if (event.type === 'StateEntered') execution.waitingAt = { state: event.state.name, input: event.state.input };
         else if (execution.waitingAt?.state === event.state.name) execution.waitingAt = undefined;
