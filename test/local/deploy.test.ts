@@ -32,7 +32,8 @@ describe('releasing to Lambda', () => {
       status: 'SUCCEEDED',
       fromVersion: '1',
       toVersion: '2',
-      step: 1,
+      // Past the last of the two steps: promoted.
+      step: 2,
     });
     const alias = fixture.runtime.lambdas.getAlias('hello', 'live');
     expect(alias.functionVersion).toBe('2');
