@@ -33,6 +33,25 @@ interface Answer {
 }
 type Call = (method: 'GET' | 'POST', path: string, body?: Record<string, unknown>) => Promise<Answer>;
 
+/** `stepline deploy <promote|pause|resume|abort> <run> --reason …`: an operator's control of a run's deployment. */
+export async function runDeployCommand(
+  options: { action?: string; runId?: string; reason?: string; aws?: boolean; stateDir: string },
+  print = console.log,
+): Promise<number> {
+  if (!options.action || !options.runId) {
+    print('usage: stepline deploy <promote|pause|resume|abort> <run> --reason "…"');
+    return 2;
+  }
+  const call = options.aws ? await awsCall() : localCall(options.stateDir);
+  const answer = await call('POST', `${APPROVAL_ROUTES.deployments}/${encodeURIComponent(options.runId)}`, {
+    action: options.action,
+    reason: options.reason ?? '',
+  });
+  if (answer.status !== 200) return fail(answer, print);
+  print(String(answer.body.message));
+  return 0;
+}
+
 export async function runApprovalsCommand(options: ApprovalsCommand, print = console.log): Promise<number> {
   const call = options.aws ? await awsCall() : localCall(options.stateDir);
   if (options.command === 'approvals') {

@@ -11,7 +11,7 @@ import { ConfigError } from '../core/config';
 import { APPROVAL_ROUTES } from '../core/platform';
 import type { ApprovalRecord, RunRecord } from '../core/records';
 import { LOCAL_DEMO_HEADER } from '../local/approvals';
-import { runApprovalsCommand } from './approvals';
+import { runApprovalsCommand, runDeployCommand } from './approvals';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { LocalModeBusyError } from '../local/state-lock';
 import { failureLines, formatDuration, ProgressPrinter } from './progress';
@@ -20,6 +20,7 @@ const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE]
        stepline approvals [RUN] [--aws] [--state-dir DIR]
        stepline approve RUN [--override --reason TEXT] [--aws] [--state-dir DIR]
        stepline reject RUN --reason TEXT [--aws] [--state-dir DIR]
+       stepline deploy promote|pause|resume|abort RUN --reason TEXT [--aws] [--state-dir DIR]
 
   --serve            keep local mode running after the run ends (push to the local repository to run again)
   --state-dir DIR    where local state is kept (default .stepline)
@@ -63,6 +64,18 @@ async function main(argv: string[]): Promise<number> {
       runId: positionals[1],
       reason: values.reason,
       override: values.override,
+      aws: values.aws,
+      stateDir: resolve(values['state-dir']),
+    }).catch((error: unknown) => {
+      console.error((error as Error).message);
+      return 1;
+    });
+  }
+  if (!values.help && command === 'deploy') {
+    return runDeployCommand({
+      action: positionals[1],
+      runId: positionals[2],
+      reason: values.reason,
       aws: values.aws,
       stateDir: resolve(values['state-dir']),
     }).catch((error: unknown) => {

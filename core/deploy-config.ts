@@ -58,6 +58,27 @@ const alarmThresholds = z.strictObject({
   p99DurationMs: z.number().int().min(1).optional(),
 });
 
+/**
+ * The target function, when stepline is to create it (`createFunction`): CloudFormation manages its
+ * configuration; its code and its alias are stepline's deployments' from the first release on.
+ */
+const createFunctionSchema = z.strictObject({
+  /** The Lambda runtime of the code the pipeline builds. @default 'nodejs22.x' */
+  runtime: z
+    .enum(['nodejs20.x', 'nodejs22.x'], { error: "createFunction.runtime must be 'nodejs20.x' or 'nodejs22.x'" })
+    .default('nodejs22.x'),
+  /** The handler in the build's artifact, `<file>.<export>`. @default 'index.handler' */
+  handler: z
+    .string()
+    .regex(/^[^\s.]+(\.[^\s.]+)+$/, 'createFunction.handler must be <file>.<export>, e.g. index.handler')
+    .max(128)
+    .default('index.handler'),
+  /** Memory in MB (Lambda: 128 to 10,240). @default 256 */
+  memoryMb: z.number().int().min(128).max(10240).default(256),
+  /** Timeout in seconds (Lambda: at most 900). @default 10 */
+  timeoutSeconds: z.number().int().min(1).max(900).default(10),
+});
+
 export const deploySchema = z.strictObject({
   /** The function a run releases: the build stage's artifact becomes its code. */
   function: functionName,
@@ -78,10 +99,17 @@ export const deploySchema = z.strictObject({
   whenAlarmsFire: z
     .enum(['refuse', 'hotfix'], { error: "whenAlarmsFire must be 'refuse' or 'hotfix'" })
     .default('refuse'),
+  /**
+   * Have stepline create the function (with placeholder code until the first release) and its alias, for
+   * a function that does not exist yet. Without it, the function and the alias must exist before the
+   * pipeline's first deployment.
+   */
+  createFunction: createFunctionSchema.optional(),
 });
 
 export type DeployConfig = z.output<typeof deploySchema>;
 export type DeployStrategy = DeployConfig['strategy'];
+export type CreateFunctionConfig = NonNullable<DeployConfig['createFunction']>;
 
 /** One step of traffic: the weight the new version takes (0 < weight < 1), then a bake. */
 export interface TrafficStep {

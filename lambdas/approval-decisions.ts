@@ -26,7 +26,8 @@ import { slackApprovalMessage, SLACK_ACTIONS, SLACK_BLOCK_PREFIX } from '../core
 import { confirmationPage, PAGE_HEADERS, resultPage } from '../core/approval-pages';
 import { approverOf, type Principal } from '../core/approval-policy';
 import { DecisionRefusedError } from '../core/errors';
-import { APPROVAL_ROUTES } from '../core/platform';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { APPROVAL_ROUTES, ENV } from '../core/platform';
 import { OPEN_APPROVAL_STATUSES, type ApprovalRecord } from '../core/records';
 import type { RunStore } from '../store/run-store';
 import { gateStoreDeps } from './approval-gate';
@@ -36,7 +37,19 @@ import { checkSlackRequest } from './adapters/slack-signature';
 import { SfnTaskResumer } from './adapters/task-resumer';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 
+/** An operator's control of a run's deployment, as the deploy function takes it. */
+export interface DeploymentControl {
+  readonly runId: string;
+  readonly action: 'promote' | 'pause' | 'resume' | 'abort';
+  readonly by: string;
+  readonly reason: string;
+}
+
 export interface DecisionEndpointDeps extends DecideDeps {
+  /** Hands a control to the deploy function; resolves with the deployment's status, or a refusal. */
+  readonly controlDeployment: (
+    control: DeploymentControl,
+  ) => Promise<{ status: string; outcome: string } | { refused: string }>;
   readonly approvals: RunStore;
   readonly linkKey: () => Promise<string>;
   readonly slackSigningSecret: () => Promise<string>;
@@ -49,7 +62,11 @@ const SLACK_RESPONSE_URL = /^https:\/\/hooks\.slack\.com\//;
 
 export function approvalDecisionsDeps(
   platform: HandlerPlatform,
-  options: { demoApprover?: boolean; slackResponseUrl?: RegExp } = {},
+  options: {
+    demoApprover?: boolean;
+    slackResponseUrl?: RegExp;
+    controlDeployment?: DecisionEndpointDeps['controlDeployment'];
+  } = {},
 ): DecisionEndpointDeps {
   const { clients } = platform;
   const linkKey = new CachedSecret(clients.secretsManager(), platform.linkKeySecretId, platform.now);
@@ -70,8 +87,31 @@ export function approvalDecisionsDeps(
       });
       if (!answer.ok) throw new Error(`Slack answered ${answer.status} to the response URL`);
     },
+    controlDeployment: options.controlDeployment ?? ((control) => invokeDeployFunction(platform, control)),
     ...(options.demoApprover ? { demoApprover: true } : {}),
   };
+}
+
+/** On AWS: the deploy function, invoked with the control; a refusal comes back as its function error. */
+async function invokeDeployFunction(
+  platform: HandlerPlatform,
+  control: DeploymentControl,
+): Promise<{ status: string; outcome: string } | { refused: string }> {
+  const answer = await platform.clients.lambda().send(
+    new InvokeCommand({
+      FunctionName: process.env[ENV.deployFunctionArn],
+      Payload: Buffer.from(JSON.stringify({ kind: 'control', ...control })),
+    }),
+  );
+  const payload = JSON.parse(Buffer.from(answer.Payload ?? new Uint8Array()).toString('utf8') || '{}') as Record<
+    string,
+    string
+  >;
+  if (answer.FunctionError) {
+    if (payload.errorType === 'ControlRefusedError') return { refused: payload.errorMessage ?? 'refused' };
+    throw new Error(`the deploy function failed: ${payload.errorType}: ${payload.errorMessage}`);
+  }
+  return { status: payload.status ?? '', outcome: payload.outcome ?? '' };
 }
 
 type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer & {
@@ -100,6 +140,8 @@ export function createHandler(deps: DecisionEndpointDeps, log: LogLine = stdoutL
       if (path === APPROVAL_ROUTES.decide && method === 'GET') return await linkPage(http, deps);
       if (path === APPROVAL_ROUTES.decide && method === 'POST') return await linkDecision(http, deps, log);
       if (path === APPROVAL_ROUTES.cli || path.startsWith(`${APPROVAL_ROUTES.cli}/`)) return await cli(http, deps, log);
+      if (path.startsWith(`${APPROVAL_ROUTES.deployments}/`) && method === 'POST')
+        return await deploymentControl(http, deps, log);
       return json(404, { message: `nothing at ${method} ${path}` });
     } catch (error) {
       log({ message: 'decision endpoint failed', path, error: (error as Error).name, cause: (error as Error).message });
@@ -316,6 +358,27 @@ async function cli(event: HttpEvent, deps: DecisionEndpointDeps, log: LogLine): 
   );
   if ('refused' in outcome) return json(outcome.status, { message: outcome.refused });
   return json(200, { message: outcome.message, approval: publicView(outcome.approval) });
+}
+
+const controlSchema = z.strictObject({
+  action: z.enum(['promote', 'pause', 'resume', 'abort'], { error: 'action must be promote, pause, resume or abort' }),
+  reason: z.string().trim().min(3, 'say why (--reason)').max(1000),
+});
+
+/** `stepline deploy <action> <run> --reason …`: the operator is the caller's IAM identity, as for approvals. */
+async function deploymentControl(event: HttpEvent, deps: DecisionEndpointDeps, log: LogLine): Promise<HttpAnswer> {
+  const arn = event.requestContext.authorizer?.iam?.userArn;
+  if (!arn) return json(401, { message: 'the CLI routes need an IAM-signed request (the caller is the operator)' });
+  const runId = event.rawPath.slice(APPROVAL_ROUTES.deployments.length + 1);
+  const body = controlSchema.safeParse(safeJson(bodyOf(event).toString('utf8')));
+  if (!body.success)
+    return json(400, {
+      message: `invalid control: ${body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
+    });
+  const answer = await deps.controlDeployment({ runId, ...body.data, by: arn });
+  log({ message: 'deployment control', runId, action: body.data.action, by: arn, ...answer });
+  if ('refused' in answer) return json(409, { message: answer.refused });
+  return json(200, { message: `deployment ${answer.status}${answer.outcome ? `: ${answer.outcome}` : ''}`, ...answer });
 }
 
 function safeJson(text: string): unknown {

@@ -29,7 +29,7 @@ type Handler = (event: unknown) => Promise<unknown>;
  */
 export function decisionRoutes(decisions: Handler): Record<string, FunctionUrlRoute> {
   const serve: FunctionUrlRoute = async (request) => {
-    const cli = request.url.startsWith(APPROVAL_ROUTES.cli);
+    const cli = request.url.startsWith(APPROVAL_ROUTES.cli) || request.url.startsWith(APPROVAL_ROUTES.deployments);
     const identity = request.headers[LOCAL_IDENTITY_HEADER];
     const demo = request.headers[LOCAL_DEMO_HEADER] === 'true';
     const authorizer =
@@ -48,6 +48,7 @@ export function decisionRoutes(decisions: Handler): Record<string, FunctionUrlRo
     '/approvals/': serve,
     [`${APPROVAL_ROUTES.cli}`]: serve,
     [`${APPROVAL_ROUTES.cli}/`]: serve,
+    [`${APPROVAL_ROUTES.deployments}/`]: serve,
   };
 }
 

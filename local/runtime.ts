@@ -32,6 +32,7 @@ import {
 import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
 import { alarmRuleTrigger, deploymentAlarms } from '../core/deploy-alarms';
+import { ControlRefusedError } from '../core/deployment';
 import { runEventTrigger, sourceChangedTrigger } from '../core/source-events';
 import type { StartRunResult } from '../core/start-run';
 import {
@@ -378,6 +379,15 @@ export class LocalRuntime {
     const decisions = createApprovalDecisions(
       approvalDecisionsDeps(platform, {
         demoApprover: options.demoApprover,
+        // Locally the deploy handler is at hand: a refusal is its ControlRefusedError.
+        controlDeployment: (control) =>
+          deploy({ kind: 'control', ...control }).then(
+            (answer) => answer as { status: string; outcome: string },
+            (error: unknown) => {
+              if (error instanceof ControlRefusedError) return { refused: error.message };
+              throw error;
+            },
+          ),
         slackResponseUrl: new RegExp(`^${endpoint.url.replace(/[.]/g, '\\.')}${SLACK_RESPONSE_ROUTE}`),
       }),
       logTo('approval-decisions'),

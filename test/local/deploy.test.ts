@@ -83,4 +83,54 @@ describe('releasing to Lambda', () => {
       cause: expect.stringMatching(/^alarm stepline-demo-errors is in ALARM: Threshold Crossed/),
     });
   });
+
+  it("an operator's pause holds the step; an alarm during the pause still rolls back at once; controls are refused in the wrong state", async () => {
+    let now = new Date();
+    fixture = await startFixture(
+      { now: () => now, alarmIntervalMs: 60_000 },
+      { deploy: { function: 'hello', strategy: { type: 'canary', steps: [50], bakeSeconds: 1 } } },
+    );
+    const runId = await run(bad);
+    for (let i = 0; i < 200 && (await fixture.runtime.store.getDeployment(runId))?.step !== 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    const control = (action: string, reason = 'watching it') =>
+      fetch(`${fixture.runtime.endpoint.url}/cli/deployments/${runId}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-stepline-local-identity': 'ana@example.com' },
+        body: JSON.stringify({ action, reason }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { message: string } }));
+
+    expect(await control('pause')).toEqual({
+      status: 200,
+      body: expect.objectContaining({ message: 'deployment PAUSED' }),
+    });
+    expect(await control('pause')).toEqual({
+      status: 409,
+      body: {
+        message: `cannot pause the deployment of hello:live (run ${runId}): it is PAUSED; only an IN_PROGRESS deployment pauses`,
+      },
+    });
+    expect((await control('resume', '')).status).toBe(400);
+    // The bake ends while paused: the step holds.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await fixture.runtime.store.getDeployment(runId))!.status).toBe('PAUSED');
+
+    for (let i = 0; i < 20; i++) await fixture.runtime.lambdas.invoke('hello', 'live', {});
+    now = new Date(now.getTime() + 120_000);
+    fixture.runtime.alarms.evaluate();
+    for (let i = 0; i < 100 && (await fixture.runtime.store.getDeployment(runId))?.status !== 'ROLLED_BACK'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    const deployment = (await fixture.runtime.store.getDeployment(runId))!;
+    expect(deployment.status).toBe('ROLLED_BACK');
+    expect(deployment.interventions).toEqual([
+      expect.objectContaining({
+        action: 'pause',
+        by: 'arn:aws:sts::000000000000:assumed-role/stepline-local/ana@example.com',
+        reason: 'watching it',
+      }),
+    ]);
+    expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('1');
+    expect((await control('resume')).status).toBe(409);
+    expect((await fixture.runtime.waitForRun(runId)).status).toBe('FAILED');
+  }, 30_000);
 });
