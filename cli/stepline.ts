@@ -4,7 +4,9 @@
  * gate waits for a person; with no terminal, local mode's demo approver decides, recorded as such.
  * `approvals`, `approve` and `reject` decide on release gates (cli/approvals.ts).
  */
-import { relative, resolve } from 'node:path';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../bin/config-file';
 import { ConfigError } from '../core/config';
@@ -28,6 +30,8 @@ const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE]
   --aws-credentials  let builds use this shell's AWS credentials (AWS_* variables, ~/.aws); without it a
                      build has none, where on CodeBuild it would have its project's service role
   --max-builds N     how many builds run at once; the rest wait their turn (default: the number of cores)
+  --time-scale N     how much faster local mode's clock runs than yours (default 60: a 5-minute bake takes
+                     5 s, a one-minute alarm period 1 s; gate deadlines pass 60 times sooner too)
   --smtp-relay URL   send notification emails through this relay (smtp://host:port, e.g. a local mail
                      catcher) instead of writing them to .stepline/outbox/email/
 
@@ -51,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
       'aws-credentials': { type: 'boolean', default: false },
       'max-builds': { type: 'string' },
       'smtp-relay': { type: 'string' },
+      'time-scale': { type: 'string', default: '60' },
       reason: { type: 'string' },
       override: { type: 'boolean', default: false },
       aws: { type: 'boolean', default: false },
@@ -97,6 +102,11 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--smtp-relay must be smtp://host:port, got ${relay}`);
     return 2;
   }
+  const timeScale = Number(values['time-scale']);
+  if (!(timeScale >= 1 && timeScale <= 3600)) {
+    console.error(`--time-scale must be a number from 1 to 3600, got ${values['time-scale']}`);
+    return 2;
+  }
   const config = readConfigFile(values.config);
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const stateDir = resolve(values['state-dir']);
@@ -116,6 +126,9 @@ async function main(argv: string[]): Promise<number> {
     onRunStarted: values.serve ? (run) => void followOnce(run.runId) : undefined,
     // No terminal, nobody to ask: the demo approver decides at release gates, recorded as the demo.
     demoApprover: !interactive,
+    timeScale,
+    // What a bake judges a new version by: callers' traffic through the alias.
+    trafficPerSecond: 20,
     onDeliveryProblem: (problem) => console.log(`push to ${problem.event} started no run: ${problem.reason}`),
   });
   const stop = async () => {
@@ -145,6 +158,26 @@ async function main(argv: string[]): Promise<number> {
     } else continue;
     for (const started of await runtime.runsStartedFor(commitId)) {
       ok &&= ['SUCCEEDED', 'SKIPPED'].includes((await followOnce(started.runId)).status);
+    }
+    const badChange = pipeline.deploy && pipeline.localSeed && join(resolve(pipeline.localSeed), 'demo', 'bad-change');
+    if (!badChange || !existsSync(badChange)) continue;
+    // The demo's second half: a change that passes its tests and fails in Lambda, rolled back on its own.
+    const seed = mkdtempSync(join(tmpdir(), 'stepline-demo-'));
+    cpSync(resolve(pipeline.localSeed!), seed, { recursive: true });
+    cpSync(badChange, seed, { recursive: true });
+    commitId = await runtime.pushSeed(pipeline, seed, 'demo: a bad change (it passes its tests, and fails in Lambda)');
+    rmSync(seed, { recursive: true, force: true });
+    console.log(`
+pushed the demo's bad change to ${target} (commit ${commitId.slice(0, 12)}): watch the canary roll it back`);
+    for (const started of await runtime.runsStartedFor(commitId)) {
+      const run = await followOnce(started.runId);
+      const rolledBack = (await runtime.store.getDeployment(run.runId))?.status === 'ROLLED_BACK';
+      console.log(
+        rolledBack
+          ? '  the bad change was rolled back on its own, as the demo intends'
+          : '  the bad change was NOT rolled back',
+      );
+      ok &&= rolledBack;
     }
   }
   if (values.serve) {
@@ -179,10 +212,12 @@ async function follow(runtime: LocalRuntime, runId: string, interactive: boolean
   const done = runtime.waitForRun(runId);
   let finished = false;
   let gateShown = false;
+  let deploymentShown = '';
   void done.then(() => (finished = true));
   for (;;) {
     const run = await runtime.store.getRun(runId);
     printer.update(await runtime.store.listStages(runId), run?.stageNames ?? []);
+    deploymentShown = await showDeployment(runtime, runId, deploymentShown);
     if (finished) break;
     const gate = gateShown ? undefined : await runtime.store.getApproval(runId);
     if (gate && gate.status !== 'PENDING') {
@@ -208,6 +243,24 @@ async function follow(runtime: LocalRuntime, runId: string, interactive: boolean
   }
   lines.forEach((line) => console.log(line));
   return run;
+}
+
+/** Prints each change of a run's deployment: its step and weights, its alarms, its end; returns what was shown. */
+async function showDeployment(runtime: LocalRuntime, runId: string, shown: string): Promise<string> {
+  const deployment = await runtime.store.getDeployment(runId);
+  if (!deployment) return shown;
+  const alarms = runtime.alarms
+    .states(deployment.alarms.filter((name) => name.startsWith('stepline-')))
+    .map((a) => `${a.name} ${a.state}`)
+    .join(', ');
+  const alias = runtime.lambdas.getAlias(deployment.function, deployment.alias);
+  const weights = Object.entries(alias.routingConfig?.additionalVersionWeights ?? {});
+  const traffic = weights.length
+    ? `version ${weights[0]![0]} ${Math.round(weights[0]![1] * 100)}%, version ${alias.functionVersion} ${100 - Math.round(weights[0]![1] * 100)}%`
+    : `version ${alias.functionVersion} 100%`;
+  const line = `  ↳ deploy ${deployment.function}:${deployment.alias} ${deployment.status}: ${traffic}; alarms: ${alarms}${deployment.outcome && deployment.status !== 'IN_PROGRESS' ? ` — ${deployment.outcome}` : ''}`;
+  if (line !== shown) console.log(line);
+  return line;
 }
 
 /**

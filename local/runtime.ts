@@ -96,8 +96,15 @@ export interface LocalRuntimeOptions {
   readonly passAwsCredentials?: boolean;
   /** The local build quota (LocalBuildRunnerOptions). @default the number of CPU cores */
   readonly maxConcurrentBuilds?: number;
-  /** How often local alarms are evaluated (real time). @default 1000 */
+  /** How often local alarms are evaluated (real time). @default a minute of the platform's clock */
   readonly alarmIntervalMs?: number;
+  /**
+   * How much faster than real time the platform's clock runs: bakes, alarm periods and gate
+   * deadlines pass this many times sooner (the demo runs a 5-minute bake in 5 s at 60). @default 1
+   */
+  readonly timeScale?: number;
+  /** Invocations per second sent through each deploy target's alias (what a bake judges). @default 0 */
+  readonly trafficPerSecond?: number;
   /** Retry intervals in ms by state name (tests use 0 to skip real back-off sleeps). */
   readonly retryIntervalOverrides?: Record<string, number>;
   readonly onBuildLog?: (project: string, line: string) => void;
@@ -158,6 +165,8 @@ export class LocalRuntime {
   /** The execution status changes delivered, by execution. */
   private readonly endings = new Map<string, Promise<unknown>>();
   private closing = false;
+  /** Stops the traffic sent through deploy targets' aliases. */
+  private stopTraffic: () => void = () => undefined;
   /** Stops the gates' sweep timer. */
   private stopSweep: () => Promise<void> = async () => undefined;
   /** The decision endpoint's handler (also the sweep's target). */
@@ -230,7 +239,9 @@ export class LocalRuntime {
     const stateDir = resolve(options.stateDir);
     await mkdir(stateDir, { recursive: true });
     const unlock = lockStateDir(stateDir);
-    const now = options.now ?? (() => new Date());
+    const scale = options.timeScale ?? 1;
+    const startedAt = Date.now();
+    const now = options.now ?? (() => new Date(startedAt + (Date.now() - startedAt) * scale));
     const storeServer = await startStoreServer({
       tableName: LOCAL_TABLE_NAME,
       path: options.persistStore ? join(stateDir, 'store') : undefined,
@@ -357,6 +368,7 @@ export class LocalRuntime {
             ApprovalGateFunctionArn: approvalGate,
             DeployFunctionArn: deployFunction,
           }),
+          { waitTimeOverrides: scale === 1 ? undefined : scaledWaits(pipeline, scale) },
         ),
       );
       parameters.set(catalogParameterName(pipeline.name), JSON.stringify(entry));
@@ -437,7 +449,10 @@ export class LocalRuntime {
         target: (input) => deploy(input),
       });
     }
-    if (pipelines.some((p) => p.deploy)) alarms.start(options.alarmIntervalMs ?? 1000);
+    if (pipelines.some((p) => p.deploy)) {
+      alarms.start(options.alarmIntervalMs ?? 60_000 / scale);
+      if (options.trafficPerSecond) runtime.stopTraffic = sendTraffic(lambdas, pipelines, options.trafficPerSecond);
+    }
     for (const pipeline of pipelines) {
       const repository = localRepositoryName(pipeline);
       await git.ensureRepository(repository, `${endpoint.url}${GIT_PUSH_ROUTE}`);
@@ -695,6 +710,7 @@ export class LocalRuntime {
   async close(): Promise<void> {
     this.closing = true;
     await this.stopSweep();
+    this.stopTraffic();
     this.alarms.stop();
     await this.stepFunctions.stopAll();
     await this.lambdas.close();
@@ -1019,4 +1035,34 @@ async function standUpTarget(
   lambdas.createFunction({ name, handler: 'index.handler' });
   lambdas.updateFunctionCode(name, placeholderDir);
   lambdas.createAlias(name, alias, lambdas.publishVersion(name).version);
+}
+
+/** The Wait states of a deploying pipeline, sped up: its bakes and its hold while paused. */
+function scaledWaits(pipeline: PipelineConfig, scale: number): Record<string, number> {
+  const strategy = pipeline.deploy?.strategy;
+  const bake = (strategy?.bakeSeconds ?? 0) * 1000;
+  return {
+    Bake: bake / scale,
+    'Bake after switching': (strategy?.type === 'allAtOnce' ? bake : 0) / scale,
+    'Hold while paused': 10_000 / scale,
+  };
+}
+
+/**
+ * Traffic through each deploy target's alias, as its callers would send it (the pre-traffic event is
+ * the request): what a bake judges the new version by. Returns what stops it.
+ */
+function sendTraffic(lambdas: LocalFunctions, pipelines: readonly PipelineConfig[], perSecond: number): () => void {
+  const targets = pipelines.flatMap((p) => (p.deploy ? [p.deploy] : []));
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (stopped) return;
+    for (const target of targets)
+      void lambdas.invoke(target.function, target.alias, target.preTraffic?.event ?? {}).catch(() => undefined);
+  }, 1000 / perSecond);
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }

@@ -88,6 +88,7 @@ interface RegisteredMachine {
   readonly tasks: ReadonlyMap<string, string>;
   /** Its top-level `.waitForTaskToken` states: where an execution can be resumed after a restart. */
   readonly resumable: ReadonlySet<string>;
+  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
 }
 
 /** A task token minted for an execution, and the Task waiting on it. */
@@ -129,7 +130,14 @@ export class LocalStepFunctions {
   }
 
   /** Registers a state machine; refuses one with a Task that no adapter can run. */
-  createStateMachine(name: string, definitionJson: string): string {
+  createStateMachine(
+    name: string,
+    definitionJson: string,
+    options: {
+      /** Milliseconds each named Wait state waits instead of its own time (a sped-up clock). */
+      waitTimeOverrides?: Readonly<Record<string, number>>;
+    } = {},
+  ): string {
     const definition = JSON.parse(definitionJson) as unknown;
     const tasks = new Map<string, string>();
     for (const task of taskResources(definition)) {
@@ -155,7 +163,13 @@ export class LocalStepFunctions {
         )
         .map(([stateName]) => stateName),
     );
-    this.machines.set(arn, { machine, definition: definition as Record<string, unknown>, tasks, resumable });
+    this.machines.set(arn, {
+      machine,
+      definition: definition as Record<string, unknown>,
+      tasks,
+      resumable,
+      waitTimeOverrides: options.waitTimeOverrides,
+    });
     return arn;
   }
 
@@ -253,6 +267,7 @@ export class LocalStepFunctions {
         overrides: {
           taskResourceLocalHandlers: handlers as never,
           retryIntervalOverrides: this.options.retryIntervalOverrides,
+          waitTimeOverrides: registered.waitTimeOverrides,
         },
         context: {
           Execution: { Id: executionArn, Name: name, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local` },
