@@ -40,6 +40,17 @@ export default defineConfig({
         expiresAfterHours: 72,
         target: 'production',
       },
+      // The release to Lambda after the gate (docs/deployments.md): the build's artifact becomes the code of
+      // hello-service, 10% then 50% of the traffic on `live` for 5 minutes each, rolled back by an alarm.
+      // createFunction: `cdk deploy` creates the function (answering 503 until the first release) and its alias.
+      deploy: {
+        function: 'hello-service',
+        alias: 'live',
+        strategy: { type: 'canary', steps: [10, 50], bakeSeconds: 300 },
+        // An HTTP API (payload format 2.0) GET / on the new version, before it takes traffic.
+        preTraffic: { event: { version: '2.0', rawPath: '/', requestContext: { http: { method: 'GET' } } } },
+        createFunction: {},
+      },
       localSeed: 'examples/hello-service',
     },
   ],

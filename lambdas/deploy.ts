@@ -3,6 +3,9 @@
  * version, shift traffic, check after each bake, promote, roll back), the push-driven rollback when one
  * of the deployment's alarms fires, and operators' controls. The protocol is core/deployment.ts's.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import * as z from 'zod';
 import { trafficSteps } from '../core/deploy-config';
 import { watchedAlarms } from '../core/deploy-alarms';
@@ -19,7 +22,8 @@ import {
   startDeployment,
   type StepDeps,
 } from '../core/deployment';
-import type { BuildInspector, PipelineCatalog, RunHistory, RunRepository } from '../core/ports';
+import { deployRoleName } from '../core/platform';
+import type { BuildInspector, Clock, PipelineCatalog, RunHistory, RunRepository } from '../core/ports';
 import { parseInput } from '../core/schemas';
 import { RunStore } from '../store/run-store';
 import { CloudWatchAlarmReader } from './adapters/alarm-reader';
@@ -28,23 +32,96 @@ import { LambdaDeployer } from './adapters/lambda-deployer';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 
-export interface DeployDeps extends StepDeps {
+/** The clients a request works with on its pipeline's target: those of the pipeline's deploy role. */
+export interface PipelineClients {
+  readonly lambda: LambdaClient;
+  readonly cloudwatch: CloudWatchClient;
+}
+
+/** The clients for a pipeline's requests; `session` names who acts (the run id) where the platform records it. */
+export type ClientsFor = (pipeline: string, session?: string) => PipelineClients | Promise<PipelineClients>;
+
+/** What a request needs of its pipeline's target: built from that pipeline's clients. */
+export type PipelineSteps = Pick<StepDeps, 'deployer' | 'alarms'>;
+
+export interface DeployDeps {
   readonly deployments: RunStore;
   readonly runs: RunRepository & RunHistory;
   readonly catalog: PipelineCatalog;
   readonly builds: BuildInspector;
+  readonly now: Clock;
+  /** The deployer and the alarm reader of one pipeline, with that pipeline's clients. */
+  readonly forPipeline: (pipeline: string, session?: string) => Promise<PipelineSteps>;
 }
 
-export function deployDeps(platform: HandlerPlatform): DeployDeps {
+/** Credentials are renewed this long before they expire. */
+const RENEW_BEFORE_MS = 5 * 60 * 1000;
+
+/**
+ * On AWS: the clients of the pipeline's deploy role (`stepline-<pipeline>-deploy`, in the pipeline's
+ * stack), assumed with STS. The deploy function itself may do nothing to any target: what a request
+ * may do is what its pipeline's role allows. Kept per pipeline until 5 minutes before the credentials
+ * expire; the session is named after the run that first needed them (CloudTrail shows it).
+ */
+export function assumeDeployRole(sts: STSClient, now: Clock = () => new Date()): ClientsFor {
+  const cache = new Map<string, { readonly clients: PipelineClients; readonly renewAt: number }>();
+  // The function's own account and partition (GetCallerIdentity needs no permission): the deploy roles live there.
+  const caller = once(async () => {
+    const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
+    const [, partition, , , account] = (Arn ?? '').split(':');
+    if (!partition || !account) throw new Error(`cannot read the account from the caller identity ${Arn}`);
+    return { partition, account };
+  });
+  return async (pipeline, session) => {
+    const cached = cache.get(pipeline);
+    if (cached && now().getTime() < cached.renewAt) return cached.clients;
+    const { partition, account } = await caller();
+    const { Credentials } = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:${partition}:iam::${account}:role/${deployRoleName(pipeline)}`,
+        RoleSessionName: sessionName(session ?? pipeline),
+      }),
+    );
+    if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey || !Credentials.Expiration) {
+      throw new Error(`STS returned no credentials for the deploy role of pipeline "${pipeline}"`);
+    }
+    const credentials = {
+      accessKeyId: Credentials.AccessKeyId,
+      secretAccessKey: Credentials.SecretAccessKey,
+      sessionToken: Credentials.SessionToken,
+      expiration: Credentials.Expiration,
+    };
+    const clients = { lambda: new LambdaClient({ credentials }), cloudwatch: new CloudWatchClient({ credentials }) };
+    cache.set(pipeline, { clients, renewAt: Credentials.Expiration.getTime() - RENEW_BEFORE_MS });
+    return clients;
+  };
+}
+
+/** RoleSessionName: 2-64 characters of `[\w+=,.@-]`. */
+function sessionName(name: string): string {
+  return name
+    .replace(/[^\w+=,.@-]/g, '-')
+    .slice(0, 64)
+    .padEnd(2, '-');
+}
+
+/**
+ * The deploy handler's deps. `clientsFor` gives a pipeline's Lambda and CloudWatch clients: local mode
+ * passes the platform's own; without it (on AWS) each pipeline's deploy role is assumed with STS.
+ */
+export function deployDeps(platform: HandlerPlatform, clientsFor?: ClientsFor): DeployDeps {
   const store = new RunStore(platform.clients.dynamodb(), platform.tableName);
+  const pipelineClients = clientsFor ?? assumeDeployRole(new STSClient({}), platform.now);
   return {
     deployments: store,
     runs: store,
     catalog: new SsmPipelineCatalog(platform.clients.ssm(), platform.catalogPath, platform.now),
     builds: new CodeBuildInspector(platform.clients.codebuild(), platform.clients.logs()),
-    deployer: new LambdaDeployer(platform.clients.lambda()),
-    alarms: new CloudWatchAlarmReader(platform.clients.cloudwatch()),
     now: platform.now,
+    forPipeline: async (pipeline, session) => {
+      const { lambda, cloudwatch } = await pipelineClients(pipeline, session);
+      return { deployer: new LambdaDeployer(lambda), alarms: new CloudWatchAlarmReader(cloudwatch) };
+    },
   };
 }
 
@@ -77,13 +154,20 @@ export const deployRequestSchema = z.discriminatedUnion('kind', [
 ]);
 
 export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
+  /** The run's record and the steps' deps on its pipeline's target. */
+  const forRun = async (runId: string) => {
+    const run = await deps.runs.getRun(runId);
+    if (!run) throw new Error(`run ${runId} does not exist`);
+    const steps = { deployments: deps.deployments, now: deps.now, ...(await deps.forPipeline(run.pipeline, runId)) };
+    return { run, steps };
+  };
   return async (event: unknown) => {
     const request = parseInput(deployRequestSchema, event, 'deploy request');
     switch (request.kind) {
       case 'start': {
-        const run = await deps.runs.getRun(request.runId);
-        const deploy = run && (await deps.catalog.lookup(run.pipeline))?.deploy;
-        if (!run || !deploy) throw new Error(`run ${request.runId} has no deploy target`);
+        const { run, steps: stepDeps } = await forRun(request.runId);
+        const deploy = (await deps.catalog.lookup(run.pipeline))?.deploy;
+        if (!deploy) throw new Error(`run ${request.runId} has no deploy target`);
         const steps = trafficSteps(deploy.strategy);
         const deployment = await startDeployment(
           {
@@ -95,7 +179,7 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
             alarms: watchedAlarms(run.pipeline, deploy),
             whenAlarmsFire: deploy.whenAlarmsFire,
           },
-          deps,
+          stepDeps,
         );
         log({
           message: 'deployment started',
@@ -112,24 +196,24 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
         };
       }
       case 'release': {
+        const { run, steps } = await forRun(request.runId);
         const build = await deps.builds.describeBuild(request.buildId);
         if (!build.artifact) throw new Error(`build ${request.buildId} has no artifact to deploy`);
-        const deployment = await publishNewVersion(request.runId, build.artifact, deps);
-        const run = (await deps.runs.getRun(request.runId))!;
+        const deployment = await publishNewVersion(request.runId, build.artifact, steps);
         const preTraffic = (await deps.catalog.lookup(run.pipeline))?.deploy?.preTraffic;
-        if (preTraffic) await preTrafficCheck(request.runId, preTraffic.event, deps);
+        if (preTraffic) await preTrafficCheck(request.runId, preTraffic.event, steps);
         return { toVersion: deployment.toVersion };
       }
       case 'shift':
-        await shiftTraffic(request.runId, request.step, deps);
+        await shiftTraffic(request.runId, request.step, (await forRun(request.runId)).steps);
         return {};
       case 'check':
-        return checkAfterBake(request.runId, deps);
+        return checkAfterBake(request.runId, (await forRun(request.runId)).steps);
       case 'promote':
-        await promote(request.runId, deps);
+        await promote(request.runId, (await forRun(request.runId)).steps);
         return {};
       case 'finish': {
-        const deployment = await finish(request.runId, deps);
+        const deployment = await finish(request.runId, (await forRun(request.runId)).steps);
         log({ message: 'deployment finished', runId: request.runId, version: deployment.toVersion });
         return { status: deployment.status };
       }
@@ -137,7 +221,7 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
         const deployment = await rollBack(
           request.runId,
           request.error ? `${request.error.Error}: ${request.error.Cause ?? ''}` : 'the run failed',
-          deps,
+          (await forRun(request.runId)).steps,
         );
         return { status: deployment.status, outcome: deployment.outcome };
       }
@@ -147,10 +231,15 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
         // The pipeline runs one deployment at a time (its lane): the active run's is the one to stop.
         const active = await deps.runs.listActiveRuns({ limit: 50 });
         for (const run of active.items.filter((r) => r.pipeline === request.pipeline)) {
+          const steps: StepDeps = {
+            deployments: deps.deployments,
+            now: deps.now,
+            ...(await deps.forPipeline(request.pipeline, run.runId)),
+          };
           const result = await alarmFired(
             run.runId,
             { name: request.alarmName, state: 'ALARM', reason: request.reason, at: request.timestamp },
-            deps,
+            steps,
           );
           if (result?.status === 'ROLLED_BACK' || result?.status === 'ROLLING_BACK') rolledBack.push(run.runId);
         }
@@ -158,7 +247,13 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
         return { rolledBack };
       }
       case 'control': {
-        const deployment = await control(request.runId, request.action, request.by, request.reason, deps);
+        const deployment = await control(
+          request.runId,
+          request.action,
+          request.by,
+          request.reason,
+          (await forRun(request.runId)).steps,
+        );
         return { status: deployment.status, outcome: deployment.outcome ?? '' };
       }
     }

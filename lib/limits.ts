@@ -11,7 +11,7 @@ import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
 import { stageSpecs, stateMachineName } from '../core/config';
-import { pipelineStackName, pushRuleName } from '../core/platform';
+import { alarmRuleName, deployRoleName, pipelineStackName, pushRuleName } from '../core/platform';
 import { executionName } from '../core/naming';
 import type { Stepline } from './app';
 
@@ -33,6 +33,8 @@ export const LIMITS = {
   executionName: 80,
   projectName: 255,
   ruleName: 64,
+  /** IAM: a role's name. */
+  roleName: 64,
   logGroupName: 512,
 } as const;
 
@@ -118,6 +120,12 @@ export function checkLimits(stepline: Stepline): LimitProblem[] {
       ['execution name', executionName(name, '0'.repeat(40), 'event'), LIMITS.executionName],
       ['push rule name', pushRuleName(name), LIMITS.ruleName],
       ['execution log group name', logGroupName, LIMITS.logGroupName],
+      ...(stack.pipeline.deploy
+        ? ([
+            ['alarm rule name', alarmRuleName(name), LIMITS.ruleName],
+            ['deploy role name', deployRoleName(name), LIMITS.roleName],
+          ] as [string, string, number][])
+        : []),
       ...stageSpecs(stack.pipeline).map((s): [string, string, number] => [
         `project name of stage "${s.name}"`,
         s.project,

@@ -15,6 +15,11 @@ import { acknowledgeWildcards, wildcardResource } from './nag';
 export interface ExplicitRoleProps {
   readonly assumedBy: iam.IPrincipal;
   readonly description: string;
+  /**
+   * A fixed name, for a role another policy names (a trust policy, an `sts:AssumeRole` grant).
+   * @default - a name CloudFormation generates
+   */
+  readonly roleName?: string;
 }
 
 export class ExplicitRole extends Construct {
@@ -26,7 +31,11 @@ export class ExplicitRole extends Construct {
 
   constructor(scope: Construct, id: string, props: ExplicitRoleProps) {
     super(scope, id);
-    this.role = new iam.Role(this, 'Role', { assumedBy: props.assumedBy, description: props.description });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: props.assumedBy,
+      description: props.description,
+      ...(props.roleName ? { roleName: props.roleName } : {}),
+    });
     this.immutable = this.role.withoutPolicyUpdates();
   }
 

@@ -1,6 +1,6 @@
 /**
- * One pipeline's stack: its build projects, state machine, push rule and catalog entry, and nothing
- * shared. It reads the platform's resources from SSM parameters at deploy time (no exports), so it
+ * One pipeline's stack: its build projects, state machine, push rule, catalog entry and (with `deploy`)
+ * its deployment's role, alarms and alarm rule, and nothing shared. It reads the platform's resources from SSM parameters at deploy time (no exports), so it
  * can be deployed, changed or removed without touching the platform or any other pipeline.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import { catalogEntry, type PipelineConfig } from '../core/config';
 import { PLATFORM_PARAMETERS, SOURCE_BUS_NAME, catalogParameterName } from '../core/platform';
 import { PipelineBuildProjects } from './build-projects';
+import { PipelineDeployment } from './pipeline-deployment';
 import { PipelineStateMachine } from './pipeline-state-machine';
 import { SourceTriggers } from './source-triggers';
 
@@ -26,6 +27,8 @@ export class PipelineStack extends Stack {
   readonly builds: PipelineBuildProjects;
   readonly machine: PipelineStateMachine;
   readonly triggers: SourceTriggers;
+  /** The release to Lambda: deploy role, alarms, alarm rule (and the target); only with `deploy`. */
+  readonly deployment?: PipelineDeployment;
   /** The pipeline's catalog entry, read by the run starter. */
   readonly catalogEntry: ssm.StringParameter;
 
@@ -37,19 +40,21 @@ export class PipelineStack extends Stack {
     const platformFunction = (id: string, parameter: string) =>
       lambda.Function.fromFunctionAttributes(this, id, { functionArn: platform(parameter), skipPermissions: true });
 
-    this.builds = new PipelineBuildProjects(this, 'Builds', {
-      pipeline,
-      artifactBucket: s3.Bucket.fromBucketName(
-        this,
-        'ArtifactBucket',
-        platform(PLATFORM_PARAMETERS.artifactBucketName),
-      ),
-      encryptionKey: kms.Key.fromKeyArn(this, 'PlatformKey', platform(PLATFORM_PARAMETERS.platformKeyArn)),
-    });
+    const artifactBucket = s3.Bucket.fromBucketName(
+      this,
+      'ArtifactBucket',
+      platform(PLATFORM_PARAMETERS.artifactBucketName),
+    );
+    const encryptionKey = kms.Key.fromKeyArn(this, 'PlatformKey', platform(PLATFORM_PARAMETERS.platformKeyArn));
+    this.builds = new PipelineBuildProjects(this, 'Builds', { pipeline, artifactBucket, encryptionKey });
+    // Every machine names the deploy function (the definition is shared); only a pipeline with `deploy`
+    // reaches its deployment states.
+    const deploy = platformFunction('Deploy', PLATFORM_PARAMETERS.deployFunctionArn);
     this.machine = new PipelineStateMachine(this, 'StateMachine', {
       pipeline: pipeline.name,
       recordProgress: platformFunction('RecordProgress', PLATFORM_PARAMETERS.recordProgressFunctionArn),
       approvalGate: platformFunction('ApprovalGate', PLATFORM_PARAMETERS.approvalGateFunctionArn),
+      deploy,
       projects: [...this.builds.projects.values()],
     });
     this.triggers = new SourceTriggers(this, 'Triggers', {
@@ -61,6 +66,16 @@ export class PipelineStack extends Stack {
         platformFunction('PublishSourceChange', PLATFORM_PARAMETERS.publishSourceChangeFunctionArn),
       repository: this.builds.repository,
     });
+    if (pipeline.deploy) {
+      this.deployment = new PipelineDeployment(this, 'Deployment', {
+        pipeline: pipeline.name,
+        deploy: pipeline.deploy,
+        deployFunction: deploy,
+        artifactBucket,
+        encryptionKey,
+        deadLetterQueue: this.triggers.deadLetterQueue,
+      });
+    }
     const entry = catalogEntry(pipeline, this.machine.stateMachine.stateMachineArn);
     this.catalogEntry = new ssm.StringParameter(this, 'CatalogEntry', {
       parameterName: catalogParameterName(pipeline.name),

@@ -25,6 +25,8 @@ export interface PipelineStateMachineProps {
   readonly recordProgress: lambda.IFunction;
   /** The release gate, invoked by the tasks that name `${ApprovalGateFunctionArn}` (its wait included). */
   readonly approvalGate: lambda.IFunction;
+  /** The deploy function, invoked by the deployment tasks that name `${DeployFunctionArn}`. */
+  readonly deploy: lambda.IFunction;
   /** The pipeline's stage projects, started by the `codebuild:startBuild.sync` tasks. */
   readonly projects: readonly codebuild.IProject[];
   /**
@@ -188,6 +190,7 @@ export class PipelineStateMachine extends Construct {
     const functions = {
       RecordProgressFunctionArn: props.recordProgress,
       ApprovalGateFunctionArn: props.approvalGate,
+      DeployFunctionArn: props.deploy,
     } satisfies Record<keyof PipelineSubstitutions, lambda.IFunction>;
     for (const { actions, resources } of taskGrants(tasksOf(definition), { file, stack, props, functions })) {
       this.role.allow(actions, resources);
@@ -196,6 +199,7 @@ export class PipelineStateMachine extends Construct {
     const substitutions: PipelineSubstitutions = {
       RecordProgressFunctionArn: functions.RecordProgressFunctionArn.functionArn,
       ApprovalGateFunctionArn: functions.ApprovalGateFunctionArn.functionArn,
+      DeployFunctionArn: functions.DeployFunctionArn.functionArn,
     };
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: name,

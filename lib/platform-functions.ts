@@ -17,7 +17,17 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CATALOG_PATH, ENV, RESOURCE_PREFIX, SOURCE_BUS_NAME, pushRuleName, runRuleName } from '../core/platform';
+import {
+  CATALOG_PATH,
+  DEPLOY_FUNCTION_ROLE_NAME,
+  ENV,
+  RESOURCE_PREFIX,
+  SOURCE_BUS_NAME,
+  alarmRuleName,
+  deployRoleName,
+  pushRuleName,
+  runRuleName,
+} from '../core/platform';
 import { NOTIFICATION_SECRET_PREFIX } from '../core/config';
 import { runEventTrigger } from '../core/source-events';
 import { executionEndedTrigger } from '../core/triggers';
@@ -37,6 +47,7 @@ export const HANDLER_ENTRIES = {
   notify: `${LAMBDAS_DIR}/notify.ts`,
   approvalGate: `${LAMBDAS_DIR}/approval-gate.ts`,
   approvalDecisions: `${LAMBDAS_DIR}/approval-decisions.ts`,
+  deploy: `${LAMBDAS_DIR}/deploy.ts`,
 } as const;
 
 /**
@@ -74,6 +85,11 @@ export interface PlatformFunctionSpec {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * A fixed name for the function's role, for a role other policies name.
+   * @default - a name CloudFormation generates
+   */
+  readonly roleName?: string;
 }
 
 /**
@@ -96,6 +112,7 @@ export function platformFunction(
   const role = new ExplicitRole(scope, `${name}Role`, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `stepline ${name} function`,
+    ...(spec.roleName ? { roleName: spec.roleName } : {}),
   });
   role.allow(
     ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -185,6 +202,13 @@ export class PlatformFunctions extends Construct {
   readonly runEventsRule: events.Rule;
   /** The recorder's schedule: catching up with lost execution status events. */
   readonly sweepRule: events.Rule;
+  /**
+   * lambdas/deploy.ts: every pipeline's deployments (the machines' deployment tasks, the alarm rules'
+   * rollbacks). It holds no permission on any target: per request it assumes the pipeline's deploy role.
+   */
+  readonly deploy: nodejs.NodejsFunction;
+  /** Named DEPLOY_FUNCTION_ROLE_NAME: the pipelines' deploy roles trust it by that name. */
+  readonly deployRole: ExplicitRole;
 
   constructor(scope: Construct, id: string, props: PlatformFunctionsProps) {
     super(scope, id);
@@ -452,10 +476,52 @@ export class PlatformFunctions extends Construct {
       deadLetterQueue: this.failedRunRequests,
     });
 
+    const deployer = create('Deploy', {
+      entry: HANDLER_ENTRIES.deploy,
+      description: "stepline: releases pipelines' builds to their Lambda functions, and rolls them back",
+      // The ASL gives each deployment task 120 s; the function must give up before the task does.
+      timeout: Duration.seconds(100),
+      environment: catalog,
+      roleName: DEPLOY_FUNCTION_ROLE_NAME,
+      // Also invoked by the pipelines' alarm rules.
+      invokedByEvents: true,
+    });
+    this.deploy = deployer.fn;
+    this.deployRole = deployer.role;
+    // RunStore: the run (GetItem), the deployment record (conditional PutItem, UpdateItem, GetItem after
+    // a failed condition), and the active runs an alarm may concern (Query on the active index).
+    deployer.role.allow(
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      [props.table.tableArn, `${props.table.tableArn}/index/${INDEXES.active.name}`],
+    );
+    deployer.role.allow(
+      ['ssm:GetParameter'],
+      [catalogParameters],
+      "The deploy function reads the run's pipeline entry (its deploy target and strategy) under /stepline/pipelines/; that path only.",
+    );
+    deployer.role.allow(
+      ['codebuild:BatchGetBuilds'],
+      [stack.formatArn({ service: 'codebuild', resource: 'project', resourceName: `${RESOURCE_PREFIX}*` })],
+      "The release step reads the build stage's artifact location from its build; the pipelines' projects are all named stepline-<pipeline>-<stage>.",
+    );
+    deployer.role.allow(
+      ['codebuild:BatchGetReports'],
+      [stack.formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${RESOURCE_PREFIX}*` })],
+      "Reading a build (CodeBuildInspector.describeBuild) also reads its test reports, in report groups named <project>-<report>: stepline's projects' report groups only.",
+    );
+    deployer.role.allow(
+      ['sts:AssumeRole'],
+      [stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: deployRoleName('*') })],
+      "Each pipeline's deploy role (stepline-<pipeline>-deploy, in the pipeline's stack) holds the permissions on that pipeline's target function, artifacts and alarms; the deploy function may assume those roles and no other, and holds no permission on any target itself.",
+    );
+    // The alarm rules: one per pipeline with a deploy target, on the default bus.
+    invokedByRules(this.deploy, 'InvokedByAlarmRules', undefined, alarmRuleName('*'));
+
     publisher.role.isNeededBy(this.publishSourceChange);
     receiver.role.isNeededBy(this.githubWebhook);
     starter.role.isNeededBy(this.startRun);
     recorder.role.isNeededBy(this.recordProgress);
     notifier.role.isNeededBy(this.notify);
+    deployer.role.isNeededBy(this.deploy);
   }
 }

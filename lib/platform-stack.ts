@@ -44,6 +44,7 @@ export class PlatformStack extends Stack {
       table: this.runStore.table,
       sourceBus: this.sources.bus,
       deadLetterQueue: this.functions.failedRunRequests,
+      deployFunction: this.functions.deploy,
     });
 
     const publish = (id: string, parameterName: string, stringValue: string, description: string) =>
@@ -83,6 +84,12 @@ export class PlatformStack extends Stack {
       PLATFORM_PARAMETERS.approvalGateFunctionArn,
       this.approvals.approvalGate.functionArn,
       "stepline: the release gate, invoked by every pipeline state machine's approval tasks",
+    );
+    publish(
+      'DeployFunctionArnParameter',
+      PLATFORM_PARAMETERS.deployFunctionArn,
+      this.functions.deploy.functionArn,
+      "stepline: the deploy function, invoked by every pipeline state machine's deployment tasks and alarm rule",
     );
     publish(
       'ApprovalsUrlParameter',

@@ -19,6 +19,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -51,6 +52,11 @@ export interface ReleaseApprovalsProps {
    * the decision function's for the asynchronous invocations Lambda's retries did not deliver.
    */
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The deploy function, to which the decision function hands operators' controls of a deployment
+   * (`POST /cli/deployments/<run>`, IAM-authorized).
+   */
+  readonly deployFunction: lambda.IFunction;
   /**
    * How often the decision function sweeps open gates: expires overdue ones, releases held ones whose
    * change window has come, re-sends failed resumes, and heartbeats every waiting task. Must be at
@@ -206,7 +212,11 @@ export class ReleaseApprovals extends Construct {
       // The HTTP API answers 503 after its 30 s integration timeout; the sweep's round over every open
       // gate may need longer.
       timeout: Duration.seconds(60),
-      environment: { ...environment, [ENV.slackSigningSecretId]: this.slackSigningSecret.secretArn },
+      environment: {
+        ...environment,
+        [ENV.slackSigningSecretId]: this.slackSigningSecret.secretArn,
+        [ENV.deployFunctionArn]: props.deployFunction.functionArn,
+      },
       // The schedule invokes it asynchronously.
       deadLetterQueue: props.deadLetterQueue,
     });
@@ -229,6 +239,8 @@ export class ReleaseApprovals extends Construct {
       ['secretsmanager:GetSecretValue'],
       [this.linkKeySecret.secretArn, this.slackSigningSecret.secretArn],
     );
+    // Operators' controls (promote, pause, resume, abort) go to the deploy function, synchronously.
+    decisions.role.allow(['lambda:InvokeFunction'], [props.deployFunction.functionArn]);
     decisions.role.allowOnAnyResource(
       'TaskTokens',
       ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
@@ -264,6 +276,7 @@ export class ReleaseApprovals extends Construct {
     addRoute(apigwv2.HttpMethod.GET, APPROVAL_ROUTES.cli, iamAuthorizer);
     addRoute(apigwv2.HttpMethod.GET, `${APPROVAL_ROUTES.cli}/{runId}`, iamAuthorizer);
     addRoute(apigwv2.HttpMethod.POST, `${APPROVAL_ROUTES.cli}/{runId}`, iamAuthorizer);
+    addRoute(apigwv2.HttpMethod.POST, `${APPROVAL_ROUTES.deployments}/{runId}`, iamAuthorizer);
     this.routes = routes;
 
     this.sweepRule = new events.Rule(this, 'SweepRule', {

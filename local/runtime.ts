@@ -385,7 +385,11 @@ export class LocalRuntime {
       logTo('publish-source-change'),
     );
     const githubWebhook = createGitHubWebhook(githubWebhookDeps(platform), logTo('github-webhook'));
-    const deploy = createDeploy(deployDeps(platform), logTo('deploy'));
+    // Locally there are no roles to assume: the deploy handler uses local mode's own clients.
+    const deploy = createDeploy(
+      deployDeps(platform, () => ({ lambda: platform.clients.lambda(), cloudwatch: platform.clients.cloudwatch() })),
+      logTo('deploy'),
+    );
     functions.set(deployFunction, deploy);
     functions.set(approvalGate, createApprovalGate(approvalGateDeps(platform), logTo('approval-gate')));
     const decisions = createApprovalDecisions(

@@ -12,6 +12,8 @@ export interface PipelineSubstitutions {
   readonly RecordProgressFunctionArn: string;
   /** ARN of the release gate function (lambdas/approval-gate.ts). */
   readonly ApprovalGateFunctionArn: string;
+  /** ARN of the deploy function (lambdas/deploy.ts), which runs the deployment states. */
+  readonly DeployFunctionArn: string;
 }
 
 /** Fills `${Name}` placeholders as Step Functions' DefinitionSubstitutions do; an unfilled one is an error. */

@@ -10,6 +10,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
@@ -160,6 +161,11 @@ describe('the decision endpoint', () => {
       table,
       sourceBus: new events.EventBus(stack, 'Bus'),
       deadLetterQueue: new sqs.Queue(stack, 'Dlq'),
+      deployFunction: lambda.Function.fromFunctionArn(
+        stack,
+        'Deploy',
+        'arn:aws:lambda:eu-west-1:111122223333:function:d',
+      ),
       throttle: { rateLimit: 5 },
     });
     const stage = stack.resolve(
@@ -170,7 +176,7 @@ describe('the decision endpoint', () => {
 
   test('each route: its authorization (none where the request is signed, IAM for the CLI) and the decision function, payload 2.0', () => {
     const routes = resourcesOfType(platform(), 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
-    const { slackInteractions, decide, cli } = APPROVAL_ROUTES;
+    const { slackInteractions, decide, cli, deployments } = APPROVAL_ROUTES;
     expect(routes.map((r) => [r.RouteKey, r.AuthorizationType])).toEqual([
       [`POST ${slackInteractions}`, 'NONE'],
       [`GET ${decide}`, 'NONE'],
@@ -178,6 +184,7 @@ describe('the decision endpoint', () => {
       [`GET ${cli}`, 'AWS_IAM'],
       [`GET ${cli}/{runId}`, 'AWS_IAM'],
       [`POST ${cli}/{runId}`, 'AWS_IAM'],
+      [`POST ${deployments}/{runId}`, 'AWS_IAM'],
     ]);
     const integrations = resourcesOfType(platform(), 'AWS::ApiGatewayV2::Integration');
     for (const route of routes) {
@@ -197,7 +204,7 @@ describe('the decision endpoint', () => {
 
   test('cdk-nag APIG4 is acknowledged on the three signed routes themselves, and on no IAM route', () => {
     for (const [key, route] of approvals().routes) {
-      const signed = !key.includes(APPROVAL_ROUTES.cli);
+      const signed = ![APPROVAL_ROUTES.cli, APPROVAL_ROUTES.deployments].some((path) => key.includes(path));
       expect({ key, acks: ackIds(route) }).toEqual({ key, acks: signed ? ['AwsSolutions-APIG4'] : [] });
       if (signed) expect(Object.values(acknowledgementsOf(route))[0]).toMatch(/verifies before anything else/);
     }
@@ -285,6 +292,11 @@ describe('the gates’ sweep', () => {
         }),
         sourceBus: new events.EventBus(stack, `Bus${minutes}`),
         deadLetterQueue: new sqs.Queue(stack, `Dlq${minutes}`),
+        deployFunction: lambda.Function.fromFunctionArn(
+          stack,
+          `Deploy${minutes}`,
+          'arn:aws:lambda:eu-west-1:111122223333:function:d',
+        ),
         sweepInterval: Duration.minutes(minutes),
       });
     expect(() => make(10)).not.toThrow();
@@ -319,7 +331,7 @@ describe('permissions', () => {
     ]);
   });
 
-  test('the decision function: its records, the catalog, the bus, both approval secrets, its DLQ, task tokens', () => {
+  test('the decision function: its records, the catalog, the bus, both approval secrets, its DLQ, the deploy function, task tokens', () => {
     const a = approvals();
     expect(statementsOfRole(templateOf(platform()), logicalId(a.approvalDecisionsRole.role))).toEqual([
       base(() => a.approvalDecisions),
@@ -336,6 +348,8 @@ describe('permissions', () => {
         Action: 'secretsmanager:GetSecretValue',
         Resource: [ref(a.linkKeySecret.secretArn), ref(a.slackSigningSecret.secretArn)],
       },
+      // Operators' controls, handed to the deploy function.
+      { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: ref(platform().functions.deploy.functionArn) },
       xray,
       {
         Effect: 'Allow',
@@ -398,13 +412,18 @@ describe('permissions', () => {
         SOURCE_BUS_NAME: ref(platform().sources.bus.eventBusName),
         APPROVALS_URL: ref(a.url),
         APPROVAL_LINK_KEY_SECRET_ID: ref(a.linkKeySecret.secretArn),
-        ...(name === 'approvalDecisions' ? { SLACK_SIGNING_SECRET_ID: ref(a.slackSigningSecret.secretArn) } : {}),
+        ...(name === 'approvalDecisions'
+          ? {
+              SLACK_SIGNING_SECRET_ID: ref(a.slackSigningSecret.secretArn),
+              DEPLOY_FUNCTION_ARN: ref(platform().functions.deploy.functionArn),
+            }
+          : {}),
       });
     },
   );
 
   test.each(['hello-service', 'web'])(
-    "pipeline %s: the machine's role invokes exactly the recorder and the gate, read from the platform's parameters",
+    "pipeline %s: the machine's role invokes exactly the recorder, the gate and the deploy function, read from the platform's parameters",
     (name) => {
       const stack = synthesized.stepline.pipelines.get(name)!;
       const template = templateOf(stack);
@@ -424,6 +443,7 @@ describe('permissions', () => {
             Resource: [
               parameter(PLATFORM_PARAMETERS.recordProgressFunctionArn),
               parameter(PLATFORM_PARAMETERS.approvalGateFunctionArn),
+              parameter(PLATFORM_PARAMETERS.deployFunctionArn),
             ],
           },
         },

@@ -224,12 +224,13 @@ describe('PlatformStack', () => {
         [PLATFORM_PARAMETERS.platformKeyArn, ref(stack, stack.platformKey.keyArn)],
         [PLATFORM_PARAMETERS.approvalGateFunctionArn, ref(stack, stack.approvals.approvalGate.functionArn)],
         [PLATFORM_PARAMETERS.approvalsUrl, ref(stack, stack.approvals.api.apiEndpoint)],
+        [PLATFORM_PARAMETERS.deployFunctionArn, ref(stack, stack.functions.deploy.functionArn)],
       ]),
     );
-    expect(published).toHaveLength(7);
+    expect(published).toHaveLength(8);
   });
 
-  test.each(['startRun', 'recordProgress', 'publishSourceChange', 'githubWebhook', 'notify'] as const)(
+  test.each(['startRun', 'recordProgress', 'publishSourceChange', 'githubWebhook', 'notify', 'deploy'] as const)(
     '%s: nodejs22.x on arm64, traced, own log group, source maps on, nothing but names in its environment',
     (name) => {
       const stack = platform();
@@ -250,6 +251,7 @@ describe('PlatformStack', () => {
           startRun: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
           recordProgress: { PIPELINE_CATALOG_PATH: CATALOG_PATH, ...bus },
           notify: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
+          deploy: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
           publishSourceChange: bus,
           githubWebhook: {
             ...bus,
@@ -269,6 +271,7 @@ describe('PlatformStack', () => {
       functions.startRun,
       functions.recordProgress,
       functions.notify,
+      functions.deploy,
       stack.approvals.approvalDecisions,
     ];
     for (const fn of invokedByEvents) {
@@ -485,6 +488,13 @@ describe('PlatformStack', () => {
         Principal: 'events.amazonaws.com',
         SourceArn: ref(stack, stack.functions.runEventsRule.ruleArn),
       },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: ref(stack, stack.functions.deploy.functionArn),
+        Principal: 'events.amazonaws.com',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+        SourceArn: arn('events', 'rule/stepline-*-alarms'),
+      },
       // One per route (HttpLambdaIntegration scopes each to its route's path), then the schedule.
       route('/slack/interactions'),
       route('/approvals/decide'),
@@ -492,6 +502,7 @@ describe('PlatformStack', () => {
       route('/cli/approvals'),
       route('/cli/approvals/{runId}'),
       route('/cli/approvals/{runId}'),
+      route('/cli/deployments/{runId}'),
       {
         Action: 'lambda:InvokeFunction',
         FunctionName: decisions,
@@ -576,7 +587,7 @@ describe('PlatformStack', () => {
     const bundles = readdirSync(synthesized.assembly.directory)
       .filter((entry) => existsSync(join(synthesized.assembly.directory, entry, 'index.js')))
       .map((entry) => readFileSync(join(synthesized.assembly.directory, entry, 'index.js')));
-    expect(bundles).toHaveLength(7);
+    expect(bundles).toHaveLength(8);
     for (const bundle of bundles) {
       expect(bundle.length).toBeLessThan(300 * 1024);
       expect(bundle.toString()).toMatch(/require\("@aws-sdk\/client-dynamodb"\)/);
@@ -754,7 +765,7 @@ describe('PipelineStack', () => {
     expect(statementsOf('unit-tests')).toEqual(basics('unit-tests'));
   });
 
-  test('the state machine: STANDARD, from the ASL file, the recorder and the gate from the platform parameters, logging ALL, tracing', () => {
+  test('the state machine: STANDARD, from the ASL file, the recorder, the gate and the deploy function from the platform parameters, logging ALL, tracing', () => {
     const stack = pipeline('hello-service');
     const { machine } = stack;
     const props = resourceOf(machine.stateMachine).Properties;
@@ -773,6 +784,7 @@ describe('PipelineStack', () => {
     expect(props.DefinitionSubstitutions).toEqual({
       RecordProgressFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
       ApprovalGateFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
+      DeployFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.deployFunctionArn),
     });
   });
 
@@ -821,6 +833,7 @@ describe('PipelineStack', () => {
         Resource: [
           platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
           platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
+          platformParameter(stack, PLATFORM_PARAMETERS.deployFunctionArn),
         ],
       },
       {
@@ -871,6 +884,7 @@ describe('PipelineStack', () => {
         pipeline: 'p',
         recordProgress: fn('recorder'),
         approvalGate: fn('gate'),
+        deploy: fn('deploy'),
         projects: [],
         definitionFile: file,
       });
@@ -1066,9 +1080,9 @@ describe('deploy hardening, across every template', () => {
           })),
         ),
     );
-    // Seven functions, the decision function's task tokens, and one machine per pipeline (2 pipelines):
-    // 7 + 1 + 2 × 2 statements.
-    expect(onStar).toHaveLength(12);
+    // Eight functions, the decision function's task tokens, and one machine per pipeline (2 pipelines,
+    // neither with a deploy target): 8 + 1 + 2 × 2 statements.
+    expect(onStar).toHaveLength(13);
     for (const { id, actions, statements } of onStar) {
       // Each sits alone in a policy of its own, named for what it allows.
       expect({ id, statements }).toEqual({ id, statements: 1 });

@@ -133,4 +133,64 @@ describe('releasing to Lambda', () => {
     expect((await control('resume')).status).toBe(409);
     expect((await fixture.runtime.waitForRun(runId)).status).toBe('FAILED');
   }, 30_000);
+
+  it('blue/green switches all traffic at once, and an alarm during its bake switches it back in one step', async () => {
+    let now = new Date();
+    fixture = await startFixture(
+      { now: () => now, alarmIntervalMs: 60_000 },
+      { deploy: { function: 'hello', strategy: { type: 'allAtOnce', bakeSeconds: 3 } } },
+    );
+    const runId = await run(bad);
+    for (let i = 0; i < 200 && fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion !== '2'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(
+      Object.keys(fixture.runtime.lambdas.getAlias('hello', 'live').routingConfig?.additionalVersionWeights ?? {}),
+    ).toEqual([]);
+    for (let i = 0; i < 5; i++) await fixture.runtime.lambdas.invoke('hello', 'live', {});
+    now = new Date(now.getTime() + 120_000);
+    fixture.runtime.alarms.evaluate();
+    for (let i = 0; i < 100 && fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion !== '1'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('1');
+    expect((await fixture.runtime.waitForRun(runId)).failure?.error).toBe('Deploy.RolledBack');
+  });
+
+  it('an alarm already firing refuses the deployment, or lets it through as a hotfix judged on the alarm recovering', async () => {
+    fixture = await startFixture(
+      {},
+      { deploy: { function: 'hello', strategy: { type: 'canary', steps: [50], bakeSeconds: 0 } } },
+    );
+    fixture.runtime.alarms.setState('stepline-demo-errors', 'ALARM', 'the incident the hotfix is for');
+    const refused = await fixture.runtime.waitForRun(await run(good));
+    expect(refused.status).toBe('FAILED');
+    expect(refused.failure).toMatchObject({
+      error: 'Deploy.Refused',
+      cause: expect.stringContaining('alarm stepline-demo-errors is in ALARM (the incident the hotfix is for)'),
+    });
+    expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('1');
+    await fixture.close();
+
+    let now = new Date();
+    fixture = await startFixture(
+      { now: () => now, alarmIntervalMs: 60_000 },
+      {
+        deploy: {
+          function: 'hello',
+          whenAlarmsFire: 'hotfix',
+          strategy: { type: 'canary', steps: [50], bakeSeconds: 2 },
+        },
+      },
+    );
+    fixture.runtime.alarms.setState('stepline-demo-errors', 'ALARM', 'the incident the hotfix is for');
+    const runId = await run(good);
+    for (let i = 0; i < 200 && (await fixture.runtime.store.getDeployment(runId))?.step !== 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    expect((await fixture.runtime.store.getDeployment(runId))!.hotfix).toEqual({ firing: ['stepline-demo-errors'] });
+    // The good version answers: the alarm recovers before the bake's check.
+    for (let i = 0; i < 5; i++) await fixture.runtime.lambdas.invoke('hello', 'live', {});
+    now = new Date(now.getTime() + 120_000);
+    fixture.runtime.alarms.evaluate();
+    expect((await fixture.runtime.waitForRun(runId)).status).toBe('SUCCEEDED');
+    expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('2');
+  });
 });

@@ -1,0 +1,272 @@
+/**
+ * A pipeline's release to Lambda, on the AWS side: what `deploy` in the config asks for, in the
+ * pipeline's own stack.
+ *
+ * - The deploy role `stepline-<pipeline>-deploy`: the platform's deploy function holds no permission
+ *   on any target; for each request it assumes this role, which alone may change this pipeline's target
+ *   function, read its artifacts and read the alarms' states. The role trusts the deploy function's
+ *   role by its fixed name (DEPLOY_FUNCTION_ROLE_NAME), so no reference crosses the stacks.
+ * - The deployment's alarms, as core/deploy-alarms.ts defines them (the same definitions local mode
+ *   evaluates), and the alarm rule `stepline-<pipeline>-alarms` on the default bus, which hands their
+ *   ALARM state changes to the deploy function (its permission is the platform's, by rule name).
+ * - With `createFunction`, the target function itself, with placeholder code, and its alias.
+ */
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { alarmRuleTrigger, deploymentAlarms, type DeploymentAlarm } from '../core/deploy-alarms';
+import type { CreateFunctionConfig, DeployConfig } from '../core/deploy-config';
+import { DEPLOY_FUNCTION_ROLE_NAME, alarmRuleName, deployRoleName } from '../core/platform';
+import { acknowledgeRule } from './nag';
+import { ExplicitRole } from './permissions';
+import { triggerRule } from './source-triggers';
+
+export interface PipelineDeploymentProps {
+  /** The pipeline's name (config `name`). */
+  readonly pipeline: string;
+  /** The pipeline's `deploy` section, as `parseConfig` returned it. */
+  readonly deploy: DeployConfig;
+  /**
+   * The platform's deploy function, the alarm rule's target. Its permission for the rule is the
+   * platform's (by rule name): import it with `skipPermissions: true`.
+   */
+  readonly deployFunction: lambda.IFunction;
+  /** The bucket the build stage uploads its artifacts to, under `<pipeline>/`: the code a release deploys. */
+  readonly artifactBucket: s3.IBucket;
+  /** The platform key that encrypts the artifacts. */
+  readonly encryptionKey: kms.IKey;
+  /** Where the alarm rule's events go that could not be delivered to the deploy function. */
+  readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * How often EventBridge retries delivering an alarm event to the deploy function.
+   * @default 4
+   */
+  readonly retryAttempts?: number;
+  /**
+   * How long EventBridge keeps retrying an alarm event before it goes to the dead-letter queue.
+   * @default Duration.hours(2)
+   */
+  readonly maxEventAge?: Duration;
+  /**
+   * Retention of the created target function's log group (with `createFunction`).
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The target function stepline created (`createFunction`), its first version and its alias. */
+export interface DeploymentTarget {
+  readonly function: lambda.Function;
+  readonly role: ExplicitRole;
+  readonly logGroup: logs.LogGroup;
+  /** Version 1, the placeholder: created once, never replaced. */
+  readonly firstVersion: lambda.CfnVersion;
+  readonly alias: lambda.CfnAlias;
+}
+
+const RUNTIMES: Readonly<Record<CreateFunctionConfig['runtime'], lambda.Runtime>> = {
+  'nodejs20.x': lambda.Runtime.NODEJS_20_X,
+  'nodejs22.x': lambda.Runtime.NODEJS_22_X,
+};
+
+export class PipelineDeployment extends Construct {
+  /** `stepline-<pipeline>-deploy`, assumed by the platform's deploy function only. */
+  readonly role: ExplicitRole;
+  /** The deployment's own alarms by name (core/deploy-alarms.ts deploymentAlarms). */
+  readonly alarms: ReadonlyMap<string, cloudwatch.CfnAlarm>;
+  /** On the default bus: the watched alarms going into ALARM, to the deploy function. */
+  readonly alarmRule: events.Rule;
+  /** The target function and its alias, when the config has stepline create them. */
+  readonly target?: DeploymentTarget;
+
+  constructor(scope: Construct, id: string, props: PipelineDeploymentProps) {
+    super(scope, id);
+    const { pipeline, deploy } = props;
+    const stack = Stack.of(this);
+    const functionArn = stack.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: deploy.function,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    this.role = new ExplicitRole(this, 'Role', {
+      roleName: deployRoleName(pipeline),
+      // The platform's deploy function's role, by its fixed name. IAM checks that the role exists when
+      // this trust policy is written (the platform deploys first) and keeps its unique id: were the
+      // platform's role ever deleted and created again, this stack must be deployed again too.
+      assumedBy: new iam.ArnPrincipal(
+        stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: DEPLOY_FUNCTION_ROLE_NAME }),
+      ),
+      description: `stepline pipeline "${pipeline}": releases to ${deploy.function}:${deploy.alias}, assumed by the deploy function`,
+    });
+    // core/deployment.ts through lambdas/adapters/lambda-deployer.ts: the build's artifact becomes the
+    // code (UpdateFunctionCode), a version is published (PublishVersion), the pre-traffic check invokes
+    // it by version (InvokeFunction), traffic moves through the alias (GetAlias, UpdateAlias).
+    this.role.allow(
+      [
+        'lambda:UpdateFunctionCode',
+        'lambda:PublishVersion',
+        'lambda:GetAlias',
+        'lambda:UpdateAlias',
+        'lambda:InvokeFunction',
+      ],
+      [functionArn, `${functionArn}:*`],
+      `The target function ${deploy.function} and its qualifiers: a deployment publishes versions whose numbers are Lambda's, invokes the new one by number and moves the alias ${deploy.alias}; this one function only.`,
+    );
+    // UpdateFunctionCode reads the zip from S3 with the caller's permissions: this role's.
+    this.role.allow(
+      ['s3:GetObject'],
+      [props.artifactBucket.arnForObjects(`${pipeline}/*`)],
+      "The build stage writes the artifact under <pipeline>/<build id>/, the build id unknown before the build: this pipeline's prefix of the artifact bucket only.",
+    );
+    this.role.allow(['kms:Decrypt'], [props.encryptionKey.keyArn]);
+    this.role.allowOnAnyResource(
+      'AlarmStates',
+      ['cloudwatch:DescribeAlarms'],
+      "The alarm reader asks DescribeAlarms for metric and composite alarms (a user's extraAlarms may be composite). CloudWatch's API reference: \"To use this operation and return information about composite alarms, you must be signed on with the cloudwatch:DescribeAlarms permission that is scoped to *. You can't return information about composite alarms if your cloudwatch:DescribeAlarms permission has a narrower scope.\" It reads alarm states and configuration only.",
+    );
+
+    const alarms = new Map<string, cloudwatch.CfnAlarm>();
+    for (const alarm of deploymentAlarms(pipeline, deploy)) {
+      alarms.set(alarm.name, new cloudwatch.CfnAlarm(this, `Alarm-${alarm.metric.metricName}`, alarmProps(alarm)));
+    }
+    this.alarms = alarms;
+
+    this.alarmRule = triggerRule(this, 'AlarmRule', alarmRuleTrigger(pipeline, deploy), props.deployFunction, {
+      ruleName: alarmRuleName(pipeline),
+      description: `stepline: an alarm guarding pipeline "${pipeline}"'s deployments went into ALARM; the deploy function rolls back`,
+      deadLetterQueue: props.deadLetterQueue,
+      retryAttempts: props.retryAttempts,
+      maxEventAge: props.maxEventAge,
+    });
+
+    if (deploy.createFunction) {
+      this.target = createTarget(this, pipeline, deploy, deploy.createFunction, props.logRetention);
+    }
+  }
+}
+
+/** An alarm as CloudFormation takes it: a percentile (`p99`) is an ExtendedStatistic, the rest a Statistic. */
+export function alarmProps({ name, metric, definition }: DeploymentAlarm): cloudwatch.CfnAlarmProps {
+  const percentile = /^p\d/.test(definition.statistic);
+  return {
+    alarmName: name,
+    alarmDescription: `stepline: rolls back a deployment to ${metric.dimensions.Resource ?? metric.dimensions.FunctionName} when ${metric.metricName} reach ${definition.threshold}`,
+    namespace: metric.namespace,
+    metricName: metric.metricName,
+    dimensions: Object.entries(metric.dimensions).map(([dimension, value]) => ({ name: dimension, value })),
+    ...(percentile ? { extendedStatistic: definition.statistic } : { statistic: definition.statistic }),
+    period: definition.periodSeconds,
+    evaluationPeriods: definition.evaluationPeriods,
+    datapointsToAlarm: definition.datapointsToAlarm,
+    threshold: definition.threshold,
+    comparisonOperator: definition.comparisonOperator,
+    treatMissingData: definition.treatMissingData,
+    ...(percentile && definition.evaluateLowSampleCountPercentile
+      ? { evaluateLowSampleCountPercentile: definition.evaluateLowSampleCountPercentile }
+      : {}),
+  };
+}
+
+/**
+ * The target function with placeholder code, version 1 of it, and the alias on version 1.
+ *
+ * From the first release on, stepline's deployments change the function's code and move the alias
+ * out of band (UpdateFunctionCode, PublishVersion, UpdateAlias); CloudFormation manages the function's
+ * configuration only. So the template must never move the alias itself:
+ * - `lambda.Alias` on `fn.currentVersion` would: `currentVersion` is a new `AWS::Lambda::Version`
+ *   (logical id hashed from code and configuration) whenever either changes, and the alias, pointed at
+ *   it, would be updated to it, taking all traffic back to the placeholder and dropping the routing.
+ * - Here version 1 is a `CfnVersion` whose properties never change, so CloudFormation never replaces it,
+ *   and the alias is a `CfnAlias` whose properties never change, so no stack update touches it:
+ *   CloudFormation updates a resource only when its template properties change, and does not undo drift.
+ *   Changing the alias name in the config replaces the alias (a new one on version 1).
+ * - A configuration change (memory, timeout) updates `$LATEST`; the published versions keep theirs, and
+ *   the next release publishes with the new configuration. The code stays the last release's: the
+ *   placeholder below changes only if its text or handler changes, which would put it back on `$LATEST`
+ *   (not on the alias) until the next release.
+ */
+function createTarget(
+  scope: Construct,
+  pipeline: string,
+  deploy: DeployConfig,
+  create: CreateFunctionConfig,
+  logRetention: logs.RetentionDays | undefined,
+): DeploymentTarget {
+  const logGroup = new logs.LogGroup(scope, 'TargetLogs', {
+    retention: logRetention ?? logs.RetentionDays.THREE_MONTHS,
+    removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+  });
+  const role = new ExplicitRole(scope, 'TargetRole', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `stepline pipeline "${pipeline}": execution role of ${deploy.function}`,
+  });
+  role.allow(
+    ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    [logGroup.logGroupArn],
+    'A function writes its log streams, named by Lambda per container, into its own log group only.',
+  );
+  role.allowOnAnyResource(
+    'XRayTracing',
+    ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+    'Active tracing sends segments with xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+  );
+  const fn = new lambda.Function(scope, 'Target', {
+    functionName: deploy.function,
+    description: `stepline pipeline "${pipeline}": its code and alias ${deploy.alias} are released by the pipeline`,
+    runtime: RUNTIMES[create.runtime],
+    handler: create.handler,
+    code: lambda.Code.fromInline(placeholderCode(pipeline, create.handler)),
+    memorySize: create.memoryMb,
+    timeout: Duration.seconds(create.timeoutSeconds),
+    tracing: lambda.Tracing.ACTIVE,
+    logGroup,
+    role: role.immutable,
+  });
+  role.isNeededBy(fn);
+  acknowledgeRule(
+    fn,
+    'L1',
+    `The runtime is the one the pipeline's code is built for (deploy.createFunction.runtime, ${create.runtime}), not the newest Lambda offers: it changes with the code, in the config.`,
+  );
+  const firstVersion = new lambda.CfnVersion(scope, 'TargetFirstVersion', {
+    functionName: fn.functionName,
+    description: 'stepline: the placeholder, before the first release',
+  });
+  const alias = new lambda.CfnAlias(scope, 'TargetAlias', {
+    functionName: fn.functionName,
+    name: deploy.alias,
+    functionVersion: firstVersion.attrVersion,
+    description: `stepline: moved by pipeline "${pipeline}"'s deployments, never by CloudFormation after its creation`,
+  });
+  return { function: fn, role, logGroup, firstVersion, alias };
+}
+
+/**
+ * Inline code (Lambda saves it as `index.js`) exporting the handler's function: every request is
+ * answered 503 until the pipeline's first release. A handler in another file than `index` finds no
+ * placeholder, and invocations fail until the first release instead.
+ */
+function placeholderCode(pipeline: string, handler: string): string {
+  const exported = handler.slice(handler.lastIndexOf('.') + 1);
+  const body = JSON.stringify({
+    message: `not deployed yet: pipeline "${pipeline}" has not released a build to this function`,
+  });
+  return [
+    '// stepline placeholder: replaced by the first release of the pipeline.',
+    `exports[${JSON.stringify(exported)}] = async () => ({`,
+    '  statusCode: 503,',
+    "  headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '60' },",
+    `  body: ${JSON.stringify(body)},`,
+    '});',
+    '',
+  ].join('\n');
+}
