@@ -113,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
   const followed = new Map<string, Promise<RunRecord>>();
   // Each run is followed once, whether its start was seen through a push of ours or another one.
   const followOnce = (runId: string) => {
-    if (!followed.has(runId)) followed.set(runId, follow(runtime, runId, interactive));
+    if (!followed.has(runId)) followed.set(runId, follow(runtime, runId, interactive, timeScale));
     return followed.get(runId)!;
   };
   const runtime: LocalRuntime = await LocalRuntime.start({
@@ -202,7 +202,12 @@ pushed the demo's bad change to ${target} (commit ${commitId.slice(0, 12)}): wat
 }
 
 /** Prints each stage change as the run store records it, until the run ends, then the outcome. */
-async function follow(runtime: LocalRuntime, runId: string, interactive: boolean): Promise<RunRecord> {
+async function follow(
+  runtime: LocalRuntime,
+  runId: string,
+  interactive: boolean,
+  timeScale: number,
+): Promise<RunRecord> {
   const execution = runtime.stepFunctions.listExecutions().find((e) => e.name === runId);
   console.log(`run ${runId}${execution ? ` (execution ${execution.executionArn})` : ''}`);
   if (!execution && (await runtime.store.getRun(runId))?.status === 'QUEUED') {
@@ -230,7 +235,7 @@ async function follow(runtime: LocalRuntime, runId: string, interactive: boolean
   console.log(
     run.status === 'SKIPPED'
       ? `run ${run.runId} SKIPPED: ${run.skipReason}`
-      : `run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}`,
+      : `run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}${timeScale === 1 ? '' : ` of local time (its clock runs ×${timeScale})`}`,
   );
   failureLines(run).forEach((line) => console.log(line));
   await runtime.notificationsOf(run.runId);
