@@ -54,7 +54,12 @@ async function runGate(
   });
   const arn = sfn.createStateMachine(
     'stepline-demo',
-    renderDefinition(PIPELINE_DEFINITION_FILE, { RecordProgressFunctionArn: RECORDER, ApprovalGateFunctionArn: GATE }),
+    renderDefinition(PIPELINE_DEFINITION_FILE, {
+      RecordProgressFunctionArn: RECORDER,
+      ApprovalGateFunctionArn: GATE,
+      // A run of a pipeline without `deploy` never reaches the deployment states.
+      DeployFunctionArn: 'arn:aws:lambda:local:000000000000:function:deploy-never-called',
+    }),
   );
   const execution = sfn.startExecution(arn, 'run-1', JSON.stringify(input));
   await execution.done;
