@@ -17,7 +17,7 @@ import { median } from './pipeline.bench';
 const ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
 /** Step Functions Standard: $0.025 per 1,000 state transitions. */
 const PRICE_PER_TRANSITION = 0.025 / 1000;
-/** CodePipeline V2: $0.002 per action execution minute (the first 100 minutes a month free). */
+/** CodePipeline V2: $0.002 per action execution minute, manual approvals not charged (100 minutes a month free). */
 const CODEPIPELINE_V2_PER_ACTION_MINUTE = 0.002;
 
 const step = (commands: string[]) =>
@@ -130,6 +130,6 @@ Local mode. Transitions: a pipeline with a build, two test stages, the release g
 
 The rollback is push-driven: the alarm's state change event reaches the deploy handler through the pipeline's alarm rule, which rolls back at once — whatever step, bake or pause the execution is in. On AWS the alarm itself adds its period (one minute) and CloudWatch's evaluation delay; CodeDeploy's Lambda canaries check alarms by polling, with bakes of at least five minutes.
 
-For comparison, CodePipeline V2 bills $${CODEPIPELINE_V2_PER_ACTION_MINUTE} per action execution minute: a run whose build, tests, approval and deploy actions take 20 minutes in all costs $${(20 * CODEPIPELINE_V2_PER_ACTION_MINUTE).toFixed(3)} there (an approval action waiting an hour for a person alone costs $${(60 * CODEPIPELINE_V2_PER_ACTION_MINUTE).toFixed(2)}), where the transitions above cost the same however long a person takes.
+For comparison, CodePipeline V2 bills $${CODEPIPELINE_V2_PER_ACTION_MINUTE} per action execution minute, every action but manual approvals (aws.amazon.com/codepipeline/pricing): a run whose build, test and deploy actions take 20 minutes in all costs $${(20 * CODEPIPELINE_V2_PER_ACTION_MINUTE).toFixed(3)} there, and a 15-minute canary (bakes included) alone $${(15 * CODEPIPELINE_V2_PER_ACTION_MINUTE).toFixed(3)}; the transitions above cost the same however long the bakes last. CodeBuild and Lambda are billed apart in both.
 `;
 }
