@@ -105,6 +105,19 @@ export const deploySchema = z.strictObject({
    * pipeline's first deployment.
    */
   createFunction: createFunctionSchema.optional(),
+  /**
+   * A staging target (QA → staging → production): before the release gate, the build's artifact is
+   * deployed to it all at once and smoke-checked with `smokeEvent`; a failing smoke check fails the
+   * run before anyone is asked to approve it.
+   */
+  staging: z
+    .strictObject({
+      function: functionName,
+      alias: aliasName.default('live'),
+      /** Invoked through the staging alias after the switch; it must succeed. */
+      smokeEvent: z.record(z.string(), z.unknown()),
+    })
+    .optional(),
 });
 
 export type DeployConfig = z.output<typeof deploySchema>;

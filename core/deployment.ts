@@ -381,3 +381,26 @@ export async function alarmFired(
   if (deployment.hotfix?.firing.includes(alarm.name)) return deployment;
   return rollBack(runId, `alarm ${alarm.name} is in ALARM: ${alarm.reason ?? 'no reason given'}`, deps);
 }
+
+/** A staging deployment's smoke check failed: the release stops before its gate. */
+export class StagingFailedError extends SteplineError {}
+
+/**
+ * Staging (before the gate): the build's artifact becomes a new version of the staging function, its
+ * alias moves to it all at once, and the smoke event must succeed through the alias.
+ */
+export async function deployToStaging(
+  staging: { function: string; alias: string; smokeEvent: unknown },
+  artifact: string,
+  deployer: FunctionDeployer,
+): Promise<string> {
+  await deployer.updateCode(staging.function, artifact);
+  const version = await deployer.publishVersion(staging.function);
+  await deployer.routeAlias(staging.function, staging.alias, version, {});
+  const { error } = await deployer.invoke(staging.function, staging.alias, staging.smokeEvent);
+  if (error)
+    throw new StagingFailedError(
+      `the smoke check of ${staging.function}:${staging.alias} (version ${version}) failed: ${error}`,
+    );
+  return version;
+}

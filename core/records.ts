@@ -178,6 +178,8 @@ export interface RunInput {
   };
   /** Present when the pipeline releases to Lambda after its gate. */
   readonly deploy?: true;
+  /** Present when the pipeline deploys to a staging target before its gate. */
+  readonly staging?: true;
 }
 
 /** What the run starter knows of a deployed pipeline: published by its stack, one entry per pipeline. */

@@ -87,6 +87,7 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
     stages: pipeline.stages,
     // The state machine's "Does the run deploy?" reads it.
     ...(pipeline.deploy ? { deploy: true as const } : {}),
+    ...(pipeline.deploy?.staging ? { staging: true as const } : {}),
   };
 
   let existing: RunRecord | undefined;

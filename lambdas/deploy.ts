@@ -13,6 +13,7 @@ import {
   alarmFired,
   checkAfterBake,
   control,
+  deployToStaging,
   finish,
   preTrafficCheck,
   promote,
@@ -130,6 +131,7 @@ const taskError = z.object({ Error: z.string(), Cause: z.string().optional() });
 export const deployRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('start'), runId: id }),
   z.object({ kind: z.literal('release'), runId: id, buildId: id }),
+  z.object({ kind: z.literal('staging'), runId: id, buildId: id }),
   z.object({ kind: z.literal('shift'), runId: id, step: z.number().int().min(0) }),
   z.object({ kind: z.literal('check'), runId: id }),
   z.object({ kind: z.literal('promote'), runId: id }),
@@ -203,6 +205,16 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
         const preTraffic = (await deps.catalog.lookup(run.pipeline))?.deploy?.preTraffic;
         if (preTraffic) await preTrafficCheck(request.runId, preTraffic.event, steps);
         return { toVersion: deployment.toVersion };
+      }
+      case 'staging': {
+        const { run, steps } = await forRun(request.runId);
+        const staging = (await deps.catalog.lookup(run.pipeline))?.deploy?.staging;
+        if (!staging) throw new Error(`pipeline ${run.pipeline} has no staging target`);
+        const build = await deps.builds.describeBuild(request.buildId);
+        if (!build.artifact) throw new Error(`build ${request.buildId} has no artifact to deploy`);
+        const version = await deployToStaging(staging, build.artifact, steps.deployer);
+        log({ message: 'staged', runId: run.runId, target: `${staging.function}:${staging.alias}`, version });
+        return { version };
       }
       case 'shift':
         await shiftTraffic(request.runId, request.step, (await forRun(request.runId)).steps);

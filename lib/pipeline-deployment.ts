@@ -121,6 +121,21 @@ export class PipelineDeployment extends Construct {
       [functionArn, `${functionArn}:*`],
       `The target function ${deploy.function} and its qualifiers: a deployment publishes versions whose numbers are Lambda's, invokes the new one by number and moves the alias ${deploy.alias}; this one function only.`,
     );
+    if (deploy.staging) {
+      const stagingArn = stack.formatArn({
+        service: 'lambda',
+        resource: 'function',
+        resourceName: deploy.staging.function,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      // Staging before the gate: the same artifact, published and switched all at once, smoke-checked.
+      this.role.allow(
+        ['lambda:UpdateFunctionCode', 'lambda:PublishVersion', 'lambda:UpdateAlias', 'lambda:InvokeFunction'],
+        [stagingArn, `${stagingArn}:*`],
+        `The staging function ${deploy.staging.function} and its qualifiers: staging publishes a version, moves the alias ${deploy.staging.alias} to it and smoke-checks through it; this one function only.`,
+      );
+    }
+
     // UpdateFunctionCode reads the zip from S3 with the caller's permissions: this role's.
     this.role.allow(
       ['s3:GetObject'],

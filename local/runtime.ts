@@ -446,6 +446,8 @@ export class LocalRuntime {
         pipeline.deploy.alias,
         join(stateDir, 'lambda-placeholder'),
       );
+      const staging = pipeline.deploy.staging;
+      if (staging) await standUpTarget(lambdas, staging.function, staging.alias, join(stateDir, 'lambda-placeholder'));
       alarms.define(deploymentAlarms(pipeline.name, pipeline.deploy));
       bus.addRule({
         name: `stepline-${pipeline.name}-alarms`,

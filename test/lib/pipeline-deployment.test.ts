@@ -43,6 +43,7 @@ const config = parseConfig({
     }),
     // An existing function: no target created, the rest as for any pipeline with `deploy`.
     pipelineConfig('billing', { function: 'billing' }),
+    pipelineConfig('shop', { function: 'shop', staging: { function: 'shop-staging', smokeEvent: {} } }),
     pipelineConfig('docs'),
   ],
 });
@@ -221,6 +222,34 @@ describe("a pipeline's deploy role", () => {
   });
 });
 
+describe('staging', () => {
+  it("adds exactly the staging function and its qualifiers to the pipeline's deploy role", () => {
+    const stack = pipeline('shop');
+    const statements = statementsOfRole(
+      templateOf(stack),
+      stack.getLogicalId(stack.deployment!.role.role.node.defaultChild as CfnElement),
+    );
+    const staging = statements.filter((s) => JSON.stringify(s.Resource).includes('function:shop-staging'));
+    expect(staging).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['lambda:UpdateFunctionCode', 'lambda:PublishVersion', 'lambda:UpdateAlias', 'lambda:InvokeFunction'],
+        Resource: [arn('lambda', 'function:shop-staging'), arn('lambda', 'function:shop-staging:*')],
+      },
+    ]);
+    // A pipeline without staging has no such statement.
+    const orders = pipeline('orders');
+    expect(
+      JSON.stringify(
+        statementsOfRole(
+          templateOf(orders),
+          orders.getLogicalId(orders.deployment!.role.role.node.defaultChild as CfnElement),
+        ),
+      ),
+    ).not.toContain('staging');
+  });
+});
+
 describe("a pipeline's alarms and alarm rule", () => {
   test.each([orders, billing])('$name: the alarms deploymentAlarms defines, a percentile as ExtendedStatistic', (p) => {
     const { deployment } = pipeline(p.name);
@@ -319,9 +348,10 @@ describe('the state machine and the deploy function', () => {
           Effect: 'Allow',
           Action: 'lambda:InvokeFunction',
           Resource: [
+            // In the order the definition first invokes them: staging comes before the gate.
             platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
-            platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
             platformParameter(stack, PLATFORM_PARAMETERS.deployFunctionArn),
+            platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
           ],
         },
       ]);

@@ -442,8 +442,8 @@ describe('permissions', () => {
             Action: 'lambda:InvokeFunction',
             Resource: [
               parameter(PLATFORM_PARAMETERS.recordProgressFunctionArn),
-              parameter(PLATFORM_PARAMETERS.approvalGateFunctionArn),
               parameter(PLATFORM_PARAMETERS.deployFunctionArn),
+              parameter(PLATFORM_PARAMETERS.approvalGateFunctionArn),
             ],
           },
         },

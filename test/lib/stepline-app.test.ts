@@ -832,8 +832,9 @@ describe('PipelineStack', () => {
         Action: 'lambda:InvokeFunction',
         Resource: [
           platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
-          platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
+          // In the order the definition first invokes them: staging (deploy) comes before the gate.
           platformParameter(stack, PLATFORM_PARAMETERS.deployFunctionArn),
+          platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
         ],
       },
       {

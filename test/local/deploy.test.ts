@@ -193,4 +193,31 @@ describe('releasing to Lambda', () => {
     expect((await fixture.runtime.waitForRun(runId)).status).toBe('SUCCEEDED');
     expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('2');
   });
+
+  it('deploys to staging all at once and smoke-checks it before the gate; a failing smoke check stops the run there', async () => {
+    const staging = { function: 'hello-staging', smokeEvent: { ping: true } };
+    fixture = await startFixture(
+      {},
+      {
+        approval: { approvers: [{ id: 'ana', emails: ['ana@example.com'] }], classes: { high: { approvals: 1 } } },
+        deploy: { function: 'hello', staging, strategy: { type: 'allAtOnce', bakeSeconds: 0 } },
+      },
+    );
+    const broken = await fixture.runtime.waitForRun(await run(bad));
+    expect(broken.status).toBe('FAILED');
+    expect(broken.failure).toMatchObject({
+      error: 'StagingFailedError',
+      cause: expect.stringContaining('the smoke check of hello-staging:live (version 2) failed'),
+    });
+    // Stopped before the gate: nobody was asked, production untouched.
+    expect(await fixture.runtime.store.getApproval(broken.runId)).toBeUndefined();
+    expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('1');
+
+    const runId = await run(good);
+    for (let i = 0; i < 400 && (await fixture.runtime.store.getApproval(runId))?.status !== 'WAITING'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    // Staged before the gate opened: the staging alias serves the new version already.
+    expect(fixture.runtime.lambdas.getAlias('hello-staging', 'live').functionVersion).toBe('3');
+    expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('1');
+  });
 });
