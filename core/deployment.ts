@@ -28,6 +28,13 @@ export interface AlarmSeen {
   readonly at: string;
 }
 
+/** A step as it was taken: the new version's weight on the alias from this time (1: promoted). */
+export interface StepTaken {
+  readonly step: number;
+  readonly weight: number;
+  readonly at: string;
+}
+
 /** Someone stepped in: promote, pause, resume or abort, with who and why. */
 export interface Intervention {
   readonly action: 'promote' | 'pause' | 'resume' | 'abort';
@@ -53,6 +60,8 @@ export interface DeploymentRecord {
   readonly hotfix?: { readonly firing: readonly string[] };
   readonly alarmsSeen: readonly AlarmSeen[];
   readonly interventions: readonly Intervention[];
+  /** Every step taken, with its weight and time, the promotion last. */
+  readonly stepsTaken?: readonly StepTaken[];
   readonly startedAt: string;
   readonly endedAt?: string;
   /** Why it ended as it did: promoted, the alarm that rolled it back and its reason, the refusal. */
@@ -82,8 +91,8 @@ export interface DeploymentStore {
     to: DeploymentStatus,
     fields?: Partial<DeploymentRecord>,
   ): Promise<DeploymentRecord | undefined>;
-  /** Records that a step's weight is on the alias (only while IN_PROGRESS or PAUSED). */
-  recordStep(runId: string, step: number): Promise<void>;
+  /** Records that a step's weight is on the alias, and when (only while IN_PROGRESS or PAUSED). */
+  recordStep(runId: string, step: number, entry: StepTaken): Promise<void>;
   /** Appends an operator's intervention to the record. */
   recordIntervention(runId: string, intervention: Intervention): Promise<void>;
 }
@@ -120,7 +129,7 @@ export async function shiftTraffic(runId: string, step: number, deps: Deployment
     [deployment.toVersion]: target.weight,
   });
   await afterAliasMove(runId, deps);
-  await deps.deployments.recordStep(runId, step);
+  await deps.deployments.recordStep(runId, step, { step, weight: target.weight, at: deps.now().toISOString() });
   return (await deps.deployments.getDeployment(runId))!;
 }
 
@@ -133,7 +142,8 @@ export async function promote(runId: string, deps: DeploymentDeps): Promise<Depl
   const deployment = await moving(runId, deps);
   await deps.deployer.routeAlias(deployment.function, deployment.alias, deployment.toVersion!, {});
   await afterAliasMove(runId, deps);
-  await deps.deployments.recordStep(runId, deployment.steps.length);
+  const last = deployment.steps.length;
+  await deps.deployments.recordStep(runId, last, { step: last, weight: 1, at: deps.now().toISOString() });
   return (await deps.deployments.getDeployment(runId))!;
 }
 

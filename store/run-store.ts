@@ -45,7 +45,7 @@ import type {
   StageUpdate,
 } from '../core/ports';
 import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../core/errors';
-import type { DeploymentRecord, DeploymentStatus, DeploymentStore, Intervention } from '../core/deployment';
+import type { DeploymentRecord, DeploymentStatus, DeploymentStore, Intervention, StepTaken } from '../core/deployment';
 import { INDEXES, KEY_ATTRIBUTES, keys } from './schema';
 
 type Item = Record<string, NativeAttributeValue>;
@@ -479,15 +479,21 @@ export class RunStore
     );
   }
 
-  async recordStep(runId: string, step: number): Promise<void> {
+  async recordStep(runId: string, step: number, entry: StepTaken): Promise<void> {
     await this.conditionally(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.deployment(runId),
-        UpdateExpression: 'SET step = :step',
+        UpdateExpression: 'SET step = :step, stepsTaken = list_append(if_not_exists(stepsTaken, :none), :entry)',
         ConditionExpression: '#status IN (:moving, :paused)',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':step': step, ':moving': 'IN_PROGRESS', ':paused': 'PAUSED' },
+        ExpressionAttributeValues: {
+          ':step': step,
+          ':entry': [entry],
+          ':none': [],
+          ':moving': 'IN_PROGRESS',
+          ':paused': 'PAUSED',
+        },
       }),
     );
   }

@@ -35,6 +35,13 @@ describe('releasing to Lambda', () => {
       // Past the last of the two steps: promoted.
       step: 2,
     });
+    const taken = (await fixture.runtime.store.getDeployment(runId))!.stepsTaken!;
+    expect(taken.map((t) => [t.step, t.weight])).toEqual([
+      [0, 0.1],
+      [1, 0.5],
+      [2, 1],
+    ]);
+    expect(taken.every((t) => /^\d{4}-\d\d-\d\dT/.test(t.at))).toBe(true);
     const alias = fixture.runtime.lambdas.getAlias('hello', 'live');
     expect(alias.functionVersion).toBe('2');
     expect(Object.keys(alias.routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
