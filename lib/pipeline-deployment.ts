@@ -26,6 +26,7 @@ import type { CreateFunctionConfig, DeployConfig } from '../core/deploy-config';
 import { DEPLOY_FUNCTION_ROLE_NAME, alarmRuleName, deployRoleName } from '../core/platform';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';
+import { allowFunctionBasics } from './platform-functions';
 import { triggerRule } from './source-triggers';
 
 export interface PipelineDeploymentProps {
@@ -224,16 +225,7 @@ function createTarget(
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `stepline pipeline "${pipeline}": execution role of ${deploy.function}`,
   });
-  role.allow(
-    ['logs:CreateLogStream', 'logs:PutLogEvents'],
-    [logGroup.logGroupArn],
-    'A function writes its log streams, named by Lambda per container, into its own log group only.',
-  );
-  role.allowOnAnyResource(
-    'XRayTracing',
-    ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-    'Active tracing sends segments with xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
-  );
+  allowFunctionBasics(role, logGroup);
   const fn = new lambda.Function(scope, 'Target', {
     functionName: deploy.function,
     description: `stepline pipeline "${pipeline}": its code and alias ${deploy.alias} are released by the pipeline`,

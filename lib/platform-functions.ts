@@ -114,16 +114,7 @@ export function platformFunction(
     description: `stepline ${name} function`,
     ...(spec.roleName ? { roleName: spec.roleName } : {}),
   });
-  role.allow(
-    ['logs:CreateLogStream', 'logs:PutLogEvents'],
-    [logGroup.logGroupArn],
-    'A function writes its log streams, named by Lambda per container, into its own log group only.',
-  );
-  role.allowOnAnyResource(
-    'XRayTracing',
-    ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-    'Active tracing sends segments with xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
-  );
+  allowFunctionBasics(role, logGroup);
   const fn = new nodejs.NodejsFunction(scope, name, {
     entry,
     handler: 'handler',
@@ -524,4 +515,18 @@ export class PlatformFunctions extends Construct {
     notifier.role.isNeededBy(this.notify);
     deployer.role.isNeededBy(this.deploy);
   }
+}
+
+/** What every function stepline makes writes: its own log group's streams, and X-Ray segments. */
+export function allowFunctionBasics(role: ExplicitRole, logGroup: logs.ILogGroup): void {
+  role.allow(
+    ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    [logGroup.logGroupArn],
+    'A function writes its log streams, named by Lambda per container, into its own log group only.',
+  );
+  role.allowOnAnyResource(
+    'XRayTracing',
+    ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+    'Active tracing sends segments with xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+  );
 }
