@@ -81,3 +81,28 @@ export function alarmRuleTrigger(pipeline: string, deploy: DeployConfig): Source
     },
   };
 }
+
+/**
+ * A deployment alarm's configuration as CloudWatch's API names it (PutMetricAlarm, DescribeAlarms):
+ * what the CDK app creates and what local mode describes. A percentile (`p99`) is an
+ * ExtendedStatistic, the other statistics a Statistic.
+ */
+export function alarmConfiguration({ name, metric, definition }: DeploymentAlarm) {
+  const percentile = /^p\d/.test(definition.statistic);
+  return {
+    AlarmName: name,
+    Namespace: metric.namespace,
+    MetricName: metric.metricName,
+    Dimensions: Object.entries(metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
+    ...(percentile ? { ExtendedStatistic: definition.statistic } : { Statistic: definition.statistic }),
+    Period: definition.periodSeconds,
+    EvaluationPeriods: definition.evaluationPeriods,
+    DatapointsToAlarm: definition.datapointsToAlarm,
+    Threshold: definition.threshold,
+    ComparisonOperator: definition.comparisonOperator,
+    TreatMissingData: definition.treatMissingData,
+    ...(percentile && definition.evaluateLowSampleCountPercentile
+      ? { EvaluateLowSampleCountPercentile: definition.evaluateLowSampleCountPercentile }
+      : {}),
+  };
+}

@@ -21,7 +21,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { alarmRuleTrigger, deploymentAlarms, type DeploymentAlarm } from '../core/deploy-alarms';
+import { alarmConfiguration, alarmRuleTrigger, deploymentAlarms, type DeploymentAlarm } from '../core/deploy-alarms';
 import type { CreateFunctionConfig, DeployConfig } from '../core/deploy-config';
 import { DEPLOY_FUNCTION_ROLE_NAME, alarmRuleName, deployRoleName } from '../core/platform';
 import { acknowledgeRule } from './nag';
@@ -170,26 +170,17 @@ export class PipelineDeployment extends Construct {
   }
 }
 
-/** An alarm as CloudFormation takes it: a percentile (`p99`) is an ExtendedStatistic, the rest a Statistic. */
-export function alarmProps({ name, metric, definition }: DeploymentAlarm): cloudwatch.CfnAlarmProps {
-  const percentile = /^p\d/.test(definition.statistic);
+/** An alarm as CloudFormation takes it: the configuration core/deploy-alarms.ts defines, in CDK's casing. */
+export function alarmProps(alarm: DeploymentAlarm): cloudwatch.CfnAlarmProps {
+  const { Dimensions, ...fields } = alarmConfiguration(alarm);
+  const { metric, definition } = alarm;
   return {
-    alarmName: name,
+    ...Object.fromEntries(
+      Object.entries(fields).map(([key, value]) => [key.charAt(0).toLowerCase() + key.slice(1), value]),
+    ),
     alarmDescription: `stepline: rolls back a deployment to ${metric.dimensions.Resource ?? metric.dimensions.FunctionName} when ${metric.metricName} reach ${definition.threshold}`,
-    namespace: metric.namespace,
-    metricName: metric.metricName,
-    dimensions: Object.entries(metric.dimensions).map(([dimension, value]) => ({ name: dimension, value })),
-    ...(percentile ? { extendedStatistic: definition.statistic } : { statistic: definition.statistic }),
-    period: definition.periodSeconds,
-    evaluationPeriods: definition.evaluationPeriods,
-    datapointsToAlarm: definition.datapointsToAlarm,
-    threshold: definition.threshold,
-    comparisonOperator: definition.comparisonOperator,
-    treatMissingData: definition.treatMissingData,
-    ...(percentile && definition.evaluateLowSampleCountPercentile
-      ? { evaluateLowSampleCountPercentile: definition.evaluateLowSampleCountPercentile }
-      : {}),
-  };
+    dimensions: Dimensions.map(({ Name, Value }) => ({ name: Name, value: Value })),
+  } as cloudwatch.CfnAlarmProps;
 }
 
 /**

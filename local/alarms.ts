@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { alarmDefinitionSchema, evaluateAlarm, type AlarmState } from '../core/alarm-evaluator';
-import type { DeploymentAlarm } from '../core/deploy-alarms';
+import { alarmConfiguration, type DeploymentAlarm } from '../core/deploy-alarms';
 import type { AlarmSeen } from '../core/deployment';
 import { parseInput } from '../core/schemas';
 import { UnknownAlarmsError } from '../lambdas/adapters/alarm-reader';
@@ -359,10 +359,8 @@ export function describeAlarmsOperation(alarms: LocalAlarms): Operation<z.infer<
 }
 
 function metricAlarm({ alarm, arn, state, reason, reasonData, at }: AlarmDescription) {
-  const { definition, metric } = alarm;
-  const percentile = definition.statistic.startsWith('p');
   return {
-    AlarmName: alarm.name,
+    ...alarmConfiguration(alarm),
     AlarmArn: arn,
     ActionsEnabled: false,
     StateValue: state,
@@ -370,16 +368,6 @@ function metricAlarm({ alarm, arn, state, reason, reasonData, at }: AlarmDescrip
     StateReasonData: reasonData,
     StateUpdatedTimestamp: at,
     StateTransitionedTimestamp: at,
-    Namespace: metric.namespace,
-    MetricName: metric.metricName,
-    Dimensions: Object.entries(metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
-    ...(percentile ? { ExtendedStatistic: definition.statistic } : { Statistic: definition.statistic }),
-    Period: definition.periodSeconds,
-    EvaluationPeriods: definition.evaluationPeriods,
-    DatapointsToAlarm: definition.datapointsToAlarm,
-    Threshold: definition.threshold,
-    ComparisonOperator: definition.comparisonOperator,
-    TreatMissingData: definition.treatMissingData,
   };
 }
 
