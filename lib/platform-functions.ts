@@ -61,6 +61,10 @@ const BUNDLING: nodejs.BundlingOptions = {
   format: nodejs.OutputFormat.CJS,
   mainFields: ['module', 'main'],
   minify: true,
+  // Minified, but with class and function names kept: Lambda reports a thrown error's `name` as its
+  // errorType, which Step Functions' Retry/Catch and the decision endpoint match, and SteplineError
+  // names itself after its class (core/errors.ts). Without it, ControlRefusedError becomes `Ft`.
+  keepNames: true,
   sourceMap: true,
   sourcesContent: false,
   externalModules: ['@aws-sdk/*'],
