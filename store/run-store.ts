@@ -15,6 +15,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   ACTIVE_RUN_STATUSES,
   RUN_TRANSITIONS,
@@ -91,7 +92,8 @@ export class RunStore
       return run;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = error.Item ? toRecord<RunRecord>(error.Item) : await this.getRun(run.runId);
+      const found = oldItem(error);
+      const existing = found ? toRecord<RunRecord>(found) : await this.getRun(run.runId);
       if (!existing) throw error;
       throw new RunAlreadyExistsError(existing, { cause: error });
     }
@@ -184,7 +186,7 @@ export class RunStore
       return notification;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = error.Item ?? (await this.getItem(keys.notification(notification.runId, notification.id)));
+      const existing = oldItem(error) ?? (await this.getItem(keys.notification(notification.runId, notification.id)));
       if (!existing) throw error;
       return toRecord<NotificationRecord>(existing);
     }
@@ -311,7 +313,7 @@ export class RunStore
       return approval;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = error.Item ?? (await this.getItem(keys.approval(approval.runId)));
+      const existing = oldItem(error) ?? (await this.getItem(keys.approval(approval.runId)));
       if (!existing) throw error;
       return toRecord<ApprovalRecord>(existing);
     }
@@ -382,7 +384,7 @@ export class RunStore
       return undefined;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = error.Item ?? (await this.getItem(keys.decision(decision.runId, slot, decision.approverId)));
+      const existing = oldItem(error) ?? (await this.getItem(keys.decision(decision.runId, slot, decision.approverId)));
       if (!existing) throw error;
       return toRecord<ApprovalDecision>(existing);
     }
@@ -422,7 +424,7 @@ export class RunStore
       return deployment;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = error.Item ?? (await this.getItem(keys.deployment(deployment.runId)));
+      const existing = oldItem(error) ?? (await this.getItem(keys.deployment(deployment.runId)));
       if (!existing) throw error;
       return toRecord<DeploymentRecord>(existing);
     }
@@ -571,7 +573,8 @@ export class RunStore
       return toRecord(Attributes ?? {});
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const current = error.Item ? toRecord(error.Item) : await this.getItem(request.key);
+      const found = oldItem(error);
+      const current = found ? toRecord(found) : await this.getItem(request.key);
       if (!current && !request.mayCreate) throw new RunNotFoundError(String(request.key.pk).slice('RUN#'.length));
       // The record is already where this write would take it: a retried task, not a conflict.
       if (current?.status === request.to) return current;
@@ -624,6 +627,16 @@ export class RunStore
       cursor: LastEvaluatedKey ? encodeCursor(LastEvaluatedKey) : undefined,
     };
   }
+}
+
+/**
+ * The item a failed conditional write found (`ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`), as a plain
+ * object. The document client converts responses, not errors: the exception's `Item` arrives in
+ * DynamoDB's attribute-value form (`{ status: { S: 'RUNNING' } }`; aws/aws-sdk-js-v3#6723). dynalite
+ * never returns it (the stores fall back to a read).
+ */
+function oldItem(error: ConditionalCheckFailedException): Item | undefined {
+  return error.Item ? unmarshall(error.Item) : undefined;
 }
 
 function toRecord<T = Record<string, unknown>>(item: Item): T {
