@@ -25,6 +25,7 @@ import {
 } from '../core/deployment';
 import { deployRoleName } from '../core/platform';
 import type { BuildInspector, Clock, PipelineCatalog, RunHistory, RunRepository } from '../core/ports';
+import type { RunRecord } from '../core/records';
 import { parseInput } from '../core/schemas';
 import { RunStore } from '../store/run-store';
 import { CloudWatchAlarmReader } from './adapters/alarm-reader';
@@ -240,9 +241,9 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
       case 'alarm': {
         if (request.state !== 'ALARM') return {};
         const rolledBack: string[] = [];
-        // The pipeline runs one deployment at a time (its lane): the active run's is the one to stop.
-        const active = await deps.runs.listActiveRuns({ limit: 50 });
-        for (const run of active.items.filter((r) => r.pipeline === request.pipeline)) {
+        // The pipeline runs one deployment at a time (its lane): the active run's is the one to stop,
+        // wherever it falls among every pipeline's active runs — so every page is read.
+        for (const run of await activeRunsOf(request.pipeline, deps.runs)) {
           const steps: StepDeps = {
             deployments: deps.deployments,
             now: deps.now,
@@ -270,6 +271,18 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
       }
     }
   };
+}
+
+/** A pipeline's QUEUED and RUNNING runs, read through every page of the active index. */
+async function activeRunsOf(pipeline: string, runs: RunHistory): Promise<RunRecord[]> {
+  const found: RunRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await runs.listActiveRuns({ limit: 50, cursor });
+    found.push(...page.items.filter((run) => run.pipeline === pipeline));
+    cursor = page.cursor;
+  } while (cursor);
+  return found;
 }
 
 const awsHandler = once(() => createHandler(deployDeps(awsPlatform())));
