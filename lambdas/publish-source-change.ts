@@ -20,7 +20,7 @@ export function publishSourceChangeDeps(platform: HandlerPlatform): PublishSourc
 export function createHandler(deps: PublishSourceChangeDeps, log: LogLine = stdoutLog) {
   return async (event: unknown) => {
     try {
-      const change = sourceChangedFromPush(parseInput(codeCommitPushSchema, event, 'CodeCommit push'));
+      const change = sourceChangedFromPush(parseInput(codeCommitPushSchema, event, 'SourceChanged event'));
       await deps.publisher.publish([change]);
       const { pipeline, commitId, trigger } = change;
       log({ message: 'source change published', pipeline, commitId, deliveryId: trigger.deliveryId });
