@@ -233,7 +233,7 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
       case 'rollback': {
         const deployment = await rollBack(
           request.runId,
-          request.error ? `${request.error.Error}: ${request.error.Cause ?? ''}` : 'the run failed',
+          request.error ? `${request.error.Error}: ${errorMessageOf(request.error.Cause)}` : 'the run failed',
           (await forRun(request.runId)).steps,
         );
         return { status: deployment.status, outcome: deployment.outcome };
@@ -271,6 +271,20 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
       }
     }
   };
+}
+
+/**
+ * A Task error's cause as a person reads it: a function's error reaches Step Functions as Lambda's JSON
+ * (`errorType`, `errorMessage`, `trace`), of which the message says why.
+ */
+function errorMessageOf(cause: string | undefined): string {
+  try {
+    const parsed = JSON.parse(cause ?? '') as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // Not Lambda's JSON: the cause as it is.
+  }
+  return cause ?? '';
 }
 
 /** A pipeline's QUEUED and RUNNING runs, read through every page of the active index. */

@@ -16,6 +16,9 @@ import { LocalFunctions } from '../../local/functions/runtime';
 import { queuedRun } from '../support/records';
 import { useRunStore } from '../support/store';
 
+/** How long a code update stays in progress here. */
+const UPDATE_MS = 100;
+
 describe('the deploy handler on an alarm', () => {
   const runStore = useRunStore();
   let dir: string;
@@ -25,8 +28,11 @@ describe('the deploy handler on an alarm', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stepline-deploy-handler-'));
-    // No update delay: this test is about finding the run, not about Lambda's update states.
-    functions = new LocalFunctions({ rootDir: join(dir, 'functions'), metrics: new LocalMetrics() });
+    functions = new LocalFunctions({
+      rootDir: join(dir, 'functions'),
+      metrics: new LocalMetrics(),
+      updateMs: UPDATE_MS,
+    });
     endpoint = await startLocalEndpoint({}, {}, lambdaApiRoute(functions));
     lambda = new LambdaClient({
       endpoint: endpoint.url,
@@ -39,6 +45,7 @@ describe('the deploy handler on an alarm', () => {
       await mkdir(code);
       await writeFile(join(code, 'index.js'), `exports.handler = async () => (${body});`);
       functions.updateFunctionCode('web', code);
+      await functions.updated('web');
       functions.publishVersion('web');
     }
     functions.createAlias('web', 'live', '1');
