@@ -1,12 +1,13 @@
 /**
- * The deploy handler's push-driven rollback on the real run store (dynalite) and local mode's Lambda
- * through the real Lambda client: an alarm of a pipeline finds that pipeline's deployment among every
- * active run, not only the first page of them.
+ * The deploy handler on the real run store (dynalite) and local mode's Lambda through the real Lambda
+ * client: an alarm of a pipeline finds that pipeline's deployment among every active run, not only the
+ * first page of them; a rollback after a failed Task records the failure's message.
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FunctionUpdateFailedError } from '../../core/deployment';
 import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
 import { createHandler } from '../../lambdas/deploy';
 import { startLocalEndpoint, type LocalEndpoint } from '../../local/aws-endpoint';
@@ -57,20 +58,27 @@ describe('the deploy handler on an alarm', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("rolls back the pipeline's deployment when it is beyond the first page of active runs", async () => {
-    const store = runStore.store;
-    // 60 active runs of other pipelines, older than the deploying one: the active index lists them first.
-    for (let i = 0; i < 60; i++) {
-      await store.createRun(
-        queuedRun({
-          runId: `other-${String(i).padStart(2, '0')}`,
-          pipeline: `other-${i}`,
-          createdAt: `2026-11-25T08:${String(i).padStart(2, '0')}:00.000Z`,
-        }),
-      );
-    }
-    await store.createRun(queuedRun({ runId: 'web-run', pipeline: 'web', createdAt: '2026-11-25T09:30:00.000Z' }));
-    await store.createDeployment({
+  const unused = () => {
+    throw new Error('not used here');
+  };
+  const handlerOn = () =>
+    createHandler(
+      {
+        deployments: runStore.store,
+        runs: runStore.store,
+        catalog: { lookup: unused },
+        builds: { describeBuild: unused, logTail: unused },
+        now: () => new Date('2026-11-25T09:40:00.000Z'),
+        forPipeline: async () => ({ deployer: new LambdaDeployer(lambda), alarms: { states: unused } }),
+      },
+      () => undefined,
+    );
+  /** Run `web-run` of pipeline web, its deployment at its first step: half the traffic on version 2. */
+  const deploying = async () => {
+    await runStore.store.createRun(
+      queuedRun({ runId: 'web-run', pipeline: 'web', createdAt: '2026-11-25T09:30:00.000Z' }),
+    );
+    await runStore.store.createDeployment({
       runId: 'web-run',
       pipeline: 'web',
       function: 'web',
@@ -89,22 +97,24 @@ describe('the deploy handler on an alarm', () => {
       functionVersion: '1',
       routingConfig: { additionalVersionWeights: { 2: 0.5 } },
     });
+  };
+
+  it("rolls back the pipeline's deployment when it is beyond the first page of active runs", async () => {
+    const store = runStore.store;
+    // 60 active runs of other pipelines, older than the deploying one: the active index lists them first.
+    for (let i = 0; i < 60; i++) {
+      await store.createRun(
+        queuedRun({
+          runId: `other-${String(i).padStart(2, '0')}`,
+          pipeline: `other-${i}`,
+          createdAt: `2026-11-25T08:${String(i).padStart(2, '0')}:00.000Z`,
+        }),
+      );
+    }
+    await deploying();
     expect((await store.listActiveRuns({ limit: 50 })).items.map((run) => run.runId)).not.toContain('web-run');
 
-    const unused = () => {
-      throw new Error('not used on an alarm');
-    };
-    const handler = createHandler(
-      {
-        deployments: store,
-        runs: store,
-        catalog: { lookup: unused },
-        builds: { describeBuild: unused, logTail: unused },
-        now: () => new Date('2026-11-25T09:40:00.000Z'),
-        forPipeline: async () => ({ deployer: new LambdaDeployer(lambda), alarms: { states: unused } }),
-      },
-      () => undefined,
-    );
+    const handler = handlerOn();
 
     const answer = await handler({
       kind: 'alarm',
@@ -121,6 +131,27 @@ describe('the deploy handler on an alarm', () => {
       outcome: 'alarm web-errors is in ALARM: Threshold Crossed',
     });
     expect(functions.getAlias('web', 'live')).toMatchObject({ functionVersion: '1' });
+    expect(functions.getAlias('web', 'live').routingConfig).toBeUndefined();
+  });
+  it("a rollback after a failed release says why in Lambda's words, not its error JSON", async () => {
+    await deploying();
+    const failure = new FunctionUpdateFailedError('web', 'KMSKeyAccessDenied', 'Lambda was unable to decrypt');
+
+    const answer = await handlerOn()({
+      kind: 'rollback',
+      runId: 'web-run',
+      // As Step Functions' Catch hands over a function's error.
+      error: {
+        Error: failure.name,
+        Cause: JSON.stringify({ errorType: failure.name, errorMessage: failure.message, trace: ['at …'] }),
+      },
+    });
+
+    expect(answer).toEqual({
+      status: 'ROLLED_BACK',
+      outcome:
+        'FunctionUpdateFailedError: Lambda could not update the code of web (KMSKeyAccessDenied): Lambda was unable to decrypt',
+    });
     expect(functions.getAlias('web', 'live').routingConfig).toBeUndefined();
   });
 });
