@@ -86,8 +86,23 @@ export interface DecideDeps extends GateDeps {
 export interface Assessment {
   readonly needsApproval: boolean;
   readonly riskClass?: ApprovalRecord['risk']['class'];
-  /** The Task timeout of "Wait for release approval": the time left to the deadline. */
+  /** The Task timeout of "Wait for release approval" (`gateTimeoutSeconds`). */
   readonly timeoutSeconds: number;
+}
+
+/** "Wait for release approval"'s HeartbeatSeconds in statemachines/pipeline.asl.json (a test keeps them equal). */
+export const GATE_HEARTBEAT_SECONDS = 1200;
+
+/**
+ * The Task timeout of "Wait for release approval": the time left to the deadline, but never down to the Task's
+ * heartbeat. Step Functions requires HeartbeatSeconds to be "a positive, non-zero integer less than the number of
+ * seconds specified in the TimeoutSeconds field" (Task state,
+ * https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html) and does not say what a TimeoutSecondsPath
+ * resolving below it does. Nearer the deadline than the heartbeat, the deadline is kept as it always is: the sweep
+ * expires the gate and the decision endpoint refuses a late decision; the Task timeout is only their backstop.
+ */
+export function gateTimeoutSeconds(deadline: string, now: Date): number {
+  return Math.max(GATE_HEARTBEAT_SECONDS + 1, Math.ceil((Date.parse(deadline) - now.getTime()) / 1000));
 }
 
 /** Opens the gate: the change record and its risk. A pipeline with no policy has no gate. */
@@ -97,7 +112,7 @@ export async function assessRelease(runId: string, deps: GateDeps): Promise<Asse
   if (!policy) return { needsApproval: false, timeoutSeconds: 1 };
   const existing = await deps.approvals.getApproval(runId);
   const approval = existing ?? (await openGate(run, policy, deps));
-  const timeoutSeconds = Math.max(1, Math.ceil((Date.parse(approval.deadline) - deps.now().getTime()) / 1000));
+  const timeoutSeconds = gateTimeoutSeconds(approval.deadline, deps.now());
   return { needsApproval: approval.status !== 'APPROVED', riskClass: approval.risk.class, timeoutSeconds };
 }
 

@@ -70,7 +70,12 @@ export interface DeploymentRecord {
 
 /** The alias and its function as the deployment moves them (Lambda on AWS, local mode's runtime locally). */
 export interface FunctionDeployer {
-  /** Makes the build's artifact the function's code ($LATEST). */
+  /**
+   * Makes the build's artifact the function's code ($LATEST), and resolves once Lambda has applied it
+   * (`LastUpdateStatus` Successful): until then Lambda refuses to publish. Rejects with
+   * FunctionUpdateFailedError when Lambda ends the update Failed, FunctionUpdateTimedOutError when it
+   * does not end in time.
+   */
   updateCode(fn: string, artifact: string): Promise<void>;
   /** Publishes $LATEST as a version; resolves with its number. */
   publishVersion(fn: string): Promise<string>;
@@ -113,6 +118,27 @@ export class DeploymentHaltedError extends SteplineError {
       `deployment of ${deployment.function}:${deployment.alias} is ${deployment.status}${deployment.outcome ? `: ${deployment.outcome}` : ''}`,
       options,
     );
+  }
+}
+
+/** Lambda ended an update of the function's code Failed, with its reason: the function keeps its previous code. */
+export class FunctionUpdateFailedError extends SteplineError {
+  constructor(
+    readonly fn: string,
+    readonly reasonCode: string,
+    readonly reason: string,
+  ) {
+    super(`Lambda could not update the code of ${fn} (${reasonCode}): ${reason}`);
+  }
+}
+
+/** Lambda's update of the function's code was still in progress when the deployment stopped waiting. */
+export class FunctionUpdateTimedOutError extends SteplineError {
+  constructor(
+    readonly fn: string,
+    readonly waitedMs: number,
+  ) {
+    super(`the update of ${fn}'s code was still in progress after ${Math.round(waitedMs / 1000)} s`);
   }
 }
 

@@ -47,6 +47,21 @@ export const sourceChangedSchema = z.object({
   }),
 }) satisfies z.ZodType<SourceChanged, unknown>;
 
+/**
+ * What a CodeCommit pipeline's push rule hands the source-change publisher (core/triggers.ts
+ * `codeCommitTrigger`): a SourceChanged detail without the two fields a push may lack, and the push's
+ * own detail, in which `oldCommitId` is absent when the push created the branch (`referenceCreated`)
+ * and `callerUserArn` when CodeCommit does not name the caller.
+ */
+export const codeCommitPushSchema = sourceChangedSchema.omit({ parentCommitId: true }).extend({
+  trigger: sourceChangedSchema.shape.trigger.omit({ pushedBy: true }),
+  push: z.object({
+    event: z.enum(['referenceCreated', 'referenceUpdated']),
+    oldCommitId: commitId.optional(),
+    callerUserArn: z.string().min(1).max(2048).optional(),
+  }),
+});
+
 export const progressEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('runStarted'), runId: id, executionArn: id, startedAt: id }),
   z.object({ kind: z.literal('stageStarted'), runId: id, stage: id }),

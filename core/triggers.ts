@@ -4,7 +4,9 @@
  * local mode matches and transforms with the very same objects.
  */
 import type { CodeCommitPipeline } from './config';
+import { SteplineError } from './errors';
 import type { EventPattern } from './event-pattern';
+import type { SourceChanged } from './records';
 
 /** A leaf of an input template: a value taken from the event by a JSONPath of plain field names. */
 export interface EventPath {
@@ -22,11 +24,21 @@ export const CODECOMMIT_DETAIL_TYPE = 'CodeCommit Repository State Change';
 
 /**
  * The trigger of a CodeCommit pipeline: every push that creates or moves a branch or tag of its
- * repository, shaped as a SourceChanged event's detail (CodeCommit's event names no author, message
- * or files: the starter reads them) for the source-change publisher to put on the platform's bus.
- * The run starter applies the pipeline's filters (core/filters.ts) and records the
- * pushes they drop as SKIPPED, so a filtered push is never dropped silently. `referenceCreated` is
- * included so that the first push of a new branch runs too.
+ * repository, shaped as a SourceChanged event's detail plus the push's own `detail` (CodeCommit's event
+ * names no author, message or files: the starter reads them), for the source-change publisher to put on
+ * the platform's bus (`sourceChangedFromPush`). The run starter applies the pipeline's filters
+ * (core/filters.ts) and records the pushes they drop as SKIPPED, so a filtered push is never dropped
+ * silently. `referenceCreated` is included so that the first push of a new branch runs too.
+ *
+ * Only paths every matched event has are mapped on their own. A `referenceCreated` event has no
+ * `oldCommitId` (CodeCommit user guide, "Monitoring CodeCommit events in Amazon EventBridge",
+ * https://docs.aws.amazon.com/codecommit/latest/userguide/monitoring-events.html#referenceCreated — its
+ * example has no `callerUserArn` either), and for a path missing from the event EventBridge's input
+ * transformer says only that "that variable isn't created and won't appear in the output"
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html#eb-transform-input-issues):
+ * in a JSON template, where the variable stands unquoted for a whole value, what is left there is not
+ * specified. So the optional fields travel inside the push's `detail` object, which every event has,
+ * where "absent" is plain JSON.
  */
 export function codeCommitTrigger(pipeline: CodeCommitPipeline, repositoryArn: string): SourceTrigger {
   return {
@@ -44,17 +56,31 @@ export function codeCommitTrigger(pipeline: CodeCommitPipeline, repositoryArn: s
       repository: { path: '$.detail.repositoryName' },
       branch: { path: '$.detail.referenceName' },
       referenceType: { path: '$.detail.referenceType' },
-      // Absent from referenceCreated events: the field is then left out.
-      parentCommitId: { path: '$.detail.oldCommitId' },
       commitId: { path: '$.detail.commitId' },
       trigger: {
         kind: 'codecommit',
         deliveryId: { path: '$.id' },
         eventTime: { path: '$.time' },
-        // CodeCommit names the IAM identity that pushed; a path missing from an event yields no field.
-        pushedBy: { path: '$.detail.callerUserArn' },
       },
+      push: { path: '$.detail' },
     },
+  };
+}
+
+/**
+ * The SourceChanged detail of a CodeCommit push as the push rule hands it over: `parentCommitId` is the
+ * push's `oldCommitId` (absent when it created the branch), `trigger.pushedBy` its `callerUserArn`.
+ */
+export function sourceChangedFromPush(
+  input: Omit<SourceChanged, 'parentCommitId'> & {
+    readonly push: { readonly oldCommitId?: string; readonly callerUserArn?: string };
+  },
+): SourceChanged {
+  const { push, ...change } = input;
+  return {
+    ...change,
+    ...(push.oldCommitId === undefined ? {} : { parentCommitId: push.oldCommitId }),
+    trigger: { ...change.trigger, ...(push.callerUserArn === undefined ? {} : { pushedBy: push.callerUserArn }) },
   };
 }
 
@@ -85,8 +111,12 @@ export function isEventPath(value: unknown): value is EventPath {
 }
 
 /**
- * Applies an input template to an event as EventBridge's input transformer does for string values:
- * a path that points to nothing yields no field.
+ * Applies an input template to an event as EventBridge's input transformer does, each path standing
+ * for a whole value (the CDK app renders it unquoted). A path the event does not have is refused: for
+ * it EventBridge says only that "that variable isn't created and won't appear in the output"
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html#eb-transform-input-issues),
+ * which leaves the value of an unquoted placeholder unspecified — a template must map only paths every
+ * matched event has.
  */
 export function applyInputTemplate(template: InputTemplate | EventPath, event: unknown): unknown {
   if (isEventPath(template)) return valueAt(event, template.path);
@@ -96,20 +126,34 @@ export function applyInputTemplate(template: InputTemplate | EventPath, event: u
 function applyTemplate(template: InputTemplate, event: unknown): Record<string, unknown> {
   const result: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(template)) {
-    const resolved =
+    result[key] =
       typeof value === 'string' ? value : isEventPath(value) ? valueAt(event, value.path) : applyTemplate(value, event);
-    if (resolved !== undefined) result[key] = resolved;
   }
   return result;
 }
 
+/** An input path the event does not have. */
+export class MissingEventPathError extends SteplineError {
+  constructor(readonly path: string) {
+    super(
+      `the event has no ${path}: EventBridge creates no variable for a missing path, and what an unquoted ` +
+        'placeholder then becomes is not specified; map only paths every matched event has',
+    );
+  }
+}
+
 function valueAt(event: unknown, path: string): unknown {
   if (!/^\$(\.[\w-]+)+$/.test(path)) throw new Error(`unsupported input path "${path}": use $.field.field`);
-  return path
+  const value = path
     .split('.')
     .slice(1)
     .reduce<unknown>(
-      (node, field) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[field] : undefined),
+      (node, field) =>
+        node && typeof node === 'object' && Object.hasOwn(node, field)
+          ? (node as Record<string, unknown>)[field]
+          : undefined,
       event,
     );
+  if (value === undefined) throw new MissingEventPathError(path);
+  return value;
 }

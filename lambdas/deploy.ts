@@ -25,6 +25,7 @@ import {
 } from '../core/deployment';
 import { deployRoleName } from '../core/platform';
 import type { BuildInspector, Clock, PipelineCatalog, RunHistory, RunRepository } from '../core/ports';
+import type { RunRecord } from '../core/records';
 import { parseInput } from '../core/schemas';
 import { RunStore } from '../store/run-store';
 import { CloudWatchAlarmReader } from './adapters/alarm-reader';
@@ -232,7 +233,7 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
       case 'rollback': {
         const deployment = await rollBack(
           request.runId,
-          request.error ? `${request.error.Error}: ${request.error.Cause ?? ''}` : 'the run failed',
+          request.error ? `${request.error.Error}: ${errorMessageOf(request.error.Cause)}` : 'the run failed',
           (await forRun(request.runId)).steps,
         );
         return { status: deployment.status, outcome: deployment.outcome };
@@ -240,9 +241,9 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
       case 'alarm': {
         if (request.state !== 'ALARM') return {};
         const rolledBack: string[] = [];
-        // The pipeline runs one deployment at a time (its lane): the active run's is the one to stop.
-        const active = await deps.runs.listActiveRuns({ limit: 50 });
-        for (const run of active.items.filter((r) => r.pipeline === request.pipeline)) {
+        // The pipeline runs one deployment at a time (its lane): the active run's is the one to stop,
+        // wherever it falls among every pipeline's active runs — so every page is read.
+        for (const run of await activeRunsOf(request.pipeline, deps.runs)) {
           const steps: StepDeps = {
             deployments: deps.deployments,
             now: deps.now,
@@ -270,6 +271,32 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
       }
     }
   };
+}
+
+/**
+ * A Task error's cause as a person reads it: a function's error reaches Step Functions as Lambda's JSON
+ * (`errorType`, `errorMessage`, `trace`), of which the message says why.
+ */
+function errorMessageOf(cause: string | undefined): string {
+  try {
+    const parsed = JSON.parse(cause ?? '') as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // Not Lambda's JSON: the cause as it is.
+  }
+  return cause ?? '';
+}
+
+/** A pipeline's QUEUED and RUNNING runs, read through every page of the active index. */
+async function activeRunsOf(pipeline: string, runs: RunHistory): Promise<RunRecord[]> {
+  const found: RunRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await runs.listActiveRuns({ limit: 50, cursor });
+    found.push(...page.items.filter((run) => run.pipeline === pipeline));
+    cursor = page.cursor;
+  } while (cursor);
+  return found;
 }
 
 const awsHandler = once(() => createHandler(deployDeps(awsPlatform())));

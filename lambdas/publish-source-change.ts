@@ -1,9 +1,11 @@
 /**
- * Target of each CodeCommit pipeline's push rule: puts the push, shaped by the rule as a
- * SourceChanged event, on the platform's bus, where the pipeline's run rule picks it up.
+ * Target of each CodeCommit pipeline's push rule: puts the push, shaped by the rule's input transformer
+ * (core/triggers.ts), on the platform's bus as a SourceChanged event, where the pipeline's run rule
+ * picks it up.
  */
 import type { SourceEventPublisher } from '../core/ports';
-import { parseInput, sourceChangedSchema } from '../core/schemas';
+import { codeCommitPushSchema, parseInput } from '../core/schemas';
+import { sourceChangedFromPush } from '../core/triggers';
 import { EventBridgeSourcePublisher } from './adapters/bus-publishers';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 
@@ -18,7 +20,7 @@ export function publishSourceChangeDeps(platform: HandlerPlatform): PublishSourc
 export function createHandler(deps: PublishSourceChangeDeps, log: LogLine = stdoutLog) {
   return async (event: unknown) => {
     try {
-      const change = parseInput(sourceChangedSchema, event, 'SourceChanged event');
+      const change = sourceChangedFromPush(parseInput(codeCommitPushSchema, event, 'SourceChanged event'));
       await deps.publisher.publish([change]);
       const { pipeline, commitId, trigger } = change;
       log({ message: 'source change published', pipeline, commitId, deliveryId: trigger.deliveryId });

@@ -109,11 +109,13 @@ export class PipelineDeployment extends Construct {
       description: `stepline pipeline "${pipeline}": releases to ${deploy.function}:${deploy.alias}, assumed by the deploy function`,
     });
     // core/deployment.ts through lambdas/adapters/lambda-deployer.ts: the build's artifact becomes the
-    // code (UpdateFunctionCode), a version is published (PublishVersion), the pre-traffic check invokes
-    // it by version (InvokeFunction), traffic moves through the alias (GetAlias, UpdateAlias).
+    // code (UpdateFunctionCode, then GetFunctionConfiguration until Lambda has ended the update), a
+    // version is published (PublishVersion), the pre-traffic check invokes it by version
+    // (InvokeFunction), traffic moves through the alias (GetAlias, UpdateAlias).
     this.role.allow(
       [
         'lambda:UpdateFunctionCode',
+        'lambda:GetFunctionConfiguration',
         'lambda:PublishVersion',
         'lambda:GetAlias',
         'lambda:UpdateAlias',
@@ -131,7 +133,13 @@ export class PipelineDeployment extends Construct {
       });
       // Staging before the gate: the same artifact, published and switched all at once, smoke-checked.
       this.role.allow(
-        ['lambda:UpdateFunctionCode', 'lambda:PublishVersion', 'lambda:UpdateAlias', 'lambda:InvokeFunction'],
+        [
+          'lambda:UpdateFunctionCode',
+          'lambda:GetFunctionConfiguration',
+          'lambda:PublishVersion',
+          'lambda:UpdateAlias',
+          'lambda:InvokeFunction',
+        ],
         [stagingArn, `${stagingArn}:*`],
         `The staging function ${deploy.staging.function} and its qualifiers: staging publishes a version, moves the alias ${deploy.staging.alias} to it and smoke-checks through it; this one function only.`,
       );

@@ -1040,6 +1040,8 @@ async function standUpTarget(
   );
   lambdas.createFunction({ name, handler: 'index.handler' });
   lambdas.updateFunctionCode(name, placeholderDir);
+  // As CloudFormation does before it publishes: the update has ended.
+  await lambdas.updated(name);
   lambdas.createAlias(name, alias, lambdas.publishVersion(name).version);
 }
 

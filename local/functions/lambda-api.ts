@@ -1,7 +1,9 @@
 /**
  * Lambda's API on the local endpoint, as `@aws-sdk/client-lambda` calls it (REST-JSON under `/2015-03-31/functions/`),
- * so that the deployer's Lambda adapter runs unchanged against the local runtime: UpdateFunctionCode, PublishVersion,
- * GetAlias, UpdateAlias and Invoke (RequestResponse).
+ * so that the deployer's Lambda adapter runs unchanged against the local runtime: UpdateFunctionCode,
+ * UpdateFunctionConfiguration, GetFunction, GetFunctionConfiguration, PublishVersion, GetAlias, UpdateAlias and Invoke
+ * (RequestResponse). Updates are asynchronous as on Lambda (runtime.ts): their answers, and GetFunction's and
+ * GetFunctionConfiguration's, carry `State` and `LastUpdateStatus`.
  *
  * Errors travel as the REST-JSON protocol carries them — the status, the code in `x-amzn-errortype`, and
  * `{ "message" }` — so the SDK throws its own exception classes (`PreconditionFailedException`, ...). A request
@@ -13,7 +15,13 @@ import * as z from 'zod';
 import type { FunctionUrlRoute } from '../aws-endpoint';
 import { InvalidRequestError } from '../../core/errors';
 import { parseInput } from '../../core/schemas';
-import { functionArn, LambdaApiError, type LambdaErrorCode, type LocalFunctions } from './runtime';
+import {
+  functionArn,
+  LambdaApiError,
+  type FunctionConfiguration,
+  type LambdaErrorCode,
+  type LocalFunctions,
+} from './runtime';
 
 const PREFIX = '/2015-03-31/functions/';
 
@@ -37,6 +45,12 @@ const updateFunctionCodeRequest = z.object({
   S3Bucket: z.string().optional(),
   S3Key: z.string().optional(),
   ZipFile: z.string().optional(),
+});
+const updateFunctionConfigurationRequest = z.object({
+  Handler: z.string().optional(),
+  Timeout: z.number().optional(),
+  Environment: z.object({ Variables: z.record(z.string(), z.string()).optional() }).optional(),
+  RevisionId: z.string().optional(),
 });
 const updateAliasRequest = z.object({
   FunctionVersion: z.string().optional(),
@@ -66,20 +80,40 @@ async function serve(functions: LocalFunctions, request: Parameters<FunctionUrlR
     .slice(PREFIX.length)
     .split('/')
     .map(decodeURIComponent);
-  const operation = rest.length ? undefined : `${request.method} ${resource}${aliasName === undefined ? '' : '/*'}`;
+  const operation = rest.length
+    ? undefined
+    : `${request.method} ${resource ?? ''}${aliasName === undefined ? '' : '/*'}`.trimEnd();
   switch (operation) {
+    case 'GET': {
+      refuseQualifier(url, 'GetFunction');
+      // GetFunction's Code (a presigned URL to the deployment package) has no local counterpart: local code is a
+      // directory, not a zip in S3.
+      return json(200, {
+        Configuration: configurationAnswer(functions.getFunctionConfiguration(unqualified(functionName))),
+      });
+    }
+    case 'GET configuration':
+      refuseQualifier(url, 'GetFunctionConfiguration');
+      return json(200, configurationAnswer(functions.getFunctionConfiguration(unqualified(functionName))));
+    case 'PUT configuration': {
+      const body = parseBody(request.body, updateFunctionConfigurationRequest, 'UpdateFunctionConfiguration');
+      const name = unqualified(functionName);
+      refuseStaleRevision(functions, name, body.RevisionId);
+      const configuration = functions.updateFunctionConfiguration(name, {
+        handler: body.Handler,
+        timeoutSeconds: body.Timeout,
+        environment: body.Environment && (body.Environment.Variables ?? {}),
+      });
+      return json(200, configurationAnswer(configuration));
+    }
     case 'PUT code': {
       const body = parseBody(request.body, updateFunctionCodeRequest, 'UpdateFunctionCode');
       const name = unqualified(functionName);
       const code = functions.updateFunctionCode(name, artifactDirectory(body));
+      // The answer names the new code, whose update has only begun.
       return json(200, {
-        FunctionName: name,
-        FunctionArn: functionArn(name),
-        Version: '$LATEST',
+        ...configurationAnswer(functions.getFunctionConfiguration(name)),
         CodeSha256: code.codeSha256,
-        RevisionId: code.revisionId,
-        State: 'Active',
-        LastUpdateStatus: 'Successful',
       });
     }
     case 'POST versions': {
@@ -114,7 +148,8 @@ async function serve(functions: LocalFunctions, request: Parameters<FunctionUrlR
         404,
         'UnknownOperationException',
         `${request.method} ${url.pathname} is not served by local mode's Lambda API ` +
-          '(UpdateFunctionCode, PublishVersion, GetAlias, UpdateAlias, Invoke)',
+          '(UpdateFunctionCode, UpdateFunctionConfiguration, GetFunction, GetFunctionConfiguration, PublishVersion, ' +
+          'GetAlias, UpdateAlias, Invoke)',
       );
   }
 }
@@ -203,6 +238,41 @@ function unqualified(functionName: string): string {
   const { name, qualifier } = parseFunctionName(functionName);
   if (qualifier !== undefined) throw invalid(`A qualified function name is not accepted here: ${functionName}`);
   return name;
+}
+
+/** A function's configuration as Lambda's FunctionConfiguration shape names it. */
+function configurationAnswer(configuration: FunctionConfiguration): Record<string, unknown> {
+  const { lastUpdate } = configuration;
+  return {
+    FunctionName: configuration.functionName,
+    FunctionArn: configuration.functionArn,
+    Handler: configuration.handler,
+    Timeout: configuration.timeoutSeconds,
+    Environment: { Variables: configuration.environment },
+    Version: '$LATEST',
+    ...(configuration.codeSha256 ? { CodeSha256: configuration.codeSha256 } : {}),
+    RevisionId: configuration.revisionId,
+    State: configuration.state,
+    LastUpdateStatus: lastUpdate.status,
+    ...(lastUpdate.status === 'Failed'
+      ? { LastUpdateStatusReason: lastUpdate.reason, LastUpdateStatusReasonCode: lastUpdate.reasonCode }
+      : {}),
+  };
+}
+
+/** A function's own configuration is served; a published version's (Qualifier) is not. */
+function refuseQualifier(url: URL, operation: string): void {
+  if (url.searchParams.has('Qualifier')) throw invalid(`Local mode does not serve Qualifier in ${operation}`);
+}
+
+/** UpdateFunctionConfiguration's RevisionId: "Update the function only if the revision ID matches" (API reference). */
+function refuseStaleRevision(functions: LocalFunctions, name: string, revisionId: string | undefined): void {
+  if (revisionId !== undefined && revisionId !== functions.getFunctionConfiguration(name).revisionId) {
+    throw new LambdaApiError(
+      'PreconditionFailedException',
+      'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
+    );
+  }
 }
 
 function aliasAnswer(alias: ReturnType<LocalFunctions['getAlias']>): Record<string, unknown> {

@@ -11,6 +11,14 @@
  *   weights are "Minimum value of 0.0. Maximum value of 1.0" (API reference, AliasRoutingConfiguration); a stale
  *   RevisionId fails with PreconditionFailedException (API reference, UpdateAlias). An alias without routing may
  *   point to `$LATEST`, as the UpdateAlias FunctionVersion pattern `(\$LATEST|[0-9]+)` allows.
+ * - Updates are asynchronous ("Lambda function states", https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html,
+ *   "Function states during updates"): after UpdateFunctionCode or UpdateFunctionConfiguration, `LastUpdateStatus` is
+ *   `InProgress` — "invocations run the function's previous code and configuration" — then `Successful`, or `Failed`
+ *   ("Lambda aborted the update and the function's previous code and configuration remain available") with
+ *   `LastUpdateStatusReason` and `LastUpdateStatusReasonCode`. While it is `InProgress`, UpdateFunctionCode,
+ *   UpdateFunctionConfiguration and PublishVersion are refused with ResourceConflictException "The operation cannot
+ *   be performed at this time. An update is in progress for resource: <function ARN>" (the message Lambda answers,
+ *   e.g. aws/aws-cli#6585). How long an update takes is Lambda's; local mode takes `updateMs` (see the constructor).
  * - Metrics: `Invocations` is 1 per run of the code, `Errors` 1 or 0 per invocation, `Duration` the handler's time
  *   in ms, stamped with the time of invocation ("The timestamp on a metric reflects when the function was invoked"),
  *   under the dimension sets described in "Working with Lambda function metrics" (see `metricDimensions`).
@@ -114,6 +122,7 @@ const RESERVED_ENVIRONMENT = [
 ];
 /** Lambda, too, reclaims an environment nobody invokes, after a time it does not document. */
 const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+const DEFAULT_UPDATE_MS = 1500;
 const RUNNER = join(__dirname, 'runner.cjs');
 
 export function functionArn(name: string, qualifier?: string): string {
@@ -136,15 +145,52 @@ interface AliasState {
   revisionId: string;
 }
 
-interface FunctionState {
-  readonly name: string;
+/** The configuration UpdateFunctionConfiguration changes: what a version freezes besides its code. */
+export interface FunctionConfigurationUpdate {
+  readonly handler?: string;
+  readonly timeoutSeconds?: number;
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** A function's `LastUpdateStatus`, and for a failed update Lambda's reason and reason code. */
+export type LastUpdate =
+  | { readonly status: 'InProgress' | 'Successful' }
+  | { readonly status: 'Failed'; readonly reasonCode: string; readonly reason: string };
+
+/** What local mode answers for a function's configuration (GetFunctionConfiguration). */
+export interface FunctionConfiguration {
+  readonly functionName: string;
+  readonly functionArn: string;
   readonly handler: string;
   readonly timeoutSeconds: number;
   readonly environment: Readonly<Record<string, string>>;
+  readonly codeSha256?: string;
+  readonly revisionId: string;
+  /** Local functions are created ready: `Active`. */
+  readonly state: 'Active';
+  readonly lastUpdate: LastUpdate;
+}
+
+/** How an update ends: undefined to succeed, or the reason Lambda would give for a failed one. */
+export type UpdateOutcome = (
+  name: string,
+  update: 'code' | 'configuration',
+) => { readonly reasonCode: string; readonly reason: string } | undefined;
+
+interface FunctionState {
+  readonly name: string;
+  handler: string;
+  timeoutSeconds: number;
+  environment: Readonly<Record<string, string>>;
   latest?: { readonly dir: string; readonly codeSha256: string };
   revisionId: string;
   readonly versions: Snapshot[];
   readonly aliases: Map<string, AliasState>;
+  lastUpdate: LastUpdate;
+  /** Settles when the update in progress ends. */
+  updated: Promise<void>;
+  /** Ends the update in progress early, as close() does. */
+  finishUpdate?: () => void;
 }
 
 /** One version's environment and the invocations waiting for it. */
@@ -164,6 +210,7 @@ export class LocalFunctions {
   private readonly now: () => Date;
   private readonly random: () => number;
   private readonly idleTimeoutMs: number;
+  private readonly updateMs: number;
   private closed = false;
 
   /**
@@ -173,6 +220,9 @@ export class LocalFunctions {
    * @param options.random picks an alias's version: the additional one when `random() < weight` @default Math.random
    * @param options.idleTimeoutMs how long a warm environment waits for its next invocation before it ends, so that
    *   the versions a deployment left behind do not keep a process each @default 10 minutes
+   * @param options.updateMs how long an update stays `InProgress` (real time, whatever `now` says); 0 ends it at
+   *   once @default 1500 ms — Lambda documents no duration; a code update of a small zip takes about a second or two
+   * @param options.updateOutcome how each update ends @default every update succeeds
    */
   constructor(
     private readonly options: {
@@ -181,11 +231,14 @@ export class LocalFunctions {
       now?: () => Date;
       random?: () => number;
       idleTimeoutMs?: number;
+      updateMs?: number;
+      updateOutcome?: UpdateOutcome;
     },
   ) {
     this.now = options.now ?? (() => new Date());
     this.random = options.random ?? Math.random;
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.updateMs = options.updateMs ?? DEFAULT_UPDATE_MS;
   }
 
   /** Creates a function without code (UpdateFunctionCode gives it some); removes what a previous run left under its name. */
@@ -193,17 +246,10 @@ export class LocalFunctions {
     if (!FUNCTION_NAME.test(spec.name)) {
       throw invalid(`Function name must be 1 to 64 letters, digits, hyphens or underscores: ${spec.name}`);
     }
-    if (!/^\S+\.[^\s.]+$/.test(spec.handler)) {
-      throw invalid(`Handler must be <module>.<export>, e.g. index.handler: ${spec.handler}`);
-    }
+    checkHandler(spec.handler);
     const timeoutSeconds = spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
-      throw invalid(`Timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}: ${timeoutSeconds}`);
-    }
-    const reserved = Object.keys(spec.environment ?? {}).filter((key) => RESERVED_ENVIRONMENT.includes(key));
-    if (reserved.length) {
-      throw invalid(`Lambda was unable to configure your environment variables because they are reserved: ${reserved}`);
-    }
+    checkTimeout(timeoutSeconds);
+    checkEnvironment(spec.environment ?? {});
     if (this.functions.has(spec.name)) {
       throw new LambdaApiError('ResourceConflictException', `Function already exist: ${spec.name}`);
     }
@@ -216,41 +262,93 @@ export class LocalFunctions {
       revisionId: randomUUID(),
       versions: [],
       aliases: new Map(),
+      lastUpdate: { status: 'Successful' },
+      updated: Promise.resolve(),
     });
   }
 
   /**
-   * Replaces $LATEST's code with a copy of `codeDir` (a build's artifact directory). CodeSha256 is the base64
-   * SHA-256 over the directory's files (paths and contents, in path order), not over a zip as on Lambda: the same
-   * files give the same hash whenever and wherever they were built. Synchronous, as the other updates: no
-   * invocation or publication ever sees a half-copied $LATEST.
+   * Starts replacing $LATEST's code with a copy of `codeDir` (a build's artifact directory): the copy is made now,
+   * and becomes $LATEST when the update ends `Successful` (see the module comment). CodeSha256 is the base64 SHA-256
+   * over the directory's files (paths and contents, in path order), not over a zip as on Lambda: the same files give
+   * the same hash whenever and wherever they were built. No invocation or publication ever sees a half-copied
+   * $LATEST.
    */
   updateFunctionCode(name: string, codeDir: string): { codeSha256: string; revisionId: string } {
     const fn = this.function(name);
+    this.refuseWhileUpdating(fn);
     if (!statSync(codeDir, { throwIfNoEntry: false })?.isDirectory()) {
       throw invalid(`Local mode takes a build's artifact directory as code: ${codeDir} is not a directory`);
     }
-    const latestDir = join(this.functionDir(name), LATEST);
-    // Copied beside $LATEST and renamed into place: a failed copy leaves the code as it was.
     const staging = join(this.functionDir(name), `.staging-${randomUUID()}`);
+    let codeSha256: string;
     try {
       cpSync(codeDir, staging, { recursive: true, dereference: true });
-      const codeSha256 = hashTree(staging);
+      codeSha256 = hashTree(staging);
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      throw error;
+    }
+    fn.revisionId = randomUUID();
+    this.startUpdate(fn, 'code', (succeeded) => {
+      if (!succeeded) return rmSync(staging, { recursive: true, force: true });
+      // Renamed into place: a failed copy never left $LATEST half-written.
+      const latestDir = join(this.functionDir(name), LATEST);
       rmSync(latestDir, { recursive: true, force: true });
       renameSync(staging, latestDir);
       fn.latest = { dir: latestDir, codeSha256 };
-    } finally {
-      rmSync(staging, { recursive: true, force: true });
-    }
+      // New code, new environments: the warm one finishes what it has queued and ends.
+      this.retire(name, LATEST);
+    });
+    return { codeSha256, revisionId: fn.revisionId };
+  }
+
+  /**
+   * Starts changing $LATEST's configuration; a field left out keeps its value. Applied when the update ends
+   * `Successful`, as code is.
+   */
+  updateFunctionConfiguration(name: string, update: FunctionConfigurationUpdate): FunctionConfiguration {
+    const fn = this.function(name);
+    this.refuseWhileUpdating(fn);
+    if (update.handler !== undefined) checkHandler(update.handler);
+    if (update.timeoutSeconds !== undefined) checkTimeout(update.timeoutSeconds);
+    if (update.environment !== undefined) checkEnvironment(update.environment);
     fn.revisionId = randomUUID();
-    // New code, new environments: the warm one finishes what it has queued and ends.
-    this.retire(name, LATEST);
-    return { codeSha256: fn.latest.codeSha256, revisionId: fn.revisionId };
+    this.startUpdate(fn, 'configuration', (succeeded) => {
+      if (!succeeded) return;
+      fn.handler = update.handler ?? fn.handler;
+      fn.timeoutSeconds = update.timeoutSeconds ?? fn.timeoutSeconds;
+      fn.environment = update.environment ? { ...update.environment } : fn.environment;
+      this.retire(name, LATEST);
+    });
+    return this.getFunctionConfiguration(name);
+  }
+
+  /** The function's configuration: $LATEST's, with its `State` and `LastUpdateStatus`. */
+  getFunctionConfiguration(name: string): FunctionConfiguration {
+    const fn = this.function(name);
+    return {
+      functionName: name,
+      functionArn: functionArn(name),
+      handler: fn.handler,
+      timeoutSeconds: fn.timeoutSeconds,
+      environment: { ...fn.environment },
+      ...(fn.latest ? { codeSha256: fn.latest.codeSha256 } : {}),
+      revisionId: fn.revisionId,
+      state: 'Active',
+      lastUpdate: fn.lastUpdate,
+    };
+  }
+
+  /** Resolves when the function's update in progress, if any, has ended (either way). */
+  updated(name: string): Promise<void> {
+    return this.function(name).updated;
   }
 
   /** Publishes $LATEST as the next version, or answers the last version when its code is the same. */
   publishVersion(name: string): { version: string; codeSha256: string } {
     const fn = this.function(name);
+    this.refuseWhileUpdating(fn);
     const latest = this.latestSnapshot(fn);
     const last = fn.versions.at(-1);
     if (last?.codeSha256 === latest.codeSha256) return { version: last.version, codeSha256: last.codeSha256 };
@@ -345,7 +443,44 @@ export class LocalFunctions {
   /** Ends every environment, waiting for each process to exit; invocations still running end with an exit error. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const fn of this.functions.values()) fn.finishUpdate?.();
     await Promise.all([...this.environments].map((environment) => environment.stop()));
+  }
+
+  /** The one rule every change obeys while an update is in progress (see the module comment). */
+  private refuseWhileUpdating(fn: FunctionState): void {
+    if (fn.lastUpdate.status !== 'InProgress') return;
+    throw new LambdaApiError(
+      'ResourceConflictException',
+      `The operation cannot be performed at this time. An update is in progress for resource: ${functionArn(fn.name)}`,
+    );
+  }
+
+  /** `InProgress` for `updateMs`, then `apply(succeeded)` and `Successful`, or `Failed` as `updateOutcome` says. */
+  private startUpdate(fn: FunctionState, update: 'code' | 'configuration', apply: (succeeded: boolean) => void): void {
+    const finish = () => {
+      fn.finishUpdate = undefined;
+      let failure = this.options.updateOutcome?.(fn.name, update);
+      try {
+        apply(failure === undefined);
+      } catch (error) {
+        failure = {
+          reasonCode: 'InternalError',
+          reason: `local mode could not apply the update: ${(error as Error).message}`,
+        };
+      }
+      fn.lastUpdate = failure ? { status: 'Failed', ...failure } : { status: 'Successful' };
+      ended();
+    };
+    let ended!: () => void;
+    fn.updated = new Promise<void>((resolve) => (ended = resolve));
+    fn.lastUpdate = { status: 'InProgress' };
+    if (this.updateMs === 0) return finish();
+    const timer = setTimeout(finish, this.updateMs).unref();
+    fn.finishUpdate = () => {
+      clearTimeout(timer);
+      finish();
+    };
   }
 
   private function(name: string): FunctionState {
@@ -492,6 +627,25 @@ function aliasConfiguration(name: string, alias: string, state: AliasState): Ali
 
 function invalid(message: string): LambdaApiError {
   return new LambdaApiError('InvalidParameterValueException', message);
+}
+
+function checkHandler(handler: string): void {
+  if (!/^\S+\.[^\s.]+$/.test(handler)) {
+    throw invalid(`Handler must be <module>.<export>, e.g. index.handler: ${handler}`);
+  }
+}
+
+function checkTimeout(timeoutSeconds: number): void {
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
+    throw invalid(`Timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}: ${timeoutSeconds}`);
+  }
+}
+
+function checkEnvironment(environment: Readonly<Record<string, string>>): void {
+  const reserved = Object.keys(environment).filter((key) => RESERVED_ENVIRONMENT.includes(key));
+  if (reserved.length) {
+    throw invalid(`Lambda was unable to configure your environment variables because they are reserved: ${reserved}`);
+  }
 }
 
 /** Base64 SHA-256 over every file's relative path and content, in path order. */

@@ -8,11 +8,16 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   control,
+  deployToStaging,
   finish,
   ControlRefusedError,
   DeploymentHaltedError,
+  FunctionUpdateFailedError,
+  FunctionUpdateTimedOutError,
+  publishNewVersion,
   promote,
   rollBack,
   shiftTraffic,
@@ -63,6 +68,9 @@ class HeldDeployer implements FunctionDeployer {
   }
 }
 
+/** How long a code update stays in progress here. */
+const UPDATE_MS = 100;
+
 describe('the deployment protocol', () => {
   const runStore = useRunStore();
   let dir: string;
@@ -74,7 +82,11 @@ describe('the deployment protocol', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stepline-deploy-'));
-    functions = new LocalFunctions({ rootDir: join(dir, 'functions'), metrics: new LocalMetrics() });
+    functions = new LocalFunctions({
+      rootDir: join(dir, 'functions'),
+      metrics: new LocalMetrics(),
+      updateMs: UPDATE_MS,
+    });
     endpoint = await startLocalEndpoint({}, {}, lambdaApiRoute(functions));
     const lambda = new LambdaClient({
       endpoint: endpoint.url,
@@ -88,6 +100,7 @@ describe('the deployment protocol', () => {
       await mkdir(code);
       await writeFile(join(code, 'index.js'), `exports.handler = async () => (${body});`);
       functions.updateFunctionCode('web', code);
+      await functions.updated('web');
       functions.publishVersion('web');
     }
     functions.createAlias('web', 'live', '1');
@@ -215,5 +228,126 @@ describe('the deployment protocol', () => {
     );
     expect(refused).toMatchObject({ status: 'REFUSED' });
     expect(refused.outcome).toContain('alarm web-errors is in ALARM (Threshold Crossed)');
+  });
+});
+
+describe('releasing the build as a new version', () => {
+  const runStore = useRunStore();
+  let dir: string;
+  let functions: LocalFunctions;
+  let endpoint: LocalEndpoint;
+  let lambda: LambdaClient;
+  let deps: DeploymentDeps;
+  /** The reason the next code update of "web" fails with, if any. */
+  let failure: { reasonCode: string; reason: string } | undefined;
+
+  const artifact = async (name: string, body: string) => {
+    const code = join(dir, name);
+    await mkdir(code);
+    await writeFile(join(code, 'index.js'), `exports.handler = async () => (${body});`);
+    return pathToFileURL(code).href;
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stepline-release-'));
+    failure = undefined;
+    functions = new LocalFunctions({
+      rootDir: join(dir, 'functions'),
+      metrics: new LocalMetrics(),
+      updateMs: UPDATE_MS,
+      updateOutcome: () => failure,
+    });
+    endpoint = await startLocalEndpoint({}, {}, lambdaApiRoute(functions));
+    lambda = new LambdaClient({
+      endpoint: endpoint.url,
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    for (const name of ['web', 'web-staging']) {
+      functions.createFunction({ name, handler: 'index.handler' });
+      functions.updateFunctionCode(name, fileURLToPath(await artifact(`${name}-v1`, '1')));
+      await functions.updated(name);
+      functions.createAlias(name, 'live', functions.publishVersion(name).version);
+    }
+    deps = {
+      deployments: runStore.store,
+      deployer: new LambdaDeployer(lambda, { firstPollMs: 20 }),
+      now: () => new Date('2026-11-25T10:00:00.000Z'),
+    };
+    await startDeployment(
+      {
+        runId: 'r1',
+        pipeline: 'web',
+        function: 'web',
+        alias: 'live',
+        steps: [{ weight: 0.1, bakeSeconds: 0 }],
+        alarms: [],
+        whenAlarmsFire: 'refuse',
+      },
+      { ...deps, deployments: runStore.store, alarms: { states: async () => [] } },
+    );
+  });
+  afterEach(async () => {
+    lambda.destroy();
+    await functions.close();
+    await endpoint.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('publishes once Lambda has ended the code update, not while it is in progress', async () => {
+    const released = await publishNewVersion('r1', await artifact('web-v2', '2'), deps);
+
+    expect(released.toVersion).toBe('2');
+    expect(functions.getFunctionConfiguration('web').lastUpdate).toEqual({ status: 'Successful' });
+    expect((await functions.invoke('web', '2', {})).payload).toBe(2);
+    expect(functions.getAlias('web', 'live').functionVersion).toBe('1');
+  });
+
+  it("stops with Lambda's reason when the code update fails: no version is published, the alias stays", async () => {
+    failure = { reasonCode: 'InvalidZipFileException', reason: 'Could not unzip uploaded file' };
+
+    const release = publishNewVersion('r1', await artifact('web-v2', '2'), deps);
+
+    await expect(release).rejects.toBeInstanceOf(FunctionUpdateFailedError);
+    await expect(release).rejects.toThrow(
+      'Lambda could not update the code of web (InvalidZipFileException): Could not unzip uploaded file',
+    );
+    expect((await runStore.store.getDeployment('r1'))!.toVersion).toBeUndefined();
+    expect(functions.getAlias('web', 'live').functionVersion).toBe('1');
+    expect((await functions.invoke('web', undefined, {})).payload).toBe(1);
+  });
+
+  it('stops waiting for an update that does not end in time', async () => {
+    const slow = new LocalFunctions({ rootDir: join(dir, 'slow'), metrics: new LocalMetrics(), updateMs: 10_000 });
+    const slowEndpoint = await startLocalEndpoint({}, {}, lambdaApiRoute(slow));
+    const slowLambda = new LambdaClient({
+      endpoint: slowEndpoint.url,
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      slow.createFunction({ name: 'web', handler: 'index.handler' });
+      const update = new LambdaDeployer(slowLambda, { firstPollMs: 20, maxUpdateWaitMs: 50 }).updateCode(
+        'web',
+        await artifact('web-slow', '3'),
+      );
+
+      await expect(update).rejects.toBeInstanceOf(FunctionUpdateTimedOutError);
+    } finally {
+      slowLambda.destroy();
+      await slow.close();
+      await slowEndpoint.close();
+    }
+  });
+
+  it('staging, too, publishes only after the update has ended', async () => {
+    const version = await deployToStaging(
+      { function: 'web-staging', alias: 'live', smokeEvent: {} },
+      await artifact('web-staging-v2', '2'),
+      deps.deployer,
+    );
+
+    expect(version).toBe('2');
+    expect(functions.getAlias('web-staging', 'live').functionVersion).toBe('2');
   });
 });

@@ -182,6 +182,7 @@ describe("a pipeline's deploy role", () => {
           Effect: 'Allow',
           Action: [
             'lambda:UpdateFunctionCode',
+            'lambda:GetFunctionConfiguration',
             'lambda:PublishVersion',
             'lambda:GetAlias',
             'lambda:UpdateAlias',
@@ -233,7 +234,13 @@ describe('staging', () => {
     expect(staging).toEqual([
       {
         Effect: 'Allow',
-        Action: ['lambda:UpdateFunctionCode', 'lambda:PublishVersion', 'lambda:UpdateAlias', 'lambda:InvokeFunction'],
+        Action: [
+          'lambda:UpdateFunctionCode',
+          'lambda:GetFunctionConfiguration',
+          'lambda:PublishVersion',
+          'lambda:UpdateAlias',
+          'lambda:InvokeFunction',
+        ],
         Resource: [arn('lambda', 'function:shop-staging'), arn('lambda', 'function:shop-staging:*')],
       },
     ]);

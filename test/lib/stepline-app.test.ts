@@ -958,9 +958,8 @@ describe('PipelineStack', () => {
         '$.detail.commitId',
         '$.detail.referenceName',
         '$.detail.repositoryName',
-        '$.detail.callerUserArn',
         '$.detail.referenceType',
-        '$.detail.oldCommitId',
+        '$.detail',
       ].sort(),
     );
     // Filling the template's placeholders with their paths yields core/triggers' input template.

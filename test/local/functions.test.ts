@@ -1,6 +1,6 @@
 /**
- * The local Lambda runtime through the real `@aws-sdk/client-lambda` over the local endpoint: code updates and
- * versions, a weighted alias routing by its weight, Lambda's refusals as the SDK's exceptions, timeouts and crashes
+ * The local Lambda runtime through the real `@aws-sdk/client-lambda` over the local endpoint: code updates (in
+ * progress for a while, refusing changes meanwhile, as Lambda's) and versions, a weighted alias routing by its weight, Lambda's refusals as the SDK's exceptions, timeouts and crashes
  * ending an environment, the metrics CloudWatch would get, and no process left behind.
  *
  * The tests of `local Lambda` run in order on one function: each starts from what the previous ones published.
@@ -11,14 +11,18 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   GetAliasCommand,
+  GetFunctionCommand,
+  GetFunctionConfigurationCommand,
   InvalidParameterValueException,
   InvokeCommand,
   LambdaClient,
   PreconditionFailedException,
   PublishVersionCommand,
+  ResourceConflictException,
   ResourceNotFoundException,
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
   type InvokeCommandOutput,
 } from '@aws-sdk/client-lambda';
 import { startLocalEndpoint, type LocalEndpoint } from '../../local/aws-endpoint';
@@ -39,6 +43,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** How long an update stays in progress here. */
+const UPDATE_MS = 200;
+
 describe('local Lambda', () => {
   let dir: string;
   let pidDir: string;
@@ -48,6 +55,7 @@ describe('local Lambda', () => {
   let lambda: LambdaClient;
   /** Alias routing draws 0.2, 0.8, 0.2, ...: below a weight of 0.5, then above it. */
   let draws = 0;
+  let unluckyUpdates = 0;
 
   const code = async (name: string, source: string) => {
     const codeDir = join(dir, name);
@@ -72,6 +80,12 @@ describe('local Lambda', () => {
       rootDir: join(dir, 'functions'),
       metrics,
       random: () => (draws++ % 2 === 0 ? 0.2 : 0.8),
+      updateMs: UPDATE_MS,
+      // Every update of "unlucky" after its first fails.
+      updateOutcome: (name) =>
+        name === 'unlucky' && unluckyUpdates++ > 0
+          ? { reasonCode: 'EniLimitExceeded', reason: 'no network interface left' }
+          : undefined,
     });
     endpoint = await startLocalEndpoint({}, {}, lambdaApiRoute(functions));
     lambda = new LambdaClient({
@@ -91,8 +105,14 @@ describe('local Lambda', () => {
   it('publishes what UpdateFunctionCode put on $LATEST; republishing unchanged code answers the same version', async () => {
     const v1 = await code('v1', 'exports.handler = async () => ({ ok: 1 });');
     const v2 = await code('v2', "exports.handler = async () => { throw new Error('version 2 is broken'); };");
-    const update = (dir: string) =>
-      lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'hello', S3Bucket: 'local', S3Key: dir }));
+    // Each update is awaited to its end: publishing while it is in progress is refused (next test).
+    const update = async (dir: string) => {
+      const answer = await lambda.send(
+        new UpdateFunctionCodeCommand({ FunctionName: 'hello', S3Bucket: 'local', S3Key: dir }),
+      );
+      await functions.updated('hello');
+      return answer;
+    };
     const publish = () => lambda.send(new PublishVersionCommand({ FunctionName: 'hello' }));
 
     const first = await update(pathToFileURL(v1).href);
@@ -205,6 +225,72 @@ describe('local Lambda', () => {
     expect(durations.every((sample) => sample.value >= 0 && sample.value < 1000)).toBe(true);
   });
 
+  it("refuses changes while an update is in progress, with Lambda's ResourceConflictException; invocations run the previous code", async () => {
+    const v3 = await code('v3', 'exports.handler = async () => ({ ok: 3 });');
+    const arn = 'arn:aws:lambda:local:000000000000:function:hello';
+    const inProgress = `The operation cannot be performed at this time. An update is in progress for resource: ${arn}`;
+
+    const started = await lambda.send(
+      new UpdateFunctionCodeCommand({ FunctionName: 'hello', S3Bucket: 'local', S3Key: v3 }),
+    );
+    const during = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'hello' }));
+    const refusals = await Promise.allSettled([
+      lambda.send(new PublishVersionCommand({ FunctionName: 'hello' })),
+      lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'hello', S3Bucket: 'local', S3Key: v3 })),
+      lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'hello', Timeout: 5 })),
+    ]);
+    const invokedDuring = await invoke('hello');
+    await functions.updated('hello');
+    const after = await lambda.send(new GetFunctionCommand({ FunctionName: 'hello' }));
+    const invokedAfter = await invoke('hello');
+
+    expect(started).toMatchObject({ State: 'Active', LastUpdateStatus: 'InProgress' });
+    expect(during).toMatchObject({ State: 'Active', LastUpdateStatus: 'InProgress' });
+    for (const refusal of refusals) {
+      expect(refusal).toMatchObject({ status: 'rejected', reason: expect.any(ResourceConflictException) });
+      const reason = (refusal as PromiseRejectedResult).reason as ResourceConflictException;
+      expect(reason.message).toBe(inProgress);
+      expect(reason.$metadata.httpStatusCode).toBe(409);
+    }
+    // Version 2's code (it throws) is $LATEST until the update ends.
+    expect(invokedDuring.FunctionError).toBe('Unhandled');
+    expect(after.Configuration).toMatchObject({ State: 'Active', LastUpdateStatus: 'Successful' });
+    expect(payloadOf(invokedAfter)).toEqual({ ok: 3 });
+  });
+
+  it("a configuration update is in progress too; a failed update keeps the previous code and configuration, with Lambda's reason", async () => {
+    functions.createFunction({ name: 'unlucky', handler: 'index.handler', environment: { PID_DIR: pidDir } });
+    functions.updateFunctionCode('unlucky', await code('unlucky-v0', 'exports.handler = async () => ({ ok: 0 });'));
+    await functions.updated('unlucky');
+    const landed = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'unlucky' }));
+
+    await lambda.send(
+      new UpdateFunctionCodeCommand({
+        FunctionName: 'unlucky',
+        S3Bucket: 'local',
+        S3Key: await code('unlucky-v1', 'exports.handler = async () => ({ ok: 1 });'),
+      }),
+    );
+    await functions.updated('unlucky');
+    const codeFailed = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'unlucky' }));
+    const configuring = await lambda.send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: 'unlucky', Timeout: 7 }),
+    );
+    await functions.updated('unlucky');
+    const configurationFailed = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'unlucky' }));
+
+    expect(landed).toMatchObject({ LastUpdateStatus: 'Successful', Timeout: 3 });
+    expect(codeFailed).toMatchObject({
+      LastUpdateStatus: 'Failed',
+      LastUpdateStatusReasonCode: 'EniLimitExceeded',
+      LastUpdateStatusReason: 'no network interface left',
+      CodeSha256: landed.CodeSha256,
+    });
+    expect(payloadOf(await invoke('unlucky'))).toEqual({ ok: 0 });
+    expect(configuring).toMatchObject({ LastUpdateStatus: 'InProgress', Timeout: 3 });
+    expect(configurationFailed).toMatchObject({ LastUpdateStatus: 'Failed', Timeout: 3 });
+  });
+
   it('ends a handler past its timeout and answers the next invocation from a new environment', async () => {
     const pidsBefore = (await readdir(pidDir)).map(Number);
     functions.createFunction({
@@ -224,6 +310,7 @@ describe('local Lambda', () => {
         };`,
       ),
     );
+    await functions.updated('sleepy');
 
     const timedOut = await invoke('sleepy', undefined, { sleep: true });
     const [killed] = (await readdir(pidDir)).map(Number).filter((pid) => !pidsBefore.includes(pid));
@@ -271,6 +358,7 @@ describe('an idle environment', () => {
       rootDir: join(dir, 'functions'),
       metrics: new LocalMetrics(),
       idleTimeoutMs: 50,
+      updateMs: 0,
     });
     try {
       await mkdir(join(dir, 'code'));

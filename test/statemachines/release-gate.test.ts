@@ -3,10 +3,18 @@
  * local/step-functions.ts) with recording adapters: each way a gate can end leads to the recording
  * state and the end the console shows.
  */
-import { TASK_RESOURCES } from '../../core/asl';
+import { TASK_RESOURCES, tasksOf } from '../../core/asl';
+import { GATE_HEARTBEAT_SECONDS, gateTimeoutSeconds } from '../../core/approval-gate';
 import { lambdaInvokeWaitForTaskTokenAdapter } from '../../local/adapters';
 import { LocalStepFunctions, type TaskAdapter } from '../../local/step-functions';
+import { readFileSync } from 'node:fs';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../../statemachines';
+
+/** The state a running execution waits in, and that state's input (the executor keeps it to resume there). */
+interface WaitingAt {
+  readonly state: string;
+  readonly input: unknown;
+}
 
 const RECORDER = 'arn:aws:lambda:local:000000000000:function:recorder';
 const GATE = 'arn:aws:lambda:local:000000000000:function:gate';
@@ -20,7 +28,7 @@ const input = {
 /** Runs the pipeline with a passing build and no tests; the gate answers `assessment` and then `decide`. */
 async function runGate(
   assessment: { needsApproval: boolean; timeoutSeconds: number },
-  decide: (token: string, sfn: LocalStepFunctions) => void,
+  decide: (token: string, sfn: LocalStepFunctions, waitingAt: () => WaitingAt | undefined) => void,
 ) {
   const calls: { function: string; kind: string; error?: unknown }[] = [];
   const functions = new Map<string, (event: unknown) => Promise<unknown>>([
@@ -38,7 +46,7 @@ async function runGate(
         const { kind, taskToken } = event as { kind: string; taskToken?: string };
         calls.push({ function: 'gate', kind });
         if (kind === 'assess') return assessment;
-        setImmediate(() => decide(taskToken!, sfn));
+        setImmediate(() => decide(taskToken!, sfn, () => (execution as { waitingAt?: WaitingAt }).waitingAt));
         return { status: 'WAITING' };
       },
     ],
@@ -97,6 +105,41 @@ describe('the release gate states', () => {
     expect(calls.slice(-3)).toEqual(['gate:assess', 'gate:await', recorded]);
     expect(raw.at(-1)!.error).toEqual({ Error: error, Cause: 'why' });
   });
+
+  it.each([
+    ['10 seconds', 10],
+    ['a minute', 60],
+    ['20 minutes', GATE_HEARTBEAT_SECONDS],
+    ['a day', 86_400],
+  ])(
+    'the wait, entered %s before its deadline, gets a timeout longer than its heartbeat, as Step Functions requires',
+    async (_case, secondsLeft) => {
+      const now = new Date('2026-11-25T10:00:00.000Z');
+      const deadline = new Date(now.getTime() + secondsLeft * 1000).toISOString();
+      const wait = tasksOf(JSON.parse(readFileSync(PIPELINE_DEFINITION_FILE, 'utf8')) as unknown).find(
+        ({ name }) => name === 'Wait for release approval',
+      )!.state;
+      let entered: WaitingAt | undefined;
+
+      const { execution } = await runGate(
+        { needsApproval: true, timeoutSeconds: gateTimeoutSeconds(deadline, now) },
+        (token, sfn, waitingAt) => {
+          entered = waitingAt();
+          sfn.sendTaskSuccess(token, JSON.stringify({ status: 'APPROVED' }));
+        },
+      );
+
+      expect(execution.status).toBe('SUCCEEDED');
+      expect(wait).toMatchObject({
+        HeartbeatSeconds: GATE_HEARTBEAT_SECONDS,
+        TimeoutSecondsPath: '$.gate.timeoutSeconds',
+      });
+      expect(entered?.state).toBe('Wait for release approval');
+      const timeout = (entered?.input as { gate: { timeoutSeconds: number } }).gate.timeoutSeconds;
+      expect(timeout).toBeGreaterThan(GATE_HEARTBEAT_SECONDS);
+      expect(timeout).toBeGreaterThanOrEqual(secondsLeft);
+    },
+  );
 
   it('a token is answered once: a second answer finds no task waiting on it', async () => {
     let second: unknown;
