@@ -136,8 +136,16 @@ export class PipelineDeployment extends Construct {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       });
       // Staging before the gate: the same artifact, published and switched all at once, smoke-checked.
+      // The role serves one deployer (lambdas/adapters/lambda-deployer.ts) for both functions, so it
+      // may read the staging alias too (GetAlias), as test/lib/calls-versus-grants.test.ts requires.
       this.role.allow(
-        ['lambda:UpdateFunctionCode', 'lambda:PublishVersion', 'lambda:UpdateAlias', 'lambda:InvokeFunction'],
+        [
+          'lambda:UpdateFunctionCode',
+          'lambda:PublishVersion',
+          'lambda:GetAlias',
+          'lambda:UpdateAlias',
+          'lambda:InvokeFunction',
+        ],
         [stagingArn, `${stagingArn}:*`],
         `The staging function ${deploy.staging.function} and its qualifiers: staging publishes a version, moves the alias ${deploy.staging.alias} to it and smoke-checks through it; this one function only.`,
       );

@@ -252,7 +252,13 @@ describe('staging', () => {
     expect(staging).toEqual([
       {
         Effect: 'Allow',
-        Action: ['lambda:UpdateFunctionCode', 'lambda:PublishVersion', 'lambda:UpdateAlias', 'lambda:InvokeFunction'],
+        Action: [
+          'lambda:UpdateFunctionCode',
+          'lambda:PublishVersion',
+          'lambda:GetAlias',
+          'lambda:UpdateAlias',
+          'lambda:InvokeFunction',
+        ],
         Resource: [arn('lambda', 'function:shop-staging'), arn('lambda', 'function:shop-staging:*')],
       },
     ]);
