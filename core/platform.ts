@@ -98,15 +98,41 @@ export function alarmRuleName(pipeline: string): string {
 }
 
 /**
- * The role of the platform's deploy function, named so that each pipeline's deploy role can trust it
- * by name (no reference across stacks).
+ * IAM role names are account-wide, not per Region: a name without the Region would make the second
+ * Region deploying stepline in the same account fail on the first Region's role. Every role stepline
+ * names carries the Region it serves.
  */
-export const DEPLOY_FUNCTION_ROLE_NAME = `${RESOURCE_PREFIX}deploy-function`;
 
 /**
- * The role the deploy function assumes to release a pipeline: it alone may change that pipeline's
- * target function and read its artifacts.
+ * The role of the platform's deploy function in `region`, named so that each pipeline's deploy role
+ * can trust it by name (no reference across stacks).
  */
-export function deployRoleName(pipeline: string): string {
-  return `${RESOURCE_PREFIX}${pipeline}-deploy`;
+export function deployFunctionRoleName(region: string): string {
+  return `${RESOURCE_PREFIX}deploy-function-${region}`;
+}
+
+/**
+ * The role the deploy function of `region` assumes to release a pipeline: it alone may change that
+ * pipeline's target function and read its artifacts.
+ */
+export function deployRoleName(pipeline: string, region: string): string {
+  return `${RESOURCE_PREFIX}${pipeline}-deploy-${region}`;
+}
+
+/**
+ * The name of the build stage's artifact: CodeBuild zips the buildspec's `artifacts` files into one
+ * object named so, under `<pipeline>/<build id>/` (buildArtifactKey).
+ */
+export const BUILD_ARTIFACT_NAME = 'artifact.zip';
+
+/**
+ * Where a build stage's artifact lives, relative to its store: `<path>/<build uuid>/artifact.zip`. On
+ * AWS `path` is the pipeline's name and the store the artifact bucket; CodeBuild, given `path`,
+ * `namespaceType: BUILD_ID` and `name`, stores the artifact at `<path>/<build-ID>/<name>` (CodeBuild API
+ * reference, ProjectArtifacts: https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ProjectArtifacts.html).
+ * The release reads the object from the build's `artifacts.location`, so it does not depend on the form of
+ * that build ID (taken here as the UUID after `<project>:`, as local mode writes it); the name it does.
+ */
+export function buildArtifactKey(path: string, buildId: string): string {
+  return `${path}/${buildId.slice(buildId.lastIndexOf(':') + 1)}/${BUILD_ARTIFACT_NAME}`;
 }

@@ -60,27 +60,28 @@ export interface DeployDeps {
 const RENEW_BEFORE_MS = 5 * 60 * 1000;
 
 /**
- * On AWS: the clients of the pipeline's deploy role (`stepline-<pipeline>-deploy`, in the pipeline's
- * stack), assumed with STS. The deploy function itself may do nothing to any target: what a request
+ * On AWS: the clients of the pipeline's deploy role (`stepline-<pipeline>-deploy-<Region>`, in the
+ * pipeline's stack, the Region the function's own), assumed with STS. The deploy function itself may do nothing to any target: what a request
  * may do is what its pipeline's role allows. Kept per pipeline until 5 minutes before the credentials
  * expire; the session is named after the run that first needed them (CloudTrail shows it).
  */
 export function assumeDeployRole(sts: STSClient, now: Clock = () => new Date()): ClientsFor {
   const cache = new Map<string, { readonly clients: PipelineClients; readonly renewAt: number }>();
-  // The function's own account and partition (GetCallerIdentity needs no permission): the deploy roles live there.
+  // The function's own account and partition (GetCallerIdentity needs no permission): the deploy roles live
+  // there. Their names carry the Region (IAM names are account-wide): the function's own, its clients'.
   const caller = once(async () => {
     const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
     const [, partition, , , account] = (Arn ?? '').split(':');
     if (!partition || !account) throw new Error(`cannot read the account from the caller identity ${Arn}`);
-    return { partition, account };
+    return { partition, account, region: await sts.config.region() };
   });
   return async (pipeline, session) => {
     const cached = cache.get(pipeline);
     if (cached && now().getTime() < cached.renewAt) return cached.clients;
-    const { partition, account } = await caller();
+    const { partition, account, region } = await caller();
     const { Credentials } = await sts.send(
       new AssumeRoleCommand({
-        RoleArn: `arn:${partition}:iam::${account}:role/${deployRoleName(pipeline)}`,
+        RoleArn: `arn:${partition}:iam::${account}:role/${deployRoleName(pipeline, region)}`,
         RoleSessionName: sessionName(session ?? pipeline),
       }),
     );

@@ -1,18 +1,20 @@
 /** One CodeBuild project per stage of a pipeline: the build stage, then each test stage. */
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import { BUILD_STAGE, COMPUTE_TYPES, stageSpecs, type GitHubSource, type PipelineConfig } from '../core/config';
+import { BUILD_ARTIFACT_NAME } from '../core/platform';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';
 
 export interface PipelineBuildProjectsProps {
   readonly pipeline: PipelineConfig;
-  /** The bucket the build stage uploads its artifacts to, under `<pipeline>/<build id>/`. */
+  /** The bucket the build stage uploads its artifact to, as `<pipeline>/<build id>/artifact.zip` (core/platform.ts buildArtifactKey). */
   readonly artifactBucket: s3.IBucket;
   /** The platform key that encrypts the build stage's artifacts (CodeBuild's `encryptionKey`). */
   readonly encryptionKey: kms.IKey;
@@ -21,6 +23,11 @@ export interface PipelineBuildProjectsProps {
    * @default codebuild.LinuxBuildImage.STANDARD_7_0
    */
   readonly buildImage?: codebuild.IBuildImage;
+  /**
+   * Retention of the projects' build log groups.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 export class PipelineBuildProjects extends Construct {
@@ -28,6 +35,8 @@ export class PipelineBuildProjects extends Construct {
   readonly projects: ReadonlyMap<string, codebuild.Project>;
   /** Each project's role, by stage name. */
   readonly roles: ReadonlyMap<string, ExplicitRole>;
+  /** Each project's build log group, by stage name. */
+  readonly logGroups: ReadonlyMap<string, logs.LogGroup>;
   /** The CodeCommit repository of a CodeCommit pipeline; undefined for other sources. */
   readonly repository?: codecommit.IRepository;
 
@@ -48,11 +57,24 @@ export class PipelineBuildProjects extends Construct {
 
     const projects = new Map<string, codebuild.Project>();
     const roles = new Map<string, ExplicitRole>();
+    const logGroups = new Map<string, logs.LogGroup>();
+    const stackId = Fn.select(2, Fn.split('/', Stack.of(this).stackId));
     for (const { name: stage, project: name, ...config } of stageSpecs(pipeline)) {
       const isBuild = stage === BUILD_STAGE;
       const role = new ExplicitRole(this, `Stage-${stage}-Role`, {
         assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com'),
         description: `stepline pipeline "${pipeline.name}", stage "${stage}"`,
+      });
+      // The project's log group, made here rather than by CodeBuild's first build: CodeBuild would create
+      // /aws/codebuild/<project> with the project role's credentials (logs:CreateLogGroup, checked against
+      // the `…:log-group:<name>:log-stream:` ARN) and without a retention. Made here it has a retention,
+      // the role needs no CreateLogGroup at all, and a build never waits on a grant. Encrypted as every
+      // stepline log group is, by CloudWatch Logs' own encryption (no KMS key). Kept when the pipeline is
+      // removed, so its name ends with the stack's id: a pipeline added again gets a new group.
+      const logGroup = new logs.LogGroup(this, `Stage-${stage}-Logs`, {
+        logGroupName: buildLogGroupName(name, stackId),
+        retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
       const project = new codebuild.Project(this, `Stage-${stage}`, {
         projectName: name,
@@ -66,19 +88,24 @@ export class PipelineBuildProjects extends Construct {
         },
         timeout: Duration.minutes(config.timeoutMinutes),
         role: role.immutable,
+        logging: { cloudWatch: { logGroup } },
         ...(isBuild
           ? {
               encryptionKey: props.encryptionKey,
+              // One zip named by stepline, never by the buildspec: `<pipeline>/<build id>/artifact.zip`
+              // (CodeBuild joins path, the build id and name: core/platform.ts buildArtifactKey).
               artifacts: codebuild.Artifacts.s3({
                 bucket: props.artifactBucket,
                 path: pipeline.name,
                 includeBuildId: true,
+                name: BUILD_ARTIFACT_NAME,
                 packageZip: true,
               }),
             }
           : {}),
       });
-      grantStageBasics(role, project, name, this.repository);
+      grantStageBasics(role, project, name, logGroup, this.repository);
+      logGroups.set(stage, logGroup);
       if (source.type === 'github') useConnection(project, role, source);
       if (isBuild) {
         grantArtifactUpload(role, pipeline.name, props.artifactBucket, props.encryptionKey);
@@ -95,16 +122,23 @@ export class PipelineBuildProjects extends Construct {
     }
     this.projects = projects;
     this.roles = roles;
+    this.logGroups = logGroups;
   }
 }
 
 /** What every stage does: write its logs, publish its test reports, pull its CodeCommit source. */
-function grantStageBasics(role: ExplicitRole, scope: IConstruct, project: string, repository?: codecommit.IRepository) {
-  const logGroup = buildLogGroupArn(scope, project);
-  role.allow(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], [logGroup]);
+function grantStageBasics(
+  role: ExplicitRole,
+  scope: IConstruct,
+  project: string,
+  logGroup: logs.ILogGroup,
+  repository?: codecommit.IRepository,
+) {
+  // No logs:CreateLogGroup: the group is the stack's (see the constructor).
+  const group = logGroupArn(scope, logGroup.logGroupName);
   role.allow(
     ['logs:CreateLogStream', 'logs:PutLogEvents'],
-    [buildLogStreamsArn(scope, project)],
+    [group, `${group}:*`],
     "CodeBuild names each build's log stream after the build id, unknown before the build: the streams of this project's own log group only.",
   );
   role.allow(
@@ -163,19 +197,21 @@ function computeType(pipeline: string, stage: string, size: keyof typeof COMPUTE
   return value as codebuild.ComputeType;
 }
 
-/** A project's log group: CodeBuild writes to `/aws/codebuild/<project>`. */
-function buildLogGroupArn(scope: IConstruct, project: string): string {
+/**
+ * A project's log group: CodeBuild's own default name, `/aws/codebuild/<project>`, then the stack's id.
+ * The recorder reads the logs of `/aws/codebuild/stepline-*` (lib/platform-functions.ts).
+ */
+function buildLogGroupName(project: string, stackId: string): string {
+  return `/aws/codebuild/${project}-${stackId}`;
+}
+
+function logGroupArn(scope: IConstruct, name: string): string {
   return Stack.of(scope).formatArn({
     service: 'logs',
     resource: 'log-group',
-    resourceName: `/aws/codebuild/${project}`,
+    resourceName: name,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
-}
-
-/** The log streams of a project's builds: CodeBuild names each after its build id. */
-function buildLogStreamsArn(scope: IConstruct, project: string): string {
-  return `${buildLogGroupArn(scope, project)}:*`;
 }
 
 /** The report groups of a project: CodeBuild creates them from the buildspec as `<project>-<report>`. */

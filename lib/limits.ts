@@ -5,7 +5,7 @@
  * CDK's own unreadable refusal of a 501st resource); `checkTemplateSizes` on the synthesized assembly.
  */
 import { statSync } from 'node:fs';
-import { CfnOutput, CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
@@ -37,6 +37,17 @@ export const LIMITS = {
   roleName: 64,
   logGroupName: 512,
 } as const;
+
+/**
+ * The longest Region name AWS has today (`us-isof-south-1`, 15 characters), for names that carry the
+ * Region of an environment-agnostic stack, whose Region is known only when it deploys.
+ */
+export const LONGEST_REGION = 'us-isof-south-1';
+
+/** The stack's Region, or the longest there is when the stack is environment-agnostic. */
+function regionOf(stack: Stack): string {
+  return Token.isUnresolved(stack.region) ? LONGEST_REGION : stack.region;
+}
 
 /**
  * What an unresolved reference (a table name, a function ARN) may grow to once deployed: the
@@ -123,7 +134,7 @@ export function checkLimits(stepline: Stepline): LimitProblem[] {
       ...(stack.pipeline.deploy
         ? ([
             ['alarm rule name', alarmRuleName(name), LIMITS.ruleName],
-            ['deploy role name', deployRoleName(name), LIMITS.roleName],
+            ['deploy role name', deployRoleName(name, regionOf(stack)), LIMITS.roleName],
           ] as [string, string, number][])
         : []),
       ...stageSpecs(stack.pipeline).map((s): [string, string, number] => [

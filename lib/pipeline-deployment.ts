@@ -2,10 +2,11 @@
  * A pipeline's release to Lambda, on the AWS side: what `deploy` in the config asks for, in the
  * pipeline's own stack.
  *
- * - The deploy role `stepline-<pipeline>-deploy`: the platform's deploy function holds no permission
- *   on any target; for each request it assumes this role, which alone may change this pipeline's target
- *   function, read its artifacts and read the alarms' states. The role trusts the deploy function's
- *   role by its fixed name (DEPLOY_FUNCTION_ROLE_NAME), so no reference crosses the stacks.
+ * - The deploy role `stepline-<pipeline>-deploy-<Region>`: the platform's deploy function holds no
+ *   permission on any target; for each request it assumes this role, which alone may change this
+ *   pipeline's target function, read its artifacts and read the alarms' states. The role trusts the deploy
+ *   function's role by its fixed name (deployFunctionRoleName), so no reference crosses the stacks. Both
+ *   names carry the Region: IAM names are account-wide, and each Region has its own platform.
  * - The deployment's alarms, as core/deploy-alarms.ts defines them (the same definitions local mode
  *   evaluates), and the alarm rule `stepline-<pipeline>-alarms` on the default bus, which hands their
  *   ALARM state changes to the deploy function (its permission is the platform's, by rule name).
@@ -23,7 +24,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { alarmConfiguration, alarmRuleTrigger, deploymentAlarms, type DeploymentAlarm } from '../core/deploy-alarms';
 import type { CreateFunctionConfig, DeployConfig } from '../core/deploy-config';
-import { DEPLOY_FUNCTION_ROLE_NAME, alarmRuleName, deployRoleName } from '../core/platform';
+import { alarmRuleName, deployFunctionRoleName, deployRoleName } from '../core/platform';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';
 import { allowFunctionBasics } from './platform-functions';
@@ -78,7 +79,7 @@ const RUNTIMES: Readonly<Record<CreateFunctionConfig['runtime'], lambda.Runtime>
 };
 
 export class PipelineDeployment extends Construct {
-  /** `stepline-<pipeline>-deploy`, assumed by the platform's deploy function only. */
+  /** `stepline-<pipeline>-deploy-<Region>`, assumed by the platform's deploy function only. */
   readonly role: ExplicitRole;
   /** The deployment's own alarms by name (core/deploy-alarms.ts deploymentAlarms). */
   readonly alarms: ReadonlyMap<string, cloudwatch.CfnAlarm>;
@@ -99,12 +100,17 @@ export class PipelineDeployment extends Construct {
     });
 
     this.role = new ExplicitRole(this, 'Role', {
-      roleName: deployRoleName(pipeline),
+      roleName: deployRoleName(pipeline, stack.region),
       // The platform's deploy function's role, by its fixed name. IAM checks that the role exists when
       // this trust policy is written (the platform deploys first) and keeps its unique id: were the
       // platform's role ever deleted and created again, this stack must be deployed again too.
       assumedBy: new iam.ArnPrincipal(
-        stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: DEPLOY_FUNCTION_ROLE_NAME }),
+        stack.formatArn({
+          service: 'iam',
+          region: '',
+          resource: 'role',
+          resourceName: deployFunctionRoleName(stack.region),
+        }),
       ),
       description: `stepline pipeline "${pipeline}": releases to ${deploy.function}:${deploy.alias}, assumed by the deploy function`,
     });
@@ -132,11 +138,14 @@ export class PipelineDeployment extends Construct {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       });
       // Staging before the gate: the same artifact, published and switched all at once, smoke-checked.
+      // The role serves one deployer (lambdas/adapters/lambda-deployer.ts) for both functions, so it
+      // may read the staging alias too (GetAlias), as test/lib/calls-versus-grants.test.ts requires.
       this.role.allow(
         [
           'lambda:UpdateFunctionCode',
           'lambda:GetFunctionConfiguration',
           'lambda:PublishVersion',
+          'lambda:GetAlias',
           'lambda:UpdateAlias',
           'lambda:InvokeFunction',
         ],

@@ -19,11 +19,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   CATALOG_PATH,
-  DEPLOY_FUNCTION_ROLE_NAME,
   ENV,
   RESOURCE_PREFIX,
   SOURCE_BUS_NAME,
   alarmRuleName,
+  deployFunctionRoleName,
   deployRoleName,
   pushRuleName,
   runRuleName,
@@ -202,7 +202,7 @@ export class PlatformFunctions extends Construct {
    * rollbacks). It holds no permission on any target: per request it assumes the pipeline's deploy role.
    */
   readonly deploy: nodejs.NodejsFunction;
-  /** Named DEPLOY_FUNCTION_ROLE_NAME: the pipelines' deploy roles trust it by that name. */
+  /** Named deployFunctionRoleName(<Region>): the pipelines' deploy roles trust it by that name. */
   readonly deployRole: ExplicitRole;
 
   constructor(scope: Construct, id: string, props: PlatformFunctionsProps) {
@@ -477,7 +477,7 @@ export class PlatformFunctions extends Construct {
       // The ASL gives each deployment task 120 s; the function must give up before the task does.
       timeout: Duration.seconds(100),
       environment: catalog,
-      roleName: DEPLOY_FUNCTION_ROLE_NAME,
+      roleName: deployFunctionRoleName(stack.region),
       // Also invoked by the pipelines' alarm rules.
       invokedByEvents: true,
     });
@@ -500,14 +500,21 @@ export class PlatformFunctions extends Construct {
       "The release step reads the build stage's artifact location from its build; the pipelines' projects are all named stepline-<pipeline>-<stage>.",
     );
     deployer.role.allow(
-      ['codebuild:BatchGetReports'],
+      ['codebuild:BatchGetReports', 'codebuild:DescribeTestCases'],
       [stack.formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${RESOURCE_PREFIX}*` })],
-      "Reading a build (CodeBuildInspector.describeBuild) also reads its test reports, in report groups named <project>-<report>: stepline's projects' report groups only.",
+      "Reading a build (CodeBuildInspector.describeBuild) also reads its test reports and, when they have failures, their failed test cases, in report groups named <project>-<report>: stepline's projects' report groups only.",
     );
     deployer.role.allow(
       ['sts:AssumeRole'],
-      [stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: deployRoleName('*') })],
-      "Each pipeline's deploy role (stepline-<pipeline>-deploy, in the pipeline's stack) holds the permissions on that pipeline's target function, artifacts and alarms; the deploy function may assume those roles and no other, and holds no permission on any target itself.",
+      [
+        stack.formatArn({
+          service: 'iam',
+          region: '',
+          resource: 'role',
+          resourceName: deployRoleName('*', stack.region),
+        }),
+      ],
+      "Each pipeline's deploy role (stepline-<pipeline>-deploy-<Region>, in the pipeline's stack) holds the permissions on that pipeline's target function, artifacts and alarms; the deploy function may assume those roles of its own Region and no other, and holds no permission on any target itself.",
     );
     // The alarm rules: one per pipeline with a deploy target, on the default bus.
     invokedByRules(this.deploy, 'InvokedByAlarmRules', undefined, alarmRuleName('*'));

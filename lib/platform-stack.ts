@@ -121,8 +121,8 @@ export class PlatformStack extends Stack {
     });
     new CfnOutput(this, 'ApprovalsCliPolicy', {
       description:
-        "The IAM policy statement an approver's identity needs for `stepline approvals` against AWS (execute-api:Invoke on the CLI routes only)",
-      value: this.toJsonString(this.approvals.cliPolicyStatement().toStatementJson()),
+        "The IAM policy an operator's identity needs for the CLI against AWS (`stepline approvals|approve|reject|deploy --aws`): ssm:GetParameter on the endpoint's parameter, execute-api:Invoke on the CLI routes only",
+      value: this.toJsonString(this.approvals.cliPolicy().toJSON()),
     });
   }
 }

@@ -31,6 +31,7 @@ import {
   APPROVAL_ROUTES,
   CATALOG_PATH,
   ENV,
+  PLATFORM_PARAMETERS,
   SLACK_SIGNING_SECRET_NAME,
 } from '../core/platform';
 import { PIPELINE_DEFINITION_FILE } from '../statemachines';
@@ -115,6 +116,8 @@ export class ReleaseApprovals extends Construct {
   readonly accessLogs: logs.LogGroup;
   /** The routes by route key (`METHOD path`, the paths from APPROVAL_ROUTES), e.g. `GET /cli/approvals/{runId}`. */
   readonly routes: ReadonlyMap<string, apigwv2.HttpRoute>;
+  /** The IAM-authorized routes, the CLI's, as [method, path]: what the CLI policy names. */
+  private readonly cliRoutes: (readonly [apigwv2.HttpMethod, string])[] = [];
   /** The decision function's schedule: expiry, held gates, failed resumes, heartbeats. */
   readonly sweepRule: events.Rule;
 
@@ -272,11 +275,17 @@ export class ReleaseApprovals extends Construct {
       );
     }
     // The CLI signs its requests with the caller's AWS credentials: the IAM identity is the approver.
+    // Each is named in the CLI policy (cliPolicy) as it is added here, so no route is left out of it.
     const iamAuthorizer = new HttpIamAuthorizer();
-    addRoute(apigwv2.HttpMethod.GET, APPROVAL_ROUTES.cli, iamAuthorizer);
-    addRoute(apigwv2.HttpMethod.GET, `${APPROVAL_ROUTES.cli}/{runId}`, iamAuthorizer);
-    addRoute(apigwv2.HttpMethod.POST, `${APPROVAL_ROUTES.cli}/{runId}`, iamAuthorizer);
-    addRoute(apigwv2.HttpMethod.POST, `${APPROVAL_ROUTES.deployments}/{runId}`, iamAuthorizer);
+    for (const [method, path] of [
+      [apigwv2.HttpMethod.GET, APPROVAL_ROUTES.cli],
+      [apigwv2.HttpMethod.GET, `${APPROVAL_ROUTES.cli}/{runId}`],
+      [apigwv2.HttpMethod.POST, `${APPROVAL_ROUTES.cli}/{runId}`],
+      [apigwv2.HttpMethod.POST, `${APPROVAL_ROUTES.deployments}/{runId}`],
+    ] as const) {
+      addRoute(method, path, iamAuthorizer);
+      this.cliRoutes.push([method, path]);
+    }
     this.routes = routes;
 
     this.sweepRule = new events.Rule(this, 'SweepRule', {
@@ -306,22 +315,54 @@ export class ReleaseApprovals extends Construct {
   }
 
   /**
-   * What an approver's IAM identity needs for `stepline approvals` against AWS: execute-api:Invoke on
-   * the CLI routes (`/cli/approvals` and `/cli/approvals/<run>`, any method) of this API, nothing else.
+   * What an operator's IAM identity needs for the CLI against AWS (`stepline approvals | approve |
+   * reject | deploy … --aws`): reading the endpoint's URL from its SSM parameter, which every such
+   * command does first, and execute-api:Invoke on each IAM-authorized route of this API (the CLI's:
+   * the gates under /cli/approvals, the deployment controls under /cli/deployments), nothing else.
    */
-  cliPolicyStatement(): iam.PolicyStatement {
-    return new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: this.cliRouteArns() });
+  cliPolicy(): iam.PolicyDocument {
+    return new iam.PolicyDocument({ statements: this.cliStatements() });
   }
 
-  /** Lets `grantee` call the CLI routes (an approver's role or user). */
-  grantDecide(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: this.cliRouteArns() });
+  /** Lets `grantee` (an operator's role or user) use the CLI against AWS: exactly cliPolicy(). */
+  grantCli(grantee: iam.IGrantable): iam.Grant {
+    const [url, routes] = this.cliStatements().map((statement) =>
+      iam.Grant.addToPrincipal({ grantee, actions: statement.actions, resourceArns: statement.resources }),
+    );
+    return url!.combine(routes!);
   }
 
+  private cliStatements(): [iam.PolicyStatement, iam.PolicyStatement] {
+    const stack = Stack.of(this);
+    return [
+      new iam.PolicyStatement({
+        actions: ['ssm:GetParameter'],
+        resources: [
+          stack.formatArn({
+            service: 'ssm',
+            resource: 'parameter',
+            resourceName: PLATFORM_PARAMETERS.approvalsUrl.slice(1),
+          }),
+        ],
+      }),
+      new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: this.cliRouteArns() }),
+    ];
+  }
+
+  /**
+   * `arn:…:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>` of each CLI route, a path
+   * parameter (`{runId}`) matching any one segment's text as `*` (API Gateway developer guide, "Control
+   * access to an HTTP API with IAM authorization"; the resource format: Service Authorization Reference,
+   * Amazon API Gateway, execute-api-general).
+   */
   private cliRouteArns(): string[] {
-    const route = (path: string) =>
-      Stack.of(this).formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `*/*${path}` });
-    return [route(APPROVAL_ROUTES.cli), route(`${APPROVAL_ROUTES.cli}/*`)];
+    return this.cliRoutes.map(([method, path]) =>
+      Stack.of(this).formatArn({
+        service: 'execute-api',
+        resource: this.api.apiId,
+        resourceName: `*/${method}${path.replace(/\{[^}]+\}/g, '*')}`,
+      }),
+    );
   }
 }
 

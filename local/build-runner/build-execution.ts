@@ -1,6 +1,7 @@
 import type { Build, BuildArtifacts, PhaseContext, Report, StatusType } from '@aws-sdk/client-codebuild';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { buildArtifactKey } from '../../core/platform';
 import {
   COMMAND_PHASES,
   parseBuildspec,
@@ -90,7 +91,10 @@ export class BuildExecution {
     this.log = new BuildLog(join(settings.buildDir, 'build.log'), settings.now, settings.onLogLine);
     this.recorder = new PhaseRecorder(settings.now);
     this.srcDir = join(settings.buildDir, 'src');
-    this.artifactsDir = join(settings.buildDir, 'artifacts');
+    // The primary artifact where CodeBuild's S3 key would put it: `<project dir>/<build uuid>/artifact.zip`
+    // (core/platform.ts buildArtifactKey; the build dir is named after the build's uuid). Locally it is
+    // the unpacked directory, which local Lambda takes as the code.
+    this.artifactsDir = buildArtifactKey(dirname(settings.buildDir), settings.buildId);
   }
 
   async run(): Promise<BuildOutcome> {

@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { appendFile, mkdir, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, normalize, sep } from 'node:path';
+import { BUILD_ARTIFACT_NAME } from '../../core/platform';
 import { buildArn, projectArn } from './arns';
 import { BuildExecution } from './build-execution';
 import { containerTime } from './build-log';
@@ -213,7 +214,7 @@ async function pruneArtifacts(projectDir: string, keep: number): Promise<void> {
   const old = dated.sort((a, b) => b.time - a.time).slice(keep);
   await Promise.all(
     old.flatMap(({ dir }) =>
-      ['artifacts', 'secondary-artifacts'].map((name) => rm(join(dir, name), { recursive: true, force: true })),
+      [BUILD_ARTIFACT_NAME, 'secondary-artifacts'].map((name) => rm(join(dir, name), { recursive: true, force: true })),
     ),
   );
 }

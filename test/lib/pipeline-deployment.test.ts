@@ -14,9 +14,9 @@ import type { IConstruct } from 'constructs';
 import { readConfigFile } from '../../bin/config-file';
 import { parseConfig, type PipelineConfig } from '../../core/config';
 import { alarmRuleTrigger, deploymentAlarms } from '../../core/deploy-alarms';
-import { DEPLOY_FUNCTION_ROLE_NAME, PLATFORM_PARAMETERS, alarmRuleName, deployRoleName } from '../../core/platform';
+import { PLATFORM_PARAMETERS, alarmRuleName, deployFunctionRoleName, deployRoleName } from '../../core/platform';
 import { assumeDeployRole } from '../../lambdas/deploy';
-import { checkLimits } from '../../lib/limits';
+import { LONGEST_REGION, checkLimits } from '../../lib/limits';
 import type { PipelineStack } from '../../lib/pipeline-stack';
 import { toTargetInput } from '../../lib/source-triggers';
 import { arn, statementsOfRole, synthesize, type Resource, type Synthesized, type Template } from '../support/cdk';
@@ -76,7 +76,11 @@ describe('the platform: one deploy function for every pipeline', () => {
   test('its role has a fixed name and may assume only the pipelines deploy roles; no permission on any target', () => {
     const stack = platform();
     const { deploy, deployRole, failedRunRequests } = stack.functions;
-    expect(resourceOf(deployRole.role).Properties.RoleName).toBe(DEPLOY_FUNCTION_ROLE_NAME);
+    // IAM names are account-wide: the Region in the name lets a second Region of the account deploy.
+    expect(resourceOf(deployRole.role).Properties.RoleName).toEqual({
+      'Fn::Join': ['', ['stepline-deploy-function-', { Ref: 'AWS::Region' }]],
+    });
+    expect(resourceOf(deployRole.role).Properties.RoleName).toEqual(ref(stack, deployFunctionRoleName(stack.region)));
     expect(resourceOf(deploy).Properties).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
@@ -99,21 +103,32 @@ describe('the platform: one deploy function for every pipeline', () => {
       },
       { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn('ssm', 'parameter/stepline/pipelines/*') },
       { Effect: 'Allow', Action: 'codebuild:BatchGetBuilds', Resource: arn('codebuild', 'project/stepline-*') },
-      { Effect: 'Allow', Action: 'codebuild:BatchGetReports', Resource: arn('codebuild', 'report-group/stepline-*') },
+      {
+        Effect: 'Allow',
+        Action: ['codebuild:BatchGetReports', 'codebuild:DescribeTestCases'],
+        Resource: arn('codebuild', 'report-group/stepline-*'),
+      },
       {
         Effect: 'Allow',
         Action: 'sts:AssumeRole',
         Resource: {
           'Fn::Join': [
             '',
-            ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/stepline-*-deploy'],
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':iam::',
+              { Ref: 'AWS::AccountId' },
+              ':role/stepline-*-deploy-',
+              { Ref: 'AWS::Region' },
+            ],
           ],
         },
       },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
     ]);
-    // The rule-name pattern the role may assume is the very name each pipeline's role gets.
-    expect(deployRoleName('*')).toBe('stepline-*-deploy');
+    // The name pattern the role may assume is the very name each pipeline's role gets.
+    expect(deployRoleName('*', 'eu-west-1')).toBe('stepline-*-deploy-eu-west-1');
   });
 
   test('its ARN is published for the pipeline stacks; rules named stepline-*-alarms on the default bus may invoke it', () => {
@@ -151,7 +166,10 @@ describe("a pipeline's deploy role", () => {
       const stack = pipeline(name);
       const { role } = stack.deployment!;
       const props = resourceOf(role.role).Properties;
-      expect(props.RoleName).toBe(deployRoleName(name));
+      expect(props.RoleName).toEqual({
+        'Fn::Join': ['', [`stepline-${name}-deploy-`, { Ref: 'AWS::Region' }]],
+      });
+      expect(props.RoleName).toEqual(ref(stack, deployRoleName(name, stack.region)));
       expect(props.AssumeRolePolicyDocument).toEqual({
         Version: '2012-10-17',
         Statement: [
@@ -167,7 +185,8 @@ describe("a pipeline's deploy role", () => {
                     { Ref: 'AWS::Partition' },
                     ':iam::',
                     { Ref: 'AWS::AccountId' },
-                    `:role/${DEPLOY_FUNCTION_ROLE_NAME}`,
+                    ':role/stepline-deploy-function-',
+                    { Ref: 'AWS::Region' },
                   ],
                 ],
               },
@@ -238,6 +257,7 @@ describe('staging', () => {
           'lambda:UpdateFunctionCode',
           'lambda:GetFunctionConfiguration',
           'lambda:PublishVersion',
+          'lambda:GetAlias',
           'lambda:UpdateAlias',
           'lambda:InvokeFunction',
         ],
@@ -464,7 +484,8 @@ describe('limits', () => {
     const name = `p${'x'.repeat(31)}`;
     const app = synthesize(parseConfig({ pipelines: [pipelineConfig(name, { function: 'f' })] }), { nag: false });
     expect(checkLimits(app.stepline)).toEqual([]);
-    expect(deployRoleName(name).length).toBeLessThanOrEqual(64);
+    // With the longest Region there is, the name is exactly IAM's 64 characters.
+    expect(deployRoleName(name, LONGEST_REGION)).toHaveLength(64);
     expect(alarmRuleName(name).length).toBeLessThanOrEqual(64);
   });
 });
@@ -513,11 +534,11 @@ describe('lambdas/deploy.ts: the pipeline role, assumed per pipeline', () => {
   const sts = mockClient(STSClient);
   afterEach(() => sts.reset());
 
-  test('assumes stepline-<pipeline>-deploy in its own account, the run as session name, and reuses it until 5 minutes before expiry', async () => {
+  test('assumes stepline-<pipeline>-deploy-<Region> in its own account and Region, the run as session name, and reuses it until 5 minutes before expiry', async () => {
     let now = new Date('2026-11-25T10:00:00Z');
     sts
       .on(GetCallerIdentityCommand)
-      .resolves({ Arn: 'arn:aws:sts::111122223333:assumed-role/stepline-deploy-function/x' });
+      .resolves({ Arn: 'arn:aws:sts::111122223333:assumed-role/stepline-deploy-function-eu-west-1/x' });
     sts.on(AssumeRoleCommand).callsFake(() => ({
       Credentials: {
         AccessKeyId: 'AKIA',
@@ -534,9 +555,9 @@ describe('lambdas/deploy.ts: the pipeline role, assumed per pipeline', () => {
     now = new Date(now.getTime() + 56 * 60 * 1000);
     expect(await clientsFor('orders', 'run-4')).not.toBe(first);
     expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input)).toEqual([
-      { RoleArn: 'arn:aws:iam::111122223333:role/stepline-orders-deploy', RoleSessionName: 'run-1' },
-      { RoleArn: 'arn:aws:iam::111122223333:role/stepline-billing-deploy', RoleSessionName: 'run-3' },
-      { RoleArn: 'arn:aws:iam::111122223333:role/stepline-orders-deploy', RoleSessionName: 'run-4' },
+      { RoleArn: 'arn:aws:iam::111122223333:role/stepline-orders-deploy-eu-west-1', RoleSessionName: 'run-1' },
+      { RoleArn: 'arn:aws:iam::111122223333:role/stepline-billing-deploy-eu-west-1', RoleSessionName: 'run-3' },
+      { RoleArn: 'arn:aws:iam::111122223333:role/stepline-orders-deploy-eu-west-1', RoleSessionName: 'run-4' },
     ]);
     expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1);
     // The clients sign with the assumed role's credentials.

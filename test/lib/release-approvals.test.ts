@@ -225,7 +225,7 @@ describe('the decision endpoint', () => {
     ]);
   });
 
-  test("the outputs: the endpoint, Slack's Request URL, the signing secret's name and the CLI policy statement", () => {
+  test("the outputs: the endpoint, Slack's Request URL, the signing secret's name and the CLI policy", () => {
     const stack = platform();
     const endpoint = ref(approvals().url);
     expect(endpoint).toEqual({ 'Fn::GetAtt': [logicalId(approvals().api), 'ApiEndpoint'] });
@@ -236,7 +236,7 @@ describe('the decision endpoint', () => {
         Description: expect.stringContaining('Interactivity Request URL'),
       },
       SlackSigningSecretName: { Value: ref(approvals().slackSigningSecret.secretName) },
-      ApprovalsCliPolicy: { Value: ref(stack.toJsonString(approvals().cliPolicyStatement().toStatementJson())) },
+      ApprovalsCliPolicy: { Value: ref(stack.toJsonString(approvals().cliPolicy().toJSON())) },
     });
     const published = resourcesOfType(stack, 'AWS::SSM::Parameter').map(([, r]) => r.Properties);
     expect(published).toContainEqual(
@@ -244,23 +244,43 @@ describe('the decision endpoint', () => {
     );
   });
 
-  test("an approver's IAM policy: execute-api:Invoke on the CLI routes of this API only", () => {
+  test("an operator's CLI policy: the endpoint's parameter, and execute-api:Invoke on each IAM route of this API only", () => {
     const apiId = ref(approvals().api.apiId);
     const cliRoutes = [
-      arn('execute-api', apiId, '/*/*/cli/approvals'),
-      arn('execute-api', apiId, '/*/*/cli/approvals/*'),
+      arn('execute-api', apiId, '/*/GET/cli/approvals'),
+      arn('execute-api', apiId, '/*/GET/cli/approvals/*'),
+      arn('execute-api', apiId, '/*/POST/cli/approvals/*'),
+      arn('execute-api', apiId, '/*/POST/cli/deployments/*'),
     ];
-    expect(platform().resolve(approvals().cliPolicyStatement().toStatementJson())).toEqual({
-      Effect: 'Allow',
-      Action: 'execute-api:Invoke',
-      Resource: cliRoutes,
+    expect(platform().resolve(approvals().cliPolicy().toJSON())).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'ssm:GetParameter',
+          Resource: arn('ssm', 'parameter/stepline/platform/approvals-url'),
+        },
+        { Effect: 'Allow', Action: 'execute-api:Invoke', Resource: cliRoutes },
+      ],
     });
+    // Every IAM-authorized route of the API is named: the policy's routes are the API's IAM routes.
+    const iamRoutes = resourcesOfType(platform(), 'AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties)
+      .filter((p) => p.AuthorizationType === 'AWS_IAM')
+      .map((p) => p.RouteKey);
+    expect(iamRoutes.sort()).toEqual([
+      'GET /cli/approvals',
+      'GET /cli/approvals/{runId}',
+      'POST /cli/approvals/{runId}',
+      'POST /cli/deployments/{runId}',
+    ]);
     const stack = new Stack(synthesized.app, 'GrantScratch');
-    const approver = new iam.Role(stack, 'Approver', { assumedBy: new iam.AccountRootPrincipal() });
-    const grant = approvals().grantDecide(approver);
+    const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    const grant = approvals().grantCli(operator);
     expect(grant.success).toBe(true);
-    expect(grant.principalStatements.map((s) => [s.actions, s.resources])).toEqual([
-      [['execute-api:Invoke'], approvals().cliPolicyStatement().resources],
+    expect(grant.principalStatements.map((s) => [s.actions, platform().resolve(s.resources)])).toEqual([
+      [['ssm:GetParameter'], [arn('ssm', 'parameter/stepline/platform/approvals-url')]],
+      [['execute-api:Invoke'], cliRoutes],
     ]);
   });
 });

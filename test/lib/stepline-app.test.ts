@@ -13,7 +13,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { parseConfig, projectName, pushFilters, stagePlan, type CodeCommitPipeline } from '../../core/config';
-import { CATALOG_PATH, PLATFORM_PARAMETERS } from '../../core/platform';
+import { BUILD_ARTIFACT_NAME, CATALOG_PATH, PLATFORM_PARAMETERS } from '../../core/platform';
 import { runEventTrigger } from '../../core/source-events';
 import { codeCommitTrigger } from '../../core/triggers';
 import type { PipelineStack } from '../../lib/pipeline-stack';
@@ -660,11 +660,32 @@ describe('PipelineStack', () => {
               Location: platformParameter(stack, PLATFORM_PARAMETERS.artifactBucketName),
               Path: s.pipeline,
               NamespaceType: 'BUILD_ID',
+              // Named by stepline, not by the buildspec: <pipeline>/<build id>/artifact.zip.
+              Name: BUILD_ARTIFACT_NAME,
               Packaging: 'ZIP',
-              OverrideArtifactName: true,
             }
           : { Type: 'NO_ARTIFACTS' },
       );
+      // Its log group is the stack's, with a retention: no build creates one.
+      const logGroup = stack.builds.logGroups.get(s.stage)!;
+      expect(props.LogsConfig).toEqual({
+        CloudWatchLogs: { Status: 'ENABLED', GroupName: ref(stack, logGroup.logGroupName) },
+      });
+      expect(resourceOf(logGroup)).toMatchObject({
+        Properties: {
+          LogGroupName: {
+            'Fn::Join': [
+              '',
+              [
+                `/aws/codebuild/${projectName(s.pipeline, s.stage)}-`,
+                { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] },
+              ],
+            ],
+          },
+          RetentionInDays: 90,
+        },
+        DeletionPolicy: 'RetainExceptOnCreate',
+      });
     },
   );
 
@@ -719,19 +740,17 @@ describe('PipelineStack', () => {
 
   test("a stage's role: its own logs and reports, its repository, and for the build stage its artifact prefix and the key", () => {
     const stack = pipeline('hello-service');
-    const logGroup = '/aws/codebuild/stepline-hello-service-';
     const statementsOf = (stage: string) =>
       statementsOfRole(templateOf(stack), logicalId(stack.builds.roles.get(stage)!.role));
+    // No logs:CreateLogGroup anywhere: the groups are the stack's.
     const basics = (stage: string) => [
       {
         Effect: 'Allow',
-        Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
-        Resource: arn('logs', `log-group:${logGroup}${stage}`),
-      },
-      {
-        Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        Resource: arn('logs', `log-group:${logGroup}${stage}:*`),
+        Resource: [
+          arn('logs', 'log-group:', { Ref: logicalId(stack.builds.logGroups.get(stage)!) }),
+          arn('logs', 'log-group:', { Ref: logicalId(stack.builds.logGroups.get(stage)!) }, ':*'),
+        ],
       },
       {
         Effect: 'Allow',

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { BUILD_ARTIFACT_NAME, buildArtifactKey } from '../../../core/platform';
 import { LocalBuildRunner, UnknownRepositoryError, type BuildRequest } from '../../../local/build-runner';
 import { everyKeyBuildspec } from './every-key';
 import { createFixture, type Fixture } from './git-fixture';
@@ -464,6 +465,17 @@ phases:
       { artifacts: true, log: true },
       { artifacts: true, log: true },
     ]);
+  });
+
+  it("puts the primary artifact at the S3 key's shape, <project dir>/<build uuid>/artifact.zip", async () => {
+    const { build } = await run(
+      'version: 0.2\nphases:\n  build:\n    commands: [true]\nartifacts:\n  files: [src/app.txt]\n',
+    );
+    const location = build.artifacts!.location!.replace('file://', '');
+    const uuid = build.id!.split(':')[1]!;
+    expect(location).toBe(buildArtifactKey(join(fixture.rootDir, 'builds', build.projectName!), build.id!));
+    expect(location.endsWith(`/${uuid}/${BUILD_ARTIFACT_NAME}`)).toBe(true);
+    expect(readdirSync(location, { recursive: true })).toContain(join('src', 'app.txt'));
   });
 
   it('copies artifacts with base-directory, discard-paths and exclude-paths', async () => {
