@@ -12,6 +12,7 @@ import {
 } from './buildspec';
 import { BuildLog } from './build-log';
 import { buildEnvironment } from './environment';
+import type { MachineNetwork } from './network';
 import { BuildspecError } from './errors';
 import { copyFiles, resolveFileSet } from './file-sets';
 import { afterFailure, PHASE_TYPES, PhaseRecorder } from './phases';
@@ -45,6 +46,10 @@ export interface BuildSettings {
   readonly home: string;
   readonly region: string;
   readonly awsCredentials: Readonly<Record<string, string>>;
+  /** How this machine reaches the network, as read when the runner started. */
+  readonly machineNetwork: MachineNetwork;
+  /** The network settings builds get (NETWORK_VARIABLES and the npmrc written from npm's). */
+  readonly networkVariables: Readonly<Record<string, string>>;
   /** The local build quota this build waits its turn in. */
   readonly slots: BuildSlots;
   /** Where the build's shell process groups are recorded while they run. */
@@ -144,6 +149,14 @@ export class BuildExecution {
   }
 
   private async execute(): Promise<void> {
+    const { networkVariables, machineNetwork } = this.settings;
+    // Names only: a proxy's URL may carry its credentials.
+    this.log.container(
+      `Network settings of this machine passed to the build: ${Object.keys(networkVariables).join(', ')}`,
+    );
+    if (machineNetwork.npmConfigProblem) {
+      this.log.container(`Warning: npm's registry settings were not passed: ${machineNetwork.npmConfigProblem}`);
+    }
     if (!(await this.downloadSource())) return;
     const buildspec = this.buildspec as Buildspec;
     for (const name of COMMAND_PHASES) {
@@ -198,12 +211,13 @@ export class BuildExecution {
       const selection = await selectRuntimes(runtimeVersions, {
         cacheDir: this.settings.runtimeCacheDir,
         env: this.environment(),
+        npmGlobalConfig: this.settings.machineNetwork.npmGlobalConfig,
         signal: this.halt.signal,
         log: (message) => this.log.container(message),
         track: this.track,
       });
       if (this.interruption) return false;
-      if (!selection.ok) return !this.failPhase('YAML_FILE_ERROR', selection.message);
+      if (!selection.ok) return !this.failPhase(selection.statusCode, selection.message);
       this.pathPrefix = selection.pathPrefix;
     }
     const failure = await this.runCommands(phase?.commands ?? []);
@@ -346,6 +360,7 @@ export class BuildExecution {
       home: s.home,
       region: s.region,
       awsCredentials: s.awsCredentials,
+      network: s.networkVariables,
       builtIns: {
         CODEBUILD_BUILD_ID: s.buildId,
         CODEBUILD_BUILD_ARN: s.buildArn,

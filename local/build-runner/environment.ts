@@ -11,6 +11,8 @@ export interface EnvironmentLayers {
   readonly region: string;
   /** AWS credentials of the shell that started local mode, passed only when the user asked for them. */
   readonly awsCredentials: Readonly<Record<string, string>>;
+  /** How this machine reaches the network (network.ts): the image's proxy and trust settings. */
+  readonly network: Readonly<Record<string, string>>;
 }
 
 /**
@@ -39,7 +41,8 @@ export const AWS_CREDENTIAL_VARIABLES = [
 
 /**
  * The environment of the build shell: built from nothing, as on CodeBuild, never from the shell that
- * started local mode (its PATH, its npm_* variables, its AWS credentials). Precedence as CodeBuild
+ * started local mode (its PATH, its npm_* variables, its AWS credentials), with one exception: the
+ * machine's proxy and trust settings, by name (network.ts), as the image's. Precedence as CodeBuild
  * documents it: start-build overrides over the buildspec's `env/variables` over the image's; the
  * reserved `CODEBUILD_*` variables last. Runtime directories go first on PATH.
  */
@@ -51,6 +54,7 @@ export function buildEnvironment(layers: EnvironmentLayers): NodeJS.ProcessEnv {
     AWS_DEFAULT_REGION: layers.region,
     // Without credentials of its own, a build must not reach them any other way (instance metadata).
     AWS_EC2_METADATA_DISABLED: 'true',
+    ...layers.network,
     ...layers.awsCredentials,
     ...layers.buildspec,
   };

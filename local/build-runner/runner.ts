@@ -11,6 +11,7 @@ import { containerTime } from './build-log';
 import { BuildSlots } from './build-slots';
 import { ProcessRegistry } from './process-registry';
 import { AWS_CREDENTIAL_VARIABLES } from './environment';
+import { NPM_GLOBALCONFIG_VARIABLE, readMachineNetwork, writeBuildNpmrc, type MachineNetwork } from './network';
 import { nextBuildNumber } from './build-numbers';
 import { InvalidBuildRequestError, UnknownRepositoryError } from './errors';
 import { ReportStore } from './report-store';
@@ -95,6 +96,7 @@ export class LocalBuildRunner {
   private readonly keepArtifactsOfBuilds: number;
   private readonly slots: BuildSlots;
   private readonly processes: ProcessRegistry;
+  private network: Promise<{ machine: MachineNetwork; variables: Record<string, string> }> | undefined;
 
   constructor(options: LocalBuildRunnerOptions) {
     this.rootDir = options.rootDir;
@@ -150,6 +152,7 @@ export class LocalBuildRunner {
     const buildDir = join(projectDir, streamName);
     await mkdir(buildDir, { recursive: true });
     await this.prepareHome();
+    const network = await this.machineNetwork();
     const execution = new BuildExecution({
       ...request,
       environmentVariables: request.environmentVariables ?? [],
@@ -166,6 +169,8 @@ export class LocalBuildRunner {
       home: this.home,
       region: this.region,
       awsCredentials: this.awsCredentials,
+      machineNetwork: network.machine,
+      networkVariables: network.variables,
       slots: this.slots,
       processes: this.processes,
     });
@@ -186,6 +191,23 @@ export class LocalBuildRunner {
     await symlink(join(homedir(), '.npm'), npmCache).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EEXIST') throw error;
     });
+  }
+
+  /**
+   * The machine's network settings, read when the first build starts, and npm's written as the builds'
+   * global npmrc (network.ts says why a file and not variables).
+   */
+  private machineNetwork(): Promise<{ machine: MachineNetwork; variables: Record<string, string> }> {
+    this.network ??= (async () => {
+      const machine = await readMachineNetwork();
+      const npmrc = join(this.rootDir, 'npmrc');
+      await writeBuildNpmrc(npmrc, machine.npmSettings);
+      return { machine, variables: { ...machine.variables, [NPM_GLOBALCONFIG_VARIABLE]: npmrc } };
+    })().catch((error: unknown) => {
+      this.network = undefined;
+      throw error;
+    });
+    return this.network;
   }
 
   /** Reports this runner (or another process on the same root) produced, as BatchGetReports returns them. */

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BUILD_ARTIFACT_NAME, buildArtifactKey } from '../../../core/platform';
 import { LocalBuildRunner, UnknownRepositoryError, type BuildRequest } from '../../../local/build-runner';
+import { NETWORK_VARIABLES, NPM_GLOBALCONFIG_VARIABLE } from '../../../local/build-runner/network';
 import { everyKeyBuildspec } from './every-key';
 import { createFixture, type Fixture } from './git-fixture';
 
@@ -70,10 +71,12 @@ phases:
         PATH: `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
         CODEBUILD_BUILD_ID: build.id,
       });
-      // Every variable is CodeBuild's, the image's, or what bash itself sets.
+      // Every variable is CodeBuild's, the image's, what bash itself sets, or how the machine reaches the network.
       const expected =
         /^(CODEBUILD_\w+|HOME|PATH|AWS_REGION|AWS_DEFAULT_REGION|AWS_EC2_METADATA_DISABLED|PWD|OLDPWD|SHLVL|_|__STEPLINE_MARKER)$/;
-      expect(Object.keys(variables).filter((name) => !expected.test(name))).toEqual([]);
+      const network: readonly string[] = [...NETWORK_VARIABLES, NPM_GLOBALCONFIG_VARIABLE];
+      expect(Object.keys(variables).filter((name) => !expected.test(name) && !network.includes(name))).toEqual([]);
+      expect(variables[NPM_GLOBALCONFIG_VARIABLE]).toBe(join(fixture.rootDir, 'npmrc'));
       // The home holds npm's cache and none of the user's dotfiles.
       expect(log).toMatch(/^\.npm$/m);
       expect(log).not.toMatch(/^\.aws$/m);
@@ -93,6 +96,64 @@ phases:
         AWS_SHARED_CREDENTIALS_FILE: join(homedir(), '.aws', 'credentials'),
       });
       expect(variables.STEPLINE_SHELL_ONLY).toBeUndefined();
+    });
+  });
+
+  describe("the machine's network settings", () => {
+    const machine = {
+      HTTPS_PROXY: 'http://proxy.example:3128',
+      http_proxy: 'http://proxy.example:3128',
+      NO_PROXY: '.internal.example,169.254.169.254',
+      NODE_EXTRA_CA_CERTS: '/etc/corporate/ca.pem',
+      SSL_CERT_FILE: '/etc/corporate/bundle.pem',
+      SSL_CERT_DIR: '/etc/corporate/certs',
+      // npm's configuration as the machine has it: registry and cafile are passed, strict-ssl is not.
+      npm_config_registry: 'https://registry.corporate.example/',
+      npm_config_cafile: '/etc/corporate/ca.pem',
+      npm_config_strict_ssl: 'false',
+      STEPLINE_SHELL_ONLY: 'from the shell',
+    };
+    let saved: NodeJS.ProcessEnv;
+    beforeEach(() => {
+      saved = { ...process.env };
+      for (const name of [...NETWORK_VARIABLES, 'npm_config_userconfig']) delete process.env[name];
+      Object.assign(process.env, machine, { npm_config_userconfig: join(fixture.dir, 'no-user-npmrc') });
+    });
+    afterEach(() => {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+    });
+
+    it('reach builds by name, npm settings as the global npmrc, which a repository .npmrc overrides', async () => {
+      fixture.commit({ 'app/.npmrc': 'registry=https://project.example/\n' });
+      const { build, logFile } = await run(`version: 0.2
+phases:
+  build:
+    commands:
+      - env | sort
+      - npm config get registry cafile strict-ssl
+      - cd app && npm config get registry
+`);
+      expect(build.buildStatus).toBe('SUCCEEDED');
+      const log = readFileSync(logFile, 'utf8');
+      for (const name of [
+        'HTTPS_PROXY',
+        'http_proxy',
+        'NO_PROXY',
+        'NODE_EXTRA_CA_CERTS',
+        'SSL_CERT_FILE',
+        'SSL_CERT_DIR',
+      ])
+        expect(log).toContain(`\n${name}=${machine[name as keyof typeof machine]}\n`);
+      expect(log).not.toContain('STEPLINE_SHELL_ONLY');
+      expect(log).not.toMatch(/^npm_config_(registry|cafile|strict_ssl)=/m);
+      expect(log).toContain(
+        'registry=https://registry.corporate.example/\ncafile=/etc/corporate/ca.pem\nstrict-ssl=true\n',
+      );
+      expect(log).toContain('\nhttps://project.example/\n');
+      expect(log).toMatch(
+        /Network settings of this machine passed to the build: HTTPS_PROXY, NO_PROXY, http_proxy, NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, SSL_CERT_DIR, npm_config_globalconfig$/m,
+      );
     });
   });
 
