@@ -30,6 +30,7 @@ import { DecisionRefusedError, InvalidTransitionError } from './errors';
 import type {
   ApprovalStore,
   Clock,
+  WaitLength,
   NotificationStore,
   PipelineCatalog,
   RunEventPublisher,
@@ -64,6 +65,11 @@ export interface GateDeps {
   readonly now: Clock;
 }
 
+export interface AssessDeps extends GateDeps {
+  /** How long the policy's time to expire lasts here: the gate's deadline is that long after it opens. */
+  readonly waitLength: WaitLength;
+}
+
 export interface AwaitDeps extends GateDeps {
   readonly notifications: NotificationStore;
   readonly events: RunEventPublisher;
@@ -91,7 +97,7 @@ export interface Assessment {
 }
 
 /** Opens the gate: the change record and its risk. A pipeline with no policy has no gate. */
-export async function assessRelease(runId: string, deps: GateDeps): Promise<Assessment> {
+export async function assessRelease(runId: string, deps: AssessDeps): Promise<Assessment> {
   const run = await requiredRun(runId, deps);
   const policy = (await deps.catalog.lookup(run.pipeline))?.approval;
   if (!policy) return { needsApproval: false, timeoutSeconds: 1 };
@@ -101,7 +107,7 @@ export async function assessRelease(runId: string, deps: GateDeps): Promise<Asse
   return { needsApproval: approval.status !== 'APPROVED', riskClass: approval.risk.class, timeoutSeconds };
 }
 
-async function openGate(run: RunRecord, policy: ApprovalPolicy, deps: GateDeps): Promise<ApprovalRecord> {
+async function openGate(run: RunRecord, policy: ApprovalPolicy, deps: AssessDeps): Promise<ApprovalRecord> {
   const now = deps.now();
   const { commits, from, files } = await changeSinceLastRelease(run, deps);
   const risk = assessRisk(policy, { changedFiles: files, commits: commits.length, openedAt: now });
@@ -130,7 +136,7 @@ async function openGate(run: RunRecord, policy: ApprovalPolicy, deps: GateDeps):
     asked: [],
     ...(policy.target ? { target: policy.target } : {}),
     openedAt: now.toISOString(),
-    deadline: new Date(now.getTime() + policy.expiresAfterHours * 3_600_000).toISOString(),
+    deadline: new Date(now.getTime() + deps.waitLength(policy.expiresAfterHours * 3_600_000)).toISOString(),
   } satisfies Omit<ApprovalRecord, 'status'>;
   const standard = risk.class === 'standard';
   const approval = await deps.approvals.createApproval({
