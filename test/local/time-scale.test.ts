@@ -20,6 +20,14 @@ function expectWithin(iso: string | undefined, from: number, to: number): void {
   expect(at).toBeLessThanOrEqual(to);
 }
 
+describe('the time scale', () => {
+  it('is refused outside 1 to 3600, naming the range', () => {
+    for (const factor of [0, 0.5, 3601, Number.NaN]) {
+      expect(() => new TimeScale(factor)).toThrow(`the time scale must be a number from 1 to 3600, got ${factor}`);
+    }
+  });
+});
+
 describe('Wait states under a time scale', () => {
   /** A Wait by SecondsPath between InputPath and OutputPath, then one by Seconds. */
   const definition = (seconds: { path: number; fixed: number }) =>
@@ -117,6 +125,12 @@ describe('local alarms under a time scale', () => {
   });
 });
 
+/** A build whose artifact is a Lambda handler with this body. */
+const handler = (body: string) =>
+  `version: 0.2\nphases:\n  build:\n    commands:\n      - mkdir -p dist\n      - ${JSON.stringify(`echo '${body}' > dist/index.js`)}\nartifacts:\n  files:\n    - '**/*'\n  base-directory: dist\n`;
+const GOOD = 'exports.handler = async () => ({ ok: true });';
+const BAD = 'exports.handler = async () => { throw new Error("boom"); };';
+
 describe('a local run at ×60', () => {
   let fixture: Fixture;
   afterEach(() => fixture?.close());
@@ -173,14 +187,26 @@ describe('a local run at ×60', () => {
     expectWithin(approval.resumedAt, t0, t1);
   });
 
+  it("rolls a bad canary back on its own: callers' traffic fires the errors alarm within its shortened periods", async () => {
+    fixture = await startFixture(
+      { timeScale: 60, trafficPerSecond: 20 },
+      { deploy: { function: 'hello', strategy: { type: 'canary', steps: [50], bakeSeconds: 300 } } },
+    );
+    const finished = await fixture.runtime.waitForRun(await run({ ...passingSeed, 'build.yml': handler(BAD) }));
+    expect(finished.failure).toMatchObject({
+      error: 'Deploy.RolledBack',
+      cause: expect.stringMatching(/^alarm stepline-demo-errors is in ALARM: Threshold Crossed/),
+    });
+    expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('1');
+  });
+
   it('bakes 120 s in 2 s: the steps are recorded at the real times they were taken', async () => {
     fixture = await startFixture(
       { timeScale: 60 },
       { deploy: { function: 'hello', strategy: { type: 'canary', steps: [50], bakeSeconds: 120 } } },
     );
-    const build = `version: 0.2\nphases:\n  build:\n    commands:\n      - mkdir -p dist\n      - ${JSON.stringify(`echo 'exports.handler = async () => ({ ok: true });' > dist/index.js`)}\nartifacts:\n  files:\n    - '**/*'\n  base-directory: dist\n`;
     const t0 = Date.now();
-    const finished = await fixture.runtime.waitForRun(await run({ ...passingSeed, 'build.yml': build }));
+    const finished = await fixture.runtime.waitForRun(await run({ ...passingSeed, 'build.yml': handler(GOOD) }));
     const t1 = Date.now();
     expect(finished.status).toBe('SUCCEEDED');
     const taken = (await fixture.runtime.store.getDeployment(finished.runId))!.stepsTaken!;
