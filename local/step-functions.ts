@@ -113,6 +113,23 @@ export class LocalStepFunctions {
   /** Adapter calls still running: an aborted execution ends at once, its tasks only when they have cleaned up. */
   private readonly tasksInFlight = new Set<Promise<unknown>>();
 
+  /** How much shorter Wait states wait than their ASL says. */
+  private readonly timeScale: TimeScale;
+
+  /** Runs a Wait state shortened by the time scale (see withScaledWaits): waits, then passes its input on. */
+  private readonly scaledWait: TaskAdapter = async (input, { signal }) => {
+    const { input: passed, seconds } = input as { input: unknown; seconds: unknown };
+    // "You must specify time as a positive, integer value from 0 up to 99999999" (Wait state, ASL).
+    if (!(Number.isInteger(seconds) && (seconds as number) >= 0 && (seconds as number) <= MAX_WAIT_SECONDS)) {
+      throw new TaskError(
+        'States.Runtime',
+        `a Wait state's SecondsPath must give a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, got ${JSON.stringify(seconds)}`,
+      );
+    }
+    await sleep(this.timeScale.wait((seconds as number) * 1000), signal);
+    return passed;
+  };
+
   /**
    * @param options.executionsDir where executions are kept across restarts, as Step Functions keeps
    *   them (a name stays taken; DescribeExecution answers for past runs). An execution a stop or a
@@ -129,27 +146,9 @@ export class LocalStepFunctions {
       timeScale?: TimeScale;
     } = {},
   ) {
-    const scale = options.timeScale ?? TimeScale.REAL;
-    this.scaledWait = async (input, { signal }) => {
-      const { input: passed, seconds } = input as { input: unknown; seconds: unknown };
-      // "You must specify time as a positive, integer value from 0 up to 99999999" (Wait state, ASL).
-      if (!(Number.isInteger(seconds) && (seconds as number) >= 0 && (seconds as number) <= MAX_WAIT_SECONDS)) {
-        throw new TaskError(
-          'States.Runtime',
-          `a Wait state's SecondsPath must give a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, got ${JSON.stringify(seconds)}`,
-        );
-      }
-      await sleep(scale.wait((seconds as number) * 1000), signal);
-      return passed;
-    };
-    this.scaling = scale.factor !== 1;
+    this.timeScale = options.timeScale ?? TimeScale.REAL;
     if (options.executionsDir) this.load(options.executionsDir);
   }
-
-  /** Runs a Wait state shortened by the time scale (see withScaledWaits). */
-  private readonly scaledWait: TaskAdapter;
-  /** Whether Wait states are shortened. */
-  private readonly scaling: boolean;
 
   private adapterOf(resource: string): TaskAdapter | undefined {
     return resource === SCALED_WAIT_RESOURCE ? this.scaledWait : this.adapters[resource];
@@ -158,7 +157,7 @@ export class LocalStepFunctions {
   /** Registers a state machine; refuses one with a Task that no adapter can run. */
   createStateMachine(name: string, definitionJson: string): string {
     const definition = JSON.parse(definitionJson) as unknown;
-    if (this.scaling) withScaledWaits(definition);
+    if (this.timeScale.factor !== 1) withScaledWaits(definition);
     const tasks = new Map<string, string>();
     for (const task of taskResources(definition)) {
       if (tasks.has(task.state)) {
