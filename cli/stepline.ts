@@ -16,7 +16,7 @@ import { LOCAL_DEMO_HEADER } from '../local/approvals';
 import { runApprovalsCommand, runDeployCommand } from './approvals';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { LocalModeBusyError } from '../local/state-lock';
-import { failureLines, formatDuration, ProgressPrinter } from './progress';
+import { failureLines, formatDuration, gateDeadline, ProgressPrinter, scaledWait } from './progress';
 
 const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE] [--aws-credentials] [--max-builds N]
        stepline approvals [RUN] [--aws] [--state-dir DIR]
@@ -30,8 +30,9 @@ const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE]
   --aws-credentials  let builds use this shell's AWS credentials (AWS_* variables, ~/.aws); without it a
                      build has none, where on CodeBuild it would have its project's service role
   --max-builds N     how many builds run at once; the rest wait their turn (default: the number of cores)
-  --time-scale N     how much faster local mode's clock runs than yours (default 60: a 5-minute bake takes
-                     5 s, a one-minute alarm period 1 s; gate deadlines pass 60 times sooner too)
+  --time-scale N     how many times shorter the platform's waits are, 1 to 3600 (default 60: a 5-minute bake
+                     takes 5 s, a one-minute alarm period 1 s, a 72-hour gate expires in 72 minutes); the
+                     clock is not scaled: run times, timestamps and deadlines shown are real
   --smtp-relay URL   send notification emails through this relay (smtp://host:port, e.g. a local mail
                      catcher) instead of writing them to .stepline/outbox/email/
 
@@ -113,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
   const followed = new Map<string, Promise<RunRecord>>();
   // Each run is followed once, whether its start was seen through a push of ours or another one.
   const followOnce = (runId: string) => {
-    if (!followed.has(runId)) followed.set(runId, follow(runtime, runId, interactive, timeScale));
+    if (!followed.has(runId)) followed.set(runId, follow(runtime, runId, interactive));
     return followed.get(runId)!;
   };
   const runtime: LocalRuntime = await LocalRuntime.start({
@@ -141,6 +142,12 @@ async function main(argv: string[]): Promise<number> {
   console.log(`  run store: ${stateDir}/store (DynamoDB protocol at ${runtime.storeEndpoint})`);
   console.log(`  build logs: ${stateDir}/codebuild/builds/<project>/<build>/build.log`);
   console.log(`  function logs: ${stateDir}/functions/`);
+  if (runtime.timeScale.factor !== 1) {
+    const scale = runtime.timeScale;
+    console.log(
+      `  time scale ×${scale.factor}: waits are shorter (${scaledWait('bake', 300_000, scale)}, ${scaledWait('alarm period', 60_000, scale)}, ${scaledWait('gate expiry', 72 * 3_600_000, scale)}); run times and timestamps are real`,
+    );
+  }
   runtime.interruptedRuns.forEach((runId) =>
     console.log(`  run ${runId} was interrupted by the last stop: recorded FAILED`),
   );
@@ -202,12 +209,7 @@ pushed the demo's bad change to ${target} (commit ${commitId.slice(0, 12)}): wat
 }
 
 /** Prints each stage change as the run store records it, until the run ends, then the outcome. */
-async function follow(
-  runtime: LocalRuntime,
-  runId: string,
-  interactive: boolean,
-  timeScale: number,
-): Promise<RunRecord> {
+async function follow(runtime: LocalRuntime, runId: string, interactive: boolean): Promise<RunRecord> {
   const execution = runtime.stepFunctions.listExecutions().find((e) => e.name === runId);
   console.log(`run ${runId}${execution ? ` (execution ${execution.executionArn})` : ''}`);
   if (!execution && (await runtime.store.getRun(runId))?.status === 'QUEUED') {
@@ -235,7 +237,7 @@ async function follow(
   console.log(
     run.status === 'SKIPPED'
       ? `run ${run.runId} SKIPPED: ${run.skipReason}`
-      : `run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}${timeScale === 1 ? '' : ` of local time (its clock runs ×${timeScale})`}`,
+      : `run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}`,
   );
   failureLines(run).forEach((line) => console.log(line));
   await runtime.notificationsOf(run.runId);
@@ -263,7 +265,9 @@ async function showDeployment(runtime: LocalRuntime, runId: string, shown: strin
   const traffic = weights.length
     ? `version ${weights[0]![0]} ${Math.round(weights[0]![1] * 100)}%, version ${alias.functionVersion} ${100 - Math.round(weights[0]![1] * 100)}%`
     : `version ${alias.functionVersion} 100%`;
-  const line = `  ↳ deploy ${deployment.function}:${deployment.alias} ${deployment.status}: ${traffic}; alarms: ${alarms}${deployment.outcome && deployment.status !== 'IN_PROGRESS' ? ` — ${deployment.outcome}` : ''}`;
+  const bakeSeconds = deployment.status === 'IN_PROGRESS' ? (deployment.steps[deployment.step]?.bakeSeconds ?? 0) : 0;
+  const bake = bakeSeconds ? `; ${scaledWait('bake', bakeSeconds * 1000, runtime.timeScale)}` : '';
+  const line = `  ↳ deploy ${deployment.function}:${deployment.alias} ${deployment.status}: ${traffic}${bake}; alarms: ${alarms}${deployment.outcome && deployment.status !== 'IN_PROGRESS' ? ` — ${deployment.outcome}` : ''}`;
   if (line !== shown) console.log(line);
   return line;
 }
@@ -279,7 +283,7 @@ async function atReleaseGate(runtime: LocalRuntime, gate: ApprovalRecord, intera
     return;
   }
   console.log(
-    `  release gate: ${gate.risk.class} risk (${gate.risk.reasons.join('; ')}); needs ${gate.required.approvals} approval(s)${gate.required.group ? ` from ${gate.required.group}` : ''} by ${gate.deadline}`,
+    `  release gate: ${gate.risk.class} risk (${gate.risk.reasons.join('; ')}); needs ${gate.required.approvals} approval(s)${gate.required.group ? ` from ${gate.required.group}` : ''} by ${gateDeadline(gate, runtime.timeScale)}`,
   );
   if (!interactive) {
     const answer = await fetch(`${runtime.endpoint.url}${APPROVAL_ROUTES.cli}/${gate.runId}`, {

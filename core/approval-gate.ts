@@ -30,6 +30,7 @@ import { DecisionRefusedError, InvalidTransitionError } from './errors';
 import type {
   ApprovalStore,
   Clock,
+  WaitLength,
   NotificationStore,
   PipelineCatalog,
   RunEventPublisher,
@@ -62,6 +63,11 @@ export interface GateDeps {
   readonly approvals: ApprovalStore;
   readonly catalog: PipelineCatalog;
   readonly now: Clock;
+}
+
+export interface AssessDeps extends GateDeps {
+  /** How long the policy's time to expire lasts here: the gate's deadline is that long after it opens. */
+  readonly waitLength: WaitLength;
 }
 
 export interface AwaitDeps extends GateDeps {
@@ -106,7 +112,7 @@ export function gateTimeoutSeconds(deadline: string, now: Date): number {
 }
 
 /** Opens the gate: the change record and its risk. A pipeline with no policy has no gate. */
-export async function assessRelease(runId: string, deps: GateDeps): Promise<Assessment> {
+export async function assessRelease(runId: string, deps: AssessDeps): Promise<Assessment> {
   const run = await requiredRun(runId, deps);
   const policy = (await deps.catalog.lookup(run.pipeline))?.approval;
   if (!policy) return { needsApproval: false, timeoutSeconds: 1 };
@@ -116,7 +122,7 @@ export async function assessRelease(runId: string, deps: GateDeps): Promise<Asse
   return { needsApproval: approval.status !== 'APPROVED', riskClass: approval.risk.class, timeoutSeconds };
 }
 
-async function openGate(run: RunRecord, policy: ApprovalPolicy, deps: GateDeps): Promise<ApprovalRecord> {
+async function openGate(run: RunRecord, policy: ApprovalPolicy, deps: AssessDeps): Promise<ApprovalRecord> {
   const now = deps.now();
   const { commits, from, files } = await changeSinceLastRelease(run, deps);
   const risk = assessRisk(policy, { changedFiles: files, commits: commits.length, openedAt: now });
@@ -145,7 +151,7 @@ async function openGate(run: RunRecord, policy: ApprovalPolicy, deps: GateDeps):
     asked: [],
     ...(policy.target ? { target: policy.target } : {}),
     openedAt: now.toISOString(),
-    deadline: new Date(now.getTime() + policy.expiresAfterHours * 3_600_000).toISOString(),
+    deadline: new Date(now.getTime() + deps.waitLength(policy.expiresAfterHours * 3_600_000)).toISOString(),
   } satisfies Omit<ApprovalRecord, 'status'>;
   const standard = risk.class === 'standard';
   const approval = await deps.approvals.createApproval({

@@ -160,6 +160,13 @@ export interface SourceEventPublisher {
 
 export type Clock = () => Date;
 
+/**
+ * How long a wait that a policy sets (a release gate's time to expire) lasts where the platform runs, in
+ * ms: on AWS as long as the policy says; in local mode shortened by its time scale. The clock is never
+ * scaled: a deadline is the real instant the wait ends.
+ */
+export type WaitLength = (ms: number) => number;
+
 export type ApprovalUpdate = Omit<Mutable<ApprovalRecord>, 'runId' | 'status'>;
 
 /**

@@ -4,7 +4,7 @@
  * token and asks the approvers (awaitApproval). Deciding is the decision endpoint's
  * (lambdas/approval-decisions.ts), which alone may resume an execution.
  */
-import { assessRelease, awaitApproval, type AwaitDeps } from '../core/approval-gate';
+import { assessRelease, awaitApproval, type AssessDeps, type AwaitDeps } from '../core/approval-gate';
 import { gateRequestSchema, parseInput } from '../core/schemas';
 import { RunStore } from '../store/run-store';
 import { signedApprovalLinks } from './adapters/approval-links';
@@ -27,15 +27,16 @@ export function gateStoreDeps(platform: HandlerPlatform) {
   };
 }
 
-export function approvalGateDeps(platform: HandlerPlatform): AwaitDeps {
+export function approvalGateDeps(platform: HandlerPlatform): AwaitDeps & AssessDeps {
   const linkKey = new CachedSecret(platform.clients.secretsManager(), platform.linkKeySecretId, platform.now);
   return {
     ...gateStoreDeps(platform),
+    waitLength: platform.waitLength,
     links: (approval) => signedApprovalLinks(approval, platform.approvalsUrl, () => linkKey.value()),
   };
 }
 
-export function createHandler(deps: AwaitDeps, log: LogLine = stdoutLog) {
+export function createHandler(deps: AwaitDeps & AssessDeps, log: LogLine = stdoutLog) {
   return async (event: unknown) => {
     const request = parseInput(gateRequestSchema, event, 'release gate request');
     if (request.kind === 'assess') {

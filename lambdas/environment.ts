@@ -23,7 +23,7 @@ import {
   SLACK_SIGNING_SECRET_NAME,
   SOURCE_BUS_NAME,
 } from '../core/platform';
-import type { Clock } from '../core/ports';
+import type { Clock, WaitLength } from '../core/ports';
 import type { RunRecord } from '../core/records';
 
 /** What every SDK client of a platform is configured with (empty on AWS). */
@@ -66,6 +66,8 @@ export interface HandlerPlatform {
   /** Where a message sends its reader to see a run. */
   readonly runLink: (run: RunRecord) => string;
   readonly now: Clock;
+  /** How long a wait a policy sets lasts: as long as it says on AWS; local mode's time scale shortens it. */
+  readonly waitLength: WaitLength;
 }
 
 /**
@@ -102,6 +104,7 @@ export function awsPlatform(): HandlerPlatform {
     slackSigningSecretId: process.env[ENV.slackSigningSecretId] || SLACK_SIGNING_SECRET_NAME,
     runLink: consoleLink,
     now: () => new Date(),
+    waitLength: (ms) => ms,
   };
 }
 

@@ -9,6 +9,10 @@
  * shows it ("Alarm events and EventBridge", cloudwatch-and-eventbridge): `resources: [<alarm ARN>]`, `detail` with
  * `alarmName`, `state` and `previousState` (`value`, `reason`, `reasonData` when the state came from data,
  * `timestamp` as `2019-10-02T17:04:40.989+0000`) and `configuration.metrics` (one `metricStat` with `returnData`).
+ *
+ * Under local mode's time scale an alarm's periods, and the minute between evaluations, pass that many times
+ * sooner: the evaluator reasons on the stretched timeline of local/time-scale.ts, where they last as CloudWatch
+ * defines them, and every time this module reports (states, events, reason data) is real.
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
@@ -20,6 +24,7 @@ import { UnknownAlarmsError } from '../lambdas/adapters/alarm-reader';
 import { operation, type Operation } from './aws-endpoint';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
 import type { LocalMetrics } from './functions/metrics';
+import { TimeScale } from './time-scale';
 
 /** One side of a state change in CloudWatch's event: `state` or `previousState`. */
 export interface AlarmStateDetail {
@@ -101,12 +106,16 @@ export class LocalAlarms {
   private readonly onStateChange: (event: AlarmStateChangeEvent) => void;
   private readonly region: string;
   private readonly account: string;
+  private readonly timeScale: TimeScale;
+  /** Where the stretched timeline the periods are evaluated on meets real time. */
+  private readonly origin: number;
   private timer: NodeJS.Timeout | undefined;
 
   /**
-   * @param options.now local mode's clock (it may run faster than real time): evaluations and states are stamped
-   *   with it and the metrics are read up to it
+   * @param options.now local mode's clock: evaluations and states are stamped with it and the metrics are read up
+   *   to it
    * @param options.onStateChange receives every state change's event (local mode puts it on the default bus)
+   * @param options.timeScale how many times sooner an alarm's periods pass @default TimeScale.REAL
    * @param options.region @default LOCAL_REGION
    * @param options.account @default LOCAL_ACCOUNT
    */
@@ -114,12 +123,15 @@ export class LocalAlarms {
     metrics: LocalMetrics;
     now: () => Date;
     onStateChange: (event: AlarmStateChangeEvent) => void;
+    timeScale?: TimeScale;
     region?: string;
     account?: string;
   }) {
     this.metrics = options.metrics;
     this.now = options.now;
     this.onStateChange = options.onStateChange;
+    this.timeScale = options.timeScale ?? TimeScale.REAL;
+    this.origin = this.now().getTime();
     this.region = options.region ?? LOCAL_REGION;
     this.account = options.account ?? LOCAL_ACCOUNT;
   }
@@ -155,21 +167,26 @@ export class LocalAlarms {
    */
   evaluate(): AlarmStateChangeEvent[] {
     const now = this.now();
+    // The evaluator's times are on the stretched timeline; the samples are stamped in real time.
+    const stretched = (at: number) => this.timeScale.stretched(at, this.origin);
+    const real = (at: number) => this.timeScale.real(at, this.origin);
     const changes: AlarmStateChangeEvent[] = [];
     for (const record of this.alarms.values()) {
       const { metric, definition } = record.alarm;
       const period = definition.periodSeconds * 1000;
       // The evaluator looks at evaluationPeriods + 2 periods ending at its last evaluation boundary, which can be
       // up to one evaluation step (never longer than a period) before now: one period more covers it.
-      const from = now.getTime() - (definition.evaluationPeriods + 3) * period;
-      const samples = this.metrics.samples(metric.namespace, metric.metricName, metric.dimensions, from, now.getTime());
-      const evaluation = evaluateAlarm(definition, samples, now.getTime(), record.state.value);
+      const from = real(stretched(now.getTime()) - (definition.evaluationPeriods + 3) * period);
+      const samples = this.metrics
+        .samples(metric.namespace, metric.metricName, metric.dimensions, from, now.getTime())
+        .map((sample) => ({ ...sample, timestamp: stretched(sample.timestamp) }));
+      const evaluation = evaluateAlarm(definition, samples, stretched(now.getTime()), record.state.value);
       if (evaluation.state === record.state.value) continue;
       const recent = evaluation.evaluated.flatMap((point) => (point.value === undefined ? [] : [point.value]));
       const reasonData = JSON.stringify({
         version: '1.0',
         queryDate: cloudWatchTimestamp(now),
-        startDate: cloudWatchTimestamp(new Date(evaluation.evaluated[0]!.start)),
+        startDate: cloudWatchTimestamp(new Date(real(evaluation.evaluated[0]!.start))),
         statistic: definition.statistic,
         period: definition.periodSeconds,
         recentDatapoints: recent,

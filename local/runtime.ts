@@ -83,6 +83,7 @@ import { LocalOutbox, LocalSenders, localSecret } from './outbox';
 import { lockStateDir } from './state-lock';
 import { LocalStepFunctions, type Execution } from './step-functions';
 import { startStoreServer, type StoreServer } from './store-server';
+import { TimeScale } from './time-scale';
 
 export interface LocalRuntimeOptions {
   readonly config: SteplineConfig;
@@ -96,11 +97,12 @@ export interface LocalRuntimeOptions {
   readonly passAwsCredentials?: boolean;
   /** The local build quota (LocalBuildRunnerOptions). @default the number of CPU cores */
   readonly maxConcurrentBuilds?: number;
-  /** How often local alarms are evaluated (real time). @default a minute of the platform's clock */
+  /** How often local alarms are evaluated (real time). @default a minute, shortened by the time scale */
   readonly alarmIntervalMs?: number;
   /**
-   * How much faster than real time the platform's clock runs: bakes, alarm periods and gate
-   * deadlines pass this many times sooner (the demo runs a 5-minute bake in 5 s at 60). @default 1
+   * How many times shorter the platform's waits are than it sets them: bakes, alarm periods and gate
+   * deadlines (the demo bakes 5 minutes in 5 s at 60). The clock is not scaled: every timestamp and
+   * duration local mode records is real (local/time-scale.ts). @default 1
    */
   readonly timeScale?: number;
   /** Invocations per second sent through each deploy target's alias (what a bake judges). @default 0 */
@@ -119,6 +121,7 @@ export interface LocalRuntimeOptions {
   readonly demoApprover?: boolean;
   /** Called for each event that starts no run, with the reason (also written to `<stateDir>/event-bus.log`). */
   readonly onDeliveryProblem?: (problem: DeliveryProblem) => void;
+  /** The platform's clock. @default the real clock */
   readonly now?: Clock;
 }
 
@@ -178,6 +181,8 @@ export class LocalRuntime {
   readonly lambdas: LocalFunctions;
   /** Local CloudWatch alarms over the local Lambda's metrics. */
   readonly alarms: LocalAlarms;
+  /** How much shorter than on AWS the platform's waits are here. */
+  readonly timeScale: TimeScale;
   /** The default bus: CodeCommit's events. */
   readonly bus: LocalEventBus;
   /** The platform's bus: SourceChanged events. */
@@ -204,6 +209,7 @@ export class LocalRuntime {
       | 'stepFunctions'
       | 'lambdas'
       | 'alarms'
+      | 'timeScale'
       | 'bus'
       | 'sourceBus'
       | 'webhookSecret'
@@ -221,6 +227,7 @@ export class LocalRuntime {
       stepFunctions: this.stepFunctions,
       lambdas: this.lambdas,
       alarms: this.alarms,
+      timeScale: this.timeScale,
       bus: this.bus,
       sourceBus: this.sourceBus,
       webhookSecret: this.webhookSecret,
@@ -239,9 +246,8 @@ export class LocalRuntime {
     const stateDir = resolve(options.stateDir);
     await mkdir(stateDir, { recursive: true });
     const unlock = lockStateDir(stateDir);
-    const scale = options.timeScale ?? 1;
-    const startedAt = Date.now();
-    const now = options.now ?? (() => new Date(startedAt + (Date.now() - startedAt) * scale));
+    const timeScale = options.timeScale === undefined ? TimeScale.REAL : new TimeScale(options.timeScale);
+    const now = options.now ?? (() => new Date());
     const storeServer = await startStoreServer({
       tableName: LOCAL_TABLE_NAME,
       path: options.persistStore ? join(stateDir, 'store') : undefined,
@@ -278,6 +284,7 @@ export class LocalRuntime {
         executionsDir: options.persistStore ? join(stateDir, 'executions') : undefined,
         // As Step Functions does: each execution's end becomes an event on the default bus.
         onExecutionEnded: (execution) => late.ended?.(execution),
+        timeScale,
       },
     );
     const bus = new LocalEventBus();
@@ -285,7 +292,7 @@ export class LocalRuntime {
     const metrics = new LocalMetrics({ now: () => now().getTime() });
     const lambdas = new LocalFunctions({ rootDir: join(stateDir, 'lambda'), metrics, now });
     // As CloudWatch does: an alarm's state change is an event on the default bus.
-    const alarms = new LocalAlarms({ metrics, now, onStateChange: (event) => void bus.put(event) });
+    const alarms = new LocalAlarms({ metrics, now, timeScale, onStateChange: (event) => void bus.put(event) });
     // Runs active when the last local mode ended are FAILED, but for those waiting at a release gate:
     // their executions resume there (below).
     const interruptedRuns = await failInterruptedRuns(store, now, new Set(stepFunctions.suspendedExecutions()));
@@ -325,7 +332,8 @@ export class LocalRuntime {
     );
     const runtime = new LocalRuntime(
       {
-        ...{ store, stepFunctions, lambdas, alarms, bus, sourceBus, webhookSecret, git, endpoint, storeServer },
+        ...{ store, stepFunctions, lambdas, alarms, timeScale, bus, sourceBus, webhookSecret, git, endpoint },
+        storeServer,
         ...{ stateDir, interruptedRuns, recovery, now, unlock },
       },
       options,
@@ -347,6 +355,8 @@ export class LocalRuntime {
       // No console locally: a message points at the state directory, and at the failing build's log file.
       runLink: () => `file://${stateDir}`,
       now,
+      // The time scale shortens the waits a policy sets (a gate's time to expire), never the clock.
+      waitLength: (ms) => timeScale.wait(ms),
     };
     const recordProgress = functionArn('stepline-record-progress');
     const recorder = createRecordProgress(recordProgressDeps(platform));
@@ -368,7 +378,6 @@ export class LocalRuntime {
             ApprovalGateFunctionArn: approvalGate,
             DeployFunctionArn: deployFunction,
           }),
-          { waitTimeOverrides: scale === 1 ? undefined : scaledWaits(pipeline, scale) },
         ),
       );
       parameters.set(catalogParameterName(pipeline.name), JSON.stringify(entry));
@@ -456,7 +465,8 @@ export class LocalRuntime {
       });
     }
     if (pipelines.some((p) => p.deploy)) {
-      alarms.start(options.alarmIntervalMs ?? 60_000 / scale);
+      // CloudWatch evaluates every minute ("Alarm evaluation", CloudWatch User Guide).
+      alarms.start(options.alarmIntervalMs ?? timeScale.wait(60_000));
       if (options.trafficPerSecond) runtime.stopTraffic = sendTraffic(lambdas, pipelines, options.trafficPerSecond);
     }
     for (const pipeline of pipelines) {
@@ -1043,17 +1053,6 @@ async function standUpTarget(
   // As CloudFormation does before it publishes: the update has ended.
   await lambdas.updated(name);
   lambdas.createAlias(name, alias, lambdas.publishVersion(name).version);
-}
-
-/** The Wait states of a deploying pipeline, sped up: its bakes and its hold while paused. */
-function scaledWaits(pipeline: PipelineConfig, scale: number): Record<string, number> {
-  const strategy = pipeline.deploy?.strategy;
-  const bake = (strategy?.bakeSeconds ?? 0) * 1000;
-  return {
-    Bake: bake / scale,
-    'Bake after switching': (strategy?.type === 'allAtOnce' ? bake : 0) / scale,
-    'Hold while paused': 10_000 / scale,
-  };
 }
 
 /**

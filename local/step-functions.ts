@@ -2,7 +2,8 @@
  * Local Step Functions: executes the ASL files of `statemachines/` with aws-local-stepfunctions,
  * keeping AWS's execution semantics that the library lacks — names unique per state machine, a
  * repeated start of a running execution with the same input answering with that execution, every
- * Task bound to an adapter chosen by its `Resource`, and aborts reaching the adapters.
+ * Task bound to an adapter chosen by its `Resource`, and aborts reaching the adapters. Under a time scale
+ * (local/time-scale.ts) its Wait states wait that many times less.
  */
 import './polyfills';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { TASK_RESOURCES, scopeOf, statesOf, taskResources } from '../core/asl';
 import { MAX_LOCAL_TIMEOUT_SECONDS } from '../core/asl-lint';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
 import { TaskError } from './task-error';
+import { TimeScale } from './time-scale';
 
 export interface TaskContext {
   readonly signal: AbortSignal;
@@ -88,7 +90,6 @@ interface RegisteredMachine {
   readonly tasks: ReadonlyMap<string, string>;
   /** Its top-level `.waitForTaskToken` states: where an execution can be resumed after a restart. */
   readonly resumable: ReadonlySet<string>;
-  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
 }
 
 /** A task token minted for an execution, and the Task waiting on it. */
@@ -112,6 +113,23 @@ export class LocalStepFunctions {
   /** Adapter calls still running: an aborted execution ends at once, its tasks only when they have cleaned up. */
   private readonly tasksInFlight = new Set<Promise<unknown>>();
 
+  /** How much shorter Wait states wait than their ASL says. */
+  private readonly timeScale: TimeScale;
+
+  /** Runs a Wait state shortened by the time scale (see withScaledWaits): waits, then passes its input on. */
+  private readonly scaledWait: TaskAdapter = async (input, { signal }) => {
+    const { input: passed, seconds } = input as { input: unknown; seconds: unknown };
+    // "You must specify time as a positive, integer value from 0 up to 99999999" (Wait state, ASL).
+    if (!(Number.isInteger(seconds) && (seconds as number) >= 0 && (seconds as number) <= MAX_WAIT_SECONDS)) {
+      throw new TaskError(
+        'States.Runtime',
+        `a Wait state's SecondsPath must give a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, got ${JSON.stringify(seconds)}`,
+      );
+    }
+    await sleep(this.timeScale.wait((seconds as number) * 1000), signal);
+    return passed;
+  };
+
   /**
    * @param options.executionsDir where executions are kept across restarts, as Step Functions keeps
    *   them (a name stays taken; DescribeExecution answers for past runs). An execution a stop or a
@@ -124,21 +142,22 @@ export class LocalStepFunctions {
       executionsDir?: string;
       /** Told when an execution ends, however it ends, as Step Functions tells EventBridge. */
       onExecutionEnded?: (execution: Execution) => void;
+      /** How much shorter Wait states wait than their ASL says. @default TimeScale.REAL */
+      timeScale?: TimeScale;
     } = {},
   ) {
+    this.timeScale = options.timeScale ?? TimeScale.REAL;
     if (options.executionsDir) this.load(options.executionsDir);
   }
 
+  private adapterOf(resource: string): TaskAdapter | undefined {
+    return resource === SCALED_WAIT_RESOURCE ? this.scaledWait : this.adapters[resource];
+  }
+
   /** Registers a state machine; refuses one with a Task that no adapter can run. */
-  createStateMachine(
-    name: string,
-    definitionJson: string,
-    options: {
-      /** Milliseconds each named Wait state waits instead of its own time (a sped-up clock). */
-      waitTimeOverrides?: Readonly<Record<string, number>>;
-    } = {},
-  ): string {
+  createStateMachine(name: string, definitionJson: string): string {
     const definition = JSON.parse(definitionJson) as unknown;
+    if (this.timeScale.factor !== 1) withScaledWaits(definition);
     const tasks = new Map<string, string>();
     for (const task of taskResources(definition)) {
       if (tasks.has(task.state)) {
@@ -147,7 +166,7 @@ export class LocalStepFunctions {
       tasks.set(task.state, task.resource);
     }
     withStateInputTimeouts(definition);
-    const missing = [...tasks].filter(([, resource]) => !this.adapters[resource]);
+    const missing = [...tasks].filter(([, resource]) => !this.adapterOf(resource));
     if (missing.length) {
       throw new Error(
         `state machine ${name}: no local adapter for ${missing.map(([state, r]) => `"${state}" (${r})`).join(', ')}`,
@@ -168,7 +187,6 @@ export class LocalStepFunctions {
       definition: definition as Record<string, unknown>,
       tasks,
       resumable,
-      waitTimeOverrides: options.waitTimeOverrides,
     });
     return arn;
   }
@@ -252,7 +270,7 @@ export class LocalStepFunctions {
         state,
         (taskInput: unknown) =>
           this.track(
-            this.adapters[resource]!(taskInput, {
+            this.adapterOf(resource)!(taskInput, {
               signal: abort.signal,
               stateName: state,
               executionArn,
@@ -267,7 +285,6 @@ export class LocalStepFunctions {
         overrides: {
           taskResourceLocalHandlers: handlers as never,
           retryIntervalOverrides: this.options.retryIntervalOverrides,
-          waitTimeOverrides: registered.waitTimeOverrides,
         },
         context: {
           Execution: { Id: executionArn, Name: name, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local` },
@@ -498,6 +515,60 @@ function withStateInputTimeouts(definition: unknown): void {
     delete task.TimeoutSecondsPath;
     task.TimeoutSeconds = MAX_LOCAL_TIMEOUT_SECONDS;
   }
+}
+
+/** The Resource of a Wait state that local mode shortens: a Task only local mode's executor runs. */
+const SCALED_WAIT_RESOURCE = 'stepline:local:scaled-wait';
+/** The longest a Wait state may wait (Wait state, Amazon States Language). */
+const MAX_WAIT_SECONDS = 99_999_999;
+
+/**
+ * Under a time scale, every Wait state that waits a number of seconds (`Seconds` or `SecondsPath`) is found
+ * by its type, never its name, and runs as a Task of the scaled-wait adapter: Parameters hand it the state's
+ * effective input and its seconds (the executor resolves SecondsPath against that input, as the Wait would),
+ * and it passes that input on after the shortened wait, so the state's output is the Wait's ("Wait",
+ * https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-wait-state.html: InputPath
+ * and OutputPath apply, nothing else changes the input). Why a Task: the executor's own override
+ * (waitTimeOverrides) is a fixed time by state name, so it cannot shorten a SecondsPath that the state's
+ * input decides. A Wait until a `Timestamp[Path]` is left as it is: the clock is real, and an instant is
+ * not a length to shorten.
+ */
+function withScaledWaits(definition: unknown): void {
+  for (const { state } of statesOf(definition)) {
+    if (state.Type !== 'Wait') continue;
+    const { Seconds, SecondsPath, ...common } = state as Record<string, unknown>;
+    const seconds =
+      Seconds !== undefined
+        ? { seconds: Seconds }
+        : SecondsPath !== undefined
+          ? { 'seconds.$': SecondsPath }
+          : undefined;
+    if (!seconds) continue;
+    for (const key of Object.keys(state)) delete (state as Record<string, unknown>)[key];
+    Object.assign(state, {
+      ...common,
+      Type: 'Task',
+      Resource: SCALED_WAIT_RESOURCE,
+      Parameters: { 'input.$': '$', ...seconds },
+      TimeoutSeconds: MAX_LOCAL_TIMEOUT_SECONDS,
+    });
+  }
+}
+
+/** Resolves after `ms`, or at once when the signal aborts (the execution was stopped). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Error('the execution was stopped'));
+    const stopped = () => {
+      clearTimeout(timer);
+      reject(new Error('the execution was stopped'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stopped);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', stopped, { once: true });
+  });
 }
 
 /** The minted token a Task's input carries, wherever its Parameters put it. */
