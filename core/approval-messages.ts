@@ -71,7 +71,7 @@ export function approvalOutcomeDrafts(
     drafts.push({
       id: 'slack:approval:outcome',
       channel: 'slack',
-      message: { text: forSlack.mrkdwn(text), blocks: [section(text)] },
+      message: { text: fitted(text, SLACK_TEXT_MAX, forSlack.mrkdwn), blocks: [section(text)] },
     });
   }
   const from = settings?.email?.from;
@@ -211,7 +211,7 @@ export function slackApprovalMessage(
     },
   ];
   return {
-    text: forSlack.mrkdwn(title),
+    text: fitted(title, SLACK_TEXT_MAX, forSlack.mrkdwn),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: excerpt(forSlack.plain(title), 1, SLACK_HEADER_MAX - 1) } },
       section(summaryLines(approval).join('\n')),
@@ -249,14 +249,14 @@ function emailRequest(
     '',
     'Each link opens a page that asks you to confirm; nothing is decided until you do.',
     'The links are yours alone, work once, and expire with the gate.',
-    forEmail.text(where),
+    where,
   ].join('\n');
   const html = [
     `<p>${forHtml.text(greeting)}</p>`,
     `<pre>${forHtml.text(summary.join('\n'))}</pre>`,
-    `<p><a href="${forHtml.attribute(approve)}">Approve</a> &nbsp; <a href="${forHtml.attribute(reject)}">Reject</a></p>`,
+    `<p><a href="${forHtml.own(approve)}">Approve</a> &nbsp; <a href="${forHtml.own(reject)}">Reject</a></p>`,
     '<p>Each link opens a page that asks you to confirm; nothing is decided until you do. The links are yours alone, work once, and expire with the gate.</p>',
-    `<p>${forHtml.text(where)}</p>`,
+    `<p>${forHtml.own(where)}</p>`,
   ].join('\n');
   return { subject: forEmail.header(subject), text, html };
 }

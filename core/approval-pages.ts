@@ -31,8 +31,8 @@ export function confirmationPage(page: ConfirmationPage): string {
     [
       `<p>${forHtml.text(page.approverName)}, you are about to <b>${decision}</b> the release of <b>${forHtml.text(approval.pipeline)}</b> at ${forHtml.text(approval.commitRange.to.slice(0, 12))}.</p>`,
       `<pre>${forHtml.text(summaryLines(approval).join('\n'))}</pre>`,
-      `<form method="post" action="${forHtml.attribute(page.action)}">`,
-      `<input type="hidden" name="token" value="${forHtml.attribute(page.token)}">`,
+      `<form method="post" action="${forHtml.own(page.action)}">`,
+      `<input type="hidden" name="token" value="${forHtml.own(page.token)}">`,
       `<input type="hidden" name="decision" value="${decision}">`,
       reason,
       `<button type="submit" id="decide">${verb} release</button>`,

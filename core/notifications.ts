@@ -195,7 +195,7 @@ function slackMessage(report: RunReport): Record<string, unknown> {
       elements: other.map((link) => ({ type: 'plain_text', text: `${link.text}: ${link.url}`, emoji: false })),
     });
   }
-  return { text: forSlack.mrkdwn(headline(report)), blocks };
+  return { text: fitted(headline(report), SLACK_TEXT_MAX, forSlack.mrkdwn), blocks };
 }
 
 /** A section field: stepline's bold label, then a value from the change. */
@@ -251,8 +251,7 @@ function emailMessage(report: RunReport): { subject: string; text: string; html:
     '<table>',
     ...facts.map(([k, v]) => `<tr><th align="left">${k}</th><td>${forHtml.text(v)}</td></tr>`),
     ...own.map(
-      ([k, v]) =>
-        `<tr><th align="left">${k}</th><td><a href="${forHtml.attribute(v)}">${forHtml.attribute(v)}</a></td></tr>`,
+      ([k, v]) => `<tr><th align="left">${k}</th><td><a href="${forHtml.own(v)}">${forHtml.own(v)}</a></td></tr>`,
     ),
     '</table>',
     ...(failure.failedTests.length

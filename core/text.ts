@@ -121,7 +121,7 @@ export const forSlack = {
   },
   /** Text from a change, for a `plain_text` object: Slack parses nothing there; it stays plain. */
   plain(text: string): string {
-    return plainText(text);
+    return shown(text);
   },
   /** A mrkdwn text object, verbatim: Slack adds no link or mention of its own. */
   object(text: string): { type: 'mrkdwn'; text: string; verbatim: true } {
@@ -149,8 +149,8 @@ export const forHtml = {
   text(text: string): string {
     return htmlEscaped(shown(text));
   },
-  /** A value stepline wrote itself (a link it signed, a form's action), for an attribute. */
-  attribute(value: string): string {
+  /** Text stepline wrote itself (a link it signed, a form's action): escaped, its links left as they are. */
+  own(value: string): string {
     return htmlEscaped(plainText(value));
   },
 };
@@ -167,7 +167,7 @@ export const forEmail = {
   },
   /** A header field's value: one line, so that it cannot end the header and start another. */
   header(text: string): string {
-    return oneLine(text);
+    return defanged(oneLine(text));
   },
 };
 
