@@ -13,6 +13,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { summaryLines } from '../core/approval-messages';
 import { APPROVAL_ROUTES, PLATFORM_PARAMETERS } from '../core/platform';
 import type { ApprovalDecision, ApprovalRecord, AuditEvent } from '../core/records';
+import { forTerminal } from '../core/text';
 import { LOCAL_IDENTITY_HEADER } from '../local/approvals';
 import { ENDPOINT_FILE } from '../local/runtime';
 
@@ -36,8 +37,9 @@ type Call = (method: 'GET' | 'POST', path: string, body?: Record<string, unknown
 /** `stepline deploy <promote|pause|resume|abort> <run> --reason …`: an operator's control of a run's deployment. */
 export async function runDeployCommand(
   options: { action?: string; runId?: string; reason?: string; aws?: boolean; stateDir: string },
-  print = console.log,
+  printLine = console.log,
 ): Promise<number> {
+  const print = (line: string) => printLine(forTerminal.line(line));
   if (!options.action || !options.runId) {
     print('usage: stepline deploy <promote|pause|resume|abort> <run> --reason "…"');
     return 2;
@@ -52,7 +54,9 @@ export async function runDeployCommand(
   return 0;
 }
 
-export async function runApprovalsCommand(options: ApprovalsCommand, print = console.log): Promise<number> {
+export async function runApprovalsCommand(options: ApprovalsCommand, printLine = console.log): Promise<number> {
+  // Every line shows text from a change or a person (messages, names, paths, reasons): printed inert.
+  const print = (line: string) => printLine(forTerminal.line(line));
   const call = options.aws ? await awsCall() : localCall(options.stateDir);
   if (options.command === 'approvals') {
     if (options.runId) return showApproval(call, options.runId, print);

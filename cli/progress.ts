@@ -1,8 +1,11 @@
 /**
  * Renders a run's progress from the run store: one line per stage change, the log tail of a failure. Times
- * are real (wall-clock durations, local times of day); a wait the time scale shortens says so.
+ * are real (wall-clock durations, local times of day); a wait the time scale shortens says so. What a
+ * build or a push wrote (causes, test names and messages, log lines) is printed through the terminal
+ * renderer (core/text.ts): it cannot move the cursor, recolour, or start a line of its own.
  */
 import type { RunRecord, StageRecord } from '../core/records';
+import { forTerminal, plainText } from '../core/text';
 import type { TimeScale } from '../local/time-scale';
 
 const MARK: Record<string, string> = { IN_PROGRESS: '…', SUCCEEDED: '✔', FAILED: '✖', PENDING: ' ' };
@@ -68,17 +71,18 @@ export function stageLine(stage: StageRecord): string {
 export function failureLines(run: RunRecord): string[] {
   if (!run.failure) return [];
   const { stage, error, cause, logTail = [], failedTests = [] } = run.failure;
+  const shown = forTerminal.line;
   return [
-    `  failed${stage ? ` at stage ${stage}` : ''}: ${error} — ${cause}`,
+    `  failed${stage ? ` at stage ${shown(stage)}` : ''}: ${shown(error)} — ${shown(cause)}`,
     ...(failedTests.length ? ['  failing tests:'] : []),
     ...failedTests.flatMap((test) => [
-      `    ✖ ${test.suite ? `${test.suite} › ` : ''}${test.name}${test.status === 'ERROR' ? ' (error)' : ''}`,
-      ...(test.message ?? '')
+      `    ✖ ${test.suite ? `${shown(test.suite)} › ` : ''}${shown(test.name)}${test.status === 'ERROR' ? ' (error)' : ''}`,
+      ...plainText(test.message ?? '')
         .split('\n')
         .filter(Boolean)
-        .map((line) => `        ${line}`),
+        .map((line) => `        ${shown(line)}`),
     ]),
-    ...(logTail.length ? ['  last lines of its log:', ...logTail.map((l) => `    │ ${l}`)] : []),
+    ...(logTail.length ? ['  last lines of its log:', ...logTail.map((l) => `    │ ${shown(l)}`)] : []),
   ];
 }
 

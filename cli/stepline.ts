@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG_FILE, readConfigFile } from '../bin/config-file';
 import { ConfigError } from '../core/config';
 import { APPROVAL_ROUTES } from '../core/platform';
 import type { ApprovalRecord, RunRecord } from '../core/records';
+import { forTerminal } from '../core/text';
 import { LOCAL_DEMO_HEADER } from '../local/approvals';
 import { runApprovalsCommand, runDeployCommand } from './approvals';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
@@ -130,7 +131,8 @@ async function main(argv: string[]): Promise<number> {
     timeScale,
     // What a bake judges a new version by: callers' traffic through the alias.
     trafficPerSecond: 20,
-    onDeliveryProblem: (problem) => console.log(`push to ${problem.event} started no run: ${problem.reason}`),
+    onDeliveryProblem: (problem) =>
+      console.log(forTerminal.line(`push to ${problem.event} started no run: ${problem.reason}`)),
   });
   const stop = async () => {
     await runtime.close();
@@ -236,7 +238,7 @@ async function follow(runtime: LocalRuntime, runId: string, interactive: boolean
   const run = await done;
   console.log(
     run.status === 'SKIPPED'
-      ? `run ${run.runId} SKIPPED: ${run.skipReason}`
+      ? forTerminal.line(`run ${run.runId} SKIPPED: ${run.skipReason}`)
       : `run ${run.runId} ${run.status} in ${formatDuration(run.durationMs)}`,
   );
   failureLines(run).forEach((line) => console.log(line));
@@ -268,7 +270,7 @@ async function showDeployment(runtime: LocalRuntime, runId: string, shown: strin
   const bakeSeconds = deployment.status === 'IN_PROGRESS' ? (deployment.steps[deployment.step]?.bakeSeconds ?? 0) : 0;
   const bake = bakeSeconds ? `; ${scaledWait('bake', bakeSeconds * 1000, runtime.timeScale)}` : '';
   const line = `  ↳ deploy ${deployment.function}:${deployment.alias} ${deployment.status}: ${traffic}${bake}; alarms: ${alarms}${deployment.outcome && deployment.status !== 'IN_PROGRESS' ? ` — ${deployment.outcome}` : ''}`;
-  if (line !== shown) console.log(line);
+  if (line !== shown) console.log(forTerminal.line(line));
   return line;
 }
 
@@ -279,11 +281,13 @@ async function showDeployment(runtime: LocalRuntime, runId: string, shown: strin
  */
 async function atReleaseGate(runtime: LocalRuntime, gate: ApprovalRecord, interactive: boolean): Promise<void> {
   if (gate.status === 'APPROVED') {
-    console.log(`  release gate: ${gate.outcome}`);
+    console.log(forTerminal.line(`  release gate: ${gate.outcome}`));
     return;
   }
   console.log(
-    `  release gate: ${gate.risk.class} risk (${gate.risk.reasons.join('; ')}); needs ${gate.required.approvals} approval(s)${gate.required.group ? ` from ${gate.required.group}` : ''} by ${gateDeadline(gate, runtime.timeScale)}`,
+    forTerminal.line(
+      `  release gate: ${gate.risk.class} risk (${gate.risk.reasons.join('; ')}); needs ${gate.required.approvals} approval(s)${gate.required.group ? ` from ${gate.required.group}` : ''} by ${gateDeadline(gate, runtime.timeScale)}`,
+    ),
   );
   if (!interactive) {
     const answer = await fetch(`${runtime.endpoint.url}${APPROVAL_ROUTES.cli}/${gate.runId}`, {
@@ -293,7 +297,9 @@ async function atReleaseGate(runtime: LocalRuntime, gate: ApprovalRecord, intera
     });
     const body = (await answer.json()) as { message: string };
     console.log(
-      `  no terminal to ask a person at: local mode's demo approver approved (recorded as the demo): ${body.message}`,
+      forTerminal.line(
+        `  no terminal to ask a person at: local mode's demo approver approved (recorded as the demo): ${body.message}`,
+      ),
     );
     return;
   }

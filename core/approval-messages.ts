@@ -2,6 +2,10 @@
  * What the release gate says: the approval request (Slack Block Kit with Approve and Reject, one email
  * per approver with signed links) and the outcome. Pure: the gate records these as notifications and
  * the notifier delivers them on the pipeline's channels.
+ *
+ * The change record is text from a change (core/text.ts): its lines are composed as plain text, each
+ * value one line, and rendered whole for each destination; the only links and controls in these
+ * messages are stepline's own, and each request says where decisions are made.
  */
 import type { NotificationDraft } from './notifications';
 import {
@@ -10,7 +14,11 @@ import {
   type ApprovalRecord,
   type NotificationSettings,
 } from './records';
-import { excerpt } from './text';
+import { excerpt, firstLine, fitted, forEmail, forHtml, forSlack, oneLine } from './text';
+
+/** Slack refuses a section's text over 3,000 characters, a header's over 150. */
+const SLACK_TEXT_MAX = 3000;
+const SLACK_HEADER_MAX = 150;
 
 /** Slack action ids of the request's controls; the interactions endpoint dispatches on them. */
 export const SLACK_ACTIONS = { approve: 'stepline-approve', reject: 'stepline-reject' } as const;
@@ -63,7 +71,7 @@ export function approvalOutcomeDrafts(
     drafts.push({
       id: 'slack:approval:outcome',
       channel: 'slack',
-      message: { text, blocks: [section(text)] },
+      message: { text: fitted(text, SLACK_TEXT_MAX, forSlack.mrkdwn), blocks: [section(text)] },
     });
   }
   const from = settings?.email?.from;
@@ -74,64 +82,70 @@ export function approvalOutcomeDrafts(
       message: {
         from,
         to: addressees.map((a) => a.email),
-        subject: text,
-        text: `${text}\n\n${summaryLines(approval).join('\n')}\n`,
-        html: `<p>${escapeHtml(text)}</p><pre>${escapeHtml(summaryLines(approval).join('\n'))}</pre>`,
+        subject: forEmail.header(text),
+        text: forEmail.text(`${text}\n\n${summaryLines(approval).join('\n')}\n`),
+        html: `<p>${forHtml.text(text)}</p><pre>${forHtml.text(summaryLines(approval).join('\n'))}</pre>`,
       },
     });
   }
   return drafts;
 }
 
-/** One line saying how the gate ended. */
+/** One line saying how the gate ended (plain text: render it for where it is shown). */
 export function outcomeLine(approval: ApprovalRecord): string {
-  const release = `Release of ${approval.pipeline} at ${approval.commitRange.to.slice(0, 12)}`;
+  const release = `Release of ${oneLine(approval.pipeline)} at ${oneLine(approval.commitRange.to.slice(0, 12))}`;
+  const approvedBy = (approval.approvedBy ?? []).map(oneLine).join(', ');
   switch (approval.status) {
     case 'APPROVED':
       if (approval.override)
-        return `${release} passed by emergency override of ${approval.override.by}: ${approval.override.reason} (flagged for post-implementation review)`;
+        return `${release} passed by emergency override of ${oneLine(approval.override.by)}: ${oneLine(approval.override.reason)} (flagged for post-implementation review)`;
       if (approval.risk.class === 'standard') return `${release} passed as a standard change (pre-approved)`;
-      return `${release} approved by ${(approval.approvedBy ?? []).join(', ')}`;
+      return `${release} approved by ${approvedBy}`;
     case 'REJECTED':
-      return `${release} rejected: ${approval.outcome ?? ''}`.trim();
+      return `${release} rejected: ${oneLine(approval.outcome)}`.trim();
     case 'EXPIRED':
-      return `${release} expired: nobody decided before ${approval.deadline}`;
+      return `${release} expired: nobody decided before ${oneLine(approval.deadline)}`;
     case 'HELD':
-      return `${release} approved by ${(approval.approvedBy ?? []).join(', ')} and held by freeze "${approval.heldBy?.freeze}" until ${approval.heldBy?.until ?? 'it ends'}`;
+      return `${release} approved by ${approvedBy} and held by freeze "${oneLine(approval.heldBy?.freeze)}" until ${oneLine(approval.heldBy?.until ?? 'it ends')}`;
     default:
       return `${release} waits for approval`;
   }
 }
 
-/** The change record as lines of text: the same summary in Slack, email and the browser. */
+/**
+ * The change record as lines of plain text, each value from the change made one line (so none can
+ * start a line of its own): the same summary in Slack, email, the browser and the terminal, each
+ * rendering it for itself.
+ */
 export function summaryLines(approval: ApprovalRecord): string[] {
   const need = approval.required.approvals
-    ? `${approval.required.approvals} distinct approval${approval.required.approvals > 1 ? 's' : ''}${approval.required.group ? ` from group ${approval.required.group}` : ''}`
+    ? `${approval.required.approvals} distinct approval${approval.required.approvals > 1 ? 's' : ''}${approval.required.group ? ` from group ${oneLine(approval.required.group)}` : ''}`
     : 'none (pre-approved)';
+  const short = (id: string) => oneLine(id.slice(0, 12));
   const range = approval.commitRange.from
-    ? `${approval.commitRange.from.slice(0, 12)}..${approval.commitRange.to.slice(0, 12)}`
-    : `up to ${approval.commitRange.to.slice(0, 12)} (first release)`;
+    ? `${short(approval.commitRange.from)}..${short(approval.commitRange.to)}`
+    : `up to ${short(approval.commitRange.to)} (first release)`;
   const files =
     approval.changedFiles === undefined
       ? 'not all known'
-      : `${approval.changedFileCount ?? approval.changedFiles.length}${approval.changedFiles.length ? `: ${excerpt(approval.changedFiles.join(', '), 1, 300)}` : ''}`;
+      : `${approval.changedFileCount ?? approval.changedFiles.length}${approval.changedFiles.length ? `: ${excerpt(approval.changedFiles.map(oneLine).join(', '), 1, 300)}` : ''}`;
   const tests = approval.tests
-    .map((t) => `${t.stage} ${t.status}${t.tests ? ` (${t.tests.passed}/${t.tests.total} passed)` : ''}`)
+    .map((t) => `${oneLine(t.stage)} ${t.status}${t.tests ? ` (${t.tests.passed}/${t.tests.total} passed)` : ''}`)
     .join('; ');
   return [
-    `Risk: ${approval.risk.class} (${approval.risk.reasons.join('; ')})`,
+    `Risk: ${approval.risk.class} (${approval.risk.reasons.map(oneLine).join('; ')})`,
     `Needs: ${need}`,
     `Commits: ${range}, ${approval.commits.length} push${approval.commits.length === 1 ? '' : 'es'}`,
     ...approval.commits
       .slice(0, 10)
       .map(
         (c) =>
-          `  ${c.id.slice(0, 12)} ${c.author ? `${c.author.name} <${c.author.email}>` : (c.pushedBy ?? 'unknown author')}: ${firstLine(c.message)}`,
+          `  ${short(c.id)} ${c.author ? `${oneLine(c.author.name)} <${oneLine(c.author.email)}>` : oneLine(c.pushedBy ?? 'unknown author')}: ${excerpt(firstLine(c.message), 1, 200)}`,
       ),
     `Files: ${files}`,
     `Tests: ${tests || 'none'}`,
-    ...(approval.target ? [`Target: ${approval.target}`] : []),
-    `Deadline: ${approval.deadline}`,
+    ...(approval.target ? [`Target: ${oneLine(approval.target)}`] : []),
+    `Deadline: ${oneLine(approval.deadline)}`,
   ];
 }
 
@@ -151,8 +165,10 @@ export function slackApprovalMessage(
   const blockId = `${SLACK_BLOCK_PREFIX}${approval.runId}`;
   const decided = decisions.map(
     (d) =>
-      `${d.decision === 'approve' ? 'Approved' : d.decision === 'reject' ? 'Rejected' : 'Overridden'} by ${d.approverId}${d.demo ? ' (demo)' : ''} via ${d.via} at ${d.at}${d.reason ? `: ${d.reason}` : ''}`,
+      `${d.decision === 'approve' ? 'Approved' : d.decision === 'reject' ? 'Rejected' : 'Overridden'} by ${oneLine(d.approverId)}${d.demo ? ' (demo)' : ''} via ${d.via} at ${oneLine(d.at)}${d.reason ? `: ${oneLine(d.reason)}` : ''}`,
   );
+  const run = forSlack.code(oneLine(approval.runId));
+  const where = `Decide only with Approve or the reject field below, the Approve and Reject links of your own approval email, or \`stepline approve ${run}\` / \`stepline reject ${run} --reason …\`. stepline asks for decisions nowhere else, and puts no link in the change above.`;
   const controls = [
     {
       type: 'actions',
@@ -167,8 +183,12 @@ export function slackApprovalMessage(
           confirm: {
             title: { type: 'plain_text', text: 'Approve this release?' },
             text: {
-              type: 'mrkdwn',
-              text: `${approval.pipeline} ${approval.commitRange.to.slice(0, 12)} goes out once the policy is satisfied.`,
+              type: 'plain_text',
+              text: forSlack.plain(
+                oneLine(
+                  `${approval.pipeline} ${approval.commitRange.to.slice(0, 12)} goes out once the policy is satisfied.`,
+                ),
+              ),
             },
             confirm: { type: 'plain_text', text: 'Approve' },
             deny: { type: 'plain_text', text: 'Cancel' },
@@ -191,14 +211,19 @@ export function slackApprovalMessage(
     },
   ];
   return {
-    text: title,
+    text: fitted(title, SLACK_TEXT_MAX, forSlack.mrkdwn),
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: excerpt(title, 1, 140) } },
+      { type: 'header', text: { type: 'plain_text', text: excerpt(forSlack.plain(title), 1, SLACK_HEADER_MAX - 1) } },
       section(summaryLines(approval).join('\n')),
       ...(decided.length
-        ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: excerpt(decided.join('\n'), 20, 2000) }] }]
+        ? [
+            {
+              type: 'context',
+              elements: [forSlack.object(fitted(excerpt(decided.join('\n'), 20, 2000), 2000, forSlack.mrkdwn))],
+            },
+          ]
         : []),
-      ...(open ? controls : []),
+      ...(open ? [{ type: 'context', elements: [forSlack.object(where)] }, ...controls] : []),
     ],
   };
 }
@@ -211,34 +236,44 @@ function emailRequest(
   const { approve, reject } = links.forApprover(addressee.id);
   const subject = `Approval needed: ${approval.pipeline} ${approval.commitRange.to.slice(0, 12)} (${approval.risk.class} risk)`;
   const summary = summaryLines(approval);
+  const greeting = `${oneLine(addressee.name ?? addressee.id)}, a release of ${oneLine(approval.pipeline)} waits for your decision.`;
+  const run = oneLine(approval.runId);
+  const where = `Decide only with these two links, which lead to ${origin(approve)}, or with \`stepline approve ${run}\` / \`stepline reject ${run} --reason …\`. stepline asks for decisions nowhere else, and puts no link in the change above.`;
   const text = [
-    `${addressee.name ?? addressee.id}, a release of ${approval.pipeline} waits for your decision.`,
+    forEmail.text(greeting),
     '',
-    ...summary,
+    ...summary.map(forEmail.text),
     '',
     `Approve: ${approve}`,
     `Reject:  ${reject}`,
     '',
     'Each link opens a page that asks you to confirm; nothing is decided until you do.',
     'The links are yours alone, work once, and expire with the gate.',
+    where,
   ].join('\n');
   const html = [
-    `<p>${escapeHtml(addressee.name ?? addressee.id)}, a release of <b>${escapeHtml(approval.pipeline)}</b> waits for your decision.</p>`,
-    `<pre>${escapeHtml(summary.join('\n'))}</pre>`,
-    `<p><a href="${escapeHtml(approve)}">Approve</a> &nbsp; <a href="${escapeHtml(reject)}">Reject</a></p>`,
+    `<p>${forHtml.text(greeting)}</p>`,
+    `<pre>${forHtml.text(summary.join('\n'))}</pre>`,
+    `<p><a href="${forHtml.own(approve)}">Approve</a> &nbsp; <a href="${forHtml.own(reject)}">Reject</a></p>`,
     '<p>Each link opens a page that asks you to confirm; nothing is decided until you do. The links are yours alone, work once, and expire with the gate.</p>',
+    `<p>${forHtml.own(where)}</p>`,
   ].join('\n');
-  return { subject, text, html };
+  return { subject: forEmail.header(subject), text, html };
 }
 
+/** A section of plain text (the change record, an outcome), rendered for Slack within its limit. */
 function section(text: string): Record<string, unknown> {
-  return { type: 'section', text: { type: 'mrkdwn', text: excerpt(text, 60, 3000) } };
+  return {
+    type: 'section',
+    text: forSlack.object(fitted(excerpt(text, 60, SLACK_TEXT_MAX), SLACK_TEXT_MAX, forSlack.mrkdwn)),
+  };
 }
 
-function firstLine(text: string | undefined): string {
-  return (text ?? '').split('\n')[0]!.trim();
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/** Where a link leads (its origin), said in the request so that a reader can check the links. */
+function origin(link: string): string {
+  try {
+    return new URL(link).origin;
+  } catch {
+    return 'stepline';
+  }
 }

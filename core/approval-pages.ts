@@ -1,10 +1,12 @@
 /**
  * The pages an approval link opens in a browser. GET shows the change and a form that asks to
  * confirm; only the form's POST decides, so a mail scanner that fetches every link decides nothing.
- * Pure HTML with no script; the endpoint sends them with a strict Content-Security-Policy.
+ * Pure HTML with no script; the endpoint sends them with a strict Content-Security-Policy. Text from
+ * the change (and from the person deciding) is rendered as text by core/text.ts, never as markup.
  */
-import { escapeHtml, summaryLines } from './approval-messages';
+import { summaryLines } from './approval-messages';
 import type { ApprovalRecord } from './records';
+import { forHtml } from './text';
 
 export interface ConfirmationPage {
   readonly approval: ApprovalRecord;
@@ -27,10 +29,10 @@ export function confirmationPage(page: ConfirmationPage): string {
   return layout(
     `${verb} the release of ${approval.pipeline}?`,
     [
-      `<p>${escapeHtml(page.approverName)}, you are about to <b>${decision}</b> the release of <b>${escapeHtml(approval.pipeline)}</b> at ${escapeHtml(approval.commitRange.to.slice(0, 12))}.</p>`,
-      `<pre>${escapeHtml(summaryLines(approval).join('\n'))}</pre>`,
-      `<form method="post" action="${escapeHtml(page.action)}">`,
-      `<input type="hidden" name="token" value="${escapeHtml(page.token)}">`,
+      `<p>${forHtml.text(page.approverName)}, you are about to <b>${decision}</b> the release of <b>${forHtml.text(approval.pipeline)}</b> at ${forHtml.text(approval.commitRange.to.slice(0, 12))}.</p>`,
+      `<pre>${forHtml.text(summaryLines(approval).join('\n'))}</pre>`,
+      `<form method="post" action="${forHtml.own(page.action)}">`,
+      `<input type="hidden" name="token" value="${forHtml.own(page.token)}">`,
       `<input type="hidden" name="decision" value="${decision}">`,
       reason,
       `<button type="submit" id="decide">${verb} release</button>`,
@@ -44,16 +46,16 @@ export function confirmationPage(page: ConfirmationPage): string {
 export function resultPage(title: string, message: string, approval?: ApprovalRecord): string {
   return layout(
     title,
-    `<p id="result">${escapeHtml(message)}</p>${approval ? `<pre>${escapeHtml(summaryLines(approval).join('\n'))}</pre>` : ''}`,
+    `<p id="result">${forHtml.text(message)}</p>${approval ? `<pre>${forHtml.text(summaryLines(approval).join('\n'))}</pre>` : ''}`,
   );
 }
 
 function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} — stepline</title>
+<title>${forHtml.text(title)} — stepline</title>
 <style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;white-space:pre-wrap}button{font-size:1.1rem;padding:.5rem 1.5rem}</style>
-</head><body><h1>${escapeHtml(title)}</h1>
+</head><body><h1>${forHtml.text(title)}</h1>
 ${body}
 </body></html>`;
 }

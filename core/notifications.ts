@@ -3,6 +3,10 @@
  * run's end is worth a message (failed, fixed, succeeded), and the messages themselves — a Slack
  * Block Kit payload, an email in plain text and HTML, a GitHub commit status per stage. Pure: the
  * notifier (core/notify.ts) records and delivers them.
+ *
+ * Commit messages, names, branches, test names, causes and log tails are text from a change
+ * (core/text.ts): composed as plain text, each value one line, then rendered for each destination.
+ * The only links are stepline's own (the run, the log).
  */
 import type {
   NotificationChannel,
@@ -12,7 +16,7 @@ import type {
   StageRecord,
   StageStatus,
 } from './records';
-import { excerpt } from './text';
+import { excerpt, firstLine, fitted, forEmail, forGitHub, forHtml, forSlack, oneLine } from './text';
 
 export type NotificationKind = 'failed' | 'fixed' | 'succeeded' | 'rejected' | 'expired';
 
@@ -28,10 +32,10 @@ export interface RunLinks {
   readonly run: string;
 }
 
-/** GitHub refuses a status description over 140 characters (422). */
-const STATUS_DESCRIPTION_MAX = 140;
-/** Slack refuses a section text over 3,000 characters. */
+/** Slack refuses a section text over 3,000 characters, a field's over 2,000, a header's over 150. */
 const SLACK_TEXT_MAX = 3000;
+const SLACK_FIELD_MAX = 2000;
+const SLACK_HEADER_MAX = 150;
 const LOG_TAIL_SHOWN = 15;
 
 /**
@@ -102,14 +106,15 @@ const HEADLINE: Record<NotificationKind, string> = {
   expired: 'expired at its release gate',
 };
 
+/** The message's one line (plain text). */
 function headline({ run, kind }: RunReport): string {
-  const stage = run.failure?.stage ? ` at ${run.failure.stage}` : '';
-  return `${run.pipeline} ${HEADLINE[kind]}${kind === 'failed' ? stage : ''}: ${firstLine(run.commit.message) || shortId(run)}`;
+  const stage = run.failure?.stage ? ` at ${oneLine(run.failure.stage)}` : '';
+  return `${oneLine(run.pipeline)} ${HEADLINE[kind]}${kind === 'failed' ? stage : ''}: ${excerpt(firstLine(run.commit.message), 1, 200) || shortId(run)}`;
 }
 
 function commitLine(run: RunRecord): string {
-  const author = run.commit.author ? ` by ${run.commit.author.name}` : '';
-  return `${shortId(run)} on ${run.commit.branch} of ${run.commit.repository}${author}`;
+  const author = run.commit.author ? ` by ${oneLine(run.commit.author.name)}` : '';
+  return `${shortId(run)} on ${oneLine(run.commit.branch)} of ${oneLine(run.commit.repository)}${author}`;
 }
 
 function testsLine(stages: readonly StageRecord[]): string | undefined {
@@ -118,7 +123,7 @@ function testsLine(stages: readonly StageRecord[]): string | undefined {
   return withTests
     .map(
       (s) =>
-        `${s.name}: ${s.tests!.passed}/${s.tests!.total} passed${s.tests!.failed ? `, ${s.tests!.failed} failed` : ''}`,
+        `${oneLine(s.name)}: ${s.tests!.passed}/${s.tests!.total} passed${s.tests!.failed ? `, ${s.tests!.failed} failed` : ''}`,
     )
     .join('; ');
 }
@@ -132,11 +137,12 @@ function failureLines(
   const log = stages.find((s) => s.name === failure.stage)?.logs?.deepLink;
   return {
     ...(log ? { log } : {}),
-    cause: `${failure.stage ? `${failure.stage}: ` : ''}${failure.error} — ${failure.cause}`,
+    cause: `${failure.stage ? `${oneLine(failure.stage)}: ` : ''}${oneLine(failure.error)} — ${oneLine(failure.cause)}`,
     failedTests: (failure.failedTests ?? []).map(
-      (t) => `${t.suite ? `${t.suite} › ` : ''}${t.name}${t.message ? `: ${firstLine(t.message)}` : ''}`,
+      (t) =>
+        `${t.suite ? `${oneLine(t.suite)} › ` : ''}${oneLine(t.name)}${t.message ? `: ${firstLine(t.message)}` : ''}`,
     ),
-    logTail: (failure.logTail ?? []).slice(-LOG_TAIL_SHOWN),
+    logTail: (failure.logTail ?? []).slice(-LOG_TAIL_SHOWN).map(oneLine),
   };
 }
 
@@ -146,25 +152,30 @@ function slackMessage(report: RunReport): Record<string, unknown> {
   const failure = failureLines(run, stages);
   const tests = testsLine(stages);
   const blocks: Record<string, unknown>[] = [
-    { type: 'header', text: { type: 'plain_text', text: excerpt(headline(report), 1, 140) } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: excerpt(forSlack.plain(headline(report)), 1, SLACK_HEADER_MAX - 1) },
+    },
     {
       type: 'section',
       fields: [
-        { type: 'mrkdwn', text: `*Pipeline*\n${run.pipeline}` },
-        { type: 'mrkdwn', text: `*Commit*\n${commitLine(run)}` },
-        ...(run.failure?.stage ? [{ type: 'mrkdwn', text: `*Failing stage*\n${run.failure.stage}` }] : []),
-        ...(run.durationMs !== undefined
-          ? [{ type: 'mrkdwn', text: `*Took*\n${Math.round(run.durationMs / 1000)} s` }]
-          : []),
+        field('Pipeline', run.pipeline),
+        field('Commit', commitLine(run)),
+        ...(run.failure?.stage ? [field('Failing stage', run.failure.stage)] : []),
+        ...(run.durationMs !== undefined ? [field('Took', `${Math.round(run.durationMs / 1000)} s`)] : []),
       ],
     },
   ];
-  if (failure.cause) blocks.push(section(`*What failed*\n${failure.cause}`));
+  if (failure.cause) blocks.push(section('*What failed*\n', failure.cause));
   if (failure.failedTests.length)
-    blocks.push(section(`*Failed tests*\n${failure.failedTests.map((t) => `• ${t}`).join('\n')}`));
+    blocks.push(section('*Failed tests*\n', failure.failedTests.map((t) => `• ${t}`).join('\n')));
   if (failure.logTail.length)
-    blocks.push(section(`*Last lines of the log*\n\`\`\`${failure.logTail.join('\n')}\`\`\``));
-  if (tests) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Tests — ${tests}` }] });
+    blocks.push(section('*Last lines of the log*\n```', failure.logTail.join('\n'), '```', forSlack.code));
+  if (tests)
+    blocks.push({
+      type: 'context',
+      elements: [forSlack.object(fitted(`Tests — ${tests}`, SLACK_FIELD_MAX, forSlack.mrkdwn))],
+    });
   // Buttons take web links only; a local file link (local mode) is shown as text instead.
   const targets = [
     { text: 'Open the run', url: links.run },
@@ -181,16 +192,27 @@ function slackMessage(report: RunReport): Record<string, unknown> {
   if (other.length) {
     blocks.push({
       type: 'context',
-      elements: other.map((link) => ({ type: 'mrkdwn', text: `${link.text}: ${link.url}` })),
+      elements: other.map((link) => ({ type: 'plain_text', text: `${link.text}: ${link.url}`, emoji: false })),
     });
   }
-  return { text: headline(report), blocks };
+  return { text: fitted(headline(report), SLACK_TEXT_MAX, forSlack.mrkdwn), blocks };
 }
 
-function section(text: string): Record<string, unknown> {
+/** A section field: stepline's bold label, then a value from the change. */
+function field(label: string, value: string): Record<string, unknown> {
+  return forSlack.object(`*${label}*\n${fitted(oneLine(value), SLACK_FIELD_MAX - label.length - 3, forSlack.mrkdwn)}`);
+}
+
+/** A section: stepline's markup around text from a change, rendered (code: inside a code block) within Slack's limit. */
+function section(
+  before: string,
+  text: string,
+  after = '',
+  render: (text: string) => string = forSlack.mrkdwn,
+): Record<string, unknown> {
   return {
     type: 'section',
-    text: { type: 'mrkdwn', text: excerpt(text, Number.MAX_SAFE_INTEGER, SLACK_TEXT_MAX - 1) },
+    text: forSlack.object(`${before}${fitted(text, SLACK_TEXT_MAX - before.length - after.length, render)}${after}`),
   };
 }
 
@@ -199,40 +221,47 @@ function emailMessage(report: RunReport): { subject: string; text: string; html:
   const { run, stages, links } = report;
   const failure = failureLines(run, stages);
   const tests = testsLine(stages);
+  // Facts are text from the change; the links after them are stepline's own.
   const facts: [string, string][] = [
-    ['Pipeline', run.pipeline],
+    ['Pipeline', oneLine(run.pipeline)],
     ['Commit', commitLine(run)],
     ...(run.commit.message ? ([['Message', firstLine(run.commit.message)]] as [string, string][]) : []),
     ...(failure.cause ? ([['What failed', failure.cause]] as [string, string][]) : []),
     ...(tests ? ([['Tests', tests]] as [string, string][]) : []),
+  ];
+  const own: [string, string][] = [
     ['Run', links.run],
     ...(failure.log ? ([['Log', failure.log]] as [string, string][]) : []),
   ];
   const text = [
-    headline(report),
+    forEmail.text(headline(report)),
     '',
-    ...facts.map(([k, v]) => `${k}: ${v}`),
-    ...(failure.failedTests.length ? ['', 'Failed tests:', ...failure.failedTests.map((t) => `  - ${t}`)] : []),
-    ...(failure.logTail.length ? ['', 'Last lines of the log:', ...failure.logTail.map((l) => `  ${l}`)] : []),
+    ...facts.map(([k, v]) => `${k}: ${forEmail.text(v)}`),
+    ...own.map(([k, v]) => `${k}: ${v}`),
+    ...(failure.failedTests.length
+      ? ['', 'Failed tests:', ...failure.failedTests.map((t) => `  - ${forEmail.text(t)}`)]
+      : []),
+    ...(failure.logTail.length
+      ? ['', 'Last lines of the log:', ...failure.logTail.map((l) => `  ${forEmail.text(l)}`)]
+      : []),
     '',
   ].join('\n');
   const html = [
-    `<h2>${escapeHtml(headline(report))}</h2>`,
+    `<h2>${forHtml.text(headline(report))}</h2>`,
     '<table>',
-    ...facts.map(([k, v]) =>
-      k === 'Run' || k === 'Log'
-        ? `<tr><th align="left">${k}</th><td><a href="${escapeHtml(v)}">${escapeHtml(v)}</a></td></tr>`
-        : `<tr><th align="left">${k}</th><td>${escapeHtml(v)}</td></tr>`,
+    ...facts.map(([k, v]) => `<tr><th align="left">${k}</th><td>${forHtml.text(v)}</td></tr>`),
+    ...own.map(
+      ([k, v]) => `<tr><th align="left">${k}</th><td><a href="${forHtml.own(v)}">${forHtml.own(v)}</a></td></tr>`,
     ),
     '</table>',
     ...(failure.failedTests.length
-      ? ['<h3>Failed tests</h3><ul>', ...failure.failedTests.map((t) => `<li>${escapeHtml(t)}</li>`), '</ul>']
+      ? ['<h3>Failed tests</h3><ul>', ...failure.failedTests.map((t) => `<li>${forHtml.text(t)}</li>`), '</ul>']
       : []),
     ...(failure.logTail.length
-      ? ['<h3>Last lines of the log</h3>', `<pre>${escapeHtml(failure.logTail.join('\n'))}</pre>`]
+      ? ['<h3>Last lines of the log</h3>', `<pre>${forHtml.text(failure.logTail.join('\n'))}</pre>`]
       : []),
   ].join('\n');
-  return { subject: `[stepline] ${headline(report)}`, text, html };
+  return { subject: forEmail.header(`[stepline] ${headline(report)}`), text, html };
 }
 
 export interface CommitStatus extends Record<string, unknown> {
@@ -269,14 +298,14 @@ function commitStatuses(
         : state === 'success'
           ? `${name} passed${stage?.tests ? `: ${stage.tests.passed}/${stage.tests.total} tests` : ''}`
           : state === 'failure'
-            ? `${name} failed: ${firstLine(stage?.failure?.cause ?? '')}`
-            : `${name} did not finish: the run ${run.status === 'FAILED' ? `failed (${run.failure?.error ?? 'error'})` : 'ended'}`;
+            ? `${name} failed: ${firstLine(stage?.failure?.cause)}`
+            : `${name} did not finish: the run ${run.status === 'FAILED' ? `failed (${oneLine(run.failure?.error ?? 'error')})` : 'ended'}`;
     return {
       repository: run.commit.repository,
       sha: run.commit.id,
       state,
       context: `stepline/${name}`,
-      description: excerpt(description, 1, STATUS_DESCRIPTION_MAX - 1),
+      description: forGitHub.statusDescription(description),
       ...(isWebLink(links.run) ? { target_url: links.run } : {}),
     };
   });
@@ -291,13 +320,5 @@ function inPlanOrder(run: RunRecord, stages: readonly StageRecord[]): StageRecor
 }
 
 function shortId(run: RunRecord): string {
-  return run.commit.id.slice(0, 12);
-}
-
-function firstLine(text: string | undefined): string {
-  return (text ?? '').split('\n')[0]!.trim();
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return oneLine(run.commit.id.slice(0, 12));
 }

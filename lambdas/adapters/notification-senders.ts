@@ -8,6 +8,7 @@ import { DeliveryError } from '../../core/errors';
 import type { CommitStatus } from '../../core/notifications';
 import type { NotificationSender } from '../../core/ports';
 import type { NotificationRecord, NotificationSettings } from '../../core/records';
+import { forEmail, forGitHub } from '../../core/text';
 import type { SecretReader } from './secrets';
 
 export interface ChannelSendersOptions {
@@ -57,7 +58,8 @@ export async function postCommitStatus(api: string, token: string, status: Commi
       'user-agent': 'stepline',
       'x-github-api-version': '2022-11-28',
     },
-    JSON.stringify({ state, target_url, description, context }),
+    // The builder wrote it so; a message recorded by an older version and sent again is made so here.
+    JSON.stringify({ state, target_url, description: forGitHub.statusDescription(description), context }),
     'GitHub',
   );
   if (response.ok) return;
@@ -80,7 +82,8 @@ async function sendEmail(ses: SESv2Client, email: Email): Promise<void> {
         Destination: { ToAddresses: [...email.to] },
         Content: {
           Simple: {
-            Subject: { Data: email.subject, Charset: 'UTF-8' },
+            // A header field never carries a line break, whoever recorded the message.
+            Subject: { Data: forEmail.header(email.subject), Charset: 'UTF-8' },
             Body: { Text: { Data: email.text, Charset: 'UTF-8' }, Html: { Data: email.html, Charset: 'UTF-8' } },
           },
         },
