@@ -16,6 +16,7 @@ import { runApprovalsCommand, runDeployCommand } from './approvals';
 import { COMMANDS, EXIT, parseCommandLine } from './args';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { LocalModeBusyError } from '../local/state-lock';
+import { releaseOutcome, type ReleaseOutcome } from './outcome';
 import { failureLines, formatDuration, ProgressPrinter } from './progress';
 
 async function main(argv: string[]): Promise<number> {
@@ -76,11 +77,23 @@ async function start(values: Record<string, string | boolean | undefined>, state
   }
   const config = readConfigFile(String(values.config));
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  const followed = new Map<string, Promise<RunRecord>>();
+  const followed = new Map<string, Promise<{ run: RunRecord; outcome: ReleaseOutcome }>>();
   // Each run is followed once, whether its start was seen through a push of ours or another one.
   const followOnce = (runId: string) => {
-    if (!followed.has(runId)) followed.set(runId, follow(runtime, runId, interactive, timeScale));
+    if (!followed.has(runId))
+      followed.set(
+        runId,
+        follow(runtime, runId, interactive, timeScale).then(async (run) => ({ run, ...(await outcomeOf(run)) })),
+      );
     return followed.get(runId)!;
+  };
+  /** What became of the run's change, said when it had a release gate or a deployment. */
+  const outcomeOf = async (run: RunRecord) => {
+    const gate = await runtime.store.getApproval(run.runId);
+    const deployment = await runtime.store.getDeployment(run.runId);
+    const outcome = releaseOutcome(run, gate, deployment);
+    if (gate || deployment) console.log(`  the change was ${outcome.text}`);
+    return { outcome };
   };
   const runtime: LocalRuntime = await LocalRuntime.start({
     config,
@@ -123,7 +136,8 @@ async function start(values: Record<string, string | boolean | undefined>, state
       console.log(`\npushed ${pipeline.localSeed} to ${target} (commit ${commitId.slice(0, 12)})`);
     } else continue;
     for (const started of await runtime.runsStartedFor(commitId)) {
-      ok &&= ['SUCCEEDED', 'SKIPPED'].includes((await followOnce(started.runId)).status);
+      const { run } = await followOnce(started.runId);
+      ok &&= ['SUCCEEDED', 'SKIPPED'].includes(run.status);
     }
     const badChange = pipeline.deploy && pipeline.localSeed && join(resolve(pipeline.localSeed), 'demo', 'bad-change');
     if (!badChange || !existsSync(badChange)) continue;
@@ -136,12 +150,12 @@ async function start(values: Record<string, string | boolean | undefined>, state
     console.log(`
 pushed the demo's bad change to ${target} (commit ${commitId.slice(0, 12)}): watch the canary roll it back`);
     for (const started of await runtime.runsStartedFor(commitId)) {
-      const run = await followOnce(started.runId);
-      const rolledBack = (await runtime.store.getDeployment(run.runId))?.status === 'ROLLED_BACK';
+      const { outcome } = await followOnce(started.runId);
+      const rolledBack = outcome.kind === 'rolled-back';
       console.log(
         rolledBack
-          ? '  the bad change was rolled back on its own, as the demo intends'
-          : '  the bad change was NOT rolled back',
+          ? `  the bad change was ${outcome.text} — on its own, as the demo intends`
+          : `  the bad change was ${outcome.text} — the demo meant it to be released and rolled back by its alarm`,
       );
       ok &&= rolledBack;
     }
