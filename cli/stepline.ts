@@ -8,10 +8,12 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { readConfigFile } from '../bin/config-file';
+import { gateWarnings } from '../core/approval-policy';
 import { ConfigError } from '../core/config';
 import { APPROVAL_ROUTES } from '../core/platform';
 import type { ApprovalRecord, RunRecord } from '../core/records';
 import { LOCAL_DEMO_HEADER } from '../local/approvals';
+import { localAuthors } from '../local/git-source';
 import { runApprovalsCommand, runDeployCommand } from './approvals';
 import { COMMANDS, EXIT, parseCommandLine } from './args';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
@@ -123,6 +125,12 @@ async function start(values: Record<string, string | boolean | undefined>, state
   runtime.interruptedRuns.forEach((runId) =>
     console.log(`  run ${runId} was interrupted by the last stop: recorded FAILED`),
   );
+  // A gate its own author's changes can never pass: said before anyone waits at it.
+  for (const pipeline of config.pipelines) {
+    if (!pipeline.approval) continue;
+    for (const warning of gateWarnings(pipeline.name, pipeline.approval, await localAuthors(pipeline)))
+      console.log(`warning: ${warning}`);
+  }
   let ok = true;
   for (const pipeline of config.pipelines) {
     const target = runtime.git.repositoryPath(localRepositoryName(pipeline));

@@ -46,6 +46,43 @@ describe('the release gate from a terminal', () => {
       "no terminal to ask a person at: local mode's demo approver approved (recorded as the demo): approved by demo-approver-1",
     );
     expect(result.stdout).toMatch(/run demo-\S+ SUCCEEDED in/);
+    expect(result.stdout).toContain('the change was released: approved by demo-approver-1 at its release gate');
+    expect(result.stdout).not.toContain('warning:');
+  });
+
+  it("warns at start when the only approver is the author of a localRepository's commits; its pushes are judged by their files", async () => {
+    const repository = join(dir, 'my-service');
+    await run('git', ['init', '--quiet', '--initial-branch=main', repository]);
+    await run('git', ['-C', repository, 'config', 'user.email', 'ada@example.com']);
+    await run('git', ['-C', repository, 'config', 'user.name', 'Ada']);
+    const commit = async (files: Record<string, string>) => {
+      for (const [name, content] of Object.entries(files)) await writeFile(join(repository, name), content);
+      await run('git', ['-C', repository, 'add', '--all']);
+      await run('git', ['-C', repository, 'commit', '--quiet', '-m', 'change']);
+    };
+    await commit(passingSeed);
+    const onlyAda = {
+      approvers: [{ id: 'ada', emails: ['ada@example.com'] }],
+      classes: { normal: { approvals: 1 }, high: { approvals: 1 } },
+    };
+    const config = { pipelines: [{ ...demoPipeline(), localRepository: repository, approval: onlyAda }] };
+    await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+    const start = () => stepline(['start', '--config', join(dir, 'config.json'), '--state-dir', join(dir, 'state')]);
+
+    const first = await start();
+    expect(first.stdout).toContain(
+      'warning: pipeline "demo": a normal-risk change by ada@example.com can never be approved: it needs 1 distinct approval from approvers, and separation of duties rules out ada (its author), leaving 0; add an approver who does not write its changes\n',
+    );
+    expect(first.stdout).toContain(
+      'warning: pipeline "demo": a high-risk change by ada@example.com can never be approved',
+    );
+    // Known files, as for a seed: the default class, not "the change's files are not all known".
+    expect(first.stdout).toContain('release gate: normal risk (no risk rule matched: the default class)');
+
+    await commit({ 'notes.txt': 'a second change' });
+    const second = await start();
+    expect(second.stdout).toContain('release gate: normal risk (no risk rule matched: the default class)');
+    expect(second.code).toBe(0);
   });
 
   it('at a terminal, `start` prints the approval links and waits; `stepline approve` as an approver ends the wait', async () => {
@@ -80,8 +117,9 @@ describe('the release gate from a terminal', () => {
         email: 'eve@example.com',
       });
       expect(stranger.code).toBe(1);
-      expect(stranger.stdout).toContain(
-        'refused (403): arn:aws:sts::000000000000:assumed-role/stepline-local/eve@example.com is not an approver of pipeline demo',
+      // Named as local mode knows them (their git email), with who may decide and how to become one of them.
+      expect(stranger.stdout).toBe(
+        'refused (403): you (eve@example.com, your git user.email) are not an approver of pipeline demo; who may approve: alice (alice@example.com), bob (bob@example.com); set git config user.email to one of theirs\n',
       );
       // Exactly as printed: the package's own bin, through npx.
       const approved = await run('npx', ['stepline', 'approve', runId, '--state-dir', join(dir, 'state')], {
@@ -97,6 +135,7 @@ describe('the release gate from a terminal', () => {
 
       expect(await exited).toBe(0);
       expect(output).toMatch(/run demo-\S+ SUCCEEDED in/);
+      expect(output).toContain('the change was released: approved by bob at its release gate');
       const shown = await stepline(['approvals', runId, '--state-dir', join(dir, 'state')], {
         email: 'bob@example.com',
       });
