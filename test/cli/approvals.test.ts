@@ -85,7 +85,8 @@ describe('the release gate from a terminal', () => {
     expect(second.code).toBe(0);
   });
 
-  it('at a terminal, `start` prints the approval links and waits; `stepline approve` as an approver ends the wait', async () => {
+  /** `stepline start` inside a real pseudo-terminal (`script`), as a person's shell runs it. */
+  function startAtTerminal() {
     const command = [
       process.execPath,
       tsx,
@@ -98,18 +99,49 @@ describe('the release gate from a terminal', () => {
     ]
       .map((part) => `'${part}'`)
       .join(' ');
-    // `script` gives the child a real pseudo-terminal, as a person's shell would.
     const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: root });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    const started = {
+      child,
+      output: '',
+      exited: new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1))),
+    };
+    child.stdout.on('data', (chunk: Buffer) => (started.output += chunk.toString()));
+    return started;
+  }
+
+  it('at a terminal, a rejection ends the run REJECTED, and `start` says who rejected it and why, and exits 1', async () => {
+    const started = startAtTerminal();
     try {
-      for (let i = 0; i < 600 && !output.includes('waiting for a decision'); i++)
+      for (let i = 0; i < 600 && !started.output.includes('waiting for a decision'); i++)
         await new Promise((r) => setTimeout(r, 100));
-      expect(output).toMatch(/alice: approve http:\/\/127\.0\.0\.1:\d+\/approvals\/decide\?token=\S+/);
-      expect(output).toMatch(/bob: approve http:\/\/127\.0\.0\.1:\d+\/approvals\/decide\?token=\S+/);
-      expect(output).not.toContain('demo approver');
-      const runId = /npx stepline approve (demo-\S+)/.exec(output)![1]!;
+      const runId = /npx stepline approve (demo-\S+)/.exec(started.output)![1]!;
+      const rejected = await stepline(
+        ['reject', runId, '--reason', 'not this week', '--state-dir', join(dir, 'state')],
+        {
+          email: 'alice@example.com',
+        },
+      );
+      expect(rejected).toMatchObject({ code: 0, stdout: 'rejected by alice: not this week\n' });
+      expect(await started.exited).toBe(1);
+      expect(started.output).toMatch(/run demo-\S+ REJECTED/);
+      expect(started.output).toContain(
+        'the change was rejected at its release gate (rejected by alice: not this week); nothing was released',
+      );
+    } finally {
+      started.child.kill();
+    }
+  });
+
+  it('at a terminal, `start` prints the approval links and waits; `stepline approve` as an approver ends the wait', async () => {
+    const started = startAtTerminal();
+    const { child, exited } = started;
+    try {
+      for (let i = 0; i < 600 && !started.output.includes('waiting for a decision'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(started.output).toMatch(/alice: approve http:\/\/127\.0\.0\.1:\d+\/approvals\/decide\?token=\S+/);
+      expect(started.output).toMatch(/bob: approve http:\/\/127\.0\.0\.1:\d+\/approvals\/decide\?token=\S+/);
+      expect(started.output).not.toContain('demo approver');
+      const runId = /npx stepline approve (demo-\S+)/.exec(started.output)![1]!;
 
       const listed = await stepline(['approvals', '--state-dir', join(dir, 'state')], { email: 'bob@example.com' });
       expect(listed.stdout).toContain(`${runId}  demo  WAITING  normal risk, needs 1  asked: alice, bob  deadline `);
@@ -134,8 +166,8 @@ describe('the release gate from a terminal', () => {
       expect(approved.stdout).toBe('approved by bob\n');
 
       expect(await exited).toBe(0);
-      expect(output).toMatch(/run demo-\S+ SUCCEEDED in/);
-      expect(output).toContain('the change was released: approved by bob at its release gate');
+      expect(started.output).toMatch(/run demo-\S+ SUCCEEDED in/);
+      expect(started.output).toContain('the change was released: approved by bob at its release gate');
       const shown = await stepline(['approvals', runId, '--state-dir', join(dir, 'state')], {
         email: 'bob@example.com',
       });
