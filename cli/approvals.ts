@@ -34,20 +34,19 @@ interface Answer {
 }
 type Call = (method: 'GET' | 'POST', path: string, body?: Record<string, unknown>) => Promise<Answer>;
 
-/** `stepline deploy <promote|pause|resume|abort> <run> --reason …`: an operator's control of a run's deployment. */
+/**
+ * `stepline deploy <promote|pause|resume|abort> <run> --reason …`: an operator's control of a run's
+ * deployment (its arguments checked by cli/args.ts).
+ */
 export async function runDeployCommand(
-  options: { action?: string; runId?: string; reason?: string; aws?: boolean; stateDir: string },
+  options: { action: string; runId: string; reason: string; aws?: boolean; stateDir: string },
   printLine = console.log,
 ): Promise<number> {
   const print = (line: string) => printLine(forTerminal.line(line));
-  if (!options.action || !options.runId) {
-    print('usage: stepline deploy <promote|pause|resume|abort> <run> --reason "…"');
-    return 2;
-  }
   const call = options.aws ? await awsCall() : localCall(options.stateDir);
   const answer = await call('POST', `${APPROVAL_ROUTES.deployments}/${encodeURIComponent(options.runId)}`, {
     action: options.action,
-    reason: options.reason ?? '',
+    reason: options.reason,
   });
   if (answer.status !== 200) return fail(answer, print);
   print(String(answer.body.message));
@@ -72,10 +71,7 @@ export async function runApprovalsCommand(options: ApprovalsCommand, printLine =
     }
     return 0;
   }
-  if (!options.runId) {
-    print(`stepline ${options.command} needs a run id (see: stepline approvals)`);
-    return 2;
-  }
+  if (!options.runId) throw new Error(`stepline ${options.command} needs a run id`);
   const decision = options.command === 'reject' ? 'reject' : options.override ? 'override' : 'approve';
   const answer = await call('POST', `${APPROVAL_ROUTES.cli}/${encodeURIComponent(options.runId)}`, {
     decision,

@@ -7,124 +7,104 @@
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { DEFAULT_CONFIG_FILE, readConfigFile } from '../bin/config-file';
+import { readConfigFile } from '../bin/config-file';
+import { gateWarnings } from '../core/approval-policy';
 import { ConfigError } from '../core/config';
 import { APPROVAL_ROUTES } from '../core/platform';
 import type { ApprovalRecord, RunRecord } from '../core/records';
 import { forTerminal } from '../core/text';
 import { LOCAL_DEMO_HEADER } from '../local/approvals';
+import { localAuthors } from '../local/git-source';
 import { runApprovalsCommand, runDeployCommand } from './approvals';
+import { COMMANDS, EXIT, parseCommandLine } from './args';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { LocalModeBusyError } from '../local/state-lock';
+import { releaseOutcome, type ReleaseOutcome } from './outcome';
 import { failureLines, formatDuration, gateDeadline, ProgressPrinter, scaledWait } from './progress';
 
-const USAGE = `usage: stepline start [--serve] [--state-dir DIR] [--config FILE] [--aws-credentials] [--max-builds N]
-       stepline approvals [RUN] [--aws] [--state-dir DIR]
-       stepline approve RUN [--override --reason TEXT] [--aws] [--state-dir DIR]
-       stepline reject RUN --reason TEXT [--aws] [--state-dir DIR]
-       stepline deploy promote|pause|resume|abort RUN --reason TEXT [--aws] [--state-dir DIR]
-
-  --serve            keep local mode running after the run ends (push to the local repository to run again)
-  --state-dir DIR    where local state is kept (default .stepline)
-  --config FILE      the pipeline configuration (default stepline.config.ts)
-  --aws-credentials  let builds use this shell's AWS credentials (AWS_* variables, ~/.aws); without it a
-                     build has none, where on CodeBuild it would have its project's service role
-  --max-builds N     how many builds run at once; the rest wait their turn (default: the number of cores)
-  --time-scale N     how many times shorter the platform's waits are, 1 to 3600 (default 60: a 5-minute bake
-                     takes 5 s, a one-minute alarm period 1 s, a 72-hour gate expires in 72 minutes); the
-                     clock is not scaled: run times, timestamps and deadlines shown are real
-  --smtp-relay URL   send notification emails through this relay (smtp://host:port, e.g. a local mail
-                     catcher) instead of writing them to .stepline/outbox/email/
-
-  approvals          the release gates waiting, and for whom; with RUN, its change record, decisions and audit trail
-  approve, reject    decide on RUN's release gate: locally as your git identity (git config user.email) against
-                     a running local mode (npm start -- --serve), with --aws as your IAM identity against the
-                     deployed platform
-  --override         an emergency override of a change freeze (an emergency approver only; needs --reason;
-                     flagged for post-implementation review)`;
-
-const APPROVAL_COMMANDS = ['approvals', 'approve', 'reject'] as const;
-
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      serve: { type: 'boolean', default: false },
-      'state-dir': { type: 'string', default: '.stepline' },
-      config: { type: 'string', default: DEFAULT_CONFIG_FILE },
-      'aws-credentials': { type: 'boolean', default: false },
-      'max-builds': { type: 'string' },
-      'smtp-relay': { type: 'string' },
-      'time-scale': { type: 'string', default: '60' },
-      reason: { type: 'string' },
-      override: { type: 'boolean', default: false },
-      aws: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  const command = positionals[0];
-  if (!values.help && APPROVAL_COMMANDS.includes(command as (typeof APPROVAL_COMMANDS)[number])) {
+  const line = parseCommandLine(argv);
+  if (line.kind === 'print') {
+    console.log(line.text);
+    return EXIT.ok;
+  }
+  if (line.kind === 'usage-error') {
+    const command = argv[0] && Object.hasOwn(COMMANDS, argv[0]) ? ` ${argv[0]}` : '';
+    console.error(`stepline${command}: ${line.message}\n\n${line.usage}`);
+    return EXIT.usage;
+  }
+  const { command, args, values } = line;
+  const stateDir = resolve(String(values['state-dir']));
+  const reason = values.reason as string | undefined;
+  const aws = values.aws === true;
+  if (command === 'approvals' || command === 'approve' || command === 'reject') {
     return runApprovalsCommand({
-      command: command as (typeof APPROVAL_COMMANDS)[number],
-      runId: positionals[1],
-      reason: values.reason,
-      override: values.override,
-      aws: values.aws,
-      stateDir: resolve(values['state-dir']),
+      command,
+      runId: args[0],
+      reason,
+      override: values.override === true,
+      aws,
+      stateDir,
     }).catch((error: unknown) => {
       console.error((error as Error).message);
-      return 1;
+      return EXIT.failed;
     });
   }
-  if (!values.help && command === 'deploy') {
-    return runDeployCommand({
-      action: positionals[1],
-      runId: positionals[2],
-      reason: values.reason,
-      aws: values.aws,
-      stateDir: resolve(values['state-dir']),
-    }).catch((error: unknown) => {
-      console.error((error as Error).message);
-      return 1;
-    });
+  if (command === 'deploy') {
+    return runDeployCommand({ action: args[0]!, runId: args[1]!, reason: reason!, aws, stateDir }).catch(
+      (error: unknown) => {
+        console.error((error as Error).message);
+        return EXIT.failed;
+      },
+    );
   }
-  if (values.help || command !== 'start') {
-    console.log(USAGE);
-    return values.help ? 0 : 2;
-  }
+  return start(values, stateDir);
+}
+
+/** `stepline start`: local mode, each pipeline's source pushed and its runs followed. */
+async function start(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<number> {
   const maxBuilds = values['max-builds'] === undefined ? undefined : Number(values['max-builds']);
   if (maxBuilds !== undefined && !(Number.isInteger(maxBuilds) && maxBuilds >= 1)) {
-    console.error(`--max-builds must be a whole number of 1 or more, got ${values['max-builds']}`);
-    return 2;
+    console.error(`stepline start: --max-builds must be a whole number of 1 or more, got ${values['max-builds']}`);
+    return EXIT.usage;
   }
-  const relay = values['smtp-relay'];
+  const relay = values['smtp-relay'] as string | undefined;
   if (relay !== undefined && !/^smtp:\/\/[^/:]+(:\d{1,5})?\/?$/.test(relay)) {
-    console.error(`--smtp-relay must be smtp://host:port, got ${relay}`);
-    return 2;
+    console.error(`stepline start: --smtp-relay must be smtp://host:port, got ${relay}`);
+    return EXIT.usage;
   }
   const timeScale = Number(values['time-scale']);
   if (!(timeScale >= 1 && timeScale <= 3600)) {
-    console.error(`--time-scale must be a number from 1 to 3600, got ${values['time-scale']}`);
-    return 2;
+    console.error(`stepline start: --time-scale must be a number from 1 to 3600, got ${values['time-scale']}`);
+    return EXIT.usage;
   }
-  const config = readConfigFile(values.config);
+  const config = readConfigFile(String(values.config));
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  const stateDir = resolve(values['state-dir']);
-  const followed = new Map<string, Promise<RunRecord>>();
+  const followed = new Map<string, Promise<{ run: RunRecord; outcome: ReleaseOutcome }>>();
   // Each run is followed once, whether its start was seen through a push of ours or another one.
   const followOnce = (runId: string) => {
-    if (!followed.has(runId)) followed.set(runId, follow(runtime, runId, interactive));
+    if (!followed.has(runId))
+      followed.set(
+        runId,
+        follow(runtime, runId, interactive).then(async (run) => ({ run, ...(await outcomeOf(run)) })),
+      );
     return followed.get(runId)!;
+  };
+  /** What became of the run's change, said when it had a release gate or a deployment. */
+  const outcomeOf = async (run: RunRecord) => {
+    const gate = await runtime.store.getApproval(run.runId);
+    const deployment = await runtime.store.getDeployment(run.runId);
+    const outcome = releaseOutcome(run, gate, deployment);
+    if (gate || deployment) console.log(`  the change was ${outcome.text}`);
+    return { outcome };
   };
   const runtime: LocalRuntime = await LocalRuntime.start({
     config,
     stateDir,
     persistStore: true,
-    passAwsCredentials: values['aws-credentials'],
+    passAwsCredentials: values['aws-credentials'] === true,
     maxConcurrentBuilds: maxBuilds,
-    smtpRelay: values['smtp-relay'],
+    smtpRelay: relay,
     onRunStarted: values.serve ? (run) => void followOnce(run.runId) : undefined,
     // No terminal, nobody to ask: the demo approver decides at release gates, recorded as the demo.
     demoApprover: !interactive,
@@ -153,6 +133,12 @@ async function main(argv: string[]): Promise<number> {
   runtime.interruptedRuns.forEach((runId) =>
     console.log(`  run ${runId} was interrupted by the last stop: recorded FAILED`),
   );
+  // A gate its own author's changes can never pass: said before anyone waits at it.
+  for (const pipeline of config.pipelines) {
+    if (!pipeline.approval) continue;
+    for (const warning of gateWarnings(pipeline.name, pipeline.approval, await localAuthors(pipeline)))
+      console.log(`warning: ${warning}`);
+  }
   let ok = true;
   for (const pipeline of config.pipelines) {
     const target = runtime.git.repositoryPath(localRepositoryName(pipeline));
@@ -166,7 +152,8 @@ async function main(argv: string[]): Promise<number> {
       console.log(`\npushed ${pipeline.localSeed} to ${target} (commit ${commitId.slice(0, 12)})`);
     } else continue;
     for (const started of await runtime.runsStartedFor(commitId)) {
-      ok &&= ['SUCCEEDED', 'SKIPPED'].includes((await followOnce(started.runId)).status);
+      const { run } = await followOnce(started.runId);
+      ok &&= ['SUCCEEDED', 'SKIPPED'].includes(run.status);
     }
     const badChange = pipeline.deploy && pipeline.localSeed && join(resolve(pipeline.localSeed), 'demo', 'bad-change');
     if (!badChange || !existsSync(badChange)) continue;
@@ -179,12 +166,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(`
 pushed the demo's bad change to ${target} (commit ${commitId.slice(0, 12)}): watch the canary roll it back`);
     for (const started of await runtime.runsStartedFor(commitId)) {
-      const run = await followOnce(started.runId);
-      const rolledBack = (await runtime.store.getDeployment(run.runId))?.status === 'ROLLED_BACK';
+      const { outcome } = await followOnce(started.runId);
+      const rolledBack = outcome.kind === 'rolled-back';
       console.log(
         rolledBack
-          ? '  the bad change was rolled back on its own, as the demo intends'
-          : '  the bad change was NOT rolled back',
+          ? `  the bad change was ${outcome.text} — on its own, as the demo intends`
+          : `  the bad change was ${outcome.text} — the demo meant it to be released and rolled back by its alarm`,
       );
       ok &&= rolledBack;
     }
@@ -207,7 +194,7 @@ pushed the demo's bad change to ${target} (commit ${commitId.slice(0, 12)}): wat
     return new Promise<number>(() => undefined);
   }
   await runtime.close();
-  return ok ? 0 : 1;
+  return ok ? EXIT.ok : EXIT.failed;
 }
 
 /** Prints each stage change as the run store records it, until the run ends, then the outcome. */

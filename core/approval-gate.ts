@@ -20,7 +20,9 @@ import {
   eligibility,
   eligibleApprovers,
   freezeInForce,
+  notAnApproverMessage,
   requirementOf,
+  whoMayDecide,
   type ApprovalPolicy,
   type Approver,
   type Principal,
@@ -295,10 +297,16 @@ export async function decide(request: DecisionRequest, deps: DecideDeps): Promis
     await expire(approval, deps);
     return refuse(410, `the gate expired at ${approval.deadline}`);
   }
-  const demo = request.demo === true && deps.demoApprover === true;
+  if (request.demo === true && deps.demoApprover !== true)
+    return refuse(
+      403,
+      "local mode's demo approver decides only when local mode has no terminal to ask a person at",
+      'local mode demo approver',
+    );
+  const demo = request.demo === true;
   const approver: Approver | undefined = demo ? undefined : approverOf(policy, request.principal);
   if (!demo && !approver)
-    return refuse(403, `${describePrincipal(request.principal)} is not an approver of pipeline ${approval.pipeline}`);
+    return refuse(403, notAnApproverMessage(policy, request.principal, approval, request.decision));
   if (
     (request.decision === 'reject' || request.decision === 'override') &&
     (request.reason?.trim().length ?? 0) < MIN_REASON_LENGTH
@@ -310,7 +318,12 @@ export async function decide(request: DecisionRequest, deps: DecideDeps): Promis
     );
   if (approver) {
     const why = eligibility(policy, approver, approval, request.decision);
-    if (why) return refuse(403, why, approver.id);
+    if (why)
+      return refuse(
+        403,
+        `${why}; ${whoMayDecide(policy, approval, request.decision, request.principal.kind)}`,
+        approver.id,
+      );
   }
   if (request.linkNonce && !(await deps.approvals.useLink(request.runId, request.linkNonce, now.toISOString())))
     return refuse(410, 'this link was used already: each link works once', approver?.id);

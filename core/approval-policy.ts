@@ -195,6 +195,41 @@ export const approvalPolicySchema = z
 export type ApprovalPolicyInput = z.input<typeof approvalPolicySchema>;
 export type ApprovalPolicy = z.output<typeof approvalPolicySchema>;
 
+/**
+ * Risk classes whose changes, written by one of `authors`, no approval can release: separation of
+ * duties rules the authors out, and fewer than the class requires are left (only an emergency
+ * override could release such a change). One warning each, naming the pipeline, the class and what
+ * to change. Not an error: another author's changes pass, and a config may mean it. A class that no
+ * author can pass at all (more approvals than approvers) is refused by the schema instead.
+ */
+export function gateWarnings(pipeline: string, policy: ApprovalPolicy, authors: readonly string[]): string[] {
+  const reachable = new Set<RiskClass>(['high', policy.defaultClass, ...policy.rules.map((rule) => rule.class)]);
+  const isAuthor = (approver: Approver) => approver.emails.some((email) => authors.some((a) => sameEmail(email, a)));
+  const warnings: string[] = [];
+  for (const riskClass of ['normal', 'high'] as const) {
+    if (!reachable.has(riskClass)) continue;
+    const { approvals, group } = policy.classes[riskClass];
+    const members =
+      group === undefined ? policy.approvers : policy.approvers.filter((a) => policy.groups[group]?.includes(a.id));
+    const ruledOut = members.filter(isAuthor);
+    const left = members.length - ruledOut.length;
+    if (!ruledOut.length || left >= approvals) continue;
+    const from = group === undefined ? 'approvers' : `members of group "${group}"`;
+    const override = policy.approvers
+      .filter((a) => policy.emergencyApprovers.includes(a.id) && !isAuthor(a))
+      .map((a) => a.id);
+    const add = `add ${group === undefined ? 'an approver' : `a member to group "${group}"`} who does not write its changes`;
+    const fix = left === 0 ? add : `${add}, or require ${left}`;
+    const meanwhile = override.length
+      ? ` (until then only an emergency override by ${override.join(', ')} releases it)`
+      : '';
+    warnings.push(
+      `pipeline "${pipeline}": a ${riskClass}-risk change by ${listed(authors)} can never be approved: it needs ${approvals} distinct approval${approvals > 1 ? 's' : ''} from ${from}, and separation of duties rules out ${ruledOut.map((a) => a.id).join(', ')} (its author), leaving ${left}; ${fix}${meanwhile}`,
+    );
+  }
+  return warnings;
+}
+
 /** What a change is judged on. */
 export interface ChangeFacts {
   /** Undefined when some of the change's files are not known. */
@@ -273,11 +308,22 @@ export function requirementOf(policy: ApprovalPolicy, riskClass: RiskClass): Cha
   return riskClass === 'standard' ? { approvals: 0 } : policy.classes[riskClass];
 }
 
+/**
+ * How an edge names a caller to them, when it knows them better than their IAM identity: local mode's
+ * CLI caller is their git email, presented as an IAM session (local/approvals.ts).
+ */
+export interface CallerNaming {
+  /** Who the caller is, in the second person: `eve@example.com, your git user.email`. */
+  readonly you: string;
+  /** How to become one of the approvers named: `set git config user.email to one of theirs`. */
+  readonly remedy: string;
+}
+
 /** Who a request comes from, as its channel authenticates it. */
 export type Principal =
   | { readonly kind: 'slack'; readonly userId: string }
   | { readonly kind: 'email'; readonly address: string }
-  | { readonly kind: 'iam'; readonly arn: string }
+  | { readonly kind: 'iam'; readonly arn: string; readonly naming?: CallerNaming }
   /** An approver named by a signed link: the link's signature is the authentication. */
   | { readonly kind: 'approver'; readonly id: string };
 
@@ -291,6 +337,77 @@ export function describePrincipal(principal: Principal): string {
       return principal.arn;
     case 'approver':
       return principal.id;
+  }
+}
+
+/**
+ * Why a principal is refused as no approver of the pipeline: themselves as their channel knows them,
+ * who may take the decision instead (each by id and the identity this channel matches them by), and
+ * how a person becomes one of those.
+ */
+export function notAnApproverMessage(
+  policy: ApprovalPolicy,
+  principal: Principal,
+  change: ChangeRecord,
+  decision: 'approve' | 'reject' | 'override',
+): string {
+  const who =
+    principal.kind === 'iam' && principal.naming
+      ? `you (${principal.naming.you}) are`
+      : `${describePrincipal(principal)} is`;
+  return `${who} not an approver of pipeline ${change.pipeline}; ${whoMayDecide(policy, change, decision, principal.kind)}; ${remedyFor(principal)}`;
+}
+
+/**
+ * The approvers who may take this decision on this change, each as `id (what the channel matches
+ * them by)`; when nobody may, the policy's approvers and that none of them may.
+ */
+export function whoMayDecide(
+  policy: ApprovalPolicy,
+  change: ChangeRecord,
+  decision: 'approve' | 'reject' | 'override',
+  channel: Principal['kind'],
+): string {
+  const may = policy.approvers.filter((approver) => eligibility(policy, approver, change, decision) === undefined);
+  if (!may.length)
+    return `nobody may ${decision} this change: its approvers (${named(policy.approvers, channel)}) are all ruled out by group, emergency or separation-of-duties rules`;
+  return `who may ${decision}: ${named(may, channel)}`;
+}
+
+/** At most this many approvers are named in a message; the rest are counted. */
+const NAMED_APPROVERS = 10;
+
+function named(approvers: readonly Approver[], channel: Principal['kind']): string {
+  const names = approvers.slice(0, NAMED_APPROVERS).map((approver) => {
+    const ids =
+      channel === 'slack'
+        ? approver.slack
+          ? [`Slack ${approver.slack}`]
+          : []
+        : channel === 'iam'
+          ? [...approver.emails, ...(approver.iam ?? [])]
+          : channel === 'email'
+            ? approver.emails
+            : [];
+    return ids.length ? `${approver.id} (${ids.join(', ')})` : approver.id;
+  });
+  const more = approvers.length - names.length;
+  return `${names.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
+function remedyFor(principal: Principal): string {
+  switch (principal.kind) {
+    case 'iam':
+      return (
+        principal.naming?.remedy ??
+        "an IAM identity is an approver's when their iam lists it, or when it is an IAM Identity Center session named by one of their emails"
+      );
+    case 'slack':
+      return "a Slack user is an approver's when their slack names that user id";
+    case 'email':
+      return "an address is an approver's when it is one of their emails";
+    case 'approver':
+      return 'the link names someone the policy no longer lists';
   }
 }
 

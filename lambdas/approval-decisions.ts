@@ -115,8 +115,16 @@ async function invokeDeployFunction(
 }
 
 type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer & {
-  readonly requestContext: { readonly authorizer?: { readonly lambda?: { readonly demo?: unknown } } };
+  readonly requestContext: {
+    readonly authorizer?: { readonly lambda?: { readonly demo?: unknown; readonly caller?: unknown } };
+  };
 };
+
+/**
+ * How an authorizer's context names the caller to them (local mode's: their git email). Only an
+ * authorizer sets `authorizer.lambda`; on AWS the CLI routes are IAM-authorized and it is absent.
+ */
+const callerNamingSchema = z.strictObject({ you: z.string().min(1).max(200), remedy: z.string().min(1).max(200) });
 
 export interface HttpAnswer {
   readonly statusCode: number;
@@ -350,7 +358,12 @@ async function cli(event: HttpEvent, deps: DecisionEndpointDeps, log: LogLine): 
     return json(400, {
       message: `invalid decision: ${body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
     });
-  const principal: Principal = { kind: 'iam', arn: arn ?? 'local-demo' };
+  const naming = callerNamingSchema.safeParse(event.requestContext.authorizer?.lambda?.caller);
+  const principal: Principal = {
+    kind: 'iam',
+    arn: arn ?? 'local-demo',
+    ...(naming.success ? { naming: naming.data } : {}),
+  };
   const outcome = await decideOrRefuse(
     { runId, principal, ...body.data, via: 'cli', ...(demo ? { demo: true } : {}) },
     deps,

@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CallerNaming } from '../core/approval-policy';
 import { APPROVAL_ROUTES } from '../core/platform';
 import { functionUrlEvent, type FunctionUrlRoute } from './aws-endpoint';
 import { LOCAL_ACCOUNT } from './constants';
@@ -38,7 +39,9 @@ export function decisionRoutes(decisions: Handler): Record<string, FunctionUrlRo
             ...(identity
               ? { iam: { userArn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/stepline-local/${identity}` } }
               : {}),
-            ...(demo ? { lambda: { demo: true } } : {}),
+            ...(identity || demo
+              ? { lambda: { ...(demo ? { demo: true } : {}), ...(identity ? { caller: localCaller(identity) } : {}) } }
+              : {}),
           }
         : undefined;
     return (await decisions(functionUrlEvent(request, authorizer))) as Awaited<ReturnType<FunctionUrlRoute>>;
@@ -50,6 +53,11 @@ export function decisionRoutes(decisions: Handler): Record<string, FunctionUrlRo
     [`${APPROVAL_ROUTES.cli}/`]: serve,
     [`${APPROVAL_ROUTES.deployments}/`]: serve,
   };
+}
+
+/** How a refusal names the local CLI's caller: by their git email, not the IAM session it stands in for. */
+function localCaller(identity: string): CallerNaming {
+  return { you: `${identity}, your git user.email`, remedy: 'set git config user.email to one of theirs' };
 }
 
 /** Slack's response URL, locally: each reply is written to `<outbox>/slack/<run>-response-<n>.json`. */

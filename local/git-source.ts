@@ -8,6 +8,7 @@ import { chmod, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { PipelineConfig } from '../core/config';
 import type { Person } from '../core/records';
 
 const run = promisify(execFile);
@@ -16,6 +17,20 @@ export const LOCAL_REMOTE = 'stepline';
 const ZERO = /^0+$/;
 /** Files of a seed directory that a commit never carries (build outputs, installed packages). */
 const NOT_SOURCE = new Set(['.git', 'node_modules', 'dist', '.build', 'reports']);
+
+/** Who local mode's commits of a seed directory are by. */
+export const SEED_AUTHOR = { name: 'stepline local', email: 'local@stepline.invalid' } as const;
+
+/**
+ * The emails a pipeline's local commits are written by, as separation of duties sees them: the
+ * seed's author, or the git identity (user.email) of the user's repository; none when it has none.
+ */
+export async function localAuthors(pipeline: Pick<PipelineConfig, 'localSeed' | 'localRepository'>): Promise<string[]> {
+  if (pipeline.localSeed) return [SEED_AUTHOR.email];
+  if (!pipeline.localRepository) return [];
+  const email = await git(pipeline.localRepository, 'config', 'user.email').catch(() => '');
+  return email.trim() ? [email.trim()] : [];
+}
 
 export interface RefUpdate {
   readonly repository: string;
@@ -85,8 +100,8 @@ export class LocalGitSource {
     if (!existsSync(join(workTree, '.git'))) {
       await rm(workTree, { recursive: true, force: true });
       await git(this.rootDir, 'clone', '--quiet', this.repositoryPath(repository), workTree);
-      await git(workTree, 'config', 'user.name', 'stepline local');
-      await git(workTree, 'config', 'user.email', 'local@stepline.invalid');
+      await git(workTree, 'config', 'user.name', SEED_AUTHOR.name);
+      await git(workTree, 'config', 'user.email', SEED_AUTHOR.email);
     }
     await git(workTree, 'checkout', '--quiet', '-B', branch);
     for (const entry of await readdir(workTree)) {

@@ -46,9 +46,47 @@ describe('the release gate from a terminal', () => {
       "no terminal to ask a person at: local mode's demo approver approved (recorded as the demo): approved by demo-approver-1",
     );
     expect(result.stdout).toMatch(/run demo-\S+ SUCCEEDED in/);
+    expect(result.stdout).toContain('the change was released: approved by demo-approver-1 at its release gate');
+    expect(result.stdout).not.toContain('warning:');
   });
 
-  it('at a terminal, `start` prints the approval links and waits; `stepline approve` as an approver ends the wait', async () => {
+  it("warns at start when the only approver is the author of a localRepository's commits; its pushes are judged by their files", async () => {
+    const repository = join(dir, 'my-service');
+    await run('git', ['init', '--quiet', '--initial-branch=main', repository]);
+    await run('git', ['-C', repository, 'config', 'user.email', 'ada@example.com']);
+    await run('git', ['-C', repository, 'config', 'user.name', 'Ada']);
+    const commit = async (files: Record<string, string>) => {
+      for (const [name, content] of Object.entries(files)) await writeFile(join(repository, name), content);
+      await run('git', ['-C', repository, 'add', '--all']);
+      await run('git', ['-C', repository, 'commit', '--quiet', '-m', 'change']);
+    };
+    await commit(passingSeed);
+    const onlyAda = {
+      approvers: [{ id: 'ada', emails: ['ada@example.com'] }],
+      classes: { normal: { approvals: 1 }, high: { approvals: 1 } },
+    };
+    const config = { pipelines: [{ ...demoPipeline(), localRepository: repository, approval: onlyAda }] };
+    await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+    const start = () => stepline(['start', '--config', join(dir, 'config.json'), '--state-dir', join(dir, 'state')]);
+
+    const first = await start();
+    expect(first.stdout).toContain(
+      'warning: pipeline "demo": a normal-risk change by ada@example.com can never be approved: it needs 1 distinct approval from approvers, and separation of duties rules out ada (its author), leaving 0; add an approver who does not write its changes\n',
+    );
+    expect(first.stdout).toContain(
+      'warning: pipeline "demo": a high-risk change by ada@example.com can never be approved',
+    );
+    // Known files, as for a seed: the default class, not "the change's files are not all known".
+    expect(first.stdout).toContain('release gate: normal risk (no risk rule matched: the default class)');
+
+    await commit({ 'notes.txt': 'a second change' });
+    const second = await start();
+    expect(second.stdout).toContain('release gate: normal risk (no risk rule matched: the default class)');
+    expect(second.code).toBe(0);
+  });
+
+  /** `stepline start` inside a real pseudo-terminal (`script`), as a person's shell runs it. */
+  function startAtTerminal() {
     const command = [
       process.execPath,
       tsx,
@@ -61,18 +99,49 @@ describe('the release gate from a terminal', () => {
     ]
       .map((part) => `'${part}'`)
       .join(' ');
-    // `script` gives the child a real pseudo-terminal, as a person's shell would.
     const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: root });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    const started = {
+      child,
+      output: '',
+      exited: new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1))),
+    };
+    child.stdout.on('data', (chunk: Buffer) => (started.output += chunk.toString()));
+    return started;
+  }
+
+  it('at a terminal, a rejection ends the run REJECTED, and `start` says who rejected it and why, and exits 1', async () => {
+    const started = startAtTerminal();
     try {
-      for (let i = 0; i < 600 && !output.includes('waiting for a decision'); i++)
+      for (let i = 0; i < 600 && !started.output.includes('waiting for a decision'); i++)
         await new Promise((r) => setTimeout(r, 100));
-      expect(output).toMatch(/alice: approve http:\/\/127\.0\.0\.1:\d+\/approvals\/decide\?token=\S+/);
-      expect(output).toMatch(/bob: approve http:\/\/127\.0\.0\.1:\d+\/approvals\/decide\?token=\S+/);
-      expect(output).not.toContain('demo approver');
-      const runId = /npx stepline approve (demo-\S+)/.exec(output)![1]!;
+      const runId = /npx stepline approve (demo-\S+)/.exec(started.output)![1]!;
+      const rejected = await stepline(
+        ['reject', runId, '--reason', 'not this week', '--state-dir', join(dir, 'state')],
+        {
+          email: 'alice@example.com',
+        },
+      );
+      expect(rejected).toMatchObject({ code: 0, stdout: 'rejected by alice: not this week\n' });
+      expect(await started.exited).toBe(1);
+      expect(started.output).toMatch(/run demo-\S+ REJECTED/);
+      expect(started.output).toContain(
+        'the change was rejected at its release gate (rejected by alice: not this week); nothing was released',
+      );
+    } finally {
+      started.child.kill();
+    }
+  });
+
+  it('at a terminal, `start` prints the approval links and waits; `stepline approve` as an approver ends the wait', async () => {
+    const started = startAtTerminal();
+    const { child, exited } = started;
+    try {
+      for (let i = 0; i < 600 && !started.output.includes('waiting for a decision'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(started.output).toMatch(/alice: approve http:\/\/127\.0\.0\.1:\d+\/approvals\/decide\?token=\S+/);
+      expect(started.output).toMatch(/bob: approve http:\/\/127\.0\.0\.1:\d+\/approvals\/decide\?token=\S+/);
+      expect(started.output).not.toContain('demo approver');
+      const runId = /npx stepline approve (demo-\S+)/.exec(started.output)![1]!;
 
       const listed = await stepline(['approvals', '--state-dir', join(dir, 'state')], { email: 'bob@example.com' });
       expect(listed.stdout).toContain(`${runId}  demo  WAITING  normal risk, needs 1  asked: alice, bob  deadline `);
@@ -80,8 +149,9 @@ describe('the release gate from a terminal', () => {
         email: 'eve@example.com',
       });
       expect(stranger.code).toBe(1);
-      expect(stranger.stdout).toContain(
-        'refused (403): arn:aws:sts::000000000000:assumed-role/stepline-local/eve@example.com is not an approver of pipeline demo',
+      // Named as local mode knows them (their git email), with who may decide and how to become one of them.
+      expect(stranger.stdout).toBe(
+        'refused (403): you (eve@example.com, your git user.email) are not an approver of pipeline demo; who may approve: alice (alice@example.com), bob (bob@example.com); set git config user.email to one of theirs\n',
       );
       // Exactly as printed: the package's own bin, through npx.
       const approved = await run('npx', ['stepline', 'approve', runId, '--state-dir', join(dir, 'state')], {
@@ -96,7 +166,8 @@ describe('the release gate from a terminal', () => {
       expect(approved.stdout).toBe('approved by bob\n');
 
       expect(await exited).toBe(0);
-      expect(output).toMatch(/run demo-\S+ SUCCEEDED in/);
+      expect(started.output).toMatch(/run demo-\S+ SUCCEEDED in/);
+      expect(started.output).toContain('the change was released: approved by bob at its release gate');
       const shown = await stepline(['approvals', runId, '--state-dir', join(dir, 'state')], {
         email: 'bob@example.com',
       });

@@ -4,6 +4,8 @@ import {
   approverOf,
   assessRisk,
   eligibility,
+  gateWarnings,
+  notAnApproverMessage,
   type ApprovalPolicyInput,
 } from '../../core/approval-policy';
 import type { ChangeRecord } from '../../core/records';
@@ -114,6 +116,87 @@ describe('who is who', () => {
     expect(eligibility(policy, carol, change([]), 'override')).toBe(
       'carol is not an emergency approver of pipeline web (emergencyApprovers: none)',
     );
+  });
+});
+
+describe('notAnApproverMessage', () => {
+  const change = { pipeline: 'web', commits: [], risk: { class: 'normal', reasons: [] }, required: { approvals: 1 } };
+  const normal = change as unknown as ChangeRecord;
+
+  it('on AWS names the caller by their ARN, who may decide by id and email or IAM identity, and how an IAM identity counts', () => {
+    const arn = 'arn:aws:sts::111122223333:assumed-role/dev/eve@example.com';
+    expect(notAnApproverMessage(policy, { kind: 'iam', arn }, normal, 'approve')).toBe(
+      `${arn} is not an approver of pipeline web; who may approve: alice (alice@example.com), bob (Bob@Example.com, arn:aws:iam::111122223333:user/bob), carol (carol@example.com); ` +
+        "an IAM identity is an approver's when their iam lists it, or when it is an IAM Identity Center session named by one of their emails",
+    );
+  });
+
+  it('names the caller as an edge names them, with its remedy; leaves out who may not decide (the author, outside the group)', () => {
+    const high = {
+      ...change,
+      risk: { class: 'high', reasons: [] },
+      required: { approvals: 2, group: 'cab' },
+      commits: [{ runId: 'r1', id: 'a'.repeat(40), author: { name: 'A', email: 'alice@example.com' } }],
+    } as unknown as ChangeRecord;
+    const naming = {
+      you: 'eve@example.com, your git user.email',
+      remedy: 'set git config user.email to one of theirs',
+    };
+    expect(
+      notAnApproverMessage(
+        policy,
+        { kind: 'iam', arn: 'arn:aws:sts::000000000000:assumed-role/x/eve@example.com', naming },
+        high,
+        'approve',
+      ),
+    ).toBe(
+      'you (eve@example.com, your git user.email) are not an approver of pipeline web; who may approve: bob (Bob@Example.com, arn:aws:iam::111122223333:user/bob); set git config user.email to one of theirs',
+    );
+  });
+
+  it('a Slack clicker is told the approvers by Slack user id; when nobody may decide, it says so', () => {
+    const slack = { kind: 'slack', userId: 'UEVE00001' } as const;
+    expect(notAnApproverMessage(policy, slack, normal, 'approve')).toMatch(
+      /^Slack user UEVE00001 is not an approver of pipeline web; who may approve: alice \(Slack UALICE001\), bob, carol; /,
+    );
+    expect(notAnApproverMessage(policy, slack, normal, 'override')).toMatch(
+      /; nobody may override this change: its approvers \(alice \(Slack UALICE001\), bob, carol\) are all ruled out /,
+    );
+  });
+});
+
+describe('gateWarnings', () => {
+  const only = (approvals: number, extra: ApprovalPolicyInput['approvers'] = []) =>
+    approvalPolicySchema.parse({
+      approvers: [{ id: 'me', emails: ['me@example.com'] }, ...extra],
+      classes: { normal: { approvals }, high: { approvals } },
+    });
+
+  it('warns when the author is the only approver: neither a normal nor a high change of theirs can pass', () => {
+    expect(gateWarnings('web', only(1), ['Me@Example.com'])).toEqual([
+      'pipeline "web": a normal-risk change by Me@Example.com can never be approved: it needs 1 distinct approval from approvers, and separation of duties rules out me (its author), leaving 0; add an approver who does not write its changes',
+      'pipeline "web": a high-risk change by Me@Example.com can never be approved: it needs 1 distinct approval from approvers, and separation of duties rules out me (its author), leaving 0; add an approver who does not write its changes',
+    ]);
+    expect(gateWarnings('web', only(1), ['someone@example.com'])).toEqual([]);
+    expect(gateWarnings('web', only(1, [{ id: 'you', emails: ['you@example.com'] }]), ['me@example.com'])).toEqual([]);
+  });
+
+  it("warns when the author's group has too few others, naming the group and the emergency way out", () => {
+    // cab is alice and bob, high needs 2: a change by alice has bob only.
+    expect(gateWarnings('web', { ...policy, emergencyApprovers: ['bob', 'alice'] }, ['alice@example.com'])).toEqual([
+      'pipeline "web": a high-risk change by alice@example.com can never be approved: it needs 2 distinct approvals from members of group "cab", and separation of duties rules out alice (its author), leaving 1; add a member to group "cab" who does not write its changes, or require 1 (until then only an emergency override by bob releases it)',
+    ]);
+  });
+
+  it('a class no rule or default gives is not warned about', () => {
+    const highOnly = approvalPolicySchema.parse({
+      approvers: [{ id: 'me', emails: ['me@example.com'] }],
+      defaultClass: 'standard',
+      classes: { normal: { approvals: 1 }, high: { approvals: 1 } },
+    });
+    expect(gateWarnings('web', highOnly, ['me@example.com'])).toEqual([
+      expect.stringMatching(/^pipeline "web": a high-risk change by me@example.com can never be approved/),
+    ]);
   });
 });
 

@@ -90,14 +90,14 @@ describe('the release gate, executed', () => {
     const answer = await decideByCli(fixture.runtime, runId, 'local@stepline.invalid', 'approve');
     expect(answer.status).toBe(403);
     expect(answer.body.message).toMatch(
-      /^separation of duties: dave wrote commit [0-9a-f]{12} of this change, and may not approve it$/,
+      /^separation of duties: dave wrote commit [0-9a-f]{12} of this change, and may not approve it; who may approve: alice \(alice@example\.com\), bob \(bob@example\.com\), carol \(carol@example\.com\)$/,
     );
     const unknown = await decideByCli(fixture.runtime, runId, 'mallory@example.com', 'approve');
     expect(unknown).toEqual({
       status: 403,
       body: {
         message:
-          'arn:aws:sts::000000000000:assumed-role/stepline-local/mallory@example.com is not an approver of pipeline demo',
+          'you (mallory@example.com, your git user.email) are not an approver of pipeline demo; who may approve: alice (alice@example.com), bob (bob@example.com), carol (carol@example.com); set git config user.email to one of theirs',
       },
     });
     expect((await fixture.runtime.store.getApproval(runId))!.status).toBe('WAITING');
@@ -129,7 +129,10 @@ describe('the release gate, executed', () => {
     const outsider = await decideByCli(fixture.runtime, runId, 'carol@example.com', 'approve');
     expect(outsider).toEqual({
       status: 403,
-      body: { message: 'a high-risk change needs approvers from group "cab", and carol is not in it' },
+      body: {
+        message:
+          'a high-risk change needs approvers from group "cab", and carol is not in it; who may approve: alice (alice@example.com), bob (bob@example.com)',
+      },
     });
 
     expect((await decideByCli(fixture.runtime, runId, 'bob@example.com', 'approve')).body.message).toBe(
@@ -261,7 +264,7 @@ describe('Slack interactions on the gate', () => {
       {
         response_type: 'ephemeral',
         replace_original: false,
-        text: 'stepline did not take your approve: Slack user UEVE00001 is not an approver of pipeline demo',
+        text: "stepline did not take your approve: Slack user UEVE00001 is not an approver of pipeline demo; who may approve: alice (Slack UALICE001), bob (Slack UBOB00001), carol; a Slack user is an approver's when their slack names that user id",
       },
     ]);
     expect(await fixture.runtime.store.listDecisions(runId)).toEqual([]);
@@ -306,7 +309,10 @@ describe('change windows, expiry, the demo approver and restarts', () => {
 
     expect(await decideByCli(fixture.runtime, runId, 'alice@example.com', 'override', 'hotfix')).toEqual({
       status: 403,
-      body: { message: 'alice is not an emergency approver of pipeline demo (emergencyApprovers: carol)' },
+      body: {
+        message:
+          'alice is not an emergency approver of pipeline demo (emergencyApprovers: carol); who may override: carol (carol@example.com)',
+      },
     });
     expect((await decideByCli(fixture.runtime, runId, 'carol@example.com', 'override')).status).toBe(400);
     const override = await decideByCli(
@@ -423,7 +429,9 @@ describe('change windows, expiry, the demo approver and restarts', () => {
     await gateIn(fixture.runtime, runId, 'WAITING');
     expect(await decideByCli(fixture.runtime, runId, 'demo', 'approve')).toEqual({
       status: 403,
-      body: { message: 'local-demo is not an approver of pipeline demo' },
+      body: {
+        message: "local mode's demo approver decides only when local mode has no terminal to ask a person at",
+      },
     });
   });
 });
