@@ -118,7 +118,8 @@ function localCall(stateDir: string): Call {
   }
   let identity = '';
   try {
-    identity = execFileSync('git', ['config', 'user.email'], { encoding: 'utf8' }).trim();
+    // This process's environment, named: git's GIT_CONFIG_* variables can set the identity too.
+    identity = execFileSync('git', ['config', 'user.email'], { encoding: 'utf8', env: process.env }).trim();
   } catch {
     // Reported below.
   }

@@ -29,6 +29,7 @@ import { DecisionRefusedError } from '../core/errors';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { APPROVAL_ROUTES, ENV } from '../core/platform';
 import { OPEN_APPROVAL_STATUSES, type ApprovalRecord } from '../core/records';
+import { forSlack } from '../core/text';
 import type { RunStore } from '../store/run-store';
 import { gateStoreDeps } from './approval-gate';
 import { checkDecisionLink } from './adapters/decision-links';
@@ -224,7 +225,8 @@ async function slack(event: HttpEvent, deps: DecisionEndpointDeps, log: LogLine)
         ? {
             response_type: 'ephemeral',
             replace_original: false,
-            text: `stepline did not take your ${decision}: ${outcome.refused}`,
+            // A refusal can quote what a person or a change wrote (a run id, a reason): inert in Slack too.
+            text: `stepline did not take your ${decision}: ${forSlack.mrkdwn(outcome.refused)}`,
           }
         : {
             replace_original: true,
