@@ -237,12 +237,15 @@ function minimumSamples(hundredths: number): number {
  * Then ALARM when at least M evaluated datapoints breach; "If fewer than the value of Datapoints to Alarm are
  * breaching, the alarm state is set to OK" (the 2019 edition of the page), hence the asymmetry CloudWatch's
  * reasons show: N − M + 1 good datapoints suffice for ALARM -> OK.
+ * `shownAt` maps a period's start to the instant its reason shows (identity but in local mode, whose evaluator
+ * reasons on a timeline stretched by its time scale while its reasons name real times).
  */
 export function evaluateAlarm(
   definition: AlarmDefinition,
   samples: readonly MetricSample[],
   now: number,
   previous: AlarmState,
+  shownAt: (periodStart: number) => number = (at) => at,
 ): AlarmEvaluation {
   const n = definition.evaluationPeriods;
   const m = definition.datapointsToAlarm;
@@ -252,7 +255,7 @@ export function evaluateAlarm(
   const filled = fill === 0 ? [] : range.filter((point) => point.value === undefined).slice(-fill);
   const evaluated = fill === 0 ? real.slice(-n) : [...real, ...filled].sort((a, b) => a.start - b.start);
   const used = evaluated.filter((point) => point.value !== undefined);
-  const context: Context = { definition, evaluated, used, fill, range };
+  const context: Context = { definition, evaluated, used, fill, range, shownAt };
 
   const hundredths = percentileHundredths(definition.statistic);
   if (hundredths !== undefined && definition.evaluateLowSampleCountPercentile === 'ignore') {
@@ -325,6 +328,8 @@ interface Context {
   readonly used: readonly Datapoint[];
   readonly fill: number;
   readonly range: readonly Datapoint[];
+  /** The instant a period's start is shown as in a reason (local mode evaluates on a stretched timeline). */
+  readonly shownAt: (periodStart: number) => number;
 }
 
 /** How many periods old a datapoint is: the newest complete period is 1. */
@@ -357,7 +362,9 @@ function decide(
   if (listed.length === 0) {
     reason = `Threshold Crossed: ${received(used.length, n)} and ${count(fill, 'missing datapoint')} ${were(fill)} treated as [${treatment}].`;
   } else {
-    const points = listed.map((point) => `${javaDouble(point.value as number)} (${timestamp(point.start)})`).join(', ');
+    const points = listed
+      .map((point) => `${javaDouble(point.value as number)} (${timestamp(context.shownAt(point.start))})`)
+      .join(', ');
     const comparison = `${state === 'OK' ? 'not ' : ''}${OPERATOR_WORDS[definition.comparisonOperator]}`;
     const minimum =
       state === 'ALARM'

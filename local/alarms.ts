@@ -180,7 +180,7 @@ export class LocalAlarms {
       const samples = this.metrics
         .samples(metric.namespace, metric.metricName, metric.dimensions, from, now.getTime())
         .map((sample) => ({ ...sample, timestamp: stretched(sample.timestamp) }));
-      const evaluation = evaluateAlarm(definition, samples, stretched(now.getTime()), record.state.value);
+      const evaluation = evaluateAlarm(definition, samples, stretched(now.getTime()), record.state.value, real);
       if (evaluation.state === record.state.value) continue;
       const recent = evaluation.evaluated.flatMap((point) => (point.value === undefined ? [] : [point.value]));
       const reasonData = JSON.stringify({

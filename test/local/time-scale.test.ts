@@ -117,6 +117,12 @@ describe('local alarms under a time scale', () => {
       timestamp: '2026-12-03T11:00:04.000+0000',
     });
     expect(scaled.states(['stepline-web-errors'])[0]).toMatchObject({ state: 'ALARM', at: '2026-12-03T11:00:04.000Z' });
+    // The reason names the datapoints' periods at the real times they began, never on the stretched timeline.
+    const periods = [
+      ...scaled.states(['stepline-web-errors'])[0]!.reason!.matchAll(/\((\d\d)\/12\/26 (\d\d:\d\d:\d\d)\)/g),
+    ];
+    expect(periods.length).toBeGreaterThan(0);
+    periods.forEach(([, day, time]) => expect(`${day} ${time}`).toMatch(/^03 11:00:0[0-4]$/));
     // Unscaled, the minute of the errors is not over yet: no alarm fires.
     events.length = 0;
     real.evaluate();
