@@ -170,8 +170,8 @@ pushed the demo's bad change to ${target} (commit ${commitId.slice(0, 12)}): wat
       const rolledBack = outcome.kind === 'rolled-back';
       console.log(
         rolledBack
-          ? `  the bad change was ${outcome.text} — on its own, as the demo intends`
-          : `  the bad change was ${outcome.text} — the demo meant it to be released and rolled back by its alarm`,
+          ? '  as the demo intends: the bad change was rolled back on its own, by its alarm'
+          : '  not as the demo intends: it meant the bad change to be released and rolled back by its alarm',
       );
       ok &&= rolledBack;
     }
