@@ -78,6 +78,23 @@ const RUNTIMES: Readonly<Record<CreateFunctionConfig['runtime'], lambda.Runtime>
   'nodejs22.x': lambda.Runtime.NODEJS_22_X,
 };
 
+/**
+ * What releasing a build to one function takes, through core/deployment.ts and
+ * lambdas/adapters/lambda-deployer.ts: the artifact becomes the code (UpdateFunctionCode, then
+ * GetFunctionConfiguration until Lambda has ended the update), a version is published (PublishVersion),
+ * the pre-traffic or smoke check invokes it (InvokeFunction), traffic moves through the alias (GetAlias,
+ * UpdateAlias). The same for the target and the staging function; test/lib/calls-versus-grants.test.ts
+ * checks it against the code.
+ */
+const RELEASE_ACTIONS = [
+  'lambda:UpdateFunctionCode',
+  'lambda:GetFunctionConfiguration',
+  'lambda:PublishVersion',
+  'lambda:GetAlias',
+  'lambda:UpdateAlias',
+  'lambda:InvokeFunction',
+];
+
 export class PipelineDeployment extends Construct {
   /** `stepline-<pipeline>-deploy-<Region>`, assumed by the platform's deploy function only. */
   readonly role: ExplicitRole;
@@ -114,19 +131,8 @@ export class PipelineDeployment extends Construct {
       ),
       description: `stepline pipeline "${pipeline}": releases to ${deploy.function}:${deploy.alias}, assumed by the deploy function`,
     });
-    // core/deployment.ts through lambdas/adapters/lambda-deployer.ts: the build's artifact becomes the
-    // code (UpdateFunctionCode, then GetFunctionConfiguration until Lambda has ended the update), a
-    // version is published (PublishVersion), the pre-traffic check invokes it by version
-    // (InvokeFunction), traffic moves through the alias (GetAlias, UpdateAlias).
     this.role.allow(
-      [
-        'lambda:UpdateFunctionCode',
-        'lambda:GetFunctionConfiguration',
-        'lambda:PublishVersion',
-        'lambda:GetAlias',
-        'lambda:UpdateAlias',
-        'lambda:InvokeFunction',
-      ],
+      RELEASE_ACTIONS,
       [functionArn, `${functionArn}:*`],
       `The target function ${deploy.function} and its qualifiers: a deployment publishes versions whose numbers are Lambda's, invokes the new one by number and moves the alias ${deploy.alias}; this one function only.`,
     );
@@ -137,18 +143,10 @@ export class PipelineDeployment extends Construct {
         resourceName: deploy.staging.function,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       });
-      // Staging before the gate: the same artifact, published and switched all at once, smoke-checked.
-      // The role serves one deployer (lambdas/adapters/lambda-deployer.ts) for both functions, so it
-      // may read the staging alias too (GetAlias), as test/lib/calls-versus-grants.test.ts requires.
+      // Staging before the gate: the same artifact, published and switched all at once, smoke-checked,
+      // by the same deployer: the same actions.
       this.role.allow(
-        [
-          'lambda:UpdateFunctionCode',
-          'lambda:GetFunctionConfiguration',
-          'lambda:PublishVersion',
-          'lambda:GetAlias',
-          'lambda:UpdateAlias',
-          'lambda:InvokeFunction',
-        ],
+        RELEASE_ACTIONS,
         [stagingArn, `${stagingArn}:*`],
         `The staging function ${deploy.staging.function} and its qualifiers: staging publishes a version, moves the alias ${deploy.staging.alias} to it and smoke-checks through it; this one function only.`,
       );
