@@ -397,7 +397,7 @@ export class PlatformFunctions extends Construct {
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
       ],
-      "A build's log stream is named after its build id, in its project's log group /aws/codebuild/<project>: the streams of stepline's projects only.",
+      "A build's log stream is named after its build id, in its project's log group /aws/codebuild/<project>-<stack id> (lib/build-projects.ts): the streams of stepline's projects only.",
     );
     // Every few minutes the recorder sweeps the active runs for executions that ended without their
     // status event reaching it (Step Functions delivers those best effort).
