@@ -413,12 +413,17 @@ export async function checkAfterBake(runId: string, deps: StepDeps): Promise<Che
     throw new DeploymentHaltedError((await deps.deployments.getDeployment(runId))!);
   }
   if (deployment.status !== 'PAUSED') return { paused: false, holdSeconds: MIN_HOLD_SECONDS };
-  const pausedSeconds = Math.max(0, (deps.now().getTime() - Date.parse(deployment.pausedAt ?? '')) / 1000) || 0;
+  // A deployment paused before pausedAt was recorded: its last pause intervention, else its start.
+  const pausedSince =
+    deployment.pausedAt ??
+    deployment.interventions.findLast((intervention) => intervention.action === 'pause')?.at ??
+    deployment.startedAt;
+  const pausedSeconds = Math.max(0, (deps.now().getTime() - Date.parse(pausedSince)) / 1000);
   const maxPauseHours = deployment.maxPauseHours ?? DEFAULT_MAX_PAUSE_HOURS;
   if (pausedSeconds >= maxPauseHours * 3600) {
     await rollBack(
       runId,
-      `paused since ${deployment.pausedAt}, longer than the pipeline's maximum pause of ${maxPauseHours} h (deploy.maxPauseHours): rolled back so traffic is not left split`,
+      `paused since ${pausedSince}, longer than the pipeline's maximum pause of ${maxPauseHours} h (deploy.maxPauseHours): rolled back so traffic is not left split`,
       deps,
     );
     throw new DeploymentHaltedError((await deps.deployments.getDeployment(runId))!);

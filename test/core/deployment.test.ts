@@ -237,6 +237,25 @@ describe('the deployment protocol', () => {
     expect((await runStore.store.getDeployment('r1'))!.status).toBe('PAUSED');
   });
 
+  it('a deployment paused before pausedAt was recorded is measured from its pause intervention', async () => {
+    let now = new Date('2026-11-25T10:00:00.000Z');
+    const steps = { ...deps, now: () => now, alarms: { states: async () => alarms } };
+    await shiftTraffic('r1', 0, steps);
+    await runStore.store.moveDeployment('r1', ['IN_PROGRESS'], 'PAUSED');
+    await runStore.store.recordIntervention('r1', {
+      action: 'pause',
+      by: 'ana',
+      reason: 'before the upgrade',
+      at: '2026-11-25T11:00:00.000Z',
+    });
+    now = new Date('2026-11-26T10:30:00.000Z');
+    expect(await checkAfterBake('r1', steps)).toEqual({ paused: true, holdSeconds: 300 });
+    now = new Date('2026-11-26T11:00:00.000Z');
+    await expect(checkAfterBake('r1', steps)).rejects.toBeInstanceOf(DeploymentHaltedError);
+    expect((await runStore.store.getDeployment('r1'))!.outcome).toMatch(/^paused since 2026-11-25T11:00:00.000Z, /);
+    expect(alias()).toMatchObject({ functionVersion: '1' });
+  });
+
   it('pause, resume, promote and abort are recorded with who and why, and refused in the wrong state', async () => {
     await shiftTraffic('r1', 0, deps);
     await control('r1', 'pause', 'ana', 'watching the p99', deps);
