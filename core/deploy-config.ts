@@ -20,6 +20,21 @@ const aliasName = z
 export const MAX_BAKE_SECONDS = 7200;
 const bakeSeconds = z.number().int().min(0).max(MAX_BAKE_SECONDS, `bakeSeconds is at most ${MAX_BAKE_SECONDS}`);
 
+/**
+ * A paused step is held by a loop of three states ("Hold while paused" Wait → "Check alarms" Task →
+ * "Is the deployment paused?" Choice): 2 + 5 + 2 = 9 history events per loop. The hold doubles from
+ * MIN_HOLD_SECONDS to MAX_HOLD_SECONDS (10, 20, 40, 80, 160, then 300 s: 6 loops, 54 events in the first
+ * 5 min 10 s), then 12 loops an hour: 108 events an hour. A pause of MAX_PAUSE_HOURS (72 h) therefore
+ * costs at most 54 + 72 × 108 = 7,830 events, under a third of Step Functions' hard limit of 25,000
+ * events per execution (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html),
+ * leaving the rest to the run's other states. Longer than that, a paused deployment is rolled back.
+ */
+export const MIN_HOLD_SECONDS = 10;
+export const MAX_HOLD_SECONDS = 300;
+export const MAX_PAUSE_HOURS = 72;
+/** Overnight and a working day: a pause is for watching, not for parking a release. */
+export const DEFAULT_MAX_PAUSE_HOURS = 24;
+
 const strategySchema = z.discriminatedUnion(
   'type',
   [
@@ -99,6 +114,19 @@ export const deploySchema = z.strictObject({
   whenAlarmsFire: z
     .enum(['refuse', 'hotfix'], { error: "whenAlarmsFire must be 'refuse' or 'hotfix'" })
     .default('refuse'),
+  /**
+   * How long an operator's pause may last; past it the deployment is rolled back (its outcome says so),
+   * so a forgotten pause never leaves traffic split. At most 72: see MAX_PAUSE_HOURS for the arithmetic.
+   * @default 24
+   */
+  maxPauseHours: z
+    .number()
+    .positive('maxPauseHours must be more than 0')
+    .max(
+      MAX_PAUSE_HOURS,
+      `maxPauseHours is at most ${MAX_PAUSE_HOURS}: a longer pause nears Step Functions' 25,000 history events`,
+    )
+    .default(DEFAULT_MAX_PAUSE_HOURS),
   /**
    * Have stepline create the function (with placeholder code until the first release) and its alias, for
    * a function that does not exist yet. Without it, the function and the alias must exist before the

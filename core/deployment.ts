@@ -12,7 +12,7 @@
  * rollback's write and sees it; if it comes before, the rollback's update overwrites it. Either way the
  * alias ends on the old version with no extra weight.
  */
-import type { TrafficStep } from './deploy-config';
+import { DEFAULT_MAX_PAUSE_HOURS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS, type TrafficStep } from './deploy-config';
 import { SteplineError } from './errors';
 import type { Clock } from './ports';
 
@@ -60,6 +60,10 @@ export interface DeploymentRecord {
   readonly hotfix?: { readonly firing: readonly string[] };
   readonly alarmsSeen: readonly AlarmSeen[];
   readonly interventions: readonly Intervention[];
+  /** When the current (or last) pause began: how long it has held is measured from here. */
+  readonly pausedAt?: string;
+  /** How long a pause may hold before the deployment is rolled back (absent: the default, 24 h). */
+  readonly maxPauseHours?: number;
   /** Every step taken, with its weight and time, the promotion last. */
   readonly stepsTaken?: readonly StepTaken[];
   readonly startedAt: string;
@@ -235,6 +239,8 @@ export interface StartDeploymentRequest {
   readonly steps: readonly TrafficStep[];
   readonly alarms: readonly string[];
   readonly whenAlarmsFire: 'refuse' | 'hotfix';
+  /** deploy.maxPauseHours: how long a pause may hold the deployment. */
+  readonly maxPauseHours: number;
 }
 
 export interface StartDeps extends DeploymentDeps {
@@ -265,6 +271,7 @@ export async function startDeployment(request: StartDeploymentRequest, deps: Sta
     alarms: request.alarms,
     alarmsSeen: seen,
     interventions: [],
+    maxPauseHours: request.maxPauseHours,
     startedAt: now,
   };
   const leftover = Object.keys(weights);
@@ -328,7 +335,10 @@ export async function control(
   let result: DeploymentRecord | undefined;
   switch (action) {
     case 'pause':
-      result = (await deps.deployments.moveDeployment(runId, ['IN_PROGRESS'], 'PAUSED')) ?? (await refused());
+      result =
+        (await deps.deployments.moveDeployment(runId, ['IN_PROGRESS'], 'PAUSED', {
+          pausedAt: deps.now().toISOString(),
+        })) ?? (await refused());
       break;
     case 'resume':
       result = (await deps.deployments.moveDeployment(runId, ['PAUSED'], 'IN_PROGRESS')) ?? (await refused());
@@ -378,12 +388,22 @@ export async function preTrafficCheck(runId: string, event: unknown, deps: Deplo
   }
 }
 
+/** What a check tells the state machine: whether to hold the step, and for how long before checking again. */
+export interface CheckResult {
+  readonly paused: boolean;
+  /** The hold's Wait (SecondsPath): grows with the pause, so a long pause costs few history events. */
+  readonly holdSeconds: number;
+}
+
 /**
- * After a bake: an alarm in ALARM rolls back (its name and reason the outcome) — but for a hotfix, the
- * alarms that fired before it began roll back only when they got worse. Resolves with whether the
- * deployment is paused (the state machine then holds the step).
+ * After a bake, and at every check while paused: an alarm in ALARM rolls back (its name and reason the
+ * outcome) — but for a hotfix, the alarms that fired before it began roll back only when they got
+ * worse. A pause that has held longer than the deployment's maximum rolls back too, through the same
+ * rollBack as an alarm or an abort. Resolves with whether the deployment is paused (the state machine
+ * then holds the step) and how long to hold: as long as the pause has lasted, from 10 s to 5 min — so
+ * the hold doubles loop by loop, and a pause costs at most the events counted at MAX_PAUSE_HOURS.
  */
-export async function checkAfterBake(runId: string, deps: StepDeps): Promise<{ paused: boolean }> {
+export async function checkAfterBake(runId: string, deps: StepDeps): Promise<CheckResult> {
   const deployment = await moving(runId, deps);
   const seen = await deps.alarms.states(deployment.alarms);
   const firing = seen.filter((alarm) => alarm.state === 'ALARM' && !hotfixHolds(deployment, alarm));
@@ -392,7 +412,26 @@ export async function checkAfterBake(runId: string, deps: StepDeps): Promise<{ p
     await rollBack(runId, `alarm ${alarm.name} is in ALARM: ${alarm.reason ?? 'no reason given'}`, deps);
     throw new DeploymentHaltedError((await deps.deployments.getDeployment(runId))!);
   }
-  return { paused: deployment.status === 'PAUSED' };
+  if (deployment.status !== 'PAUSED') return { paused: false, holdSeconds: MIN_HOLD_SECONDS };
+  // A deployment paused before pausedAt was recorded: its last pause intervention, else its start.
+  const pausedSince =
+    deployment.pausedAt ??
+    deployment.interventions.findLast((intervention) => intervention.action === 'pause')?.at ??
+    deployment.startedAt;
+  const pausedSeconds = Math.max(0, (deps.now().getTime() - Date.parse(pausedSince)) / 1000);
+  const maxPauseHours = deployment.maxPauseHours ?? DEFAULT_MAX_PAUSE_HOURS;
+  if (pausedSeconds >= maxPauseHours * 3600) {
+    await rollBack(
+      runId,
+      `paused since ${pausedSince}, longer than the pipeline's maximum pause of ${maxPauseHours} h (deploy.maxPauseHours): rolled back so traffic is not left split`,
+      deps,
+    );
+    throw new DeploymentHaltedError((await deps.deployments.getDeployment(runId))!);
+  }
+  return {
+    paused: true,
+    holdSeconds: Math.min(MAX_HOLD_SECONDS, Math.max(MIN_HOLD_SECONDS, Math.floor(pausedSeconds))),
+  };
 }
 
 /** A hotfix's own alarm still firing is allowed while it is no worse than when the hotfix began. */

@@ -182,6 +182,7 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
             steps,
             alarms: watchedAlarms(run.pipeline, deploy),
             whenAlarmsFire: deploy.whenAlarmsFire,
+            maxPauseHours: deploy.maxPauseHours,
           },
           stepDeps,
         );

@@ -60,6 +60,19 @@ describe('parseConfig', () => {
     );
   });
 
+  it('bounds a pause: 24 h unless said, more than 0 and at most 72 h (the history events it costs)', () => {
+    const deployOf = (deploy: Record<string, unknown>) =>
+      parseConfig({ pipelines: [{ ...pipeline, deploy: { function: 'web', ...deploy } }] }).pipelines[0]!.deploy!;
+    expect(deployOf({}).maxPauseHours).toBe(24);
+    expect(deployOf({ maxPauseHours: 0.5 }).maxPauseHours).toBe(0.5);
+    expect(problemsOf({ pipelines: [{ ...pipeline, deploy: { function: 'web', maxPauseHours: 73 } }] })).toEqual([
+      'pipeline "web" → deploy.maxPauseHours: maxPauseHours is at most 72: a longer pause nears Step Functions\' 25,000 history events',
+    ]);
+    expect(problemsOf({ pipelines: [{ ...pipeline, deploy: { function: 'web', maxPauseHours: 0 } }] })).toEqual([
+      'pipeline "web" → deploy.maxPauseHours: maxPauseHours must be more than 0',
+    ]);
+  });
+
   it('requires a GitHub source to name the CodeConnections connection CodeBuild fetches it through', () => {
     const github = { type: 'github', owner: 'acme', repo: 'web', branch: 'main' };
     expect(problemsOf({ pipelines: [{ ...pipeline, source: github }] })).toEqual([

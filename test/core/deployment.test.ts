@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
+  checkAfterBake,
   control,
   deployToStaging,
   finish,
@@ -118,6 +119,7 @@ describe('the deployment protocol', () => {
         ],
         alarms: ['web-errors'],
         whenAlarmsFire: 'refuse',
+        maxPauseHours: 24,
       },
       { ...deps, deployments: runStore.store, alarms: { states: async () => alarms } },
     );
@@ -192,6 +194,68 @@ describe('the deployment protocol', () => {
     expect(alias().functionVersion).toBe('1');
   });
 
+  it("a pause's hold doubles from 10 s to 5 min, and a pause past the maximum rolls back with an outcome that says so", async () => {
+    let now = new Date('2026-11-25T10:00:00.000Z');
+    const steps = { ...deps, now: () => now, alarms: { states: async () => alarms } };
+    await shiftTraffic('r1', 0, steps);
+    expect(await checkAfterBake('r1', steps)).toEqual({ paused: false, holdSeconds: 10 });
+    await control('r1', 'pause', 'ana', 'watching the p99', steps);
+    // Each hold waits as long as the pause has lasted: the loop's checks come after 10, 20, 40 … s.
+    const holds: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const { paused, holdSeconds } = await checkAfterBake('r1', steps);
+      expect(paused).toBe(true);
+      holds.push(holdSeconds);
+      now = new Date(now.getTime() + holdSeconds * 1000);
+    }
+    expect(holds).toEqual([10, 10, 20, 40, 80, 160, 300, 300]);
+    expect(alias().routingConfig).toBeDefined();
+
+    now = new Date(Date.parse('2026-11-25T10:00:00.000Z') + 24 * 3600_000);
+    await expect(checkAfterBake('r1', steps)).rejects.toBeInstanceOf(DeploymentHaltedError);
+    const deployment = (await runStore.store.getDeployment('r1'))!;
+    expect(deployment).toMatchObject({
+      status: 'ROLLED_BACK',
+      outcome:
+        "paused since 2026-11-25T10:00:00.000Z, longer than the pipeline's maximum pause of 24 h (deploy.maxPauseHours): rolled back so traffic is not left split",
+    });
+    expect(alias()).toMatchObject({ functionVersion: '1' });
+    expect(alias().routingConfig?.additionalVersionWeights ?? {}).toEqual({});
+  });
+
+  it('a resumed pause no longer counts: the next pause is measured from its own start', async () => {
+    let now = new Date('2026-11-25T10:00:00.000Z');
+    const steps = { ...deps, now: () => now, alarms: { states: async () => alarms } };
+    await shiftTraffic('r1', 0, steps);
+    await control('r1', 'pause', 'ana', 'watching', steps);
+    now = new Date(now.getTime() + 23 * 3600_000);
+    await control('r1', 'resume', 'ana', 'fine', steps);
+    expect(await checkAfterBake('r1', steps)).toEqual({ paused: false, holdSeconds: 10 });
+    await control('r1', 'pause', 'ana', 'again', steps);
+    now = new Date(now.getTime() + 2 * 3600_000);
+    expect(await checkAfterBake('r1', steps)).toEqual({ paused: true, holdSeconds: 300 });
+    expect((await runStore.store.getDeployment('r1'))!.status).toBe('PAUSED');
+  });
+
+  it('a deployment paused before pausedAt was recorded is measured from its pause intervention', async () => {
+    let now = new Date('2026-11-25T10:00:00.000Z');
+    const steps = { ...deps, now: () => now, alarms: { states: async () => alarms } };
+    await shiftTraffic('r1', 0, steps);
+    await runStore.store.moveDeployment('r1', ['IN_PROGRESS'], 'PAUSED');
+    await runStore.store.recordIntervention('r1', {
+      action: 'pause',
+      by: 'ana',
+      reason: 'before the upgrade',
+      at: '2026-11-25T11:00:00.000Z',
+    });
+    now = new Date('2026-11-26T10:30:00.000Z');
+    expect(await checkAfterBake('r1', steps)).toEqual({ paused: true, holdSeconds: 300 });
+    now = new Date('2026-11-26T11:00:00.000Z');
+    await expect(checkAfterBake('r1', steps)).rejects.toBeInstanceOf(DeploymentHaltedError);
+    expect((await runStore.store.getDeployment('r1'))!.outcome).toMatch(/^paused since 2026-11-25T11:00:00.000Z, /);
+    expect(alias()).toMatchObject({ functionVersion: '1' });
+  });
+
   it('pause, resume, promote and abort are recorded with who and why, and refused in the wrong state', async () => {
     await shiftTraffic('r1', 0, deps);
     await control('r1', 'pause', 'ana', 'watching the p99', deps);
@@ -223,6 +287,7 @@ describe('the deployment protocol', () => {
         steps: [],
         alarms: ['web-errors'],
         whenAlarmsFire: 'refuse',
+        maxPauseHours: 24,
       },
       { ...deps, deployments: runStore.store, alarms: { states: async () => alarms } },
     );
@@ -283,6 +348,7 @@ describe('releasing the build as a new version', () => {
         steps: [{ weight: 0.1, bakeSeconds: 0 }],
         alarms: [],
         whenAlarmsFire: 'refuse',
+        maxPauseHours: 24,
       },
       { ...deps, deployments: runStore.store, alarms: { states: async () => [] } },
     );

@@ -141,6 +141,72 @@ describe('releasing to Lambda', () => {
     expect((await fixture.runtime.waitForRun(runId)).status).toBe('FAILED');
   }, 30_000);
 
+  describe('a pause, held by the state machine', () => {
+    // Waits 100 times shorter (local/time-scale.ts): the 10 s hold takes 100 ms, the 5 min hold 3 s. The
+    // clock is the test's: how long the pause has lasted is what the test says.
+    let now: Date;
+    let pausedAt: number;
+    async function pausedRun() {
+      now = new Date();
+      fixture = await startFixture(
+        { now: () => now, timeScale: 100, alarmIntervalMs: 60_000 },
+        {
+          deploy: {
+            function: 'hello',
+            strategy: { type: 'canary', steps: [50], bakeSeconds: 60 },
+            maxPauseHours: 1,
+          },
+        },
+      );
+      const runId = await run(good);
+      for (let i = 0; i < 400 && (await fixture.runtime.store.getDeployment(runId))?.step !== 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      const control = (action: string) =>
+        fetch(`${fixture.runtime.endpoint.url}/cli/deployments/${runId}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-stepline-local-identity': 'ana@example.com' },
+          body: JSON.stringify({ action, reason: 'watching the p99' }),
+        }).then((r) => r.status);
+      expect(await control('pause')).toBe(200);
+      pausedAt = now.getTime();
+      // The bake ends while paused; the 10 s holds loop.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect((await fixture.runtime.store.getDeployment(runId))!.status).toBe('PAUSED');
+      // Five minutes into the pause: the next check holds for 5 min (3 s here), no longer 10 s.
+      now = new Date(pausedAt + 300_000);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      return { runId, control };
+    }
+
+    it('grows its hold, and past deploy.maxPauseHours rolls back with an outcome that says so', async () => {
+      const { runId } = await pausedRun();
+      now = new Date(pausedAt + 3600_000);
+      const since = Date.now();
+      for (let i = 0; i < 300 && (await fixture.runtime.store.getDeployment(runId))?.status !== 'ROLLED_BACK'; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      // Still in the 5-minute hold when the pause passed its maximum: with the old 10 s hold (100 ms here)
+      // the check would have come at once.
+      expect(Date.now() - since).toBeGreaterThanOrEqual(2000);
+      expect(await fixture.runtime.store.getDeployment(runId)).toMatchObject({
+        status: 'ROLLED_BACK',
+        outcome: `paused since ${new Date(pausedAt).toISOString()}, longer than the pipeline's maximum pause of 1 h (deploy.maxPauseHours): rolled back so traffic is not left split`,
+      });
+      const alias = fixture.runtime.lambdas.getAlias('hello', 'live');
+      expect(alias.functionVersion).toBe('1');
+      expect(Object.keys(alias.routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
+      expect((await fixture.runtime.waitForRun(runId)).status).toBe('FAILED');
+    }, 30_000);
+
+    it('resumed before its maximum, the deployment goes on and promotes', async () => {
+      const { runId, control } = await pausedRun();
+      now = new Date(pausedAt + 3000_000);
+      expect(await control('resume')).toBe(200);
+      expect((await fixture.runtime.waitForRun(runId)).status).toBe('SUCCEEDED');
+      expect(await fixture.runtime.store.getDeployment(runId)).toMatchObject({ status: 'SUCCEEDED', step: 1 });
+      expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('2');
+    }, 30_000);
+  });
+
   it('blue/green switches all traffic at once, and an alarm during its bake switches it back in one step', async () => {
     let now = new Date();
     fixture = await startFixture(
