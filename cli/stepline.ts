@@ -115,6 +115,7 @@ async function start(values: Record<string, string | boolean | undefined>, state
       console.log(forTerminal.line(`push to ${problem.event} started no run: ${problem.reason}`)),
   });
   const stop = async () => {
+    stopping = true;
     await runtime.close();
     process.exit(130);
   };
@@ -327,9 +328,18 @@ async function approvalLinks(
     });
 }
 
+/**
+ * Set while a signal stops local mode. The run being followed may then end, or fail as the store closes under
+ * it; the exit is the stop's (130), once local mode has closed, never an earlier one.
+ */
+let stopping = false;
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!stopping) process.exit(code);
+  },
   (error: unknown) => {
+    if (stopping) return;
     console.error(error instanceof ConfigError || error instanceof LocalModeBusyError ? error.message : error);
     process.exit(1);
   },
