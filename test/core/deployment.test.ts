@@ -4,10 +4,6 @@
  * alias on the old version and no weight on the new one; operators' controls are recorded and refused
  * in the wrong state.
  */
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   checkAfterBake,
@@ -28,10 +24,7 @@ import {
   type FunctionDeployer,
 } from '../../core/deployment';
 import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
-import { startLocalEndpoint, type LocalEndpoint } from '../../local/aws-endpoint';
-import { lambdaApiRoute } from '../../local/functions/lambda-api';
-import { LocalMetrics } from '../../local/functions/metrics';
-import { LocalFunctions } from '../../local/functions/runtime';
+import { startLocalLambda, webWithTwoVersions, type LocalLambda } from '../support/local-lambda';
 import { useRunStore } from '../support/store';
 
 /** A deployer whose alias moves can be held, to force an interleaving. */
@@ -74,37 +67,15 @@ const UPDATE_MS = 100;
 
 describe('the deployment protocol', () => {
   const runStore = useRunStore();
-  let dir: string;
-  let functions: LocalFunctions;
-  let endpoint: LocalEndpoint;
+  let local: LocalLambda;
   let deployer: HeldDeployer;
   let deps: DeploymentDeps;
   const alarms: AlarmSeen[] = [];
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'stepline-deploy-'));
-    functions = new LocalFunctions({
-      rootDir: join(dir, 'functions'),
-      metrics: new LocalMetrics(),
-      updateMs: UPDATE_MS,
-    });
-    endpoint = await startLocalEndpoint({}, {}, lambdaApiRoute(functions));
-    const lambda = new LambdaClient({
-      endpoint: endpoint.url,
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    deployer = new HeldDeployer(new LambdaDeployer(lambda));
-    functions.createFunction({ name: 'web', handler: 'index.handler' });
-    for (const body of ['1', '2']) {
-      const code = join(dir, `code-${body}`);
-      await mkdir(code);
-      await writeFile(join(code, 'index.js'), `exports.handler = async () => (${body});`);
-      functions.updateFunctionCode('web', code);
-      await functions.updated('web');
-      functions.publishVersion('web');
-    }
-    functions.createAlias('web', 'live', '1');
+    local = await startLocalLambda({ updateMs: UPDATE_MS });
+    deployer = new HeldDeployer(new LambdaDeployer(local.lambda));
+    await webWithTwoVersions(local);
     deps = { deployments: runStore.store, deployer, now: () => new Date('2026-11-25T10:00:00.000Z') };
     alarms.length = 0;
     const deployment = await startDeployment(
@@ -126,13 +97,9 @@ describe('the deployment protocol', () => {
     expect(deployment).toMatchObject({ status: 'IN_PROGRESS', fromVersion: '1', step: -1 });
     await runStore.store.moveDeployment('r1', ['IN_PROGRESS'], 'IN_PROGRESS', { toVersion: '2' });
   });
-  afterEach(async () => {
-    await functions.close();
-    await endpoint.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterEach(() => local.close());
 
-  const alias = () => functions.getAlias('web', 'live');
+  const alias = () => local.functions.getAlias('web', 'live');
 
   it('moves traffic step by step, then promotes: the new version takes all and routing is cleared', async () => {
     await shiftTraffic('r1', 0, deps);
@@ -298,36 +265,17 @@ describe('the deployment protocol', () => {
 
 describe('releasing the build as a new version', () => {
   const runStore = useRunStore();
-  let dir: string;
-  let functions: LocalFunctions;
-  let endpoint: LocalEndpoint;
-  let lambda: LambdaClient;
+  let local: LocalLambda;
   let deps: DeploymentDeps;
   /** The reason the next code update of "web" fails with, if any. */
   let failure: { reasonCode: string; reason: string } | undefined;
 
-  const artifact = async (name: string, body: string) => {
-    const code = join(dir, name);
-    await mkdir(code);
-    await writeFile(join(code, 'index.js'), `exports.handler = async () => (${body});`);
-    return pathToFileURL(code).href;
-  };
+  const artifact = async (name: string, body: string) => pathToFileURL(await local.code(name, body)).href;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'stepline-release-'));
     failure = undefined;
-    functions = new LocalFunctions({
-      rootDir: join(dir, 'functions'),
-      metrics: new LocalMetrics(),
-      updateMs: UPDATE_MS,
-      updateOutcome: () => failure,
-    });
-    endpoint = await startLocalEndpoint({}, {}, lambdaApiRoute(functions));
-    lambda = new LambdaClient({
-      endpoint: endpoint.url,
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    local = await startLocalLambda({ updateMs: UPDATE_MS, updateOutcome: () => failure });
+    const { functions, lambda } = local;
     for (const name of ['web', 'web-staging']) {
       functions.createFunction({ name, handler: 'index.handler' });
       functions.updateFunctionCode(name, fileURLToPath(await artifact(`${name}-v1`, '1')));
@@ -353,20 +301,15 @@ describe('releasing the build as a new version', () => {
       { ...deps, deployments: runStore.store, alarms: { states: async () => [] } },
     );
   });
-  afterEach(async () => {
-    lambda.destroy();
-    await functions.close();
-    await endpoint.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterEach(() => local.close());
 
   it('publishes once Lambda has ended the code update, not while it is in progress', async () => {
     const released = await publishNewVersion('r1', await artifact('web-v2', '2'), deps);
 
     expect(released.toVersion).toBe('2');
-    expect(functions.getFunctionConfiguration('web').lastUpdate).toEqual({ status: 'Successful' });
-    expect((await functions.invoke('web', '2', {})).payload).toBe(2);
-    expect(functions.getAlias('web', 'live').functionVersion).toBe('1');
+    expect(local.functions.getFunctionConfiguration('web').lastUpdate).toEqual({ status: 'Successful' });
+    expect((await local.functions.invoke('web', '2', {})).payload).toBe(2);
+    expect(local.functions.getAlias('web', 'live').functionVersion).toBe('1');
   });
 
   it("stops with Lambda's reason when the code update fails: no version is published, the alias stays", async () => {
@@ -379,30 +322,22 @@ describe('releasing the build as a new version', () => {
       'Lambda could not update the code of web (InvalidZipFileException): Could not unzip uploaded file',
     );
     expect((await runStore.store.getDeployment('r1'))!.toVersion).toBeUndefined();
-    expect(functions.getAlias('web', 'live').functionVersion).toBe('1');
-    expect((await functions.invoke('web', undefined, {})).payload).toBe(1);
+    expect(local.functions.getAlias('web', 'live').functionVersion).toBe('1');
+    expect((await local.functions.invoke('web', undefined, {})).payload).toBe(1);
   });
 
   it('stops waiting for an update that does not end in time', async () => {
-    const slow = new LocalFunctions({ rootDir: join(dir, 'slow'), metrics: new LocalMetrics(), updateMs: 10_000 });
-    const slowEndpoint = await startLocalEndpoint({}, {}, lambdaApiRoute(slow));
-    const slowLambda = new LambdaClient({
-      endpoint: slowEndpoint.url,
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const slow = await startLocalLambda({ updateMs: 10_000 });
     try {
-      slow.createFunction({ name: 'web', handler: 'index.handler' });
-      const update = new LambdaDeployer(slowLambda, { firstPollMs: 20, maxUpdateWaitMs: 50 }).updateCode(
+      slow.functions.createFunction({ name: 'web', handler: 'index.handler' });
+      const update = new LambdaDeployer(slow.lambda, { firstPollMs: 20, maxUpdateWaitMs: 50 }).updateCode(
         'web',
         await artifact('web-slow', '3'),
       );
 
       await expect(update).rejects.toBeInstanceOf(FunctionUpdateTimedOutError);
     } finally {
-      slowLambda.destroy();
       await slow.close();
-      await slowEndpoint.close();
     }
   });
 
@@ -414,6 +349,6 @@ describe('releasing the build as a new version', () => {
     );
 
     expect(version).toBe('2');
-    expect(functions.getAlias('web-staging', 'live').functionVersion).toBe('2');
+    expect(local.functions.getAlias('web-staging', 'live').functionVersion).toBe('2');
   });
 });

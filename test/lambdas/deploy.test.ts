@@ -3,18 +3,11 @@
  * client: an alarm of a pipeline finds that pipeline's deployment among every active run, not only the
  * first page of them; a rollback after a failed Task records the failure's message.
  */
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FunctionUpdateFailedError } from '../../core/deployment';
 import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
 import { createHandler } from '../../lambdas/deploy';
-import { startLocalEndpoint, type LocalEndpoint } from '../../local/aws-endpoint';
-import { lambdaApiRoute } from '../../local/functions/lambda-api';
-import { LocalMetrics } from '../../local/functions/metrics';
-import { LocalFunctions } from '../../local/functions/runtime';
 import { queuedRun } from '../support/records';
+import { startLocalLambda, webWithTwoVersions, type LocalLambda } from '../support/local-lambda';
 import { useRunStore } from '../support/store';
 
 /** How long a code update stays in progress here. */
@@ -22,41 +15,13 @@ const UPDATE_MS = 100;
 
 describe('the deploy handler on an alarm', () => {
   const runStore = useRunStore();
-  let dir: string;
-  let functions: LocalFunctions;
-  let endpoint: LocalEndpoint;
-  let lambda: LambdaClient;
+  let local: LocalLambda;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'stepline-deploy-handler-'));
-    functions = new LocalFunctions({
-      rootDir: join(dir, 'functions'),
-      metrics: new LocalMetrics(),
-      updateMs: UPDATE_MS,
-    });
-    endpoint = await startLocalEndpoint({}, {}, lambdaApiRoute(functions));
-    lambda = new LambdaClient({
-      endpoint: endpoint.url,
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    functions.createFunction({ name: 'web', handler: 'index.handler' });
-    for (const body of ['1', '2']) {
-      const code = join(dir, `code-${body}`);
-      await mkdir(code);
-      await writeFile(join(code, 'index.js'), `exports.handler = async () => (${body});`);
-      functions.updateFunctionCode('web', code);
-      await functions.updated('web');
-      functions.publishVersion('web');
-    }
-    functions.createAlias('web', 'live', '1');
+    local = await startLocalLambda({ updateMs: UPDATE_MS });
+    await webWithTwoVersions(local);
   });
-  afterEach(async () => {
-    lambda.destroy();
-    await functions.close();
-    await endpoint.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterEach(() => local.close());
 
   const unused = () => {
     throw new Error('not used here');
@@ -69,7 +34,7 @@ describe('the deploy handler on an alarm', () => {
         catalog: { lookup: unused },
         builds: { describeBuild: unused, logTail: unused },
         now: () => new Date('2026-11-25T09:40:00.000Z'),
-        forPipeline: async () => ({ deployer: new LambdaDeployer(lambda), alarms: { states: unused } }),
+        forPipeline: async () => ({ deployer: new LambdaDeployer(local.lambda), alarms: { states: unused } }),
       },
       () => undefined,
     );
@@ -93,7 +58,7 @@ describe('the deploy handler on an alarm', () => {
       interventions: [],
       startedAt: '2026-11-25T09:31:00.000Z',
     });
-    functions.updateAlias('web', 'live', {
+    local.functions.updateAlias('web', 'live', {
       functionVersion: '1',
       routingConfig: { additionalVersionWeights: { 2: 0.5 } },
     });
@@ -130,8 +95,8 @@ describe('the deploy handler on an alarm', () => {
       status: 'ROLLED_BACK',
       outcome: 'alarm web-errors is in ALARM: Threshold Crossed',
     });
-    expect(functions.getAlias('web', 'live')).toMatchObject({ functionVersion: '1' });
-    expect(functions.getAlias('web', 'live').routingConfig).toBeUndefined();
+    expect(local.functions.getAlias('web', 'live')).toMatchObject({ functionVersion: '1' });
+    expect(local.functions.getAlias('web', 'live').routingConfig).toBeUndefined();
   });
   it("a rollback after a failed release says why in Lambda's words, not its error JSON", async () => {
     await deploying();
@@ -152,6 +117,6 @@ describe('the deploy handler on an alarm', () => {
       outcome:
         'FunctionUpdateFailedError: Lambda could not update the code of web (KMSKeyAccessDenied): Lambda was unable to decrypt',
     });
-    expect(functions.getAlias('web', 'live').routingConfig).toBeUndefined();
+    expect(local.functions.getAlias('web', 'live').routingConfig).toBeUndefined();
   });
 });
