@@ -6,20 +6,18 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { buildspecs, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+import {
+  buildspecs,
+  everyNotification,
+  githubSource,
+  junit,
+  passingSeed,
+  startFixture,
+  type Fixture,
+} from '../support/pipeline-fixture';
 
-const source = {
-  type: 'github',
-  owner: 'octo',
-  repo: 'web',
-  branch: 'main',
-  connectionArn: 'arn:aws:codeconnections:eu-west-1:111122223333:connection/0b6a2f8c-1f63-4b5e-9f3a-2d1c0e9b8a7f',
-};
-const notifications = {
-  slack: { webhookUrlSecret: 'stepline/notifications/web-slack' },
-  email: { from: 'ci@example.com', to: ['team@example.com'] },
-  githubStatuses: { tokenSecret: 'stepline/notifications/web-github' },
-};
+const source = githubSource;
+const notifications = everyNotification;
 
 describe('notifications in local mode', () => {
   let fixture: Fixture;

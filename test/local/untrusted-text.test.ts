@@ -19,20 +19,17 @@ import {
   htmlShown,
   slackShown,
 } from '../support/hostile-text';
-import { buildspecs, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+import {
+  buildspecs,
+  everyNotification,
+  githubSource,
+  passingSeed,
+  startFixture,
+  type Fixture,
+} from '../support/pipeline-fixture';
 
-const source = {
-  type: 'github',
-  owner: 'octo',
-  repo: 'web',
-  branch: 'main',
-  connectionArn: 'arn:aws:codeconnections:eu-west-1:111122223333:connection/0b6a2f8c-1f63-4b5e-9f3a-2d1c0e9b8a7f',
-};
-const notifications = {
-  slack: { webhookUrlSecret: 'stepline/notifications/web-slack' },
-  email: { from: 'ci@example.com', to: ['team@example.com'] },
-  githubStatuses: { tokenSecret: 'stepline/notifications/web-github' },
-};
+const source = githubSource;
+const notifications = everyNotification;
 const approval = {
   approvers: [
     { id: 'alice', name: 'Alice', emails: ['alice@example.com'] },

@@ -14,6 +14,22 @@ export function junit(total: number, failures: number): string {
   return `<?xml version="1.0"?><testsuites><testsuite name="unit" tests="${total}" failures="${failures}">${cases}</testsuite></testsuites>`;
 }
 
+/** A GitHub source for pipeline "web" (octo/web), through a CodeConnections connection. */
+export const githubSource = {
+  type: 'github',
+  owner: 'octo',
+  repo: 'web',
+  branch: 'main',
+  connectionArn: 'arn:aws:codeconnections:eu-west-1:111122223333:connection/0b6a2f8c-1f63-4b5e-9f3a-2d1c0e9b8a7f',
+} as const;
+
+/** Every notification channel for pipeline "web": Slack, email and GitHub commit statuses. */
+export const everyNotification = {
+  slack: { webhookUrlSecret: 'stepline/notifications/web-slack' },
+  email: { from: 'ci@example.com', to: ['team@example.com'] },
+  githubStatuses: { tokenSecret: 'stepline/notifications/web-github' },
+};
+
 export const buildspecs = {
   ok: (commands: string[]) =>
     `version: 0.2\nphases:\n  build:\n    commands:\n${commands.map((c) => `      - ${JSON.stringify(c)}`).join('\n')}\n`,
