@@ -23,7 +23,7 @@ import { HANDLER_ENTRIES } from '../../lib/platform-functions';
 import { INDEXES } from '../../store/schema';
 import { synthesize, type Synthesized } from '../support/cdk';
 import { ACCOUNT, DeployedTemplate, REGION, allows, type PolicyStatement } from './grants/iam-policy';
-import { SdkCallAnalyzer, type Entry, type SdkCall } from './grants/sdk-calls';
+import { SdkCallAnalyzer, type Entry, type Reach, type SdkCall } from './grants/sdk-calls';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -231,6 +231,11 @@ function deniedCalls(
   );
 }
 
+/** What the grant rules read of a reach and the deployed app, for the calls of one function. */
+function callContext(reach: Reach, env: Readonly<Record<string, string>>): Omit<CallContext, 'call'> {
+  return { env, pipeline, platform, pipelineStack, queriedIndexes: reach.queriedIndexes, reachedFiles: reach.files };
+}
+
 // The example config's pipeline, with a staging target too, so every deploy path is reached.
 const config = parseConfig({
   pipelines: exampleConfig.pipelines.map((p) => ({
@@ -360,14 +365,7 @@ describe('every call a deployed function can make is allowed by its role', () =>
     const entry: Entry = { module: relativeToRoot(HANDLER_ENTRIES[handler]) };
     const reach = analyzer.reach(entry);
     const { statements, env } = deployedFunction(functionsByHandler()[handler]);
-    const context = {
-      env,
-      pipeline,
-      platform,
-      pipelineStack,
-      queriedIndexes: reach.queriedIndexes,
-      reachedFiles: reach.files,
-    };
+    const context = callContext(reach, env);
     const assumed = handler === 'deploy' ? await assumedByDeployFunction() : undefined;
     const own = reach.calls.filter((call) => !assumed?.packages.has(call.pkg));
     expect(deniedCalls(own, statements, context)).toEqual([]);
@@ -389,14 +387,7 @@ describe('every call a deployed function can make is allowed by its role', () =>
     const reach = analyzer.reach({ module: 'cli/approvals.ts', exports: ['runApprovalsCommand', 'runDeployCommand'] });
     const output = synthesized.templates.get(platform.stackName)!.Outputs!.ApprovalsCliPolicy!.Value;
     const policy = JSON.parse(platform.resolveString(output)) as { Statement: PolicyStatement[] };
-    const context = {
-      env: {},
-      pipeline,
-      platform,
-      pipelineStack,
-      queriedIndexes: reach.queriedIndexes,
-      reachedFiles: reach.files,
-    };
+    const context = callContext(reach, {});
     expect(reach.calls.map((c) => c.command)).toContain('GetParameterCommand');
     expect(deniedCalls(reach.calls, policy.Statement, context)).toEqual([]);
     // The HTTP calls: every IAM-authorized route of the API, with a run id, on its deployed ARN.
@@ -422,14 +413,7 @@ describe('the check can fail', () => {
   test('a grant taken away is reported as the call it denies', () => {
     const reach = analyzer.reach({ module: relativeToRoot(HANDLER_ENTRIES.deploy) });
     const { statements, env } = deployedFunction(functionsByHandler().deploy);
-    const context = {
-      env,
-      pipeline,
-      platform,
-      pipelineStack,
-      queriedIndexes: reach.queriedIndexes,
-      reachedFiles: reach.files,
-    };
+    const context = callContext(reach, env);
     const without = statements.map((s) => ({
       ...s,
       Action: [s.Action ?? []].flat().filter((a) => a !== 'codebuild:DescribeTestCases'),
@@ -447,14 +431,7 @@ describe('the check can fail', () => {
     const fixture = new SdkCallAnalyzer(['test/lib/grants/fixtures/unmapped-call.ts']);
     const reach = fixture.reach({ module: 'test/lib/grants/fixtures/unmapped-call.ts' });
     expect(reach.calls.map((c) => c.command).sort()).toEqual(['GetFunctionCommand', 'ListFunctionsCommand']);
-    const context = {
-      env: {},
-      pipeline,
-      platform,
-      pipelineStack,
-      queriedIndexes: reach.queriedIndexes,
-      reachedFiles: reach.files,
-    };
+    const context = callContext(reach, {});
     expect(() => deniedCalls(reach.calls, [], context)).toThrow(
       'test/lib/grants/fixtures/unmapped-call.ts can send ListFunctionsCommand (@aws-sdk/client-lambda), which COMMAND_GRANTS does not map',
     );
