@@ -1,0 +1,452 @@
+/**
+ * The platform's functions, each declared once: its handler file, what it is for, how long it may
+ * run, which platform settings its environment carries, how it is invoked, and every action it may
+ * take on what. Both runtimes read this table and nothing else about a function:
+ * - the CDK app (lib/) makes each function from its entry, its role from `grants` (resources named
+ *   here by kind, turned into ARNs in one place), its environment from `settings`, and its
+ *   invocations (rules, schedules, URL, the state machines' substitutions, the SSM parameter through
+ *   which pipeline stacks find it) from `invokedBy`;
+ * - local mode builds each handler from the same entry on the local platform and invokes it as
+ *   `invokedBy` says (a rule on the local bus, a route on the local endpoint, a Task's ARN, a timer).
+ * Adding a function is its handler file (exporting `handlerOn`, lambdas/environment.ts) and one entry
+ * here. Pure data: lib/ reads it without loading handler code.
+ */
+import { alarmRuleName, deployFunctionRoleName, pushRuleName, RESOURCE_PREFIX, runRuleName } from './platform';
+import { runEventTrigger } from './source-events';
+import { executionEndedTrigger, type SourceTrigger } from './triggers';
+
+/** The platform settings a function's environment may carry (lambdas/environment.ts HandlerPlatform). */
+export type PlatformSetting =
+  | 'catalogPath'
+  | 'sourceBusName'
+  | 'webhookSecretId'
+  | 'approvalsUrl'
+  | 'linkKeySecretId'
+  | 'slackSigningSecretId'
+  | 'deployFunctionArn';
+
+/**
+ * What a grant is on, by kind. Each runtime turns a kind into ARNs in one place: lib/ for AWS; the
+ * calls-versus-grants test reads the same kinds.
+ */
+export type PlatformResource =
+  /** The run table itself (its key: items, queries on the table's own key). */
+  | 'runTable'
+  /** The run table's index of active runs. */
+  | 'runTable/index/active'
+  /** The run table's index of a pipeline's runs. */
+  | 'runTable/index/byPipeline'
+  /** Every pipeline's catalog entry: `parameter/stepline/pipelines/*`. */
+  | 'catalogEntries'
+  /** The catalog's path itself and its entries, for listing (GetParametersByPath). */
+  | 'catalogListing'
+  /** The pipelines' state machines, `stateMachine:stepline-*`. */
+  | 'pipelineMachines'
+  /** Their executions, `execution:stepline-*:*`. */
+  | 'pipelineExecutions'
+  /** The platform's bus `stepline`. */
+  | 'sourceBus'
+  | 'webhookSecret'
+  | 'linkKeySecret'
+  | 'slackSigningSecret'
+  /** The secrets pipelines name for Slack and GitHub: `stepline/notifications/*`. */
+  | 'notificationSecrets'
+  /** The account's SES identities in the Region. */
+  | 'sesIdentities'
+  /** The account's CodeCommit repositories in the Region. */
+  | 'codecommitRepositories'
+  /** The pipelines' build projects, `project/stepline-*`. */
+  | 'pipelineProjects'
+  /** Their report groups, `report-group/stepline-*`. */
+  | 'pipelineReportGroups'
+  /** Their builds' log streams, `/aws/codebuild/stepline-*:log-stream:*`. */
+  | 'pipelineBuildLogStreams'
+  /** The pipelines' deploy roles in this Region, `role/stepline-*-deploy-<Region>`. */
+  | 'pipelineDeployRoles'
+  /** The platform's deploy function. */
+  | 'deployFunction';
+
+export interface PlatformGrant {
+  /** Exact actions (no wildcards: lib/permissions.ts refuses them). */
+  readonly actions: readonly string[];
+  readonly on: readonly PlatformResource[];
+  /**
+   * Why a resource pattern is as narrow as it can be: required when `on` names a kind whose ARN is a
+   * pattern (it acknowledges cdk-nag's IAM5 for this statement only).
+   */
+  readonly why?: string;
+}
+
+/** An ARN of this account and Region, as each runtime formats it (lib/: stack.formatArn; local: its constants). */
+export type ArnOf = (service: string, resource: string, name: string, separator?: ':' | '/') => string;
+
+/** The platform's functions, by the name both runtimes use for them. */
+export type PlatformFunctionName =
+  | 'publishSourceChange'
+  | 'githubWebhook'
+  | 'startRun'
+  | 'recordProgress'
+  | 'notify'
+  | 'deploy'
+  | 'approvalGate'
+  | 'approvalDecisions';
+
+/** How a function is invoked. */
+export type PlatformInvocation =
+  /** By the pipeline state machines' Tasks, through the definition's `${substitution}`. */
+  | { readonly by: 'task'; readonly substitution: string }
+  /**
+   * By one rule of the platform's own (on the account's default bus or the platform's bus), asynchronously.
+   * `trigger` builds its pattern and input (core/triggers.ts) from ARNs of this account and Region.
+   */
+  | {
+      readonly by: 'rule';
+      readonly id: string;
+      readonly bus: 'default' | 'platform';
+      readonly description: string;
+      readonly trigger: (arnOf: ArnOf) => SourceTrigger;
+    }
+  /**
+   * By one rule per pipeline, in the pipeline's stack, asynchronously; the platform grants invocation to
+   * every rule of that reserved name (`ruleName('*')`), so no pipeline changes the platform's template.
+   */
+  | {
+      readonly by: 'pipelineRules';
+      readonly bus: 'default' | 'platform';
+      readonly ruleName: (pipeline: string) => string;
+    }
+  /** By a schedule, asynchronously, with a fixed input. */
+  | {
+      readonly by: 'schedule';
+      readonly id: string;
+      readonly description: string;
+      readonly input: Readonly<Record<string, unknown>>;
+      readonly everyMinutes: number;
+      /**
+       * How often local mode runs it, in real seconds, or `undefined` when it does not: a schedule that
+       * only catches up with events AWS may lose has nothing to catch up with locally.
+       */
+      readonly locallyEverySeconds?: number;
+    }
+  /** Through a function URL (no AWS auth: the request carries its own signature), at this local route. */
+  | { readonly by: 'functionUrl'; readonly localRoute: string }
+  /** Through the approvals HTTP API (lib/release-approvals.ts), payload format 2.0. */
+  | { readonly by: 'httpApi' }
+  /** Synchronously by another platform function (Lambda Invoke), which holds `lambda:InvokeFunction` on it. */
+  | { readonly by: 'function'; readonly caller: PlatformFunctionName };
+
+export interface PlatformFunctionDeclaration {
+  /** The handler file, from the project's root; it exports `handler` (AWS) and `handlerOn` (both runtimes). */
+  readonly entry: string;
+  /** The construct id on AWS. */
+  readonly id: string;
+  /** Its name in local mode (`stepline-<kebab>`), and the base of its SSM parameter's name. */
+  readonly localName: string;
+  readonly description: string;
+  /** At most this long; always shorter than the Task or caller that waits for it. */
+  readonly timeoutSeconds: number;
+  /** Settings its environment carries beyond the table's name, which every function gets. */
+  readonly settings: readonly PlatformSetting[];
+  readonly invokedBy: readonly PlatformInvocation[];
+  /** Everything it may do beyond writing its own logs and traces. */
+  readonly grants: readonly PlatformGrant[];
+  /**
+   * Actions that support no resource-level permission (the Service Authorization Reference lists no
+   * resource type for them), on `*` in a policy of their own named `id`, with why.
+   */
+  readonly grantsOnAnyResource?: readonly {
+    readonly id: string;
+    readonly actions: readonly string[];
+    readonly why: string;
+  }[];
+  /**
+   * Its role's fixed name in a Region, for a role other policies name.
+   * @default - a name CloudFormation generates
+   */
+  readonly roleName?: (region: string) => string;
+}
+
+/** The store's run items, gates and lanes: the table and, where named, its indexes. */
+const CATALOG_ENTRY_READ: PlatformGrant = {
+  actions: ['ssm:GetParameter'],
+  on: ['catalogEntries'],
+  why: 'Each pipeline stack publishes its catalog entry as one parameter under /stepline/pipelines/; the function reads that path only.',
+};
+const PUT_ON_SOURCE_BUS: PlatformGrant = { actions: ['events:PutEvents'], on: ['sourceBus'] };
+const PIPELINE_BUILD_READ: readonly PlatformGrant[] = [
+  {
+    actions: ['codebuild:BatchGetBuilds'],
+    on: ['pipelineProjects'],
+    why: "The builds of the pipelines' projects, all named stepline-<pipeline>-<stage>.",
+  },
+  {
+    actions: ['codebuild:BatchGetReports', 'codebuild:DescribeTestCases'],
+    on: ['pipelineReportGroups'],
+    why: "Test reports live in report groups CodeBuild creates from each buildspec, named <project>-<report>: stepline's projects' report groups only.",
+  },
+];
+const START_PIPELINE_EXECUTIONS: PlatformGrant = {
+  actions: ['states:StartExecution'],
+  on: ['pipelineMachines'],
+  why: "Pipeline state machines are named stepline-<pipeline> and live in the pipelines' own stacks: the grant covers that reserved prefix, so adding a pipeline needs no change to this shared role.",
+};
+
+/** The platform's functions by name. */
+export const PLATFORM_FUNCTIONS = {
+  publishSourceChange: {
+    entry: 'lambdas/publish-source-change.ts',
+    id: 'PublishSourceChange',
+    localName: 'stepline-publish-source-change',
+    description: "stepline: puts a CodeCommit push on the platform's bus",
+    timeoutSeconds: 30,
+    settings: ['sourceBusName'],
+    invokedBy: [{ by: 'pipelineRules', bus: 'default', ruleName: pushRuleName }],
+    grants: [PUT_ON_SOURCE_BUS],
+  },
+  githubWebhook: {
+    entry: 'lambdas/github-webhook.ts',
+    id: 'GitHubWebhook',
+    localName: 'stepline-github-webhook',
+    description: 'stepline: receives GitHub push deliveries',
+    // GitHub counts a delivery not answered within 10 s as failed.
+    timeoutSeconds: 10,
+    settings: ['sourceBusName', 'catalogPath', 'webhookSecretId'],
+    invokedBy: [{ by: 'functionUrl', localRoute: '/github/webhook' }],
+    grants: [
+      PUT_ON_SOURCE_BUS,
+      { actions: ['secretsmanager:GetSecretValue'], on: ['webhookSecret'] },
+      {
+        actions: ['ssm:GetParametersByPath'],
+        on: ['catalogListing'],
+        why: 'The receiver lists the catalog (one parameter per pipeline under /stepline/pipelines/) to learn which pipelines follow a repository; that path only.',
+      },
+    ],
+  },
+  startRun: {
+    entry: 'lambdas/start-run.ts',
+    id: 'StartRun',
+    localName: 'stepline-start-run',
+    description: 'stepline: starts a pipeline run for a source event',
+    timeoutSeconds: 30,
+    settings: ['catalogPath'],
+    invokedBy: [{ by: 'pipelineRules', bus: 'platform', ruleName: runRuleName }],
+    grants: [
+      // RunStore.createRun (a conditional PutItem, GetItem when the condition's old item is not returned)
+      // and the lanes: enqueue (PutItem), waiting (Query), dequeue (DeleteItem), acquire and release and
+      // superseding a waiting run (UpdateItem).
+      {
+        actions: [
+          'dynamodb:PutItem',
+          'dynamodb:GetItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+        ],
+        on: ['runTable'],
+      },
+      CATALOG_ENTRY_READ,
+      START_PIPELINE_EXECUTIONS,
+      {
+        actions: ['codecommit:GetCommit', 'codecommit:GetDifferences'],
+        on: ['codecommitRepositories'],
+        why: "The starter reads the pushed commit's author, message and changed files (for path filters). Repositories are the users' own, named freely; one statement per repository on this shared role would outgrow IAM's inline policy limit, so the grant is this one read action on the account's repositories in this Region.",
+      },
+    ],
+  },
+  recordProgress: {
+    entry: 'lambdas/record-progress.ts',
+    id: 'RecordProgress',
+    localName: 'stepline-record-progress',
+    description: 'stepline: records a step of a pipeline run',
+    // The ASL gives each recording task 60 s; the function must give up before the task does.
+    timeoutSeconds: 45,
+    // The bus: it announces each run's start and end there, for the notifier.
+    settings: ['catalogPath', 'sourceBusName'],
+    invokedBy: [
+      { by: 'task', substitution: 'RecordProgressFunctionArn' },
+      {
+        by: 'rule',
+        id: 'ExecutionEndedRule',
+        bus: 'default',
+        description: 'stepline: a pipeline execution ended; the recorder records its run and starts the next',
+        // Every pipeline execution's end, however it ends (aborted, timed out), by the machines' reserved prefix.
+        trigger: (arnOf) => executionEndedTrigger(arnOf('states', 'stateMachine', RESOURCE_PREFIX, ':')),
+      },
+      {
+        by: 'schedule',
+        id: 'SweepRule',
+        description: 'stepline: the recorder catches up with executions whose status event was lost',
+        input: { kind: 'sweep' },
+        // Step Functions delivers status events best effort; local mode's are never lost.
+        everyMinutes: 5,
+      },
+    ],
+    grants: [
+      // RunStore.transitionRun/transitionStage (conditional UpdateItem, GetItem after a failed condition),
+      // getRun, listStages (Query on the key), the lanes (UpdateItem, Query, DeleteItem), the sweep's active
+      // runs (Query on the active index), an expired run's gate closed (UpdateItem) with an audit event (PutItem).
+      {
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:Query',
+          'dynamodb:DeleteItem',
+          'dynamodb:PutItem',
+        ],
+        on: ['runTable', 'runTable/index/active'],
+      },
+      CATALOG_ENTRY_READ,
+      START_PIPELINE_EXECUTIONS,
+      ...PIPELINE_BUILD_READ,
+      {
+        actions: ['logs:GetLogEvents'],
+        on: ['pipelineBuildLogStreams'],
+        why: "A build's log stream is named after its build id, in its project's log group /aws/codebuild/<project>-<stack id> (lib/build-projects.ts): the streams of stepline's projects only.",
+      },
+      {
+        actions: ['states:DescribeExecution'],
+        on: ['pipelineExecutions'],
+        why: "The sweep asks whether an active run's execution has ended; executions of stepline's machines only (stepline-<pipeline>:<run>).",
+      },
+      PUT_ON_SOURCE_BUS,
+    ],
+  },
+  notify: {
+    entry: 'lambdas/notify.ts',
+    id: 'Notify',
+    localName: 'stepline-notify',
+    description: "stepline: tells Slack, email and GitHub of a run's start and end",
+    // Three quick tries per message (at most about 11 s each, with backoff) and a few messages per run.
+    timeoutSeconds: 120,
+    settings: ['catalogPath'],
+    invokedBy: [
+      {
+        by: 'rule',
+        id: 'RunEventsRule',
+        bus: 'platform',
+        description: 'stepline: run starts and ends, to the notifier',
+        trigger: () => runEventTrigger(),
+      },
+    ],
+    grants: [
+      // getRun/listStages, the pipeline's earlier runs (byPipeline), notification records (PutItem,
+      // UpdateItem, GetItem after a failed condition).
+      {
+        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        on: ['runTable', 'runTable/index/byPipeline'],
+      },
+      CATALOG_ENTRY_READ,
+      {
+        actions: ['secretsmanager:GetSecretValue'],
+        on: ['notificationSecrets'],
+        why: 'The Slack webhook URLs and GitHub tokens the pipelines name must live under stepline/notifications/ (the config refuses any other name): the notifier reads those secrets and no others.',
+      },
+      {
+        actions: ['ses:SendEmail'],
+        on: ['sesIdentities'],
+        why: "Email goes out from the SES identities the pipelines name as `from`, which are the users' own and named in the config; the platform's template does not depend on the config, so the grant is SendEmail from this account's identities in this Region (SES sends only from verified ones).",
+      },
+    ],
+  },
+  deploy: {
+    entry: 'lambdas/deploy.ts',
+    id: 'Deploy',
+    localName: 'stepline-deploy',
+    description: "stepline: releases pipelines' builds to their Lambda functions, and rolls them back",
+    // The ASL gives each deployment task 120 s; the function must give up before the task does.
+    timeoutSeconds: 100,
+    settings: ['catalogPath'],
+    invokedBy: [
+      { by: 'task', substitution: 'DeployFunctionArn' },
+      { by: 'pipelineRules', bus: 'default', ruleName: alarmRuleName },
+      { by: 'function', caller: 'approvalDecisions' },
+    ],
+    // The pipelines' deploy roles trust it by this name.
+    roleName: deployFunctionRoleName,
+    grants: [
+      // The run (GetItem), the deployment record (conditional PutItem, UpdateItem, GetItem after a failed
+      // condition), and the active runs an alarm may concern (Query on the active index).
+      {
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        on: ['runTable', 'runTable/index/active'],
+      },
+      CATALOG_ENTRY_READ,
+      ...PIPELINE_BUILD_READ,
+      {
+        actions: ['sts:AssumeRole'],
+        on: ['pipelineDeployRoles'],
+        why: "Each pipeline's deploy role (stepline-<pipeline>-deploy-<Region>, in the pipeline's stack) holds the permissions on that pipeline's target function, artifacts and alarms; the deploy function may assume those roles of its own Region and no other, and holds no permission on any target itself.",
+      },
+    ],
+  },
+  approvalGate: {
+    entry: 'lambdas/approval-gate.ts',
+    id: 'ApprovalGate',
+    localName: 'stepline-approval-gate',
+    description: "stepline: opens a run's release gate and asks its approvers",
+    // The ASL gives "Assess release risk" 60 s; the function must give up before the task does.
+    timeoutSeconds: 45,
+    settings: ['catalogPath', 'sourceBusName', 'approvalsUrl', 'linkKeySecretId'],
+    invokedBy: [{ by: 'task', substitution: 'ApprovalGateFunctionArn' }],
+    grants: [
+      // The run and its stages, the pipeline's earlier runs back to its last release (byPipeline), the gate
+      // (PutItem, UpdateItem, GetItem after a failed condition), audit events and notifications (PutItem).
+      {
+        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        on: ['runTable', 'runTable/index/byPipeline'],
+      },
+      CATALOG_ENTRY_READ,
+      PUT_ON_SOURCE_BUS,
+      { actions: ['secretsmanager:GetSecretValue'], on: ['linkKeySecret'] },
+    ],
+  },
+  approvalDecisions: {
+    entry: 'lambdas/approval-decisions.ts',
+    id: 'ApprovalDecisions',
+    localName: 'stepline-approval-decisions',
+    description: 'stepline: decides release gates (Slack, email links, CLI) and sweeps open ones',
+    // The HTTP API answers 503 after its 30 s integration timeout; the sweep's round over every open gate
+    // may need longer.
+    timeoutSeconds: 60,
+    settings: [
+      'catalogPath',
+      'sourceBusName',
+      'approvalsUrl',
+      'linkKeySecretId',
+      'slackSigningSecretId',
+      'deployFunctionArn',
+    ],
+    invokedBy: [
+      { by: 'httpApi' },
+      {
+        by: 'schedule',
+        id: 'SweepRule',
+        description: 'stepline: expires overdue release gates, releases held ones, heartbeats waiting tasks',
+        input: { kind: 'sweep' },
+        everyMinutes: 5,
+        locallyEverySeconds: 5,
+      },
+    ],
+    grants: [
+      // Runs and gates (GetItem), decisions, used links, audit events and notifications (conditional
+      // PutItem), the gate's moves and resumes (UpdateItem), a run's decisions and audit (Query on the key)
+      // and the open gates (Query on the active index).
+      {
+        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        on: ['runTable', 'runTable/index/active'],
+      },
+      CATALOG_ENTRY_READ,
+      PUT_ON_SOURCE_BUS,
+      { actions: ['secretsmanager:GetSecretValue'], on: ['linkKeySecret', 'slackSigningSecret'] },
+      // Operators' controls (promote, pause, resume, abort) go to the deploy function, synchronously.
+      { actions: ['lambda:InvokeFunction'], on: ['deployFunction'] },
+    ],
+    grantsOnAnyResource: [
+      {
+        id: 'TaskTokens',
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+        why: 'Task-token callbacks name no resource ARN: the Service Authorization Reference lists no resource type for states:SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat, so "*" is the narrowest resource it documents; the token itself names the task. Only this function holds them in the whole app (a test checks it).',
+      },
+    ],
+  },
+} as const satisfies Record<PlatformFunctionName, PlatformFunctionDeclaration>;
