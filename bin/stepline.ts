@@ -3,9 +3,11 @@
  * an invalid one, or one that would break an AWS limit, stops synth with the pipeline at fault.
  */
 import { App } from 'aws-cdk-lib';
-import { ConfigError, type SteplineConfig } from '../core/config';
+import type { SteplineConfig } from '../core/config';
+import { ConfigError } from '../core/config-errors';
 import { buildStepline } from '../lib/app';
-import { PlatformLimitError, checkLimits, checkTemplateSizes, type LimitProblem } from '../lib/limits';
+import { PlatformLimitError } from '../lib/errors';
+import { checkLimits, checkTemplateSizes, type LimitProblem } from '../lib/limits';
 import { readConfigFile } from './config-file';
 
 function loadConfig(): SteplineConfig {

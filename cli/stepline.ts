@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { readConfigFile } from '../bin/config-file';
 import { gateWarnings } from '../core/approval-policy';
-import { ConfigError } from '../core/config';
+import { ConfigError } from '../core/config-errors';
 import { APPROVAL_ROUTES } from '../core/platform';
 import type { ApprovalRecord, RunRecord } from '../core/records';
 import { forTerminal } from '../core/text';

@@ -28,7 +28,8 @@ import {
   type Principal,
 } from './approval-policy';
 import { approvalOutcomeDrafts, approvalRequestDrafts, type Addressee, type ApprovalLinks } from './approval-messages';
-import { DecisionRefusedError, InvalidTransitionError } from './errors';
+import { ApprovalExpiredError, ApprovalRejectedError, DecisionRefusedError } from './approval-errors';
+import { InvalidTransitionError } from './errors';
 import type {
   ApprovalStore,
   Clock,
@@ -56,9 +57,6 @@ import {
 export const MAX_CHANGE_FILES = 200;
 /** How far back the change looks for the last release, in runs. */
 const MAX_RUNS_LOOKED_AT = 50;
-
-/** Errors the gate fails its Task with; the state machine's Catch matches these names. */
-export const GATE_ERRORS = { rejected: 'Approval.Rejected', expired: 'Approval.Expired' } as const;
 
 export interface GateDeps {
   readonly runs: RunRepository & RunHistory;
@@ -481,19 +479,16 @@ async function moveGate(
 /** Tells the execution how its gate ended; recorded so that the sweep re-sends a failed one. */
 async function resume(approval: ApprovalRecord, deps: DecideDeps): Promise<void> {
   if (!approval.taskToken || approval.resumedAt) return;
-  const outcome =
-    approval.status === 'APPROVED'
-      ? await deps.executions.succeed(approval.taskToken, {
-          status: 'APPROVED',
-          riskClass: approval.risk.class,
-          approvedBy: approval.approvedBy ?? [],
-          ...(approval.override ? { override: approval.override } : {}),
-        })
-      : await deps.executions.fail(
-          approval.taskToken,
-          approval.status === 'REJECTED' ? GATE_ERRORS.rejected : GATE_ERRORS.expired,
-          approval.outcome ?? approval.status,
-        );
+  const failure = approval.status === 'APPROVED' ? undefined : gateFailure(approval);
+  const outcome = failure
+    ? // SendTaskFailure's error and cause: the error's name, which the Catch matches, and its message.
+      await deps.executions.fail(approval.taskToken, failure.name, failure.message)
+    : await deps.executions.succeed(approval.taskToken, {
+        status: 'APPROVED',
+        riskClass: approval.risk.class,
+        approvedBy: approval.approvedBy ?? [],
+        ...(approval.override ? { override: approval.override } : {}),
+      });
   await deps.approvals.markResumed(approval.runId, deps.now().toISOString());
   await audit(
     deps,
@@ -502,6 +497,12 @@ async function resume(approval: ApprovalRecord, deps: DecideDeps): Promise<void>
     outcome === 'resumed' ? `execution told: ${approval.status}` : `execution had ended already (${outcome})`,
     { via: 'policy' },
   );
+}
+
+/** The error a gate that ended without approval fails its Task with: rejected, or expired. */
+function gateFailure(approval: ApprovalRecord): ApprovalRejectedError | ApprovalExpiredError {
+  const reason = approval.outcome ?? approval.status;
+  return approval.status === 'REJECTED' ? new ApprovalRejectedError(reason) : new ApprovalExpiredError(reason);
 }
 
 async function expire(approval: ApprovalRecord, deps: DecideDeps): Promise<void> {

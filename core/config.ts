@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { approvalPolicySchema } from './approval-policy';
+import { ConfigError } from './config-errors';
 import { deploySchema } from './deploy-config';
 import { DEFAULT_SKIP_MARKERS, type PushFilters } from './filters';
 import { RESOURCE_PREFIX } from './platform';
@@ -226,21 +227,6 @@ export function isCodeCommitPipeline(pipeline: PipelineConfig): pipeline is Code
 /** Typed helper for `stepline.config.ts`. */
 export function defineConfig(config: ConfigInput): ConfigInput {
   return config;
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly problems: readonly string[],
-    /** The config file, when the config came from one. */
-    readonly file?: string,
-    options?: ErrorOptions,
-  ) {
-    super(
-      `Invalid stepline config${file ? ` (${file})` : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-      options,
-    );
-  }
 }
 
 /** Validates a config, naming each problem by pipeline and field: `pipeline "web" → build.buildspec: ...`. */

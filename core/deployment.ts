@@ -13,7 +13,13 @@
  * alias ends on the old version with no extra weight.
  */
 import { DEFAULT_MAX_PAUSE_HOURS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS, type TrafficStep } from './deploy-config';
-import { SteplineError } from './errors';
+import {
+  ControlRefusedError,
+  DeploymentHaltedError,
+  DeploymentNotFoundError,
+  DeploymentStepNotFoundError,
+  StagingFailedError,
+} from './deployment-errors';
 import type { Clock } from './ports';
 
 export type DeploymentStatus = 'IN_PROGRESS' | 'PAUSED' | 'ROLLING_BACK' | 'ROLLED_BACK' | 'SUCCEEDED' | 'REFUSED';
@@ -112,40 +118,6 @@ export interface DeploymentDeps {
   readonly now: Clock;
 }
 
-/** The deployment stopped moving traffic: rolled back, refused, or already done. */
-export class DeploymentHaltedError extends SteplineError {
-  constructor(
-    readonly deployment: DeploymentRecord,
-    options?: ErrorOptions,
-  ) {
-    super(
-      `deployment of ${deployment.function}:${deployment.alias} is ${deployment.status}${deployment.outcome ? `: ${deployment.outcome}` : ''}`,
-      options,
-    );
-  }
-}
-
-/** Lambda ended an update of the function's code Failed, with its reason: the function keeps its previous code. */
-export class FunctionUpdateFailedError extends SteplineError {
-  constructor(
-    readonly fn: string,
-    readonly reasonCode: string,
-    readonly reason: string,
-  ) {
-    super(`Lambda could not update the code of ${fn} (${reasonCode}): ${reason}`);
-  }
-}
-
-/** Lambda's update of the function's code was still in progress when the deployment stopped waiting. */
-export class FunctionUpdateTimedOutError extends SteplineError {
-  constructor(
-    readonly fn: string,
-    readonly waitedMs: number,
-  ) {
-    super(`the update of ${fn}'s code was still in progress after ${Math.round(waitedMs / 1000)} s`);
-  }
-}
-
 const MOVING: readonly DeploymentStatus[] = ['IN_PROGRESS', 'PAUSED'];
 
 /** Puts step `step`'s weight on the new version; throws DeploymentHaltedError once a rollback began. */
@@ -154,7 +126,7 @@ export async function shiftTraffic(runId: string, step: number, deps: Deployment
   // Promoted already (an operator's "promote now"): the remaining steps move nothing.
   if (deployment.step >= deployment.steps.length) return deployment;
   const target = deployment.steps[step];
-  if (!target || !deployment.toVersion) throw new Error(`deployment ${runId} has no step ${step} or no new version`);
+  if (!target || !deployment.toVersion) throw new DeploymentStepNotFoundError(runId, step);
   await deps.deployer.routeAlias(deployment.function, deployment.alias, deployment.fromVersion, {
     [deployment.toVersion]: target.weight,
   });
@@ -209,7 +181,7 @@ export async function rollBack(runId: string, reason: string, deps: DeploymentDe
 
 async function moving(runId: string, deps: DeploymentDeps): Promise<DeploymentRecord> {
   const deployment = await deps.deployments.getDeployment(runId);
-  if (!deployment) throw new Error(`run ${runId} has no deployment`);
+  if (!deployment) throw new DeploymentNotFoundError(runId);
   if (!MOVING.includes(deployment.status)) throw new DeploymentHaltedError(deployment);
   return deployment;
 }
@@ -298,24 +270,6 @@ export async function startDeployment(request: StartDeploymentRequest, deps: Sta
   });
 }
 
-/** An operator's control refused: the deployment is not in a state that allows it. */
-export class ControlRefusedError extends SteplineError {
-  constructor(
-    readonly action: Intervention['action'],
-    readonly deployment: DeploymentRecord,
-  ) {
-    super(
-      `cannot ${action} the deployment of ${deployment.function}:${deployment.alias} (run ${deployment.runId}): it is ${deployment.status}${
-        action === 'resume'
-          ? '; only a PAUSED deployment resumes'
-          : action === 'pause'
-            ? '; only an IN_PROGRESS deployment pauses'
-            : ''
-      }`,
-    );
-  }
-}
-
 /**
  * An operator's control, recorded with who, when and why: pause (traffic stays where it is; an alarm
  * still rolls back), resume, abort (roll back now), promote (the new version takes all traffic now).
@@ -328,7 +282,7 @@ export async function control(
   deps: DeploymentDeps,
 ): Promise<DeploymentRecord> {
   const deployment = await deps.deployments.getDeployment(runId);
-  if (!deployment) throw new Error(`run ${runId} has no deployment`);
+  if (!deployment) throw new DeploymentNotFoundError(runId);
   const refused = async (): Promise<never> => {
     throw new ControlRefusedError(action, (await deps.deployments.getDeployment(runId))!);
   };
@@ -456,9 +410,6 @@ export async function alarmFired(
   if (deployment.hotfix?.firing.includes(alarm.name)) return deployment;
   return rollBack(runId, `alarm ${alarm.name} is in ALARM: ${alarm.reason ?? 'no reason given'}`, deps);
 }
-
-/** A staging deployment's smoke check failed: the release stops before its gate. */
-export class StagingFailedError extends SteplineError {}
 
 /**
  * Staging (before the gate): the build's artifact becomes a new version of the staging function, its

@@ -1,7 +1,17 @@
+/**
+ * stepline's domain errors: the base class every area's errors extend, and the failures of runs, the
+ * run store, the pipeline catalog and the requests that reach them. Each area keeps its own in one
+ * module beside this one: `source-errors.ts`, `approval-errors.ts`, `deployment-errors.ts`,
+ * `notification-errors.ts`, `config-errors.ts`; the CDK app's are in `lib/errors.ts`.
+ */
 import { pipelineStackName } from './platform';
 import type { RunRecord } from './records';
 
-/** Base class of stepline's domain errors; `name` is the class name, which Step Functions sees as the error. */
+/**
+ * Base class of stepline's domain errors. `name` is the class's name, which Lambda reports as the errorType and
+ * Step Functions' Retry/Catch and the HTTP answers match (the bundles keep class names: lib/platform-functions.ts);
+ * a class whose error must carry another name declares it as its static `name`. `cause` is passed through.
+ */
 export class SteplineError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -20,8 +30,11 @@ export class RunAlreadyExistsError extends SteplineError {
 }
 
 export class RunNotFoundError extends SteplineError {
-  constructor(readonly runId: string) {
-    super(`run ${runId} does not exist`);
+  constructor(
+    readonly runId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`run ${runId} does not exist`, options);
   }
 }
 
@@ -39,9 +52,13 @@ export class InvalidTransitionError extends SteplineError {
 
 /** A run request named a pipeline this deployment does not know. */
 export class UnknownPipelineError extends SteplineError {
-  constructor(readonly pipeline: string) {
+  constructor(
+    readonly pipeline: string,
+    options?: ErrorOptions,
+  ) {
     super(
       `unknown pipeline "${pipeline}": the catalog has no entry for it; is it declared in stepline.config.ts and its stack (${pipelineStackName(pipeline)}) deployed?`,
+      options,
     );
   }
 }
@@ -77,8 +94,9 @@ export class InvalidRequestError extends SteplineError {
   constructor(
     message: string,
     readonly problems: readonly string[] = [],
+    options?: ErrorOptions,
   ) {
-    super(problems.length ? `${message}: ${problems.join('; ')}` : message);
+    super(problems.length ? `${message}: ${problems.join('; ')}` : message, options);
   }
 }
 
@@ -87,39 +105,18 @@ export class BusEventsRefusedError extends SteplineError {
   constructor(
     readonly detailType: string,
     readonly failures: readonly string[],
-  ) {
-    super(`the platform's bus refused ${failures.length} ${detailType} event(s): ${failures.join('; ')}`);
-  }
-}
-
-/** A notification was not delivered: whether trying again may help, and when. Never carries a secret. */
-export class DeliveryError extends SteplineError {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly retryAfterMs?: number,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(`the platform's bus refused ${failures.length} ${detailType} event(s): ${failures.join('; ')}`, options);
   }
 }
 
-/** Some of a run's notifications were not delivered this time; they are recorded FAILED, to be tried again. */
-export class NotificationsUndeliveredError extends SteplineError {
-  constructor(readonly failures: readonly string[]) {
-    super(`${failures.length} notification(s) not delivered: ${failures.join('; ')}`);
-  }
-}
-
-/**
- * A decision the release gate does not take: the gate is not open, the person may not decide, the
- * link was used, a reason is missing. `status` is the HTTP status that says so.
- */
-export class DecisionRefusedError extends SteplineError {
+/** CodeBuild answers nothing for a build id (a run names a build that is not, or no longer, there). */
+export class BuildNotFoundError extends SteplineError {
   constructor(
-    readonly status: 400 | 403 | 404 | 409 | 410,
-    message: string,
+    readonly buildId: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(`CodeBuild does not know build ${buildId}`, options);
   }
 }

@@ -8,6 +8,7 @@
  * A pattern is compiled once into predicates; compiling is also validation, so an operator this
  * module does not understand is refused with its JSON path instead of silently never matching.
  */
+import { EventPatternError } from './source-errors';
 
 export type MatchValue = string | number | boolean | null;
 
@@ -42,18 +43,6 @@ export type PatternLeaf = readonly (MatchValue | MatchOperator)[];
 export interface EventPattern {
   readonly $or?: readonly EventPattern[];
   readonly [field: string]: PatternLeaf | EventPattern | readonly EventPattern[] | undefined;
-}
-
-export class EventPatternError extends Error {
-  override readonly name = 'EventPatternError';
-
-  constructor(
-    /** Where in the pattern the problem is, e.g. `$.detail.state[0].anything-but`. */
-    readonly path: string,
-    problem: string,
-  ) {
-    super(`${path}: ${problem}`);
-  }
 }
 
 /** Throws an EventPatternError for anything EventBridge would refuse or this module cannot evaluate. */

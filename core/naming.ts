@@ -4,6 +4,7 @@
  * The event part lets a deliberate re-run of one commit get a new name while a duplicate
  * delivery (same event id) gets the same one.
  */
+import { InvalidExecutionNameError } from './source-errors';
 
 const MAX_EXECUTION_NAME = 80;
 
@@ -21,7 +22,7 @@ export function executionName(pipeline: string, commitId: string, deliveryId: st
   const commit = commitId.replace(/[^0-9A-Za-z]/g, '').slice(0, 12);
   const name = `${pipeline}-${commit}-${fnv1a(deliveryId)}`;
   if (!/^[0-9A-Za-z_-]{1,80}$/.test(name) || name.length > MAX_EXECUTION_NAME) {
-    throw new Error(`cannot derive a valid execution name from pipeline "${pipeline}" and commit "${commitId}"`);
+    throw new InvalidExecutionNameError(pipeline, commitId);
   }
   return name;
 }

@@ -6,7 +6,7 @@
  * asynchronous invocation, then its dead-letter queue) tries again later; a delivered message is
  * never sent again. Nothing here writes to the run or its stages: a notification cannot fail a run.
  */
-import { DeliveryError, NotificationsUndeliveredError } from './errors';
+import { DeliveryError, NotificationsUndeliveredError } from './notification-errors';
 import { notificationsFor, type RunLinks } from './notifications';
 import type { Clock, NotificationSender, NotificationStore, PipelineCatalog, RunHistory, RunRepository } from './ports';
 import {

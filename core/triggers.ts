@@ -4,9 +4,9 @@
  * local mode matches and transforms with the very same objects.
  */
 import type { CodeCommitPipeline } from './config';
-import { SteplineError } from './errors';
 import type { EventPattern } from './event-pattern';
 import type { SourceChanged } from './records';
+import { MissingEventPathError, UnsupportedInputPathError } from './source-errors';
 
 /** A leaf of an input template: a value taken from the event by a JSONPath of plain field names. */
 export interface EventPath {
@@ -132,18 +132,8 @@ function applyTemplate(template: InputTemplate, event: unknown): Record<string, 
   return result;
 }
 
-/** An input path the event does not have. */
-export class MissingEventPathError extends SteplineError {
-  constructor(readonly path: string) {
-    super(
-      `the event has no ${path}: EventBridge creates no variable for a missing path, and what an unquoted ` +
-        'placeholder then becomes is not specified; map only paths every matched event has',
-    );
-  }
-}
-
 function valueAt(event: unknown, path: string): unknown {
-  if (!/^\$(\.[\w-]+)+$/.test(path)) throw new Error(`unsupported input path "${path}": use $.field.field`);
+  if (!/^\$(\.[\w-]+)+$/.test(path)) throw new UnsupportedInputPathError(path);
   const value = path
     .split('.')
     .slice(1)

@@ -25,7 +25,8 @@ import {
 import { slackApprovalMessage, SLACK_ACTIONS, SLACK_BLOCK_PREFIX } from '../core/approval-messages';
 import { confirmationPage, PAGE_HEADERS, resultPage } from '../core/approval-pages';
 import { approverOf, type Principal } from '../core/approval-policy';
-import { DecisionRefusedError } from '../core/errors';
+import { DecisionRefusedError, SlackResponseFailedError, SlackResponseUrlRefusedError } from '../core/approval-errors';
+import { ControlRefusedError, DeployFunctionFailedError } from '../core/deployment-errors';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { APPROVAL_ROUTES, ENV } from '../core/platform';
 import { OPEN_APPROVAL_STATUSES, type ApprovalRecord } from '../core/records';
@@ -79,14 +80,14 @@ export function approvalDecisionsDeps(
     linkKey: () => linkKey.value(),
     slackSigningSecret: () => signingSecret.value(),
     respondToSlack: async (url, body) => {
-      if (!allowed.test(url)) throw new Error(`not a Slack response URL: ${new URL(url).origin}`);
+      if (!allowed.test(url)) throw new SlackResponseUrlRefusedError(new URL(url).origin);
       const answer = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(2500),
       });
-      if (!answer.ok) throw new Error(`Slack answered ${answer.status} to the response URL`);
+      if (!answer.ok) throw new SlackResponseFailedError(answer.status);
     },
     controlDeployment: options.controlDeployment ?? ((control) => invokeDeployFunction(platform, control)),
     ...(options.demoApprover ? { demoApprover: true } : {}),
@@ -109,8 +110,8 @@ async function invokeDeployFunction(
     string
   >;
   if (answer.FunctionError) {
-    if (payload.errorType === 'ControlRefusedError') return { refused: payload.errorMessage ?? 'refused' };
-    throw new Error(`the deploy function failed: ${payload.errorType}: ${payload.errorMessage}`);
+    if (payload.errorType === ControlRefusedError.name) return { refused: payload.errorMessage ?? 'refused' };
+    throw new DeployFunctionFailedError(payload.errorType, payload.errorMessage);
   }
   return { status: payload.status ?? '', outcome: payload.outcome ?? '' };
 }

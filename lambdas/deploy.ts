@@ -23,6 +23,14 @@ import {
   startDeployment,
   type StepDeps,
 } from '../core/deployment';
+import {
+  BuildArtifactMissingError,
+  CallerIdentityUnreadableError,
+  DeployRoleCredentialsMissingError,
+  DeployTargetNotFoundError,
+  StagingTargetNotFoundError,
+} from '../core/deployment-errors';
+import { RunNotFoundError } from '../core/errors';
 import { deployRoleName } from '../core/platform';
 import type { BuildInspector, Clock, PipelineCatalog, RunHistory, RunRepository } from '../core/ports';
 import type { RunRecord } from '../core/records';
@@ -72,7 +80,7 @@ export function assumeDeployRole(sts: STSClient, now: Clock = () => new Date()):
   const caller = once(async () => {
     const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
     const [, partition, , , account] = (Arn ?? '').split(':');
-    if (!partition || !account) throw new Error(`cannot read the account from the caller identity ${Arn}`);
+    if (!partition || !account) throw new CallerIdentityUnreadableError(Arn);
     return { partition, account, region: await sts.config.region() };
   });
   return async (pipeline, session) => {
@@ -86,7 +94,7 @@ export function assumeDeployRole(sts: STSClient, now: Clock = () => new Date()):
       }),
     );
     if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey || !Credentials.Expiration) {
-      throw new Error(`STS returned no credentials for the deploy role of pipeline "${pipeline}"`);
+      throw new DeployRoleCredentialsMissingError(pipeline);
     }
     const credentials = {
       accessKeyId: Credentials.AccessKeyId,
@@ -161,7 +169,7 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
   /** The run's record and the steps' deps on its pipeline's target. */
   const forRun = async (runId: string) => {
     const run = await deps.runs.getRun(runId);
-    if (!run) throw new Error(`run ${runId} does not exist`);
+    if (!run) throw new RunNotFoundError(runId);
     const steps = { deployments: deps.deployments, now: deps.now, ...(await deps.forPipeline(run.pipeline, runId)) };
     return { run, steps };
   };
@@ -171,7 +179,7 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
       case 'start': {
         const { run, steps: stepDeps } = await forRun(request.runId);
         const deploy = (await deps.catalog.lookup(run.pipeline))?.deploy;
-        if (!deploy) throw new Error(`run ${request.runId} has no deploy target`);
+        if (!deploy) throw new DeployTargetNotFoundError(request.runId);
         const steps = trafficSteps(deploy.strategy);
         const deployment = await startDeployment(
           {
@@ -203,7 +211,7 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
       case 'release': {
         const { run, steps } = await forRun(request.runId);
         const build = await deps.builds.describeBuild(request.buildId);
-        if (!build.artifact) throw new Error(`build ${request.buildId} has no artifact to deploy`);
+        if (!build.artifact) throw new BuildArtifactMissingError(request.buildId);
         const deployment = await publishNewVersion(request.runId, build.artifact, steps);
         const preTraffic = (await deps.catalog.lookup(run.pipeline))?.deploy?.preTraffic;
         if (preTraffic) await preTrafficCheck(request.runId, preTraffic.event, steps);
@@ -212,9 +220,9 @@ export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
       case 'staging': {
         const { run, steps } = await forRun(request.runId);
         const staging = (await deps.catalog.lookup(run.pipeline))?.deploy?.staging;
-        if (!staging) throw new Error(`pipeline ${run.pipeline} has no staging target`);
+        if (!staging) throw new StagingTargetNotFoundError(run.pipeline);
         const build = await deps.builds.describeBuild(request.buildId);
-        if (!build.artifact) throw new Error(`build ${request.buildId} has no artifact to deploy`);
+        if (!build.artifact) throw new BuildArtifactMissingError(request.buildId);
         const version = await deployToStaging(staging, build.artifact, steps.deployer);
         log({ message: 'staged', runId: run.runId, target: `${staging.function}:${staging.alias}`, version });
         return { version };

@@ -23,6 +23,7 @@ import {
   SLACK_SIGNING_SECRET_NAME,
   SOURCE_BUS_NAME,
 } from '../core/platform';
+import { MissingEnvironmentVariableError } from '../core/config-errors';
 import type { Clock, WaitLength } from '../core/ports';
 import type { RunRecord } from '../core/records';
 
@@ -117,7 +118,7 @@ function consoleLink(run: RunRecord): string {
 
 function requiredEnv(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
+  if (!value) throw new MissingEnvironmentVariableError(name);
   return value;
 }
 

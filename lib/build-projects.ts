@@ -190,6 +190,7 @@ function computeType(pipeline: string, stage: string, size: keyof typeof COMPUTE
   const value = COMPUTE_TYPES[size];
   const known = Object.values(codebuild.ComputeType) as string[];
   if (!known.includes(value)) {
+    // Programming error: core's COMPUTE_TYPES names a compute type this aws-cdk-lib does not know.
     throw new Error(
       `pipeline "${pipeline}" stage "${stage}": computeSize "${size}" maps to unknown CodeBuild compute type ${value}`,
     );

@@ -61,15 +61,6 @@ export interface LimitProblem {
   readonly message: string;
 }
 
-export class PlatformLimitError extends Error {
-  override readonly name = 'PlatformLimitError';
-  constructor(readonly problems: readonly LimitProblem[]) {
-    super(
-      `stepline cannot deploy this configuration:\n${problems.map((p) => `  - ${p.where}: ${p.message}`).join('\n')}`,
-    );
-  }
-}
-
 export function checkLimits(stepline: Stepline): LimitProblem[] {
   const problems: LimitProblem[] = [];
   const stacks: [Stack, string, string | undefined][] = [

@@ -34,5 +34,6 @@ function flatten(value: unknown): string {
     const join = node['Fn::Join'];
     if (Array.isArray(join) && Array.isArray(join[1])) return (join[1] as unknown[]).map(flatten).join(String(join[0]));
   }
+  // Programming error: lib/ built an ARN from a token other than Ref, Fn::GetAtt, Fn::Join.
   throw new Error(`cannot render ${JSON.stringify(value)} as a cdk-nag resource`);
 }

@@ -10,6 +10,7 @@
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { GrantRefusedError } from './errors';
 import { acknowledgeWildcards, wildcardResource } from './nag';
 
 export interface ExplicitRoleProps {
@@ -46,15 +47,15 @@ export class ExplicitRole extends Construct {
   allow(actions: readonly string[], resources: readonly string[], wildcardReason?: string): iam.Grant {
     checkActions(this, actions);
     if (resources.length === 0)
-      throw new Error(`${this.node.path}: a grant of ${actions.join(', ')} names no resource`);
+      throw new GrantRefusedError(`${this.node.path}: a grant of ${actions.join(', ')} names no resource`);
     if (resources.includes('*')) {
-      throw new Error(`${this.node.path}: ${actions.join(', ')} on "*" must go through allowOnAnyResource`);
+      throw new GrantRefusedError(`${this.node.path}: ${actions.join(', ')} on "*" must go through allowOnAnyResource`);
     }
     const grant = iam.Grant.addToPrincipal({ grantee: this.role, actions: [...actions], resourceArns: [...resources] });
     const patterns = resources.filter((arn) => wildcardResource(this, arn).includes('*'));
     if (patterns.length) {
       if (!wildcardReason) {
-        throw new Error(
+        throw new GrantRefusedError(
           `${this.node.path}: ${actions.join(', ')} on a resource pattern needs a reason (wildcardReason)`,
         );
       }
@@ -95,6 +96,6 @@ export class ExplicitRole extends Construct {
 function checkActions(scope: Construct, actions: readonly string[]): void {
   const wildcards = actions.filter((action) => action.includes('*'));
   if (wildcards.length) {
-    throw new Error(`${scope.node.path}: actions must be exact, not patterns: ${wildcards.join(', ')}`);
+    throw new GrantRefusedError(`${scope.node.path}: actions must be exact, not patterns: ${wildcards.join(', ')}`);
   }
 }

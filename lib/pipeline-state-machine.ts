@@ -15,6 +15,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TASK_RESOURCES, isObject, taskResources, tasksOf, type StateEntry, type TaskResource } from '../core/asl';
 import { stateMachineName } from '../core/config';
+import { UngrantableTaskError } from './errors';
 import { ExplicitRole } from './permissions';
 import { PIPELINE_DEFINITION_FILE, type PipelineSubstitutions } from '../statemachines';
 
@@ -97,13 +98,15 @@ function invokedFunction(task: StateEntry, { file, functions }: GrantContext): l
   const name = parameters.FunctionName;
   const placeholder = typeof name === 'string' ? /^\$\{(\w+)\}$/.exec(name)?.[1] : undefined;
   if (placeholder === undefined) {
-    throw new Error(
-      `${file}: state "${task.name}" must name its function as Parameters.FunctionName "\${<Placeholder>}" (one of ${Object.keys(functions).join(', ')}), found ${JSON.stringify(name ?? parameters['FunctionName.$'] ?? null)}; only a named function can be granted exactly`,
+    throw new UngrantableTaskError(
+      file,
+      `state "${task.name}" must name its function as Parameters.FunctionName "\${<Placeholder>}" (one of ${Object.keys(functions).join(', ')}), found ${JSON.stringify(name ?? parameters['FunctionName.$'] ?? null)}; only a named function can be granted exactly`,
     );
   }
   if (!Object.hasOwn(functions, placeholder)) {
-    throw new Error(
-      `${file}: state "${task.name}" invokes \${${placeholder}}, which names no function of the pipeline's state machine (known: ${Object.keys(functions).join(', ')}); add it to PipelineSubstitutions and PipelineStateMachineProps`,
+    throw new UngrantableTaskError(
+      file,
+      `state "${task.name}" invokes \${${placeholder}}, which names no function of the pipeline's state machine (known: ${Object.keys(functions).join(', ')}); add it to PipelineSubstitutions and PipelineStateMachineProps`,
     );
   }
   return functions[placeholder as keyof PipelineSubstitutions];
@@ -137,8 +140,9 @@ export class PipelineStateMachine extends Construct {
     this.tasks = taskResources(definition);
     const unknown = this.tasks.filter((t) => !Object.hasOwn(TASK_GRANTS, t.resource));
     if (unknown.length) {
-      throw new Error(
-        `${file}: no grant is known for ${unknown.map((t) => `state "${t.state}" (Resource ${t.resource})`).join(', ')}; add it to TASK_GRANTS in lib/pipeline-state-machine.ts`,
+      throw new UngrantableTaskError(
+        file,
+        `no grant is known for ${unknown.map((t) => `state "${t.state}" (Resource ${t.resource})`).join(', ')}; add it to TASK_GRANTS in lib/pipeline-state-machine.ts`,
       );
     }
 

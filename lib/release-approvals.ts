@@ -36,6 +36,7 @@ import {
 } from '../core/platform';
 import { PIPELINE_DEFINITION_FILE } from '../statemachines';
 import { INDEXES } from '../store/schema';
+import { InvalidPropError } from './errors';
 import { acknowledgeRule } from './nag';
 import { HANDLER_ENTRIES, platformFunction } from './platform-functions';
 import type { ExplicitRole } from './permissions';
@@ -380,7 +381,8 @@ function checkSweepInterval(scope: Construct, interval: Duration): void {
     .filter((h): h is { name: string; seconds: number } => typeof h.seconds === 'number');
   const shortest = heartbeats.sort((a, b) => a.seconds - b.seconds)[0];
   if (shortest && interval.toSeconds() * 2 > shortest.seconds) {
-    throw new Error(
+    throw new InvalidPropError(
+      'sweepInterval',
       `${scope.node.path}: sweepInterval ${interval.toHumanString()} is too long for state "${shortest.name}" (HeartbeatSeconds ${shortest.seconds} in ${PIPELINE_DEFINITION_FILE}): the sweep heartbeats waiting gates and must run at least twice per heartbeat; use at most ${Math.floor(shortest.seconds / 2)} seconds`,
     );
   }

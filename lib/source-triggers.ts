@@ -25,6 +25,7 @@ import {
   type InputTemplate,
   type SourceTrigger,
 } from '../core/triggers';
+import { InvalidPropError } from './errors';
 import { acknowledgeRule } from './nag';
 
 export interface SourceTriggersProps {
@@ -103,7 +104,10 @@ export class SourceTriggers extends Construct {
     );
     if (!isCodeCommitPipeline(pipeline)) return;
     if (!props.repository) {
-      throw new Error(`SourceTriggers: pipeline "${pipeline.name}" has a codecommit source but no repository prop`);
+      throw new InvalidPropError(
+        'repository',
+        `SourceTriggers: pipeline "${pipeline.name}" has a codecommit source but no repository prop`,
+      );
     }
     this.pushRule = rule(
       'PushRule',
@@ -169,6 +173,7 @@ export function toCdkEventPattern(pattern: CorePattern): events.EventPattern {
   for (const [field, value] of Object.entries(pattern)) {
     if (value === undefined) continue;
     if (!Object.hasOwn(TOP_LEVEL_FIELDS, field)) {
+      // Programming error: core's triggers build every pattern, with top-level fields CDK's EventPattern has.
       throw new Error(
         `event pattern field "${field}" has no counterpart in CDK's EventPattern (${Object.keys(TOP_LEVEL_FIELDS).join(', ')})`,
       );

@@ -32,7 +32,7 @@ import {
 import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
 import { alarmRuleTrigger, deploymentAlarms } from '../core/deploy-alarms';
-import { ControlRefusedError } from '../core/deployment';
+import { ControlRefusedError } from '../core/deployment-errors';
 import { runEventTrigger, sourceChangedTrigger } from '../core/source-events';
 import type { StartRunResult } from '../core/start-run';
 import {

@@ -13,20 +13,10 @@ import {
   type MetricAlarm,
 } from '@aws-sdk/client-cloudwatch';
 import type { AlarmReader, AlarmSeen } from '../../core/deployment';
-import { SteplineError } from '../../core/errors';
+import { UnknownAlarmsError } from '../../core/deployment-errors';
 
 /** DescribeAlarms takes at most 100 alarm names, and answers at most 100 alarms a page. */
 const NAMES_PER_CALL = 100;
-
-/** Alarms a deployment watches do not exist (in CloudWatch, or in local mode's alarms). */
-export class UnknownAlarmsError extends SteplineError {
-  constructor(readonly names: readonly string[]) {
-    super(
-      `no such alarm${names.length === 1 ? '' : 's'}: ${names.join(', ')}; ` +
-        'a deployment does not run without the alarms that guard it',
-    );
-  }
-}
 
 export class CloudWatchAlarmReader implements AlarmReader {
   constructor(private readonly cloudwatch: CloudWatchClient) {}

@@ -6,6 +6,7 @@ import {
   type Report,
 } from '@aws-sdk/client-codebuild';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { BuildNotFoundError } from '../../core/errors';
 import type { BuildDetails, BuildInspector } from '../../core/ports';
 import { MAX_FAILED_TESTS } from '../../core/progress';
 import type { FailedTest, LogPointer, TestSummary } from '../../core/records';
@@ -20,7 +21,7 @@ export class CodeBuildInspector implements BuildInspector {
   async describeBuild(buildId: string): Promise<BuildDetails> {
     const { builds = [] } = await this.codebuild.send(new BatchGetBuildsCommand({ ids: [buildId] }));
     const build = builds[0];
-    if (!build?.id) throw new Error(`CodeBuild does not know build ${buildId}`);
+    if (!build?.id) throw new BuildNotFoundError(buildId);
     const failed = build.phases?.find((p) => p.phaseStatus && p.phaseStatus !== 'SUCCEEDED');
     const reportArns = build.reportArns ?? [];
     const { reports = [] } = reportArns.length

@@ -9,6 +9,8 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Buffer } from 'node:buffer';
+import { DecisionLinkNotSignedError } from '../../core/approval-errors';
+import { EmptySigningKeyError } from '../../core/config-errors';
 
 export type LinkDecision = 'approve' | 'reject';
 
@@ -60,12 +62,12 @@ export function signDecisionLink(
     nonce: claims.nonce ?? randomBytes(16).toString('base64url'),
   };
   const problem = claimsProblem(full);
-  if (problem) throw new Error(`signDecisionLink: ${problem}`);
+  if (problem) throw new DecisionLinkNotSignedError(problem);
   const payload = Buffer.from(JSON.stringify(full), 'utf8').toString('base64url');
   const token = `${payload}.${hmac(key, payload).toString('base64url')}`;
   if (token.length > MAX_DECISION_LINK_CHARS) {
-    throw new Error(
-      `signDecisionLink: the token would be ${token.length} characters; at most ${MAX_DECISION_LINK_CHARS}`,
+    throw new DecisionLinkNotSignedError(
+      `the token would be ${token.length} characters; at most ${MAX_DECISION_LINK_CHARS}`,
     );
   }
   return { token, claims: full };
@@ -155,6 +157,6 @@ function claimsProblem(value: unknown): string | undefined {
 
 function requireKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0) {
-    throw new Error('the decision link key is empty: refusing to sign or verify with it');
+    throw new EmptySigningKeyError('the decision link key');
   }
 }

@@ -13,7 +13,8 @@ import {
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FunctionUpdateFailedError, FunctionUpdateTimedOutError, type FunctionDeployer } from '../../core/deployment';
+import type { FunctionDeployer } from '../../core/deployment';
+import { FunctionUpdateFailedError, FunctionUpdateTimedOutError } from '../../core/deployment-errors';
 
 export interface LambdaDeployerOptions {
   /**

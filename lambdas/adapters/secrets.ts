@@ -3,7 +3,8 @@
  * in use within SECRET_CACHE_MS), a failed read not cached, and the value never logged.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DeliveryError } from '../../core/errors';
+import { SecretValueMissingError } from '../../core/config-errors';
+import { DeliveryError } from '../../core/notification-errors';
 import type { Clock } from '../../core/ports';
 
 /** How long a container keeps a secret: a rotated secret is in use within this. */
@@ -26,7 +27,7 @@ export class CachedSecret {
     const now = this.now().getTime();
     if (this.cached && this.cached.until > now) return this.cached.value;
     const value = this.secrets.send(new GetSecretValueCommand({ SecretId: this.secretId })).then((answer) => {
-      if (!answer.SecretString) throw new Error(`secret ${this.secretId} has no string value`);
+      if (!answer.SecretString) throw new SecretValueMissingError(this.secretId);
       return answer.SecretString;
     });
     this.cached = { value, until: now + SECRET_CACHE_MS, readAt: now };

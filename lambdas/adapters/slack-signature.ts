@@ -10,6 +10,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Buffer } from 'node:buffer';
+import { EmptySigningKeyError } from '../../core/config-errors';
 
 /** How far, in seconds, X-Slack-Request-Timestamp may be from now, in either direction. */
 export const SLACK_TIMESTAMP_TOLERANCE_SECONDS = 300;
@@ -114,6 +115,6 @@ function equalInConstantTime(a: Buffer, b: Buffer): boolean {
 
 function requireSecret(signingSecret: string): void {
   if (typeof signingSecret !== 'string' || signingSecret.length === 0) {
-    throw new Error('the Slack signing secret is empty: refusing to sign or verify with it');
+    throw new EmptySigningKeyError('the Slack signing secret');
   }
 }

@@ -1,4 +1,5 @@
-import { parseConfig, ConfigError } from '../../core/config';
+import { parseConfig } from '../../core/config';
+import type { ConfigError } from '../../core/config-errors';
 import {
   approvalPolicySchema,
   approverOf,

@@ -1,4 +1,5 @@
-import { ConfigError, parseConfig, projectName, pushFilters, stagePlan } from '../../core/config';
+import { parseConfig, projectName, pushFilters, stagePlan } from '../../core/config';
+import { ConfigError } from '../../core/config-errors';
 import config from '../../stepline.config';
 
 const pipeline = {

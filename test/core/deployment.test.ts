@@ -10,10 +10,6 @@ import {
   control,
   deployToStaging,
   finish,
-  ControlRefusedError,
-  DeploymentHaltedError,
-  FunctionUpdateFailedError,
-  FunctionUpdateTimedOutError,
   publishNewVersion,
   promote,
   rollBack,
@@ -23,6 +19,12 @@ import {
   type DeploymentDeps,
   type FunctionDeployer,
 } from '../../core/deployment';
+import {
+  ControlRefusedError,
+  DeploymentHaltedError,
+  FunctionUpdateFailedError,
+  FunctionUpdateTimedOutError,
+} from '../../core/deployment-errors';
 import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
 import { startLocalLambda, webWithTwoVersions, type LocalLambda } from '../support/local-lambda';
 import { useRunStore } from '../support/store';

@@ -1,4 +1,5 @@
-import { EventPatternError, matchesPattern, validatePattern } from '../../core/event-pattern';
+import { matchesPattern, validatePattern } from '../../core/event-pattern';
+import { EventPatternError } from '../../core/source-errors';
 import type { EventPattern } from '../../core/event-pattern';
 import { parseConfig, type CodeCommitPipeline } from '../../core/config';
 import { codeCommitTrigger } from '../../core/triggers';

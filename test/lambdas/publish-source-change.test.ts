@@ -5,7 +5,8 @@
  */
 import { parseConfig, type CodeCommitPipeline } from '../../core/config';
 import type { SourceChanged } from '../../core/records';
-import { codeCommitTrigger, MissingEventPathError, applyInputTemplate } from '../../core/triggers';
+import { MissingEventPathError } from '../../core/source-errors';
+import { codeCommitTrigger, applyInputTemplate } from '../../core/triggers';
 import { createHandler } from '../../lambdas/publish-source-change';
 import { LocalEventBus } from '../../local/event-bus';
 

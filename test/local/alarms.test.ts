@@ -8,7 +8,8 @@ import { CloudWatchClient, DescribeAlarmsCommand, InvalidNextToken } from '@aws-
 import { mockClient } from 'aws-sdk-client-mock';
 import { deploymentAlarms, type DeploymentAlarm } from '../../core/deploy-alarms';
 import { deploySchema } from '../../core/deploy-config';
-import { CloudWatchAlarmReader, UnknownAlarmsError } from '../../lambdas/adapters/alarm-reader';
+import { UnknownAlarmsError } from '../../core/deployment-errors';
+import { CloudWatchAlarmReader } from '../../lambdas/adapters/alarm-reader';
 import { deployRequestSchema } from '../../lambdas/deploy';
 import {
   DESCRIBE_ALARMS_TARGET,

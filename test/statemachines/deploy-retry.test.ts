@@ -5,7 +5,7 @@
  * rolls back with its reason.
  */
 import { TASK_RESOURCES } from '../../core/asl';
-import { FunctionUpdateFailedError } from '../../core/deployment';
+import { FunctionUpdateFailedError } from '../../core/deployment-errors';
 import { lambdaInvokeAdapter, lambdaInvokeWaitForTaskTokenAdapter } from '../../local/adapters';
 import { LocalStepFunctions } from '../../local/step-functions';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../../statemachines';
