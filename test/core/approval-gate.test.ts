@@ -625,21 +625,16 @@ describe('the release gate (core/approval-gate.ts)', () => {
       ]);
     });
 
-    // A disagreement with governance.md ("any late decision is refused with 410 the gate expired at …"): once the
-    // sweep has expired the gate, a late decision is answered 409 "the gate is closed: the release was expired".
-    it.failing(
-      'refuses any decision after the sweep expired the gate with 410 "the gate expired at …" (governance.md)',
-      async () => {
-        const { runId } = await gate({ files: NORMAL });
-        at('2026-11-27T10:04:00.000Z');
-        await sweepApprovals(deps);
+    it('refuses any decision after the sweep expired the gate with 410 "the gate expired at …" (governance.md)', async () => {
+      const { runId } = await gate({ files: NORMAL });
+      at('2026-11-27T10:04:00.000Z');
+      await sweepApprovals(deps);
 
-        expect(await refusal(approve(runId, 'alice@example.com'))).toEqual({
-          status: 410,
-          message: `the gate expired at ${DEADLINE}`,
-        });
-      },
-    );
+      expect(await refusal(approve(runId, 'alice@example.com'))).toEqual({
+        status: 410,
+        message: `the gate expired at ${DEADLINE}`,
+      });
+    });
   });
 
   describe('rejection', () => {
