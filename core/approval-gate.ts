@@ -315,7 +315,7 @@ export async function decide(request: DecisionRequest, deps: DecideDeps): Promis
   )
     return refuse(
       400,
-      `a ${request.decision === 'reject' ? 'rejection' : 'emergency override'} needs a reason`,
+      `${request.decision === 'reject' ? 'a rejection' : 'an emergency override'} needs a reason`,
       approver?.id,
     );
   if (approver) {
