@@ -175,6 +175,8 @@ class MemoryTasks implements TaskResumer {
     { kind: 'succeeded'; output: Record<string, unknown> } | { kind: 'failed'; error: string; cause: string }
   >();
   private readonly waiting = new Set<string>();
+  /** While true, Step Functions cannot be reached: every call fails, as a network error does. */
+  unreachable = false;
 
   wait(taskToken: string): void {
     this.waiting.add(taskToken);
@@ -189,6 +191,7 @@ class MemoryTasks implements TaskResumer {
     return this.waiting.has(taskToken) ? 'resumed' : 'ended';
   }
   private end(taskToken: string, outcome: typeof this.told extends Map<string, infer O> ? O : never) {
+    if (this.unreachable) throw new Error('connect ECONNREFUSED states.eu-west-1.amazonaws.com');
     if (!this.waiting.delete(taskToken)) return 'ended' as const;
     this.told.set(taskToken, outcome);
     return 'resumed' as const;
@@ -707,6 +710,20 @@ describe('the release gate (core/approval-gate.ts)', () => {
       });
       expect(statusOf(runId)).toBe('WAITING');
     });
+  });
+
+  it('the sweep re-sends a resume that failed, once', async () => {
+    const { runId } = await gate({ files: NORMAL });
+    tasks.unreachable = true;
+    await expect(approve(runId, 'alice@example.com')).rejects.toThrow(/ECONNREFUSED/);
+    expect(store.approvals.get(runId)).toMatchObject({ status: 'APPROVED' });
+    expect(store.approvals.get(runId)!.resumedAt).toBeUndefined();
+
+    tasks.unreachable = false;
+    expect(await sweepApprovals(deps)).toEqual({ [runId]: 'resumed' });
+    expect(tasks.told.get(`token-of-${runId}`)).toMatchObject({ kind: 'succeeded', output: { status: 'APPROVED' } });
+    expect(await sweepApprovals(deps)).toEqual({});
+    expect(eventsOf(runId).slice(-2)).toEqual(['approved', 'execution-resumed']);
   });
 
   it('keeps the audit trail in the order things happened, with who and through which channel', async () => {
