@@ -286,6 +286,8 @@ export async function decide(request: DecisionRequest, deps: DecideDeps): Promis
   const run = await requiredRun(request.runId, deps);
   if (run.status !== 'RUNNING' && OPEN_APPROVAL_STATUSES.includes(approval.status))
     return refuse(409, `the gate is closed: run ${run.runId} is ${run.status} (${run.failure?.error ?? 'ended'})`);
+  // Expired by the sweep or the Task's timeout: refused as a decision after the deadline is (below).
+  if (approval.status === 'EXPIRED') return refuse(410, `the gate expired at ${approval.deadline}`);
   if (!OPEN_APPROVAL_STATUSES.includes(approval.status))
     return refuse(
       409,
@@ -311,7 +313,7 @@ export async function decide(request: DecisionRequest, deps: DecideDeps): Promis
   )
     return refuse(
       400,
-      `a ${request.decision === 'reject' ? 'rejection' : 'emergency override'} needs a reason`,
+      `${request.decision === 'reject' ? 'a rejection' : 'an emergency override'} needs a reason`,
       approver?.id,
     );
   if (approver) {

@@ -13,7 +13,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { readConfigFile } from '../../bin/config-file';
 import { parseConfig, type PipelineConfig } from '../../core/config';
-import { alarmRuleTrigger, deploymentAlarms } from '../../core/deploy-alarms';
+import { alarmConfiguration, alarmRuleTrigger, deploymentAlarms } from '../../core/deploy-alarms';
 import { PLATFORM_PARAMETERS, alarmRuleName, deployFunctionRoleName, deployRoleName } from '../../core/platform';
 import { assumeDeployRole } from '../../lambdas/deploy';
 import { LONGEST_REGION, checkLimits } from '../../lib/limits';
@@ -278,42 +278,70 @@ describe('staging', () => {
 });
 
 describe("a pipeline's alarms and alarm rule", () => {
-  test.each([orders, billing])('$name: the alarms deploymentAlarms defines, a percentile as ExtendedStatistic', (p) => {
+  test.each([orders, billing])('$name: the alarms deploymentAlarms defines, configured by alarmConfiguration', (p) => {
     const { deployment } = pipeline(p.name);
     const expected = deploymentAlarms(p.name, deployOf(p));
     expect([...deployment!.alarms.keys()]).toEqual(expected.map((a) => a.name));
-    for (const { name, metric, definition } of expected) {
-      const props = resourceOf(deployment!.alarms.get(name)!).Properties;
-      const percentile = definition.statistic.startsWith('p');
-      expect(props).toEqual({
-        AlarmName: name,
+    for (const alarm of expected) {
+      expect(resourceOf(deployment!.alarms.get(alarm.name)!).Properties).toEqual({
+        ...alarmConfiguration(alarm),
         AlarmDescription: expect.any(String),
-        Namespace: metric.namespace,
-        MetricName: metric.metricName,
-        Dimensions: Object.entries(metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
-        ...(percentile ? { ExtendedStatistic: definition.statistic } : { Statistic: definition.statistic }),
-        Period: definition.periodSeconds,
-        EvaluationPeriods: definition.evaluationPeriods,
-        DatapointsToAlarm: definition.datapointsToAlarm,
-        Threshold: definition.threshold,
-        ComparisonOperator: definition.comparisonOperator,
-        TreatMissingData: definition.treatMissingData,
       });
     }
   });
 
-  test('orders watches a p99 duration alarm; billing, without a threshold, does not', () => {
-    expect(deploymentAlarms('orders', deployOf(orders)).map((a) => a.definition.statistic)).toContain('p99');
-    expect(
-      resourceOf(pipeline('orders').deployment!.alarms.get('stepline-orders-p99-duration')!).Properties,
-    ).toMatchObject({
+  test("orders' alarms: its thresholds, the p99 duration as an ExtendedStatistic (no Statistic)", () => {
+    const alarms = pipeline('orders').deployment!.alarms;
+    const props = (name: string) => resourceOf(alarms.get(name)!).Properties;
+    const common = {
+      Namespace: 'AWS/Lambda',
+      Dimensions: [
+        { Name: 'FunctionName', Value: 'orders-api' },
+        { Name: 'Resource', Value: 'orders-api:prod' },
+      ],
+      Period: 60,
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    };
+    expect([...alarms.keys()]).toEqual([
+      'stepline-orders-errors',
+      'stepline-orders-throttles',
+      'stepline-orders-p99-duration',
+    ]);
+    expect(props('stepline-orders-errors')).toEqual({
+      ...common,
+      AlarmName: 'stepline-orders-errors',
+      AlarmDescription: 'stepline: rolls back a deployment to orders-api:prod when Errors reach 3',
+      MetricName: 'Errors',
+      Statistic: 'Sum',
+      Threshold: 3,
+    });
+    expect(props('stepline-orders-throttles')).toEqual({
+      ...common,
+      AlarmName: 'stepline-orders-throttles',
+      AlarmDescription: 'stepline: rolls back a deployment to orders-api:prod when Throttles reach 2',
+      MetricName: 'Throttles',
+      Statistic: 'Sum',
+      Threshold: 2,
+    });
+    expect(props('stepline-orders-p99-duration')).toEqual({
+      ...common,
+      AlarmName: 'stepline-orders-p99-duration',
+      AlarmDescription: 'stepline: rolls back a deployment to orders-api:prod when Duration reach 800',
+      MetricName: 'Duration',
       ExtendedStatistic: 'p99',
       Threshold: 800,
     });
-    expect([...pipeline('billing').deployment!.alarms.keys()]).toEqual([
-      'stepline-billing-errors',
-      'stepline-billing-throttles',
-    ]);
+  });
+
+  test('billing, without a p99 threshold, has no duration alarm; its errors and throttles alarm at 1', () => {
+    const alarms = pipeline('billing').deployment!.alarms;
+    expect([...alarms.keys()]).toEqual(['stepline-billing-errors', 'stepline-billing-throttles']);
+    for (const name of alarms.keys()) {
+      expect(resourceOf(alarms.get(name)!).Properties).toMatchObject({ Statistic: 'Sum', Threshold: 1 });
+    }
   });
 
   test.each([orders, billing])(

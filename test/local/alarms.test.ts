@@ -6,9 +6,10 @@
  */
 import { CloudWatchClient, DescribeAlarmsCommand, InvalidNextToken } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
-import { deploymentAlarms, type DeploymentAlarm } from '../../core/deploy-alarms';
+import { alarmRuleTrigger, deploymentAlarms, type DeploymentAlarm } from '../../core/deploy-alarms';
 import { deploySchema } from '../../core/deploy-config';
 import { UnknownAlarmsError } from '../../core/deployment-errors';
+import { alarmRuleName } from '../../core/platform';
 import { CloudWatchAlarmReader } from '../../lambdas/adapters/alarm-reader';
 import { deployRequestSchema } from '../../lambdas/deploy';
 import {
@@ -54,22 +55,12 @@ describe('local CloudWatch alarms', () => {
     announced = [];
     delivered = [];
     const bus = new LocalEventBus();
-    // The rule the CDK app puts on the default bus for a pipeline's alarms, with its input transformer.
+    const deploy = deploySchema.parse({ function: 'web' });
+    // The pipeline's alarm rule as local mode (local/runtime.ts) and the CDK app (lib/pipeline-deployment.ts) make
+    // it: alarmRuleTrigger's pattern and input template, on the default bus.
     bus.addRule({
-      name: 'web-alarms',
-      pattern: {
-        source: ['aws.cloudwatch'],
-        'detail-type': ['CloudWatch Alarm State Change'],
-        resources: [`arn:aws:cloudwatch:local:000000000000:alarm:${ERRORS}`],
-      },
-      input: {
-        kind: 'alarm',
-        pipeline: 'web',
-        alarmName: { path: '$.detail.alarmName' },
-        state: { path: '$.detail.state.value' },
-        reason: { path: '$.detail.state.reason' },
-        timestamp: { path: '$.detail.state.timestamp' },
-      },
+      name: alarmRuleName('web'),
+      ...alarmRuleTrigger('web', deploy),
       target: async (input) => delivered.push(input),
     });
     alarms = new LocalAlarms({
@@ -80,7 +71,7 @@ describe('local CloudWatch alarms', () => {
         bus.put(event);
       },
     });
-    alarms.define(deploymentAlarms('web', deploySchema.parse({ function: 'web' })));
+    alarms.define(deploymentAlarms('web', deploy));
   });
   afterEach(() => alarms.stop());
 
@@ -177,16 +168,9 @@ describe('local CloudWatch alarms', () => {
     expect(alarms.states([ERRORS])).toEqual([
       { name: ERRORS, state: 'ALARM', reason: expected.detail.state.reason, value: 1, at: '2026-11-25T10:02:00.250Z' },
     ]);
-    // The local bus took the event, and the rule shaped it into the deploy handler's request.
+    // The local bus took the events, and the alarm rule handed the deploy handler the one into ALARM, shaped into its
+    // request: the changes into OK (both alarms) do not match the rule.
     expect(delivered.map((input) => deployRequestSchema.parse(input))).toEqual([
-      {
-        kind: 'alarm',
-        pipeline: 'web',
-        alarmName: ERRORS,
-        state: 'OK',
-        reason: okReason,
-        timestamp: '2026-11-25T10:01:05.000+0000',
-      },
       {
         kind: 'alarm',
         pipeline: 'web',
@@ -217,6 +201,10 @@ describe('local CloudWatch alarms', () => {
     at('2026-11-25T10:05:00.000Z'); // no traffic at all since 10:01
     expect(alarms.evaluate()).toEqual([]);
     expect(state(ERRORS)).toBe('OK');
+    // The alarm rule handed the deploy handler the one change into ALARM, not the recovery.
+    expect(delivered.map((input) => deployRequestSchema.parse(input))).toEqual([
+      expect.objectContaining({ kind: 'alarm', pipeline: 'web', alarmName: ERRORS, state: 'ALARM' }),
+    ]);
   });
 
   it('reads the whole evaluation range, which ends at the last minute boundary, not at now', () => {
