@@ -7,7 +7,6 @@
  */
 import { approvalPolicySchema, type ApprovalPolicyInput, type Principal } from '../../core/approval-policy';
 import {
-  GATE_ERRORS,
   assessRelease,
   awaitApproval,
   decide,
@@ -15,7 +14,8 @@ import {
   type DecideDeps,
   type DecisionRequest,
 } from '../../core/approval-gate';
-import { DecisionRefusedError, InvalidTransitionError } from '../../core/errors';
+import { DecisionRefusedError } from '../../core/approval-errors';
+import { InvalidTransitionError } from '../../core/errors';
 import type {
   ApprovalStore,
   ApprovalUpdate,
@@ -614,7 +614,7 @@ describe('the release gate (core/approval-gate.ts)', () => {
       expect(statusOf(runId)).toBe('EXPIRED');
       expect(tasks.told.get(`token-of-${runId}`)).toEqual({
         kind: 'failed',
-        error: GATE_ERRORS.expired,
+        error: 'Approval.Expired',
         cause: `nobody decided before the deadline ${DEADLINE}`,
       });
     });
@@ -638,7 +638,7 @@ describe('the release gate (core/approval-gate.ts)', () => {
         status: 'EXPIRED',
         outcome: `nobody decided before the deadline ${DEADLINE}`,
       });
-      expect(tasks.told.get(`token-of-${runId}`)).toMatchObject({ kind: 'failed', error: GATE_ERRORS.expired });
+      expect(tasks.told.get(`token-of-${runId}`)).toMatchObject({ kind: 'failed', error: 'Approval.Expired' });
       expect(auditOf(runId).slice(-2)).toMatchObject([
         { event: 'expired', via: 'clock' },
         { event: 'execution-resumed', detail: 'execution told: EXPIRED' },
@@ -670,7 +670,7 @@ describe('the release gate (core/approval-gate.ts)', () => {
       expect(statusOf(runId)).toBe('REJECTED');
       expect(tasks.told.get(`token-of-${runId}`)).toEqual({
         kind: 'failed',
-        error: GATE_ERRORS.rejected,
+        error: 'Approval.Rejected',
         cause: 'rejected by bob: the migration is not reversible',
       });
       expect(published.map((e) => e.kind)).toEqual(['ApprovalRequested', 'ApprovalDecided']);
