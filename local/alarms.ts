@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { alarmDefinitionSchema, evaluateAlarm, type AlarmState } from '../core/alarm-evaluator';
 import { alarmConfiguration, type DeploymentAlarm } from '../core/deploy-alarms';
-import type { AlarmSeen } from '../core/deployment';
+import type { AlarmSeen } from '../core/records';
 import { parseInput } from '../core/schemas';
 import { UnknownAlarmsError } from '../lambdas/adapters/alarm-reader';
 import { operation, type Operation } from './aws-endpoint';

@@ -34,10 +34,15 @@ import {
   type ApprovalRecord,
   type ApprovalStatus,
   type AuditEvent,
+  type DeploymentRecord,
+  type DeploymentStatus,
+  type Intervention,
+  type StepTaken,
 } from '../core/records';
 import type {
   ApprovalStore,
   ApprovalUpdate,
+  DeploymentStore,
   NotificationStore,
   RunHistory,
   RunLanes,
@@ -46,7 +51,6 @@ import type {
   StageUpdate,
 } from '../core/ports';
 import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../core/errors';
-import type { DeploymentRecord, DeploymentStatus, DeploymentStore, Intervention, StepTaken } from '../core/deployment';
 import { INDEXES, KEY_ATTRIBUTES, keys } from './schema';
 
 type Item = Record<string, NativeAttributeValue>;

@@ -12,7 +12,8 @@ import {
   type CompositeAlarm,
   type MetricAlarm,
 } from '@aws-sdk/client-cloudwatch';
-import type { AlarmReader, AlarmSeen } from '../../core/deployment';
+import type { AlarmReader } from '../../core/deployment';
+import type { AlarmSeen } from '../../core/records';
 import { SteplineError } from '../../core/errors';
 
 /** DescribeAlarms takes at most 100 alarm names, and answers at most 100 alarms a page. */

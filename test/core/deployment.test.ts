@@ -19,10 +19,10 @@ import {
   rollBack,
   shiftTraffic,
   startDeployment,
-  type AlarmSeen,
   type DeploymentDeps,
   type FunctionDeployer,
 } from '../../core/deployment';
+import type { AlarmSeen } from '../../core/records';
 import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
 import { startLocalLambda, webWithTwoVersions, type LocalLambda } from '../support/local-lambda';
 import { useRunStore } from '../support/store';
