@@ -29,6 +29,7 @@ import {
 } from './approval-policy';
 import { approvalOutcomeDrafts, approvalRequestDrafts, type Addressee, type ApprovalLinks } from './approval-messages';
 import { DecisionRefusedError, InvalidTransitionError } from './errors';
+import type { PipelineCatalogEntry } from './catalog';
 import type {
   ApprovalStore,
   Clock,
@@ -48,7 +49,6 @@ import {
   type AuditEvent,
   type ChangeCommit,
   type DecisionChannel,
-  type PipelineCatalogEntry,
   type RunRecord,
 } from './records';
 

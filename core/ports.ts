@@ -2,10 +2,10 @@
  * What the core needs from the outside world, as interfaces. The AWS implementations live in
  * `lambdas/adapters/` (SDK v3 clients); local mode points those same clients at local endpoints.
  */
+import type { PipelineCatalogEntry } from './catalog';
 import type {
   LogPointer,
   Person,
-  PipelineCatalogEntry,
   RunInput,
   RunRecord,
   RunStatus,

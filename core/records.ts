@@ -2,9 +2,7 @@
  * The data of stepline: every record the run store keeps and every event that moves a run forward.
  * Handlers, the store, the CDK app, the CLI and local mode all import these types; nothing redefines them.
  */
-import type { ApprovalPolicy, RiskClass } from './approval-policy';
-import type { DeployConfig, TrafficStep } from './deploy-config';
-import type { PushFilters } from './filters';
+import type { TrafficStep } from './deploy-config';
 
 /**
  * A run moves QUEUED → RUNNING → SUCCEEDED | FAILED, never backwards. A push that the pipeline's
@@ -182,21 +180,6 @@ export interface RunInput {
   readonly staging?: true;
 }
 
-/** What the run starter knows of a deployed pipeline: published by its stack, one entry per pipeline. */
-export interface PipelineCatalogEntry {
-  readonly stateMachineArn: string;
-  /** Where its pushes come from: GitHub deliveries are matched to pipelines by this. */
-  readonly source: { readonly kind: TriggerKind; readonly repository: string };
-  readonly stages: RunInput['stages'];
-  readonly filters: PushFilters;
-  readonly executionMode: ExecutionMode;
-  readonly notifications?: NotificationSettings;
-  /** The release gate's policy: the policy in force, which a change passing the gate cannot alter. */
-  readonly approval?: ApprovalPolicy;
-  /** The release to Lambda after the gate. */
-  readonly deploy?: DeployConfig;
-}
-
 /** A pipeline's notifications (core/config.ts), as its catalog entry carries them. */
 export interface NotificationSettings {
   readonly on: { readonly failed: boolean; readonly fixed: boolean; readonly succeeded: boolean };
@@ -303,6 +286,10 @@ export type ProgressEvent =
   | { readonly kind: 'executionEnded'; readonly runId: string; readonly status: ExecutionEndStatus }
   /** Sent on a schedule: catches up with executions whose status event was lost (delivered best effort). */
   | { readonly kind: 'sweep' };
+
+/** How the release gate judged a change (core/approval-policy.ts decides which, by the pipeline's rules). */
+export const RISK_CLASSES = ['standard', 'normal', 'high'] as const;
+export type RiskClass = (typeof RISK_CLASSES)[number];
 
 /**
  * A release gate's life: PENDING once the change is assessed (nobody asked yet), WAITING once its
