@@ -173,7 +173,6 @@ export interface StartDeploymentRequest {
 }
 
 export interface StartDeps extends DeploymentDeps {
-  readonly deployments: DeploymentStore & { createDeployment(d: DeploymentRecord): Promise<DeploymentRecord> };
   readonly alarms: AlarmReader;
 }
 

@@ -215,6 +215,8 @@ export interface TaskResumer {
 
 /** Deployments in the run store, one per run; every status change a conditional write. */
 export interface DeploymentStore {
+  /** Records a run's deployment; when it exists (a retried Task), resolves with it unchanged. */
+  createDeployment(deployment: DeploymentRecord): Promise<DeploymentRecord>;
   getDeployment(runId: string): Promise<DeploymentRecord | undefined>;
   /** Moves the deployment from one of `from` to `to`; undefined when it was in none of them. */
   moveDeployment(
