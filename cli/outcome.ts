@@ -2,7 +2,7 @@
  * What became of a run's change, in one line, from its records: released, rolled back (and why),
  * rejected at its release gate (by whom, why), expired there, or never released (where it stopped).
  */
-import type { DeploymentRecord } from '../core/deployment';
+import type { DeploymentRecord } from '../core/records';
 import type { ApprovalRecord, RunRecord } from '../core/records';
 
 export type ReleaseOutcomeKind = 'released' | 'rolled-back' | 'rejected' | 'expired' | 'not-released' | 'skipped';

@@ -2,7 +2,8 @@
  * stepline's command line. `start` runs local mode: it commits the example app into its local
  * repository, pushes it, and shows the pipeline run that the push starts — at a terminal, a release
  * gate waits for a person; with no terminal, local mode's demo approver decides, recorded as such.
- * `approvals`, `approve` and `reject` decide on release gates (cli/approvals.ts).
+ * `approvals`, `approve` and `reject` decide on release gates (cli/approvals.ts); `deploy` controls a
+ * run's deployment (cli/deploy.ts).
  */
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,9 @@ import type { ApprovalRecord, RunRecord } from '../core/records';
 import { forTerminal } from '../core/text';
 import { LOCAL_DEMO_HEADER } from '../local/approvals';
 import { localAuthors } from '../local/git-source';
-import { runApprovalsCommand, runDeployCommand } from './approvals';
+import { runApprovalsCommand } from './approvals';
 import { COMMANDS, EXIT, parseCommandLine } from './args';
+import { runDeployCommand } from './deploy';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { LocalModeBusyError } from '../local/state-lock';
 import { releaseOutcome, type ReleaseOutcome } from './outcome';

@@ -29,6 +29,7 @@ import {
 } from './approval-policy';
 import { approvalOutcomeDrafts, approvalRequestDrafts, type Addressee, type ApprovalLinks } from './approval-messages';
 import { ApprovalExpiredError, ApprovalRejectedError, DecisionRefusedError } from './approval-errors';
+import type { PipelineCatalogEntry } from './catalog';
 import { InvalidTransitionError } from './errors';
 import type {
   ApprovalStore,
@@ -49,7 +50,6 @@ import {
   type AuditEvent,
   type ChangeCommit,
   type DecisionChannel,
-  type PipelineCatalogEntry,
   type RunRecord,
 } from './records';
 

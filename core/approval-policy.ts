@@ -18,10 +18,8 @@ import {
   type FreezeInForce,
 } from './change-windows';
 import { globToRegExp } from './glob';
-import type { ChangeCommit, ChangeRecord } from './records';
+import { RISK_CLASSES, type ChangeCommit, type ChangeRecord, type RiskClass } from './records';
 
-export const RISK_CLASSES = ['standard', 'normal', 'high'] as const;
-export type RiskClass = (typeof RISK_CLASSES)[number];
 const RISK_ORDER: Readonly<Record<RiskClass, number>> = { standard: 0, normal: 1, high: 2 };
 
 /**

@@ -9,7 +9,8 @@ import { ConfigError } from './config-errors';
 import { deploySchema } from './deploy-config';
 import { DEFAULT_SKIP_MARKERS, type PushFilters } from './filters';
 import { RESOURCE_PREFIX } from './platform';
-import type { PipelineCatalogEntry, RunInput } from './records';
+import type { PipelineCatalogEntry } from './catalog';
+import type { RunInput } from './records';
 
 const NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const nameOf = (what: string) =>

@@ -20,63 +20,8 @@ import {
   DeploymentStepNotFoundError,
   StagingFailedError,
 } from './deployment-errors';
-import type { Clock } from './ports';
-
-export type DeploymentStatus = 'IN_PROGRESS' | 'PAUSED' | 'ROLLING_BACK' | 'ROLLED_BACK' | 'SUCCEEDED' | 'REFUSED';
-
-/** An alarm as the deployment saw it, and when. */
-export interface AlarmSeen {
-  readonly name: string;
-  readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
-  readonly reason?: string;
-  /** The newest datapoint the alarm evaluated, when it says: how a hotfix is judged not to make things worse. */
-  readonly value?: number;
-  readonly at: string;
-}
-
-/** A step as it was taken: the new version's weight on the alias from this time (1: promoted). */
-export interface StepTaken {
-  readonly step: number;
-  readonly weight: number;
-  readonly at: string;
-}
-
-/** Someone stepped in: promote, pause, resume or abort, with who and why. */
-export interface Intervention {
-  readonly action: 'promote' | 'pause' | 'resume' | 'abort';
-  readonly by: string;
-  readonly reason: string;
-  readonly at: string;
-}
-
-export interface DeploymentRecord {
-  readonly runId: string;
-  readonly pipeline: string;
-  readonly function: string;
-  readonly alias: string;
-  /** The version the alias pointed to before: what a rollback restores. */
-  readonly fromVersion: string;
-  readonly toVersion?: string;
-  readonly steps: readonly TrafficStep[];
-  /** The step whose weight is on the alias (-1 before any traffic moved). */
-  readonly step: number;
-  readonly status: DeploymentStatus;
-  readonly alarms: readonly string[];
-  /** Alarms already in ALARM at the start, when the policy let the deployment through as a hotfix. */
-  readonly hotfix?: { readonly firing: readonly string[] };
-  readonly alarmsSeen: readonly AlarmSeen[];
-  readonly interventions: readonly Intervention[];
-  /** When the current (or last) pause began: how long it has held is measured from here. */
-  readonly pausedAt?: string;
-  /** How long a pause may hold before the deployment is rolled back (absent: the default, 24 h). */
-  readonly maxPauseHours?: number;
-  /** Every step taken, with its weight and time, the promotion last. */
-  readonly stepsTaken?: readonly StepTaken[];
-  readonly startedAt: string;
-  readonly endedAt?: string;
-  /** Why it ended as it did: promoted, the alarm that rolled it back and its reason, the refusal. */
-  readonly outcome?: string;
-}
+import type { Clock, DeploymentStore } from './ports';
+import type { AlarmSeen, DeploymentRecord, DeploymentStatus, Intervention } from './records';
 
 /** The alias and its function as the deployment moves them (Lambda on AWS, local mode's runtime locally). */
 export interface FunctionDeployer {
@@ -94,22 +39,6 @@ export interface FunctionDeployer {
   aliasVersions(fn: string, alias: string): Promise<{ primary: string; weights: Readonly<Record<string, number>> }>;
   /** Points the alias at `primary`, with `weights` on other versions (empty: all traffic on primary). */
   routeAlias(fn: string, alias: string, primary: string, weights: Readonly<Record<string, number>>): Promise<void>;
-}
-
-/** Deployments in the run store, one per run; every status change a conditional write. */
-export interface DeploymentStore {
-  getDeployment(runId: string): Promise<DeploymentRecord | undefined>;
-  /** Moves the deployment from one of `from` to `to`; undefined when it was in none of them. */
-  moveDeployment(
-    runId: string,
-    from: readonly DeploymentStatus[],
-    to: DeploymentStatus,
-    fields?: Partial<DeploymentRecord>,
-  ): Promise<DeploymentRecord | undefined>;
-  /** Records that a step's weight is on the alias, and when (only while IN_PROGRESS or PAUSED). */
-  recordStep(runId: string, step: number, entry: StepTaken): Promise<void>;
-  /** Appends an operator's intervention to the record. */
-  recordIntervention(runId: string, intervention: Intervention): Promise<void>;
 }
 
 export interface DeploymentDeps {
@@ -216,7 +145,6 @@ export interface StartDeploymentRequest {
 }
 
 export interface StartDeps extends DeploymentDeps {
-  readonly deployments: DeploymentStore & { createDeployment(d: DeploymentRecord): Promise<DeploymentRecord> };
   readonly alarms: AlarmReader;
 }
 

@@ -2,10 +2,10 @@
  * What the core needs from the outside world, as interfaces. The AWS implementations live in
  * `lambdas/adapters/` (SDK v3 clients); local mode points those same clients at local endpoints.
  */
+import type { PipelineCatalogEntry } from './catalog';
 import type {
   LogPointer,
   Person,
-  PipelineCatalogEntry,
   RunInput,
   RunRecord,
   RunStatus,
@@ -20,6 +20,10 @@ import type {
   ApprovalRecord,
   ApprovalStatus,
   AuditEvent,
+  DeploymentRecord,
+  DeploymentStatus,
+  Intervention,
+  StepTaken,
   StageRecord,
   StageStatus,
   TestSummary,
@@ -207,4 +211,22 @@ export interface TaskResumer {
   fail(taskToken: string, error: string, cause: string): Promise<'resumed' | 'ended'>;
   /** Tells the waiting task the gate is alive (its HeartbeatSeconds restarts). */
   heartbeat(taskToken: string): Promise<'resumed' | 'ended'>;
+}
+
+/** Deployments in the run store, one per run; every status change a conditional write. */
+export interface DeploymentStore {
+  /** Records a run's deployment; when it exists (a retried Task), resolves with it unchanged. */
+  createDeployment(deployment: DeploymentRecord): Promise<DeploymentRecord>;
+  getDeployment(runId: string): Promise<DeploymentRecord | undefined>;
+  /** Moves the deployment from one of `from` to `to`; undefined when it was in none of them. */
+  moveDeployment(
+    runId: string,
+    from: readonly DeploymentStatus[],
+    to: DeploymentStatus,
+    fields?: Partial<DeploymentRecord>,
+  ): Promise<DeploymentRecord | undefined>;
+  /** Records that a step's weight is on the alias, and when (only while IN_PROGRESS or PAUSED). */
+  recordStep(runId: string, step: number, entry: StepTaken): Promise<void>;
+  /** Appends an operator's intervention to the record. */
+  recordIntervention(runId: string, intervention: Intervention): Promise<void>;
 }

@@ -2,9 +2,7 @@
  * The data of stepline: every record the run store keeps and every event that moves a run forward.
  * Handlers, the store, the CDK app, the CLI and local mode all import these types; nothing redefines them.
  */
-import type { ApprovalPolicy, RiskClass } from './approval-policy';
-import type { DeployConfig } from './deploy-config';
-import type { PushFilters } from './filters';
+import type { TrafficStep } from './deploy-config';
 
 /**
  * A run moves QUEUED → RUNNING → SUCCEEDED | FAILED, never backwards. A push that the pipeline's
@@ -182,21 +180,6 @@ export interface RunInput {
   readonly staging?: true;
 }
 
-/** What the run starter knows of a deployed pipeline: published by its stack, one entry per pipeline. */
-export interface PipelineCatalogEntry {
-  readonly stateMachineArn: string;
-  /** Where its pushes come from: GitHub deliveries are matched to pipelines by this. */
-  readonly source: { readonly kind: TriggerKind; readonly repository: string };
-  readonly stages: RunInput['stages'];
-  readonly filters: PushFilters;
-  readonly executionMode: ExecutionMode;
-  readonly notifications?: NotificationSettings;
-  /** The release gate's policy: the policy in force, which a change passing the gate cannot alter. */
-  readonly approval?: ApprovalPolicy;
-  /** The release to Lambda after the gate. */
-  readonly deploy?: DeployConfig;
-}
-
 /** A pipeline's notifications (core/config.ts), as its catalog entry carries them. */
 export interface NotificationSettings {
   readonly on: { readonly failed: boolean; readonly fixed: boolean; readonly succeeded: boolean };
@@ -303,6 +286,10 @@ export type ProgressEvent =
   | { readonly kind: 'executionEnded'; readonly runId: string; readonly status: ExecutionEndStatus }
   /** Sent on a schedule: catches up with executions whose status event was lost (delivered best effort). */
   | { readonly kind: 'sweep' };
+
+/** How the release gate judged a change (core/approval-policy.ts decides which, by the pipeline's rules). */
+export const RISK_CLASSES = ['standard', 'normal', 'high'] as const;
+export type RiskClass = (typeof RISK_CLASSES)[number];
 
 /**
  * A release gate's life: PENDING once the change is assessed (nobody asked yet), WAITING once its
@@ -427,6 +414,66 @@ export interface AuditEvent {
   readonly actor?: string;
   readonly via?: DecisionChannel | 'policy' | 'clock';
   readonly detail: string;
+}
+
+/**
+ * A release to Lambda after the gate (core/deployment.ts): IN_PROGRESS while traffic moves (PAUSED when an
+ * operator holds it), then SUCCEEDED, or ROLLING_BACK → ROLLED_BACK; REFUSED when it could not start.
+ */
+export type DeploymentStatus = 'IN_PROGRESS' | 'PAUSED' | 'ROLLING_BACK' | 'ROLLED_BACK' | 'SUCCEEDED' | 'REFUSED';
+
+/** An alarm as the deployment saw it, and when. */
+export interface AlarmSeen {
+  readonly name: string;
+  readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  readonly reason?: string;
+  /** The newest datapoint the alarm evaluated, when it says: how a hotfix is judged not to make things worse. */
+  readonly value?: number;
+  readonly at: string;
+}
+
+/** A step as it was taken: the new version's weight on the alias from this time (1: promoted). */
+export interface StepTaken {
+  readonly step: number;
+  readonly weight: number;
+  readonly at: string;
+}
+
+/** Someone stepped in: promote, pause, resume or abort, with who and why. */
+export interface Intervention {
+  readonly action: 'promote' | 'pause' | 'resume' | 'abort';
+  readonly by: string;
+  readonly reason: string;
+  readonly at: string;
+}
+
+export interface DeploymentRecord {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly function: string;
+  readonly alias: string;
+  /** The version the alias pointed to before: what a rollback restores. */
+  readonly fromVersion: string;
+  readonly toVersion?: string;
+  readonly steps: readonly TrafficStep[];
+  /** The step whose weight is on the alias (-1 before any traffic moved). */
+  readonly step: number;
+  readonly status: DeploymentStatus;
+  readonly alarms: readonly string[];
+  /** Alarms already in ALARM at the start, when the policy let the deployment through as a hotfix. */
+  readonly hotfix?: { readonly firing: readonly string[] };
+  readonly alarmsSeen: readonly AlarmSeen[];
+  readonly interventions: readonly Intervention[];
+  /** When the current (or last) pause began: how long it has held is measured from here. */
+  readonly pausedAt?: string;
+  /** How long a pause may hold before the deployment is rolled back (absent: the default, 24 h). */
+  readonly maxPauseHours?: number;
+  /** Every step taken, with its weight and time, the promotion last. */
+  readonly stepsTaken?: readonly StepTaken[];
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  /** Why it ended as it did: promoted, the alarm that rolled it back and its reason, the refusal. */
+  readonly outcome?: string;
 }
 
 /**

@@ -3,7 +3,8 @@ import * as z from 'zod';
 import { approvalPolicySchema } from './approval-policy';
 import { deploySchema } from './deploy-config';
 import { InvalidRequestError } from './errors';
-import type { PipelineCatalogEntry, ProgressEvent, RunEvent, SourceChanged } from './records';
+import type { PipelineCatalogEntry } from './catalog';
+import type { ProgressEvent, RunEvent, SourceChanged } from './records';
 
 const id = z.string().min(1).max(1024);
 const taskError = z.object({ Error: z.string(), Cause: z.string().optional() });

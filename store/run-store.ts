@@ -1,43 +1,43 @@
 /**
- * The run store: runs and their stages in one DynamoDB table, shared by the Lambda handlers, the CLI
- * and local mode. Every write is a single-item conditional write (no transactions), so a run is
- * created once and a record only moves forward; a repeated write of the state a record is already
- * in is a no-op, which makes retried tasks safe. It also keeps each pipeline's lane (QUEUED and
- * SUPERSEDED modes): the holder item and the waiting runs, in the pipeline's own partition.
+ * The run store: runs and their stages, notifications, lanes, release gates and deployments in one
+ * DynamoDB table (store/schema.ts), shared by the Lambda handlers, the CLI and local mode. It
+ * implements every store port of core/ports.ts as one class, a section per concern; what an item is
+ * and which key it has lives here, how it is written lives in store/table.ts. Every write is a
+ * single-item conditional write (no transactions), and each kind is made one way there: a create is
+ * a put-if-absent (`putIfAbsent`) that hands back the item already there, so a run is created once;
+ * a status change is a conditional transition (`transition`, and `forward` for records that only
+ * move forward), so a record moves only from a status that leads to the new one, and a repeated
+ * write of the status a run, stage or gate is already in is a no-op, which makes retried tasks safe.
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   ACTIVE_RUN_STATUSES,
+  APPROVAL_TRANSITIONS,
   RUN_TRANSITIONS,
   STAGE_TRANSITIONS,
   predecessors,
+  type ApprovalDecision,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  type AuditEvent,
+  type DeliveryAttempt,
+  type DeploymentRecord,
+  type DeploymentStatus,
+  type Intervention,
+  type NotificationRecord,
   type RunItemKind,
   type RunRecord,
   type RunStatus,
   type StageRecord,
   type StageStatus,
+  type StepTaken,
   type WaitingRun,
-  type DeliveryAttempt,
-  type NotificationRecord,
-  APPROVAL_TRANSITIONS,
-  type ApprovalDecision,
-  type ApprovalRecord,
-  type ApprovalStatus,
-  type AuditEvent,
 } from '../core/records';
 import type {
   ApprovalStore,
   ApprovalUpdate,
+  DeploymentStore,
   NotificationStore,
   RunHistory,
   RunLanes,
@@ -45,71 +45,44 @@ import type {
   RunUpdate,
   StageUpdate,
 } from '../core/ports';
-import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../core/errors';
-import type { DeploymentRecord, DeploymentStatus, DeploymentStore, Intervention, StepTaken } from '../core/deployment';
-import { INDEXES, KEY_ATTRIBUTES, keys } from './schema';
-
-type Item = Record<string, NativeAttributeValue>;
-
-export interface Page<T> {
-  readonly items: T[];
-  /** Pass back to read the next page; absent on the last page. */
-  readonly cursor?: string;
-}
+import { RunAlreadyExistsError } from '../core/errors';
+import { INDEXES, keys } from './schema';
+import { RunTable, toRecord, type Page, type PutOutcome } from './table';
 
 export class RunStore
   implements RunRepository, RunHistory, RunLanes, NotificationStore, ApprovalStore, DeploymentStore
 {
-  private readonly documents: DynamoDBDocumentClient;
+  private readonly table: RunTable;
 
-  constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {
-    this.documents = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-    });
+  constructor(client: DynamoDBClient, tableName: string) {
+    this.table = new RunTable(client, tableName);
   }
+
+  // Runs and their stages.
 
   /** Creates a QUEUED run; throws RunAlreadyExistsError (carrying the existing run) if it exists. */
   async createRun(run: RunRecord): Promise<RunRecord> {
-    const item = {
+    const put = await this.table.putIfAbsent({
       ...keys.run(run.runId),
       kind: 'RUN' satisfies RunItemKind,
       ...keys.byPipeline(run.pipeline, run.createdAt, run.runId),
       ...(ACTIVE_RUN_STATUSES.includes(run.status) ? keys.active(run.createdAt, run.runId) : {}),
       ...run,
-    };
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return run;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const found = oldItem(error);
-      const existing = found ? toRecord<RunRecord>(found) : await this.getRun(run.runId);
-      if (!existing) throw error;
-      throw new RunAlreadyExistsError(existing, { cause: error });
-    }
+    });
+    if (put.created) return run;
+    const existing = await put.found();
+    if (!existing) throw put.conflict;
+    throw new RunAlreadyExistsError(existing as unknown as RunRecord, { cause: put.conflict });
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }),
-    );
-    return Item ? toRecord<RunRecord>(Item) : undefined;
+    return (await this.table.get(keys.run(runId))) as RunRecord | undefined;
   }
 
   /** A pipeline's runs, newest first. */
   async listRuns(pipeline: string, options: { limit?: number; cursor?: string } = {}): Promise<Page<RunRecord>> {
     const index = INDEXES.byPipeline;
-    return this.queryPage<RunRecord>(
+    return this.table.queryPage<RunRecord>(
       {
         IndexName: index.name,
         KeyConditionExpression: '#pk = :pk',
@@ -124,7 +97,7 @@ export class RunStore
   /** Runs that are queued or running, oldest first. */
   async listActiveRuns(options: { limit?: number; cursor?: string } = {}): Promise<Page<RunRecord>> {
     const index = INDEXES.active;
-    return this.queryPage<RunRecord>(
+    return this.table.queryPage<RunRecord>(
       {
         IndexName: index.name,
         KeyConditionExpression: '#pk = :pk',
@@ -137,59 +110,45 @@ export class RunStore
 
   /** All stage records of a run, in name order. */
   async listStages(runId: string): Promise<StageRecord[]> {
-    return this.queryPartition<StageRecord>(keys.run(runId).pk, keys.stagePrefix);
+    return this.table.queryPartition<StageRecord>(keys.run(runId).pk, keys.stagePrefix);
   }
 
   /** Moves a run forward to `to`, setting `fields`; the active index entry goes when the run ends. */
   async transitionRun(runId: string, to: RunStatus, fields: RunUpdate = {}): Promise<RunRecord> {
     const ended = !ACTIVE_RUN_STATUSES.includes(to);
-    const updated = await this.transition({
+    const updated = await this.table.forward({
       key: keys.run(runId),
       label: `run ${runId}`,
       from: predecessors(RUN_TRANSITIONS, to),
       to,
       fields,
       remove: ended ? [INDEXES.active.partitionKey, INDEXES.active.sortKey] : [],
-      mayCreate: false,
     });
     return updated as unknown as RunRecord;
   }
 
   /** Moves a stage forward to `to`; a stage with no record yet counts as PENDING. */
   async transitionStage(runId: string, stage: string, to: StageStatus, fields: StageUpdate = {}): Promise<StageRecord> {
-    const updated = await this.transition({
+    const updated = await this.table.forward({
       key: keys.stage(runId, stage),
       label: `stage ${stage} of run ${runId}`,
       from: predecessors(STAGE_TRANSITIONS, to),
       to,
       fields: { ...fields, runId, name: stage, kind: 'STAGE' satisfies RunItemKind },
-      remove: [],
       mayCreate: true,
     });
     return updated as unknown as StageRecord;
   }
 
+  // Notifications: recorded before they are sent, claimed before each attempt.
+
   async recordNotification(notification: NotificationRecord): Promise<NotificationRecord> {
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...keys.notification(notification.runId, notification.id),
-            kind: 'NOTIFICATION' satisfies RunItemKind,
-            ...notification,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return notification;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = oldItem(error) ?? (await this.getItem(keys.notification(notification.runId, notification.id)));
-      if (!existing) throw error;
-      return toRecord<NotificationRecord>(existing);
-    }
+    const put = await this.table.putIfAbsent({
+      ...keys.notification(notification.runId, notification.id),
+      kind: 'NOTIFICATION' satisfies RunItemKind,
+      ...notification,
+    });
+    return put.created ? notification : ((await existingAfter(put)) as unknown as NotificationRecord);
   }
 
   async claimNotification(
@@ -199,61 +158,50 @@ export class RunStore
     claimUntil: Date,
     maxAttempts: number,
   ): Promise<boolean> {
-    return this.conditionally(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.notification(runId, id),
-        UpdateExpression: 'SET #status = :sending, claimedUntil = :until',
-        ConditionExpression:
-          '(#status IN (:pending, :failed) OR (#status = :sending AND claimedUntil < :now)) AND size(attempts) < :max',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':sending': 'SENDING',
-          ':pending': 'PENDING',
-          ':failed': 'FAILED',
-          ':until': claimUntil.toISOString(),
-          ':now': now.toISOString(),
-          ':max': maxAttempts,
-        },
-      }),
-    );
+    const claim = await this.table.transition({
+      key: keys.notification(runId, id),
+      from: ['PENDING', 'FAILED', 'SENDING'],
+      to: 'SENDING',
+      fields: { claimedUntil: claimUntil.toISOString() },
+      // A SENDING notification is claimed again only once its claim lapsed (a sender that crashed mid-send).
+      condition: {
+        expression: '(#status <> :claimed OR claimedUntil < :now) AND size(attempts) < :max',
+        values: { ':claimed': 'SENDING', ':now': now.toISOString(), ':max': maxAttempts },
+      },
+    });
+    return claim.moved;
   }
 
   async recordAttempt(runId: string, id: string, attempt: DeliveryAttempt): Promise<void> {
-    await this.documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.notification(runId, id),
-        UpdateExpression: 'SET #status = :outcome, attempts = list_append(attempts, :attempt) REMOVE claimedUntil',
-        ConditionExpression: '#status = :sending',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':outcome': attempt.outcome, ':attempt': [attempt], ':sending': 'SENDING' },
-      }),
-    );
+    const recorded = await this.table.transition({
+      key: keys.notification(runId, id),
+      from: ['SENDING'],
+      to: attempt.outcome,
+      append: { attempts: [attempt] },
+      remove: ['claimedUntil'],
+    });
+    if (!recorded.moved) throw recorded.conflict;
   }
 
   async listNotifications(runId: string): Promise<NotificationRecord[]> {
-    return this.queryPartition<NotificationRecord>(keys.run(runId).pk, keys.notificationPrefix);
+    return this.table.queryPartition<NotificationRecord>(keys.run(runId).pk, keys.notificationPrefix);
   }
 
+  // Lanes: each pipeline's holder and its waiting runs, in the pipeline's own partition.
+
   async enqueue(run: WaitingRun): Promise<void> {
-    await this.conditionally(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.waiting(run.pipeline, run.order), kind: 'WAITING', ...run },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    // A run already waiting stays as it is (a retried start).
+    await this.table.putIfAbsent({ ...keys.waiting(run.pipeline, run.order), kind: 'WAITING', ...run });
   }
 
   async waiting(pipeline: string): Promise<WaitingRun[]> {
-    return this.queryPartition<WaitingRun>(keys.lane(pipeline).pk, keys.waitingPrefix);
+    return this.table.queryPartition<WaitingRun>(keys.lane(pipeline).pk, keys.waitingPrefix);
   }
 
   async dequeue(run: WaitingRun): Promise<boolean> {
-    return this.conditionally(
+    return this.table.conditionally(
       new DeleteCommand({
-        TableName: this.tableName,
+        TableName: this.table.name,
         Key: keys.waiting(run.pipeline, run.order),
         ConditionExpression: 'attribute_exists(pk)',
       }),
@@ -261,14 +209,14 @@ export class RunStore
   }
 
   async holder(pipeline: string): Promise<WaitingRun | undefined> {
-    const item = await this.getItem(keys.lane(pipeline));
+    const item = await this.table.get(keys.lane(pipeline));
     return item?.holding as WaitingRun | undefined;
   }
 
   async acquire(run: WaitingRun): Promise<boolean> {
-    return this.conditionally(
+    return this.table.conditionally(
       new UpdateCommand({
-        TableName: this.tableName,
+        TableName: this.table.name,
         Key: keys.lane(run.pipeline),
         UpdateExpression: 'SET holder = :run, holding = :holding',
         ConditionExpression: 'attribute_not_exists(holder) OR holder = :run',
@@ -278,9 +226,9 @@ export class RunStore
   }
 
   async release(pipeline: string, runId: string): Promise<boolean> {
-    return this.conditionally(
+    return this.table.conditionally(
       new UpdateCommand({
-        TableName: this.tableName,
+        TableName: this.table.name,
         Key: keys.lane(pipeline),
         UpdateExpression: 'REMOVE holder, holding',
         ConditionExpression: 'holder = :run',
@@ -289,59 +237,38 @@ export class RunStore
     );
   }
 
-  /** Sends a conditional write; false when its condition did not hold. */
-  private async conditionally(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
-    try {
-      await this.documents.send(command as PutCommand);
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  }
+  // Release gates: the gate, its decisions, used links and audit trail.
 
+  /** Records a run's gate; when it exists (a retried Task), resolves with it unchanged. */
   async createApproval(approval: ApprovalRecord): Promise<ApprovalRecord> {
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.approval(approval.runId), kind: 'APPROVAL' satisfies RunItemKind, ...approval },
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return approval;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = oldItem(error) ?? (await this.getItem(keys.approval(approval.runId)));
-      if (!existing) throw error;
-      return toRecord<ApprovalRecord>(existing);
-    }
+    const put = await this.table.putIfAbsent({
+      ...keys.approval(approval.runId),
+      kind: 'APPROVAL' satisfies RunItemKind,
+      ...approval,
+    });
+    return put.created ? approval : ((await existingAfter(put)) as unknown as ApprovalRecord);
   }
 
   async getApproval(runId: string): Promise<ApprovalRecord | undefined> {
-    const item = await this.getItem(keys.approval(runId));
-    return item as ApprovalRecord | undefined;
+    return (await this.table.get(keys.approval(runId))) as ApprovalRecord | undefined;
   }
 
   /** Moves a gate forward (a conditional write on its status). */
   async transitionApproval(runId: string, to: ApprovalStatus, fields: ApprovalUpdate = {}): Promise<ApprovalRecord> {
-    const updated = await this.transition({
+    const updated = await this.table.forward({
       key: keys.approval(runId),
       label: `release gate of run ${runId}`,
       from: predecessors(APPROVAL_TRANSITIONS, to),
       to,
       fields,
-      remove: [],
-      mayCreate: false,
     });
     return updated as unknown as ApprovalRecord;
   }
 
   async replaceTaskToken(runId: string, taskToken: string): Promise<ApprovalRecord> {
-    const { Attributes } = await this.documents.send(
+    const { Attributes } = await this.table.documents.send(
       new UpdateCommand({
-        TableName: this.tableName,
+        TableName: this.table.name,
         Key: keys.approval(runId),
         UpdateExpression: 'SET taskToken = :token REMOVE resumedAt',
         ConditionExpression: 'attribute_exists(pk) AND #status <> :pending',
@@ -354,9 +281,9 @@ export class RunStore
   }
 
   async markResumed(runId: string, at: string): Promise<void> {
-    await this.conditionally(
+    await this.table.conditionally(
       new UpdateCommand({
-        TableName: this.tableName,
+        TableName: this.table.name,
         Key: keys.approval(runId),
         UpdateExpression: 'SET resumedAt = :at',
         ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(resumedAt)',
@@ -365,44 +292,31 @@ export class RunStore
     );
   }
 
+  /** Records an approver's decision; when they decided already, resolves with that decision instead. */
   async recordDecision(decision: ApprovalDecision): Promise<ApprovalDecision | undefined> {
     // Approve and reject share one slot per person (a person decides once); an override has its own.
     const slot = decision.decision === 'override' ? 'override' : 'vote';
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...keys.decision(decision.runId, slot, decision.approverId),
-            kind: 'DECISION' satisfies RunItemKind,
-            ...decision,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return undefined;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = oldItem(error) ?? (await this.getItem(keys.decision(decision.runId, slot, decision.approverId)));
-      if (!existing) throw error;
-      return toRecord<ApprovalDecision>(existing);
-    }
+    const put = await this.table.putIfAbsent({
+      ...keys.decision(decision.runId, slot, decision.approverId),
+      kind: 'DECISION' satisfies RunItemKind,
+      ...decision,
+    });
+    return put.created ? undefined : ((await existingAfter(put)) as unknown as ApprovalDecision);
   }
 
   async listDecisions(runId: string): Promise<ApprovalDecision[]> {
-    const decisions = await this.queryPartition<ApprovalDecision>(keys.run(runId).pk, keys.decisionPrefix);
+    const decisions = await this.table.queryPartition<ApprovalDecision>(keys.run(runId).pk, keys.decisionPrefix);
     return decisions.sort((a, b) => a.at.localeCompare(b.at));
   }
 
+  /** Marks a link's nonce used; false when it was used before. */
   async useLink(runId: string, nonce: string, at: string): Promise<boolean> {
-    return this.conditionally(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.usedLink(runId, nonce), kind: 'LINK' satisfies RunItemKind, usedAt: at },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    const put = await this.table.putIfAbsent({
+      ...keys.usedLink(runId, nonce),
+      kind: 'LINK' satisfies RunItemKind,
+      usedAt: at,
+    });
+    return put.created;
   }
 
   /**
@@ -410,69 +324,66 @@ export class RunStore
    * gate's counter (an atomic ADD on the approval item), so events of one millisecond — or of a frozen
    * clock — still read back in order.
    */
+  async appendAudit(event: AuditEvent): Promise<void> {
+    const { Attributes } = await this.table.documents.send(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: keys.approval(event.runId),
+        UpdateExpression: 'ADD auditCount :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const seq = String(Attributes!.auditCount as number).padStart(8, '0');
+    const put = await this.table.putIfAbsent({
+      ...keys.audit(event.runId, seq),
+      kind: 'AUDIT' satisfies RunItemKind,
+      ...event,
+      seq,
+    });
+    if (!put.created) throw put.conflict;
+  }
+
+  async listAudit(runId: string): Promise<AuditEvent[]> {
+    return this.table.queryPartition<AuditEvent>(keys.run(runId).pk, keys.auditPrefix);
+  }
+
+  // Deployments: one per run; both writers of the alias read it (core/deployment.ts).
+
   /** Records a run's deployment; when it exists (a retried Task), resolves with it unchanged. */
   async createDeployment(deployment: DeploymentRecord): Promise<DeploymentRecord> {
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.deployment(deployment.runId), kind: 'DEPLOYMENT' satisfies RunItemKind, ...deployment },
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return deployment;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = oldItem(error) ?? (await this.getItem(keys.deployment(deployment.runId)));
-      if (!existing) throw error;
-      return toRecord<DeploymentRecord>(existing);
-    }
+    const put = await this.table.putIfAbsent({
+      ...keys.deployment(deployment.runId),
+      kind: 'DEPLOYMENT' satisfies RunItemKind,
+      ...deployment,
+    });
+    return put.created ? deployment : ((await existingAfter(put)) as unknown as DeploymentRecord);
   }
 
   async getDeployment(runId: string): Promise<DeploymentRecord | undefined> {
-    return (await this.getItem(keys.deployment(runId))) as DeploymentRecord | undefined;
+    return (await this.table.get(keys.deployment(runId))) as DeploymentRecord | undefined;
   }
 
+  /**
+   * Moves a deployment from one of `from` to `to`; undefined when it was in none of them. Unlike a
+   * run's, a deployment's status may go back (PAUSED → IN_PROGRESS), so a repeat is not taken as done:
+   * the protocol asks for the statuses each step may start from.
+   */
   async moveDeployment(
     runId: string,
     from: readonly DeploymentStatus[],
     to: DeploymentStatus,
     fields: Partial<DeploymentRecord> = {},
   ): Promise<DeploymentRecord | undefined> {
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, NativeAttributeValue> = { ':to': to };
-    const sets = ['#status = :to'];
-    Object.entries(fields).forEach(([field, value], i) => {
-      if (value === undefined) return;
-      names[`#f${i}`] = field;
-      values[`:f${i}`] = value;
-      sets.push(`#f${i} = :f${i}`);
-    });
-    from.forEach((status, i) => (values[`:from${i}`] = status));
-    try {
-      const { Attributes } = await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.deployment(runId),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: `attribute_exists(pk) AND #status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toRecord<DeploymentRecord>(Attributes ?? {});
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    const moved = await this.table.transition({ key: keys.deployment(runId), from, to, fields });
+    return moved.moved ? (moved.record as unknown as DeploymentRecord) : undefined;
   }
 
   async recordIntervention(runId: string, intervention: Intervention): Promise<void> {
-    await this.documents.send(
+    await this.table.documents.send(
       new UpdateCommand({
-        TableName: this.tableName,
+        TableName: this.table.name,
         Key: keys.deployment(runId),
         UpdateExpression: 'SET interventions = list_append(interventions, :one)',
         ConditionExpression: 'attribute_exists(pk)',
@@ -482,9 +393,9 @@ export class RunStore
   }
 
   async recordStep(runId: string, step: number, entry: StepTaken): Promise<void> {
-    await this.conditionally(
+    await this.table.conditionally(
       new UpdateCommand({
-        TableName: this.tableName,
+        TableName: this.table.name,
         Key: keys.deployment(runId),
         UpdateExpression: 'SET step = :step, stepsTaken = list_append(if_not_exists(stepsTaken, :none), :entry)',
         ConditionExpression: '#status IN (:moving, :paused)',
@@ -499,162 +410,11 @@ export class RunStore
       }),
     );
   }
-
-  async appendAudit(event: AuditEvent): Promise<void> {
-    const { Attributes } = await this.documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.approval(event.runId),
-        UpdateExpression: 'ADD auditCount :one',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    const seq = String(Attributes!.auditCount as number).padStart(8, '0');
-    await this.documents.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.audit(event.runId, seq), kind: 'AUDIT' satisfies RunItemKind, ...event, seq },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
-  }
-
-  async listAudit(runId: string): Promise<AuditEvent[]> {
-    return this.queryPartition<AuditEvent>(keys.run(runId).pk, keys.auditPrefix);
-  }
-
-  private async transition(request: {
-    key: { pk: string; sk: string };
-    label: string;
-    from: readonly string[];
-    to: string;
-    fields: Record<string, unknown>;
-    remove: readonly string[];
-    mayCreate: boolean;
-  }): Promise<Record<string, unknown>> {
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, NativeAttributeValue> = { ':to': request.to };
-    const sets = ['#status = :to'];
-    Object.entries(request.fields).forEach(([field, value], i) => {
-      if (value === undefined) return;
-      names[`#f${i}`] = field;
-      values[`:f${i}`] = value;
-      sets.push(`#f${i} = :f${i}`);
-    });
-    // A stage with no record counts as PENDING (it may be created); other items are PENDING when they say so.
-    const allowed = request.mayCreate ? request.from.filter((s) => s !== 'PENDING') : request.from;
-    allowed.forEach((status, i) => (values[`:from${i}`] = status));
-    const conditions = [
-      ...(request.mayCreate && request.from.includes('PENDING') ? ['attribute_not_exists(pk)'] : []),
-      ...(allowed.length ? [`#status IN (${allowed.map((_, i) => `:from${i}`).join(', ')})`] : []),
-    ];
-    if (!request.mayCreate) conditions.unshift('attribute_exists(pk)');
-    const condition = request.mayCreate
-      ? conditions.join(' OR ')
-      : `${conditions[0]} AND (${conditions.slice(1).join(' OR ')})`;
-    request.remove.forEach((attribute, i) => (names[`#r${i}`] = attribute));
-    const remove = request.remove.length ? ` REMOVE ${request.remove.map((_, i) => `#r${i}`).join(', ')}` : '';
-
-    try {
-      const { Attributes } = await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: request.key,
-          UpdateExpression: `SET ${sets.join(', ')}${remove}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return toRecord(Attributes ?? {});
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const found = oldItem(error);
-      const current = found ? toRecord(found) : await this.getItem(request.key);
-      if (!current && !request.mayCreate) throw new RunNotFoundError(String(request.key.pk).slice('RUN#'.length));
-      // The record is already where this write would take it: a retried task, not a conflict.
-      if (current?.status === request.to) return current;
-      throw new InvalidTransitionError(request.label, current?.status as string | undefined, request.to, {
-        cause: error,
-      });
-    }
-  }
-
-  private async getItem(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
-    );
-    return Item ? toRecord(Item) : undefined;
-  }
-
-  /** Every item of a partition whose sort key starts with `prefix`, in sort-key order, all pages read. */
-  private async queryPartition<T>(pk: string, prefix: string): Promise<T[]> {
-    const items: T[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.queryPage<T>(
-        {
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-          ConsistentRead: true,
-        },
-        { cursor },
-      );
-      items.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor);
-    return items;
-  }
-
-  private async queryPage<T>(
-    query: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName' | 'Limit' | 'ExclusiveStartKey'>,
-    options: { limit?: number; cursor?: string },
-  ): Promise<Page<T>> {
-    const { Items = [], LastEvaluatedKey } = await this.documents.send(
-      new QueryCommand({
-        ...query,
-        TableName: this.tableName,
-        Limit: options.limit,
-        ExclusiveStartKey: options.cursor ? decodeCursor(options.cursor) : undefined,
-      }),
-    );
-    return {
-      items: Items.map((item) => toRecord<T>(item)),
-      cursor: LastEvaluatedKey ? encodeCursor(LastEvaluatedKey) : undefined,
-    };
-  }
 }
 
-/**
- * The item a failed conditional write found (`ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`), as a plain
- * object. The document client converts responses, not errors: the exception's `Item` arrives in
- * DynamoDB's attribute-value form (`{ status: { S: 'RUNNING' } }`; aws/aws-sdk-js-v3#6723). dynalite
- * never returns it (the stores fall back to a read).
- */
-function oldItem(error: ConditionalCheckFailedException): Item | undefined {
-  return error.Item ? unmarshall(error.Item) : undefined;
-}
-
-function toRecord<T = Record<string, unknown>>(item: Item): T {
-  const record: Record<string, unknown> = { ...item };
-  for (const attribute of KEY_ATTRIBUTES) delete record[attribute];
-  return record as T;
-}
-
-function encodeCursor(key: Item): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-function decodeCursor(cursor: string): Item {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (key && typeof key === 'object' && !Array.isArray(key)) return key as Item;
-  } catch {
-    // fall through to the error below
-  }
-  throw new RangeError('invalid page cursor');
+/** The item a create found in its place; rethrows the create's failure when that item has gone since. */
+async function existingAfter(put: Extract<PutOutcome, { created: false }>): Promise<Record<string, unknown>> {
+  const existing = await put.found();
+  if (!existing) throw put.conflict;
+  return existing;
 }

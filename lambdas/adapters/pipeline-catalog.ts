@@ -2,7 +2,7 @@ import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, SSM
 import { InvalidCatalogEntryError } from '../../core/errors';
 import { catalogParameterName } from '../../core/platform';
 import type { CatalogListing, Clock, PipelineCatalog } from '../../core/ports';
-import type { PipelineCatalogEntry } from '../../core/records';
+import type { PipelineCatalogEntry } from '../../core/catalog';
 import { catalogEntrySchema, parseInput } from '../../core/schemas';
 
 /** How long a container trusts an entry it read: a redeployed pipeline's new stage plan is used within this. */

@@ -1,5 +1,5 @@
 /** What the CLI says became of a run's change, from its run, gate and deployment records. */
-import type { DeploymentRecord } from '../../core/deployment';
+import type { DeploymentRecord } from '../../core/records';
 import type { ApprovalRecord } from '../../core/records';
 import { releaseOutcome } from '../../cli/outcome';
 import { queuedRun } from '../support/records';

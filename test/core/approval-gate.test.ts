@@ -15,6 +15,7 @@ import {
   type DecisionRequest,
 } from '../../core/approval-gate';
 import { DecisionRefusedError } from '../../core/approval-errors';
+import type { PipelineCatalogEntry } from '../../core/catalog';
 import { InvalidTransitionError } from '../../core/errors';
 import type {
   ApprovalStore,
@@ -34,7 +35,6 @@ import {
   type ApprovalStatus,
   type AuditEvent,
   type NotificationRecord,
-  type PipelineCatalogEntry,
   type RunEvent,
   type RunRecord,
   type RunStatus,

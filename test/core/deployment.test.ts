@@ -15,7 +15,6 @@ import {
   rollBack,
   shiftTraffic,
   startDeployment,
-  type AlarmSeen,
   type DeploymentDeps,
   type FunctionDeployer,
 } from '../../core/deployment';
@@ -25,6 +24,7 @@ import {
   FunctionUpdateFailedError,
   FunctionUpdateTimedOutError,
 } from '../../core/deployment-errors';
+import type { AlarmSeen } from '../../core/records';
 import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
 import { startLocalLambda, webWithTwoVersions, type LocalLambda } from '../support/local-lambda';
 import { useRunStore } from '../support/store';

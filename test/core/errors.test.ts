@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as approvalErrors from '../../core/approval-errors';
 import { statesOf } from '../../core/asl';
 import * as configErrors from '../../core/config-errors';
-import type { DeploymentRecord } from '../../core/deployment';
+import type { DeploymentRecord } from '../../core/records';
 import * as deploymentErrors from '../../core/deployment-errors';
 import * as runErrors from '../../core/errors';
 import * as notificationErrors from '../../core/notification-errors';

@@ -4,7 +4,8 @@
  */
 import type { ExecutionStarter } from '../../core/ports';
 import { recordProgress, type ProgressDeps } from '../../core/progress';
-import type { ExecutionMode, PipelineCatalogEntry, SourceChanged } from '../../core/records';
+import type { PipelineCatalogEntry } from '../../core/catalog';
+import type { ExecutionMode, SourceChanged } from '../../core/records';
 import { advanceLane } from '../../core/run-lanes';
 import { startRun, type StartRunDeps } from '../../core/start-run';
 import { useRunStore } from '../support/store';

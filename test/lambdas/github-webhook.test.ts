@@ -6,7 +6,8 @@
 import { createHmac } from 'node:crypto';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { MAX_WEBHOOK_BODY_BYTES, type GitHubWebhookDeps } from '../../core/github-webhook';
-import type { PipelineCatalogEntry, SourceChanged } from '../../core/records';
+import type { PipelineCatalogEntry } from '../../core/catalog';
+import type { SourceChanged } from '../../core/records';
 import { createHandler } from '../../lambdas/github-webhook';
 import { hubSignatureMatches } from '../../lambdas/adapters/webhook-signature';
 import { issuesExample, pingExample, pushExamples, signedDelivery, type Delivery } from '../support/github';

@@ -98,7 +98,7 @@ const COMMAND_GRANTS: Readonly<Record<string, (c: CallContext) => Need[]>> = {
         'lambdas/adapters/pipeline-catalog.ts': () => [
           arn('ssm', `parameter${catalogParameterName(c.pipeline.name, c.env[ENV.catalogPath])}`),
         ],
-        'cli/approvals.ts': () => [arn('ssm', `parameter${PLATFORM_PARAMETERS.approvalsUrl}`)],
+        'cli/decision-endpoint.ts': () => [arn('ssm', `parameter${PLATFORM_PARAMETERS.approvalsUrl}`)],
       }),
     ),
   '@aws-sdk/client-ssm GetParametersByPathCommand': (c) =>
@@ -263,7 +263,11 @@ beforeAll(() => {
   };
   const stack = synthesized.stepline.pipelines.get(pipeline.name)!;
   pipelineStack = new DeployedTemplate(stack.stackName, synthesized.templates.get(stack.stackName)!, published);
-  analyzer = new SdkCallAnalyzer([...Object.values(HANDLER_ENTRIES).map((f) => relativeToRoot(f)), 'cli/approvals.ts']);
+  analyzer = new SdkCallAnalyzer([
+    ...Object.values(HANDLER_ENTRIES).map((f) => relativeToRoot(f)),
+    'cli/approvals.ts',
+    'cli/deploy.ts',
+  ]);
 });
 
 function relativeToRoot(file: string): string {
@@ -384,12 +388,17 @@ describe('every call a deployed function can make is allowed by its role', () =>
   });
 
   test("the CLI's calls against AWS are allowed by the policy the platform publishes for operators", () => {
-    const reach = analyzer.reach({ module: 'cli/approvals.ts', exports: ['runApprovalsCommand', 'runDeployCommand'] });
     const output = synthesized.templates.get(platform.stackName)!.Outputs!.ApprovalsCliPolicy!.Value;
     const policy = JSON.parse(platform.resolveString(output)) as { Statement: PolicyStatement[] };
-    const context = callContext(reach, {});
-    expect(reach.calls.map((c) => c.command)).toContain('GetParameterCommand');
-    expect(deniedCalls(reach.calls, policy.Statement, context)).toEqual([]);
+    for (const command of [
+      { module: 'cli/approvals.ts', exports: ['runApprovalsCommand'] },
+      { module: 'cli/deploy.ts', exports: ['runDeployCommand'] },
+    ]) {
+      const reach = analyzer.reach(command);
+      const context = callContext(reach, {});
+      expect(reach.calls.map((c) => c.command)).toContain('GetParameterCommand');
+      expect(deniedCalls(reach.calls, policy.Statement, context)).toEqual([]);
+    }
     // The HTTP calls: every IAM-authorized route of the API, with a run id, on its deployed ARN.
     const api = logicalIdOf(platform, 'AWS::ApiGatewayV2::Api', /Api/);
     const routes = Object.values(platform.template.Resources)

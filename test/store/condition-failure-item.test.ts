@@ -65,4 +65,17 @@ describe('RunStore when DynamoDB returns the existing item with a failed conditi
       },
     ]);
   });
+
+  it('takes a repeated transition as done from the item the failed condition returned, without reading it again', async () => {
+    requests.length = 0;
+    const again = await store.transitionRun(existing.runId, 'RUNNING', { startedAt: 'later' });
+
+    expect(again).toMatchObject({ runId: existing.runId, status: 'RUNNING', startedAt: existing.startedAt });
+    expect(requests).toEqual([
+      {
+        target: 'DynamoDB_20120810.UpdateItem',
+        body: expect.objectContaining({ TableName: 'runs', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+      },
+    ]);
+  });
 });

@@ -1,4 +1,6 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../../core/errors';
+import type { ApprovalDecision, ApprovalRecord, DeploymentRecord, NotificationRecord } from '../../core/records';
 import { RunStore } from '../../store/run-store';
 import { queuedRun } from '../support/records';
 import { useRunStore } from '../support/store';
@@ -115,6 +117,130 @@ describe('RunStore (dynalite, real SDK v3)', () => {
       expect((await store.listActiveRuns()).items.map((r) => r.runId)).toEqual(['a', 'b']);
       await store.transitionRun('a', 'SUCCEEDED');
       expect((await store.listActiveRuns()).items.map((r) => r.runId)).toEqual(['b']);
+    });
+  });
+
+  // Every create is one put-if-absent, every status change one conditional transition (store/table.ts):
+  // what each record makes of a repeat differs, and is kept.
+  describe('gates, decisions and links', () => {
+    const gate: ApprovalRecord = {
+      runId: 'r1',
+      pipeline: 'web',
+      branch: 'main',
+      commitRange: { to: 'c1' },
+      commits: [],
+      tests: [],
+      risk: { class: 'normal', reasons: [] },
+      required: { approvals: 1 },
+      asked: ['ana'],
+      openedAt: '2026-11-25T09:00:00.000Z',
+      deadline: '2026-11-26T09:00:00.000Z',
+      status: 'PENDING',
+    };
+
+    it('opens a gate once; a second open resolves with the first', async () => {
+      expect(await store.createApproval(gate)).toEqual(gate);
+      expect(await store.createApproval({ ...gate, asked: ['bo'] })).toEqual(gate);
+      expect(await store.getApproval('r1')).toEqual(gate);
+    });
+
+    it('moves a gate forward only, a repeat being done', async () => {
+      await store.createApproval(gate);
+      const waiting = await store.transitionApproval('r1', 'WAITING', { taskToken: 'token-1' });
+      expect(await store.transitionApproval('r1', 'WAITING', { taskToken: 'token-2' })).toEqual(waiting);
+      await store.transitionApproval('r1', 'APPROVED');
+      await expect(store.transitionApproval('r1', 'WAITING')).rejects.toThrow(
+        'release gate of run r1 cannot move from APPROVED to WAITING',
+      );
+      await expect(store.transitionApproval('other', 'WAITING')).rejects.toBeInstanceOf(RunNotFoundError);
+    });
+
+    it("records an approver's decision once, and hands back the first to a second", async () => {
+      const approve: ApprovalDecision = {
+        runId: 'r1',
+        approverId: 'ana',
+        decision: 'approve',
+        via: 'cli',
+        principal: 'ana@example.com',
+        at: '2026-11-25T09:01:00.000Z',
+      };
+      expect(await store.recordDecision(approve)).toBeUndefined();
+      expect(await store.recordDecision({ ...approve, decision: 'reject', at: '2026-11-25T09:02:00.000Z' })).toEqual(
+        approve,
+      );
+      expect(await store.listDecisions('r1')).toEqual([approve]);
+    });
+
+    it('uses a link once', async () => {
+      expect(await store.useLink('r1', 'nonce-1', '2026-11-25T09:01:00.000Z')).toBe(true);
+      expect(await store.useLink('r1', 'nonce-1', '2026-11-25T09:02:00.000Z')).toBe(false);
+    });
+  });
+
+  describe('notifications', () => {
+    const notification: NotificationRecord = {
+      runId: 'r1',
+      id: 'slack:ended',
+      channel: 'slack',
+      status: 'PENDING',
+      message: { text: 'done' },
+      createdAt: '2026-11-25T09:00:00.000Z',
+      attempts: [],
+    };
+    const at = (minute: number) => new Date(`2026-11-25T09:0${minute}:00.000Z`);
+
+    it('records a notification once; a second record resolves with the first', async () => {
+      expect(await store.recordNotification(notification)).toEqual(notification);
+      expect(await store.recordNotification({ ...notification, message: { text: 'other' } })).toEqual(notification);
+    });
+
+    it('claims a notification for one sender until the claim lapses, and records each attempt', async () => {
+      await store.recordNotification(notification);
+      expect(await store.claimNotification('r1', 'slack:ended', at(0), at(1), 3)).toBe(true);
+      expect(await store.claimNotification('r1', 'slack:ended', at(0), at(1), 3)).toBe(false);
+      expect(await store.claimNotification('r1', 'slack:ended', at(2), at(3), 3)).toBe(true);
+      const failed = { at: at(2).toISOString(), outcome: 'FAILED' as const, error: 'timeout' };
+      await store.recordAttempt('r1', 'slack:ended', failed);
+      expect(await store.listNotifications('r1')).toEqual([{ ...notification, status: 'FAILED', attempts: [failed] }]);
+      // An attempt is recorded only by the sender holding the claim.
+      await expect(store.recordAttempt('r1', 'slack:ended', failed)).rejects.toBeInstanceOf(
+        ConditionalCheckFailedException,
+      );
+      expect(await store.claimNotification('r1', 'slack:ended', at(4), at(5), 1)).toBe(false);
+      expect(await store.claimNotification('r1', 'slack:ended', at(4), at(5), 2)).toBe(true);
+    });
+  });
+
+  describe('deployments', () => {
+    const deployment: DeploymentRecord = {
+      runId: 'r1',
+      pipeline: 'web',
+      function: 'web-api',
+      alias: 'live',
+      fromVersion: '1',
+      toVersion: '2',
+      steps: [],
+      step: -1,
+      status: 'IN_PROGRESS',
+      alarms: [],
+      alarmsSeen: [],
+      interventions: [],
+      startedAt: '2026-11-25T09:00:00.000Z',
+    };
+
+    it('records a deployment once; a second start resolves with the first', async () => {
+      expect(await store.createDeployment(deployment)).toEqual(deployment);
+      expect(await store.createDeployment({ ...deployment, fromVersion: '7' })).toEqual(deployment);
+    });
+
+    it('moves a deployment only from the statuses named, back and forth, and never takes a repeat as done', async () => {
+      await store.createDeployment(deployment);
+      const paused = await store.moveDeployment('r1', ['IN_PROGRESS'], 'PAUSED', { pausedAt: 't1' });
+      expect(paused).toEqual({ ...deployment, status: 'PAUSED', pausedAt: 't1' });
+      expect(await store.moveDeployment('r1', ['IN_PROGRESS'], 'PAUSED', { pausedAt: 't2' })).toBeUndefined();
+      expect(await store.moveDeployment('r1', ['PAUSED'], 'IN_PROGRESS')).toMatchObject({ status: 'IN_PROGRESS' });
+      expect(await store.moveDeployment('missing', ['IN_PROGRESS'], 'PAUSED')).toBeUndefined();
+      expect(await store.getDeployment('r1')).toEqual({ ...deployment, pausedAt: 't1' });
     });
   });
 });
