@@ -7,7 +7,8 @@ import type { SteplineConfig } from '../core/config';
 import { ConfigError } from '../core/config-errors';
 import { buildStepline } from '../lib/app';
 import { PlatformLimitError } from '../lib/errors';
-import { checkLimits, checkTemplateSizes, type LimitProblem } from '../lib/limits';
+import type { LimitProblem } from '../lib/errors';
+import { checkLimits, checkTemplateSizes } from '../lib/limits';
 import { readConfigFile } from './config-file';
 
 function loadConfig(): SteplineConfig {

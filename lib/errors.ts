@@ -3,7 +3,12 @@
  * validation, a grant stepline's permission rules refuse, a state machine definition whose Tasks cannot be granted.
  */
 import { SteplineError } from '../core/errors';
-import type { LimitProblem } from './limits';
+
+/** One limit a configuration would cross: where, and what to change. */
+export interface LimitProblem {
+  readonly where: string;
+  readonly message: string;
+}
 
 /** The configuration would cross limits `cdk synth` does not check; each problem names where and what to change. */
 export class PlatformLimitError extends SteplineError {

@@ -14,6 +14,7 @@ import { stageSpecs, stateMachineName } from '../core/config';
 import { alarmRuleName, deployRoleName, pipelineStackName, pushRuleName } from '../core/platform';
 import { executionName } from '../core/naming';
 import type { Stepline } from './app';
+import type { LimitProblem } from './errors';
 
 /** The limits, as the AWS quota pages state them. */
 export const LIMITS = {
@@ -56,11 +57,6 @@ function regionOf(stack: Stack): string {
 const REFERENCE_BYTES = 256;
 
 /** A problem found by a check: where, and the sentence that says what to change. */
-export interface LimitProblem {
-  readonly where: string;
-  readonly message: string;
-}
-
 export function checkLimits(stepline: Stepline): LimitProblem[] {
   const problems: LimitProblem[] = [];
   const stacks: [Stack, string, string | undefined][] = [
