@@ -447,6 +447,13 @@ async function end(
   const ended = await moveGate(approval, to, { ...fields, decidedAt: deps.now().toISOString() }, deps);
   if (!ended) {
     const current = (await deps.approvals.getApproval(approval.runId)) ?? approval;
+    // Another writer moved it meanwhile without ending it (held for its change window): the decision stands.
+    if (OPEN_APPROVAL_STATUSES.includes(current.status))
+      return {
+        approval: current,
+        ended: false,
+        message: `decision recorded; the gate is ${current.status.toLowerCase()}`,
+      };
     return {
       approval: current,
       ended: false,
@@ -471,7 +478,8 @@ async function moveGate(
   deps: GateDeps,
 ): Promise<ApprovalRecord | undefined> {
   try {
-    return await deps.approvals.transitionApproval(approval.runId, to, fields);
+    // From the status this writer read: of two writers ending the gate, only one moves it.
+    return await deps.approvals.transitionApproval(approval.runId, to, fields, approval.status);
   } catch (error) {
     if (error instanceof InvalidTransitionError) return undefined;
     throw error;

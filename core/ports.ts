@@ -181,8 +181,18 @@ export interface ApprovalStore {
   /** Records a gate; when the run has one already (a retried Task), resolves with it unchanged. */
   createApproval(approval: ApprovalRecord): Promise<ApprovalRecord>;
   getApproval(runId: string): Promise<ApprovalRecord | undefined>;
-  /** Moves a gate forward (a conditional write); throws InvalidTransitionError when it cannot. */
-  transitionApproval(runId: string, to: ApprovalStatus, fields?: ApprovalUpdate): Promise<ApprovalRecord>;
+  /**
+   * Moves a gate forward (a conditional write); throws InvalidTransitionError when it cannot. A gate
+   * already at `to` counts as moved (a retried Task), unless `from` is given: then the write holds only
+   * from that status, so of two writers that read the gate there, one moves it and the other is refused
+   * even when the gate is now where it was going (only the writer that ends a gate resumes its execution).
+   */
+  transitionApproval(
+    runId: string,
+    to: ApprovalStatus,
+    fields?: ApprovalUpdate,
+    from?: ApprovalStatus,
+  ): Promise<ApprovalRecord>;
   /** Records that the execution was told the gate's outcome. */
   markResumed(runId: string, at: string): Promise<void>;
   /**

@@ -45,7 +45,7 @@ import type {
   RunUpdate,
   StageUpdate,
 } from '../core/ports';
-import { RunAlreadyExistsError } from '../core/errors';
+import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../core/errors';
 import { INDEXES, keys } from './schema';
 import { RunTable, toRecord, type Page, type PutOutcome } from './table';
 
@@ -253,16 +253,31 @@ export class RunStore
     return (await this.table.get(keys.approval(runId))) as ApprovalRecord | undefined;
   }
 
-  /** Moves a gate forward (a conditional write on its status). */
-  async transitionApproval(runId: string, to: ApprovalStatus, fields: ApprovalUpdate = {}): Promise<ApprovalRecord> {
-    const updated = await this.table.forward({
-      key: keys.approval(runId),
-      label: `release gate of run ${runId}`,
-      from: predecessors(APPROVAL_TRANSITIONS, to),
-      to,
-      fields,
-    });
-    return updated as unknown as ApprovalRecord;
+  /** Moves a gate forward (a conditional write on its status; ApprovalStore says what `from` changes). */
+  async transitionApproval(
+    runId: string,
+    to: ApprovalStatus,
+    fields: ApprovalUpdate = {},
+    from?: ApprovalStatus,
+  ): Promise<ApprovalRecord> {
+    const label = `release gate of run ${runId}`;
+    const key = keys.approval(runId);
+    if (from === undefined) {
+      const updated = await this.table.forward({
+        key,
+        label,
+        from: predecessors(APPROVAL_TRANSITIONS, to),
+        to,
+        fields,
+      });
+      return updated as unknown as ApprovalRecord;
+    }
+    if (!predecessors(APPROVAL_TRANSITIONS, to).includes(from)) throw new InvalidTransitionError(label, from, to);
+    const outcome = await this.table.transition({ key, from: [from], to, fields });
+    if (outcome.moved) return outcome.record as unknown as ApprovalRecord;
+    const current = await outcome.found();
+    if (!current) throw new RunNotFoundError(runId);
+    throw new InvalidTransitionError(label, current.status as string, to, { cause: outcome.conflict });
   }
 
   async replaceTaskToken(runId: string, taskToken: string): Promise<ApprovalRecord> {

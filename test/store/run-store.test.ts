@@ -155,6 +155,26 @@ describe('RunStore (dynalite, real SDK v3)', () => {
       await expect(store.transitionApproval('other', 'WAITING')).rejects.toBeInstanceOf(RunNotFoundError);
     });
 
+    it('moves a gate from the status a writer read only: of two writers ending it, the second is refused', async () => {
+      await store.createApproval(gate);
+      await store.transitionApproval('r1', 'WAITING', { taskToken: 'token-1' });
+      const [first, second] = await Promise.allSettled([
+        store.transitionApproval('r1', 'APPROVED', { approvedBy: ['ana'] }, 'WAITING'),
+        store.transitionApproval('r1', 'APPROVED', { approvedBy: ['bo'] }, 'WAITING'),
+      ]);
+      const outcomes = [first, second].map((o) => o.status);
+      expect(outcomes.sort()).toEqual(['fulfilled', 'rejected']);
+      const refused = [first, second].find((o) => o.status === 'rejected') as PromiseRejectedResult;
+      expect(refused.reason).toBeInstanceOf(InvalidTransitionError);
+      expect((refused.reason as Error).message).toBe('release gate of run r1 cannot move from APPROVED to APPROVED');
+      const winner = (await store.getApproval('r1'))!;
+      expect(winner.status).toBe('APPROVED');
+      expect([first, second].find((o) => o.status === 'fulfilled')).toMatchObject({ value: winner });
+      await expect(store.transitionApproval('other', 'APPROVED', {}, 'WAITING')).rejects.toBeInstanceOf(
+        RunNotFoundError,
+      );
+    });
+
     it("records an approver's decision once, and hands back the first to a second", async () => {
       const approve: ApprovalDecision = {
         runId: 'r1',
