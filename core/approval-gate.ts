@@ -516,7 +516,17 @@ function gateFailure(approval: ApprovalRecord): ApprovalRejectedError | Approval
 }
 
 async function expire(approval: ApprovalRecord, deps: DecideDeps): Promise<void> {
-  await end(approval, 'EXPIRED', { outcome: `nobody decided before the deadline ${approval.deadline}` }, deps);
+  await end(approval, 'EXPIRED', { outcome: expiryOutcome(approval) }, deps);
+}
+
+/**
+ * Why a gate expired: nobody decided, or it was approved and a freeze held it past the deadline (the
+ * deadline is the wait's hard limit on AWS too: the Task's timeout).
+ */
+function expiryOutcome(approval: ApprovalRecord): string {
+  if (approval.status === 'HELD')
+    return `approved by ${(approval.approvedBy ?? []).join(', ')}, but held by freeze "${approval.heldBy?.freeze ?? ''}" past the deadline ${approval.deadline}`;
+  return `nobody decided before the deadline ${approval.deadline}`;
 }
 
 /**
@@ -581,7 +591,7 @@ export async function closeExpiredGate(runId: string, deps: GateDeps): Promise<v
     'EXPIRED',
     {
       decidedAt: deps.now().toISOString(),
-      outcome: `nobody decided before the deadline ${approval.deadline}`,
+      outcome: expiryOutcome(approval),
       // The execution ended it: there is nothing to resume.
       resumedAt: deps.now().toISOString(),
     },

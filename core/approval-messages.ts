@@ -104,6 +104,8 @@ export function outcomeLine(approval: ApprovalRecord): string {
     case 'REJECTED':
       return `${release} rejected: ${oneLine(approval.outcome)}`.trim();
     case 'EXPIRED':
+      if (approval.heldBy && approvedBy)
+        return `${release} expired: approved by ${approvedBy} but held by freeze "${oneLine(approval.heldBy.freeze)}" past ${oneLine(approval.deadline)}`;
       return `${release} expired: nobody decided before ${oneLine(approval.deadline)}`;
     case 'HELD':
       return `${release} approved by ${approvedBy} and held by freeze "${oneLine(approval.heldBy?.freeze)}" until ${oneLine(approval.heldBy?.until ?? 'it ends')}`;

@@ -456,6 +456,8 @@ export function eligibility(
   change: ChangeRecord,
   decision: 'approve' | 'reject' | 'override',
 ): string | undefined {
+  // Withdrawing is always allowed: an author may reject their own change, whatever group it needs.
+  if (decision === 'reject' && authoredBy(approver, change.commits)) return undefined;
   if (decision === 'override') {
     if (!policy.emergencyApprovers.includes(approver.id))
       return `${approver.id} is not an emergency approver of pipeline ${change.pipeline} (emergencyApprovers: ${policy.emergencyApprovers.join(', ') || 'none'})`;

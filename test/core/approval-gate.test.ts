@@ -397,6 +397,17 @@ describe('the release gate (core/approval-gate.ts)', () => {
       expect(statusOf(runId)).toBe('REJECTED');
     });
 
+    it('lets an author withdraw a change that needs a group they are not in', async () => {
+      const { runId } = await gate({ files: HIGH, author: { name: 'Dave', email: 'dave@example.com' } });
+
+      const result = await decision(runId, byEmail('dave@example.com'), { decision: 'reject', reason: 'withdrawn' });
+      expect(result).toMatchObject({ ended: true, message: 'rejected by dave: withdrawn' });
+      expect(statusOf(runId)).toBe('REJECTED');
+      // Withdrawing is not approving: the same author is still refused an approval of their change.
+      const other = await gate({ files: HIGH, author: { name: 'Dave', email: 'dave@example.com' } });
+      expect(await refusal(approve(other.runId, 'dave@example.com'))).toMatchObject({ status: 403 });
+    });
+
     it('refuses someone the policy does not list, naming them in the audit', async () => {
       const { runId } = await gate({ files: NORMAL });
 
@@ -628,6 +639,24 @@ describe('the release gate (core/approval-gate.ts)', () => {
       at('2026-11-27T09:59:59.999Z');
 
       expect((await approve(runId, 'alice@example.com')).ended).toBe(true);
+    });
+
+    it('expires an approved change a freeze holds past the deadline, saying so', async () => {
+      at('2026-11-26T10:00:00.000Z'); // Thursday: the deadline falls on Sunday, inside the weekend freeze
+      const { runId, deadline } = await gate({ files: NORMAL });
+      at('2026-11-27T17:00:00.000Z');
+      expect((await approve(runId, 'alice@example.com')).ended).toBe(false);
+      expect(statusOf(runId)).toBe('HELD');
+
+      at('2026-11-29T10:04:00.000Z');
+      expect(await sweepApprovals(deps)).toEqual({ [runId]: 'expired' });
+      const outcome = `approved by alice, but held by freeze "weekend" past the deadline ${deadline}`;
+      expect(store.approvals.get(runId)).toMatchObject({ status: 'EXPIRED', outcome });
+      expect(tasks.told.get(`token-of-${runId}`)).toEqual({
+        kind: 'failed',
+        error: 'Approval.Expired',
+        cause: outcome,
+      });
     });
 
     it('the sweep expires a gate past its deadline, and leaves one before it', async () => {
