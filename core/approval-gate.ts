@@ -540,43 +540,53 @@ export async function sweepApprovals(deps: DecideDeps): Promise<Record<string, s
   do {
     const page = await deps.runs.listActiveRuns({ limit: 50, cursor });
     for (const run of page.items) {
-      const approval = await deps.approvals.getApproval(run.runId);
-      if (!approval) continue;
-      if (!OPEN_APPROVAL_STATUSES.includes(approval.status)) {
-        if (approval.taskToken && !approval.resumedAt) {
-          await resume(approval, deps);
-          done[run.runId] = 'resumed';
-        }
-        continue;
-      }
-      if (Date.parse(approval.deadline) <= now.getTime()) {
-        await expire(approval, deps);
-        done[run.runId] = 'expired';
-        continue;
-      }
-      if (approval.status === 'HELD') {
-        const policy = (await deps.catalog.lookup(run.pipeline))?.approval;
-        if (policy && !freezeInForce(policy, now)) {
-          const result = await end(
-            approval,
-            'APPROVED',
-            {
-              outcome: `approved by ${(approval.approvedBy ?? []).join(', ')}; released when freeze "${approval.heldBy?.freeze}" ended`,
-            },
-            deps,
-          );
-          if (result.ended) {
-            await audit(deps, run.runId, 'released-by-window', `freeze "${approval.heldBy?.freeze}" ended`, {
-              via: 'clock',
-            });
-            done[run.runId] = 'released';
-          }
-        }
+      // One gate's failure (its resume refused, a throttled write) does not keep the others waiting for the
+      // next round: it is reported in the round's result, and the next round tries it again.
+      try {
+        const outcome = await sweepGate(run, now, deps);
+        if (outcome) done[run.runId] = outcome;
+      } catch (error) {
+        done[run.runId] = `failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
       }
     }
     cursor = page.cursor;
   } while (cursor);
   return done;
+}
+
+/** One round of the sweep for one active run's gate: what it did, if anything. */
+async function sweepGate(run: RunRecord, now: Date, deps: DecideDeps): Promise<string | undefined> {
+  const approval = await deps.approvals.getApproval(run.runId);
+  if (!approval) return undefined;
+  if (!OPEN_APPROVAL_STATUSES.includes(approval.status)) {
+    if (!approval.taskToken || approval.resumedAt) return undefined;
+    await resume(approval, deps);
+    return 'resumed';
+  }
+  if (Date.parse(approval.deadline) <= now.getTime()) {
+    await expire(approval, deps);
+    return 'expired';
+  }
+  if (approval.status === 'HELD') {
+    const policy = (await deps.catalog.lookup(run.pipeline))?.approval;
+    if (policy && !freezeInForce(policy, now)) {
+      const result = await end(
+        approval,
+        'APPROVED',
+        {
+          outcome: `approved by ${(approval.approvedBy ?? []).join(', ')}; released when freeze "${approval.heldBy?.freeze}" ended`,
+        },
+        deps,
+      );
+      if (result.ended) {
+        await audit(deps, run.runId, 'released-by-window', `freeze "${approval.heldBy?.freeze}" ended`, {
+          via: 'clock',
+        });
+        return 'released';
+      }
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -185,6 +185,8 @@ class MemoryTasks implements TaskResumer {
   private readonly waiting = new Set<string>();
   /** While true, Step Functions cannot be reached: every call fails, as a network error does. */
   unreachable = false;
+  /** Tokens whose calls fail (one execution's resume refused while the others go through). */
+  readonly failing = new Set<string>();
 
   wait(taskToken: string): void {
     this.waiting.add(taskToken);
@@ -199,7 +201,8 @@ class MemoryTasks implements TaskResumer {
     return this.waiting.has(taskToken) ? 'resumed' : 'ended';
   }
   private end(taskToken: string, outcome: typeof this.told extends Map<string, infer O> ? O : never) {
-    if (this.unreachable) throw new Error('connect ECONNREFUSED states.eu-west-1.amazonaws.com');
+    if (this.unreachable || this.failing.has(taskToken))
+      throw new Error('connect ECONNREFUSED states.eu-west-1.amazonaws.com');
     if (!this.waiting.delete(taskToken)) return 'ended' as const;
     this.told.set(taskToken, outcome);
     return 'resumed' as const;
@@ -757,6 +760,23 @@ describe('the release gate (core/approval-gate.ts)', () => {
     expect(tasks.told.get(`token-of-${runId}`)).toMatchObject({ kind: 'succeeded', output: { status: 'APPROVED' } });
     expect(await sweepApprovals(deps)).toEqual({});
     expect(eventsOf(runId).slice(-2)).toEqual(['approved', 'execution-resumed']);
+  });
+
+  it('the sweep goes on past a gate it cannot resume, reporting it, and tries it again next round', async () => {
+    const stuck = await gate({ files: NORMAL });
+    const overdue = await gate({ files: NORMAL });
+    tasks.failing.add(`token-of-${stuck.runId}`);
+    await expect(approve(stuck.runId, 'alice@example.com')).rejects.toThrow(/ECONNREFUSED/);
+    at('2026-11-27T10:04:00.000Z');
+
+    expect(await sweepApprovals(deps)).toEqual({
+      [stuck.runId]: 'failed: Error: connect ECONNREFUSED states.eu-west-1.amazonaws.com',
+      [overdue.runId]: 'expired',
+    });
+    expect(tasks.told.get(`token-of-${overdue.runId}`)).toMatchObject({ kind: 'failed', error: 'Approval.Expired' });
+
+    tasks.failing.clear();
+    expect(await sweepApprovals(deps)).toEqual({ [stuck.runId]: 'resumed' });
   });
 
   it('keeps the audit trail in the order things happened, with who and through which channel', async () => {
