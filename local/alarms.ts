@@ -23,6 +23,7 @@ import { parseInput } from '../core/schemas';
 import { UnknownAlarmsError } from '../lambdas/adapters/alarm-reader';
 import { operation, type Operation } from './aws-endpoint';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
+import { busEvent } from './event-bus';
 import type { LocalMetrics } from './functions/metrics';
 import { TimeScale } from './time-scale';
 
@@ -278,14 +279,12 @@ export class LocalAlarms {
     const previous = record.state;
     record.state = next;
     const { metric, definition } = record.alarm;
-    return {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'CloudWatch Alarm State Change',
+    return busEvent({
       source: 'aws.cloudwatch',
+      detailType: 'CloudWatch Alarm State Change',
       account: this.account,
-      time: next.at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
       region: this.region,
+      time: next.at,
       resources: [record.arn],
       detail: {
         alarmName: record.alarm.name,
@@ -305,7 +304,7 @@ export class LocalAlarms {
           ],
         },
       },
-    };
+    });
   }
 }
 

@@ -74,7 +74,7 @@ import { LocalBuildRunner } from './build-runner';
 import type { RecoveryReport } from './build-runner';
 import { LocalCodeBuild, type BuildRunner } from './codebuild';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
-import { LocalEventBus, type BusEvent } from './event-bus';
+import { busEvent, LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGitSource, type RefUpdate } from './git-source';
 import { localGeneratedSecret, pushDelivery } from './github-delivery';
 import { ChannelSenders } from '../lambdas/adapters/notification-senders';
@@ -683,24 +683,21 @@ export class LocalRuntime {
   private executionEnded(execution: Execution): void {
     // Stopping: the executions are aborted and their runs recorded by close(); nothing moves on.
     if (this.closing) return;
-    const ended = this.bus.put({
-      version: '0',
-      id: randomUUID(),
-      'detail-type': EXECUTION_STATUS_DETAIL_TYPE,
-      source: 'aws.states',
-      account: LOCAL_ACCOUNT,
-      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region: LOCAL_REGION,
-      resources: [execution.executionArn],
-      detail: {
-        executionArn: execution.executionArn,
-        stateMachineArn: execution.stateMachineArn,
-        name: execution.name,
-        status: execution.status,
-        startDate: execution.startDate.getTime(),
-        stopDate: execution.stopDate?.getTime(),
-      },
-    });
+    const ended = this.bus.put(
+      busEvent({
+        source: 'aws.states',
+        detailType: EXECUTION_STATUS_DETAIL_TYPE,
+        resources: [execution.executionArn],
+        detail: {
+          executionArn: execution.executionArn,
+          stateMachineArn: execution.stateMachineArn,
+          name: execution.name,
+          status: execution.status,
+          startDate: execution.startDate.getTime(),
+          stopDate: execution.stopDate?.getTime(),
+        },
+      }),
+    );
     const handled = Promise.allSettled(ended.map((d) => d.result));
     this.endings.set(execution.executionArn, handled);
   }
@@ -821,14 +818,11 @@ function localProjects(pipeline: PipelineConfig, git: LocalGitSource) {
 export function codeCommitEvent(update: RefUpdate, time = new Date(), id: string = randomUUID()): BusEvent {
   const [, kind, ...name] = update.ref.split('/');
   const event = LocalGitSource.refEvent(update);
-  return {
-    version: '0',
-    id,
-    'detail-type': CODECOMMIT_DETAIL_TYPE,
+  return busEvent({
     source: 'aws.codecommit',
-    account: LOCAL_ACCOUNT,
-    time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: LOCAL_REGION,
+    detailType: CODECOMMIT_DETAIL_TYPE,
+    id,
+    time,
     resources: [repositoryArn(update.repository)],
     detail: {
       callerUserArn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/${process.env.USER ?? 'local'}`,
@@ -841,7 +835,7 @@ export function codeCommitEvent(update: RefUpdate, time = new Date(), id: string
       repositoryId: update.repository,
       repositoryName: update.repository,
     },
-  };
+  });
 }
 
 const name = z.string().min(1).max(2048);
@@ -883,19 +877,15 @@ function awsOperations(
               name: 'ResourceNotFoundException',
             });
           }
-          const id = randomUUID();
-          bus.put({
-            version: '0',
-            id,
-            'detail-type': entry.DetailType,
+          const event = busEvent({
             source: entry.Source,
-            account: LOCAL_ACCOUNT,
-            time: new Date(entry.Time ? entry.Time * 1000 : Date.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-            region: LOCAL_REGION,
-            resources: entry.Resources ?? [],
+            detailType: entry.DetailType,
+            time: entry.Time ? new Date(entry.Time * 1000) : undefined,
+            resources: entry.Resources,
             detail: JSON.parse(entry.Detail) as Record<string, unknown>,
           });
-          return { EventId: id };
+          bus.put(event);
+          return { EventId: event.id };
         }),
       }),
     ),
