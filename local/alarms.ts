@@ -23,6 +23,7 @@ import { parseInput } from '../core/schemas';
 import { UnknownAlarmsError } from '../lambdas/adapters/alarm-reader';
 import { operation, type Operation } from './aws-endpoint';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
+import { serviceError } from './aws-errors';
 import { busEvent } from './event-bus';
 import type { LocalMetrics } from './functions/metrics';
 import { TimeScale } from './time-scale';
@@ -351,7 +352,10 @@ const DEFAULT_MAX_RECORDS = 50;
 export function describeAlarmsOperation(alarms: LocalAlarms): Operation<z.infer<typeof describeAlarmsRequest>> {
   return operation(describeAlarmsRequest, (request) => {
     if (request.AlarmNames && request.AlarmNamePrefix !== undefined) {
-      throw awsError('InvalidParameterCombinationException', 'AlarmNames and AlarmNamePrefix cannot both be given.');
+      throw serviceError(
+        'InvalidParameterCombinationException',
+        'AlarmNames and AlarmNamePrefix cannot both be given.',
+      );
     }
     const after = request.NextToken === undefined ? undefined : pageStart(request.NextToken);
     const matching = alarms
@@ -394,11 +398,7 @@ function pageToken(lastName: string): string {
 
 function pageStart(token: string): string {
   const decoded = Buffer.from(token, 'base64url').toString('utf8');
-  if (!decoded.startsWith('after:')) throw awsError('InvalidNextToken', 'The service returned an invalid NextToken.');
+  if (!decoded.startsWith('after:'))
+    throw serviceError('InvalidNextToken', 'The service returned an invalid NextToken.');
   return decoded.slice('after:'.length);
-}
-
-/** An Error named as the AWS error code: the local endpoint answers it as that service's error. */
-function awsError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { name: code });
 }

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Build, Report, TestCase } from '@aws-sdk/client-codebuild';
+import { serviceError } from './aws-errors';
 import type { BuildRequest, LocalBuildResult, RecoveryReport } from './build-runner';
 
 export interface LocalProject {
@@ -78,9 +79,7 @@ export class LocalCodeBuild {
   describeTestCases(request: { reportArn: string; filter?: { status?: string }; maxResults?: number }) {
     const testCases = this.runner.describeTestCases(request.reportArn, request.filter?.status);
     if (!testCases) {
-      throw Object.assign(new Error(`Report ${request.reportArn} does not exist`), {
-        name: 'ResourceNotFoundException',
-      });
+      throw serviceError('ResourceNotFoundException', `Report ${request.reportArn} does not exist`);
     }
     return { testCases: testCases.slice(0, request.maxResults ?? 50) };
   }

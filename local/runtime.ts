@@ -74,6 +74,7 @@ import { LocalBuildRunner } from './build-runner';
 import type { RecoveryReport } from './build-runner';
 import { LocalCodeBuild, type BuildRunner } from './codebuild';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
+import { serviceError } from './aws-errors';
 import { busEvent, LocalEventBus, type BusEvent } from './event-bus';
 import { LocalGitSource, type RefUpdate } from './git-source';
 import { localGeneratedSecret, pushDelivery } from './github-delivery';
@@ -873,9 +874,7 @@ function awsOperations(
         Entries: r.Entries.map((entry) => {
           const bus = buses[entry.EventBusName.split('/').pop()!];
           if (!bus) {
-            throw Object.assign(new Error(`Event bus ${entry.EventBusName} does not exist.`), {
-              name: 'ResourceNotFoundException',
-            });
+            throw serviceError('ResourceNotFoundException', `Event bus ${entry.EventBusName} does not exist.`);
           }
           const event = busEvent({
             source: entry.Source,
@@ -894,9 +893,7 @@ function awsOperations(
     'secretsmanager.GetSecretValue': operation(z.object({ SecretId: name }), (r) => {
       const value = generatedSecrets[r.SecretId] ?? localSecret(secretsDir, r.SecretId);
       if (value === undefined) {
-        throw Object.assign(new Error("Secrets Manager can't find the specified secret."), {
-          name: 'ResourceNotFoundException',
-        });
+        throw serviceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
       }
       return { Name: r.SecretId, SecretString: value, VersionId: 'local' };
     }),
@@ -949,8 +946,7 @@ function awsOperations(
     }),
     'AmazonSSM.GetParameter': operation(z.object({ Name: name }), (r) => {
       const value = parameters.get(r.Name);
-      if (value === undefined)
-        throw Object.assign(new Error(`Parameter ${r.Name} not found.`), { name: 'ParameterNotFound' });
+      if (value === undefined) throw serviceError('ParameterNotFound', `Parameter ${r.Name} not found.`);
       return { Parameter: { Name: r.Name, Type: 'String', Value: value, Version: 1 } };
     }),
     'CodeBuild_20161006.BatchGetBuilds': operation(z.object({ ids: z.array(name).min(1).max(100) }), (r) =>
@@ -980,9 +976,7 @@ function awsOperations(
       async (r) => {
         const events = await codebuild.getLogEvents(r);
         if (!events) {
-          throw Object.assign(new Error('The specified log stream does not exist.'), {
-            name: 'ResourceNotFoundException',
-          });
+          throw serviceError('ResourceNotFoundException', 'The specified log stream does not exist.');
         }
         return events;
       },
@@ -998,9 +992,7 @@ function awsOperations(
         const differences = await git
           .differences(r.repositoryName, r.beforeCommitSpecifier, r.afterCommitSpecifier)
           .catch(() => {
-            throw Object.assign(new Error(`Commit ${r.afterCommitSpecifier} does not exist`), {
-              name: 'CommitDoesNotExistException',
-            });
+            throw serviceError('CommitDoesNotExistException', `Commit ${r.afterCommitSpecifier} does not exist`);
           });
         const blob = (path?: string) => (path ? { path, mode: '100644', blobId: '' } : undefined);
         return {
@@ -1017,7 +1009,7 @@ function awsOperations(
         const { author, message, parents } = await git.getCommit(r.repositoryName, r.commitId);
         return { commit: { commitId: r.commitId, message, author, committer: author, parents } };
       } catch {
-        throw Object.assign(new Error(`Commit ${r.commitId} does not exist`), { name: 'CommitDoesNotExistException' });
+        throw serviceError('CommitDoesNotExistException', `Commit ${r.commitId} does not exist`);
       }
     }),
   };

@@ -13,7 +13,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { TASK_RESOURCES, scopeOf, statesOf, taskResources } from '../core/asl';
 import { MAX_LOCAL_TIMEOUT_SECONDS } from '../core/asl-lint';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
-import { TaskError } from './task-error';
+import { serviceError, taskError } from './aws-errors';
 import { TimeScale } from './time-scale';
 
 export interface TaskContext {
@@ -65,25 +65,6 @@ export interface Execution {
   readonly done: Promise<void>;
 }
 
-/** Errors named as the SFN API names them, so the SDK client maps them to its exception classes. */
-export class SfnApiError extends Error {
-  constructor(
-    code:
-      | 'ExecutionAlreadyExists'
-      | 'StateMachineDoesNotExist'
-      | 'InvalidName'
-      | 'ExecutionDoesNotExist'
-      | 'InvalidExecutionInput'
-      | 'TaskDoesNotExist'
-      | 'InvalidToken'
-      | 'InvalidOutput',
-    message: string,
-  ) {
-    super(message);
-    this.name = code;
-  }
-}
-
 interface RegisteredMachine {
   readonly machine: StateMachine;
   readonly definition: Record<string, unknown>;
@@ -121,7 +102,7 @@ export class LocalStepFunctions {
     const { input: passed, seconds } = input as { input: unknown; seconds: unknown };
     // "You must specify time as a positive, integer value from 0 up to 99999999" (Wait state, ASL).
     if (!(Number.isInteger(seconds) && (seconds as number) >= 0 && (seconds as number) <= MAX_WAIT_SECONDS)) {
-      throw new TaskError(
+      throw taskError(
         'States.Runtime',
         `a Wait state's SecondsPath must give a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, got ${JSON.stringify(seconds)}`,
       );
@@ -194,20 +175,20 @@ export class LocalStepFunctions {
   startExecution(stateMachineArn: string, name: string, input: string): Execution {
     const registered = this.machines.get(stateMachineArn);
     if (!registered)
-      throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
-    if (!/^[0-9A-Za-z_-]{1,80}$/.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
+      throw serviceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    if (!/^[0-9A-Za-z_-]{1,80}$/.test(name)) throw serviceError('InvalidName', `Invalid Name: '${name}'`);
     const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const existing = this.executions.get(executionArn);
     if (existing) {
       // AWS: idempotent while the first is running with the same input; otherwise the name is taken.
       if (existing.status === 'RUNNING' && existing.input === input) return existing;
-      throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+      throw serviceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
     let parsedInput: unknown;
     try {
       parsedInput = JSON.parse(input);
     } catch {
-      throw new SfnApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
+      throw serviceError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
     }
     return this.launch(
       registered,
@@ -358,14 +339,14 @@ export class LocalStepFunctions {
     try {
       parsed = JSON.parse(output);
     } catch {
-      throw new SfnApiError('InvalidOutput', 'Invalid Output: not JSON');
+      throw serviceError('InvalidOutput', 'Invalid Output: not JSON');
     }
     this.settle(taskToken).resolve(parsed);
   }
 
   /** SendTaskFailure: fails the Task waiting on the token with this error and cause. */
   sendTaskFailure(taskToken: string, error: string, cause: string): void {
-    this.settle(taskToken).reject(new TaskError(error, cause));
+    this.settle(taskToken).reject(taskError(error, cause));
   }
 
   /** SendTaskHeartbeat: the token's Task is still waiting (heartbeats are not timed locally). */
@@ -381,25 +362,25 @@ export class LocalStepFunctions {
 
   private waitingTask(taskToken: string): NonNullable<TaskTokenEntry['waiter']> {
     const entry = this.tokens.get(taskToken);
-    if (!entry) throw new SfnApiError('InvalidToken', 'Invalid Token: no task was given this token');
+    if (!entry) throw serviceError('InvalidToken', 'Invalid Token: no task was given this token');
     const execution = this.executions.get(entry.executionArn);
     if (!entry.waiter || execution?.status !== 'RUNNING') {
       this.tokens.delete(taskToken);
-      throw new SfnApiError('TaskDoesNotExist', 'Task Does Not Exist: the task waiting on this token has ended');
+      throw serviceError('TaskDoesNotExist', 'Task Does Not Exist: the task waiting on this token has ended');
     }
     return entry.waiter;
   }
 
   describeExecution(executionArn: string): Execution {
     const execution = this.executions.get(executionArn);
-    if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    if (!execution) throw serviceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     return execution;
   }
 
   /** StopExecution: aborts a running execution (it ends ABORTED, and its end is told as any other). */
   stopExecution(executionArn: string): Promise<void> {
     const execution = this.executions.get(executionArn);
-    if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    if (!execution) throw serviceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     if (execution.status === 'RUNNING') execution.abort.abort();
     return execution.done;
   }
