@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
-import type * as z from 'zod';
+import * as z from 'zod';
 import { AwsError } from './aws-errors';
 import { LOCAL_ACCOUNT } from './constants';
 import { InvalidRequestError } from '../core/errors';
@@ -46,6 +46,9 @@ interface AnyOperation {
   readonly request: z.ZodType<unknown>;
   handle(request: never): unknown;
 }
+
+/** A name or ARN in a request: what most AWS operations take (1 to 2048 characters). */
+export const awsName = z.string().min(1).max(2048);
 
 /** Declares an operation, typing `handle` by `request`. */
 export function operation<T>(request: z.ZodType<T>, handle: (request: T) => unknown): Operation<T> {

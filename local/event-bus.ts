@@ -8,6 +8,8 @@ import * as z from 'zod';
 import { matchesPattern, validatePattern } from '../core/event-pattern';
 import { parseInput } from '../core/schemas';
 import { applyInputTemplate, type SourceTrigger } from '../core/triggers';
+import { awsName, operation } from './aws-endpoint';
+import { serviceError } from './aws-errors';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
 
 export const eventEnvelopeSchema = z.object({
@@ -94,4 +96,43 @@ export class LocalEventBus {
       .filter((rule) => matchesPattern(rule.pattern, valid))
       .map((rule) => ({ rule: rule.name, result: rule.target(applyInputTemplate(rule.input, valid)) }));
   }
+}
+
+/** EventBridge's PutEvents onto the local buses by name (or ARN); a bus local mode does not have is ResourceNotFoundException. */
+export function putEventsOperation(buses: Readonly<Record<string, LocalEventBus>>) {
+  return {
+    'AWSEvents.PutEvents': operation(
+      z.object({
+        Entries: z
+          .array(
+            z.object({
+              EventBusName: awsName,
+              Source: awsName,
+              DetailType: awsName,
+              Detail: z.string().max(256 * 1024),
+              Resources: z.array(awsName).optional(),
+              Time: z.number().optional(),
+            }),
+          )
+          .min(1)
+          .max(10),
+      }),
+      (r) => ({
+        FailedEntryCount: 0,
+        Entries: r.Entries.map((entry) => {
+          const bus = buses[entry.EventBusName.split('/').pop()!];
+          if (!bus) throw serviceError('ResourceNotFoundException', `Event bus ${entry.EventBusName} does not exist.`);
+          const event = busEvent({
+            source: entry.Source,
+            detailType: entry.DetailType,
+            time: entry.Time ? new Date(entry.Time * 1000) : undefined,
+            resources: entry.Resources,
+            detail: JSON.parse(entry.Detail) as Record<string, unknown>,
+          });
+          bus.put(event);
+          return { EventId: event.id };
+        }),
+      }),
+    ),
+  };
 }

@@ -6,13 +6,15 @@
  * (local/time-scale.ts) its Wait states wait that many times less.
  */
 import './polyfills';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import * as z from 'zod';
 import { TASK_RESOURCES, scopeOf, statesOf, taskResources } from '../core/asl';
 import { MAX_LOCAL_TIMEOUT_SECONDS } from '../core/asl-lint';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
+import { awsName, operation } from './aws-endpoint';
 import { serviceError, taskError } from './aws-errors';
 import { TimeScale } from './time-scale';
 
@@ -476,6 +478,40 @@ export class LocalStepFunctions {
     this.executions.set(record.executionArn, execution);
     if (interrupted) this.save(execution);
   }
+}
+
+/** The Step Functions API operations the handlers call, over the local executions. */
+export function stepFunctionsOperations(sfn: LocalStepFunctions) {
+  return {
+    'AWSStepFunctions.SendTaskSuccess': operation(
+      z.object({ taskToken: z.string().min(1).max(2048), output: z.string().max(256 * 1024) }),
+      (r) => (sfn.sendTaskSuccess(r.taskToken, r.output), {}),
+    ),
+    'AWSStepFunctions.SendTaskFailure': operation(
+      z.object({
+        taskToken: z.string().min(1).max(2048),
+        error: z.string().max(256).optional(),
+        cause: z.string().max(32_768).optional(),
+      }),
+      (r) => (sfn.sendTaskFailure(r.taskToken, r.error ?? '', r.cause ?? ''), {}),
+    ),
+    'AWSStepFunctions.SendTaskHeartbeat': operation(
+      z.object({ taskToken: z.string().min(1).max(2048) }),
+      (r) => (sfn.sendTaskHeartbeat(r.taskToken), {}),
+    ),
+    'AWSStepFunctions.StartExecution': operation(
+      z.object({ stateMachineArn: awsName, name: awsName.optional(), input: z.string().optional() }),
+      (r) => {
+        const execution = sfn.startExecution(r.stateMachineArn, r.name ?? randomUUID(), r.input ?? '{}');
+        return { executionArn: execution.executionArn, startDate: execution.startDate };
+      },
+    ),
+    'AWSStepFunctions.DescribeExecution': operation(z.object({ executionArn: awsName }), (r) => {
+      const { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause } =
+        sfn.describeExecution(r.executionArn);
+      return { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause };
+    }),
+  };
 }
 
 /** An execution ARN as a file name: `<state machine>:<name>`, both made of safe characters. */
