@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PipelineConfig } from '../core/config';
-import type { LocalFunctions } from './functions/runtime';
+import type { LocalFunctions } from './functions/local-lambda';
 
 /**
  * A deploy target as the CDK app stands it up on AWS: the function, a first version that answers it

@@ -54,7 +54,7 @@ import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from
 import { GIT_PUSH_ROUTE, LocalDeliveries, type DeliveryProblem } from './deliveries';
 import { sendTraffic, standUpTarget } from './deploy-targets';
 import { busEvent, type LocalEventBus } from './event-bus';
-import type { LocalFunctions } from './functions/runtime';
+import type { LocalFunctions } from './functions/local-lambda';
 import { localRepositoryName, type LocalGitSource } from './git-source';
 import { LocalOutbox, LocalSenders, localSecret } from './outbox';
 import { failInterruptedRuns } from './recovery';

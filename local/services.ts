@@ -33,7 +33,7 @@ import { GIT_PUSH_ROUTE, GITHUB_WEBHOOK_ROUTE, gitPushSchema, type GitPush } fro
 import { LocalEventBus } from './event-bus';
 import { lambdaApiRoute } from './functions/lambda-api';
 import { LocalMetrics } from './functions/metrics';
-import { LocalFunctions } from './functions/runtime';
+import { LocalFunctions } from './functions/local-lambda';
 import { LocalGitSource, localRepositoryName } from './git-source';
 import { localGeneratedSecret } from './github-delivery';
 import { LocalParameterStore } from './parameter-store';

@@ -2,7 +2,7 @@
  * Lambda's API on the local endpoint, as `@aws-sdk/client-lambda` calls it (REST-JSON under `/2015-03-31/functions/`),
  * so that the deployer's Lambda adapter runs unchanged against the local runtime: UpdateFunctionCode,
  * UpdateFunctionConfiguration, GetFunction, GetFunctionConfiguration, PublishVersion, GetAlias, UpdateAlias and Invoke
- * (RequestResponse). Updates are asynchronous as on Lambda (runtime.ts): their answers, and GetFunction's and
+ * (RequestResponse). Updates are asynchronous as on Lambda (local-lambda.ts): their answers, and GetFunction's and
  * GetFunctionConfiguration's, carry `State` and `LastUpdateStatus`.
  *
  * Errors travel as the REST-JSON protocol carries them — the status, the code in `x-amzn-errortype`, and
@@ -16,7 +16,7 @@ import type { FunctionUrlRoute } from '../aws-endpoint';
 import { InvalidRequestError } from '../../core/errors';
 import { parseInput } from '../../core/schemas';
 import { AwsError, serviceError, type LambdaErrorCode } from '../aws-errors';
-import { functionArn, type FunctionConfiguration, type LocalFunctions } from './runtime';
+import { functionArn, type FunctionConfiguration, type LocalFunctions } from './local-lambda';
 
 const PREFIX = '/2015-03-31/functions/';
 
