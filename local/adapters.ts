@@ -4,7 +4,7 @@
  */
 import type { Build } from '@aws-sdk/client-codebuild';
 import type { LocalCodeBuild, StartBuildParameters } from './codebuild';
-import type { TaskAdapter } from './step-functions';
+import type { TaskAdapter } from './executions';
 import { taskError } from './aws-errors';
 
 export type LocalFunction = (event: unknown) => Promise<unknown>;
