@@ -50,7 +50,7 @@ import { busEvent, type LocalEventBus } from './event-bus';
 import type { LocalFunctions } from './functions/local-lambda';
 import { localRepositoryName, type LocalGitSource } from './git-source';
 import { LocalOutbox, LocalSenders, localSecret } from './outbox';
-import { failInterruptedRuns } from './recovery';
+import { interruptedRunsOf, recordInterruptedRuns } from './recovery';
 import { startServices, type LocalRuntimeOptions, type LocalServices } from './services';
 import type { Execution, LocalStepFunctions } from './step-functions';
 import type { StoreServer } from './store-server';
@@ -302,7 +302,15 @@ export class LocalRuntime {
         },
       });
     }
+    // What the last local mode left active is recorded as ended, now that its end can be announced.
+    await runtime.recordInterrupted(runtime.interruptedRuns);
     return runtime;
+  }
+
+  /** Records runs whose executions a stop or a kill ended (local/recovery.ts); resolves once their ends are announced. */
+  private async recordInterrupted(runIds: readonly string[]): Promise<void> {
+    await recordInterruptedRuns(runIds, { store: this.store, now: this.now, endpointUrl: this.endpoint.url });
+    await Promise.all(runIds.map((runId) => this.notificationsOf(runId)));
   }
 
   /**
@@ -444,7 +452,9 @@ export class LocalRuntime {
     this.alarms.stop();
     await this.stepFunctions.stopAll();
     await this.lambdas.close();
-    await failInterruptedRuns(this.store, this.now, new Set(this.stepFunctions.suspendedExecutions()));
+    await this.recordInterrupted(
+      await interruptedRunsOf(this.store, new Set(this.stepFunctions.suspendedExecutions())),
+    );
     rmSync(join(this.stateDir, ENDPOINT_FILE), { force: true });
     await this.endpoint.close();
     await this.storeServer.close();
