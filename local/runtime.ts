@@ -2,6 +2,11 @@
  * Local mode: the platform on one machine. The same ASL, executed locally; the same handlers, with
  * SDK clients pointed at local endpoints; dynalite for DynamoDB; bare git repositories for CodeCommit;
  * the build runner for CodeBuild. Only these edges differ from AWS.
+ *
+ * This module starts the local services (services.ts), wires the platform's handlers onto them, and
+ * stops them. Each service stands in for one AWS service in a module of its own (see the endpoint's
+ * operation table, aws-operations.ts); deliveries of pushes are kept in deliveries.ts, what a stop or a
+ * kill left behind is recorded by recovery.ts, deploy targets and their traffic are in deploy-targets.ts.
  */
 import './polyfills';
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +29,7 @@ import { alarmRuleTrigger, deploymentAlarms } from '../core/deploy-alarms';
 import { ControlRefusedError } from '../core/deployment';
 import { runEventTrigger, sourceChangedTrigger } from '../core/source-events';
 import type { StartRunResult } from '../core/start-run';
-import { EXECUTION_STATUS_DETAIL_TYPE, codeCommitTrigger, executionEndedTrigger } from '../core/triggers';
+import { codeCommitTrigger, executionEndedTrigger } from '../core/triggers';
 import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
 import { approvalDecisionsDeps, createHandler as createApprovalDecisions } from '../lambdas/approval-decisions';
 import { approvalGateDeps, createHandler as createApprovalGate } from '../lambdas/approval-gate';
@@ -46,13 +51,14 @@ import { repositoryArn } from './codecommit';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
 import { GIT_PUSH_ROUTE, LocalDeliveries } from './deliveries';
 import { sendTraffic, standUpTarget } from './deploy-targets';
-import { busEvent, type LocalEventBus } from './event-bus';
+import type { LocalEventBus } from './event-bus';
 import type { LocalFunctions } from './functions/local-lambda';
 import { localRepositoryName, type LocalGitSource } from './git-source';
 import { LocalOutbox, LocalSenders, localSecret } from './outbox';
 import { interruptedRunsOf, recordInterruptedRuns } from './recovery';
 import { startServices, type LocalRuntimeOptions, type LocalServices } from './services';
-import type { Execution, LocalStepFunctions } from './step-functions';
+import { executionStatusChange, type Execution } from './executions';
+import type { LocalStepFunctions } from './step-functions';
 import type { StoreServer } from './store-server';
 import type { TimeScale } from './time-scale';
 
@@ -408,21 +414,7 @@ export class LocalRuntime {
   private executionEnded(execution: Execution): void {
     // Stopping: the executions are aborted and their runs recorded by close(); nothing moves on.
     if (this.closing) return;
-    const ended = this.bus.put(
-      busEvent({
-        source: 'aws.states',
-        detailType: EXECUTION_STATUS_DETAIL_TYPE,
-        resources: [execution.executionArn],
-        detail: {
-          executionArn: execution.executionArn,
-          stateMachineArn: execution.stateMachineArn,
-          name: execution.name,
-          status: execution.status,
-          startDate: execution.startDate.getTime(),
-          stopDate: execution.stopDate?.getTime(),
-        },
-      }),
-    );
+    const ended = this.bus.put(executionStatusChange(execution));
     const handled = Promise.allSettled(ended.map((d) => d.result));
     this.endings.set(execution.executionArn, handled);
   }
