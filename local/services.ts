@@ -1,0 +1,195 @@
+/**
+ * The local services local mode stands in for AWS with, started in the order they need each other:
+ * the state directory's lock, the run store (dynalite), the build runner (after ending what a killed
+ * local mode left running), local CodeBuild, Step Functions with one adapter per Task resource, the two
+ * buses, local Lambda and its metrics, the alarms, the generated secrets, Parameter Store, and the one
+ * endpoint that serves their APIs. The platform's handlers are wired onto them by local/runtime.ts.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { TASK_RESOURCES } from '../core/asl';
+import { stageSpecs, type PipelineConfig, type SteplineConfig } from '../core/config';
+import {
+  APPROVAL_LINK_KEY_SECRET_NAME,
+  GITHUB_WEBHOOK_SECRET_NAME,
+  SLACK_SIGNING_SECRET_NAME,
+  SOURCE_BUS_NAME,
+} from '../core/platform';
+import type { Clock } from '../core/ports';
+import type { StartRunResult } from '../core/start-run';
+import { RunStore } from '../store/run-store';
+import {
+  codeBuildSyncAdapter,
+  lambdaInvokeAdapter,
+  lambdaInvokeWaitForTaskTokenAdapter,
+  type LocalFunction,
+} from './adapters';
+import { LocalAlarms } from './alarms';
+import { decisionRoutes, slackResponseRoute } from './approvals';
+import { operation, startLocalEndpoint, type FunctionUrlRoute } from './aws-endpoint';
+import { awsOperations } from './aws-operations';
+import { LocalBuildRunner } from './build-runner';
+import { LocalCodeBuild, type BuildRunner } from './codebuild';
+import { LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
+import { GIT_PUSH_ROUTE, GITHUB_WEBHOOK_ROUTE, gitPushSchema, type DeliveryProblem, type GitPush } from './deliveries';
+import { LocalEventBus } from './event-bus';
+import { lambdaApiRoute } from './functions/lambda-api';
+import { LocalMetrics } from './functions/metrics';
+import { LocalFunctions } from './functions/local-lambda';
+import { LocalGitSource, localRepositoryName } from './git-source';
+import { localGeneratedSecret } from './github-delivery';
+import { LocalParameterStore } from './parameter-store';
+import { interruptedRunsOf } from './recovery';
+import { lockStateDir } from './state-lock';
+import { LocalStepFunctions, type Execution } from './step-functions';
+import { startStoreServer } from './store-server';
+import { TimeScale } from './time-scale';
+
+export interface LocalRuntimeOptions {
+  readonly config: SteplineConfig;
+  /** Where local state lives: repositories, builds, logs, the store's files. */
+  readonly stateDir: string;
+  /** Keep the run store on disk under stateDir (else in memory). @default false */
+  readonly persistStore?: boolean;
+  /** @default a LocalBuildRunner under stateDir */
+  readonly runner?: BuildRunner;
+  /** Let builds use the AWS credentials of this shell (LocalBuildRunnerOptions). @default false */
+  readonly passAwsCredentials?: boolean;
+  /** The local build quota (LocalBuildRunnerOptions). @default the number of CPU cores */
+  readonly maxConcurrentBuilds?: number;
+  /** How often local alarms are evaluated (real time). @default a minute, shortened by the time scale */
+  readonly alarmIntervalMs?: number;
+  /**
+   * How many times shorter the platform's waits are than it sets them: bakes, alarm periods and gate
+   * deadlines (the demo bakes 5 minutes in 5 s at 60). The clock is not scaled: every timestamp and
+   * duration local mode records is real (local/time-scale.ts). @default 1
+   */
+  readonly timeScale?: number;
+  /** Invocations per second sent through each deploy target's alias (what a bake judges). @default 0 */
+  readonly trafficPerSecond?: number;
+  /** Retry intervals in ms by state name (tests use 0 to skip real back-off sleeps). */
+  readonly retryIntervalOverrides?: Record<string, number>;
+  readonly onBuildLog?: (project: string, line: string) => void;
+  /** Send notification emails through this SMTP relay (`smtp://host:port`) instead of the outbox. */
+  readonly smtpRelay?: string;
+  /** Called for each run a delivered event starts (not for duplicates). */
+  readonly onRunStarted?: (run: StartRunResult) => void;
+  /**
+   * No person can be asked (no terminal): the gate's decision endpoint lets local mode's demo
+   * approver decide, recorded as the demo's. @default false
+   */
+  readonly demoApprover?: boolean;
+  /** Called for each event that starts no run, with the reason (also written to `<stateDir>/event-bus.log`). */
+  readonly onDeliveryProblem?: (problem: DeliveryProblem) => void;
+  /** The platform's clock. @default the real clock */
+  readonly now?: Clock;
+}
+
+/** What the services call into that is made after them (the runtime, the handlers): set once they exist. */
+export interface LateBound {
+  receive?: (push: GitPush) => { events: number };
+  webhook?: FunctionUrlRoute;
+  decisions?: (event: unknown) => Promise<unknown>;
+  ended?: (execution: Execution) => void;
+}
+
+export type LocalServices = Awaited<ReturnType<typeof startServices>>;
+
+export async function startServices(options: LocalRuntimeOptions) {
+  const stateDir = resolve(options.stateDir);
+  await mkdir(stateDir, { recursive: true });
+  const unlock = lockStateDir(stateDir);
+  const timeScale = options.timeScale === undefined ? TimeScale.REAL : new TimeScale(options.timeScale);
+  const now = options.now ?? (() => new Date());
+  const storeServer = await startStoreServer({
+    tableName: LOCAL_TABLE_NAME,
+    path: options.persistStore ? join(stateDir, 'store') : undefined,
+  });
+  const store = new RunStore(storeServer.client, LOCAL_TABLE_NAME);
+  const git = new LocalGitSource(stateDir);
+  const pipelines = options.config.pipelines;
+
+  const runner =
+    options.runner ??
+    new LocalBuildRunner({
+      rootDir: join(stateDir, 'codebuild'),
+      region: LOCAL_REGION,
+      passAwsCredentials: options.passAwsCredentials,
+      maxConcurrentBuilds: options.maxConcurrentBuilds,
+    });
+  // Before any build runs: end what a local mode that was killed left running.
+  const recovery = await runner.recover?.();
+  const codebuild = new LocalCodeBuild(
+    runner,
+    pipelines.flatMap((p) => localProjects(p, git)),
+    options.onBuildLog,
+  );
+  const functions = new Map<string, LocalFunction>();
+  const stepFunctions = new LocalStepFunctions(
+    {
+      [TASK_RESOURCES.lambdaInvoke]: lambdaInvokeAdapter(functions),
+      [TASK_RESOURCES.lambdaInvokeWaitForTaskToken]: lambdaInvokeWaitForTaskTokenAdapter(functions),
+      [TASK_RESOURCES.codeBuildSync]: codeBuildSyncAdapter(codebuild),
+    },
+    {
+      retryIntervalOverrides: options.retryIntervalOverrides,
+      // Kept with the store: a persisted store's runs keep their executions.
+      executionsDir: options.persistStore ? join(stateDir, 'executions') : undefined,
+      // As Step Functions does: each execution's end becomes an event on the default bus.
+      onExecutionEnded: (execution) => late.ended?.(execution),
+      timeScale,
+    },
+  );
+  const bus = new LocalEventBus();
+  const sourceBus = new LocalEventBus();
+  const metrics = new LocalMetrics({ now: () => now().getTime() });
+  const lambdas = new LocalFunctions({ rootDir: join(stateDir, 'lambda'), metrics, now });
+  // As CloudWatch does: an alarm's state change is an event on the default bus.
+  const alarms = new LocalAlarms({ metrics, now, timeScale, onStateChange: (event) => void bus.put(event) });
+  // Runs active when the last local mode ended, but for those waiting at a release gate (their executions
+  // resume there): listed before the endpoint can start a run, recorded once the handlers are wired.
+  const interruptedRuns = await interruptedRunsOf(store, new Set(stepFunctions.suspendedExecutions()));
+  const webhookSecret = localGeneratedSecret(join(stateDir, 'github-webhook-secret'));
+  const localSecrets: Record<string, string> = {
+    [GITHUB_WEBHOOK_SECRET_NAME]: webhookSecret,
+    [APPROVAL_LINK_KEY_SECRET_NAME]: localGeneratedSecret(join(stateDir, 'approval-link-key')),
+    [SLACK_SIGNING_SECRET_NAME]: localGeneratedSecret(join(stateDir, 'slack-signing-secret')),
+  };
+  // Parameter Store: where the pipelines' catalog entries are published, as their stacks do on AWS.
+  const parameters = new LocalParameterStore();
+  // The edges reach the runtime, made below, through these.
+  const late: LateBound = {};
+  const endpoint = await startLocalEndpoint(
+    awsOperations({
+      stepFunctions,
+      codebuild,
+      git,
+      parameters,
+      buses: { [SOURCE_BUS_NAME]: sourceBus },
+      generatedSecrets: localSecrets,
+      secretsDir: join(stateDir, 'secrets'),
+      alarms,
+    }),
+    { [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => late.receive!(push)) },
+    {
+      [GITHUB_WEBHOOK_ROUTE]: (request) => late.webhook!(request),
+      ...decisionRoutes((event) => late.decisions!(event)),
+      ...slackResponseRoute(join(stateDir, 'outbox')),
+      ...lambdaApiRoute(lambdas),
+    },
+  );
+  return {
+    ...{ store, storeServer, stateDir, now, unlock, timeScale, git, pipelines, recovery, interruptedRuns },
+    ...{ stepFunctions, functions, bus, sourceBus, lambdas, alarms, webhookSecret, parameters, endpoint, late },
+  };
+}
+
+function localProjects(pipeline: PipelineConfig, git: LocalGitSource) {
+  const repositoryPath = git.repositoryPath(localRepositoryName(pipeline));
+  return stageSpecs(pipeline).map((stage) => ({
+    name: stage.project,
+    buildspecPath: stage.buildspec,
+    repositoryPath,
+    timeoutMinutes: stage.timeoutMinutes,
+  }));
+}
