@@ -1,5 +1,5 @@
 /**
- * The platform's Lambda functions, shared by every pipeline: the source-change publisher (target of
+ * The platform's Lambda functions but the release gate's, shared by every pipeline: the source-change publisher (target of
  * the CodeCommit push rules), the GitHub webhook receiver (a function URL), the run starter (target
  * of the run rules on the platform's bus), the progress recorder (Step Functions task), the notifier
  * and the deploy function. Each is made from its declaration in core/platform-functions.ts (entry,
@@ -17,10 +17,11 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PLATFORM_FUNCTIONS, type PlatformFunctionName } from '../core/platform-functions';
+import { PLATFORM_FUNCTIONS, platformFunctionNames, type PlatformFunctionName } from '../core/platform-functions';
 import { acknowledgeRule } from './nag';
 import type { ExplicitRole } from './permissions';
 import { platformFunction, type MadePlatformFunction, type PlatformFunctionContext } from './platform-function';
+import { RELEASE_APPROVAL_FUNCTIONS } from './release-approvals';
 
 export interface PlatformFunctionsProps {
   /** The run store table; the starter and the recorder read and write it. */
@@ -30,8 +31,9 @@ export interface PlatformFunctionsProps {
   /** The secret GitHub signs webhook deliveries with; only the receiver reads it. */
   readonly webhookSecret: secretsmanager.ISecret;
   /**
-   * How often the recorder sweeps active runs for executions whose status event was lost.
-   * @default Duration.minutes(5)
+   * How often the declared schedules of the functions made here run: the recorder's sweep of active
+   * runs for executions whose status event was lost.
+   * @default - each schedule's declared interval (5 minutes for the sweep)
    */
   readonly sweepInterval?: Duration;
   /**
@@ -41,18 +43,8 @@ export interface PlatformFunctionsProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** The functions this construct makes; the release gate's are made by ReleaseApprovals. */
-const FUNCTIONS = [
-  'publishSourceChange',
-  'githubWebhook',
-  'startRun',
-  'recordProgress',
-  'notify',
-  'deploy',
-] as const satisfies readonly PlatformFunctionName[];
-
 export class PlatformFunctions extends Construct {
-  /** Each function with its role, rules and URL, by its declared name. */
+  /** Each function it makes (every declared one but RELEASE_APPROVAL_FUNCTIONS), by its declared name. */
   readonly functions: ReadonlyMap<PlatformFunctionName, MadePlatformFunction>;
   /** lambdas/publish-source-change.ts: puts a CodeCommit push on the platform's bus as SourceChanged. */
   readonly publishSourceChange: nodejs.NodejsFunction;
@@ -111,8 +103,12 @@ export class PlatformFunctions extends Construct {
       ...(props.sweepInterval ? { scheduleInterval: props.sweepInterval } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     };
+    // Every declared function but the release gate's, which ReleaseApprovals makes around its API: a
+    // function added to the declaration is made here with nothing else to change.
     const functions = new Map<PlatformFunctionName, MadePlatformFunction>(
-      FUNCTIONS.map((name) => [name, platformFunction(this, PLATFORM_FUNCTIONS[name], context)]),
+      platformFunctionNames()
+        .filter((name) => !RELEASE_APPROVAL_FUNCTIONS.includes(name))
+        .map((name) => [name, platformFunction(this, PLATFORM_FUNCTIONS[name], context)]),
     );
     this.functions = functions;
     const made = (name: PlatformFunctionName) => functions.get(name)!;

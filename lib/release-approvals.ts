@@ -37,6 +37,9 @@ import { acknowledgeRule } from './nag';
 import { platformFunction, type MadePlatformFunction, type PlatformFunctionContext } from './platform-function';
 import type { ExplicitRole } from './permissions';
 
+/** The release gate's functions, which this construct makes (PlatformFunctions makes every other one). */
+export const RELEASE_APPROVAL_FUNCTIONS: readonly PlatformFunctionName[] = ['approvalGate', 'approvalDecisions'];
+
 /** The API's name, as the API Gateway console lists it. */
 export const APPROVALS_API_NAME = 'stepline-approvals';
 
