@@ -44,12 +44,18 @@ export class PipelineStack extends Stack {
     const { pipeline } = props;
     this.pipeline = pipeline;
     const platform = (name: string) => ssm.StringParameter.valueForStringParameter(this, name);
-    // A platform function, by the parameter its declaration names (core/platform-functions.ts).
-    const platformFunction = (name: PlatformFunctionName) =>
-      lambda.Function.fromFunctionAttributes(this, PLATFORM_FUNCTIONS[name].id, {
-        functionArn: platform(functionArnParameterName(name)),
-        skipPermissions: true,
-      });
+    // A platform function, by the parameter its declaration names (core/platform-functions.ts), imported once.
+    const imported = new Map<PlatformFunctionName, lambda.IFunction>();
+    const platformFunction = (name: PlatformFunctionName): lambda.IFunction => {
+      const fn =
+        imported.get(name) ??
+        lambda.Function.fromFunctionAttributes(this, PLATFORM_FUNCTIONS[name].id, {
+          functionArn: platform(functionArnParameterName(name)),
+          skipPermissions: true,
+        });
+      imported.set(name, fn);
+      return fn;
+    };
 
     const artifactBucket = s3.Bucket.fromBucketName(
       this,
@@ -60,12 +66,12 @@ export class PipelineStack extends Stack {
     this.builds = new PipelineBuildProjects(this, 'Builds', { pipeline, artifactBucket, encryptionKey });
     // Every machine names every function its definition's Tasks may invoke (the definition is shared);
     // only a pipeline with `deploy` reaches its deployment states.
-    const taskFunctionsBySubstitution = new Map(
-      taskFunctions().map(({ substitution, name }) => [substitution, platformFunction(name)] as const),
-    );
+    const functions = Object.fromEntries(
+      taskFunctions().map(({ substitution, name }) => [substitution, platformFunction(name)]),
+    ) as Record<TaskSubstitution, lambda.IFunction>;
     this.machine = new PipelineStateMachine(this, 'StateMachine', {
       pipeline: pipeline.name,
-      functions: Object.fromEntries(taskFunctionsBySubstitution) as Record<TaskSubstitution, lambda.IFunction>,
+      functions,
       projects: [...this.builds.projects.values()],
     });
     this.triggers = new SourceTriggers(this, 'Triggers', {
@@ -80,7 +86,7 @@ export class PipelineStack extends Stack {
       this.deployment = new PipelineDeployment(this, 'Deployment', {
         pipeline: pipeline.name,
         deploy: pipeline.deploy,
-        deployFunction: taskFunctionsBySubstitution.get('DeployFunctionArn')!,
+        deployFunction: platformFunction('deploy'),
         artifactBucket,
         encryptionKey,
         deadLetterQueue: this.triggers.deadLetterQueue,
