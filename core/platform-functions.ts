@@ -11,7 +11,14 @@
  * Adding a function is its handler file (exporting `handlerOn`, lambdas/environment.ts) and one entry
  * here. Pure data: lib/ reads it without loading handler code.
  */
-import { alarmRuleName, deployFunctionRoleName, pushRuleName, RESOURCE_PREFIX, runRuleName } from './platform';
+import {
+  alarmRuleName,
+  deployFunctionRoleName,
+  PLATFORM_PARAMETER_PATH,
+  pushRuleName,
+  RESOURCE_PREFIX,
+  runRuleName,
+} from './platform';
 import { runEventTrigger } from './source-events';
 import { executionEndedTrigger, type SourceTrigger } from './triggers';
 
@@ -112,6 +119,8 @@ export type PlatformInvocation =
    */
   | {
       readonly by: 'pipelineRules';
+      /** The construct id of the one Lambda permission on AWS. */
+      readonly id: string;
       readonly bus: 'default' | 'platform';
       readonly ruleName: (pipeline: string) => string;
     }
@@ -166,7 +175,7 @@ export interface PlatformFunctionDeclaration {
   readonly roleName?: (region: string) => string;
 }
 
-/** The store's run items, gates and lanes: the table and, where named, its indexes. */
+/** A pipeline's catalog entry, read by every function that works for a pipeline. */
 const CATALOG_ENTRY_READ: PlatformGrant = {
   actions: ['ssm:GetParameter'],
   on: ['catalogEntries'],
@@ -200,7 +209,7 @@ export const PLATFORM_FUNCTIONS = {
     description: "stepline: puts a CodeCommit push on the platform's bus",
     timeoutSeconds: 30,
     settings: ['sourceBusName'],
-    invokedBy: [{ by: 'pipelineRules', bus: 'default', ruleName: pushRuleName }],
+    invokedBy: [{ by: 'pipelineRules', id: 'InvokedByPushRules', bus: 'default', ruleName: pushRuleName }],
     grants: [PUT_ON_SOURCE_BUS],
   },
   githubWebhook: {
@@ -229,7 +238,7 @@ export const PLATFORM_FUNCTIONS = {
     description: 'stepline: starts a pipeline run for a source event',
     timeoutSeconds: 30,
     settings: ['catalogPath'],
-    invokedBy: [{ by: 'pipelineRules', bus: 'platform', ruleName: runRuleName }],
+    invokedBy: [{ by: 'pipelineRules', id: 'InvokedByRunRules', bus: 'platform', ruleName: runRuleName }],
     grants: [
       // RunStore.createRun (a conditional PutItem, GetItem when the condition's old item is not returned)
       // and the lanes: enqueue (PutItem), waiting (Query), dequeue (DeleteItem), acquire and release and
@@ -358,7 +367,7 @@ export const PLATFORM_FUNCTIONS = {
     settings: ['catalogPath'],
     invokedBy: [
       { by: 'task', substitution: 'DeployFunctionArn' },
-      { by: 'pipelineRules', bus: 'default', ruleName: alarmRuleName },
+      { by: 'pipelineRules', id: 'InvokedByAlarmRules', bus: 'default', ruleName: alarmRuleName },
       { by: 'function', caller: 'approvalDecisions' },
     ],
     // The pipelines' deploy roles trust it by this name.
@@ -450,3 +459,44 @@ export const PLATFORM_FUNCTIONS = {
     ],
   },
 } as const satisfies Record<PlatformFunctionName, PlatformFunctionDeclaration>;
+
+type DeclaredInvocation = (typeof PLATFORM_FUNCTIONS)[PlatformFunctionName]['invokedBy'][number];
+
+/** The `${substitution}`s of the pipeline definition, each naming the function its Tasks invoke. */
+export type TaskSubstitution = Extract<DeclaredInvocation, { by: 'task' }>['substitution'];
+
+/** Every function pipeline state machines' Tasks invoke, by the substitution that names it. */
+export function taskFunctions(): readonly {
+  readonly substitution: TaskSubstitution;
+  readonly name: PlatformFunctionName;
+}[] {
+  return platformFunctionNames().flatMap((name) =>
+    PLATFORM_FUNCTIONS[name].invokedBy.flatMap((invocation: PlatformInvocation) =>
+      invocation.by === 'task' ? [{ substitution: invocation.substitution as TaskSubstitution, name }] : [],
+    ),
+  );
+}
+
+/** The declared functions' names, in declaration order. */
+export function platformFunctionNames(): readonly PlatformFunctionName[] {
+  return Object.keys(PLATFORM_FUNCTIONS) as PlatformFunctionName[];
+}
+
+/**
+ * The functions the pipeline stacks name: those their state machines' Tasks or their rules invoke.
+ * The platform stack publishes each one's ARN as an SSM parameter (functionArnParameterName).
+ */
+export function functionsPipelinesInvoke(): readonly PlatformFunctionName[] {
+  return platformFunctionNames().filter((name) =>
+    PLATFORM_FUNCTIONS[name].invokedBy.some(({ by }: PlatformInvocation) => by === 'task' || by === 'pipelineRules'),
+  );
+}
+
+/**
+ * The SSM parameter holding a function's ARN, through which pipeline stacks find it:
+ * `/stepline/platform/<local name without "stepline-">-function-arn`. Deployed pipeline stacks read
+ * these names: renaming one (or a function's localName) breaks them until they are deployed again.
+ */
+export function functionArnParameterName(name: PlatformFunctionName): string {
+  return `${PLATFORM_PARAMETER_PATH}/${PLATFORM_FUNCTIONS[name].localName.slice(RESOURCE_PREFIX.length)}-function-arn`;
+}

@@ -58,22 +58,21 @@ export function catalogParameterName(pipeline: string, path: string = CATALOG_PA
   return `${path}/${pipeline}`;
 }
 
+/** Where the platform stack publishes what the pipeline stacks read. */
+export const PLATFORM_PARAMETER_PATH = '/stepline/platform';
+
 /**
  * SSM parameters through which the platform stack hands its shared resources to the pipeline
  * stacks: read at deploy time by name, so no CloudFormation export ties a pipeline stack to the
- * platform and removing a pipeline never waits on one.
+ * platform and removing a pipeline never waits on one. The platform functions' ARNs are published
+ * under the same path, one parameter per function the pipelines invoke (core/platform-functions.ts
+ * functionArnParameterName).
  */
 export const PLATFORM_PARAMETERS = {
-  recordProgressFunctionArn: '/stepline/platform/record-progress-function-arn',
-  startRunFunctionArn: '/stepline/platform/start-run-function-arn',
-  publishSourceChangeFunctionArn: '/stepline/platform/publish-source-change-function-arn',
   artifactBucketName: '/stepline/platform/artifact-bucket-name',
   platformKeyArn: '/stepline/platform/platform-key-arn',
-  approvalGateFunctionArn: '/stepline/platform/approval-gate-function-arn',
   /** The decision endpoint's base URL: what the CLI calls against AWS. */
   approvalsUrl: '/stepline/platform/approvals-url',
-  /** The deploy function (lambdas/deploy.ts): the machines' deployment tasks and every alarm rule's target. */
-  deployFunctionArn: '/stepline/platform/deploy-function-arn',
 } as const;
 
 /** The CDK stack ids (and CloudFormation stack names). Renaming one replaces what it holds. */

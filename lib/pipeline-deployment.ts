@@ -27,7 +27,7 @@ import type { CreateFunctionConfig, DeployConfig } from '../core/deploy-config';
 import { alarmRuleName, deployFunctionRoleName, deployRoleName } from '../core/platform';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';
-import { allowFunctionBasics } from './platform-functions';
+import { allowFunctionBasics } from './platform-function';
 import { triggerRule } from './source-triggers';
 
 export interface PipelineDeploymentProps {

@@ -12,6 +12,13 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { catalogEntry, type PipelineConfig } from '../core/config';
 import { PLATFORM_PARAMETERS, SOURCE_BUS_NAME, catalogParameterName } from '../core/platform';
+import {
+  PLATFORM_FUNCTIONS,
+  functionArnParameterName,
+  taskFunctions,
+  type PlatformFunctionName,
+  type TaskSubstitution,
+} from '../core/platform-functions';
 import { PipelineBuildProjects } from './build-projects';
 import { PipelineDeployment } from './pipeline-deployment';
 import { PipelineStateMachine } from './pipeline-state-machine';
@@ -37,8 +44,18 @@ export class PipelineStack extends Stack {
     const { pipeline } = props;
     this.pipeline = pipeline;
     const platform = (name: string) => ssm.StringParameter.valueForStringParameter(this, name);
-    const platformFunction = (id: string, parameter: string) =>
-      lambda.Function.fromFunctionAttributes(this, id, { functionArn: platform(parameter), skipPermissions: true });
+    // A platform function, by the parameter its declaration names (core/platform-functions.ts), imported once.
+    const imported = new Map<PlatformFunctionName, lambda.IFunction>();
+    const platformFunction = (name: PlatformFunctionName): lambda.IFunction => {
+      const fn =
+        imported.get(name) ??
+        lambda.Function.fromFunctionAttributes(this, PLATFORM_FUNCTIONS[name].id, {
+          functionArn: platform(functionArnParameterName(name)),
+          skipPermissions: true,
+        });
+      imported.set(name, fn);
+      return fn;
+    };
 
     const artifactBucket = s3.Bucket.fromBucketName(
       this,
@@ -47,30 +64,29 @@ export class PipelineStack extends Stack {
     );
     const encryptionKey = kms.Key.fromKeyArn(this, 'PlatformKey', platform(PLATFORM_PARAMETERS.platformKeyArn));
     this.builds = new PipelineBuildProjects(this, 'Builds', { pipeline, artifactBucket, encryptionKey });
-    // Every machine names the deploy function (the definition is shared); only a pipeline with `deploy`
-    // reaches its deployment states.
-    const deploy = platformFunction('Deploy', PLATFORM_PARAMETERS.deployFunctionArn);
+    // Every machine names every function its definition's Tasks may invoke (the definition is shared);
+    // only a pipeline with `deploy` reaches its deployment states.
+    const functions = Object.fromEntries(
+      taskFunctions().map(({ substitution, name }) => [substitution, platformFunction(name)]),
+    ) as Record<TaskSubstitution, lambda.IFunction>;
     this.machine = new PipelineStateMachine(this, 'StateMachine', {
       pipeline: pipeline.name,
-      recordProgress: platformFunction('RecordProgress', PLATFORM_PARAMETERS.recordProgressFunctionArn),
-      approvalGate: platformFunction('ApprovalGate', PLATFORM_PARAMETERS.approvalGateFunctionArn),
-      deploy,
+      functions,
       projects: [...this.builds.projects.values()],
     });
     this.triggers = new SourceTriggers(this, 'Triggers', {
       pipeline,
       sourceBus: events.EventBus.fromEventBusName(this, 'SourceBus', SOURCE_BUS_NAME),
-      startRun: platformFunction('StartRun', PLATFORM_PARAMETERS.startRunFunctionArn),
+      startRun: platformFunction('startRun'),
       // Read only by a pipeline whose source has a push rule: an unused template parameter is an error to cfn-lint.
-      publishSourceChange: () =>
-        platformFunction('PublishSourceChange', PLATFORM_PARAMETERS.publishSourceChangeFunctionArn),
+      publishSourceChange: () => platformFunction('publishSourceChange'),
       repository: this.builds.repository,
     });
     if (pipeline.deploy) {
       this.deployment = new PipelineDeployment(this, 'Deployment', {
         pipeline: pipeline.name,
         deploy: pipeline.deploy,
-        deployFunction: deploy,
+        deployFunction: platformFunction('deploy'),
         artifactBucket,
         encryptionKey,
         deadLetterQueue: this.triggers.deadLetterQueue,

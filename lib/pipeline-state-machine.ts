@@ -17,17 +17,17 @@ import { TASK_RESOURCES, isObject, taskResources, tasksOf, type StateEntry, type
 import { stateMachineName } from '../core/config';
 import { UngrantableTaskError } from './errors';
 import { ExplicitRole } from './permissions';
+import type { TaskSubstitution } from '../core/platform-functions';
 import { PIPELINE_DEFINITION_FILE, type PipelineSubstitutions } from '../statemachines';
 
 export interface PipelineStateMachineProps {
   /** The pipeline's name (config `name`); the machine is named `stateMachineName(pipeline)`. */
   readonly pipeline: string;
-  /** The progress recorder, invoked by the `lambda:invoke` tasks that name `${RecordProgressFunctionArn}`. */
-  readonly recordProgress: lambda.IFunction;
-  /** The release gate, invoked by the tasks that name `${ApprovalGateFunctionArn}` (its wait included). */
-  readonly approvalGate: lambda.IFunction;
-  /** The deploy function, invoked by the deployment tasks that name `${DeployFunctionArn}`. */
-  readonly deploy: lambda.IFunction;
+  /**
+   * The functions the definition's Lambda Tasks invoke, by the `${substitution}` that names each
+   * (core/platform-functions.ts: the functions declared `invokedBy` a `task`).
+   */
+  readonly functions: Readonly<Record<TaskSubstitution, lambda.IFunction>>;
   /** The pipeline's stage projects, started by the `codebuild:startBuild.sync` tasks. */
   readonly projects: readonly codebuild.IProject[];
   /**
@@ -47,7 +47,7 @@ interface GrantContext {
   readonly stack: Stack;
   readonly props: PipelineStateMachineProps;
   /** The functions the definition may invoke, by the placeholder that names them. */
-  readonly functions: Readonly<Record<keyof PipelineSubstitutions, lambda.IFunction>>;
+  readonly functions: Readonly<Record<TaskSubstitution, lambda.IFunction>>;
 }
 
 /** One statement a Task needs; statements with the same actions are merged across the definition's Tasks. */
@@ -109,7 +109,7 @@ function invokedFunction(task: StateEntry, { file, functions }: GrantContext): l
       `state "${task.name}" invokes \${${placeholder}}, which names no function of the pipeline's state machine (known: ${Object.keys(functions).join(', ')}); add it to PipelineSubstitutions and PipelineStateMachineProps`,
     );
   }
-  return functions[placeholder as keyof PipelineSubstitutions];
+  return functions[placeholder as TaskSubstitution];
 }
 
 /** The grants of every Task, statements with the same actions merged, in the order the file first needs them. */
@@ -191,20 +191,14 @@ export class PipelineStateMachine extends Construct {
       ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'],
       'X-Ray tracing of executions uses actions that support no resource-level permissions.',
     );
-    const functions = {
-      RecordProgressFunctionArn: props.recordProgress,
-      ApprovalGateFunctionArn: props.approvalGate,
-      DeployFunctionArn: props.deploy,
-    } satisfies Record<keyof PipelineSubstitutions, lambda.IFunction>;
+    const { functions } = props;
     for (const { actions, resources } of taskGrants(tasksOf(definition), { file, stack, props, functions })) {
       this.role.allow(actions, resources);
     }
 
-    const substitutions: PipelineSubstitutions = {
-      RecordProgressFunctionArn: functions.RecordProgressFunctionArn.functionArn,
-      ApprovalGateFunctionArn: functions.ApprovalGateFunctionArn.functionArn,
-      DeployFunctionArn: functions.DeployFunctionArn.functionArn,
-    };
+    const substitutions = Object.fromEntries(
+      Object.entries(functions).map(([substitution, fn]) => [substitution, fn.functionArn]),
+    ) as PipelineSubstitutions;
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: name,
       stateMachineType: sfn.StateMachineType.STANDARD,

@@ -11,6 +11,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { PLATFORM_PARAMETERS } from '../core/platform';
+import { PLATFORM_FUNCTIONS, functionArnParameterName, functionsPipelinesInvoke } from '../core/platform-functions';
 import { ArtifactStore } from './artifact-store';
 import { PlatformFunctions } from './platform-functions';
 import { ReleaseApprovals } from './release-approvals';
@@ -49,24 +50,17 @@ export class PlatformStack extends Stack {
 
     const publish = (id: string, parameterName: string, stringValue: string, description: string) =>
       new ssm.StringParameter(this, id, { parameterName, stringValue, description });
-    publish(
-      'RecordProgressFunctionArnParameter',
-      PLATFORM_PARAMETERS.recordProgressFunctionArn,
-      this.functions.recordProgress.functionArn,
-      'stepline: the progress recorder, invoked by every pipeline state machine',
-    );
-    publish(
-      'StartRunFunctionArnParameter',
-      PLATFORM_PARAMETERS.startRunFunctionArn,
-      this.functions.startRun.functionArn,
-      "stepline: the run starter, every pipeline's run rule target",
-    );
-    publish(
-      'PublishSourceChangeFunctionArnParameter',
-      PLATFORM_PARAMETERS.publishSourceChangeFunctionArn,
-      this.functions.publishSourceChange.functionArn,
-      "stepline: the source-change publisher, every CodeCommit pipeline's push rule target",
-    );
+    // The functions the pipeline stacks' machines and rules invoke, each under its declared parameter name.
+    for (const name of functionsPipelinesInvoke()) {
+      const { id: functionId, description } = PLATFORM_FUNCTIONS[name];
+      const made = this.functions.functions.get(name) ?? this.approvals.functions.get(name);
+      publish(
+        `${functionId}FunctionArnParameter`,
+        functionArnParameterName(name),
+        made!.fn.functionArn,
+        `${description}: its ARN, read by the pipeline stacks`,
+      );
+    }
     publish(
       'ArtifactBucketNameParameter',
       PLATFORM_PARAMETERS.artifactBucketName,
@@ -78,18 +72,6 @@ export class PlatformStack extends Stack {
       PLATFORM_PARAMETERS.platformKeyArn,
       this.platformKey.keyArn,
       'stepline: the key that encrypts build artifacts',
-    );
-    publish(
-      'ApprovalGateFunctionArnParameter',
-      PLATFORM_PARAMETERS.approvalGateFunctionArn,
-      this.approvals.approvalGate.functionArn,
-      "stepline: the release gate, invoked by every pipeline state machine's approval tasks",
-    );
-    publish(
-      'DeployFunctionArnParameter',
-      PLATFORM_PARAMETERS.deployFunctionArn,
-      this.functions.deploy.functionArn,
-      "stepline: the deploy function, invoked by every pipeline state machine's deployment tasks and alarm rule",
     );
     publish(
       'ApprovalsUrlParameter',

@@ -16,8 +16,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -29,17 +28,18 @@ import { TASK_RESOURCES, tasksOf } from '../core/asl';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
   APPROVAL_ROUTES,
-  CATALOG_PATH,
-  ENV,
   PLATFORM_PARAMETERS,
   SLACK_SIGNING_SECRET_NAME,
 } from '../core/platform';
+import { PLATFORM_FUNCTIONS, type PlatformFunctionName } from '../core/platform-functions';
 import { PIPELINE_DEFINITION_FILE } from '../statemachines';
-import { INDEXES } from '../store/schema';
 import { InvalidPropError } from './errors';
 import { acknowledgeRule } from './nag';
-import { HANDLER_ENTRIES, platformFunction } from './platform-functions';
+import { platformFunction, type MadePlatformFunction, type PlatformFunctionContext } from './platform-function';
 import type { ExplicitRole } from './permissions';
+
+/** The release gate's functions, which this construct makes (PlatformFunctions makes every other one). */
+export const RELEASE_APPROVAL_FUNCTIONS: readonly PlatformFunctionName[] = ['approvalGate', 'approvalDecisions'];
 
 /** The API's name, as the API Gateway console lists it. */
 export const APPROVALS_API_NAME = 'stepline-approvals';
@@ -110,6 +110,8 @@ export class ReleaseApprovals extends Construct {
   /** lambdas/approval-decisions.ts: the decision endpoint and the gates' sweep; alone resumes executions. */
   readonly approvalDecisions: nodejs.NodejsFunction;
   readonly approvalDecisionsRole: ExplicitRole;
+  /** Both functions with their roles and rules, by their declared names. */
+  readonly functions: ReadonlyMap<PlatformFunctionName, MadePlatformFunction>;
   /** The decision endpoint. */
   readonly api: apigwv2.HttpApi;
   /** `$default`, auto-deployed: routes sit at the root, so the pages' relative form actions resolve. */
@@ -124,7 +126,6 @@ export class ReleaseApprovals extends Construct {
 
   constructor(scope: Construct, id: string, props: ReleaseApprovalsProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     const sweepInterval = props.sweepInterval ?? Duration.minutes(5);
     checkSweepInterval(this, sweepInterval);
 
@@ -171,85 +172,28 @@ export class ReleaseApprovals extends Construct {
       },
     });
 
-    const catalogParameters = stack.formatArn({
-      service: 'ssm',
-      resource: 'parameter',
-      resourceName: CATALOG_PATH.slice(1) + '/*',
-    });
-    const environment = {
-      [ENV.catalogPath]: CATALOG_PATH,
-      [ENV.sourceBusName]: props.sourceBus.eventBusName,
-      [ENV.approvalsUrl]: this.url,
-      [ENV.linkKeySecretId]: this.linkKeySecret.secretArn,
+    const context: PlatformFunctionContext = {
+      table: props.table,
+      sourceBus: props.sourceBus,
+      deadLetterQueue: props.deadLetterQueue,
+      linkKeySecret: this.linkKeySecret,
+      slackSigningSecret: this.slackSigningSecret,
+      deployFunction: props.deployFunction,
+      approvalsUrl: this.url,
+      scheduleInterval: sweepInterval,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     };
-    const common = { table: props.table, ...(props.logRetention ? { logRetention: props.logRetention } : {}) };
-
-    const gate = platformFunction(this, 'ApprovalGate', {
-      ...common,
-      entry: HANDLER_ENTRIES.approvalGate,
-      description: "stepline: opens a run's release gate and asks its approvers",
-      // The ASL gives "Assess release risk" 60 s; the function must give up before the task does.
-      timeout: Duration.seconds(45),
-      environment,
-    });
+    const gate = platformFunction(this, PLATFORM_FUNCTIONS.approvalGate, context);
     this.approvalGate = gate.fn;
     this.approvalGateRole = gate.role;
-    // RunStore: the run and its stages (GetItem, Query), the pipeline's earlier runs back to its last
-    // release (Query on byPipeline), the gate (PutItem, UpdateItem, GetItem after a failed condition),
-    // its audit events and the approvers' notifications (PutItem).
-    gate.role.allow(
-      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      [props.table.tableArn, `${props.table.tableArn}/index/${INDEXES.byPipeline.name}`],
-    );
-    gate.role.allow(
-      ['ssm:GetParameter'],
-      [catalogParameters],
-      "The gate reads the run's pipeline entry (its approval policy) under /stepline/pipelines/; that path only.",
-    );
-    gate.role.allow(['events:PutEvents'], [props.sourceBus.eventBusArn]);
-    gate.role.allow(['secretsmanager:GetSecretValue'], [this.linkKeySecret.secretArn]);
-
-    const decisions = platformFunction(this, 'ApprovalDecisions', {
-      ...common,
-      entry: HANDLER_ENTRIES.approvalDecisions,
-      description: 'stepline: decides release gates (Slack, email links, CLI) and sweeps open ones',
-      // The HTTP API answers 503 after its 30 s integration timeout; the sweep's round over every open
-      // gate may need longer.
-      timeout: Duration.seconds(60),
-      environment: {
-        ...environment,
-        [ENV.slackSigningSecretId]: this.slackSigningSecret.secretArn,
-        [ENV.deployFunctionArn]: props.deployFunction.functionArn,
-      },
-      // The schedule invokes it asynchronously.
-      deadLetterQueue: props.deadLetterQueue,
-    });
+    const decisions = platformFunction(this, PLATFORM_FUNCTIONS.approvalDecisions, context);
     this.approvalDecisions = decisions.fn;
     this.approvalDecisionsRole = decisions.role;
-    // RunStore: runs and gates (GetItem), decisions, used links, audit events and notifications
-    // (conditional PutItem), the gate's moves and resumes (UpdateItem), a run's decisions and audit
-    // (Query on the table's key) and the open gates (Query on the active index).
-    decisions.role.allow(
-      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      [props.table.tableArn, `${props.table.tableArn}/index/${INDEXES.active.name}`],
-    );
-    decisions.role.allow(
-      ['ssm:GetParameter'],
-      [catalogParameters],
-      "The decision function reads the run's pipeline entry (its approval policy) under /stepline/pipelines/; that path only.",
-    );
-    decisions.role.allow(['events:PutEvents'], [props.sourceBus.eventBusArn]);
-    decisions.role.allow(
-      ['secretsmanager:GetSecretValue'],
-      [this.linkKeySecret.secretArn, this.slackSigningSecret.secretArn],
-    );
-    // Operators' controls (promote, pause, resume, abort) go to the deploy function, synchronously.
-    decisions.role.allow(['lambda:InvokeFunction'], [props.deployFunction.functionArn]);
-    decisions.role.allowOnAnyResource(
-      'TaskTokens',
-      ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-      'Task-token callbacks name no resource ARN: the Service Authorization Reference lists no resource type for states:SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat, so "*" is the narrowest resource it documents; the token itself names the task. Only this function holds them in the whole app (a test checks it).',
-    );
+    this.sweepRule = decisions.rules.get('SweepRule')!;
+    this.functions = new Map([
+      ['approvalGate', gate],
+      ['approvalDecisions', decisions],
+    ]);
 
     const integration = new HttpLambdaIntegration('Decisions', this.approvalDecisions, {
       payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
@@ -288,21 +232,6 @@ export class ReleaseApprovals extends Construct {
       this.cliRoutes.push([method, path]);
     }
     this.routes = routes;
-
-    this.sweepRule = new events.Rule(this, 'SweepRule', {
-      description: 'stepline: expires overdue release gates, releases held ones, heartbeats waiting tasks',
-      schedule: events.Schedule.rate(sweepInterval),
-      targets: [
-        new targets.LambdaFunction(this.approvalDecisions, {
-          event: events.RuleTargetInput.fromObject({ kind: 'sweep' }),
-          retryAttempts: 0,
-          deadLetterQueue: props.deadLetterQueue,
-        }),
-      ],
-    });
-
-    gate.role.isNeededBy(this.approvalGate);
-    decisions.role.isNeededBy(this.approvalDecisions);
   }
 
   /** The endpoint's base URL, without a trailing slash (the routes are APPROVAL_ROUTES under it). */

@@ -4,17 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TaskSubstitution } from '../core/platform-functions';
 
 export const PIPELINE_DEFINITION_FILE = join(__dirname, 'pipeline.asl.json');
 
-export interface PipelineSubstitutions {
-  /** ARN of the progress recorder function (lambdas/record-progress.ts). */
-  readonly RecordProgressFunctionArn: string;
-  /** ARN of the release gate function (lambdas/approval-gate.ts). */
-  readonly ApprovalGateFunctionArn: string;
-  /** ARN of the deploy function (lambdas/deploy.ts), which runs the deployment states. */
-  readonly DeployFunctionArn: string;
-}
+/**
+ * The ARNs the pipeline definition's `${Name}` placeholders take: one per function its Tasks invoke, named
+ * by that function's `task` invocation in core/platform-functions.ts.
+ */
+export type PipelineSubstitutions = Readonly<Record<TaskSubstitution, string>>;
 
 /** Fills `${Name}` placeholders as Step Functions' DefinitionSubstitutions do; an unfilled one is an error. */
 export function renderDefinition(file: string, substitutions: Readonly<Record<string, string>>): string {

@@ -10,7 +10,6 @@
  * against that role; the CLI's calls against the policy the platform publishes for operators. A
  * command with no table entry fails, so a new call without its grant fails the suite.
  */
-import { join } from 'node:path';
 import { Stack, type CfnElement } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -19,13 +18,11 @@ import exampleConfig from '../../stepline.config';
 import { parseConfig, stageSpecs, stateMachineName, type PipelineConfig } from '../../core/config';
 import { ENV, PLATFORM_PARAMETERS, buildArtifactKey, catalogParameterName } from '../../core/platform';
 import { assumeDeployRole } from '../../lambdas/deploy';
-import { HANDLER_ENTRIES } from '../../lib/platform-functions';
+import { PLATFORM_FUNCTIONS, platformFunctionNames, type PlatformFunctionName } from '../../core/platform-functions';
 import { INDEXES } from '../../store/schema';
 import { synthesize, type Synthesized } from '../support/cdk';
 import { ACCOUNT, DeployedTemplate, REGION, allows, type PolicyStatement } from './grants/iam-policy';
 import { SdkCallAnalyzer, type Entry, type Reach, type SdkCall } from './grants/sdk-calls';
-
-const ROOT = join(__dirname, '..', '..');
 
 /** One IAM action the call needs, on the ARN it is made on. */
 interface Need {
@@ -264,18 +261,14 @@ beforeAll(() => {
   const stack = synthesized.stepline.pipelines.get(pipeline.name)!;
   pipelineStack = new DeployedTemplate(stack.stackName, synthesized.templates.get(stack.stackName)!, published);
   analyzer = new SdkCallAnalyzer([
-    ...Object.values(HANDLER_ENTRIES).map((f) => relativeToRoot(f)),
+    ...Object.values(PLATFORM_FUNCTIONS).map((f) => f.entry),
     'cli/approvals.ts',
     'cli/deploy.ts',
   ]);
 });
 
-function relativeToRoot(file: string): string {
-  return join(file).slice(join(ROOT).length + 1);
-}
-
-/** The platform's functions by handler: the construct each HANDLER_ENTRIES entry is deployed as. */
-const functionsByHandler = (): Record<keyof typeof HANDLER_ENTRIES, lambda.IFunction> => {
+/** The platform's functions by handler: the construct each declared function (PLATFORM_FUNCTIONS) is deployed as. */
+const functionsByHandler = (): Record<PlatformFunctionName, lambda.IFunction> => {
   const { functions, approvals } = synthesized.stepline.platform;
   return {
     publishSourceChange: functions.publishSourceChange,
@@ -362,11 +355,11 @@ describe('every call a deployed function can make is allowed by its role', () =>
     // The only others are a pipeline's target functions, created with placeholder code that calls nothing.
     const others = functions.filter((f) => !(f.stack === platform.stackName && known.has(f.id)));
     expect(others.every((f) => f.inline && f.stack !== platform.stackName)).toBe(true);
-    expect(known.size).toBe(Object.keys(HANDLER_ENTRIES).length);
+    expect(known.size).toBe(platformFunctionNames().length);
   });
 
-  test.each(Object.keys(HANDLER_ENTRIES) as (keyof typeof HANDLER_ENTRIES)[])('%s', async (handler) => {
-    const entry: Entry = { module: relativeToRoot(HANDLER_ENTRIES[handler]) };
+  test.each(platformFunctionNames())('%s', async (handler) => {
+    const entry: Entry = { module: PLATFORM_FUNCTIONS[handler].entry };
     const reach = analyzer.reach(entry);
     const { statements, env } = deployedFunction(functionsByHandler()[handler]);
     const context = callContext(reach, env);
@@ -420,7 +413,7 @@ describe('every call a deployed function can make is allowed by its role', () =>
 
 describe('the check can fail', () => {
   test('a grant taken away is reported as the call it denies', () => {
-    const reach = analyzer.reach({ module: relativeToRoot(HANDLER_ENTRIES.deploy) });
+    const reach = analyzer.reach({ module: PLATFORM_FUNCTIONS.deploy.entry });
     const { statements, env } = deployedFunction(functionsByHandler().deploy);
     const context = callContext(reach, env);
     const without = statements.map((s) => ({

@@ -1,5 +1,5 @@
 /**
- * The bundles the platform's functions run as: built by `platformFunction` (lib/platform-functions.ts), as
+ * The bundles the platform's functions run as: built by `platformFunction` (lib/platform-function.ts), as
  * `cdk synth` builds them, and loaded. Lambda reports a thrown error's `name` as its errorType, which
  * Step Functions' Retry/Catch and the decision endpoint match; a minifier that renames classes would
  * turn `ControlRefusedError` into two letters.
@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import { platformFunction } from '../../lib/platform-functions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { platformFunction } from '../../lib/platform-function';
 
 describe('a platform function bundle', () => {
   let outdir: string;
@@ -24,12 +26,24 @@ describe('a platform function bundle', () => {
     const table = new dynamodb.Table(stack, 'Table', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     });
-    platformFunction(stack, 'Thrower', {
-      entry: join(__dirname, 'fixtures', 'throws-domain-error.ts'),
-      description: 'test',
-      timeout: undefined as never,
-      table,
-    });
+    platformFunction(
+      stack,
+      {
+        entry: 'test/lib/fixtures/throws-domain-error.ts',
+        id: 'Thrower',
+        localName: 'stepline-thrower',
+        description: 'test',
+        timeoutSeconds: 3,
+        settings: [],
+        invokedBy: [],
+        grants: [],
+      },
+      {
+        table,
+        sourceBus: events.EventBus.fromEventBusName(stack, 'Bus', 'bus'),
+        deadLetterQueue: new sqs.Queue(stack, 'Failed'),
+      },
+    );
     app.synth();
     // The stack has one function, so the assembly holds one bundle.
     const [asset] = readdirSync(outdir).filter((name) => existsSync(join(outdir, name, 'index.js')));

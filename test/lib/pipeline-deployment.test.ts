@@ -15,6 +15,7 @@ import { readConfigFile } from '../../bin/config-file';
 import { parseConfig, type PipelineConfig } from '../../core/config';
 import { alarmConfiguration, alarmRuleTrigger, deploymentAlarms } from '../../core/deploy-alarms';
 import { PLATFORM_PARAMETERS, alarmRuleName, deployFunctionRoleName, deployRoleName } from '../../core/platform';
+import { functionArnParameterName } from '../../core/platform-functions';
 import { assumeDeployRole } from '../../lambdas/deploy';
 import { LONGEST_REGION, checkLimits } from '../../lib/limits';
 import type { PipelineStack } from '../../lib/pipeline-stack';
@@ -137,7 +138,7 @@ describe('the platform: one deploy function for every pipeline', () => {
     const published = ofType(template, 'AWS::SSM::Parameter').map(([, r]) => r.Properties);
     expect(published).toContainEqual(
       expect.objectContaining({
-        Name: PLATFORM_PARAMETERS.deployFunctionArn,
+        Name: functionArnParameterName('deploy'),
         Value: ref(stack, stack.functions.deploy.functionArn),
       }),
     );
@@ -356,7 +357,7 @@ describe("a pipeline's alarms and alarm rule", () => {
       expect(rule.EventPattern).toEqual(stack.resolve(trigger.pattern));
       const [target] = rule.Targets as Record<string, unknown>[];
       expect(target).toMatchObject({
-        Arn: platformParameter(stack, PLATFORM_PARAMETERS.deployFunctionArn),
+        Arn: platformParameter(stack, functionArnParameterName('deploy')),
         DeadLetterConfig: { Arn: ref(stack, stack.triggers.deadLetterQueue.queueArn) },
         RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 4 },
       });
@@ -391,9 +392,9 @@ describe('the state machine and the deploy function', () => {
       const stack = pipeline(name);
       const props = resourceOf(stack.machine.stateMachine).Properties;
       expect(props.DefinitionSubstitutions).toEqual({
-        RecordProgressFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
-        ApprovalGateFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
-        DeployFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.deployFunctionArn),
+        RecordProgressFunctionArn: platformParameter(stack, functionArnParameterName('recordProgress')),
+        ApprovalGateFunctionArn: platformParameter(stack, functionArnParameterName('approvalGate')),
+        DeployFunctionArn: platformParameter(stack, functionArnParameterName('deploy')),
       });
       const invoke = statementsOfRole(templateOf(stack), logicalId(stack.machine.role.role)).filter((s) =>
         [s.Action].flat().some((a) => a.startsWith('lambda:')),
@@ -404,9 +405,9 @@ describe('the state machine and the deploy function', () => {
           Action: 'lambda:InvokeFunction',
           Resource: [
             // In the order the definition first invokes them: staging comes before the gate.
-            platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
-            platformParameter(stack, PLATFORM_PARAMETERS.deployFunctionArn),
-            platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
+            platformParameter(stack, functionArnParameterName('recordProgress')),
+            platformParameter(stack, functionArnParameterName('deploy')),
+            platformParameter(stack, functionArnParameterName('approvalGate')),
           ],
         },
       ]);

@@ -22,6 +22,7 @@ import {
   PLATFORM_PARAMETERS,
   SLACK_SIGNING_SECRET_NAME,
 } from '../../core/platform';
+import { functionArnParameterName } from '../../core/platform-functions';
 import { ReleaseApprovals } from '../../lib/release-approvals';
 import {
   statementsOf,
@@ -461,9 +462,9 @@ describe('permissions', () => {
             Effect: 'Allow',
             Action: 'lambda:InvokeFunction',
             Resource: [
-              parameter(PLATFORM_PARAMETERS.recordProgressFunctionArn),
-              parameter(PLATFORM_PARAMETERS.deployFunctionArn),
-              parameter(PLATFORM_PARAMETERS.approvalGateFunctionArn),
+              parameter(functionArnParameterName('recordProgress')),
+              parameter(functionArnParameterName('deploy')),
+              parameter(functionArnParameterName('approvalGate')),
             ],
           },
         },

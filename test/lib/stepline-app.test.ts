@@ -14,6 +14,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { parseConfig, projectName, pushFilters, stagePlan, type CodeCommitPipeline } from '../../core/config';
 import { BUILD_ARTIFACT_NAME, CATALOG_PATH, PLATFORM_PARAMETERS } from '../../core/platform';
+import { functionArnParameterName } from '../../core/platform-functions';
 import { runEventTrigger } from '../../core/source-events';
 import { codeCommitTrigger } from '../../core/triggers';
 import type { PipelineStack } from '../../lib/pipeline-stack';
@@ -214,17 +215,14 @@ describe('PlatformStack', () => {
       .map((r) => [r.Properties.Name, r.Properties.Value]);
     expect(published).toEqual(
       expect.arrayContaining([
-        [PLATFORM_PARAMETERS.recordProgressFunctionArn, ref(stack, stack.functions.recordProgress.functionArn)],
-        [PLATFORM_PARAMETERS.startRunFunctionArn, ref(stack, stack.functions.startRun.functionArn)],
-        [
-          PLATFORM_PARAMETERS.publishSourceChangeFunctionArn,
-          ref(stack, stack.functions.publishSourceChange.functionArn),
-        ],
+        [functionArnParameterName('recordProgress'), ref(stack, stack.functions.recordProgress.functionArn)],
+        [functionArnParameterName('startRun'), ref(stack, stack.functions.startRun.functionArn)],
+        [functionArnParameterName('publishSourceChange'), ref(stack, stack.functions.publishSourceChange.functionArn)],
         [PLATFORM_PARAMETERS.artifactBucketName, ref(stack, stack.artifacts.bucket.bucketName)],
         [PLATFORM_PARAMETERS.platformKeyArn, ref(stack, stack.platformKey.keyArn)],
-        [PLATFORM_PARAMETERS.approvalGateFunctionArn, ref(stack, stack.approvals.approvalGate.functionArn)],
+        [functionArnParameterName('approvalGate'), ref(stack, stack.approvals.approvalGate.functionArn)],
         [PLATFORM_PARAMETERS.approvalsUrl, ref(stack, stack.approvals.api.apiEndpoint)],
-        [PLATFORM_PARAMETERS.deployFunctionArn, ref(stack, stack.functions.deploy.functionArn)],
+        [functionArnParameterName('deploy'), ref(stack, stack.functions.deploy.functionArn)],
       ]),
     );
     expect(published).toHaveLength(8);
@@ -801,9 +799,9 @@ describe('PipelineStack', () => {
       TracingConfiguration: { Enabled: true },
     });
     expect(props.DefinitionSubstitutions).toEqual({
-      RecordProgressFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
-      ApprovalGateFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
-      DeployFunctionArn: platformParameter(stack, PLATFORM_PARAMETERS.deployFunctionArn),
+      RecordProgressFunctionArn: platformParameter(stack, functionArnParameterName('recordProgress')),
+      ApprovalGateFunctionArn: platformParameter(stack, functionArnParameterName('approvalGate')),
+      DeployFunctionArn: platformParameter(stack, functionArnParameterName('deploy')),
     });
   });
 
@@ -850,10 +848,10 @@ describe('PipelineStack', () => {
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
         Resource: [
-          platformParameter(stack, PLATFORM_PARAMETERS.recordProgressFunctionArn),
+          platformParameter(stack, functionArnParameterName('recordProgress')),
           // In the order the definition first invokes them: staging (deploy) comes before the gate.
-          platformParameter(stack, PLATFORM_PARAMETERS.deployFunctionArn),
-          platformParameter(stack, PLATFORM_PARAMETERS.approvalGateFunctionArn),
+          platformParameter(stack, functionArnParameterName('deploy')),
+          platformParameter(stack, functionArnParameterName('approvalGate')),
         ],
       },
       {
@@ -902,9 +900,11 @@ describe('PipelineStack', () => {
         lambda.Function.fromFunctionArn(stack, id, `arn:aws:lambda:eu-west-1:111122223333:function:${id}`);
       const machine = new PipelineStateMachine(stack, 'Machine', {
         pipeline: 'p',
-        recordProgress: fn('recorder'),
-        approvalGate: fn('gate'),
-        deploy: fn('deploy'),
+        functions: {
+          RecordProgressFunctionArn: fn('recorder'),
+          ApprovalGateFunctionArn: fn('gate'),
+          DeployFunctionArn: fn('deploy'),
+        },
         projects: [],
         definitionFile: file,
       });
@@ -965,7 +965,7 @@ describe('PipelineStack', () => {
     expect(rule.EventPattern).toEqual(stack.resolve(trigger.pattern));
     const [target] = rule.Targets as Record<string, unknown>[];
     expect(target).toMatchObject({
-      Arn: platformParameter(stack, PLATFORM_PARAMETERS.publishSourceChangeFunctionArn),
+      Arn: platformParameter(stack, functionArnParameterName('publishSourceChange')),
       DeadLetterConfig: { Arn: ref(stack, stack.triggers.deadLetterQueue!.queueArn) },
       RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 4 },
     });
@@ -1020,7 +1020,7 @@ describe('PipelineStack', () => {
         EventPattern: { source: ['stepline.sources'], 'detail-type': ['SourceChanged'], detail: { pipeline: [name] } },
         Targets: [
           {
-            Arn: platformParameter(stack, PLATFORM_PARAMETERS.startRunFunctionArn),
+            Arn: platformParameter(stack, functionArnParameterName('startRun')),
             InputPath: '$.detail',
             DeadLetterConfig: { Arn: ref(stack, stack.triggers.deadLetterQueue.queueArn) },
             RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 4 },

@@ -1,0 +1,183 @@
+/**
+ * Each platform function is deployed as core/platform-functions.ts declares it, and as nothing more:
+ * its role holds exactly the declared actions (beyond its logs, traces and, when EventBridge invokes
+ * it, its dead-letter queue), its environment exactly the declared settings and the table's name, its
+ * timeout the declared one, and each declared invocation is there. Read from the synthesized platform
+ * stack against the declaration itself.
+ */
+import { App, Stack, type CfnElement } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { CATALOG_PATH, ENV, PLATFORM_STACK } from '../../core/platform';
+import {
+  PLATFORM_FUNCTIONS,
+  functionArnParameterName,
+  functionsPipelinesInvoke,
+  platformFunctionNames,
+  taskFunctions,
+  type PlatformFunctionDeclaration,
+  type PlatformFunctionName,
+} from '../../core/platform-functions';
+import type { MadePlatformFunction } from '../../lib/platform-function';
+import { PlatformStack } from '../../lib/platform-stack';
+import { CDK_CONTEXT, statementsOfRole, type Resource, type Template } from '../support/cdk';
+
+let stack: PlatformStack;
+let template: Template;
+
+beforeAll(() => {
+  const app = new App({ context: CDK_CONTEXT });
+  stack = new PlatformStack(app, PLATFORM_STACK);
+  template = app.synth().getStackByName(stack.stackName).template as Template;
+});
+
+const logicalId = (construct: IConstruct) =>
+  Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
+const resourceOf = (construct: IConstruct): Resource => template.Resources[logicalId(construct)]!;
+const made = (name: PlatformFunctionName): MadePlatformFunction =>
+  (stack.functions.functions.get(name) ?? stack.approvals.functions.get(name))!;
+const declared = (name: PlatformFunctionName): PlatformFunctionDeclaration => PLATFORM_FUNCTIONS[name];
+const invokedAsynchronously = (declaration: PlatformFunctionDeclaration) =>
+  declaration.invokedBy.some(({ by }) => by === 'rule' || by === 'pipelineRules' || by === 'schedule');
+/** A statement's actions, sorted, as one string: statements compare by what they allow. */
+const actionsOf = (actions: string | readonly string[]) => [actions].flat().sort().join(' ');
+
+describe('every declared function is made, once', () => {
+  test('the platform stack makes each declared function and no other', () => {
+    const made = [...stack.functions.functions.keys(), ...stack.approvals.functions.keys()];
+    expect(made.sort()).toEqual([...platformFunctionNames()].sort());
+    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(platformFunctionNames().length);
+  });
+});
+
+describe.each(platformFunctionNames())('%s', (name) => {
+  const declaration = declared(name);
+
+  test("its role holds exactly the declared actions, beside its logs', traces' and dead-letter queue's", () => {
+    const { role } = made(name);
+    const statements = statementsOfRole(template, logicalId(role.role));
+    const expected = [
+      'logs:CreateLogStream logs:PutLogEvents',
+      'xray:PutTelemetryRecords xray:PutTraceSegments',
+      ...(invokedAsynchronously(declaration) ? ['sqs:SendMessage'] : []),
+      ...declaration.grants.map(({ actions }) => actionsOf(actions)),
+      ...(declaration.grantsOnAnyResource ?? []).map(({ actions }) => actionsOf(actions)),
+    ];
+    expect(statements.map((s) => actionsOf(s.Action)).sort()).toEqual(expected.sort());
+    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+    // A `*` resource only for what the declaration puts on any resource (and X-Ray).
+    const onAny = statements.filter((s) => s.Resource === '*').map((s) => actionsOf(s.Action));
+    expect(onAny.sort()).toEqual(
+      [
+        'xray:PutTelemetryRecords xray:PutTraceSegments',
+        ...(declaration.grantsOnAnyResource ?? []).map(({ actions }) => actionsOf(actions)),
+      ].sort(),
+    );
+  });
+
+  test('its environment is exactly the declared settings and the table name', () => {
+    const { fn } = made(name);
+    const variables = (resourceOf(fn).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(variables).sort()).toEqual(
+      [ENV.tableName, 'NODE_OPTIONS', ...declaration.settings.map((setting) => ENV[setting])].sort(),
+    );
+    expect(variables[ENV.tableName]).toEqual(stack.resolve(stack.runStore.table.tableName));
+    if (declaration.settings.includes('catalogPath')) expect(variables[ENV.catalogPath]).toBe(CATALOG_PATH);
+    if (declaration.settings.includes('sourceBusName')) {
+      expect(variables[ENV.sourceBusName]).toEqual(stack.resolve(stack.sources.bus.eventBusName));
+    }
+  });
+
+  test('its timeout, description and dead-letter queue are the declared ones', () => {
+    const { Properties } = resourceOf(made(name).fn);
+    expect(Properties.Timeout).toBe(declaration.timeoutSeconds);
+    expect(Properties.Description).toBe(declaration.description);
+    expect(Properties.DeadLetterConfig !== undefined).toBe(invokedAsynchronously(declaration));
+  });
+
+  test('each declared invocation is made', () => {
+    const { fn, role, rules, url } = made(name);
+    const functionArn = stack.resolve(fn.functionArn) as unknown;
+    for (const invocation of declaration.invokedBy) {
+      switch (invocation.by) {
+        case 'rule':
+        case 'schedule': {
+          const rule = resourceOf(rules.get(invocation.id)!);
+          const [target] = rule.Properties.Targets as { Arn: unknown; Input?: string }[];
+          expect(target!.Arn).toEqual(functionArn);
+          expect(rule.Properties.Description).toBe(invocation.description);
+          if (invocation.by === 'schedule') {
+            expect(rule.Properties.ScheduleExpression).toBe(`rate(${invocation.everyMinutes} minutes)`);
+            expect(JSON.parse(target!.Input!)).toEqual(invocation.input);
+          }
+          break;
+        }
+        case 'pipelineRules': {
+          const permission = Object.values(template.Resources).find(
+            (r) =>
+              r.Type === 'AWS::Lambda::Permission' &&
+              JSON.stringify(r.Properties.FunctionName) === JSON.stringify(functionArn) &&
+              JSON.stringify(r.Properties.SourceArn).includes(
+                `rule/${invocation.bus === 'platform' ? 'stepline/' : ''}${invocation.ruleName('*')}"`,
+              ),
+          );
+          expect(permission?.Properties.Principal).toBe('events.amazonaws.com');
+          break;
+        }
+        case 'functionUrl':
+          expect(resourceOf(url!).Properties.AuthType).toBe('NONE');
+          break;
+        case 'function': {
+          // The caller's declared grant is what lets it invoke this function.
+          const caller = statementsOfRole(template, logicalId(made(invocation.caller).role.role));
+          expect(caller).toContainEqual(
+            expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: functionArn }),
+          );
+          break;
+        }
+        case 'task':
+        case 'httpApi':
+          break;
+      }
+    }
+    if (declaration.roleName) {
+      expect(resourceOf(role.role).Properties.RoleName).toEqual(stack.resolve(declaration.roleName(stack.region)));
+    }
+  });
+});
+
+describe('the SSM parameters through which pipeline stacks find the functions', () => {
+  test('keep the names deployed pipeline stacks read', () => {
+    expect(
+      Object.fromEntries(functionsPipelinesInvoke().map((name) => [name, functionArnParameterName(name)])),
+    ).toEqual({
+      publishSourceChange: '/stepline/platform/publish-source-change-function-arn',
+      startRun: '/stepline/platform/start-run-function-arn',
+      recordProgress: '/stepline/platform/record-progress-function-arn',
+      deploy: '/stepline/platform/deploy-function-arn',
+      approvalGate: '/stepline/platform/approval-gate-function-arn',
+    });
+  });
+
+  test('each holds its function ARN', () => {
+    const published = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SSM::Parameter');
+    for (const name of functionsPipelinesInvoke()) {
+      expect(published).toContainEqual(
+        expect.objectContaining({
+          Properties: expect.objectContaining({
+            Name: functionArnParameterName(name),
+            Value: stack.resolve(made(name).fn.functionArn),
+          }) as unknown,
+        }),
+      );
+    }
+  });
+
+  test("the state machines' substitutions are the declared task invocations", () => {
+    expect(taskFunctions()).toEqual([
+      { substitution: 'RecordProgressFunctionArn', name: 'recordProgress' },
+      { substitution: 'DeployFunctionArn', name: 'deploy' },
+      { substitution: 'ApprovalGateFunctionArn', name: 'approvalGate' },
+    ]);
+  });
+});
