@@ -5,7 +5,7 @@
 import type { Build } from '@aws-sdk/client-codebuild';
 import type { LocalCodeBuild, StartBuildParameters } from './codebuild';
 import type { TaskAdapter } from './step-functions';
-import { TaskError } from './task-error';
+import { taskError } from './aws-errors';
 
 export type LocalFunction = (event: unknown) => Promise<unknown>;
 
@@ -14,7 +14,7 @@ export function lambdaInvokeAdapter(functions: ReadonlyMap<string, LocalFunction
   return async (input) => {
     const { FunctionName, Payload } = input as { FunctionName: string; Payload?: unknown };
     const fn = functions.get(FunctionName);
-    if (!fn) throw new TaskError('Lambda.ResourceNotFoundException', `Function not found: ${FunctionName}`);
+    if (!fn) throw taskError('Lambda.ResourceNotFoundException', `Function not found: ${FunctionName}`);
     try {
       // Payloads cross a JSON boundary on AWS; so they do here (Dates become strings, undefined goes).
       const result = await fn(roundTrip(Payload ?? {}));
@@ -22,7 +22,7 @@ export function lambdaInvokeAdapter(functions: ReadonlyMap<string, LocalFunction
     } catch (error) {
       // A function error: Step Functions names it by the function's errorType.
       const failure = error instanceof Error ? error : new Error(String(error));
-      throw new TaskError(
+      throw taskError(
         failure.name,
         JSON.stringify({
           errorType: failure.name,
@@ -58,7 +58,7 @@ export function codeBuildSyncAdapter(codebuild: LocalCodeBuild): TaskAdapter {
   return async (input, { signal }) => {
     const build = await codebuild.runBuild(input as StartBuildParameters, signal);
     const output = { Build: toStatesShape(build) };
-    if (build.buildStatus !== 'SUCCEEDED') throw new TaskError('States.TaskFailed', JSON.stringify(output));
+    if (build.buildStatus !== 'SUCCEEDED') throw taskError('States.TaskFailed', JSON.stringify(output));
     return output;
   };
 }

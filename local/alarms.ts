@@ -23,6 +23,8 @@ import { parseInput } from '../core/schemas';
 import { UnknownAlarmsError } from '../lambdas/adapters/alarm-reader';
 import { operation, type Operation } from './aws-endpoint';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
+import { serviceError } from './aws-errors';
+import { busEvent } from './event-bus';
 import type { LocalMetrics } from './functions/metrics';
 import { TimeScale } from './time-scale';
 
@@ -278,14 +280,12 @@ export class LocalAlarms {
     const previous = record.state;
     record.state = next;
     const { metric, definition } = record.alarm;
-    return {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'CloudWatch Alarm State Change',
+    return busEvent({
       source: 'aws.cloudwatch',
+      detailType: 'CloudWatch Alarm State Change',
       account: this.account,
-      time: next.at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
       region: this.region,
+      time: next.at,
       resources: [record.arn],
       detail: {
         alarmName: record.alarm.name,
@@ -305,7 +305,7 @@ export class LocalAlarms {
           ],
         },
       },
-    };
+    });
   }
 }
 
@@ -352,7 +352,10 @@ const DEFAULT_MAX_RECORDS = 50;
 export function describeAlarmsOperation(alarms: LocalAlarms): Operation<z.infer<typeof describeAlarmsRequest>> {
   return operation(describeAlarmsRequest, (request) => {
     if (request.AlarmNames && request.AlarmNamePrefix !== undefined) {
-      throw awsError('InvalidParameterCombinationException', 'AlarmNames and AlarmNamePrefix cannot both be given.');
+      throw serviceError(
+        'InvalidParameterCombinationException',
+        'AlarmNames and AlarmNamePrefix cannot both be given.',
+      );
     }
     const after = request.NextToken === undefined ? undefined : pageStart(request.NextToken);
     const matching = alarms
@@ -395,11 +398,7 @@ function pageToken(lastName: string): string {
 
 function pageStart(token: string): string {
   const decoded = Buffer.from(token, 'base64url').toString('utf8');
-  if (!decoded.startsWith('after:')) throw awsError('InvalidNextToken', 'The service returned an invalid NextToken.');
+  if (!decoded.startsWith('after:'))
+    throw serviceError('InvalidNextToken', 'The service returned an invalid NextToken.');
   return decoded.slice('after:'.length);
-}
-
-/** An Error named as the AWS error code: the local endpoint answers it as that service's error. */
-function awsError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { name: code });
 }

@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
-import type * as z from 'zod';
+import * as z from 'zod';
+import { AwsError } from './aws-errors';
 import { LOCAL_ACCOUNT } from './constants';
 import { InvalidRequestError } from '../core/errors';
 import { parseInput } from '../core/schemas';
@@ -34,7 +35,7 @@ const FUNCTION_URL_MAX_BYTES = 6 * 1024 * 1024;
  */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** An operation: its request's shape, and what it answers; it throws an Error named as the AWS error code. */
+/** An operation: its request's shape, and what it answers; it refuses a request with an AwsError (local/aws-errors.ts). */
 export interface Operation<T> {
   readonly request: z.ZodType<T>;
   handle(request: T): unknown;
@@ -45,6 +46,9 @@ interface AnyOperation {
   readonly request: z.ZodType<unknown>;
   handle(request: never): unknown;
 }
+
+/** A name or ARN in a request: what most AWS operations take (1 to 2048 characters). */
+export const awsName = z.string().min(1).max(2048);
 
 /** Declares an operation, typing `handle` by `request`. */
 export function operation<T>(request: z.ZodType<T>, handle: (request: T) => unknown): Operation<T> {
@@ -133,11 +137,9 @@ async function serve(
     return reply(200, toWire((await handler.handle(request as never)) ?? {}));
   } catch (error) {
     if (error instanceof InvalidRequestError) return fail(400, 'ValidationException', error.message);
+    // An AwsError is that service's answer, named by its error code; anything else is a fault of local mode.
+    if (error instanceof AwsError) return fail(400, error.name, error.message);
     const failure = error instanceof Error ? error : new Error(String(error));
-    // An Error named as an AWS error code is that service's answer; anything else is a fault of local mode.
-    if (failure.name !== 'Error' && failure.name !== 'TypeError' && failure.name !== 'RangeError') {
-      return fail(400, failure.name, failure.message);
-    }
     return fail(500, 'InternalFailure', `local mode failed to serve the request: ${failure.message}`);
   }
 }

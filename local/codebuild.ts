@@ -4,6 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Build, Report, TestCase } from '@aws-sdk/client-codebuild';
+import * as z from 'zod';
+import { awsName, operation } from './aws-endpoint';
+import { serviceError } from './aws-errors';
 import type { BuildRequest, LocalBuildResult, RecoveryReport } from './build-runner';
 
 export interface LocalProject {
@@ -78,9 +81,7 @@ export class LocalCodeBuild {
   describeTestCases(request: { reportArn: string; filter?: { status?: string }; maxResults?: number }) {
     const testCases = this.runner.describeTestCases(request.reportArn, request.filter?.status);
     if (!testCases) {
-      throw Object.assign(new Error(`Report ${request.reportArn} does not exist`), {
-        name: 'ResourceNotFoundException',
-      });
+      throw serviceError('ResourceNotFoundException', `Report ${request.reportArn} does not exist`);
     }
     return { testCases: testCases.slice(0, request.maxResults ?? 50) };
   }
@@ -95,4 +96,43 @@ export class LocalCodeBuild {
     const timestamp = build.build.endTime?.getTime() ?? Date.now();
     return { events: chosen.map((message) => ({ timestamp, ingestionTime: timestamp, message })) };
   }
+}
+
+/**
+ * The CodeBuild and CloudWatch Logs operations the recorder calls, over the local builds: BatchGetBuilds,
+ * BatchGetReports, DescribeTestCases, and GetLogEvents of a build's log stream.
+ */
+export function codeBuildOperations(codebuild: LocalCodeBuild) {
+  return {
+    'CodeBuild_20161006.BatchGetBuilds': operation(z.object({ ids: z.array(awsName).min(1).max(100) }), (r) =>
+      codebuild.batchGetBuilds(r.ids),
+    ),
+    'CodeBuild_20161006.BatchGetReports': operation(z.object({ reportArns: z.array(awsName).min(1).max(100) }), (r) =>
+      codebuild.batchGetReports(r.reportArns),
+    ),
+    'CodeBuild_20161006.DescribeTestCases': operation(
+      z.object({
+        reportArn: awsName,
+        filter: z
+          .object({ status: z.enum(['SUCCEEDED', 'FAILED', 'ERROR', 'SKIPPED', 'UNKNOWN']).optional() })
+          .optional(),
+        maxResults: z.number().int().min(1).max(100).optional(),
+        nextToken: z.string().optional(),
+      }),
+      (r) => codebuild.describeTestCases(r),
+    ),
+    'Logs_20140328.GetLogEvents': operation(
+      z.object({
+        logGroupName: awsName.optional(),
+        logStreamName: awsName,
+        limit: z.number().int().min(1).max(10_000).optional(),
+        startFromHead: z.boolean().optional(),
+      }),
+      async (r) => {
+        const events = await codebuild.getLogEvents(r);
+        if (!events) throw serviceError('ResourceNotFoundException', 'The specified log stream does not exist.');
+        return events;
+      },
+    ),
+  };
 }

@@ -3,10 +3,14 @@
  * EventBridge, matched with core/event-pattern and transformed with core/triggers. Local mode has two,
  * as an account has: the default bus (CodeCommit's events) and the platform's bus (SourceChanged).
  */
+import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { matchesPattern, validatePattern } from '../core/event-pattern';
 import { parseInput } from '../core/schemas';
 import { applyInputTemplate, type SourceTrigger } from '../core/triggers';
+import { awsName, operation } from './aws-endpoint';
+import { serviceError } from './aws-errors';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
 
 export const eventEnvelopeSchema = z.object({
   version: z.string(),
@@ -20,6 +24,52 @@ export const eventEnvelopeSchema = z.object({
   detail: z.record(z.string(), z.unknown()),
 });
 export type BusEvent = z.infer<typeof eventEnvelopeSchema>;
+
+/** What a service says of an event it sends; the envelope around it is EventBridge's (busEvent). */
+export interface EventFields<Source extends string, DetailType extends string, Detail> {
+  readonly source: Source;
+  readonly detailType: DetailType;
+  readonly detail: Detail;
+  /** @default [] */
+  readonly resources?: readonly string[];
+  /** When it happened, as the sending service says. @default now */
+  readonly time?: Date;
+  /** @default a new version 4 UUID, as EventBridge makes one per event */
+  readonly id?: string;
+  /** @default LOCAL_ACCOUNT */
+  readonly account?: string;
+  /** @default LOCAL_REGION */
+  readonly region?: string;
+}
+
+/**
+ * An event as EventBridge delivers it: every local source of events (CodeCommit's ref updates, Step
+ * Functions' status changes, CloudWatch's alarm state changes, PutEvents) puts its event in this one
+ * envelope. The fields and their meaning are EventBridge's ("Event structure reference",
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html): `version` "0" in
+ * all events, `id` a version 4 UUID made for each event, `time` the timestamp the originating service
+ * gives, shown there to the second without milliseconds (`"2017-12-22T18:43:48Z"`).
+ */
+export function busEvent<Source extends string, DetailType extends string, Detail extends Record<string, unknown>>(
+  fields: EventFields<Source, DetailType, Detail>,
+) {
+  return {
+    version: '0' as const,
+    id: fields.id ?? randomUUID(),
+    'detail-type': fields.detailType,
+    source: fields.source,
+    account: fields.account ?? LOCAL_ACCOUNT,
+    time: eventTime(fields.time ?? new Date()),
+    region: fields.region ?? LOCAL_REGION,
+    resources: [...(fields.resources ?? [])],
+    detail: fields.detail,
+  } satisfies BusEvent;
+}
+
+/** An event's `time`: ISO 8601 in UTC to the second, as EventBridge writes it (busEvent). */
+function eventTime(time: Date): string {
+  return time.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
 
 export interface Rule extends SourceTrigger {
   readonly name: string;
@@ -46,4 +96,43 @@ export class LocalEventBus {
       .filter((rule) => matchesPattern(rule.pattern, valid))
       .map((rule) => ({ rule: rule.name, result: rule.target(applyInputTemplate(rule.input, valid)) }));
   }
+}
+
+/** EventBridge's PutEvents onto the local buses by name (or ARN); a bus local mode does not have is ResourceNotFoundException. */
+export function putEventsOperation(buses: Readonly<Record<string, LocalEventBus>>) {
+  return {
+    'AWSEvents.PutEvents': operation(
+      z.object({
+        Entries: z
+          .array(
+            z.object({
+              EventBusName: awsName,
+              Source: awsName,
+              DetailType: awsName,
+              Detail: z.string().max(256 * 1024),
+              Resources: z.array(awsName).optional(),
+              Time: z.number().optional(),
+            }),
+          )
+          .min(1)
+          .max(10),
+      }),
+      (r) => ({
+        FailedEntryCount: 0,
+        Entries: r.Entries.map((entry) => {
+          const bus = buses[entry.EventBusName.split('/').pop()!];
+          if (!bus) throw serviceError('ResourceNotFoundException', `Event bus ${entry.EventBusName} does not exist.`);
+          const event = busEvent({
+            source: entry.Source,
+            detailType: entry.DetailType,
+            time: entry.Time ? new Date(entry.Time * 1000) : undefined,
+            resources: entry.Resources,
+            detail: JSON.parse(entry.Detail) as Record<string, unknown>,
+          });
+          bus.put(event);
+          return { EventId: event.id };
+        }),
+      }),
+    ),
+  };
 }

@@ -32,6 +32,15 @@ export async function localAuthors(pipeline: Pick<PipelineConfig, 'localSeed' | 
   return email.trim() ? [email.trim()] : [];
 }
 
+/**
+ * The local repository that stands in for a pipeline's source: its CodeCommit repository's name, or
+ * `github.<owner>.<repo>` for a GitHub one (a push to it is delivered as GitHub would deliver it).
+ */
+export function localRepositoryName(pipeline: PipelineConfig): string {
+  const { source } = pipeline;
+  return source.type === 'codecommit' ? source.repository : `github.${source.owner}.${source.repo}`;
+}
+
 export interface RefUpdate {
   readonly repository: string;
   readonly oldCommitId: string;

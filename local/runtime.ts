@@ -4,21 +4,16 @@
  * the build runner for CodeBuild. Only these edges differ from AWS.
  */
 import './polyfills';
-import * as z from 'zod';
-import { createHash, randomUUID } from 'node:crypto';
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   catalogEntry,
   isCodeCommitPipeline,
-  sourceOf,
-  stageSpecs,
   stateMachineName,
   type PipelineConfig,
   type SteplineConfig,
 } from '../core/config';
-import { TASK_RESOURCES } from '../core/asl';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
   CATALOG_PATH,
@@ -35,12 +30,7 @@ import { alarmRuleTrigger, deploymentAlarms } from '../core/deploy-alarms';
 import { ControlRefusedError } from '../core/deployment';
 import { runEventTrigger, sourceChangedTrigger } from '../core/source-events';
 import type { StartRunResult } from '../core/start-run';
-import {
-  CODECOMMIT_DETAIL_TYPE,
-  EXECUTION_STATUS_DETAIL_TYPE,
-  codeCommitTrigger,
-  executionEndedTrigger,
-} from '../core/triggers';
+import { EXECUTION_STATUS_DETAIL_TYPE, codeCommitTrigger, executionEndedTrigger } from '../core/triggers';
 import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
 import { approvalDecisionsDeps, createHandler as createApprovalDecisions } from '../lambdas/approval-decisions';
 import { approvalGateDeps, createHandler as createApprovalGate } from '../lambdas/approval-gate';
@@ -50,40 +40,33 @@ import { createHandler as createPublishSourceChange, publishSourceChangeDeps } f
 import { createHandler as createNotify, notifyDeps } from '../lambdas/notify';
 import { createHandler as createRecordProgress, recordProgressDeps } from '../lambdas/record-progress';
 import { createHandler as createStartRun, startRunDeps } from '../lambdas/start-run';
-import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
-import { RunStore } from '../store/run-store';
-import {
-  codeBuildSyncAdapter,
-  lambdaInvokeAdapter,
-  lambdaInvokeWaitForTaskTokenAdapter,
-  type LocalFunction,
-} from './adapters';
-import { decisionRoutes, scheduleSweep, SLACK_RESPONSE_ROUTE, slackResponseRoute } from './approvals';
-import { DESCRIBE_ALARMS_TARGET, describeAlarmsOperation, LocalAlarms } from './alarms';
-import { lambdaApiRoute } from './functions/lambda-api';
-import { LocalMetrics } from './functions/metrics';
-import { LocalFunctions } from './functions/runtime';
-import {
-  functionUrlEvent,
-  operation,
-  startLocalEndpoint,
-  type FunctionUrlRoute,
-  type LocalEndpoint,
-} from './aws-endpoint';
-import { LocalBuildRunner } from './build-runner';
-import type { RecoveryReport } from './build-runner';
-import { LocalCodeBuild, type BuildRunner } from './codebuild';
-import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
-import { LocalEventBus, type BusEvent } from './event-bus';
-import { LocalGitSource, type RefUpdate } from './git-source';
-import { localGeneratedSecret, pushDelivery } from './github-delivery';
 import { ChannelSenders } from '../lambdas/adapters/notification-senders';
 import { SecretReader } from '../lambdas/adapters/secrets';
+import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
+import type { RunStore } from '../store/run-store';
+import type { LocalAlarms } from './alarms';
+import { scheduleSweep, SLACK_RESPONSE_ROUTE } from './approvals';
+import { functionUrlEvent, type FunctionUrlRoute, type LocalEndpoint } from './aws-endpoint';
+import type { RecoveryReport } from './build-runner';
+import type { BuildRunner } from './codebuild';
+import { repositoryArn } from './codecommit';
+import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
+import { GIT_PUSH_ROUTE, LocalDeliveries, type DeliveryProblem } from './deliveries';
+import { sendTraffic, standUpTarget } from './deploy-targets';
+import { busEvent, type LocalEventBus } from './event-bus';
+import type { LocalFunctions } from './functions/local-lambda';
+import { localRepositoryName, type LocalGitSource } from './git-source';
 import { LocalOutbox, LocalSenders, localSecret } from './outbox';
-import { lockStateDir } from './state-lock';
-import { LocalStepFunctions, type Execution } from './step-functions';
-import { startStoreServer, type StoreServer } from './store-server';
-import { TimeScale } from './time-scale';
+import { failInterruptedRuns } from './recovery';
+import { startServices, type LocalServices } from './services';
+import type { Execution, LocalStepFunctions } from './step-functions';
+import type { StoreServer } from './store-server';
+import type { TimeScale } from './time-scale';
+
+// What cli/, bench/ and test/ import from local mode, wherever it lives now.
+export { codeCommitEvent, repositoryArn } from './codecommit';
+export { GITHUB_WEBHOOK_ROUTE, type DeliveryProblem } from './deliveries';
+export { localRepositoryName } from './git-source';
 
 export interface LocalRuntimeOptions {
   readonly config: SteplineConfig;
@@ -125,41 +108,14 @@ export interface LocalRuntimeOptions {
   readonly now?: Clock;
 }
 
-const GIT_PUSH_ROUTE = '/_local/git-push';
 /** Where a running local mode says where its endpoint listens (the CLI's approvals commands read it). */
 export const ENDPOINT_FILE = 'endpoint.json';
-/** Where local mode's GitHub webhook receiver listens, as the platform's function URL does on AWS. */
-export const GITHUB_WEBHOOK_ROUTE = '/github/webhook';
-
-/** An event that started no run, and why. */
-export interface DeliveryProblem {
-  /** `<repository> <ref> at <commit12>`. */
-  readonly event: string;
-  /** The CodeCommit event id or GitHub delivery id. */
-  readonly deliveryId: string;
-  readonly reason: string;
-}
 
 export const functionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
-export const repositoryArn = (name: string) => `arn:aws:codecommit:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
-
-/**
- * The local repository that stands in for a pipeline's source: its CodeCommit repository's name, or
- * `github.<owner>.<repo>` for a GitHub one (a push to it is delivered as GitHub would deliver it).
- */
-export function localRepositoryName(pipeline: PipelineConfig): string {
-  const { source } = pipeline;
-  return source.type === 'codecommit' ? source.repository : `github.${source.owner}.${source.repo}`;
-}
 
 export class LocalRuntime {
-  /** Deliveries of source events (CodeCommit events, GitHub webhooks) by the commit they name. */
-  private readonly deliveries = new Map<string, Promise<unknown>[]>();
-  /** Run starts by the commit their SourceChanged event names. */
-  private readonly starts = new Map<
-    string,
-    { readonly pipeline: string; readonly deliveryId: string; readonly result: Promise<StartRunResult> }[]
-  >();
+  /** Deliveries of source events and the runs they started (local/deliveries.ts). */
+  private readonly deliveries: LocalDeliveries;
 
   /** Where local mode delivers notifications (`<stateDir>/outbox`). */
   readonly outbox: LocalOutbox;
@@ -202,26 +158,19 @@ export class LocalRuntime {
   private readonly now: Clock;
   private readonly unlock: () => void;
 
-  private constructor(
-    parts: Pick<
-      LocalRuntime,
-      | 'store'
-      | 'stepFunctions'
-      | 'lambdas'
-      | 'alarms'
-      | 'timeScale'
-      | 'bus'
-      | 'sourceBus'
-      | 'webhookSecret'
-      | 'git'
-      | 'endpoint'
-      | 'stateDir'
-      | 'interruptedRuns'
-      | 'recovery'
-    > & { storeServer: StoreServer; now: Clock; unlock: () => void },
-    private readonly options: LocalRuntimeOptions,
-  ) {
+  private constructor(parts: LocalServices, options: LocalRuntimeOptions) {
     this.outbox = new LocalOutbox(join(parts.stateDir, 'outbox'));
+    this.deliveries = new LocalDeliveries({
+      pipelines: options.config.pipelines,
+      bus: parts.bus,
+      git: parts.git,
+      webhookSecret: parts.webhookSecret,
+      endpointUrl: parts.endpoint.url,
+      stateDir: parts.stateDir,
+      now: parts.now,
+      onRunStarted: options.onRunStarted,
+      onDeliveryProblem: options.onDeliveryProblem,
+    });
     ({
       store: this.store,
       stepFunctions: this.stepFunctions,
@@ -243,102 +192,11 @@ export class LocalRuntime {
   }
 
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
-    const stateDir = resolve(options.stateDir);
-    await mkdir(stateDir, { recursive: true });
-    const unlock = lockStateDir(stateDir);
-    const timeScale = options.timeScale === undefined ? TimeScale.REAL : new TimeScale(options.timeScale);
-    const now = options.now ?? (() => new Date());
-    const storeServer = await startStoreServer({
-      tableName: LOCAL_TABLE_NAME,
-      path: options.persistStore ? join(stateDir, 'store') : undefined,
-    });
-    const store = new RunStore(storeServer.client, LOCAL_TABLE_NAME);
-    const git = new LocalGitSource(stateDir);
-    const pipelines = options.config.pipelines;
-
-    const runner =
-      options.runner ??
-      new LocalBuildRunner({
-        rootDir: join(stateDir, 'codebuild'),
-        region: LOCAL_REGION,
-        passAwsCredentials: options.passAwsCredentials,
-        maxConcurrentBuilds: options.maxConcurrentBuilds,
-      });
-    // Before any build runs: end what a local mode that was killed left running.
-    const recovery = await runner.recover?.();
-    const codebuild = new LocalCodeBuild(
-      runner,
-      pipelines.flatMap((p) => localProjects(p, git)),
-      options.onBuildLog,
-    );
-    const functions = new Map<string, LocalFunction>();
-    const stepFunctions = new LocalStepFunctions(
-      {
-        [TASK_RESOURCES.lambdaInvoke]: lambdaInvokeAdapter(functions),
-        [TASK_RESOURCES.lambdaInvokeWaitForTaskToken]: lambdaInvokeWaitForTaskTokenAdapter(functions),
-        [TASK_RESOURCES.codeBuildSync]: codeBuildSyncAdapter(codebuild),
-      },
-      {
-        retryIntervalOverrides: options.retryIntervalOverrides,
-        // Kept with the store: a persisted store's runs keep their executions.
-        executionsDir: options.persistStore ? join(stateDir, 'executions') : undefined,
-        // As Step Functions does: each execution's end becomes an event on the default bus.
-        onExecutionEnded: (execution) => late.ended?.(execution),
-        timeScale,
-      },
-    );
-    const bus = new LocalEventBus();
-    const sourceBus = new LocalEventBus();
-    const metrics = new LocalMetrics({ now: () => now().getTime() });
-    const lambdas = new LocalFunctions({ rootDir: join(stateDir, 'lambda'), metrics, now });
-    // As CloudWatch does: an alarm's state change is an event on the default bus.
-    const alarms = new LocalAlarms({ metrics, now, timeScale, onStateChange: (event) => void bus.put(event) });
-    // Runs active when the last local mode ended are FAILED, but for those waiting at a release gate:
-    // their executions resume there (below).
-    const interruptedRuns = await failInterruptedRuns(store, now, new Set(stepFunctions.suspendedExecutions()));
-    const webhookSecret = localGeneratedSecret(join(stateDir, 'github-webhook-secret'));
-    const localSecrets: Record<string, string> = {
-      [GITHUB_WEBHOOK_SECRET_NAME]: webhookSecret,
-      [APPROVAL_LINK_KEY_SECRET_NAME]: localGeneratedSecret(join(stateDir, 'approval-link-key')),
-      [SLACK_SIGNING_SECRET_NAME]: localGeneratedSecret(join(stateDir, 'slack-signing-secret')),
-    };
-    // Parameter Store: where the pipelines' catalog entries are published, as their stacks do on AWS.
-    const parameters = new Map<string, string>();
-    // The edges reach the runtime, made below, through these.
-    const late: {
-      receive?: (push: GitPush) => { events: number };
-      webhook?: FunctionUrlRoute;
-      decisions?: (event: unknown) => Promise<unknown>;
-      ended?: (execution: Execution) => void;
-    } = {};
-    const endpoint = await startLocalEndpoint(
-      awsOperations(
-        stepFunctions,
-        codebuild,
-        git,
-        parameters,
-        { [SOURCE_BUS_NAME]: sourceBus },
-        localSecrets,
-        join(stateDir, 'secrets'),
-        alarms,
-      ),
-      { [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => late.receive!(push)) },
-      {
-        [GITHUB_WEBHOOK_ROUTE]: (request) => late.webhook!(request),
-        ...decisionRoutes((event) => late.decisions!(event)),
-        ...slackResponseRoute(join(stateDir, 'outbox')),
-        ...lambdaApiRoute(lambdas),
-      },
-    );
-    const runtime = new LocalRuntime(
-      {
-        ...{ store, stepFunctions, lambdas, alarms, timeScale, bus, sourceBus, webhookSecret, git, endpoint },
-        storeServer,
-        ...{ stateDir, interruptedRuns, recovery, now, unlock },
-      },
-      options,
-    );
-    late.receive = (push) => runtime.receivePush(push);
+    const services = await startServices(options);
+    const { storeServer, stateDir, now, timeScale, git, pipelines } = services;
+    const { stepFunctions, functions, bus, sourceBus, lambdas, alarms, parameters, endpoint, late } = services;
+    const runtime = new LocalRuntime(services, options);
+    late.receive = (push) => runtime.deliveries.receivePush(push);
     writeFileSync(join(stateDir, ENDPOINT_FILE), JSON.stringify({ url: endpoint.url, pid: process.pid }));
     late.ended = (execution) => runtime.executionEnded(execution);
 
@@ -380,7 +238,7 @@ export class LocalRuntime {
           }),
         ),
       );
-      parameters.set(catalogParameterName(pipeline.name), JSON.stringify(entry));
+      parameters.put(catalogParameterName(pipeline.name), JSON.stringify(entry));
     }
     const functionLogs = join(stateDir, 'functions');
     await mkdir(functionLogs, { recursive: true });
@@ -476,7 +334,7 @@ export class LocalRuntime {
       sourceBus.addRule({
         name: runRuleName(pipeline.name),
         ...sourceChangedTrigger(pipeline.name),
-        target: (input) => runtime.start(input as SourceChanged, startRun),
+        target: (input) => runtime.deliveries.start(input as SourceChanged, startRun),
       });
       if (!isCodeCommitPipeline(pipeline)) continue;
       bus.addRule({
@@ -486,7 +344,7 @@ export class LocalRuntime {
         target: async (input) => {
           await publishSourceChange(input);
           const { commitId, pipeline: name, trigger } = input as SourceChanged;
-          return runtime.startedBy(commitId, name, trigger.deliveryId);
+          return runtime.deliveries.startedBy(commitId, name, trigger.deliveryId);
         },
       });
     }
@@ -525,34 +383,6 @@ export class LocalRuntime {
     }
   }
 
-  /** The run starter, as the platform bus's run rule invokes it; each start is kept by its commit. */
-  private start(input: SourceChanged, startRun: (event: unknown) => Promise<StartRunResult>): Promise<StartRunResult> {
-    const result = startRun(input);
-    const commitId = String(input?.commitId);
-    const start = { pipeline: input?.pipeline, deliveryId: input?.trigger?.deliveryId, result };
-    this.starts.set(commitId, [...(this.starts.get(commitId) ?? []), start]);
-    result.then(
-      (run) => {
-        if (run.refused && !run.duplicate)
-          this.reportProblem(describe(input), `${run.refused.error}: ${run.refused.cause}`);
-        if (!run.duplicate) this.options.onRunStarted?.(run);
-      },
-      (error: unknown) =>
-        this.reportProblem(describe(input), `the run starter failed: ${String((error as Error)?.message ?? error)}`),
-    );
-    return result;
-  }
-
-  /**
-   * The start of the run that one delivery of a commit asked of a pipeline: the latest for that
-   * delivery, so a repeated delivery is answered with its own (duplicate) start.
-   */
-  private startedBy(commitId: string, pipeline: string, deliveryId: string): Promise<StartRunResult> {
-    const start = this.starts.get(commitId)?.findLast((s) => s.pipeline === pipeline && s.deliveryId === deliveryId);
-    if (!start) throw new Error(`no run start for ${pipeline} at ${commitId} (delivery ${deliveryId})`);
-    return start.result;
-  }
-
   /**
    * Runs the HEAD of a pipeline's `localRepository` (connected at start): pushes it, or, when the
    * branch has that commit already, delivers a new event for it (a deliberate re-run, as pushing the
@@ -563,8 +393,7 @@ export class LocalRuntime {
     const { branch } = pipeline.source;
     const repository = localRepositoryName(pipeline);
     const { commitId, moved } = await this.git.pushHead(repository, resolve(pipeline.localRepository), branch);
-    if (!moved)
-      this.deliver({ repository, oldCommitId: commitId, commitId, ref: `refs/heads/${branch}` }, randomUUID());
+    if (!moved) this.deliveries.redeliver(repository, branch, commitId);
     return commitId;
   }
 
@@ -577,87 +406,21 @@ export class LocalRuntime {
    * The runs started by deliveries of this commit (resolves once every delivery has been taken and
    * every run rule's target has answered).
    */
-  async runsStartedFor(commitId: string): Promise<StartRunResult[]> {
-    await Promise.allSettled(this.deliveries.get(commitId) ?? []);
-    return Promise.all((this.starts.get(commitId) ?? []).map((start) => start.result));
+  runsStartedFor(commitId: string): Promise<StartRunResult[]> {
+    return this.deliveries.runsStartedFor(commitId);
   }
 
   /** Puts an event on the local default bus, as EventBridge would deliver it to the rules' targets. */
   putEvent(event: unknown): Promise<StartRunResult>[] {
-    const deliveries = this.bus.put(event).map((d) => d.result as Promise<StartRunResult>);
-    const valid = event as BusEvent;
-    this.track(valid.detail.commitId, deliveries);
-    // Every event leaves a trace: one that starts no run is reported with the reason.
-    if (deliveries.length === 0)
-      this.reportProblem(describe(valid), 'no pipeline follows this push (no rule matches it)');
-    deliveries.forEach((d) =>
-      // Also reported to whoever awaits it; it must not crash the runtime.
-      d.catch((error: unknown) =>
-        this.reportProblem(
-          describe(valid),
-          `the push was not delivered: ${String((error as Error)?.message ?? error)}`,
-        ),
-      ),
-    );
-    return deliveries;
+    return this.deliveries.putEvent(event);
   }
 
   /**
    * Delivers a GitHub webhook delivery to the local receiver, as GitHub would POST it to the
    * platform's function URL; resolves with the receiver's answer.
    */
-  async deliverWebhook(delivery: { headers: Record<string, string>; body: Buffer }) {
-    const response = await fetch(`${this.endpoint.url}${GITHUB_WEBHOOK_ROUTE}`, {
-      method: 'POST',
-      headers: delivery.headers,
-      body: delivery.body,
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  }
-
-  private track(commitId: unknown, deliveries: Promise<unknown>[]): void {
-    const key = String(commitId);
-    this.deliveries.set(key, [...(this.deliveries.get(key) ?? []), ...deliveries]);
-  }
-
-  /** One ref update of a local repository, delivered as its source would: a CodeCommit event or a GitHub push. */
-  private deliver(update: RefUpdate, deliveryId: string): void {
-    const github = this.options.config.pipelines.find(
-      (p) => p.source.type === 'github' && localRepositoryName(p) === update.repository,
-    );
-    if (!github) {
-      this.putEvent(codeCommitEvent(update, new Date(), deliveryId));
-      return;
-    }
-    const delivered = pushDelivery(
-      this.git,
-      sourceOf(github).repository,
-      update,
-      this.webhookSecret,
-      deliveryId,
-      process.env.USER ?? 'local',
-    )
-      .then((delivery) => this.deliverWebhook(delivery))
-      .then((answer) => {
-        if (answer.status >= 300)
-          throw new Error(`the webhook answered ${answer.status}: ${String(answer.body.message)}`);
-        if (!answer.body.pipelines)
-          this.reportProblem({ event: `${update.repository} ${update.ref}`, deliveryId }, String(answer.body.message));
-      })
-      .catch((error: unknown) =>
-        this.reportProblem(
-          { event: `${update.repository} ${update.ref} at ${update.commitId.slice(0, 12)}`, deliveryId },
-          `the push was not delivered: ${String((error as Error)?.message ?? error)}`,
-        ),
-      );
-    this.track(update.commitId, [delivered]);
-  }
-
-  /** Writes why an event started no run to `<stateDir>/event-bus.log`, and tells onDeliveryProblem. */
-  private reportProblem(event: Omit<DeliveryProblem, 'reason'>, reason: string): void {
-    const problem: DeliveryProblem = { ...event, reason };
-    appendFileSync(join(this.stateDir, 'event-bus.log'), `${JSON.stringify({ time: this.now(), ...problem })}\n`);
-    this.options.onDeliveryProblem?.(problem);
+  deliverWebhook(delivery: { headers: Record<string, string>; body: Buffer }) {
+    return this.deliveries.deliverWebhook(delivery);
   }
 
   /**
@@ -683,24 +446,21 @@ export class LocalRuntime {
   private executionEnded(execution: Execution): void {
     // Stopping: the executions are aborted and their runs recorded by close(); nothing moves on.
     if (this.closing) return;
-    const ended = this.bus.put({
-      version: '0',
-      id: randomUUID(),
-      'detail-type': EXECUTION_STATUS_DETAIL_TYPE,
-      source: 'aws.states',
-      account: LOCAL_ACCOUNT,
-      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region: LOCAL_REGION,
-      resources: [execution.executionArn],
-      detail: {
-        executionArn: execution.executionArn,
-        stateMachineArn: execution.stateMachineArn,
-        name: execution.name,
-        status: execution.status,
-        startDate: execution.startDate.getTime(),
-        stopDate: execution.stopDate?.getTime(),
-      },
-    });
+    const ended = this.bus.put(
+      busEvent({
+        source: 'aws.states',
+        detailType: EXECUTION_STATUS_DETAIL_TYPE,
+        resources: [execution.executionArn],
+        detail: {
+          executionArn: execution.executionArn,
+          stateMachineArn: execution.stateMachineArn,
+          name: execution.name,
+          status: execution.status,
+          startDate: execution.startDate.getTime(),
+          stopDate: execution.stopDate?.getTime(),
+        },
+      }),
+    );
     const handled = Promise.allSettled(ended.map((d) => d.result));
     this.endings.set(execution.executionArn, handled);
   }
@@ -736,340 +496,4 @@ export class LocalRuntime {
     await this.storeServer.close();
     this.unlock();
   }
-
-  /**
-   * A git hook's notification: one event per updated ref. The event ids derive from the hook's
-   * delivery id, so a replayed notification carries the same ids and starts nothing twice.
-   */
-  private receivePush(push: GitPush): { events: number } {
-    const updates = LocalGitSource.refUpdates(push.repository, push.lines);
-    updates.forEach((update) => this.deliver(update, eventIdOf(push.delivery, update)));
-    return { events: updates.length };
-  }
-}
-
-const gitPushSchema = z.strictObject({
-  repository: z.string().regex(/^[\w.-]{1,100}$/, 'repository must be a repository name'),
-  lines: z.string().max(64 * 1024),
-  /** Made once per hook run: a replay of the same request carries the same one. */
-  delivery: z.uuid(),
-});
-type GitPush = z.infer<typeof gitPushSchema>;
-
-/** What a delivery problem names: the repository, ref and commit of a CodeCommit event or a SourceChanged one. */
-function describe(event: BusEvent | SourceChanged): Omit<DeliveryProblem, 'reason'> {
-  if ('detail' in event) {
-    const { repositoryName, referenceFullName, commitId } = event.detail as Record<string, string | undefined>;
-    return {
-      event: `${repositoryName ?? event.source} ${referenceFullName ?? event['detail-type']} at ${String(commitId ?? '').slice(0, 12)}`,
-      deliveryId: event.id,
-    };
-  }
-  const ref = `refs/${event.referenceType === 'tag' ? 'tags' : 'heads'}/${event.branch}`;
-  return {
-    event: `${event.repository} ${ref} at ${String(event.commitId).slice(0, 12)}`,
-    deliveryId: event.trigger?.deliveryId,
-  };
-}
-
-/** A UUID-shaped event id, the same for the same delivery and ref. */
-function eventIdOf(delivery: string, update: RefUpdate): string {
-  const hex = createHash('sha256').update(`${delivery}\n${update.ref}\n${update.commitId}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/**
- * A run that was active when local mode stopped has no execution any more (aborted on a stop, lost
- * with the process on a kill). Recording it FAILED keeps the store truthful (and its active index
- * empty): at a stop, and at the next start for a local mode that could not stop.
- */
-async function failInterruptedRuns(store: RunStore, now: Clock, resumable: ReadonlySet<string>): Promise<string[]> {
-  const failure = {
-    error: 'LocalModeStopped',
-    cause: 'local mode stopped while this run was in progress; local executions do not survive a restart',
-  };
-  const interrupted: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.listActiveRuns({ cursor });
-    for (const run of page.items) {
-      if (run.executionName && resumable.has(run.executionName)) continue;
-      for (const stage of await store.listStages(run.runId)) {
-        if (stage.status === 'IN_PROGRESS') {
-          await store.transitionStage(run.runId, stage.name, 'FAILED', { endedAt: now().toISOString(), failure });
-        }
-      }
-      await store.transitionRun(run.runId, 'FAILED', { endedAt: now().toISOString(), failure });
-      interrupted.push(run.runId);
-    }
-    cursor = page.cursor;
-  } while (cursor);
-  return interrupted;
-}
-
-function localProjects(pipeline: PipelineConfig, git: LocalGitSource) {
-  const repositoryPath = git.repositoryPath(localRepositoryName(pipeline));
-  return stageSpecs(pipeline).map((stage) => ({
-    name: stage.project,
-    buildspecPath: stage.buildspec,
-    repositoryPath,
-    timeoutMinutes: stage.timeoutMinutes,
-  }));
-}
-
-/** The event CodeCommit puts on EventBridge for a ref update. */
-export function codeCommitEvent(update: RefUpdate, time = new Date(), id: string = randomUUID()): BusEvent {
-  const [, kind, ...name] = update.ref.split('/');
-  const event = LocalGitSource.refEvent(update);
-  return {
-    version: '0',
-    id,
-    'detail-type': CODECOMMIT_DETAIL_TYPE,
-    source: 'aws.codecommit',
-    account: LOCAL_ACCOUNT,
-    time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: LOCAL_REGION,
-    resources: [repositoryArn(update.repository)],
-    detail: {
-      callerUserArn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/${process.env.USER ?? 'local'}`,
-      commitId: event === 'referenceDeleted' ? update.oldCommitId : update.commitId,
-      ...(event === 'referenceUpdated' ? { oldCommitId: update.oldCommitId } : {}),
-      event,
-      referenceFullName: update.ref,
-      referenceName: name.join('/'),
-      referenceType: kind === 'tags' ? 'tag' : 'branch',
-      repositoryId: update.repository,
-      repositoryName: update.repository,
-    },
-  };
-}
-
-const name = z.string().min(1).max(2048);
-
-function awsOperations(
-  sfn: LocalStepFunctions,
-  codebuild: LocalCodeBuild,
-  git: LocalGitSource,
-  parameters: ReadonlyMap<string, string>,
-  buses: Readonly<Record<string, LocalEventBus>>,
-  generatedSecrets: Readonly<Record<string, string>>,
-  secretsDir: string,
-  alarms: LocalAlarms,
-) {
-  return {
-    [DESCRIBE_ALARMS_TARGET]: describeAlarmsOperation(alarms),
-    'AWSEvents.PutEvents': operation(
-      z.object({
-        Entries: z
-          .array(
-            z.object({
-              EventBusName: name,
-              Source: name,
-              DetailType: name,
-              Detail: z.string().max(256 * 1024),
-              Resources: z.array(name).optional(),
-              Time: z.number().optional(),
-            }),
-          )
-          .min(1)
-          .max(10),
-      }),
-      (r) => ({
-        FailedEntryCount: 0,
-        Entries: r.Entries.map((entry) => {
-          const bus = buses[entry.EventBusName.split('/').pop()!];
-          if (!bus) {
-            throw Object.assign(new Error(`Event bus ${entry.EventBusName} does not exist.`), {
-              name: 'ResourceNotFoundException',
-            });
-          }
-          const id = randomUUID();
-          bus.put({
-            version: '0',
-            id,
-            'detail-type': entry.DetailType,
-            source: entry.Source,
-            account: LOCAL_ACCOUNT,
-            time: new Date(entry.Time ? entry.Time * 1000 : Date.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-            region: LOCAL_REGION,
-            resources: entry.Resources ?? [],
-            detail: JSON.parse(entry.Detail) as Record<string, unknown>,
-          });
-          return { EventId: id };
-        }),
-      }),
-    ),
-    // The webhook secret local mode made, and the notification secrets a user put under
-    // <stateDir>/secrets/ (a Slack webhook URL, a GitHub token) to deliver for real from local mode.
-    'secretsmanager.GetSecretValue': operation(z.object({ SecretId: name }), (r) => {
-      const value = generatedSecrets[r.SecretId] ?? localSecret(secretsDir, r.SecretId);
-      if (value === undefined) {
-        throw Object.assign(new Error("Secrets Manager can't find the specified secret."), {
-          name: 'ResourceNotFoundException',
-        });
-      }
-      return { Name: r.SecretId, SecretString: value, VersionId: 'local' };
-    }),
-    'AWSStepFunctions.SendTaskSuccess': operation(
-      z.object({ taskToken: z.string().min(1).max(2048), output: z.string().max(256 * 1024) }),
-      (r) => (sfn.sendTaskSuccess(r.taskToken, r.output), {}),
-    ),
-    'AWSStepFunctions.SendTaskFailure': operation(
-      z.object({
-        taskToken: z.string().min(1).max(2048),
-        error: z.string().max(256).optional(),
-        cause: z.string().max(32_768).optional(),
-      }),
-      (r) => (sfn.sendTaskFailure(r.taskToken, r.error ?? '', r.cause ?? ''), {}),
-    ),
-    'AWSStepFunctions.SendTaskHeartbeat': operation(
-      z.object({ taskToken: z.string().min(1).max(2048) }),
-      (r) => (sfn.sendTaskHeartbeat(r.taskToken), {}),
-    ),
-    'AmazonSSM.GetParametersByPath': operation(
-      z.object({
-        Path: name,
-        MaxResults: z.number().int().min(1).max(10).optional(),
-        NextToken: z.string().optional(),
-      }),
-      (r) => {
-        const below = [...parameters.keys()]
-          .filter((key) => key.startsWith(`${r.Path}/`) && !key.slice(r.Path.length + 1).includes('/'))
-          .sort();
-        const start = Number(r.NextToken ?? 0);
-        const page = below.slice(start, start + (r.MaxResults ?? 10));
-        const next = start + page.length;
-        return {
-          Parameters: page.map((key) => ({ Name: key, Type: 'String', Value: parameters.get(key), Version: 1 })),
-          NextToken: next < below.length ? String(next) : undefined,
-        };
-      },
-    ),
-    'AWSStepFunctions.StartExecution': operation(
-      z.object({ stateMachineArn: name, name: name.optional(), input: z.string().optional() }),
-      (r) => {
-        const execution = sfn.startExecution(r.stateMachineArn, r.name ?? randomUUID(), r.input ?? '{}');
-        return { executionArn: execution.executionArn, startDate: execution.startDate };
-      },
-    ),
-    'AWSStepFunctions.DescribeExecution': operation(z.object({ executionArn: name }), (r) => {
-      const { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause } =
-        sfn.describeExecution(r.executionArn);
-      return { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause };
-    }),
-    'AmazonSSM.GetParameter': operation(z.object({ Name: name }), (r) => {
-      const value = parameters.get(r.Name);
-      if (value === undefined)
-        throw Object.assign(new Error(`Parameter ${r.Name} not found.`), { name: 'ParameterNotFound' });
-      return { Parameter: { Name: r.Name, Type: 'String', Value: value, Version: 1 } };
-    }),
-    'CodeBuild_20161006.BatchGetBuilds': operation(z.object({ ids: z.array(name).min(1).max(100) }), (r) =>
-      codebuild.batchGetBuilds(r.ids),
-    ),
-    'CodeBuild_20161006.BatchGetReports': operation(z.object({ reportArns: z.array(name).min(1).max(100) }), (r) =>
-      codebuild.batchGetReports(r.reportArns),
-    ),
-    'CodeBuild_20161006.DescribeTestCases': operation(
-      z.object({
-        reportArn: name,
-        filter: z
-          .object({ status: z.enum(['SUCCEEDED', 'FAILED', 'ERROR', 'SKIPPED', 'UNKNOWN']).optional() })
-          .optional(),
-        maxResults: z.number().int().min(1).max(100).optional(),
-        nextToken: z.string().optional(),
-      }),
-      (r) => codebuild.describeTestCases(r),
-    ),
-    'Logs_20140328.GetLogEvents': operation(
-      z.object({
-        logGroupName: name.optional(),
-        logStreamName: name,
-        limit: z.number().int().min(1).max(10_000).optional(),
-        startFromHead: z.boolean().optional(),
-      }),
-      async (r) => {
-        const events = await codebuild.getLogEvents(r);
-        if (!events) {
-          throw Object.assign(new Error('The specified log stream does not exist.'), {
-            name: 'ResourceNotFoundException',
-          });
-        }
-        return events;
-      },
-    ),
-    'CodeCommit_20150413.GetDifferences': operation(
-      z.object({
-        repositoryName: name,
-        beforeCommitSpecifier: name.optional(),
-        afterCommitSpecifier: name,
-        NextToken: z.string().optional(),
-      }),
-      async (r) => {
-        const differences = await git
-          .differences(r.repositoryName, r.beforeCommitSpecifier, r.afterCommitSpecifier)
-          .catch(() => {
-            throw Object.assign(new Error(`Commit ${r.afterCommitSpecifier} does not exist`), {
-              name: 'CommitDoesNotExistException',
-            });
-          });
-        const blob = (path?: string) => (path ? { path, mode: '100644', blobId: '' } : undefined);
-        return {
-          differences: differences.map((d) => ({
-            changeType: d.changeType,
-            beforeBlob: blob(d.beforePath),
-            afterBlob: blob(d.afterPath),
-          })),
-        };
-      },
-    ),
-    'CodeCommit_20150413.GetCommit': operation(z.object({ repositoryName: name, commitId: name }), async (r) => {
-      try {
-        const { author, message, parents } = await git.getCommit(r.repositoryName, r.commitId);
-        return { commit: { commitId: r.commitId, message, author, committer: author, parents } };
-      } catch {
-        throw Object.assign(new Error(`Commit ${r.commitId} does not exist`), { name: 'CommitDoesNotExistException' });
-      }
-    }),
-  };
-}
-
-/**
- * A deploy target as the CDK app stands it up on AWS: the function, a first version that answers it
- * is not deployed yet, and the alias on that version; a deployment moves the alias from there.
- */
-async function standUpTarget(
-  lambdas: LocalFunctions,
-  name: string,
-  alias: string,
-  placeholderDir: string,
-): Promise<void> {
-  await mkdir(placeholderDir, { recursive: true });
-  writeFileSync(
-    join(placeholderDir, 'index.js'),
-    "exports.handler = async () => ({ statusCode: 503, body: 'not deployed yet' });\n",
-  );
-  lambdas.createFunction({ name, handler: 'index.handler' });
-  lambdas.updateFunctionCode(name, placeholderDir);
-  // As CloudFormation does before it publishes: the update has ended.
-  await lambdas.updated(name);
-  lambdas.createAlias(name, alias, lambdas.publishVersion(name).version);
-}
-
-/**
- * Traffic through each deploy target's alias, as its callers would send it (the pre-traffic event is
- * the request): what a bake judges the new version by. Returns what stops it.
- */
-function sendTraffic(lambdas: LocalFunctions, pipelines: readonly PipelineConfig[], perSecond: number): () => void {
-  const targets = pipelines.flatMap((p) => (p.deploy ? [p.deploy] : []));
-  let stopped = false;
-  const timer = setInterval(() => {
-    if (stopped) return;
-    for (const target of targets)
-      void lambdas.invoke(target.function, target.alias, target.preTraffic?.event ?? {}).catch(() => undefined);
-  }, 1000 / perSecond);
-  timer.unref();
-  return () => {
-    stopped = true;
-    clearInterval(timer);
-  };
 }

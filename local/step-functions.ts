@@ -6,14 +6,16 @@
  * (local/time-scale.ts) its Wait states wait that many times less.
  */
 import './polyfills';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import * as z from 'zod';
 import { TASK_RESOURCES, scopeOf, statesOf, taskResources } from '../core/asl';
 import { MAX_LOCAL_TIMEOUT_SECONDS } from '../core/asl-lint';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
-import { TaskError } from './task-error';
+import { awsName, operation } from './aws-endpoint';
+import { serviceError, taskError } from './aws-errors';
 import { TimeScale } from './time-scale';
 
 export interface TaskContext {
@@ -65,25 +67,6 @@ export interface Execution {
   readonly done: Promise<void>;
 }
 
-/** Errors named as the SFN API names them, so the SDK client maps them to its exception classes. */
-export class SfnApiError extends Error {
-  constructor(
-    code:
-      | 'ExecutionAlreadyExists'
-      | 'StateMachineDoesNotExist'
-      | 'InvalidName'
-      | 'ExecutionDoesNotExist'
-      | 'InvalidExecutionInput'
-      | 'TaskDoesNotExist'
-      | 'InvalidToken'
-      | 'InvalidOutput',
-    message: string,
-  ) {
-    super(message);
-    this.name = code;
-  }
-}
-
 interface RegisteredMachine {
   readonly machine: StateMachine;
   readonly definition: Record<string, unknown>;
@@ -121,7 +104,7 @@ export class LocalStepFunctions {
     const { input: passed, seconds } = input as { input: unknown; seconds: unknown };
     // "You must specify time as a positive, integer value from 0 up to 99999999" (Wait state, ASL).
     if (!(Number.isInteger(seconds) && (seconds as number) >= 0 && (seconds as number) <= MAX_WAIT_SECONDS)) {
-      throw new TaskError(
+      throw taskError(
         'States.Runtime',
         `a Wait state's SecondsPath must give a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, got ${JSON.stringify(seconds)}`,
       );
@@ -194,20 +177,20 @@ export class LocalStepFunctions {
   startExecution(stateMachineArn: string, name: string, input: string): Execution {
     const registered = this.machines.get(stateMachineArn);
     if (!registered)
-      throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
-    if (!/^[0-9A-Za-z_-]{1,80}$/.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
+      throw serviceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    if (!/^[0-9A-Za-z_-]{1,80}$/.test(name)) throw serviceError('InvalidName', `Invalid Name: '${name}'`);
     const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const existing = this.executions.get(executionArn);
     if (existing) {
       // AWS: idempotent while the first is running with the same input; otherwise the name is taken.
       if (existing.status === 'RUNNING' && existing.input === input) return existing;
-      throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+      throw serviceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
     let parsedInput: unknown;
     try {
       parsedInput = JSON.parse(input);
     } catch {
-      throw new SfnApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
+      throw serviceError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
     }
     return this.launch(
       registered,
@@ -358,14 +341,14 @@ export class LocalStepFunctions {
     try {
       parsed = JSON.parse(output);
     } catch {
-      throw new SfnApiError('InvalidOutput', 'Invalid Output: not JSON');
+      throw serviceError('InvalidOutput', 'Invalid Output: not JSON');
     }
     this.settle(taskToken).resolve(parsed);
   }
 
   /** SendTaskFailure: fails the Task waiting on the token with this error and cause. */
   sendTaskFailure(taskToken: string, error: string, cause: string): void {
-    this.settle(taskToken).reject(new TaskError(error, cause));
+    this.settle(taskToken).reject(taskError(error, cause));
   }
 
   /** SendTaskHeartbeat: the token's Task is still waiting (heartbeats are not timed locally). */
@@ -381,25 +364,25 @@ export class LocalStepFunctions {
 
   private waitingTask(taskToken: string): NonNullable<TaskTokenEntry['waiter']> {
     const entry = this.tokens.get(taskToken);
-    if (!entry) throw new SfnApiError('InvalidToken', 'Invalid Token: no task was given this token');
+    if (!entry) throw serviceError('InvalidToken', 'Invalid Token: no task was given this token');
     const execution = this.executions.get(entry.executionArn);
     if (!entry.waiter || execution?.status !== 'RUNNING') {
       this.tokens.delete(taskToken);
-      throw new SfnApiError('TaskDoesNotExist', 'Task Does Not Exist: the task waiting on this token has ended');
+      throw serviceError('TaskDoesNotExist', 'Task Does Not Exist: the task waiting on this token has ended');
     }
     return entry.waiter;
   }
 
   describeExecution(executionArn: string): Execution {
     const execution = this.executions.get(executionArn);
-    if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    if (!execution) throw serviceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     return execution;
   }
 
   /** StopExecution: aborts a running execution (it ends ABORTED, and its end is told as any other). */
   stopExecution(executionArn: string): Promise<void> {
     const execution = this.executions.get(executionArn);
-    if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    if (!execution) throw serviceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     if (execution.status === 'RUNNING') execution.abort.abort();
     return execution.done;
   }
@@ -495,6 +478,40 @@ export class LocalStepFunctions {
     this.executions.set(record.executionArn, execution);
     if (interrupted) this.save(execution);
   }
+}
+
+/** The Step Functions API operations the handlers call, over the local executions. */
+export function stepFunctionsOperations(sfn: LocalStepFunctions) {
+  return {
+    'AWSStepFunctions.SendTaskSuccess': operation(
+      z.object({ taskToken: z.string().min(1).max(2048), output: z.string().max(256 * 1024) }),
+      (r) => (sfn.sendTaskSuccess(r.taskToken, r.output), {}),
+    ),
+    'AWSStepFunctions.SendTaskFailure': operation(
+      z.object({
+        taskToken: z.string().min(1).max(2048),
+        error: z.string().max(256).optional(),
+        cause: z.string().max(32_768).optional(),
+      }),
+      (r) => (sfn.sendTaskFailure(r.taskToken, r.error ?? '', r.cause ?? ''), {}),
+    ),
+    'AWSStepFunctions.SendTaskHeartbeat': operation(
+      z.object({ taskToken: z.string().min(1).max(2048) }),
+      (r) => (sfn.sendTaskHeartbeat(r.taskToken), {}),
+    ),
+    'AWSStepFunctions.StartExecution': operation(
+      z.object({ stateMachineArn: awsName, name: awsName.optional(), input: z.string().optional() }),
+      (r) => {
+        const execution = sfn.startExecution(r.stateMachineArn, r.name ?? randomUUID(), r.input ?? '{}');
+        return { executionArn: execution.executionArn, startDate: execution.startDate };
+      },
+    ),
+    'AWSStepFunctions.DescribeExecution': operation(z.object({ executionArn: awsName }), (r) => {
+      const { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause } =
+        sfn.describeExecution(r.executionArn);
+      return { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause };
+    }),
+  };
 }
 
 /** An execution ARN as a file name: `<state machine>:<name>`, both made of safe characters. */

@@ -2,7 +2,7 @@
  * Lambda's API on the local endpoint, as `@aws-sdk/client-lambda` calls it (REST-JSON under `/2015-03-31/functions/`),
  * so that the deployer's Lambda adapter runs unchanged against the local runtime: UpdateFunctionCode,
  * UpdateFunctionConfiguration, GetFunction, GetFunctionConfiguration, PublishVersion, GetAlias, UpdateAlias and Invoke
- * (RequestResponse). Updates are asynchronous as on Lambda (runtime.ts): their answers, and GetFunction's and
+ * (RequestResponse). Updates are asynchronous as on Lambda (local-lambda.ts): their answers, and GetFunction's and
  * GetFunctionConfiguration's, carry `State` and `LastUpdateStatus`.
  *
  * Errors travel as the REST-JSON protocol carries them — the status, the code in `x-amzn-errortype`, and
@@ -15,13 +15,8 @@ import * as z from 'zod';
 import type { FunctionUrlRoute } from '../aws-endpoint';
 import { InvalidRequestError } from '../../core/errors';
 import { parseInput } from '../../core/schemas';
-import {
-  functionArn,
-  LambdaApiError,
-  type FunctionConfiguration,
-  type LambdaErrorCode,
-  type LocalFunctions,
-} from './runtime';
+import { AwsError, serviceError, type LambdaErrorCode } from '../aws-errors';
+import { functionArn, type FunctionConfiguration, type LocalFunctions } from './local-lambda';
 
 const PREFIX = '/2015-03-31/functions/';
 
@@ -66,7 +61,8 @@ export function lambdaApiRoute(functions: LocalFunctions): Record<string, Functi
       try {
         return await serve(functions, request);
       } catch (error) {
-        if (error instanceof LambdaApiError) return failure(STATUS[error.code], error.code, error.message);
+        if (error instanceof AwsError && isLambdaError(error.name))
+          return failure(STATUS[error.name], error.name, error.message);
         if (error instanceof InvalidRequestError) return failure(400, 'InvalidParameterValueException', error.message);
         return failure(500, 'ServiceException', `local mode failed to serve the request: ${(error as Error).message}`);
       }
@@ -207,7 +203,7 @@ function parseBody<T>(
 ): T {
   const json = parseJson(body);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new LambdaApiError('InvalidRequestContentException', `The ${operation} request body must be a JSON object`);
+    throw serviceError('InvalidRequestContentException', `The ${operation} request body must be a JSON object`);
   }
   const unserved = Object.keys(json).filter((field) => !(field in schema.shape));
   if (unserved.length) throw invalid(`Local mode does not serve ${unserved.join(', ')} in ${operation}`);
@@ -220,7 +216,7 @@ function parseJson(body: Buffer): unknown {
   try {
     return text.trim() === '' ? {} : JSON.parse(text);
   } catch (error) {
-    throw new LambdaApiError(
+    throw serviceError(
       'InvalidRequestContentException',
       `Could not parse request body into json: ${(error as Error).message}`,
     );
@@ -268,7 +264,7 @@ function refuseQualifier(url: URL, operation: string): void {
 /** UpdateFunctionConfiguration's RevisionId: "Update the function only if the revision ID matches" (API reference). */
 function refuseStaleRevision(functions: LocalFunctions, name: string, revisionId: string | undefined): void {
   if (revisionId !== undefined && revisionId !== functions.getFunctionConfiguration(name).revisionId) {
-    throw new LambdaApiError(
+    throw serviceError(
       'PreconditionFailedException',
       'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
     );
@@ -288,8 +284,12 @@ function aliasAnswer(alias: ReturnType<LocalFunctions['getAlias']>): Record<stri
   };
 }
 
-function invalid(message: string): LambdaApiError {
-  return new LambdaApiError('InvalidParameterValueException', message);
+function invalid(message: string): AwsError<'InvalidParameterValueException'> {
+  return serviceError('InvalidParameterValueException', message);
+}
+
+function isLambdaError(name: string): name is LambdaErrorCode {
+  return Object.hasOwn(STATUS, name);
 }
 
 function json(statusCode: number, body: unknown): Answer {

@@ -28,7 +28,7 @@ import {
 import { startLocalEndpoint, type LocalEndpoint } from '../../local/aws-endpoint';
 import { lambdaApiRoute } from '../../local/functions/lambda-api';
 import { LocalMetrics } from '../../local/functions/metrics';
-import { LocalFunctions } from '../../local/functions/runtime';
+import { LocalFunctions } from '../../local/functions/local-lambda';
 
 /** Every environment writes its pid into PID_DIR when it loads the code, so the test can check they all end. */
 const RECORD_PID = "require('fs').writeFileSync(require('path').join(process.env.PID_DIR, String(process.pid)), '');";

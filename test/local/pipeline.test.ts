@@ -19,7 +19,7 @@ import type { BuildRunner } from '../../local/codebuild';
 import { LocalBuildRunner } from '../../local/build-runner';
 import { codeCommitEvent, LocalRuntime, type DeliveryProblem } from '../../local/runtime';
 import { parseConfig } from '../../core/config';
-import { TaskError } from '../../local/task-error';
+import { taskError } from '../../local/aws-errors';
 import { buildspecs, demoPipeline, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 import { queuedRun } from '../support/records';
 
@@ -130,7 +130,7 @@ describe('pipeline run in local mode', () => {
       async run(request) {
         starts.push(request.projectName);
         if (starts.length === 1) {
-          throw new TaskError(error, 'Cannot have more than 0 builds in queue');
+          throw taskError(error, 'Cannot have more than 0 builds in queue');
         }
         return real.run(request);
       },

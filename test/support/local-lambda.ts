@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startLocalEndpoint, type LocalEndpoint } from '../../local/aws-endpoint';
 import { lambdaApiRoute } from '../../local/functions/lambda-api';
 import { LocalMetrics } from '../../local/functions/metrics';
-import { LocalFunctions, type UpdateOutcome } from '../../local/functions/runtime';
+import { LocalFunctions, type UpdateOutcome } from '../../local/functions/local-lambda';
 
 export interface LocalLambda {
   readonly dir: string;

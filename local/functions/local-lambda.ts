@@ -47,25 +47,8 @@ import {
 import { join } from 'node:path';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../constants';
 import { killGroup } from '../build-runner/process-group';
+import { serviceError, type AwsError } from '../aws-errors';
 import type { LocalMetrics } from './metrics';
-
-/** The Lambda API errors local mode answers with; an Error whose `name` is one of them is that answer. */
-export type LambdaErrorCode =
-  | 'ResourceNotFoundException'
-  | 'ResourceConflictException'
-  | 'PreconditionFailedException'
-  | 'InvalidParameterValueException'
-  | 'InvalidRequestContentException';
-
-export class LambdaApiError extends Error {
-  constructor(
-    readonly code: LambdaErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = code;
-  }
-}
 
 export interface FunctionSpec {
   readonly name: string;
@@ -251,7 +234,7 @@ export class LocalFunctions {
     checkTimeout(timeoutSeconds);
     checkEnvironment(spec.environment ?? {});
     if (this.functions.has(spec.name)) {
-      throw new LambdaApiError('ResourceConflictException', `Function already exist: ${spec.name}`);
+      throw serviceError('ResourceConflictException', `Function already exist: ${spec.name}`);
     }
     rmSync(this.functionDir(spec.name), { recursive: true, force: true });
     this.functions.set(spec.name, {
@@ -365,7 +348,7 @@ export class LocalFunctions {
       throw invalid(`Alias name must be 1 to 128 letters, digits, hyphens or underscores, not only digits: ${alias}`);
     }
     if (fn.aliases.has(alias)) {
-      throw new LambdaApiError('ResourceConflictException', `Alias already exists: ${functionArn(name, alias)}`);
+      throw serviceError('ResourceConflictException', `Alias already exists: ${functionArn(name, alias)}`);
     }
     this.checkVersion(fn, functionVersion);
     const state: AliasState = { functionVersion, revisionId: randomUUID() };
@@ -389,7 +372,7 @@ export class LocalFunctions {
     const fn = this.function(name);
     const state = this.alias(fn, alias);
     if (update.revisionId !== undefined && update.revisionId !== state.revisionId) {
-      throw new LambdaApiError(
+      throw serviceError(
         'PreconditionFailedException',
         'The Revision Id provided does not match the latest Revision Id. Call the GetAlias API to retrieve the latest Revision Id',
       );
@@ -450,7 +433,7 @@ export class LocalFunctions {
   /** The one rule every change obeys while an update is in progress (see the module comment). */
   private refuseWhileUpdating(fn: FunctionState): void {
     if (fn.lastUpdate.status !== 'InProgress') return;
-    throw new LambdaApiError(
+    throw serviceError(
       'ResourceConflictException',
       `The operation cannot be performed at this time. An update is in progress for resource: ${functionArn(fn.name)}`,
     );
@@ -485,21 +468,20 @@ export class LocalFunctions {
 
   private function(name: string): FunctionState {
     const fn = this.functions.get(name);
-    if (!fn) throw new LambdaApiError('ResourceNotFoundException', `Function not found: ${functionArn(name)}`);
+    if (!fn) throw serviceError('ResourceNotFoundException', `Function not found: ${functionArn(name)}`);
     return fn;
   }
 
   private alias(fn: FunctionState, alias: string): AliasState {
     const state = fn.aliases.get(alias);
-    if (!state)
-      throw new LambdaApiError('ResourceNotFoundException', `Alias not found: ${functionArn(fn.name, alias)}`);
+    if (!state) throw serviceError('ResourceNotFoundException', `Alias not found: ${functionArn(fn.name, alias)}`);
     return state;
   }
 
   private publishedVersion(fn: FunctionState, version: string): Snapshot {
     const snapshot = fn.versions[Number(version) - 1];
     if (snapshot?.version !== version)
-      throw new LambdaApiError('ResourceNotFoundException', `Function not found: ${functionArn(fn.name, version)}`);
+      throw serviceError('ResourceNotFoundException', `Function not found: ${functionArn(fn.name, version)}`);
     return snapshot;
   }
 
@@ -625,8 +607,8 @@ function aliasConfiguration(name: string, alias: string, state: AliasState): Ali
   };
 }
 
-function invalid(message: string): LambdaApiError {
-  return new LambdaApiError('InvalidParameterValueException', message);
+function invalid(message: string): AwsError<'InvalidParameterValueException'> {
+  return serviceError('InvalidParameterValueException', message);
 }
 
 function checkHandler(handler: string): void {

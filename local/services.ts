@@ -1,0 +1,154 @@
+/**
+ * The local services local mode stands in for AWS with, started in the order they need each other:
+ * the state directory's lock, the run store (dynalite), the build runner (after ending what a killed
+ * local mode left running), local CodeBuild, Step Functions with one adapter per Task resource, the two
+ * buses, local Lambda and its metrics, the alarms, the generated secrets, Parameter Store, and the one
+ * endpoint that serves their APIs. The platform's handlers are wired onto them by local/runtime.ts.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { TASK_RESOURCES } from '../core/asl';
+import { stageSpecs, type PipelineConfig } from '../core/config';
+import {
+  APPROVAL_LINK_KEY_SECRET_NAME,
+  GITHUB_WEBHOOK_SECRET_NAME,
+  SLACK_SIGNING_SECRET_NAME,
+  SOURCE_BUS_NAME,
+} from '../core/platform';
+import { RunStore } from '../store/run-store';
+import {
+  codeBuildSyncAdapter,
+  lambdaInvokeAdapter,
+  lambdaInvokeWaitForTaskTokenAdapter,
+  type LocalFunction,
+} from './adapters';
+import { LocalAlarms } from './alarms';
+import { decisionRoutes, slackResponseRoute } from './approvals';
+import { operation, startLocalEndpoint, type FunctionUrlRoute } from './aws-endpoint';
+import { awsOperations } from './aws-operations';
+import { LocalBuildRunner } from './build-runner';
+import { LocalCodeBuild } from './codebuild';
+import { LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
+import { GIT_PUSH_ROUTE, GITHUB_WEBHOOK_ROUTE, gitPushSchema, type GitPush } from './deliveries';
+import { LocalEventBus } from './event-bus';
+import { lambdaApiRoute } from './functions/lambda-api';
+import { LocalMetrics } from './functions/metrics';
+import { LocalFunctions } from './functions/local-lambda';
+import { LocalGitSource, localRepositoryName } from './git-source';
+import { localGeneratedSecret } from './github-delivery';
+import { LocalParameterStore } from './parameter-store';
+import { failInterruptedRuns } from './recovery';
+import type { LocalRuntimeOptions } from './runtime';
+import { lockStateDir } from './state-lock';
+import { LocalStepFunctions, type Execution } from './step-functions';
+import { startStoreServer } from './store-server';
+import { TimeScale } from './time-scale';
+
+/** What the services call into that is made after them (the runtime, the handlers): set once they exist. */
+export interface LateBound {
+  receive?: (push: GitPush) => { events: number };
+  webhook?: FunctionUrlRoute;
+  decisions?: (event: unknown) => Promise<unknown>;
+  ended?: (execution: Execution) => void;
+}
+
+export type LocalServices = Awaited<ReturnType<typeof startServices>>;
+
+export async function startServices(options: LocalRuntimeOptions) {
+  const stateDir = resolve(options.stateDir);
+  await mkdir(stateDir, { recursive: true });
+  const unlock = lockStateDir(stateDir);
+  const timeScale = options.timeScale === undefined ? TimeScale.REAL : new TimeScale(options.timeScale);
+  const now = options.now ?? (() => new Date());
+  const storeServer = await startStoreServer({
+    tableName: LOCAL_TABLE_NAME,
+    path: options.persistStore ? join(stateDir, 'store') : undefined,
+  });
+  const store = new RunStore(storeServer.client, LOCAL_TABLE_NAME);
+  const git = new LocalGitSource(stateDir);
+  const pipelines = options.config.pipelines;
+
+  const runner =
+    options.runner ??
+    new LocalBuildRunner({
+      rootDir: join(stateDir, 'codebuild'),
+      region: LOCAL_REGION,
+      passAwsCredentials: options.passAwsCredentials,
+      maxConcurrentBuilds: options.maxConcurrentBuilds,
+    });
+  // Before any build runs: end what a local mode that was killed left running.
+  const recovery = await runner.recover?.();
+  const codebuild = new LocalCodeBuild(
+    runner,
+    pipelines.flatMap((p) => localProjects(p, git)),
+    options.onBuildLog,
+  );
+  const functions = new Map<string, LocalFunction>();
+  const stepFunctions = new LocalStepFunctions(
+    {
+      [TASK_RESOURCES.lambdaInvoke]: lambdaInvokeAdapter(functions),
+      [TASK_RESOURCES.lambdaInvokeWaitForTaskToken]: lambdaInvokeWaitForTaskTokenAdapter(functions),
+      [TASK_RESOURCES.codeBuildSync]: codeBuildSyncAdapter(codebuild),
+    },
+    {
+      retryIntervalOverrides: options.retryIntervalOverrides,
+      // Kept with the store: a persisted store's runs keep their executions.
+      executionsDir: options.persistStore ? join(stateDir, 'executions') : undefined,
+      // As Step Functions does: each execution's end becomes an event on the default bus.
+      onExecutionEnded: (execution) => late.ended?.(execution),
+      timeScale,
+    },
+  );
+  const bus = new LocalEventBus();
+  const sourceBus = new LocalEventBus();
+  const metrics = new LocalMetrics({ now: () => now().getTime() });
+  const lambdas = new LocalFunctions({ rootDir: join(stateDir, 'lambda'), metrics, now });
+  // As CloudWatch does: an alarm's state change is an event on the default bus.
+  const alarms = new LocalAlarms({ metrics, now, timeScale, onStateChange: (event) => void bus.put(event) });
+  // Runs active when the last local mode ended are FAILED, but for those waiting at a release gate:
+  // their executions resume there (below).
+  const interruptedRuns = await failInterruptedRuns(store, now, new Set(stepFunctions.suspendedExecutions()));
+  const webhookSecret = localGeneratedSecret(join(stateDir, 'github-webhook-secret'));
+  const localSecrets: Record<string, string> = {
+    [GITHUB_WEBHOOK_SECRET_NAME]: webhookSecret,
+    [APPROVAL_LINK_KEY_SECRET_NAME]: localGeneratedSecret(join(stateDir, 'approval-link-key')),
+    [SLACK_SIGNING_SECRET_NAME]: localGeneratedSecret(join(stateDir, 'slack-signing-secret')),
+  };
+  // Parameter Store: where the pipelines' catalog entries are published, as their stacks do on AWS.
+  const parameters = new LocalParameterStore();
+  // The edges reach the runtime, made below, through these.
+  const late: LateBound = {};
+  const endpoint = await startLocalEndpoint(
+    awsOperations({
+      stepFunctions,
+      codebuild,
+      git,
+      parameters,
+      buses: { [SOURCE_BUS_NAME]: sourceBus },
+      generatedSecrets: localSecrets,
+      secretsDir: join(stateDir, 'secrets'),
+      alarms,
+    }),
+    { [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => late.receive!(push)) },
+    {
+      [GITHUB_WEBHOOK_ROUTE]: (request) => late.webhook!(request),
+      ...decisionRoutes((event) => late.decisions!(event)),
+      ...slackResponseRoute(join(stateDir, 'outbox')),
+      ...lambdaApiRoute(lambdas),
+    },
+  );
+  return {
+    ...{ store, storeServer, stateDir, now, unlock, timeScale, git, pipelines, recovery, interruptedRuns },
+    ...{ stepFunctions, functions, bus, sourceBus, lambdas, alarms, webhookSecret, parameters, endpoint, late },
+  };
+}
+
+function localProjects(pipeline: PipelineConfig, git: LocalGitSource) {
+  const repositoryPath = git.repositoryPath(localRepositoryName(pipeline));
+  return stageSpecs(pipeline).map((stage) => ({
+    name: stage.project,
+    buildspecPath: stage.buildspec,
+    repositoryPath,
+    timeoutMinutes: stage.timeoutMinutes,
+  }));
+}
