@@ -23,13 +23,13 @@ import {
   type LocalFunction,
 } from './adapters';
 import { LocalAlarms } from './alarms';
-import { decisionRoutes, slackResponseRoute } from './approvals';
-import { operation, startLocalEndpoint, type FunctionUrlRoute } from './aws-endpoint';
+import { slackResponseRoute } from './approvals';
+import { operation, startLocalEndpoint } from './aws-endpoint';
 import { awsOperations } from './aws-operations';
 import { LocalBuildRunner } from './build-runner';
 import { LocalCodeBuild } from './codebuild';
 import { LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
-import { GIT_PUSH_ROUTE, GITHUB_WEBHOOK_ROUTE, gitPushSchema, type GitPush } from './deliveries';
+import { GIT_PUSH_ROUTE, gitPushSchema, type GitPush } from './deliveries';
 import { LocalEventBus } from './event-bus';
 import { lambdaApiRoute } from './functions/lambda-api';
 import { LocalMetrics } from './functions/metrics';
@@ -37,6 +37,7 @@ import { LocalFunctions } from './functions/local-lambda';
 import { LocalGitSource, localRepositoryName } from './git-source';
 import { localGeneratedSecret } from './github-delivery';
 import { LocalParameterStore } from './parameter-store';
+import { platformFunctionRoutes, type LocalPlatformFunctions } from './platform-functions';
 import { failInterruptedRuns } from './recovery';
 import type { LocalRuntimeOptions } from './runtime';
 import { lockStateDir } from './state-lock';
@@ -47,8 +48,8 @@ import { TimeScale } from './time-scale';
 /** What the services call into that is made after them (the runtime, the handlers): set once they exist. */
 export interface LateBound {
   receive?: (push: GitPush) => { events: number };
-  webhook?: FunctionUrlRoute;
-  decisions?: (event: unknown) => Promise<unknown>;
+  /** The platform's functions (local/platform-functions.ts), behind their routes and local Lambda's Invoke. */
+  platformFunctions?: LocalPlatformFunctions;
   ended?: (execution: Execution) => void;
 }
 
@@ -131,10 +132,9 @@ export async function startServices(options: LocalRuntimeOptions) {
     }),
     { [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => late.receive!(push)) },
     {
-      [GITHUB_WEBHOOK_ROUTE]: (request) => late.webhook!(request),
-      ...decisionRoutes((event) => late.decisions!(event)),
+      ...platformFunctionRoutes((name) => late.platformFunctions!.handler(name)),
       ...slackResponseRoute(join(stateDir, 'outbox')),
-      ...lambdaApiRoute(lambdas),
+      ...lambdaApiRoute(lambdas, (name) => late.platformFunctions?.named(name)),
     },
   );
   return {

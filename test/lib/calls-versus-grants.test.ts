@@ -18,7 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import exampleConfig from '../../stepline.config';
 import { parseConfig, stageSpecs, stateMachineName, type PipelineConfig } from '../../core/config';
 import { ENV, PLATFORM_PARAMETERS, buildArtifactKey, catalogParameterName } from '../../core/platform';
-import { assumeDeployRole } from '../../lambdas/deploy';
+import { StsDeployRoles } from '../../lambdas/adapters/deploy-roles';
 import { HANDLER_ENTRIES } from '../../lib/platform-functions';
 import { INDEXES } from '../../store/schema';
 import { synthesize, type Synthesized } from '../support/cdk';
@@ -316,7 +316,7 @@ async function assumedByDeployFunction() {
     },
   });
   try {
-    const clients = await assumeDeployRole(new STSClient({ region: REGION }))(pipeline.name, RUN_ID);
+    const clients = await new StsDeployRoles(new STSClient({ region: REGION })).clientsFor(pipeline.name, RUN_ID);
     const roleArn = sts.commandCalls(AssumeRoleCommand)[0]!.args[0].input.RoleArn!;
     // The packages whose clients the request uses with the assumed credentials.
     const packages = Object.values(clients).map((client) => {

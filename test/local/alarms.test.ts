@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { deploymentAlarms, type DeploymentAlarm } from '../../core/deploy-alarms';
 import { deploySchema } from '../../core/deploy-config';
 import { CloudWatchAlarmReader, UnknownAlarmsError } from '../../lambdas/adapters/alarm-reader';
-import { deployRequestSchema } from '../../lambdas/deploy';
+import { deployRequestSchema } from '../../core/schemas';
 import {
   DESCRIBE_ALARMS_TARGET,
   describeAlarmsOperation,

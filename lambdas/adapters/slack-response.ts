@@ -1,0 +1,21 @@
+/**
+ * Slack's `response_url`: where the decision endpoint replaces an approval message in place, or answers
+ * the clicker alone. Only URLs the platform allows are followed, whatever a (signed) payload says.
+ */
+
+/** Slack's response URLs, on AWS. */
+export const SLACK_RESPONSE_URLS = /^https:\/\/hooks\.slack\.com\//;
+
+/** Posts to a response URL the platform allows; fails on any other URL, or an answer that is not 2xx. */
+export function slackResponder(allowed: RegExp) {
+  return async (url: string, body: Record<string, unknown>): Promise<void> => {
+    if (!allowed.test(url)) throw new Error(`not a Slack response URL: ${new URL(url).origin}`);
+    const answer = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(2500),
+    });
+    if (!answer.ok) throw new Error(`Slack answered ${answer.status} to the response URL`);
+  };
+}
