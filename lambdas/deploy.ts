@@ -42,9 +42,10 @@ export interface DeployDeps {
   readonly forPipeline: (pipeline: string, session?: string) => Promise<PipelineSteps>;
 }
 
-/** The deploy handler's deps: a pipeline's clients are the platform's deploy roles' (HandlerPlatform). */
+/** The deploy handler's deps: a pipeline's clients are its deploy role's (PlatformEdges). */
 function deployDeps(platform: HandlerPlatform): DeployDeps {
   const store = new RunStore(platform.clients.dynamodb(), platform.tableName);
+  const roles = platform.edges.deployRoles();
   return {
     deployments: store,
     runs: store,
@@ -52,7 +53,7 @@ function deployDeps(platform: HandlerPlatform): DeployDeps {
     builds: new CodeBuildInspector(platform.clients.codebuild(), platform.clients.logs()),
     now: platform.now,
     forPipeline: async (pipeline, session) => {
-      const { lambda, cloudwatch } = await platform.deployRoles().clientsFor(pipeline, session);
+      const { lambda, cloudwatch } = await roles.clientsFor(pipeline, session);
       return { deployer: new LambdaDeployer(lambda), alarms: new CloudWatchAlarmReader(cloudwatch) };
     },
   };

@@ -78,21 +78,49 @@ export interface HandlerPlatform {
    * AWS, where every decision is a person's.
    */
   readonly demoApprover: boolean;
-  /**
-   * The clients a deployment works with on a pipeline's target: on AWS its deploy role's, assumed
-   * with STS; in local mode the platform's own (no roles to assume).
-   */
-  readonly deployRoles: () => DeployRoles;
-  /**
-   * Where notifications are delivered: Slack, SES and GitHub on AWS; local mode's outbox (or a
-   * channel the user gave a secret for).
-   */
-  readonly notificationSender: () => NotificationSender;
+  /** The adapters that differ between the runtimes, built by the handler that needs them. */
+  readonly edges: PlatformEdges;
   /** Where a message sends its reader to see a run. */
   readonly runLink: (run: RunRecord) => string;
   readonly now: Clock;
   /** How long a wait a policy sets lasts: as long as it says on AWS; local mode's time scale shortens it. */
   readonly waitLength: WaitLength;
+}
+
+/**
+ * What differs between the runtimes beyond clients and settings, each built on request by the one
+ * handler that needs it (so no other function's code reaches it).
+ */
+export interface PlatformEdges {
+  /**
+   * The clients a deployment works with on a pipeline's target: on AWS its deploy role's, assumed
+   * with STS; in local mode the platform's own (no roles to assume).
+   */
+  deployRoles(): DeployRoles;
+  /**
+   * Where notifications are delivered: Slack, SES and GitHub on AWS; local mode's outbox (or a
+   * channel the user gave a secret for).
+   */
+  notificationSender(): NotificationSender;
+}
+
+/** AWS's edges: the pipelines' deploy roles through STS; notifications to Slack, SES and GitHub. */
+class AwsEdges implements PlatformEdges {
+  constructor(
+    private readonly clients: PlatformClients,
+    private readonly now: Clock,
+  ) {}
+
+  deployRoles(): DeployRoles {
+    return new StsDeployRoles(new STSClient({}), this.now);
+  }
+
+  notificationSender(): NotificationSender {
+    return new ChannelSenders({
+      secrets: new SecretReader(this.clients.secretsManager(), this.now),
+      ses: this.clients.ses,
+    });
+  }
 }
 
 /**
@@ -133,10 +161,7 @@ export function awsPlatform(): HandlerPlatform {
     // Read where used: only the decision function has it.
     deployFunctionArn: process.env[ENV.deployFunctionArn] ?? '',
     demoApprover: false,
-    deployRoles: once(() => new StsDeployRoles(new STSClient({}), now)),
-    notificationSender: once(
-      () => new ChannelSenders({ secrets: new SecretReader(clients.secretsManager(), now), ses: clients.ses }),
-    ),
+    edges: new AwsEdges(clients, now),
     runLink: consoleLink,
     now,
     waitLength: (ms) => ms,

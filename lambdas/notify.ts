@@ -16,7 +16,7 @@ function notifyDeps(platform: HandlerPlatform): NotifyDeps {
     catalog: new SsmPipelineCatalog(clients.ssm(), platform.catalogPath, platform.now),
     runs: store,
     notifications: store,
-    sender: platform.notificationSender(),
+    sender: platform.edges.notificationSender(),
     links: (run) => ({ run: platform.runLink(run) }),
     now: platform.now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

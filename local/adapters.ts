@@ -4,8 +4,8 @@
  */
 import type { Build } from '@aws-sdk/client-codebuild';
 import type { LocalCodeBuild, StartBuildParameters } from './codebuild';
-import type { InvocationResult } from './functions/local-lambda';
-import type { TaskAdapter } from './step-functions';
+import type { InvocationResult } from './functions/function-config';
+import type { TaskAdapter } from './executions';
 import { taskError } from './aws-errors';
 
 /** A platform function's handler, run in local mode's own process. */

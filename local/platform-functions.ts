@@ -145,8 +145,7 @@ export function localPlatform(options: {
     slackResponseUrls: new RegExp(`^${endpointUrl.replace(/[.]/g, '\\.')}${SLACK_RESPONSE_ROUTE}`),
     deployFunctionArn: localFunctionArn(PLATFORM_FUNCTIONS.deploy.localName),
     demoApprover: options.demoApprover === true,
-    deployRoles: () => deployRoles,
-    notificationSender: () => senders,
+    edges: { deployRoles: () => deployRoles, notificationSender: () => senders },
     // No console locally: a message points at the state directory, and at the failing build's log file.
     runLink: () => `file://${stateDir}`,
     now,

@@ -6,7 +6,7 @@
 import './polyfills';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { catalogEntry, stateMachineName, type PipelineConfig, type SteplineConfig } from '../core/config';
+import { catalogEntry, stateMachineName, type PipelineConfig } from '../core/config';
 import { catalogParameterName } from '../core/platform';
 import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
@@ -18,8 +18,7 @@ import type { RunStore } from '../store/run-store';
 import type { LocalAlarms } from './alarms';
 import type { LocalEndpoint } from './aws-endpoint';
 import type { RecoveryReport } from './build-runner';
-import type { BuildRunner } from './codebuild';
-import { GIT_PUSH_ROUTE, LocalDeliveries, type DeliveryProblem } from './deliveries';
+import { GIT_PUSH_ROUTE, LocalDeliveries } from './deliveries';
 import { sendTraffic, standUpTarget } from './deploy-targets';
 import { busEvent, type LocalEventBus } from './event-bus';
 import type { LocalFunctions } from './functions/local-lambda';
@@ -27,7 +26,7 @@ import { localRepositoryName, type LocalGitSource } from './git-source';
 import { LocalOutbox } from './outbox';
 import { LocalPlatformFunctions, localPlatform, type AsyncInvocation } from './platform-functions';
 import { failInterruptedRuns } from './recovery';
-import { startServices, type LocalServices } from './services';
+import { startServices, type LocalRuntimeOptions, type LocalServices } from './services';
 import type { Execution, LocalStepFunctions } from './step-functions';
 import type { StoreServer } from './store-server';
 import type { TimeScale } from './time-scale';
@@ -36,46 +35,7 @@ import type { TimeScale } from './time-scale';
 export { codeCommitEvent, repositoryArn } from './codecommit';
 export { GITHUB_WEBHOOK_ROUTE, type DeliveryProblem } from './deliveries';
 export { localRepositoryName } from './git-source';
-
-export interface LocalRuntimeOptions {
-  readonly config: SteplineConfig;
-  /** Where local state lives: repositories, builds, logs, the store's files. */
-  readonly stateDir: string;
-  /** Keep the run store on disk under stateDir (else in memory). @default false */
-  readonly persistStore?: boolean;
-  /** @default a LocalBuildRunner under stateDir */
-  readonly runner?: BuildRunner;
-  /** Let builds use the AWS credentials of this shell (LocalBuildRunnerOptions). @default false */
-  readonly passAwsCredentials?: boolean;
-  /** The local build quota (LocalBuildRunnerOptions). @default the number of CPU cores */
-  readonly maxConcurrentBuilds?: number;
-  /** How often local alarms are evaluated (real time). @default a minute, shortened by the time scale */
-  readonly alarmIntervalMs?: number;
-  /**
-   * How many times shorter the platform's waits are than it sets them: bakes, alarm periods and gate
-   * deadlines (the demo bakes 5 minutes in 5 s at 60). The clock is not scaled: every timestamp and
-   * duration local mode records is real (local/time-scale.ts). @default 1
-   */
-  readonly timeScale?: number;
-  /** Invocations per second sent through each deploy target's alias (what a bake judges). @default 0 */
-  readonly trafficPerSecond?: number;
-  /** Retry intervals in ms by state name (tests use 0 to skip real back-off sleeps). */
-  readonly retryIntervalOverrides?: Record<string, number>;
-  readonly onBuildLog?: (project: string, line: string) => void;
-  /** Send notification emails through this SMTP relay (`smtp://host:port`) instead of the outbox. */
-  readonly smtpRelay?: string;
-  /** Called for each run a delivered event starts (not for duplicates). */
-  readonly onRunStarted?: (run: StartRunResult) => void;
-  /**
-   * No person can be asked (no terminal): the gate's decision endpoint lets local mode's demo
-   * approver decide, recorded as the demo's. @default false
-   */
-  readonly demoApprover?: boolean;
-  /** Called for each event that starts no run, with the reason (also written to `<stateDir>/event-bus.log`). */
-  readonly onDeliveryProblem?: (problem: DeliveryProblem) => void;
-  /** The platform's clock. @default the real clock */
-  readonly now?: Clock;
-}
+export type { LocalRuntimeOptions } from './services';
 
 /** Where a running local mode says where its endpoint listens (the CLI's approvals commands read it). */
 export const ENDPOINT_FILE = 'endpoint.json';

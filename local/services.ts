@@ -8,13 +8,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TASK_RESOURCES } from '../core/asl';
-import { stageSpecs, type PipelineConfig } from '../core/config';
+import { stageSpecs, type PipelineConfig, type SteplineConfig } from '../core/config';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
   GITHUB_WEBHOOK_SECRET_NAME,
   SLACK_SIGNING_SECRET_NAME,
   SOURCE_BUS_NAME,
 } from '../core/platform';
+import type { Clock } from '../core/ports';
+import type { StartRunResult } from '../core/start-run';
 import { RunStore } from '../store/run-store';
 import {
   codeBuildSyncAdapter,
@@ -27,9 +29,9 @@ import { slackResponseRoute } from './approvals';
 import { operation, startLocalEndpoint } from './aws-endpoint';
 import { awsOperations } from './aws-operations';
 import { LocalBuildRunner } from './build-runner';
-import { LocalCodeBuild } from './codebuild';
+import { LocalCodeBuild, type BuildRunner } from './codebuild';
 import { LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
-import { GIT_PUSH_ROUTE, gitPushSchema, type GitPush } from './deliveries';
+import { GIT_PUSH_ROUTE, gitPushSchema, type DeliveryProblem, type GitPush } from './deliveries';
 import { LocalEventBus } from './event-bus';
 import { lambdaApiRoute } from './functions/lambda-api';
 import { LocalMetrics } from './functions/metrics';
@@ -39,11 +41,50 @@ import { localGeneratedSecret } from './github-delivery';
 import { LocalParameterStore } from './parameter-store';
 import { platformFunctionRoutes, type LocalPlatformFunctions } from './platform-functions';
 import { failInterruptedRuns } from './recovery';
-import type { LocalRuntimeOptions } from './runtime';
 import { lockStateDir } from './state-lock';
 import { LocalStepFunctions, type Execution } from './step-functions';
 import { startStoreServer } from './store-server';
 import { TimeScale } from './time-scale';
+
+export interface LocalRuntimeOptions {
+  readonly config: SteplineConfig;
+  /** Where local state lives: repositories, builds, logs, the store's files. */
+  readonly stateDir: string;
+  /** Keep the run store on disk under stateDir (else in memory). @default false */
+  readonly persistStore?: boolean;
+  /** @default a LocalBuildRunner under stateDir */
+  readonly runner?: BuildRunner;
+  /** Let builds use the AWS credentials of this shell (LocalBuildRunnerOptions). @default false */
+  readonly passAwsCredentials?: boolean;
+  /** The local build quota (LocalBuildRunnerOptions). @default the number of CPU cores */
+  readonly maxConcurrentBuilds?: number;
+  /** How often local alarms are evaluated (real time). @default a minute, shortened by the time scale */
+  readonly alarmIntervalMs?: number;
+  /**
+   * How many times shorter the platform's waits are than it sets them: bakes, alarm periods and gate
+   * deadlines (the demo bakes 5 minutes in 5 s at 60). The clock is not scaled: every timestamp and
+   * duration local mode records is real (local/time-scale.ts). @default 1
+   */
+  readonly timeScale?: number;
+  /** Invocations per second sent through each deploy target's alias (what a bake judges). @default 0 */
+  readonly trafficPerSecond?: number;
+  /** Retry intervals in ms by state name (tests use 0 to skip real back-off sleeps). */
+  readonly retryIntervalOverrides?: Record<string, number>;
+  readonly onBuildLog?: (project: string, line: string) => void;
+  /** Send notification emails through this SMTP relay (`smtp://host:port`) instead of the outbox. */
+  readonly smtpRelay?: string;
+  /** Called for each run a delivered event starts (not for duplicates). */
+  readonly onRunStarted?: (run: StartRunResult) => void;
+  /**
+   * No person can be asked (no terminal): the gate's decision endpoint lets local mode's demo
+   * approver decide, recorded as the demo's. @default false
+   */
+  readonly demoApprover?: boolean;
+  /** Called for each event that starts no run, with the reason (also written to `<stateDir>/event-bus.log`). */
+  readonly onDeliveryProblem?: (problem: DeliveryProblem) => void;
+  /** The platform's clock. @default the real clock */
+  readonly now?: Clock;
+}
 
 /** What the services call into that is made after them (the runtime, the handlers): set once they exist. */
 export interface LateBound {

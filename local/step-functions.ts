@@ -3,69 +3,36 @@
  * keeping AWS's execution semantics that the library lacks — names unique per state machine, a
  * repeated start of a running execution with the same input answering with that execution, every
  * Task bound to an adapter chosen by its `Resource`, and aborts reaching the adapters. Under a time scale
- * (local/time-scale.ts) its Wait states wait that many times less.
+ * (local/time-scale.ts) its Wait states wait that many times less. What an execution is and how it is kept on
+ * disk: executions.ts; task tokens: task-tokens.ts; what is changed in a definition before it runs:
+ * definition-rewrites.ts.
  */
 import './polyfills';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import * as z from 'zod';
-import { TASK_RESOURCES, scopeOf, statesOf, taskResources } from '../core/asl';
-import { MAX_LOCAL_TIMEOUT_SECONDS } from '../core/asl-lint';
+import { TASK_RESOURCES, scopeOf, taskResources } from '../core/asl';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
+import {
+  SCALED_WAIT_RESOURCE,
+  scaledWaitAdapter,
+  withScaledWaits,
+  withStateInputTimeouts,
+} from './definition-rewrites';
 import { awsName, operation } from './aws-endpoint';
-import { serviceError, taskError } from './aws-errors';
+import { serviceError } from './aws-errors';
+import {
+  ExecutionStore,
+  type Execution,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type TaskAdapter,
+  type WaitingAt,
+} from './executions';
+import { TaskTokens } from './task-tokens';
 import { TimeScale } from './time-scale';
 
-export interface TaskContext {
-  readonly signal: AbortSignal;
-  readonly stateName: string;
-  readonly executionArn: string;
-  /**
-   * For `.waitForTaskToken` Tasks: starts waiting for the task token that the Task's input carries
-   * (minted by `$$.Task.Token`); resolves with the SendTaskSuccess output, rejects with the
-   * SendTaskFailure error. Call it before handing the token out, so no callback arrives unheard.
-   */
-  readonly awaitTaskToken: (input: unknown) => { readonly result: Promise<unknown>; cancel(): void };
-}
-/** Runs one Task locally: receives the Task's resolved Parameters, returns its raw result. */
-export type TaskAdapter = (input: unknown, context: TaskContext) => Promise<unknown>;
-
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
-
-/**
- * What is kept of an execution on disk: everything DescribeExecution answers, and for one that waits
- * on a task token at a top-level state, that state and its input, to resume it there after a restart.
- */
-type ExecutionRecord = Omit<Execution, 'done' | 'startDate' | 'stopDate'> & {
-  startDate: string;
-  stopDate?: string;
-  waitingAt?: WaitingAt;
-};
-
-/** A top-level `.waitForTaskToken` state an execution waits in, and the state's input. */
-interface WaitingAt {
-  readonly state: string;
-  readonly input: unknown;
-}
-
-export interface Execution {
-  readonly executionArn: string;
-  readonly stateMachineArn: string;
-  readonly name: string;
-  readonly input: string;
-  readonly startDate: Date;
-  status: ExecutionStatus;
-  stopDate?: Date;
-  output?: string;
-  error?: string;
-  cause?: string;
-  /** State transitions so far (every state entered, in Map iterations too): what Step Functions bills. */
-  transitions?: number;
-  /** Settles when the execution ends. */
-  readonly done: Promise<void>;
-}
+export type { Execution, ExecutionStatus, TaskAdapter, TaskContext } from './executions';
 
 interface RegisteredMachine {
   readonly machine: StateMachine;
@@ -73,12 +40,6 @@ interface RegisteredMachine {
   readonly tasks: ReadonlyMap<string, string>;
   /** Its top-level `.waitForTaskToken` states: where an execution can be resumed after a restart. */
   readonly resumable: ReadonlySet<string>;
-}
-
-/** A task token minted for an execution, and the Task waiting on it. */
-interface TaskTokenEntry {
-  readonly executionArn: string;
-  waiter?: { resolve: (output: unknown) => void; reject: (error: Error) => void };
 }
 
 /** How long stopping waits for aborted tasks to finish (a build ending its processes, writing its log). */
@@ -90,7 +51,10 @@ export class LocalStepFunctions {
     string,
     Execution & { abort: AbortController; waitingAt?: WaitingAt; suspended?: boolean }
   >();
-  private readonly tokens = new Map<string, TaskTokenEntry>();
+  /** The task tokens minted for the executions' Tasks. */
+  private readonly tokens = new TaskTokens((executionArn) => this.executions.get(executionArn)?.status === 'RUNNING');
+  /** Where executions are kept across restarts (options.executionsDir). */
+  private readonly kept?: ExecutionStore;
   /** Executions a stop left waiting at a task token, loaded to be resumed (`resumeSuspended`). */
   private readonly suspended: ExecutionRecord[] = [];
   /** Adapter calls still running: an aborted execution ends at once, its tasks only when they have cleaned up. */
@@ -98,20 +62,8 @@ export class LocalStepFunctions {
 
   /** How much shorter Wait states wait than their ASL says. */
   private readonly timeScale: TimeScale;
-
-  /** Runs a Wait state shortened by the time scale (see withScaledWaits): waits, then passes its input on. */
-  private readonly scaledWait: TaskAdapter = async (input, { signal }) => {
-    const { input: passed, seconds } = input as { input: unknown; seconds: unknown };
-    // "You must specify time as a positive, integer value from 0 up to 99999999" (Wait state, ASL).
-    if (!(Number.isInteger(seconds) && (seconds as number) >= 0 && (seconds as number) <= MAX_WAIT_SECONDS)) {
-      throw taskError(
-        'States.Runtime',
-        `a Wait state's SecondsPath must give a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, got ${JSON.stringify(seconds)}`,
-      );
-    }
-    await sleep(this.timeScale.wait((seconds as number) * 1000), signal);
-    return passed;
-  };
+  /** Runs the Wait states the time scale shortens (local/definition-rewrites.ts). */
+  private readonly scaledWait: TaskAdapter;
 
   /**
    * @param options.executionsDir where executions are kept across restarts, as Step Functions keeps
@@ -130,7 +82,14 @@ export class LocalStepFunctions {
     } = {},
   ) {
     this.timeScale = options.timeScale ?? TimeScale.REAL;
-    if (options.executionsDir) this.load(options.executionsDir);
+    this.scaledWait = scaledWaitAdapter(this.timeScale);
+    if (options.executionsDir) {
+      this.kept = new ExecutionStore(options.executionsDir);
+      for (const record of this.kept.load()) {
+        if (record.status === 'RUNNING' && record.waitingAt) this.suspended.push(record);
+        else this.markInterrupted(record);
+      }
+    }
   }
 
   private adapterOf(resource: string): TaskAdapter | undefined {
@@ -247,7 +206,7 @@ export class LocalStepFunctions {
   ): Execution {
     const { executionArn, stateMachineArn, name } = identity;
     const abort = new AbortController();
-    const mint = () => this.mintToken(executionArn);
+    const mint = () => this.tokens.mint(executionArn);
     const handlers = Object.fromEntries(
       [...registered.tasks].map(([state, resource]) => [
         state,
@@ -257,7 +216,7 @@ export class LocalStepFunctions {
               signal: abort.signal,
               stateName: state,
               executionArn,
-              awaitTaskToken: (input) => this.awaitTaskToken(input, executionArn, abort.signal),
+              awaitTaskToken: (input) => this.tokens.await(input, executionArn, abort.signal),
             }),
           ),
       ]),
@@ -317,60 +276,19 @@ export class LocalStepFunctions {
     }
   }
 
-  private mintToken(executionArn: string): string {
-    const token = randomBytes(48).toString('base64url');
-    this.tokens.set(token, { executionArn });
-    return token;
-  }
-
-  private awaitTaskToken(input: unknown, executionArn: string, signal: AbortSignal) {
-    const token = tokenIn(input, (candidate) => this.tokens.get(candidate)?.executionArn === executionArn);
-    if (!token) throw new Error('the Task waits for a task token but its input carries none ($$.Task.Token)');
-    const entry = this.tokens.get(token)!;
-    const result = new Promise<unknown>((resolve, reject) => {
-      entry.waiter = { resolve, reject };
-      signal.addEventListener('abort', () => reject(new Error('the execution was stopped')), { once: true });
-    });
-    result.catch(() => undefined);
-    return { result, cancel: () => this.tokens.delete(token) };
-  }
-
   /** SendTaskSuccess: resumes the Task waiting on the token with the output (JSON). */
   sendTaskSuccess(taskToken: string, output: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(output);
-    } catch {
-      throw serviceError('InvalidOutput', 'Invalid Output: not JSON');
-    }
-    this.settle(taskToken).resolve(parsed);
+    this.tokens.succeed(taskToken, output);
   }
 
   /** SendTaskFailure: fails the Task waiting on the token with this error and cause. */
   sendTaskFailure(taskToken: string, error: string, cause: string): void {
-    this.settle(taskToken).reject(taskError(error, cause));
+    this.tokens.fail(taskToken, error, cause);
   }
 
   /** SendTaskHeartbeat: the token's Task is still waiting (heartbeats are not timed locally). */
   sendTaskHeartbeat(taskToken: string): void {
-    this.waitingTask(taskToken);
-  }
-
-  private settle(taskToken: string): NonNullable<TaskTokenEntry['waiter']> {
-    const waiter = this.waitingTask(taskToken);
-    this.tokens.delete(taskToken);
-    return waiter;
-  }
-
-  private waitingTask(taskToken: string): NonNullable<TaskTokenEntry['waiter']> {
-    const entry = this.tokens.get(taskToken);
-    if (!entry) throw serviceError('InvalidToken', 'Invalid Token: no task was given this token');
-    const execution = this.executions.get(entry.executionArn);
-    if (!entry.waiter || execution?.status !== 'RUNNING') {
-      this.tokens.delete(taskToken);
-      throw serviceError('TaskDoesNotExist', 'Task Does Not Exist: the task waiting on this token has ended');
-    }
-    return entry.waiter;
+    this.tokens.heartbeat(taskToken);
   }
 
   describeExecution(executionArn: string): Execution {
@@ -425,40 +343,8 @@ export class LocalStepFunctions {
     this.options.onExecutionEnded?.(execution);
   }
 
-  private save(execution: Execution): void {
-    const dir = this.options.executionsDir;
-    if (!dir) return;
-    const { executionArn, stateMachineArn, name, input, startDate, status, stopDate, output, error, cause } = execution;
-    const waitingAt = (execution as { suspended?: boolean; waitingAt?: WaitingAt }).suspended
-      ? (execution as { waitingAt?: WaitingAt }).waitingAt
-      : undefined;
-    const record: ExecutionRecord = {
-      ...(waitingAt ? { waitingAt } : {}),
-      executionArn,
-      stateMachineArn,
-      name,
-      input,
-      status,
-      startDate: startDate.toISOString(),
-      stopDate: stopDate?.toISOString(),
-      output,
-      error,
-      cause,
-    };
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `${fileNameOf(executionArn)}.json`), JSON.stringify(record));
-  }
-
-  private load(dir: string): void {
-    mkdirSync(dir, { recursive: true });
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-      const record = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ExecutionRecord;
-      if (record.status === 'RUNNING' && record.waitingAt) {
-        this.suspended.push(record);
-        continue;
-      }
-      this.markInterrupted(record);
-    }
+  private save(execution: Execution & { suspended?: boolean; waitingAt?: WaitingAt }): void {
+    this.kept?.save(execution, execution.suspended ? execution.waitingAt : undefined);
   }
 
   /** An execution a stop or a crash interrupted (not at a task token): ABORTED, as it cannot go on. */
@@ -512,92 +398,6 @@ export function stepFunctionsOperations(sfn: LocalStepFunctions) {
       return { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause };
     }),
   };
-}
-
-/** An execution ARN as a file name: `<state machine>:<name>`, both made of safe characters. */
-function fileNameOf(executionArn: string): string {
-  return executionArn.split(':').slice(-2).join('--');
-}
-
-/**
- * Step Functions reads a Task's `TimeoutSecondsPath` from the state's input; the local executor reads
- * it from the input after Parameters, where the path points to nothing (States.Runtime). Locally such
- * a Task gets the longest timeout the executor can keep instead: the gate it guards is expired from
- * the store and the clock by the sweep, in both runtimes.
- */
-function withStateInputTimeouts(definition: unknown): void {
-  for (const { state } of statesOf(definition)) {
-    if (state.Type !== 'Task' || typeof state.TimeoutSecondsPath !== 'string') continue;
-    const task = state as Record<string, unknown>;
-    delete task.TimeoutSecondsPath;
-    task.TimeoutSeconds = MAX_LOCAL_TIMEOUT_SECONDS;
-  }
-}
-
-/** The Resource of a Wait state that local mode shortens: a Task only local mode's executor runs. */
-const SCALED_WAIT_RESOURCE = 'stepline:local:scaled-wait';
-/** The longest a Wait state may wait (Wait state, Amazon States Language). */
-const MAX_WAIT_SECONDS = 99_999_999;
-
-/**
- * Under a time scale, every Wait state that waits a number of seconds (`Seconds` or `SecondsPath`) is found
- * by its type, never its name, and runs as a Task of the scaled-wait adapter: Parameters hand it the state's
- * effective input and its seconds (the executor resolves SecondsPath against that input, as the Wait would),
- * and it passes that input on after the shortened wait, so the state's output is the Wait's ("Wait",
- * https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-wait-state.html: InputPath
- * and OutputPath apply, nothing else changes the input). Why a Task: the executor's own override
- * (waitTimeOverrides) is a fixed time by state name, so it cannot shorten a SecondsPath that the state's
- * input decides. A Wait until a `Timestamp[Path]` is left as it is: the clock is real, and an instant is
- * not a length to shorten.
- */
-function withScaledWaits(definition: unknown): void {
-  for (const { state } of statesOf(definition)) {
-    if (state.Type !== 'Wait') continue;
-    const { Seconds, SecondsPath, ...common } = state as Record<string, unknown>;
-    const seconds =
-      Seconds !== undefined
-        ? { seconds: Seconds }
-        : SecondsPath !== undefined
-          ? { 'seconds.$': SecondsPath }
-          : undefined;
-    if (!seconds) continue;
-    for (const key of Object.keys(state)) delete (state as Record<string, unknown>)[key];
-    Object.assign(state, {
-      ...common,
-      Type: 'Task',
-      Resource: SCALED_WAIT_RESOURCE,
-      Parameters: { 'input.$': '$', ...seconds },
-      TimeoutSeconds: MAX_LOCAL_TIMEOUT_SECONDS,
-    });
-  }
-}
-
-/** Resolves after `ms`, or at once when the signal aborts (the execution was stopped). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error('the execution was stopped'));
-    const stopped = () => {
-      clearTimeout(timer);
-      reject(new Error('the execution was stopped'));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', stopped);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', stopped, { once: true });
-  });
-}
-
-/** The minted token a Task's input carries, wherever its Parameters put it. */
-function tokenIn(value: unknown, isToken: (candidate: string) => boolean): string | undefined {
-  if (typeof value === 'string') return isToken(value) ? value : undefined;
-  if (value && typeof value === 'object') {
-    for (const child of Object.values(value)) {
-      const found = tokenIn(child, isToken);
-      if (found) return found;
-    }
-  }
-  return undefined;
 }
 
 function failureOf(error: unknown): { error: string; cause: string } {

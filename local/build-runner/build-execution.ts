@@ -18,7 +18,7 @@ import { copyFiles, resolveFileSet } from './file-sets';
 import { afterFailure, PHASE_TYPES, PhaseRecorder } from './phases';
 import type { ReportStore } from './report-store';
 import { createReports } from './reports';
-import { selectRuntimes } from './runtime';
+import { selectRuntimes } from './runtime-installer';
 import type { BuildSlots } from './build-slots';
 import type { ProcessRegistry } from './process-registry';
 import { BuildShell } from './shell';

@@ -23,142 +23,54 @@
  *   in ms, stamped with the time of invocation ("The timestamp on a metric reflects when the function was invoked"),
  *   under the dimension sets described in "Working with Lambda function metrics" (see `metricDimensions`).
  *
- * Each version runs in one warm child process (runner.cjs), started at its first invocation and kept for the next
- * ones; it runs one invocation at a time, as an execution environment does — where Lambda would start another
- * environment for a concurrent invocation, local mode queues it. A handler past its timeout, a process that exits,
- * new code on $LATEST or a long idle time end that environment; the next invocation starts a new one.
+ * Each version runs in a warm process of its own (execution-environments.ts); what a function, version and alias
+ * are, and the rules Lambda checks them by, are in function-config.ts.
  *
  * Functions, versions and aliases live in memory, as long as local mode runs; code lives under `rootDir`:
  * `<name>/$LATEST/`, `<name>/versions/<n>/`, and each environment's output in `<name>/logs/<version>.log`.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  cpSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { cpSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../constants';
-import { killGroup } from '../build-runner/process-group';
-import { serviceError, type AwsError } from '../aws-errors';
+import { serviceError } from '../aws-errors';
+import { WarmEnvironments } from './execution-environments';
+import {
+  ALIAS_NAME,
+  checkEnvironment,
+  checkHandler,
+  checkTimeout,
+  DEFAULT_TIMEOUT_SECONDS,
+  FUNCTION_NAME,
+  functionArn,
+  checkRouting,
+  hashTree,
+  invalid,
+  LATEST,
+  metricDimensions,
+  PUBLISHED_VERSION,
+  type AliasConfiguration,
+  type FunctionConfiguration,
+  type FunctionConfigurationUpdate,
+  type FunctionSpec,
+  type InvocationResult,
+  type LastUpdate,
+  type RoutingConfig,
+  type Snapshot,
+  type UpdateOutcome,
+} from './function-config';
 import type { LocalMetrics } from './metrics';
 
-export interface FunctionSpec {
-  readonly name: string;
-  /** `index.handler`: the module `index` (.js, .mjs or .cjs) in the code directory, its export `handler`. */
-  readonly handler: string;
-  /** 1 to 900. @default 3, as Lambda */
-  readonly timeoutSeconds?: number;
-  readonly environment?: Readonly<Record<string, string>>;
-}
+export { functionArn, type FunctionConfiguration, type UpdateOutcome } from './function-config';
 
-export interface RoutingConfig {
-  /** `{ "<version>": weight }`, at most one version, weight 0.0 to 1.0; empty: all traffic on the alias's version. */
-  readonly additionalVersionWeights: Readonly<Record<string, number>>;
-}
-
-export interface AliasConfiguration {
-  readonly aliasArn: string;
-  readonly name: string;
-  readonly functionVersion: string;
-  /** Present only while the alias routes to an additional version. */
-  readonly routingConfig?: RoutingConfig;
-  readonly revisionId: string;
-}
-
-/** A synchronous (RequestResponse) invocation's answer. */
-export interface InvocationResult {
-  readonly statusCode: number;
-  readonly executedVersion: string;
-  /** The handler's result, or for a function error `{ errorType, errorMessage, trace? }`. */
-  readonly payload: unknown;
-  readonly functionError?: 'Unhandled';
-}
-
-const LATEST = '$LATEST';
-const DEFAULT_TIMEOUT_SECONDS = 3;
-const MAX_TIMEOUT_SECONDS = 900;
-const MEMORY_SIZE_MB = '128';
-const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/;
-const ALIAS_NAME = /^(?!\d+$)[a-zA-Z0-9-_]{1,128}$/;
-const PUBLISHED_VERSION = /^[0-9]+$/;
-/** Variables the runtime sets itself; Lambda refuses them in a function's environment. */
-const RESERVED_ENVIRONMENT = [
-  '_HANDLER',
-  'AWS_REGION',
-  'AWS_DEFAULT_REGION',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_LAMBDA_FUNCTION_NAME',
-  'AWS_LAMBDA_FUNCTION_VERSION',
-  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
-  'AWS_LAMBDA_LOG_GROUP_NAME',
-  'AWS_LAMBDA_LOG_STREAM_NAME',
-  'LAMBDA_TASK_ROOT',
-];
 /** Lambda, too, reclaims an environment nobody invokes, after a time it does not document. */
 const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 const DEFAULT_UPDATE_MS = 1500;
-const RUNNER = join(__dirname, 'runner.cjs');
-
-export function functionArn(name: string, qualifier?: string): string {
-  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}${qualifier ? `:${qualifier}` : ''}`;
-}
-
-/** Code and the configuration it runs with: $LATEST as it is now, or a published version, frozen. */
-interface Snapshot {
-  readonly version: string;
-  readonly dir: string;
-  readonly codeSha256: string;
-  readonly handler: string;
-  readonly timeoutSeconds: number;
-  readonly environment: Readonly<Record<string, string>>;
-}
 
 interface AliasState {
   functionVersion: string;
   weights?: Readonly<Record<string, number>>;
   revisionId: string;
 }
-
-/** The configuration UpdateFunctionConfiguration changes: what a version freezes besides its code. */
-export interface FunctionConfigurationUpdate {
-  readonly handler?: string;
-  readonly timeoutSeconds?: number;
-  readonly environment?: Readonly<Record<string, string>>;
-}
-
-/** A function's `LastUpdateStatus`, and for a failed update Lambda's reason and reason code. */
-export type LastUpdate =
-  | { readonly status: 'InProgress' | 'Successful' }
-  | { readonly status: 'Failed'; readonly reasonCode: string; readonly reason: string };
-
-/** What local mode answers for a function's configuration (GetFunctionConfiguration). */
-export interface FunctionConfiguration {
-  readonly functionName: string;
-  readonly functionArn: string;
-  readonly handler: string;
-  readonly timeoutSeconds: number;
-  readonly environment: Readonly<Record<string, string>>;
-  readonly codeSha256?: string;
-  readonly revisionId: string;
-  /** Local functions are created ready: `Active`. */
-  readonly state: 'Active';
-  readonly lastUpdate: LastUpdate;
-}
-
-/** How an update ends: undefined to succeed, or the reason Lambda would give for a failed one. */
-export type UpdateOutcome = (
-  name: string,
-  update: 'code' | 'configuration',
-) => { readonly reasonCode: string; readonly reason: string } | undefined;
 
 interface FunctionState {
   readonly name: string;
@@ -176,23 +88,11 @@ interface FunctionState {
   finishUpdate?: () => void;
 }
 
-/** One version's environment and the invocations waiting for it. */
-interface Slot {
-  queue: Promise<unknown>;
-  environment?: ExecutionEnvironment;
-  /** Ends the environment when no invocation came for `idleTimeoutMs`. */
-  idle?: NodeJS.Timeout;
-}
-
 export class LocalFunctions {
   private readonly functions = new Map<string, FunctionState>();
-  /** By `<name>:<version>`. */
-  private readonly slots = new Map<string, Slot>();
-  /** Every environment started and not yet ended, for close(). */
-  private readonly environments = new Set<ExecutionEnvironment>();
+  private readonly environments: WarmEnvironments;
   private readonly now: () => Date;
   private readonly random: () => number;
-  private readonly idleTimeoutMs: number;
   private readonly updateMs: number;
   private closed = false;
 
@@ -220,8 +120,11 @@ export class LocalFunctions {
   ) {
     this.now = options.now ?? (() => new Date());
     this.random = options.random ?? Math.random;
-    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.updateMs = options.updateMs ?? DEFAULT_UPDATE_MS;
+    this.environments = new WarmEnvironments(
+      (name) => join(this.functionDir(name), 'logs'),
+      options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    );
   }
 
   /** Creates a function without code (UpdateFunctionCode gives it some); removes what a previous run left under its name. */
@@ -281,7 +184,7 @@ export class LocalFunctions {
       renameSync(staging, latestDir);
       fn.latest = { dir: latestDir, codeSha256 };
       // New code, new environments: the warm one finishes what it has queued and ends.
-      this.retire(name, LATEST);
+      this.environments.retire(name, LATEST);
     });
     return { codeSha256, revisionId: fn.revisionId };
   }
@@ -302,7 +205,7 @@ export class LocalFunctions {
       fn.handler = update.handler ?? fn.handler;
       fn.timeoutSeconds = update.timeoutSeconds ?? fn.timeoutSeconds;
       fn.environment = update.environment ? { ...update.environment } : fn.environment;
-      this.retire(name, LATEST);
+      this.environments.retire(name, LATEST);
     });
     return this.getFunctionConfiguration(name);
   }
@@ -379,8 +282,8 @@ export class LocalFunctions {
     }
     const functionVersion = update.functionVersion ?? state.functionVersion;
     this.checkVersion(fn, functionVersion);
-    const weights = this.checkRouting(
-      fn,
+    const weights = checkRouting(
+      (version) => this.publishedVersion(fn, version),
       functionVersion,
       update.routingConfig?.additionalVersionWeights ?? state.weights ?? {},
     );
@@ -403,7 +306,7 @@ export class LocalFunctions {
     const snapshot = version === LATEST ? this.latestSnapshot(fn) : this.publishedVersion(fn, version);
     const event = JSON.stringify(payload) ?? 'null';
     const invokedAt = this.now().getTime();
-    const outcome = await this.runIn(fn.name, snapshot, {
+    const outcome = await this.environments.run(fn.name, snapshot, {
       id: randomUUID(),
       event,
       invokedFunctionArn: functionArn(name, qualifier),
@@ -427,7 +330,7 @@ export class LocalFunctions {
   async close(): Promise<void> {
     this.closed = true;
     for (const fn of this.functions.values()) fn.finishUpdate?.();
-    await Promise.all([...this.environments].map((environment) => environment.stop()));
+    await this.environments.close();
   }
 
   /** The one rule every change obeys while an update is in progress (see the module comment). */
@@ -504,97 +407,15 @@ export class LocalFunctions {
     this.publishedVersion(fn, version);
   }
 
-  /** The alias's routing as Lambda allows it; undefined when it routes everything to its version. */
-  private checkRouting(
-    fn: FunctionState,
-    functionVersion: string,
-    weights: Readonly<Record<string, number>>,
-  ): Record<string, number> | undefined {
-    const entries = Object.entries(weights);
-    if (entries.length === 0) return undefined;
-    if (entries.length > 1) {
-      throw invalid(`An alias can route to at most one additional version; got ${entries.map(([v]) => v).join(', ')}`);
-    }
-    const [version, weight] = entries[0]!;
-    if (!PUBLISHED_VERSION.test(version) || functionVersion === LATEST) {
-      throw invalid('A weighted alias routes between published versions only: it cannot point to $LATEST');
-    }
-    if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) {
-      throw invalid(`The weight of version ${version} must be between 0.0 and 1.0: ${weight}`);
-    }
-    if (version === functionVersion) {
-      throw invalid(`The additional version ${version} must differ from the alias's version ${functionVersion}`);
-    }
-    this.publishedVersion(fn, version);
-    return { [version]: weight };
-  }
-
   /** The alias's additional version with its weight's probability, else its version. */
   private route(alias: AliasState): string {
     const [additional] = Object.entries(alias.weights ?? {});
     return additional && this.random() < additional[1] ? additional[0] : alias.functionVersion;
   }
 
-  private runIn(name: string, snapshot: Snapshot, request: RunRequest): Promise<Outcome> {
-    const key = `${name}:${snapshot.version}`;
-    let slot = this.slots.get(key);
-    if (!slot) this.slots.set(key, (slot = { queue: Promise.resolve() }));
-    const current = slot;
-    const run = current.queue.then(() => {
-      clearTimeout(current.idle);
-      if (this.closed) throw new Error('the local Lambda runtime is closed');
-      if (!current.environment?.alive) {
-        const environment = new ExecutionEnvironment(name, snapshot, join(this.functionDir(name), 'logs'));
-        this.environments.add(environment);
-        void environment.ended.then(() => this.environments.delete(environment));
-        current.environment = environment;
-      }
-      return current.environment.run(request);
-    });
-    current.queue = run
-      .catch(() => undefined)
-      .then(() => {
-        current.idle = setTimeout(() => void current.environment?.stop(), this.idleTimeoutMs).unref();
-      });
-    return run;
-  }
-
-  /** Forgets a version's environment: it ends once the invocations queued for it are done. */
-  private retire(name: string, version: string): void {
-    const key = `${name}:${version}`;
-    const slot = this.slots.get(key);
-    if (!slot) return;
-    this.slots.delete(key);
-    void slot.queue.then(() => {
-      clearTimeout(slot.idle);
-      return slot.environment?.stop();
-    });
-  }
-
   private functionDir(name: string): string {
     return join(this.options.rootDir, name);
   }
-}
-
-/**
- * The dimension sets Lambda publishes an invocation's metrics under ("Working with Lambda function metrics"):
- * `FunctionName` — "aggregate metrics for all versions and aliases of a function"; `Resource` — "metrics for a
- * version or alias of a function"; `ExecutedVersion` — "metrics for a combination of alias and version. Use the
- * `ExecutedVersion` dimension to compare error rates for two versions of a function that are both targets of a
- * weighted alias" (CloudWatch user guide: "This only applies to alias invocations").
- */
-function metricDimensions(
-  name: string,
-  qualifier: string | undefined,
-  throughAlias: boolean,
-  executedVersion: string,
-): Record<string, string>[] {
-  const sets: Record<string, string>[] = [{ FunctionName: name }];
-  if (qualifier === undefined) return sets;
-  const resource = { FunctionName: name, Resource: `${name}:${qualifier}` };
-  sets.push(resource);
-  if (throughAlias) sets.push({ ...resource, ExecutedVersion: executedVersion });
-  return sets;
 }
 
 function aliasConfiguration(name: string, alias: string, state: AliasState): AliasConfiguration {
@@ -605,182 +426,4 @@ function aliasConfiguration(name: string, alias: string, state: AliasState): Ali
     ...(state.weights ? { routingConfig: { additionalVersionWeights: { ...state.weights } } } : {}),
     revisionId: state.revisionId,
   };
-}
-
-function invalid(message: string): AwsError<'InvalidParameterValueException'> {
-  return serviceError('InvalidParameterValueException', message);
-}
-
-function checkHandler(handler: string): void {
-  if (!/^\S+\.[^\s.]+$/.test(handler)) {
-    throw invalid(`Handler must be <module>.<export>, e.g. index.handler: ${handler}`);
-  }
-}
-
-function checkTimeout(timeoutSeconds: number): void {
-  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
-    throw invalid(`Timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}: ${timeoutSeconds}`);
-  }
-}
-
-function checkEnvironment(environment: Readonly<Record<string, string>>): void {
-  const reserved = Object.keys(environment).filter((key) => RESERVED_ENVIRONMENT.includes(key));
-  if (reserved.length) {
-    throw invalid(`Lambda was unable to configure your environment variables because they are reserved: ${reserved}`);
-  }
-}
-
-/** Base64 SHA-256 over every file's relative path and content, in path order. */
-function hashTree(dir: string): string {
-  const hash = createHash('sha256');
-  for (const path of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
-    const file = join(dir, path);
-    if (!statSync(file).isFile()) continue;
-    const content = readFileSync(file);
-    hash.update(`${path}\0${content.length}\0`);
-    hash.update(content);
-  }
-  return hash.digest('base64');
-}
-
-/** What runner.cjs receives for one invocation. */
-interface RunRequest {
-  readonly id: string;
-  /** The event, as JSON text. */
-  readonly event: string;
-  readonly invokedFunctionArn: string;
-}
-
-/** What runner.cjs answers. */
-interface RunnerReply {
-  readonly id: string;
-  readonly failed: boolean;
-  /** The result, or the error's `{ errorType, errorMessage, trace }`, as JSON text. */
-  readonly payload: string;
-  readonly durationMs: number;
-}
-
-interface Outcome {
-  readonly failed: boolean;
-  readonly payload: unknown;
-  readonly durationMs: number;
-}
-
-/**
- * One warm environment: a `node` process running runner.cjs over one snapshot's code, in a process group of its own
- * so that a kill also ends what the handler started. Its environment variables are Lambda's, not local mode's.
- */
-class ExecutionEnvironment {
-  /** Settles when the process has exited. */
-  readonly ended: Promise<void>;
-  private readonly child: ChildProcess;
-  private readonly timeoutMs: number;
-  private exited = false;
-  private stopping = false;
-
-  constructor(
-    functionName: string,
-    private readonly snapshot: Snapshot,
-    logDir: string,
-  ) {
-    this.timeoutMs = snapshot.timeoutSeconds * 1000;
-    const log = openLog(logDir, snapshot.version);
-    try {
-      this.child = fork(RUNNER, [snapshot.dir, snapshot.handler], {
-        cwd: snapshot.dir,
-        env: {
-          PATH: process.env.PATH,
-          TZ: ':UTC',
-          ...snapshot.environment,
-          _HANDLER: snapshot.handler,
-          AWS_REGION: LOCAL_REGION,
-          AWS_DEFAULT_REGION: LOCAL_REGION,
-          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-          AWS_LAMBDA_FUNCTION_NAME: functionName,
-          AWS_LAMBDA_FUNCTION_VERSION: snapshot.version,
-          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: MEMORY_SIZE_MB,
-          AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
-          AWS_LAMBDA_LOG_STREAM_NAME: log.name,
-          LAMBDA_TASK_ROOT: snapshot.dir,
-        },
-        // Not the parent's flags (a TypeScript loader, jest's): the function runs on plain node.
-        execArgv: [],
-        stdio: ['ignore', log.fd, log.fd, 'ipc'],
-        detached: true,
-      });
-    } finally {
-      closeSync(log.fd);
-    }
-    this.ended = new Promise((resolve) => {
-      this.child.once('exit', () => resolve());
-      // A process that could not be started never exits.
-      this.child.once('error', () => this.child.pid === undefined && resolve());
-    });
-    void this.ended.then(() => (this.exited = true));
-  }
-
-  get alive(): boolean {
-    return !this.stopping && !this.exited && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  run(request: RunRequest): Promise<Outcome> {
-    const started = performance.now();
-    return new Promise<Outcome>((resolve) => {
-      const finish = (outcome: Outcome) => {
-        clearTimeout(timer);
-        this.child.off('message', onReply);
-        this.child.off('exit', onExit);
-        resolve(outcome);
-      };
-      const onReply = (reply: RunnerReply) => {
-        if (reply.id !== request.id) return;
-        finish({ failed: reply.failed, payload: JSON.parse(reply.payload), durationMs: reply.durationMs });
-      };
-      const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
-        finish({
-          failed: true,
-          payload: {
-            errorType: 'Runtime.ExitError',
-            errorMessage: `RequestId: ${request.id} Error: Runtime exited with error: ${code === null ? `signal: ${signal}` : `exit status ${code}`}`,
-          },
-          durationMs: performance.now() - started,
-        });
-      // Past its timeout the environment is killed, as Lambda's is; a reply arriving meanwhile is too late.
-      const timer = setTimeout(() => {
-        this.child.off('message', onReply);
-        this.child.off('exit', onExit);
-        void this.stop().then(() =>
-          resolve({
-            failed: true,
-            payload: {
-              errorType: 'Sandbox.Timedout',
-              errorMessage: `Task timed out after ${this.snapshot.timeoutSeconds.toFixed(2)} seconds`,
-            },
-            durationMs: this.timeoutMs,
-          }),
-        );
-      }, this.timeoutMs);
-      this.child.on('message', onReply);
-      this.child.once('exit', onExit);
-      if (!this.alive) return onExit(this.child.exitCode, this.child.signalCode);
-      this.child.send({ ...request, deadline: Date.now() + this.timeoutMs }, (error) => {
-        // The channel closed under the send: the process is going; its exit answers the invocation.
-        if (error) killGroup(this.child);
-      });
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.alive) killGroup(this.child);
-    this.stopping = true;
-    await this.ended;
-  }
-}
-
-/** The environment's stdout and stderr: appended to `<logDir>/<version>.log`, its log stream. */
-function openLog(logDir: string, version: string): { name: string; fd: number } {
-  const name = `${version}.log`;
-  mkdirSync(logDir, { recursive: true });
-  return { name, fd: openSync(join(logDir, name), 'a') };
 }

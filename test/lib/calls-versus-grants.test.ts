@@ -155,7 +155,7 @@ const COMMAND_GRANTS: Readonly<Record<string, (c: CallContext) => Need[]>> = {
     each(
       'lambda:InvokeFunction',
       bySite(c, {
-        'lambdas/approval-decisions.ts': () => [c.env[ENV.deployFunctionArn]!],
+        'lambdas/adapters/deploy-function.ts': () => [c.env[ENV.deployFunctionArn]!],
         // Invoked by version number (the pre-traffic check, staging's smoke check).
         'lambdas/adapters/lambda-deployer.ts': () => deployTargets(c).map((f) => `${functionArn(f)}:7`),
       }),
