@@ -17,11 +17,12 @@ import { codeCommitEvent } from './codecommit';
 import type { BusEvent, LocalEventBus } from './event-bus';
 import { LocalGitSource, localRepositoryName, type RefUpdate } from './git-source';
 import { pushDelivery } from './github-delivery';
+import { localRouteOf } from './platform-functions';
 
 /** Where a local repository's post-receive hook notifies local mode of a push. */
 export const GIT_PUSH_ROUTE = '/_local/git-push';
 /** Where local mode's GitHub webhook receiver listens, as the platform's function URL does on AWS. */
-export const GITHUB_WEBHOOK_ROUTE = '/github/webhook';
+export const GITHUB_WEBHOOK_ROUTE = localRouteOf('githubWebhook');
 
 /** An event that started no run, and why. */
 export interface DeliveryProblem {

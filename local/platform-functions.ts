@@ -82,6 +82,13 @@ function invocationsOf<By extends PlatformInvocation['by']>(by: By) {
   );
 }
 
+/** Where a function's URL is served on the local endpoint: its declared `localRoute`. */
+export function localRouteOf(name: PlatformFunctionName): string {
+  const [url] = invocationsOf('functionUrl').filter((declared) => declared.name === name);
+  if (!url) throw new Error(`platform function ${name} has no function URL`);
+  return url.invocation.localRoute;
+}
+
 /**
  * The routes the platform's functions are reached by on the local endpoint: each function URL at its
  * `localRoute`, the approvals HTTP API's routes (local/approvals.ts stands in for its IAM authorizer).
