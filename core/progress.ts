@@ -150,22 +150,42 @@ async function executionEnded(
   status: ExecutionEndStatus,
   deps: ProgressDeps,
 ): Promise<RunRecord | undefined> {
+  const how = { SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', ABORTED: 'was aborted' }[status];
+  const failure = {
+    error: `Execution${status === 'TIMED_OUT' ? 'TimedOut' : status.charAt(0) + status.slice(1).toLowerCase()}`,
+    cause: `the run's execution ${how} before the run recorded its end`,
+  };
+  return recordUnfinishedRun(runId, failure, deps, (run) => moveLane(run, deps));
+}
+
+/** What recording a run whose execution ended without it needs. */
+export type UnfinishedRunDeps = Pick<ProgressDeps, 'runs' | 'events' | 'now'>;
+
+/**
+ * Records a run whose execution ended without the run recording its end — aborted or timed out on AWS,
+ * lost with a stopped or killed local mode — the one way both runtimes record it: a run still active is
+ * FAILED with `failure` (why), its stages are left as the execution left them, and its end is announced
+ * (RunEnded). `beforeAnnouncing` runs between the two (the lane moving on, on AWS). The announcement is
+ * not passed over: a failure to make it throws, so that a retried delivery announces it again.
+ */
+export async function recordUnfinishedRun(
+  runId: string,
+  failure: Pick<Failure, 'error' | 'cause'>,
+  deps: UnfinishedRunDeps,
+  beforeAnnouncing?: (run: RunRecord) => Promise<unknown>,
+): Promise<RunRecord | undefined> {
   let run = await deps.runs.getRun(runId);
   if (!run) return undefined;
   if (ACTIVE_RUN_STATUSES.includes(run.status)) {
-    const how = { SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', ABORTED: 'was aborted' }[status];
     const endedAt = deps.now();
     const started = run.startedAt ?? run.createdAt;
     run = await deps.runs.transitionRun(runId, 'FAILED', {
       endedAt: endedAt.toISOString(),
       durationMs: endedAt.getTime() - Date.parse(started),
-      failure: {
-        error: `Execution${status === 'TIMED_OUT' ? 'TimedOut' : status.charAt(0) + status.slice(1).toLowerCase()}`,
-        cause: `the run's execution ${how} before the run recorded its end`,
-      },
+      failure,
     });
   }
-  await moveLane(run, deps);
+  await beforeAnnouncing?.(run);
   // Thrown on failure: the status rule's delivery is retried, and this is the only announcement of
   // an execution that ended without recording its end.
   await deps.events.publish({ kind: 'RunEnded', runId: run.runId, pipeline: run.pipeline });

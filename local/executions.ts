@@ -6,6 +6,8 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EXECUTION_STATUS_DETAIL_TYPE } from '../core/triggers';
+import { busEvent } from './event-bus';
 
 export interface TaskContext {
   readonly signal: AbortSignal;
@@ -54,6 +56,23 @@ export interface Execution {
   transitions?: number;
   /** Settles when the execution ends. */
   readonly done: Promise<void>;
+}
+
+/** An execution's end as Step Functions sends it to EventBridge: the "Step Functions Execution Status Change" event. */
+export function executionStatusChange(execution: Execution) {
+  return busEvent({
+    source: 'aws.states',
+    detailType: EXECUTION_STATUS_DETAIL_TYPE,
+    resources: [execution.executionArn],
+    detail: {
+      executionArn: execution.executionArn,
+      stateMachineArn: execution.stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: execution.startDate.getTime(),
+      stopDate: execution.stopDate?.getTime(),
+    },
+  });
 }
 
 export class ExecutionStore {

@@ -2,6 +2,11 @@
  * Local mode: the platform on one machine. The same ASL, executed locally; the same handlers, with
  * SDK clients pointed at local endpoints; dynalite for DynamoDB; bare git repositories for CodeCommit;
  * the build runner for CodeBuild. Only these edges differ from AWS.
+ *
+ * This module starts the local services (services.ts), wires the platform's handlers onto them, and
+ * stops them. Each service stands in for one AWS service in a module of its own (see the endpoint's
+ * operation table, aws-operations.ts); deliveries of pushes are kept in deliveries.ts, what a stop or a
+ * kill left behind is recorded by recovery.ts, deploy targets and their traffic are in deploy-targets.ts.
  */
 import './polyfills';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +17,6 @@ import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
 import { deploymentAlarms } from '../core/deploy-alarms';
 import type { StartRunResult } from '../core/start-run';
-import { EXECUTION_STATUS_DETAIL_TYPE } from '../core/triggers';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
 import type { RunStore } from '../store/run-store';
 import type { LocalAlarms } from './alarms';
@@ -20,14 +24,15 @@ import type { LocalEndpoint } from './aws-endpoint';
 import type { RecoveryReport } from './build-runner';
 import { GIT_PUSH_ROUTE, LocalDeliveries } from './deliveries';
 import { sendTraffic, standUpTarget } from './deploy-targets';
-import { busEvent, type LocalEventBus } from './event-bus';
+import type { LocalEventBus } from './event-bus';
 import type { LocalFunctions } from './functions/local-lambda';
 import { localRepositoryName, type LocalGitSource } from './git-source';
 import { LocalOutbox } from './outbox';
 import { LocalPlatformFunctions, localPlatform, type AsyncInvocation } from './platform-functions';
-import { failInterruptedRuns } from './recovery';
+import { interruptedRunsOf, recordInterruptedRuns } from './recovery';
 import { startServices, type LocalRuntimeOptions, type LocalServices } from './services';
-import type { Execution, LocalStepFunctions } from './step-functions';
+import { executionStatusChange, type Execution } from './executions';
+import type { LocalStepFunctions } from './step-functions';
 import type { StoreServer } from './store-server';
 import type { TimeScale } from './time-scale';
 
@@ -178,7 +183,15 @@ export class LocalRuntime {
       await git.ensureRepository(repository, `${endpoint.url}${GIT_PUSH_ROUTE}`);
       if (pipeline.localRepository) await git.connect(repository, resolve(pipeline.localRepository));
     }
+    // What the last local mode left active is recorded as ended, now that its end can be announced.
+    await runtime.recordInterrupted(runtime.interruptedRuns);
     return runtime;
+  }
+
+  /** Records runs whose executions a stop or a kill ended (local/recovery.ts); resolves once their ends are announced. */
+  private async recordInterrupted(runIds: readonly string[]): Promise<void> {
+    await recordInterruptedRuns(runIds, { store: this.store, now: this.now, endpointUrl: this.endpoint.url });
+    await Promise.all(runIds.map((runId) => this.notificationsOf(runId)));
   }
 
   /**
@@ -268,21 +281,7 @@ export class LocalRuntime {
   private executionEnded(execution: Execution): void {
     // Stopping: the executions are aborted and their runs recorded by close(); nothing moves on.
     if (this.closing) return;
-    const ended = this.bus.put(
-      busEvent({
-        source: 'aws.states',
-        detailType: EXECUTION_STATUS_DETAIL_TYPE,
-        resources: [execution.executionArn],
-        detail: {
-          executionArn: execution.executionArn,
-          stateMachineArn: execution.stateMachineArn,
-          name: execution.name,
-          status: execution.status,
-          startDate: execution.startDate.getTime(),
-          stopDate: execution.stopDate?.getTime(),
-        },
-      }),
-    );
+    const ended = this.bus.put(executionStatusChange(execution));
     const handled = Promise.allSettled(ended.map((d) => d.result));
     this.endings.set(execution.executionArn, handled);
   }
@@ -312,7 +311,9 @@ export class LocalRuntime {
     this.alarms.stop();
     await this.stepFunctions.stopAll();
     await this.lambdas.close();
-    await failInterruptedRuns(this.store, this.now, new Set(this.stepFunctions.suspendedExecutions()));
+    await this.recordInterrupted(
+      await interruptedRunsOf(this.store, new Set(this.stepFunctions.suspendedExecutions())),
+    );
     rmSync(join(this.stateDir, ENDPOINT_FILE), { force: true });
     await this.endpoint.close();
     await this.storeServer.close();

@@ -40,7 +40,7 @@ import { LocalGitSource, localRepositoryName } from './git-source';
 import { localGeneratedSecret } from './github-delivery';
 import { LocalParameterStore } from './parameter-store';
 import { platformFunctionRoutes, type LocalPlatformFunctions } from './platform-functions';
-import { failInterruptedRuns } from './recovery';
+import { interruptedRunsOf } from './recovery';
 import { lockStateDir } from './state-lock';
 import { LocalStepFunctions, type Execution } from './step-functions';
 import { startStoreServer } from './store-server';
@@ -147,9 +147,9 @@ export async function startServices(options: LocalRuntimeOptions) {
   const lambdas = new LocalFunctions({ rootDir: join(stateDir, 'lambda'), metrics, now });
   // As CloudWatch does: an alarm's state change is an event on the default bus.
   const alarms = new LocalAlarms({ metrics, now, timeScale, onStateChange: (event) => void bus.put(event) });
-  // Runs active when the last local mode ended are FAILED, but for those waiting at a release gate:
-  // their executions resume there (below).
-  const interruptedRuns = await failInterruptedRuns(store, now, new Set(stepFunctions.suspendedExecutions()));
+  // Runs active when the last local mode ended, but for those waiting at a release gate (their executions
+  // resume there): listed before the endpoint can start a run, recorded once the handlers are wired.
+  const interruptedRuns = await interruptedRunsOf(store, new Set(stepFunctions.suspendedExecutions()));
   const webhookSecret = localGeneratedSecret(join(stateDir, 'github-webhook-secret'));
   const localSecrets: Record<string, string> = {
     [GITHUB_WEBHOOK_SECRET_NAME]: webhookSecret,

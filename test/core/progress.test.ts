@@ -1,5 +1,6 @@
 import type { BuildInspector } from '../../core/ports';
-import { buildIdOfCause, recordProgress, type ProgressDeps } from '../../core/progress';
+import type { RunEvent } from '../../core/records';
+import { buildIdOfCause, recordProgress, recordUnfinishedRun, type ProgressDeps } from '../../core/progress';
 import { queuedRun } from '../support/records';
 import { useRunStore } from '../support/store';
 
@@ -130,6 +131,37 @@ describe('recordProgress', () => {
       status: 'REJECTED',
       failure: { error: 'Approval.Rejected', cause: 'rejected by bob: no' },
     });
+  });
+
+  it('an aborted execution leaves its run FAILED naming why, its stages as they were, and its end announced', async () => {
+    const announced: RunEvent[] = [];
+    deps = { ...deps, events: { publish: async (event) => void announced.push(event) } };
+    await recordProgress({ kind: 'stageStarted', runId: 'r1', stage: 'build' }, deps);
+    const run = await recordProgress({ kind: 'executionEnded', runId: 'r1', status: 'ABORTED' }, deps);
+    expect(run).toMatchObject({
+      status: 'FAILED',
+      durationMs: 60_000,
+      failure: { error: 'ExecutionAborted', cause: "the run's execution was aborted before the run recorded its end" },
+    });
+    expect(await deps.runs.listStages('r1')).toEqual([
+      expect.objectContaining({ name: 'build', status: 'IN_PROGRESS' }),
+    ]);
+    expect(announced).toEqual([{ kind: 'RunEnded', runId: 'r1', pipeline: (await deps.runs.getRun('r1'))!.pipeline }]);
+  });
+
+  it('records an unfinished run the same way for any reason given, and runs what comes before the announcement first', async () => {
+    const steps: string[] = [];
+    deps = { ...deps, events: { publish: async (event) => void steps.push(`announced ${event.kind}`) } };
+    const failure = { error: 'LocalModeStopped', cause: 'local mode stopped while this run was in progress' };
+    const run = await recordUnfinishedRun('r1', failure, deps, async (recorded) =>
+      steps.push(`then ${recorded.status}`),
+    );
+    expect(run).toMatchObject({ status: 'FAILED', failure });
+    expect(steps).toEqual(['then FAILED', 'announced RunEnded']);
+    // A run that has ended is left as it is, and its end announced again.
+    const again = await recordUnfinishedRun('r1', { error: 'Other', cause: 'other' }, deps);
+    expect(again).toMatchObject({ status: 'FAILED', failure });
+    expect(await recordUnfinishedRun('no-such-run', failure, deps)).toBeUndefined();
   });
 
   it('finds the build id only in a CodeBuild Cause', () => {

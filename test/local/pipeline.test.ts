@@ -20,6 +20,7 @@ import { LocalBuildRunner } from '../../local/build-runner';
 import { codeCommitEvent, LocalRuntime, type DeliveryProblem } from '../../local/runtime';
 import { parseConfig } from '../../core/config';
 import { taskError } from '../../local/aws-errors';
+import { runEventTrigger } from '../../core/source-events';
 import { buildspecs, demoPipeline, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 import { queuedRun } from '../support/records';
 
@@ -356,7 +357,11 @@ describe('local mode stops', () => {
     await first.store.transitionStage('left-running', 'build', 'IN_PROGRESS');
     await first.store.createRun(queuedRun({ runId: 'done', pipeline: 'demo' }));
     await first.store.transitionRun('done', 'FAILED');
+    const announced: unknown[] = [];
+    first.sourceBus.addRule({ name: 'test-run-events', ...runEventTrigger(), target: async (e) => announced.push(e) });
     await first.close();
+    // Its end is announced as the AWS path announces an execution that ended without recording it.
+    expect(announced).toEqual([{ kind: 'RunEnded', runId: 'left-running', pipeline: 'demo' }]);
 
     const second = await LocalRuntime.start({ config, stateDir, persistStore: true });
     try {
@@ -365,7 +370,11 @@ describe('local mode stops', () => {
         status: 'FAILED',
         failure: { error: 'LocalModeStopped' },
       });
-      expect((await second.store.listStages('left-running'))[0]).toMatchObject({ name: 'build', status: 'FAILED' });
+      // As on AWS for an execution that ended without recording its end: the stages stay as it left them.
+      expect((await second.store.listStages('left-running'))[0]).toMatchObject({
+        name: 'build',
+        status: 'IN_PROGRESS',
+      });
       expect((await second.store.getRun('done'))?.failure).toBeUndefined();
       expect((await second.store.listActiveRuns()).items).toEqual([]);
     } finally {
