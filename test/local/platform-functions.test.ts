@@ -1,10 +1,11 @@
 /**
  * The platform's functions as local mode serves them from their one declaration: every declared entry
- * is a handler module both runtimes build; local Lambda's Invoke of a platform function answers as
+ * is a handler module both runtimes build, invoked by rules and schedules as Lambda's asynchronous
+ * invocation does; local Lambda's Invoke of a platform function answers as
  * Lambda does, a thrown error included, so that an operator's control and its refusal take, through the
  * real Lambda client, the one path they take on AWS.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -16,7 +17,16 @@ import { startLocalEndpoint, type LocalEndpoint } from '../../local/aws-endpoint
 import { lambdaApiRoute } from '../../local/functions/lambda-api';
 import { LocalMetrics } from '../../local/functions/metrics';
 import { LocalFunctions } from '../../local/functions/local-lambda';
-import { loadHandlerModule, localFunctionArn } from '../../local/platform-functions';
+import { LocalEventBus } from '../../local/event-bus';
+import { LocalOutbox } from '../../local/outbox';
+import {
+  LocalPlatformFunctions,
+  loadHandlerModule,
+  localFunctionArn,
+  localPlatform,
+  type AsyncInvocation,
+} from '../../local/platform-functions';
+import { TimeScale } from '../../local/time-scale';
 
 describe('the declared platform functions', () => {
   it.each(Object.entries(PLATFORM_FUNCTIONS))(
@@ -141,5 +151,54 @@ describe("local Lambda's Invoke of a platform function", () => {
       lambda.send(new InvokeCommand({ FunctionName: localFunctionArn(DEPLOY), Qualifier: 'live' })),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     expect(received).toEqual([]);
+  });
+});
+
+describe("a platform function's asynchronous invocation in local mode", () => {
+  let dir: string;
+  let functions: LocalPlatformFunctions | undefined;
+  beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'stepline-async-'))));
+  afterEach(async () => {
+    await functions?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs a failing function three times in all (two retries, as Lambda does), then fails; observers see one invocation', async () => {
+    const invocations: AsyncInvocation[] = [];
+    const taskFunctions = new Map<string, (event: unknown) => Promise<unknown>>();
+    functions = await LocalPlatformFunctions.start({
+      // Nothing here reaches a client: the notifier refuses the event before any call.
+      platform: localPlatform({
+        endpointUrl: 'http://127.0.0.1:9',
+        storeEndpoint: 'http://127.0.0.1:9',
+        stateDir: dir,
+        outbox: new LocalOutbox(join(dir, 'outbox')),
+        now: () => new Date(),
+        timeScale: TimeScale.REAL,
+      }),
+      pipelines: [],
+      buses: { default: new LocalEventBus(), platform: new LocalEventBus() },
+      logDir: join(dir, 'functions'),
+      now: () => new Date(),
+      taskFunctions,
+      onInvoked: (invocation) => invocations.push(invocation),
+    });
+
+    const event = { kind: 'RunEnded', runId: '' };
+    await expect(functions.invokeAsync('notify', event)).rejects.toThrow('invalid run event');
+
+    expect(invocations).toEqual([{ name: 'notify', event, result: expect.any(Promise) }]);
+    const attempts = (await readFile(join(dir, 'functions', 'stepline-notify.log'), 'utf8')).trim().split('\n');
+    expect(attempts.map((line) => (JSON.parse(line) as { message: string }).message)).toEqual([
+      'notifications not delivered',
+      'notifications not delivered',
+      'notifications not delivered',
+    ]);
+    // Every declared function is registered under its local ARN for the Task adapters.
+    expect([...taskFunctions.keys()].sort()).toEqual(
+      Object.values(PLATFORM_FUNCTIONS)
+        .map(({ localName }) => localFunctionArn(localName))
+        .sort(),
+    );
   });
 });
