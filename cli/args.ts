@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from '../bin/config-file';
+import { DEPLOYMENT_CONTROL_ACTIONS } from '../core/schemas';
 
 const LINE_WIDTH = 100;
 
@@ -169,7 +170,6 @@ export const COMMANDS = {
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
-export const DEPLOY_ACTIONS = ['promote', 'pause', 'resume', 'abort'] as const;
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -279,8 +279,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (args.length > spec.args.length) return usageError(`unexpected argument "${args[spec.args.length]}"`, usage);
   for (const name of spec.required ?? [])
     if (values[name] === undefined) return usageError(`--${name} is required`, usage);
-  if (command === 'deploy' && !(DEPLOY_ACTIONS as readonly string[]).includes(args[0]!))
-    return usageError(`unknown action "${args[0]}": one of ${DEPLOY_ACTIONS.join(', ')}`, usage);
+  if (command === 'deploy' && !(DEPLOYMENT_CONTROL_ACTIONS as readonly string[]).includes(args[0]!))
+    return usageError(`unknown action "${args[0]}": one of ${DEPLOYMENT_CONTROL_ACTIONS.join(', ')}`, usage);
   if (command === 'approve' && values.override && values.reason === undefined)
     return usageError('--override needs --reason', usage);
   if (command === 'help') {

@@ -1,6 +1,6 @@
 /** Runtime validation of what crosses a boundary into a handler; each schema matches a type of records.ts. */
 import * as z from 'zod';
-import { approvalPolicySchema } from './approval-policy';
+import { approvalPolicySchema, type CallerNaming } from './approval-policy';
 import { deploySchema } from './deploy-config';
 import { InvalidRequestError } from './errors';
 import type { PipelineCatalogEntry } from './catalog';
@@ -121,6 +121,80 @@ export const gateRequestSchema = z.discriminatedUnion('kind', [
   /** "Wait for release approval": keep the task token, ask the approvers. */
   z.object({ kind: z.literal('await'), runId: id, taskToken: z.string().min(1).max(2048) }),
 ]);
+
+/** What an operator may do to a run's deployment (`stepline deploy <action>`). */
+export const DEPLOYMENT_CONTROL_ACTIONS = ['promote', 'pause', 'resume', 'abort'] as const;
+
+/** An operator's control as the CLI sends it and the decision endpoint's deployments route takes it. */
+export const deploymentControlSchema = z.strictObject({
+  action: z.enum(DEPLOYMENT_CONTROL_ACTIONS, { error: 'action must be promote, pause, resume or abort' }),
+  reason: z.string().trim().min(3, 'say why (--reason)').max(1000),
+});
+
+/** An operator's control of a run's deployment, as the deploy function takes it: what, on which run, by whom. */
+export type DeploymentControl = z.infer<typeof deploymentControlSchema> & {
+  readonly runId: string;
+  readonly by: string;
+};
+
+/** What the state machine's deployment steps, a pipeline's alarm rule and operators ask of the deploy function. */
+export const deployRequestSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('start'), runId: id }),
+  z.object({ kind: z.literal('release'), runId: id, buildId: id }),
+  z.object({ kind: z.literal('staging'), runId: id, buildId: id }),
+  z.object({ kind: z.literal('shift'), runId: id, step: z.number().int().min(0) }),
+  z.object({ kind: z.literal('check'), runId: id }),
+  z.object({ kind: z.literal('promote'), runId: id }),
+  z.object({ kind: z.literal('finish'), runId: id }),
+  z.object({ kind: z.literal('rollback'), runId: id, error: taskError.optional() }),
+  /** From the pipeline's alarm rule: CloudWatch Alarm State Change, as its input transformer shapes it. */
+  z.object({
+    kind: z.literal('alarm'),
+    pipeline: id,
+    alarmName: id,
+    state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+    reason: z.string().optional(),
+    timestamp: z.string(),
+  }),
+  z.object({ kind: z.literal('control'), runId: id, by: id, ...deploymentControlSchema.shape }),
+]);
+
+/**
+ * What the decision function is invoked with: its schedule's sweep, or a request of the approvals HTTP
+ * API (payload format 2.0; only what routing needs is checked here, each route reads the rest).
+ */
+export const decisionEventSchema = z.union([
+  z.object({ kind: z.literal('sweep') }),
+  z.looseObject({
+    rawPath: z.string().min(1),
+    requestContext: z.looseObject({ http: z.looseObject({ method: z.string().min(1) }) }),
+  }),
+]);
+
+/** A Slack interaction the decision endpoint takes: a click on a gate message's button. */
+export const slackBlockActionsSchema = z.object({
+  type: z.literal('block_actions', { error: 'only block_actions interactions are handled' }),
+  user: z.object({ id: z.string().min(1).max(64) }),
+  response_url: z.string().url().optional(),
+  actions: z
+    .array(z.object({ action_id: z.string(), block_id: z.string().max(255), value: z.string().max(3000).optional() }))
+    .min(1),
+});
+
+/** A decision as the CLI posts it to `/cli/approvals/<run>`. */
+export const cliDecisionSchema = z.strictObject({
+  decision: z.enum(['approve', 'reject', 'override']),
+  reason: z.string().max(1000).optional(),
+});
+
+/**
+ * How an authorizer's context names the caller to them (local mode's: their git email). Only an
+ * authorizer sets it; on AWS the CLI routes are IAM-authorized and it is absent.
+ */
+export const callerNamingSchema = z.strictObject({
+  you: z.string().min(1).max(200),
+  remedy: z.string().min(1).max(200),
+}) satisfies z.ZodType<CallerNaming>;
 
 /** Parses `input` or throws InvalidRequestError naming every bad field. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {

@@ -1,150 +1,64 @@
 /**
  * The decision endpoint (API Gateway HTTP API, payload format 2.0) and the gates' sweep (a schedule).
- * Every route authenticates the person before anything is read or decided:
- *
- * - `POST /slack/interactions`: Slack's v0 request signature over the exact body bytes, timestamps
- *   more than 5 minutes off refused; the clicker is the Slack user id. The message is replaced in place
- *   through `response_url`; a refusal is answered to the clicker alone (ephemeral), saying why.
- * - `GET /approvals/decide?token=…`: an email link. Shows the confirmation page and decides nothing.
- * - `POST /approvals/decide`: the page's form. The signed token names the approver and the decision;
- *   each token works once and expires with the gate.
- * - `/cli/approvals…`: the CLI, IAM-authorized on AWS; the person is the caller's IAM identity.
- *
- * Deciding, recording and resuming are core/approval-gate.ts's; this maps requests and answers.
+ * The people's routes (Slack, email links, the CLI's approvals) are lambdas/decision-routes.ts's; here
+ * the event is routed, the sweep run, and operators' deployment controls handed to the deploy function.
  */
-import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
-import * as z from 'zod';
-import {
-  decide,
-  openApprovals,
-  publicView,
-  sweepApprovals,
-  type DecideDeps,
-  type DecisionRequest,
-} from '../core/approval-gate';
-import { slackApprovalMessage, SLACK_ACTIONS, SLACK_BLOCK_PREFIX } from '../core/approval-messages';
-import { confirmationPage, PAGE_HEADERS, resultPage } from '../core/approval-pages';
-import { approverOf, type Principal } from '../core/approval-policy';
-import { DecisionRefusedError, SlackResponseFailedError, SlackResponseUrlRefusedError } from '../core/approval-errors';
-import { ControlRefusedError, DeployFunctionFailedError } from '../core/deployment-errors';
-import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { APPROVAL_ROUTES, ENV } from '../core/platform';
-import { OPEN_APPROVAL_STATUSES, type ApprovalRecord } from '../core/records';
-import { forSlack } from '../core/text';
-import type { RunStore } from '../store/run-store';
+import { openApprovals, sweepApprovals } from '../core/approval-gate';
+import { APPROVAL_ROUTES } from '../core/platform';
+import { decisionEventSchema, deploymentControlSchema, type DeploymentControl } from '../core/schemas';
 import { gateStoreDeps } from './approval-gate';
-import { checkDecisionLink } from './adapters/decision-links';
+import { controlDeployment, type ControlAnswer } from './adapters/deploy-function';
 import { CachedSecret } from './adapters/secrets';
-import { checkSlackRequest } from './adapters/slack-signature';
+import { slackResponder } from './adapters/slack-response';
 import { SfnTaskResumer } from './adapters/task-resumer';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
+import {
+  bodyOf,
+  cli,
+  json,
+  linkDecision,
+  linkPage,
+  safeJson,
+  slack,
+  type DecisionRoutesDeps,
+  type HttpAnswer,
+  type HttpEvent,
+} from './decision-routes';
 
-/** An operator's control of a run's deployment, as the deploy function takes it. */
-export interface DeploymentControl {
-  readonly runId: string;
-  readonly action: 'promote' | 'pause' | 'resume' | 'abort';
-  readonly by: string;
-  readonly reason: string;
-}
-
-export interface DecisionEndpointDeps extends DecideDeps {
+export interface DecisionEndpointDeps extends DecisionRoutesDeps {
   /** Hands a control to the deploy function; resolves with the deployment's status, or a refusal. */
-  readonly controlDeployment: (
-    control: DeploymentControl,
-  ) => Promise<{ status: string; outcome: string } | { refused: string }>;
-  readonly approvals: RunStore;
-  readonly linkKey: () => Promise<string>;
-  readonly slackSigningSecret: () => Promise<string>;
-  /** Posts to a Slack `response_url` (the message's in-place update, or an ephemeral refusal). */
-  readonly respondToSlack: (responseUrl: string, body: Record<string, unknown>) => Promise<void>;
+  readonly controlDeployment: (control: DeploymentControl) => Promise<ControlAnswer>;
 }
 
-/** Slack's response URLs; anything else in a (signed) payload is not followed. */
-const SLACK_RESPONSE_URL = /^https:\/\/hooks\.slack\.com\//;
-
-export function approvalDecisionsDeps(
-  platform: HandlerPlatform,
-  options: {
-    demoApprover?: boolean;
-    slackResponseUrl?: RegExp;
-    controlDeployment?: DecisionEndpointDeps['controlDeployment'];
-  } = {},
-): DecisionEndpointDeps {
+export function approvalDecisionsDeps(platform: HandlerPlatform): DecisionEndpointDeps {
   const { clients } = platform;
   const linkKey = new CachedSecret(clients.secretsManager(), platform.linkKeySecretId, platform.now);
   const signingSecret = new CachedSecret(clients.secretsManager(), platform.slackSigningSecretId, platform.now);
-  const allowed = options.slackResponseUrl ?? SLACK_RESPONSE_URL;
   return {
     ...gateStoreDeps(platform),
     executions: new SfnTaskResumer(clients.sfn()),
     linkKey: () => linkKey.value(),
     slackSigningSecret: () => signingSecret.value(),
-    respondToSlack: async (url, body) => {
-      if (!allowed.test(url)) throw new SlackResponseUrlRefusedError(new URL(url).origin);
-      const answer = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(2500),
-      });
-      if (!answer.ok) throw new SlackResponseFailedError(answer.status);
-    },
-    controlDeployment: options.controlDeployment ?? ((control) => invokeDeployFunction(platform, control)),
-    ...(options.demoApprover ? { demoApprover: true } : {}),
+    respondToSlack: slackResponder(platform.slackResponseUrls),
+    controlDeployment: (control) => controlDeployment(clients.lambda(), platform.deployFunctionArn, control),
+    ...(platform.demoApprover ? { demoApprover: true } : {}),
   };
 }
 
-/** On AWS: the deploy function, invoked with the control; a refusal comes back as its function error. */
-async function invokeDeployFunction(
-  platform: HandlerPlatform,
-  control: DeploymentControl,
-): Promise<{ status: string; outcome: string } | { refused: string }> {
-  const answer = await platform.clients.lambda().send(
-    new InvokeCommand({
-      FunctionName: process.env[ENV.deployFunctionArn],
-      Payload: Buffer.from(JSON.stringify({ kind: 'control', ...control })),
-    }),
-  );
-  const payload = JSON.parse(Buffer.from(answer.Payload ?? new Uint8Array()).toString('utf8') || '{}') as Record<
-    string,
-    string
-  >;
-  if (answer.FunctionError) {
-    if (payload.errorType === ControlRefusedError.name) return { refused: payload.errorMessage ?? 'refused' };
-    throw new DeployFunctionFailedError(payload.errorType, payload.errorMessage);
-  }
-  return { status: payload.status ?? '', outcome: payload.outcome ?? '' };
-}
-
-type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer & {
-  readonly requestContext: {
-    readonly authorizer?: { readonly lambda?: { readonly demo?: unknown; readonly caller?: unknown } };
-  };
-};
-
-/**
- * How an authorizer's context names the caller to them (local mode's: their git email). Only an
- * authorizer sets `authorizer.lambda`; on AWS the CLI routes are IAM-authorized and it is absent.
- */
-const callerNamingSchema = z.strictObject({ you: z.string().min(1).max(200), remedy: z.string().min(1).max(200) });
-
-export interface HttpAnswer {
-  readonly statusCode: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
-export function createHandler(deps: DecisionEndpointDeps, log: LogLine = stdoutLog) {
+export function handlerOn(platform: HandlerPlatform, log: LogLine) {
+  const deps = approvalDecisionsDeps(platform);
   return async (event: unknown): Promise<HttpAnswer | Record<string, string>> => {
-    if ((event as { kind?: unknown })?.kind === 'sweep') {
+    const request = decisionEventSchema.safeParse(event);
+    if (!request.success) return json(400, { message: 'not an HTTP API request (payload format 2.0) or a sweep' });
+    if ('kind' in request.data) {
       const done = await sweep(deps);
       if (Object.keys(done).length) log({ message: 'gates swept', ...done });
       return done;
     }
-    const http = event as HttpEvent;
-    const method = http?.requestContext?.http?.method;
-    const path = http?.rawPath;
-    if (!method || !path) return json(400, { message: 'not an HTTP API request (payload format 2.0) or a sweep' });
+    // Checked above for what routing reads; each route reads the rest of the request itself.
+    const http = request.data as unknown as HttpEvent;
+    const method = http.requestContext.http.method;
+    const path = http.rawPath;
     try {
       if (path === APPROVAL_ROUTES.slackInteractions && method === 'POST') return await slack(http, deps, log);
       if (path === APPROVAL_ROUTES.decide && method === 'GET') return await linkPage(http, deps);
@@ -169,224 +83,12 @@ async function sweep(deps: DecisionEndpointDeps): Promise<Record<string, string>
   return done;
 }
 
-function bodyOf(event: HttpEvent): Buffer {
-  return Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
-}
-
-const blockActionsSchema = z.object({
-  type: z.literal('block_actions', { error: 'only block_actions interactions are handled' }),
-  user: z.object({ id: z.string().min(1).max(64) }),
-  response_url: z.string().url().optional(),
-  actions: z
-    .array(z.object({ action_id: z.string(), block_id: z.string().max(255), value: z.string().max(3000).optional() }))
-    .min(1),
-});
-
-async function slack(event: HttpEvent, deps: DecisionEndpointDeps, log: LogLine): Promise<HttpAnswer> {
-  const raw = bodyOf(event);
-  const check = checkSlackRequest({
-    signingSecret: await deps.slackSigningSecret(),
-    timestamp: event.headers['x-slack-request-timestamp'],
-    signature: event.headers['x-slack-signature'],
-    rawBody: raw,
-    now: deps.now(),
-  });
-  if (!check.ok) {
-    log({ message: 'Slack request refused', refusal: check.refusal });
-    return json(401, { message: check.message });
-  }
-  const payloadText = new URLSearchParams(raw.toString('utf8')).get('payload');
-  let parsed: z.infer<typeof blockActionsSchema>;
-  try {
-    parsed = blockActionsSchema.parse(JSON.parse(payloadText ?? ''));
-  } catch {
-    return json(400, { message: 'the interaction has no block_actions payload stepline understands' });
-  }
-  const action = parsed.actions[0]!;
-  const decision =
-    action.action_id === SLACK_ACTIONS.approve
-      ? 'approve'
-      : action.action_id === SLACK_ACTIONS.reject
-        ? 'reject'
-        : undefined;
-  if (!decision || !action.block_id.startsWith(SLACK_BLOCK_PREFIX))
-    return json(200, { message: 'not a stepline control' });
-  const runId = action.block_id.slice(SLACK_BLOCK_PREFIX.length).replace(/:reject$/, '');
-  const request: DecisionRequest = {
-    runId,
-    principal: { kind: 'slack', userId: parsed.user.id },
-    decision,
-    ...(decision === 'reject' ? { reason: action.value ?? '' } : {}),
-    via: 'slack',
-  };
-  const outcome = await decideOrRefuse(request, deps, log);
-  if (parsed.response_url) {
-    const reply =
-      'refused' in outcome
-        ? {
-            response_type: 'ephemeral',
-            replace_original: false,
-            // A refusal can quote what a person or a change wrote (a run id, a reason): inert in Slack too.
-            text: `stepline did not take your ${decision}: ${forSlack.mrkdwn(outcome.refused)}`,
-          }
-        : {
-            replace_original: true,
-            ...slackApprovalMessage(outcome.approval, await deps.approvals.listDecisions(runId)),
-          };
-    // The decision stands whether or not Slack takes the update; the next update carries it too.
-    await deps
-      .respondToSlack(parsed.response_url, reply)
-      .catch((error: unknown) => log({ message: 'Slack response URL failed', runId, cause: (error as Error).message }));
-  }
-  // Slack wants a quick 200; what the clicker sees comes through response_url.
-  return { statusCode: 200, headers: {}, body: '' };
-}
-
-async function decideOrRefuse(
-  request: DecisionRequest,
-  deps: DecisionEndpointDeps,
-  log: LogLine,
-): Promise<{ approval: ApprovalRecord; message: string } | { refused: string; status: number }> {
-  try {
-    const result = await decide(request, deps);
-    log({
-      message: 'decision taken',
-      runId: request.runId,
-      via: request.via,
-      decision: request.decision,
-      ended: result.ended,
-      status: result.approval.status,
-    });
-    return result;
-  } catch (error) {
-    if (!(error instanceof DecisionRefusedError)) throw error;
-    log({
-      message: 'decision refused',
-      runId: request.runId,
-      via: request.via,
-      status: error.status,
-      reason: error.message,
-    });
-    return { refused: error.message, status: error.status };
-  }
-}
-
-const LINK_REFUSAL_STATUS = { malformed: 400, tampered: 403, expired: 410 } as const;
-
-async function linkPage(event: HttpEvent, deps: DecisionEndpointDeps): Promise<HttpAnswer> {
-  const token = new URLSearchParams(event.rawQueryString ?? '').get('token') ?? '';
-  const check = checkDecisionLink(await deps.linkKey(), token, deps.now());
-  if (!check.ok) return page(LINK_REFUSAL_STATUS[check.refusal], resultPage('This link does not work', check.message));
-  const { claims } = check;
-  const approval = await deps.approvals.getApproval(claims.runId);
-  const policy = approval && (await deps.catalog.lookup(approval.pipeline))?.approval;
-  const approver = policy && approverOf(policy, { kind: 'approver', id: claims.approverId });
-  if (!approval || !approver)
-    return page(
-      404,
-      resultPage('This link does not work', `run ${claims.runId} has no release gate for ${claims.approverId}`),
-    );
-  // Opening a link to a decided gate says so at once, rather than after its form is sent.
-  if (!OPEN_APPROVAL_STATUSES.includes(approval.status))
-    return page(
-      409,
-      resultPage('Nothing to decide', `the gate is closed: the release was ${approval.status.toLowerCase()}`, approval),
-    );
-  return page(
-    200,
-    confirmationPage({
-      approval,
-      approverName: approver.name ?? approver.id,
-      decision: claims.decision,
-      token,
-      action: APPROVAL_ROUTES.decide,
-    }),
-  );
-}
-
-async function linkDecision(event: HttpEvent, deps: DecisionEndpointDeps, log: LogLine): Promise<HttpAnswer> {
-  const form = new URLSearchParams(bodyOf(event).toString('utf8'));
-  const check = checkDecisionLink(await deps.linkKey(), form.get('token') ?? '', deps.now());
-  if (!check.ok) return page(LINK_REFUSAL_STATUS[check.refusal], resultPage('Not decided', check.message));
-  const { claims } = check;
-  if (form.get('decision') !== claims.decision)
-    return page(
-      400,
-      resultPage('Not decided', `this link is for ${claims.decision === 'approve' ? 'approving' : 'rejecting'} only`),
-    );
-  const outcome = await decideOrRefuse(
-    {
-      runId: claims.runId,
-      principal: { kind: 'approver', id: claims.approverId },
-      decision: claims.decision,
-      ...(form.get('reason') ? { reason: form.get('reason')! } : {}),
-      via: 'email',
-      linkNonce: claims.nonce,
-    },
-    deps,
-    log,
-  );
-  if ('refused' in outcome) return page(outcome.status, resultPage('Not decided', outcome.refused));
-  return page(200, resultPage('Decision recorded', outcome.message, outcome.approval));
-}
-
-const cliDecisionSchema = z.strictObject({
-  decision: z.enum(['approve', 'reject', 'override']),
-  reason: z.string().max(1000).optional(),
-});
-
-async function cli(event: HttpEvent, deps: DecisionEndpointDeps, log: LogLine): Promise<HttpAnswer> {
-  const arn = event.requestContext.authorizer?.iam?.userArn;
-  const demo = event.requestContext.authorizer?.lambda?.demo === true;
-  if (!arn && !demo)
-    return json(401, { message: 'the CLI routes need an IAM-signed request (the caller is the approver)' });
-  const method = event.requestContext.http.method;
-  const runId = event.rawPath.slice(APPROVAL_ROUTES.cli.length + 1);
-  if (!runId) {
-    if (method !== 'GET') return json(405, { message: `${method} ${APPROVAL_ROUTES.cli}: use GET` });
-    return json(200, { approvals: (await openApprovals(deps)).map(publicView) });
-  }
-  if (method === 'GET') {
-    const approval = await deps.approvals.getApproval(runId);
-    if (!approval) return json(404, { message: `run ${runId} has no release gate` });
-    return json(200, {
-      approval: publicView(approval),
-      decisions: await deps.approvals.listDecisions(runId),
-      audit: await deps.approvals.listAudit(runId),
-    });
-  }
-  if (method !== 'POST') return json(405, { message: `${method} ${event.rawPath}: use GET or POST` });
-  const body = cliDecisionSchema.safeParse(safeJson(bodyOf(event).toString('utf8')));
-  if (!body.success)
-    return json(400, {
-      message: `invalid decision: ${body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
-    });
-  const naming = callerNamingSchema.safeParse(event.requestContext.authorizer?.lambda?.caller);
-  const principal: Principal = {
-    kind: 'iam',
-    arn: arn ?? 'local-demo',
-    ...(naming.success ? { naming: naming.data } : {}),
-  };
-  const outcome = await decideOrRefuse(
-    { runId, principal, ...body.data, via: 'cli', ...(demo ? { demo: true } : {}) },
-    deps,
-    log,
-  );
-  if ('refused' in outcome) return json(outcome.status, { message: outcome.refused });
-  return json(200, { message: outcome.message, approval: publicView(outcome.approval) });
-}
-
-const controlSchema = z.strictObject({
-  action: z.enum(['promote', 'pause', 'resume', 'abort'], { error: 'action must be promote, pause, resume or abort' }),
-  reason: z.string().trim().min(3, 'say why (--reason)').max(1000),
-});
-
 /** `stepline deploy <action> <run> --reason …`: the operator is the caller's IAM identity, as for approvals. */
 async function deploymentControl(event: HttpEvent, deps: DecisionEndpointDeps, log: LogLine): Promise<HttpAnswer> {
   const arn = event.requestContext.authorizer?.iam?.userArn;
   if (!arn) return json(401, { message: 'the CLI routes need an IAM-signed request (the caller is the operator)' });
   const runId = event.rawPath.slice(APPROVAL_ROUTES.deployments.length + 1);
-  const body = controlSchema.safeParse(safeJson(bodyOf(event).toString('utf8')));
+  const body = deploymentControlSchema.safeParse(safeJson(bodyOf(event).toString('utf8')));
   if (!body.success)
     return json(400, {
       message: `invalid control: ${body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
@@ -397,22 +99,6 @@ async function deploymentControl(event: HttpEvent, deps: DecisionEndpointDeps, l
   return json(200, { message: `deployment ${answer.status}${answer.outcome ? `: ${answer.outcome}` : ''}`, ...answer });
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function json(statusCode: number, body: Record<string, unknown>): HttpAnswer {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-}
-
-function page(statusCode: number, html: string): HttpAnswer {
-  return { statusCode, headers: { ...PAGE_HEADERS }, body: html };
-}
-
-const awsHandler = once(() => createHandler(approvalDecisionsDeps(awsPlatform())));
+const awsHandler = once(() => handlerOn(awsPlatform(), stdoutLog));
 
 export const handler = (event: unknown) => awsHandler()(event);

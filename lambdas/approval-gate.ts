@@ -27,7 +27,7 @@ export function gateStoreDeps(platform: HandlerPlatform) {
   };
 }
 
-export function approvalGateDeps(platform: HandlerPlatform): AwaitDeps & AssessDeps {
+function approvalGateDeps(platform: HandlerPlatform): AwaitDeps & AssessDeps {
   const linkKey = new CachedSecret(platform.clients.secretsManager(), platform.linkKeySecretId, platform.now);
   return {
     ...gateStoreDeps(platform),
@@ -36,7 +36,8 @@ export function approvalGateDeps(platform: HandlerPlatform): AwaitDeps & AssessD
   };
 }
 
-export function createHandler(deps: AwaitDeps & AssessDeps, log: LogLine = stdoutLog) {
+export function handlerOn(platform: HandlerPlatform, log: LogLine) {
+  const deps = approvalGateDeps(platform);
   return async (event: unknown) => {
     const request = parseInput(gateRequestSchema, event, 'release gate request');
     if (request.kind === 'assess') {
@@ -51,6 +52,6 @@ export function createHandler(deps: AwaitDeps & AssessDeps, log: LogLine = stdou
   };
 }
 
-const awsHandler = once(() => createHandler(approvalGateDeps(awsPlatform())));
+const awsHandler = once(() => handlerOn(awsPlatform(), stdoutLog));
 
 export const handler = (event: unknown) => awsHandler()(event);

@@ -3,10 +3,6 @@
  * version, shift traffic, check after each bake, promote, roll back), the push-driven rollback when one
  * of the deployment's alarms fires, and operators' controls. The protocol is core/deployment.ts's.
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import * as z from 'zod';
 import { trafficSteps } from '../core/deploy-config';
 import { watchedAlarms } from '../core/deploy-alarms';
 import {
@@ -25,31 +21,19 @@ import {
 } from '../core/deployment';
 import {
   BuildArtifactMissingError,
-  CallerIdentityUnreadableError,
-  DeployRoleCredentialsMissingError,
   DeployTargetNotFoundError,
   StagingTargetNotFoundError,
 } from '../core/deployment-errors';
 import { RunNotFoundError } from '../core/errors';
-import { deployRoleName } from '../core/platform';
 import type { BuildInspector, Clock, PipelineCatalog, RunHistory, RunRepository } from '../core/ports';
 import type { RunRecord } from '../core/records';
-import { parseInput } from '../core/schemas';
+import { deployRequestSchema, parseInput } from '../core/schemas';
 import { RunStore } from '../store/run-store';
 import { CloudWatchAlarmReader } from './adapters/alarm-reader';
 import { CodeBuildInspector } from './adapters/build-inspector';
 import { LambdaDeployer } from './adapters/lambda-deployer';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
-
-/** The clients a request works with on its pipeline's target: those of the pipeline's deploy role. */
-export interface PipelineClients {
-  readonly lambda: LambdaClient;
-  readonly cloudwatch: CloudWatchClient;
-}
-
-/** The clients for a pipeline's requests; `session` names who acts (the run id) where the platform records it. */
-export type ClientsFor = (pipeline: string, session?: string) => PipelineClients | Promise<PipelineClients>;
 
 /** What a request needs of its pipeline's target: built from that pipeline's clients. */
 export type PipelineSteps = Pick<StepDeps, 'deployer' | 'alarms'>;
@@ -64,65 +48,10 @@ export interface DeployDeps {
   readonly forPipeline: (pipeline: string, session?: string) => Promise<PipelineSteps>;
 }
 
-/** Credentials are renewed this long before they expire. */
-const RENEW_BEFORE_MS = 5 * 60 * 1000;
-
-/**
- * On AWS: the clients of the pipeline's deploy role (`stepline-<pipeline>-deploy-<Region>`, in the
- * pipeline's stack, the Region the function's own), assumed with STS. The deploy function itself may do nothing to any target: what a request
- * may do is what its pipeline's role allows. Kept per pipeline until 5 minutes before the credentials
- * expire; the session is named after the run that first needed them (CloudTrail shows it).
- */
-export function assumeDeployRole(sts: STSClient, now: Clock = () => new Date()): ClientsFor {
-  const cache = new Map<string, { readonly clients: PipelineClients; readonly renewAt: number }>();
-  // The function's own account and partition (GetCallerIdentity needs no permission): the deploy roles live
-  // there. Their names carry the Region (IAM names are account-wide): the function's own, its clients'.
-  const caller = once(async () => {
-    const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
-    const [, partition, , , account] = (Arn ?? '').split(':');
-    if (!partition || !account) throw new CallerIdentityUnreadableError(Arn);
-    return { partition, account, region: await sts.config.region() };
-  });
-  return async (pipeline, session) => {
-    const cached = cache.get(pipeline);
-    if (cached && now().getTime() < cached.renewAt) return cached.clients;
-    const { partition, account, region } = await caller();
-    const { Credentials } = await sts.send(
-      new AssumeRoleCommand({
-        RoleArn: `arn:${partition}:iam::${account}:role/${deployRoleName(pipeline, region)}`,
-        RoleSessionName: sessionName(session ?? pipeline),
-      }),
-    );
-    if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey || !Credentials.Expiration) {
-      throw new DeployRoleCredentialsMissingError(pipeline);
-    }
-    const credentials = {
-      accessKeyId: Credentials.AccessKeyId,
-      secretAccessKey: Credentials.SecretAccessKey,
-      sessionToken: Credentials.SessionToken,
-      expiration: Credentials.Expiration,
-    };
-    const clients = { lambda: new LambdaClient({ credentials }), cloudwatch: new CloudWatchClient({ credentials }) };
-    cache.set(pipeline, { clients, renewAt: Credentials.Expiration.getTime() - RENEW_BEFORE_MS });
-    return clients;
-  };
-}
-
-/** RoleSessionName: 2-64 characters of `[\w+=,.@-]`. */
-function sessionName(name: string): string {
-  return name
-    .replace(/[^\w+=,.@-]/g, '-')
-    .slice(0, 64)
-    .padEnd(2, '-');
-}
-
-/**
- * The deploy handler's deps. `clientsFor` gives a pipeline's Lambda and CloudWatch clients: local mode
- * passes the platform's own; without it (on AWS) each pipeline's deploy role is assumed with STS.
- */
-export function deployDeps(platform: HandlerPlatform, clientsFor?: ClientsFor): DeployDeps {
+/** The deploy handler's deps: a pipeline's clients are its deploy role's (PlatformEdges). */
+function deployDeps(platform: HandlerPlatform): DeployDeps {
   const store = new RunStore(platform.clients.dynamodb(), platform.tableName);
-  const pipelineClients = clientsFor ?? assumeDeployRole(new STSClient({}), platform.now);
+  const roles = platform.edges.deployRoles();
   return {
     deployments: store,
     runs: store,
@@ -130,42 +59,13 @@ export function deployDeps(platform: HandlerPlatform, clientsFor?: ClientsFor): 
     builds: new CodeBuildInspector(platform.clients.codebuild(), platform.clients.logs()),
     now: platform.now,
     forPipeline: async (pipeline, session) => {
-      const { lambda, cloudwatch } = await pipelineClients(pipeline, session);
+      const { lambda, cloudwatch } = await roles.clientsFor(pipeline, session);
       return { deployer: new LambdaDeployer(lambda), alarms: new CloudWatchAlarmReader(cloudwatch) };
     },
   };
 }
 
-const id = z.string().min(1).max(1024);
-const taskError = z.object({ Error: z.string(), Cause: z.string().optional() });
-export const deployRequestSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('start'), runId: id }),
-  z.object({ kind: z.literal('release'), runId: id, buildId: id }),
-  z.object({ kind: z.literal('staging'), runId: id, buildId: id }),
-  z.object({ kind: z.literal('shift'), runId: id, step: z.number().int().min(0) }),
-  z.object({ kind: z.literal('check'), runId: id }),
-  z.object({ kind: z.literal('promote'), runId: id }),
-  z.object({ kind: z.literal('finish'), runId: id }),
-  z.object({ kind: z.literal('rollback'), runId: id, error: taskError.optional() }),
-  /** From the pipeline's alarm rule: CloudWatch Alarm State Change, as its input transformer shapes it. */
-  z.object({
-    kind: z.literal('alarm'),
-    pipeline: id,
-    alarmName: id,
-    state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
-    reason: z.string().optional(),
-    timestamp: z.string(),
-  }),
-  z.object({
-    kind: z.literal('control'),
-    runId: id,
-    action: z.enum(['promote', 'pause', 'resume', 'abort']),
-    by: id,
-    reason: z.string().min(3, 'say why').max(1000),
-  }),
-]);
-
-export function createHandler(deps: DeployDeps, log: LogLine = stdoutLog) {
+export function createHandler(deps: DeployDeps, log: LogLine) {
   /** The run's record and the steps' deps on its pipeline's target. */
   const forRun = async (runId: string) => {
     const run = await deps.runs.getRun(runId);
@@ -309,6 +209,10 @@ async function activeRunsOf(pipeline: string, runs: RunHistory): Promise<RunReco
   return found;
 }
 
-const awsHandler = once(() => createHandler(deployDeps(awsPlatform())));
+export function handlerOn(platform: HandlerPlatform, log: LogLine) {
+  return createHandler(deployDeps(platform), log);
+}
+
+const awsHandler = once(() => handlerOn(awsPlatform(), stdoutLog));
 
 export const handler = (event: unknown) => awsHandler()(event);

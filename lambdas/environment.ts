@@ -1,8 +1,9 @@
 /**
- * What the handlers run against: SDK clients and settings. On AWS they come from the function's
- * environment (standard SDK endpoint resolution, the variables the CDK app sets); local mode builds
- * the same platform with clients pointed at its local endpoints. Each handler has one deps factory
- * taking a HandlerPlatform, so neither runtime wires a handler by hand.
+ * What the handlers run against: SDK clients, settings and the few edges that differ between the
+ * runtimes. On AWS they come from the function's environment (standard SDK endpoint resolution, the
+ * variables the CDK app sets); local mode builds the same platform with clients pointed at its local
+ * endpoints. Each handler module exports `handlerOn(platform, log)`, the one factory both runtimes
+ * call, so neither runtime wires a handler by hand and no handler takes an option of one runtime.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -15,6 +16,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
   CATALOG_PATH,
@@ -24,8 +26,12 @@ import {
   SOURCE_BUS_NAME,
 } from '../core/platform';
 import { MissingEnvironmentVariableError } from '../core/config-errors';
-import type { Clock, WaitLength } from '../core/ports';
+import type { Clock, NotificationSender, WaitLength } from '../core/ports';
 import type { RunRecord } from '../core/records';
+import { StsDeployRoles, type DeployRoles } from './adapters/deploy-roles';
+import { ChannelSenders } from './adapters/notification-senders';
+import { SecretReader } from './adapters/secrets';
+import { SLACK_RESPONSE_URLS } from './adapters/slack-response';
 
 /** What every SDK client of a platform is configured with (empty on AWS). */
 export interface ClientSettings {
@@ -64,11 +70,58 @@ export interface HandlerPlatform {
   readonly linkKeySecretId: string;
   /** The secret holding the Slack app's signing secret. */
   readonly slackSigningSecretId: string;
+  /** Where Slack response URLs may point: Slack's hooks on AWS, the local endpoint in local mode. */
+  readonly slackResponseUrls: RegExp;
+  /** The platform's deploy function, which operators' controls are handed to. */
+  readonly deployFunctionArn: string;
+  /**
+   * The decision endpoint lets local mode's demo approver decide (no person can be asked): false on
+   * AWS, where every decision is a person's.
+   */
+  readonly demoApprover: boolean;
+  /** The adapters that differ between the runtimes, built by the handler that needs them. */
+  readonly edges: PlatformEdges;
   /** Where a message sends its reader to see a run. */
   readonly runLink: (run: RunRecord) => string;
   readonly now: Clock;
   /** How long a wait a policy sets lasts: as long as it says on AWS; local mode's time scale shortens it. */
   readonly waitLength: WaitLength;
+}
+
+/**
+ * What differs between the runtimes beyond clients and settings, each built on request by the one
+ * handler that needs it (so no other function's code reaches it).
+ */
+export interface PlatformEdges {
+  /**
+   * The clients a deployment works with on a pipeline's target: on AWS its deploy role's, assumed
+   * with STS; in local mode the platform's own (no roles to assume).
+   */
+  deployRoles(): DeployRoles;
+  /**
+   * Where notifications are delivered: Slack, SES and GitHub on AWS; local mode's outbox (or a
+   * channel the user gave a secret for).
+   */
+  notificationSender(): NotificationSender;
+}
+
+/** AWS's edges: the pipelines' deploy roles through STS; notifications to Slack, SES and GitHub. */
+class AwsEdges implements PlatformEdges {
+  constructor(
+    private readonly clients: PlatformClients,
+    private readonly now: Clock,
+  ) {}
+
+  deployRoles(): DeployRoles {
+    return new StsDeployRoles(new STSClient({}), this.now);
+  }
+
+  notificationSender(): NotificationSender {
+    return new ChannelSenders({
+      secrets: new SecretReader(this.clients.secretsManager(), this.now),
+      ses: this.clients.ses,
+    });
+  }
 }
 
 /**
@@ -93,8 +146,10 @@ export function platformClients(settings: ClientSettings, dynamodb: ClientSettin
 
 /** The platform a function runs on in AWS, read from its environment. */
 export function awsPlatform(): HandlerPlatform {
+  const clients = platformClients({});
+  const now = () => new Date();
   return {
-    clients: platformClients({}),
+    clients,
     tableName: requiredEnv(ENV.tableName),
     catalogPath: process.env[ENV.catalogPath] || CATALOG_PATH,
     sourceBusName: process.env[ENV.sourceBusName] || SOURCE_BUS_NAME,
@@ -103,8 +158,13 @@ export function awsPlatform(): HandlerPlatform {
     approvalsUrl: process.env[ENV.approvalsUrl] ?? '',
     linkKeySecretId: process.env[ENV.linkKeySecretId] || APPROVAL_LINK_KEY_SECRET_NAME,
     slackSigningSecretId: process.env[ENV.slackSigningSecretId] || SLACK_SIGNING_SECRET_NAME,
+    slackResponseUrls: SLACK_RESPONSE_URLS,
+    // Read where used: only the decision function has it.
+    deployFunctionArn: process.env[ENV.deployFunctionArn] ?? '',
+    demoApprover: false,
+    edges: new AwsEdges(clients, now),
     runLink: consoleLink,
-    now: () => new Date(),
+    now,
     waitLength: (ms) => ms,
   };
 }

@@ -11,7 +11,7 @@ import { CachedSecret } from './adapters/secrets';
 import { hubSignatureMatches } from './adapters/webhook-signature';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 
-export function githubWebhookDeps(platform: HandlerPlatform): GitHubWebhookDeps {
+function githubWebhookDeps(platform: HandlerPlatform): GitHubWebhookDeps {
   const { clients } = platform;
   const secret = new CachedSecret(clients.secretsManager(), platform.webhookSecretId, platform.now);
   return {
@@ -63,6 +63,10 @@ function json(statusCode: number, body: unknown): FunctionUrlResponse {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-const awsHandler = once(() => createHandler(githubWebhookDeps(awsPlatform())));
+export function handlerOn(platform: HandlerPlatform, log: LogLine) {
+  return createHandler(githubWebhookDeps(platform), log);
+}
+
+const awsHandler = once(() => handlerOn(awsPlatform(), stdoutLog));
 
 export const handler = (event: LambdaFunctionURLEvent) => awsHandler()(event);

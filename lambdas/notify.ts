@@ -6,21 +6,17 @@
 import { notify, type NotifyDeps } from '../core/notify';
 import { parseInput, runEventSchema } from '../core/schemas';
 import { RunStore } from '../store/run-store';
-import { ChannelSenders } from './adapters/notification-senders';
-import { SecretReader } from './adapters/secrets';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 
-export function notifyDeps(platform: HandlerPlatform, sender?: NotifyDeps['sender']): NotifyDeps {
+function notifyDeps(platform: HandlerPlatform): NotifyDeps {
   const { clients } = platform;
   const store = new RunStore(clients.dynamodb(), platform.tableName);
   return {
     catalog: new SsmPipelineCatalog(clients.ssm(), platform.catalogPath, platform.now),
     runs: store,
     notifications: store,
-    sender:
-      sender ??
-      new ChannelSenders({ secrets: new SecretReader(clients.secretsManager(), platform.now), ses: clients.ses }),
+    sender: platform.edges.notificationSender(),
     links: (run) => ({ run: platform.runLink(run) }),
     now: platform.now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -42,6 +38,10 @@ export function createHandler(deps: NotifyDeps, log: LogLine = stdoutLog) {
   };
 }
 
-const awsHandler = once(() => createHandler(notifyDeps(awsPlatform())));
+export function handlerOn(platform: HandlerPlatform, log: LogLine) {
+  return createHandler(notifyDeps(platform), log);
+}
+
+const awsHandler = once(() => handlerOn(awsPlatform(), stdoutLog));
 
 export const handler = (event: unknown) => awsHandler()(event);

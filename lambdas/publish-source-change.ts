@@ -13,10 +13,6 @@ export interface PublishSourceChangeDeps {
   readonly publisher: SourceEventPublisher;
 }
 
-export function publishSourceChangeDeps(platform: HandlerPlatform): PublishSourceChangeDeps {
-  return { publisher: new EventBridgeSourcePublisher(platform.clients.eventbridge(), platform.sourceBusName) };
-}
-
 export function createHandler(deps: PublishSourceChangeDeps, log: LogLine = stdoutLog) {
   return async (event: unknown) => {
     try {
@@ -35,6 +31,13 @@ export function createHandler(deps: PublishSourceChangeDeps, log: LogLine = stdo
   };
 }
 
-const awsHandler = once(() => createHandler(publishSourceChangeDeps(awsPlatform())));
+export function handlerOn(platform: HandlerPlatform, log: LogLine) {
+  return createHandler(
+    { publisher: new EventBridgeSourcePublisher(platform.clients.eventbridge(), platform.sourceBusName) },
+    log,
+  );
+}
+
+const awsHandler = once(() => handlerOn(awsPlatform(), stdoutLog));
 
 export const handler = (event: unknown) => awsHandler()(event);

@@ -9,9 +9,9 @@ import { CodeBuildInspector } from './adapters/build-inspector';
 import { SfnExecutionStarter } from './adapters/execution-starter';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { EventBridgeRunEventPublisher } from './adapters/bus-publishers';
-import { awsPlatform, once, type HandlerPlatform } from './environment';
+import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 
-export function recordProgressDeps(platform: HandlerPlatform): ProgressDeps {
+function recordProgressDeps(platform: HandlerPlatform): ProgressDeps {
   const { clients } = platform;
   const store = new RunStore(clients.dynamodb(), platform.tableName);
   return {
@@ -26,10 +26,12 @@ export function recordProgressDeps(platform: HandlerPlatform): ProgressDeps {
   };
 }
 
-export function createHandler(deps: ProgressDeps) {
+/** The recorder logs nothing of its own: what it records is the run store's, and its failures are the Task's. */
+export function handlerOn(platform: HandlerPlatform, _log: LogLine) {
+  const deps = recordProgressDeps(platform);
   return async (event: unknown) => recordProgress(parseInput(progressEventSchema, event, 'progress event'), deps);
 }
 
-const awsHandler = once(() => createHandler(recordProgressDeps(awsPlatform())));
+const awsHandler = once(() => handlerOn(awsPlatform(), stdoutLog));
 
 export const handler = (event: unknown) => awsHandler()(event);

@@ -7,7 +7,7 @@ import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 import { RunStore } from '../store/run-store';
 
-export function startRunDeps(platform: HandlerPlatform): StartRunDeps {
+function startRunDeps(platform: HandlerPlatform): StartRunDeps {
   const { clients } = platform;
   const store = new RunStore(clients.dynamodb(), platform.tableName);
   return {
@@ -36,6 +36,10 @@ export function createHandler(deps: StartRunDeps, log: LogLine = stdoutLog) {
   };
 }
 
-const awsHandler = once(() => createHandler(startRunDeps(awsPlatform())));
+export function handlerOn(platform: HandlerPlatform, log: LogLine) {
+  return createHandler(startRunDeps(platform), log);
+}
+
+const awsHandler = once(() => handlerOn(awsPlatform(), stdoutLog));
 
 export const handler = (event: unknown) => awsHandler()(event);

@@ -4,10 +4,36 @@
  */
 import type { Build } from '@aws-sdk/client-codebuild';
 import type { LocalCodeBuild, StartBuildParameters } from './codebuild';
+import type { InvocationResult } from './functions/function-config';
 import type { TaskAdapter } from './executions';
 import { taskError } from './aws-errors';
 
+/** A platform function's handler, run in local mode's own process. */
 export type LocalFunction = (event: unknown) => Promise<unknown>;
+
+/**
+ * A synchronous (RequestResponse) invocation of a function run in process, answered as Lambda answers
+ * Invoke and as local Lambda answers for a deploy target's function (its runner.cjs): the payload
+ * crosses a JSON boundary both ways (Dates become strings, undefined goes); a thrown error is a function
+ * error — status 200, `FunctionError` `Unhandled`, the error as the Node.js runtime writes it,
+ * `{ errorType, errorMessage, trace }` ("Invoke", Lambda API reference,
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html; "AWS Lambda function errors in
+ * Node.js", https://docs.aws.amazon.com/lambda/latest/dg/nodejs-exceptions.html).
+ */
+export async function invokeInProcess(fn: LocalFunction, payload: unknown): Promise<InvocationResult> {
+  try {
+    const result = await fn(roundTrip(payload ?? {}));
+    return { statusCode: 200, executedVersion: '$LATEST', payload: roundTrip(result ?? null) };
+  } catch (error) {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    return {
+      statusCode: 200,
+      executedVersion: '$LATEST',
+      functionError: 'Unhandled',
+      payload: { errorType: failure.name, errorMessage: failure.message, trace: failure.stack?.split('\n') ?? [] },
+    };
+  }
+}
 
 /** `lambda:invoke`: calls the function's real handler in process; its Payload is the result. */
 export function lambdaInvokeAdapter(functions: ReadonlyMap<string, LocalFunction>): TaskAdapter {
@@ -15,22 +41,11 @@ export function lambdaInvokeAdapter(functions: ReadonlyMap<string, LocalFunction
     const { FunctionName, Payload } = input as { FunctionName: string; Payload?: unknown };
     const fn = functions.get(FunctionName);
     if (!fn) throw taskError('Lambda.ResourceNotFoundException', `Function not found: ${FunctionName}`);
-    try {
-      // Payloads cross a JSON boundary on AWS; so they do here (Dates become strings, undefined goes).
-      const result = await fn(roundTrip(Payload ?? {}));
-      return { ExecutedVersion: '$LATEST', Payload: roundTrip(result ?? null), StatusCode: 200 };
-    } catch (error) {
-      // A function error: Step Functions names it by the function's errorType.
-      const failure = error instanceof Error ? error : new Error(String(error));
-      throw taskError(
-        failure.name,
-        JSON.stringify({
-          errorType: failure.name,
-          errorMessage: failure.message,
-          trace: failure.stack?.split('\n') ?? [],
-        }),
-      );
-    }
+    const result = await invokeInProcess(fn, Payload);
+    // A function error: Step Functions names it by the function's errorType, its Cause the error's JSON.
+    if (result.functionError)
+      throw taskError((result.payload as { errorType: string }).errorType, JSON.stringify(result.payload));
+    return { ExecutedVersion: result.executedVersion, Payload: result.payload, StatusCode: result.statusCode };
   };
 }
 

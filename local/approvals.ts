@@ -1,8 +1,8 @@
 /**
  * Local mode's release gate edges: the decision endpoint's routes on the local endpoint (the HTTP
  * API's, same paths), local stand-ins for what AWS authenticates (IAM on the CLI routes becomes the
- * machine's git identity), Slack's response URLs delivered into the outbox, and the sweep's schedule.
- * The gate's handlers are the ones AWS runs.
+ * machine's git identity) and Slack's response URLs delivered into the outbox. The gate's handlers are
+ * the ones AWS runs; its sweep's schedule is the declaration's (local/platform-functions.ts).
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,9 +17,6 @@ export const SLACK_RESPONSE_ROUTE = '/_local/slack/respond/';
 /** Headers the local CLI sends instead of an IAM signature. */
 export const LOCAL_IDENTITY_HEADER = 'x-stepline-local-identity';
 export const LOCAL_DEMO_HEADER = 'x-stepline-demo-approver';
-
-/** How often local mode sweeps the gates (AWS: every 5 minutes). */
-export const LOCAL_SWEEP_MS = 5_000;
 
 type Handler = (event: unknown) => Promise<unknown>;
 
@@ -71,18 +68,5 @@ export function slackResponseRoute(outboxDir: string): Record<string, FunctionUr
       writeFileSync(join(dir, `${runId}-response-${count + 1}.json`), `${request.body.toString('utf8')}\n`);
       return { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
     },
-  };
-}
-
-/** Runs the gates' sweep on a timer, as the platform's schedule does; never overlapping itself. */
-export function scheduleSweep(decisions: Handler, onError: (error: Error) => void): () => Promise<void> {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(() => decisions({ kind: 'sweep' })).catch((error: unknown) => onError(error as Error));
-  }, LOCAL_SWEEP_MS);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
   };
 }

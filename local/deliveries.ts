@@ -17,11 +17,12 @@ import { codeCommitEvent } from './codecommit';
 import type { BusEvent, LocalEventBus } from './event-bus';
 import { LocalGitSource, localRepositoryName, type RefUpdate } from './git-source';
 import { pushDelivery } from './github-delivery';
+import { localRouteOf } from './platform-functions';
 
 /** Where a local repository's post-receive hook notifies local mode of a push. */
 export const GIT_PUSH_ROUTE = '/_local/git-push';
 /** Where local mode's GitHub webhook receiver listens, as the platform's function URL does on AWS. */
-export const GITHUB_WEBHOOK_ROUTE = '/github/webhook';
+export const GITHUB_WEBHOOK_ROUTE = localRouteOf('githubWebhook');
 
 /** An event that started no run, and why. */
 export interface DeliveryProblem {
@@ -78,9 +79,8 @@ export class LocalDeliveries {
     return { events: updates.length };
   }
 
-  /** The run starter, as the platform bus's run rule invokes it; each start is kept by its commit. */
-  start(input: SourceChanged, startRun: (event: unknown) => Promise<StartRunResult>): Promise<StartRunResult> {
-    const result = startRun(input);
+  /** An invocation of the run starter (by a run rule) has begun: the start is kept by its commit. */
+  started(input: SourceChanged, result: Promise<StartRunResult>): void {
     const commitId = String(input?.commitId);
     const start = { pipeline: input?.pipeline, deliveryId: input?.trigger?.deliveryId, result };
     this.starts.set(commitId, [...(this.starts.get(commitId) ?? []), start]);
@@ -93,14 +93,13 @@ export class LocalDeliveries {
       (error: unknown) =>
         this.reportProblem(describe(input), `the run starter failed: ${String((error as Error)?.message ?? error)}`),
     );
-    return result;
   }
 
   /**
    * The start of the run that one delivery of a commit asked of a pipeline: the latest for that
    * delivery, so a repeated delivery is answered with its own (duplicate) start.
    */
-  startedBy(commitId: string, pipeline: string, deliveryId: string): Promise<StartRunResult> {
+  private startedBy(commitId: string, pipeline: string, deliveryId: string): Promise<StartRunResult> {
     const start = this.starts.get(commitId)?.findLast((s) => s.pipeline === pipeline && s.deliveryId === deliveryId);
     if (!start) throw new Error(`no run start for ${pipeline} at ${commitId} (delivery ${deliveryId})`);
     return start.result;
@@ -115,9 +114,16 @@ export class LocalDeliveries {
     return Promise.all((this.starts.get(commitId) ?? []).map((start) => start.result));
   }
 
-  /** Puts an event on the local default bus, as EventBridge would deliver it to the rules' targets. */
+  /**
+   * Puts an event on the local default bus, as EventBridge would deliver it to the rules' targets; each
+   * delivery to a push rule resolves with the run start its published SourceChanged event made.
+   */
   putEvent(event: unknown): Promise<StartRunResult>[] {
-    const deliveries = this.options.bus.put(event).map((d) => d.result as Promise<StartRunResult>);
+    const deliveries = this.options.bus.put(event).map(async ({ input, result }) => {
+      await result;
+      const { commitId, pipeline, trigger } = input as SourceChanged;
+      return this.startedBy(commitId, pipeline, trigger.deliveryId);
+    });
     const valid = event as BusEvent;
     this.track(valid.detail.commitId, deliveries);
     // Every event leaves a trace: one that starts no run is reported with the reason.

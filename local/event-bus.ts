@@ -78,6 +78,8 @@ export interface Rule extends SourceTrigger {
 
 export interface Delivery {
   readonly rule: string;
+  /** What the rule's target was given: the event as the rule's input template shaped it. */
+  readonly input: unknown;
   readonly result: Promise<unknown>;
 }
 
@@ -94,7 +96,10 @@ export class LocalEventBus {
     const valid = parseInput(eventEnvelopeSchema, event, 'event');
     return this.rules
       .filter((rule) => matchesPattern(rule.pattern, valid))
-      .map((rule) => ({ rule: rule.name, result: rule.target(applyInputTemplate(rule.input, valid)) }));
+      .map((rule) => {
+        const input = applyInputTemplate(rule.input, valid);
+        return { rule: rule.name, input, result: rule.target(input) };
+      });
   }
 }
 

@@ -9,52 +9,26 @@
  * kill left behind is recorded by recovery.ts, deploy targets and their traffic are in deploy-targets.ts.
  */
 import './polyfills';
-import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { catalogEntry, isCodeCommitPipeline, stateMachineName, type PipelineConfig } from '../core/config';
-import {
-  APPROVAL_LINK_KEY_SECRET_NAME,
-  CATALOG_PATH,
-  GITHUB_WEBHOOK_SECRET_NAME,
-  SLACK_SIGNING_SECRET_NAME,
-  SOURCE_BUS_NAME,
-  catalogParameterName,
-  pushRuleName,
-  runRuleName,
-} from '../core/platform';
+import { catalogEntry, stateMachineName, type PipelineConfig } from '../core/config';
+import { catalogParameterName } from '../core/platform';
 import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
-import { alarmRuleTrigger, deploymentAlarms } from '../core/deploy-alarms';
-import { ControlRefusedError } from '../core/deployment-errors';
-import { runEventTrigger, sourceChangedTrigger } from '../core/source-events';
+import { deploymentAlarms } from '../core/deploy-alarms';
 import type { StartRunResult } from '../core/start-run';
-import { codeCommitTrigger, executionEndedTrigger } from '../core/triggers';
-import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
-import { approvalDecisionsDeps, createHandler as createApprovalDecisions } from '../lambdas/approval-decisions';
-import { approvalGateDeps, createHandler as createApprovalGate } from '../lambdas/approval-gate';
-import { createHandler as createDeploy, deployDeps } from '../lambdas/deploy';
-import { createHandler as createGitHubWebhook, githubWebhookDeps } from '../lambdas/github-webhook';
-import { createHandler as createPublishSourceChange, publishSourceChangeDeps } from '../lambdas/publish-source-change';
-import { createHandler as createNotify, notifyDeps } from '../lambdas/notify';
-import { createHandler as createRecordProgress, recordProgressDeps } from '../lambdas/record-progress';
-import { createHandler as createStartRun, startRunDeps } from '../lambdas/start-run';
-import { ChannelSenders } from '../lambdas/adapters/notification-senders';
-import { SecretReader } from '../lambdas/adapters/secrets';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
 import type { RunStore } from '../store/run-store';
 import type { LocalAlarms } from './alarms';
-import { scheduleSweep, SLACK_RESPONSE_ROUTE } from './approvals';
-import { functionUrlEvent, type FunctionUrlRoute, type LocalEndpoint } from './aws-endpoint';
+import type { LocalEndpoint } from './aws-endpoint';
 import type { RecoveryReport } from './build-runner';
-import { repositoryArn } from './codecommit';
-import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
 import { GIT_PUSH_ROUTE, LocalDeliveries } from './deliveries';
 import { sendTraffic, standUpTarget } from './deploy-targets';
 import type { LocalEventBus } from './event-bus';
 import type { LocalFunctions } from './functions/local-lambda';
 import { localRepositoryName, type LocalGitSource } from './git-source';
-import { LocalOutbox, LocalSenders, localSecret } from './outbox';
+import { LocalOutbox } from './outbox';
+import { LocalPlatformFunctions, localPlatform, type AsyncInvocation } from './platform-functions';
 import { interruptedRunsOf, recordInterruptedRuns } from './recovery';
 import { startServices, type LocalRuntimeOptions, type LocalServices } from './services';
 import { executionStatusChange, type Execution } from './executions';
@@ -71,8 +45,6 @@ export type { LocalRuntimeOptions } from './services';
 /** Where a running local mode says where its endpoint listens (the CLI's approvals commands read it). */
 export const ENDPOINT_FILE = 'endpoint.json';
 
-export const functionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
-
 export class LocalRuntime {
   /** Deliveries of source events and the runs they started (local/deliveries.ts). */
   private readonly deliveries: LocalDeliveries;
@@ -86,10 +58,8 @@ export class LocalRuntime {
   private closing = false;
   /** Stops the traffic sent through deploy targets' aliases. */
   private stopTraffic: () => void = () => undefined;
-  /** Stops the gates' sweep timer. */
-  private stopSweep: () => Promise<void> = async () => undefined;
-  /** The decision endpoint's handler (also the sweep's target). */
-  private decisions: (event: unknown) => Promise<unknown> = async () => undefined;
+  /** The platform's functions, wired from their declaration (set once the runtime exists). */
+  private platformFunctions?: LocalPlatformFunctions;
 
   readonly store: RunStore;
   readonly stepFunctions: LocalStepFunctions;
@@ -160,109 +130,35 @@ export class LocalRuntime {
     writeFileSync(join(stateDir, ENDPOINT_FILE), JSON.stringify({ url: endpoint.url, pid: process.pid }));
     late.ended = (execution) => runtime.executionEnded(execution);
 
-    const aws = { endpoint: endpoint.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-    const platform: HandlerPlatform = {
-      clients: platformClients(aws, { ...aws, endpoint: storeServer.endpoint }),
-      tableName: LOCAL_TABLE_NAME,
-      catalogPath: CATALOG_PATH,
-      sourceBusName: SOURCE_BUS_NAME,
-      webhookSecretId: GITHUB_WEBHOOK_SECRET_NAME,
-      approvalsUrl: endpoint.url,
-      linkKeySecretId: APPROVAL_LINK_KEY_SECRET_NAME,
-      slackSigningSecretId: SLACK_SIGNING_SECRET_NAME,
-      // No console locally: a message points at the state directory, and at the failing build's log file.
-      runLink: () => `file://${stateDir}`,
-      now,
-      // The time scale shortens the waits a policy sets (a gate's time to expire), never the clock.
-      waitLength: (ms) => timeScale.wait(ms),
-    };
-    const recordProgress = functionArn('stepline-record-progress');
-    const recorder = createRecordProgress(recordProgressDeps(platform));
-    functions.set(recordProgress, recorder);
-    const approvalGate = functionArn('stepline-approval-gate');
-    const deployFunction = functionArn('stepline-deploy');
-    bus.addRule({
-      name: 'stepline-execution-ended',
-      ...executionEndedTrigger(`arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:stepline-`),
-      target: (input) => recorder(input),
+    const platform = localPlatform({
+      endpointUrl: endpoint.url,
+      storeEndpoint: storeServer.endpoint,
+      ...{ stateDir, now, timeScale, outbox: runtime.outbox },
+      demoApprover: options.demoApprover,
+      smtpRelay: options.smtpRelay,
     });
+    // Every platform function, from its declaration: Tasks, rules, routes and schedules.
+    const platformFunctions = await LocalPlatformFunctions.start({
+      platform,
+      pipelines,
+      buses: { default: bus, platform: sourceBus },
+      logDir: join(stateDir, 'functions'),
+      now,
+      taskFunctions: functions,
+      onInvoked: (invocation) => runtime.invoked(invocation),
+    });
+    late.platformFunctions = runtime.platformFunctions = platformFunctions;
     for (const pipeline of pipelines) {
       const entry = catalogEntry(
         pipeline,
         stepFunctions.createStateMachine(
           stateMachineName(pipeline.name),
-          renderDefinition(PIPELINE_DEFINITION_FILE, {
-            RecordProgressFunctionArn: recordProgress,
-            ApprovalGateFunctionArn: approvalGate,
-            DeployFunctionArn: deployFunction,
-          }),
+          renderDefinition(PIPELINE_DEFINITION_FILE, platformFunctions.substitutions()),
         ),
       );
       parameters.put(catalogParameterName(pipeline.name), JSON.stringify(entry));
     }
-    const functionLogs = join(stateDir, 'functions');
-    await mkdir(functionLogs, { recursive: true });
-    const logTo =
-      (name: string): LogLine =>
-      (entry) =>
-        appendFileSync(join(functionLogs, `${name}.log`), `${JSON.stringify({ time: now(), ...entry })}\n`);
-    const startRun = createStartRun(startRunDeps(platform), logTo('start-run'));
-    const publishSourceChange = createPublishSourceChange(
-      publishSourceChangeDeps(platform),
-      logTo('publish-source-change'),
-    );
-    const githubWebhook = createGitHubWebhook(githubWebhookDeps(platform), logTo('github-webhook'));
-    // Locally there are no roles to assume: the deploy handler uses local mode's own clients.
-    const deploy = createDeploy(
-      deployDeps(platform, () => ({ lambda: platform.clients.lambda(), cloudwatch: platform.clients.cloudwatch() })),
-      logTo('deploy'),
-    );
-    functions.set(deployFunction, deploy);
-    functions.set(approvalGate, createApprovalGate(approvalGateDeps(platform), logTo('approval-gate')));
-    const decisions = createApprovalDecisions(
-      approvalDecisionsDeps(platform, {
-        demoApprover: options.demoApprover,
-        // Locally the deploy handler is at hand: a refusal is its ControlRefusedError.
-        controlDeployment: (control) =>
-          deploy({ kind: 'control', ...control }).then(
-            (answer) => answer as { status: string; outcome: string },
-            (error: unknown) => {
-              if (error instanceof ControlRefusedError) return { refused: error.message };
-              throw error;
-            },
-          ),
-        slackResponseUrl: new RegExp(`^${endpoint.url.replace(/[.]/g, '\\.')}${SLACK_RESPONSE_ROUTE}`),
-      }),
-      logTo('approval-decisions'),
-    );
-    late.decisions = decisions;
-    runtime.decisions = decisions;
-    runtime.stopSweep = scheduleSweep(decisions, (error) =>
-      logTo('approval-decisions')({ message: 'sweep failed', cause: error.message }),
-    );
-    // Delivered into the outbox, unless the user gave local mode a channel's secret (see LocalSenders).
-    const notifier = createNotify(
-      notifyDeps(
-        platform,
-        new LocalSenders(
-          runtime.outbox,
-          new ChannelSenders({
-            secrets: new SecretReader(platform.clients.secretsManager(), now),
-            ses: platform.clients.ses,
-          }),
-          (secret) => localSecret(join(stateDir, 'secrets'), secret) !== undefined,
-          options.smtpRelay,
-        ),
-      ),
-      logTo('notify'),
-    );
-    sourceBus.addRule({
-      name: 'stepline-run-events',
-      ...runEventTrigger(),
-      target: (input) => runtime.notifyOf(input as RunEvent, notifier),
-    });
-    late.webhook = (request) =>
-      githubWebhook(functionUrlEvent(request)).then((r) => r as Awaited<ReturnType<FunctionUrlRoute>>);
+    platformFunctions.startSchedules();
     // Executions a stop left waiting at their release gate wait there again (a redrive).
     runtime.resumedExecutions = stepFunctions.resumeSuspended().map((e) => e.name);
     for (const pipeline of pipelines) {
@@ -276,11 +172,6 @@ export class LocalRuntime {
       const staging = pipeline.deploy.staging;
       if (staging) await standUpTarget(lambdas, staging.function, staging.alias, join(stateDir, 'lambda-placeholder'));
       alarms.define(deploymentAlarms(pipeline.name, pipeline.deploy));
-      bus.addRule({
-        name: `stepline-${pipeline.name}-alarms`,
-        ...alarmRuleTrigger(pipeline.name, pipeline.deploy),
-        target: (input) => deploy(input),
-      });
     }
     if (pipelines.some((p) => p.deploy)) {
       // CloudWatch evaluates every minute ("Alarm evaluation", CloudWatch User Guide).
@@ -291,22 +182,6 @@ export class LocalRuntime {
       const repository = localRepositoryName(pipeline);
       await git.ensureRepository(repository, `${endpoint.url}${GIT_PUSH_ROUTE}`);
       if (pipeline.localRepository) await git.connect(repository, resolve(pipeline.localRepository));
-      sourceBus.addRule({
-        name: runRuleName(pipeline.name),
-        ...sourceChangedTrigger(pipeline.name),
-        target: (input) => runtime.deliveries.start(input as SourceChanged, startRun),
-      });
-      if (!isCodeCommitPipeline(pipeline)) continue;
-      bus.addRule({
-        name: pushRuleName(pipeline.name),
-        ...codeCommitTrigger(pipeline, repositoryArn(repository)),
-        // As EventBridge invokes the publisher; resolves with the run its event started.
-        target: async (input) => {
-          await publishSourceChange(input);
-          const { commitId, pipeline: name, trigger } = input as SourceChanged;
-          return runtime.deliveries.startedBy(commitId, name, trigger.deliveryId);
-        },
-      });
     }
     // What the last local mode left active is recorded as ended, now that its end can be announced.
     await runtime.recordInterrupted(runtime.interruptedRuns);
@@ -320,24 +195,16 @@ export class LocalRuntime {
   }
 
   /**
-   * The notifier, as the run-event rule invokes it. Like Lambda's asynchronous invocation it is
-   * retried on failure (twice, here after 1 and 2 seconds instead of minutes); every invocation is
-   * kept so that a caller can wait for a run's notifications.
+   * An asynchronous invocation of a platform function has begun (local/platform-functions.ts): a run
+   * start is kept by its commit (local/deliveries.ts), a notification by its run, so that callers can
+   * wait for them.
    */
-  private notifyOf(event: RunEvent, notifier: (event: unknown) => Promise<unknown>): Promise<unknown> {
-    const attempt = async () => {
-      for (let retry = 0; ; retry++) {
-        try {
-          return await notifier(event);
-        } catch (error) {
-          if (retry >= 2 || this.closing) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 1000 * (retry + 1)));
-        }
-      }
-    };
-    const done = attempt();
-    this.notifying.set(event.runId, [...(this.notifying.get(event.runId) ?? []), done.catch(() => undefined)]);
-    return done;
+  private invoked({ name, event, result }: AsyncInvocation): void {
+    if (name === 'startRun') this.deliveries.started(event as SourceChanged, result as Promise<StartRunResult>);
+    if (name === 'notify') {
+      const { runId } = event as RunEvent;
+      this.notifying.set(runId, [...(this.notifying.get(runId) ?? []), result.catch(() => undefined)]);
+    }
   }
 
   /** Resolves when every notification of a run so far has been delivered or given up. */
@@ -421,7 +288,7 @@ export class LocalRuntime {
 
   /** One round of the gates' sweep now (expiries, held gates whose window opened, heartbeats), as the schedule runs it. */
   sweepApprovals(): Promise<unknown> {
-    return this.decisions({ kind: 'sweep' });
+    return this.platformFunctions!.handler('approvalDecisions')({ kind: 'sweep' });
   }
 
   /** Resolves when the recorder has taken an ended execution's status change (the lane has moved on). */
@@ -439,7 +306,7 @@ export class LocalRuntime {
    */
   async close(): Promise<void> {
     this.closing = true;
-    await this.stopSweep();
+    await this.platformFunctions?.close();
     this.stopTraffic();
     this.alarms.stop();
     await this.stepFunctions.stopAll();

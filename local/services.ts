@@ -25,13 +25,13 @@ import {
   type LocalFunction,
 } from './adapters';
 import { LocalAlarms } from './alarms';
-import { decisionRoutes, slackResponseRoute } from './approvals';
-import { operation, startLocalEndpoint, type FunctionUrlRoute } from './aws-endpoint';
+import { slackResponseRoute } from './approvals';
+import { operation, startLocalEndpoint } from './aws-endpoint';
 import { awsOperations } from './aws-operations';
 import { LocalBuildRunner } from './build-runner';
 import { LocalCodeBuild, type BuildRunner } from './codebuild';
 import { LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
-import { GIT_PUSH_ROUTE, GITHUB_WEBHOOK_ROUTE, gitPushSchema, type DeliveryProblem, type GitPush } from './deliveries';
+import { GIT_PUSH_ROUTE, gitPushSchema, type DeliveryProblem, type GitPush } from './deliveries';
 import { LocalEventBus } from './event-bus';
 import { lambdaApiRoute } from './functions/lambda-api';
 import { LocalMetrics } from './functions/metrics';
@@ -39,6 +39,7 @@ import { LocalFunctions } from './functions/local-lambda';
 import { LocalGitSource, localRepositoryName } from './git-source';
 import { localGeneratedSecret } from './github-delivery';
 import { LocalParameterStore } from './parameter-store';
+import { platformFunctionRoutes, type LocalPlatformFunctions } from './platform-functions';
 import { interruptedRunsOf } from './recovery';
 import { lockStateDir } from './state-lock';
 import { LocalStepFunctions, type Execution } from './step-functions';
@@ -88,8 +89,8 @@ export interface LocalRuntimeOptions {
 /** What the services call into that is made after them (the runtime, the handlers): set once they exist. */
 export interface LateBound {
   receive?: (push: GitPush) => { events: number };
-  webhook?: FunctionUrlRoute;
-  decisions?: (event: unknown) => Promise<unknown>;
+  /** The platform's functions (local/platform-functions.ts), behind their routes and local Lambda's Invoke. */
+  platformFunctions?: LocalPlatformFunctions;
   ended?: (execution: Execution) => void;
 }
 
@@ -172,10 +173,9 @@ export async function startServices(options: LocalRuntimeOptions) {
     }),
     { [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => late.receive!(push)) },
     {
-      [GITHUB_WEBHOOK_ROUTE]: (request) => late.webhook!(request),
-      ...decisionRoutes((event) => late.decisions!(event)),
+      ...platformFunctionRoutes((name) => late.platformFunctions!.handler(name)),
       ...slackResponseRoute(join(stateDir, 'outbox')),
-      ...lambdaApiRoute(lambdas),
+      ...lambdaApiRoute(lambdas, (name) => late.platformFunctions?.named(name)),
     },
   );
   return {

@@ -16,6 +16,7 @@ import type { FunctionUrlRoute } from '../aws-endpoint';
 import { InvalidRequestError } from '../../core/errors';
 import { parseInput } from '../../core/schemas';
 import { AwsError, serviceError, type LambdaErrorCode } from '../aws-errors';
+import { invokeInProcess, type LocalFunction } from '../adapters';
 import { functionArn, type FunctionConfiguration, type LocalFunctions } from './local-lambda';
 
 const PREFIX = '/2015-03-31/functions/';
@@ -55,11 +56,18 @@ const updateAliasRequest = z.object({
 
 type Answer = Awaited<ReturnType<FunctionUrlRoute>>;
 
-export function lambdaApiRoute(functions: LocalFunctions): Record<string, FunctionUrlRoute> {
+/**
+ * @param platformFunction the platform's functions, which run in local mode's own process: Invoke of one
+ *   of them (by its local name) calls its handler, answered as any function's (invokeInProcess)
+ */
+export function lambdaApiRoute(
+  functions: LocalFunctions,
+  platformFunction: (name: string) => LocalFunction | undefined = () => undefined,
+): Record<string, FunctionUrlRoute> {
   return {
     [PREFIX]: async (request) => {
       try {
-        return await serve(functions, request);
+        return await serve(functions, platformFunction, request);
       } catch (error) {
         if (error instanceof AwsError && isLambdaError(error.name))
           return failure(STATUS[error.name], error.name, error.message);
@@ -70,7 +78,11 @@ export function lambdaApiRoute(functions: LocalFunctions): Record<string, Functi
   };
 }
 
-async function serve(functions: LocalFunctions, request: Parameters<FunctionUrlRoute>[0]): Promise<Answer> {
+async function serve(
+  functions: LocalFunctions,
+  platformFunction: (name: string) => LocalFunction | undefined,
+  request: Parameters<FunctionUrlRoute>[0],
+): Promise<Answer> {
   const url = new URL(request.url, 'http://localhost');
   const [functionName = '', resource, aliasName, ...rest] = url.pathname
     .slice(PREFIX.length)
@@ -138,7 +150,7 @@ async function serve(functions: LocalFunctions, request: Parameters<FunctionUrlR
       return json(200, aliasAnswer(alias));
     }
     case 'POST invocations':
-      return invoke(functions, functionName, url.searchParams.get('Qualifier') ?? undefined, request);
+      return invoke(functions, platformFunction, functionName, url.searchParams.get('Qualifier') ?? undefined, request);
     default:
       return failure(
         404,
@@ -152,6 +164,7 @@ async function serve(functions: LocalFunctions, request: Parameters<FunctionUrlR
 
 async function invoke(
   functions: LocalFunctions,
+  platformFunction: (name: string) => LocalFunction | undefined,
   functionName: string,
   queryQualifier: string | undefined,
   request: Parameters<FunctionUrlRoute>[0],
@@ -166,7 +179,14 @@ async function invoke(
   if (nameQualifier !== undefined && queryQualifier !== undefined && nameQualifier !== queryQualifier) {
     throw invalid('The derived qualifier from the function name does not match the specified qualifier.');
   }
-  const result = await functions.invoke(name, nameQualifier ?? queryQualifier, parseJson(request.body));
+  const qualifier = nameQualifier ?? queryQualifier;
+  const inProcess = platformFunction(name);
+  if (inProcess && qualifier !== undefined && qualifier !== '$LATEST') {
+    throw serviceError('ResourceNotFoundException', `Function not found: ${functionArn(name, qualifier)}`);
+  }
+  const result = inProcess
+    ? await invokeInProcess(inProcess, parseJson(request.body))
+    : await functions.invoke(name, qualifier, parseJson(request.body));
   return {
     statusCode: result.statusCode,
     headers: {

@@ -17,7 +17,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import exampleConfig from '../../stepline.config';
 import { parseConfig, stageSpecs, stateMachineName, type PipelineConfig } from '../../core/config';
 import { ENV, PLATFORM_PARAMETERS, buildArtifactKey, catalogParameterName } from '../../core/platform';
-import { assumeDeployRole } from '../../lambdas/deploy';
+import { StsDeployRoles } from '../../lambdas/adapters/deploy-roles';
 import { PLATFORM_FUNCTIONS, platformFunctionNames, type PlatformFunctionName } from '../../core/platform-functions';
 import { INDEXES } from '../../store/schema';
 import { synthesize, type Synthesized } from '../support/cdk';
@@ -152,7 +152,7 @@ const COMMAND_GRANTS: Readonly<Record<string, (c: CallContext) => Need[]>> = {
     each(
       'lambda:InvokeFunction',
       bySite(c, {
-        'lambdas/approval-decisions.ts': () => [c.env[ENV.deployFunctionArn]!],
+        'lambdas/adapters/deploy-function.ts': () => [c.env[ENV.deployFunctionArn]!],
         // Invoked by version number (the pre-traffic check, staging's smoke check).
         'lambdas/adapters/lambda-deployer.ts': () => deployTargets(c).map((f) => `${functionArn(f)}:7`),
       }),
@@ -313,7 +313,7 @@ async function assumedByDeployFunction() {
     },
   });
   try {
-    const clients = await assumeDeployRole(new STSClient({ region: REGION }))(pipeline.name, RUN_ID);
+    const clients = await new StsDeployRoles(new STSClient({ region: REGION })).clientsFor(pipeline.name, RUN_ID);
     const roleArn = sts.commandCalls(AssumeRoleCommand)[0]!.args[0].input.RoleArn!;
     // The packages whose clients the request uses with the assumed credentials.
     const packages = Object.values(clients).map((client) => {

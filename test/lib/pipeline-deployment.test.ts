@@ -16,7 +16,7 @@ import { parseConfig, type PipelineConfig } from '../../core/config';
 import { alarmConfiguration, alarmRuleTrigger, deploymentAlarms } from '../../core/deploy-alarms';
 import { PLATFORM_PARAMETERS, alarmRuleName, deployFunctionRoleName, deployRoleName } from '../../core/platform';
 import { functionArnParameterName } from '../../core/platform-functions';
-import { assumeDeployRole } from '../../lambdas/deploy';
+import { StsDeployRoles } from '../../lambdas/adapters/deploy-roles';
 import { LONGEST_REGION, checkLimits } from '../../lib/limits';
 import type { PipelineStack } from '../../lib/pipeline-stack';
 import { toTargetInput } from '../../lib/source-triggers';
@@ -576,7 +576,8 @@ describe('lambdas/deploy.ts: the pipeline role, assumed per pipeline', () => {
         Expiration: new Date(now.getTime() + 60 * 60 * 1000),
       },
     }));
-    const clientsFor = assumeDeployRole(new STSClient({ region: 'eu-west-1' }), () => now);
+    const roles = new StsDeployRoles(new STSClient({ region: 'eu-west-1' }), () => now);
+    const clientsFor = (pipeline: string, session: string) => roles.clientsFor(pipeline, session);
     const first = await clientsFor('orders', 'run-1');
     expect(first.lambda).toBeInstanceOf(LambdaClient);
     expect(await clientsFor('orders', 'run-2')).toBe(first);

@@ -11,7 +11,7 @@ import { deploySchema } from '../../core/deploy-config';
 import { UnknownAlarmsError } from '../../core/deployment-errors';
 import { alarmRuleName } from '../../core/platform';
 import { CloudWatchAlarmReader } from '../../lambdas/adapters/alarm-reader';
-import { deployRequestSchema } from '../../lambdas/deploy';
+import { deployRequestSchema } from '../../core/schemas';
 import {
   DESCRIBE_ALARMS_TARGET,
   describeAlarmsOperation,

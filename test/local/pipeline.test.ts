@@ -206,9 +206,9 @@ describe('pipeline run in local mode', () => {
       'invalid SourceChanged event: commitId: must be a 40-character hex commit id',
     );
     // The publisher's log says why, as its CloudWatch log group would.
-    expect(readFileSync(join(fixture.runtime.stateDir, 'functions', 'publish-source-change.log'), 'utf8')).toContain(
-      '"message":"source change not published","error":"InvalidRequestError"',
-    );
+    expect(
+      readFileSync(join(fixture.runtime.stateDir, 'functions', 'stepline-publish-source-change.log'), 'utf8'),
+    ).toContain('"message":"source change not published","error":"InvalidRequestError"');
     expect((await fixture.runtime.store.listRuns('demo')).items).toEqual([]);
     expect(fixture.runtime.stepFunctions.listExecutions()).toEqual([]);
   });
@@ -307,7 +307,7 @@ describe('pipeline run in local mode', () => {
         reason: `CommitNotFoundError: ${reason}`,
       }),
     );
-    expect(readFileSync(join(fixture.runtime.stateDir, 'functions', 'start-run.log'), 'utf8')).toContain(
+    expect(readFileSync(join(fixture.runtime.stateDir, 'functions', 'stepline-start-run.log'), 'utf8')).toContain(
       '"message":"run refused"',
     );
   });

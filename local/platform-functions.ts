@@ -1,0 +1,347 @@
+/**
+ * The platform's functions in local mode, wired from their one declaration (core/platform-functions.ts)
+ * and nothing else: each is built from its handler file's `handlerOn` on the local platform, registered
+ * under its local ARN (for the Task adapters and local Lambda's Invoke), and invoked as its `invokedBy`
+ * says — a Task through the ASL's substitution, a rule on the local bus it names, a pipeline's rules for
+ * each pipeline, a schedule on a timer, a function URL or HTTP API route on the local endpoint. Adding a
+ * function to the declaration serves it here with no change to this module.
+ *
+ * Rules and schedules invoke a function as Lambda's asynchronous invocation does, through `invokeAsync`.
+ */
+import { appendFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { isCodeCommitPipeline, type PipelineConfig } from '../core/config';
+import { alarmRuleTrigger } from '../core/deploy-alarms';
+import {
+  APPROVAL_LINK_KEY_SECRET_NAME,
+  CATALOG_PATH,
+  GITHUB_WEBHOOK_SECRET_NAME,
+  SLACK_SIGNING_SECRET_NAME,
+  SOURCE_BUS_NAME,
+  alarmRuleName,
+  pushRuleName,
+  runRuleName,
+} from '../core/platform';
+import {
+  PLATFORM_FUNCTIONS,
+  type ArnOf,
+  type PlatformFunctionName,
+  type PlatformInvocation,
+} from '../core/platform-functions';
+import type { Clock } from '../core/ports';
+import { sourceChangedTrigger } from '../core/source-events';
+import { codeCommitTrigger, type SourceTrigger } from '../core/triggers';
+import { ChannelSenders } from '../lambdas/adapters/notification-senders';
+import { SecretReader } from '../lambdas/adapters/secrets';
+import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
+import type { LocalFunction } from './adapters';
+import { decisionRoutes, SLACK_RESPONSE_ROUTE } from './approvals';
+import { functionUrlEvent, type FunctionUrlRoute } from './aws-endpoint';
+import { repositoryArn } from './codecommit';
+import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
+import type { LocalEventBus } from './event-bus';
+import { localRepositoryName } from './git-source';
+import { LocalSenders, localSecret, type LocalOutbox } from './outbox';
+import type { TimeScale } from './time-scale';
+
+/** The project's root, which the declaration's entries are relative to. */
+const ROOT = resolve(__dirname, '..');
+
+/** An ARN of local mode's account and Region, as the declaration's triggers ask for one. */
+export const localArnOf: ArnOf = (service, resource, name, separator = ':') =>
+  `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource}${separator}${name}`;
+
+/** A platform function's ARN in local mode, by its local name. */
+export const localFunctionArn = (localName: string) => localArnOf('lambda', 'function', localName);
+
+/** What a handler file exports (lambdas/environment.ts): the factory both runtimes call, and AWS's handler. */
+interface HandlerModule {
+  readonly handlerOn: (platform: HandlerPlatform, log: LogLine) => LocalFunction;
+  readonly handler: unknown;
+}
+
+/** The handler module of a declared entry, loaded from the project's root (tsx and jest both load .ts so). */
+export function loadHandlerModule(entry: string): HandlerModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the entry is data, read from the declaration
+  const loaded = require(join(ROOT, entry)) as Partial<HandlerModule>;
+  if (typeof loaded.handlerOn !== 'function' || typeof loaded.handler !== 'function') {
+    throw new Error(`${entry} must export handlerOn(platform, log) and handler (lambdas/environment.ts)`);
+  }
+  return loaded as HandlerModule;
+}
+
+const NAMES = Object.keys(PLATFORM_FUNCTIONS) as PlatformFunctionName[];
+
+/** Every declared invocation of one kind, with the function it invokes. */
+function invocationsOf<By extends PlatformInvocation['by']>(by: By) {
+  return NAMES.flatMap((name) =>
+    (PLATFORM_FUNCTIONS[name].invokedBy as readonly PlatformInvocation[])
+      .filter((invocation): invocation is Extract<PlatformInvocation, { by: By }> => invocation.by === by)
+      .map((invocation) => ({ name, invocation })),
+  );
+}
+
+/** Where a function's URL is served on the local endpoint: its declared `localRoute`. */
+export function localRouteOf(name: PlatformFunctionName): string {
+  const [url] = invocationsOf('functionUrl').filter((declared) => declared.name === name);
+  if (!url) throw new Error(`platform function ${name} has no function URL`);
+  return url.invocation.localRoute;
+}
+
+/**
+ * The routes the platform's functions are reached by on the local endpoint: each function URL at its
+ * `localRoute`, the approvals HTTP API's routes (local/approvals.ts stands in for its IAM authorizer).
+ * Made before the handlers (the endpoint's URL is part of the platform): `handlerOf` finds them when a
+ * request comes.
+ */
+export function platformFunctionRoutes(
+  handlerOf: (name: PlatformFunctionName) => LocalFunction,
+): Record<string, FunctionUrlRoute> {
+  const routes: Record<string, FunctionUrlRoute> = {};
+  for (const { name, invocation } of invocationsOf('functionUrl')) {
+    routes[invocation.localRoute] = async (request) =>
+      (await handlerOf(name)(functionUrlEvent(request))) as Awaited<ReturnType<FunctionUrlRoute>>;
+  }
+  const [api, ...more] = invocationsOf('httpApi');
+  if (more.length) throw new Error('local mode serves one function behind the approvals HTTP API');
+  if (api)
+    Object.assign(
+      routes,
+      decisionRoutes((event) => handlerOf(api.name)(event)),
+    );
+  return routes;
+}
+
+/**
+ * The local platform the handlers run on: clients pointed at the local endpoint (DynamoDB at dynalite),
+ * and local mode's edges — no roles to assume (the deploy function works with the platform's own
+ * clients), notifications into the outbox, Slack response URLs on the local endpoint, the demo approver
+ * when no person can be asked, waits shortened by the time scale.
+ */
+export function localPlatform(options: {
+  readonly endpointUrl: string;
+  readonly storeEndpoint: string;
+  readonly stateDir: string;
+  readonly outbox: LocalOutbox;
+  readonly now: Clock;
+  readonly timeScale: TimeScale;
+  readonly demoApprover?: boolean;
+  readonly smtpRelay?: string;
+}): HandlerPlatform {
+  const { endpointUrl, stateDir, now } = options;
+  const aws = { endpoint: endpointUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const clients = platformClients(aws, { ...aws, endpoint: options.storeEndpoint });
+  const deployRoles = { clientsFor: async () => ({ lambda: clients.lambda(), cloudwatch: clients.cloudwatch() }) };
+  // Delivered into the outbox, unless the user gave local mode a channel's secret (see LocalSenders).
+  const senders = new LocalSenders(
+    options.outbox,
+    new ChannelSenders({ secrets: new SecretReader(clients.secretsManager(), now), ses: clients.ses }),
+    (secret) => localSecret(join(stateDir, 'secrets'), secret) !== undefined,
+    options.smtpRelay,
+  );
+  return {
+    clients,
+    tableName: LOCAL_TABLE_NAME,
+    catalogPath: CATALOG_PATH,
+    sourceBusName: SOURCE_BUS_NAME,
+    webhookSecretId: GITHUB_WEBHOOK_SECRET_NAME,
+    approvalsUrl: endpointUrl,
+    linkKeySecretId: APPROVAL_LINK_KEY_SECRET_NAME,
+    slackSigningSecretId: SLACK_SIGNING_SECRET_NAME,
+    slackResponseUrls: new RegExp(`^${endpointUrl.replace(/[.]/g, '\\.')}${SLACK_RESPONSE_ROUTE}`),
+    deployFunctionArn: localFunctionArn(PLATFORM_FUNCTIONS.deploy.localName),
+    demoApprover: options.demoApprover === true,
+    edges: { deployRoles: () => deployRoles, notificationSender: () => senders },
+    // No console locally: a message points at the state directory, and at the failing build's log file.
+    runLink: () => `file://${stateDir}`,
+    now,
+    // The time scale shortens the waits a policy sets (a gate's time to expire), never the clock.
+    waitLength: (ms) => options.timeScale.wait(ms),
+  };
+}
+
+/** One asynchronous invocation of a platform function, as its observers see it begin. */
+export interface AsyncInvocation {
+  readonly name: PlatformFunctionName;
+  readonly event: unknown;
+  /** The function's answer after its retries, or its last error. */
+  readonly result: Promise<unknown>;
+}
+
+export interface LocalPlatformFunctionsOptions {
+  readonly platform: HandlerPlatform;
+  readonly pipelines: readonly PipelineConfig[];
+  /** The account's default bus and the platform's bus, by the declaration's names for them. */
+  readonly buses: Readonly<Record<'default' | 'platform', LocalEventBus>>;
+  /** Each function's log lines go to `<logDir>/<localName>.log`, as to its log group on AWS. */
+  readonly logDir: string;
+  readonly now: Clock;
+  /** The Task adapters' functions by ARN: every declared function is registered there. */
+  readonly taskFunctions: Map<string, LocalFunction>;
+  /** Sees each asynchronous invocation as it begins (local mode's bookkeeping of run starts and notifications). */
+  readonly onInvoked?: (invocation: AsyncInvocation) => void;
+}
+
+/**
+ * The rules a pipeline's stack makes for a platform function, by the reserved rule name the declaration
+ * gives: the push rule of a CodeCommit pipeline, the run rule of every pipeline, the alarm rule of a
+ * deploying one. `undefined`: the pipeline has no such rule.
+ */
+const PIPELINE_TRIGGERS = new Map<
+  (pipeline: string) => string,
+  (pipeline: PipelineConfig) => SourceTrigger | undefined
+>([
+  [
+    pushRuleName,
+    (pipeline) =>
+      isCodeCommitPipeline(pipeline)
+        ? codeCommitTrigger(pipeline, repositoryArn(localRepositoryName(pipeline)))
+        : undefined,
+  ],
+  [runRuleName, (pipeline) => sourceChangedTrigger(pipeline.name)],
+  [alarmRuleName, (pipeline) => (pipeline.deploy ? alarmRuleTrigger(pipeline.name, pipeline.deploy) : undefined)],
+]);
+
+/**
+ * Lambda retries a function error of an asynchronous invocation twice, "with a one-minute wait between
+ * the first two attempts, and two minutes between the second and third attempts" ("How Lambda handles
+ * errors and retries with asynchronous invocation",
+ * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html). Local mode waits
+ * seconds instead of minutes, so that a demo does not stall.
+ */
+const ASYNC_RETRY_WAITS_MS = [1000, 2000];
+
+export class LocalPlatformFunctions {
+  private readonly handlers = new Map<PlatformFunctionName, LocalFunction>();
+  private readonly byLocalName = new Map<string, LocalFunction>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly running = new Set<Promise<unknown>>();
+  private closing = false;
+
+  private constructor(private readonly options: LocalPlatformFunctionsOptions) {}
+
+  /** Builds every declared function and adds its rules; its schedules start with `startSchedules`. */
+  static async start(options: LocalPlatformFunctionsOptions): Promise<LocalPlatformFunctions> {
+    await mkdir(options.logDir, { recursive: true });
+    const functions = new LocalPlatformFunctions(options);
+    for (const name of NAMES) functions.build(name);
+    functions.addRules();
+    return functions;
+  }
+
+  /** A function's handler, invoked in process (synchronously, as a Task or a caller's Invoke does). */
+  handler(name: PlatformFunctionName): LocalFunction {
+    const handler = this.handlers.get(name);
+    if (!handler) throw new Error(`no local platform function ${name}`);
+    return handler;
+  }
+
+  /** A platform function by the name local Lambda's Invoke gives (its local name), if it is one. */
+  named(localName: string): LocalFunction | undefined {
+    return this.byLocalName.get(localName);
+  }
+
+  /** The state machine definition's substitutions: each Task's function by its local ARN. */
+  substitutions(): Record<string, string> {
+    return Object.fromEntries(
+      invocationsOf('task').map(({ name, invocation }) => [
+        invocation.substitution,
+        localFunctionArn(PLATFORM_FUNCTIONS[name].localName),
+      ]),
+    );
+  }
+
+  /**
+   * Invokes a function asynchronously, as EventBridge and schedules do on AWS: a function error is
+   * retried (ASYNC_RETRY_WAITS_MS), not while local mode stops. Observers see the invocation begin.
+   */
+  invokeAsync(name: PlatformFunctionName, event: unknown): Promise<unknown> {
+    const handler = this.handler(name);
+    const attempt = async () => {
+      for (let retry = 0; ; retry++) {
+        try {
+          return await handler(event);
+        } catch (error) {
+          const wait = ASYNC_RETRY_WAITS_MS[retry];
+          if (wait === undefined || this.closing) throw error;
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+      }
+    };
+    const result = attempt();
+    this.options.onInvoked?.({ name, event, result });
+    return result;
+  }
+
+  /** Runs each schedule every `locallyEverySeconds` (none when undefined), a round never overlapping the last. */
+  startSchedules(): void {
+    for (const { name, invocation } of invocationsOf('schedule')) {
+      if (invocation.locallyEverySeconds === undefined) continue;
+      const log = this.logTo(PLATFORM_FUNCTIONS[name].localName);
+      let round: Promise<unknown> = Promise.resolve();
+      const timer = setInterval(() => {
+        round = round
+          .then(() => this.invokeAsync(name, invocation.input))
+          .catch((error: unknown) =>
+            log({ message: 'schedule failed', schedule: invocation.id, cause: (error as Error).message }),
+          );
+        this.keep(round);
+      }, invocation.locallyEverySeconds * 1000);
+      timer.unref();
+      this.timers.push(timer);
+    }
+  }
+
+  /** Stops the schedules and the retries, and waits for a schedule's round in progress. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.timers.forEach((timer) => clearInterval(timer));
+    await Promise.allSettled([...this.running]);
+  }
+
+  private build(name: PlatformFunctionName): void {
+    const { entry, localName } = PLATFORM_FUNCTIONS[name];
+    const handler = loadHandlerModule(entry).handlerOn(this.options.platform, this.logTo(localName));
+    this.handlers.set(name, handler);
+    this.byLocalName.set(localName, handler);
+    this.options.taskFunctions.set(localFunctionArn(localName), handler);
+  }
+
+  /** The platform's own rules, then each pipeline's, each invoking its function asynchronously. */
+  private addRules(): void {
+    for (const { name, invocation } of invocationsOf('rule')) {
+      this.options.buses[invocation.bus].addRule({
+        name: invocation.id,
+        ...invocation.trigger(localArnOf),
+        target: (input) => this.invokeAsync(name, input),
+      });
+    }
+    for (const { name, invocation } of invocationsOf('pipelineRules')) {
+      const triggerOf = PIPELINE_TRIGGERS.get(invocation.ruleName);
+      if (!triggerOf) throw new Error(`local mode has no trigger for the rules ${invocation.ruleName('*')}`);
+      for (const pipeline of this.options.pipelines) {
+        const trigger = triggerOf(pipeline);
+        if (!trigger) continue;
+        this.options.buses[invocation.bus].addRule({
+          name: invocation.ruleName(pipeline.name),
+          ...trigger,
+          target: (input) => this.invokeAsync(name, input),
+        });
+      }
+    }
+  }
+
+  private keep(work: Promise<unknown>): void {
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
+  }
+
+  private logTo(localName: string): LogLine {
+    return (entry) =>
+      appendFileSync(
+        join(this.options.logDir, `${localName}.log`),
+        `${JSON.stringify({ time: this.options.now(), ...entry })}\n`,
+      );
+  }
+}
