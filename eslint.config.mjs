@@ -42,22 +42,26 @@ export default tseslint.config(
     },
   },
   // Layering: core is pure; lambdas, store and lib never reach into the local runtime.
-  {
-    files: ['core/**/*.ts'],
+  ...[
+    // core/<file>.ts may reach `./…` only; core/<area>/<file>.ts `./…` and `../…` (core's shared modules).
+    { files: ['core/*.ts'], outside: '^\\.\\./' },
+    { files: ['core/*/*.ts'], outside: '^\\.\\./\\.\\./' },
+  ].map(({ files, outside }) => ({
+    files,
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              regex: '^(@aws-sdk/|aws-cdk-lib|constructs|node:)|^\\.\\./(?!core/)',
+              regex: `^(@aws-sdk/|aws-cdk-lib|constructs|node:)|${outside}`,
               message: 'core/ is pure: no AWS SDK, no I/O, nothing of the project but core itself.',
             },
           ],
         },
       ],
     },
-  },
+  })),
   {
     files: ['lambdas/**/*.ts', 'store/**/*.ts'],
     rules: {

@@ -1,4 +1,4 @@
-import { defineConfig } from './core/config';
+import { defineConfig } from './core/config/stepline-config';
 
 /** The pipelines stepline deploys (`npx cdk deploy`) and runs locally (`npm start`). */
 export default defineConfig({

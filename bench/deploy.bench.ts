@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseConfig } from '../core/config';
+import { parseConfig } from '../core/config/stepline-config';
 import { APPROVAL_ROUTES } from '../core/platform';
 import { LOCAL_DEMO_HEADER } from '../local/approvals';
 import { LocalRuntime } from '../local/runtime';

@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseConfig } from '../core/config';
-import type { StartRunResult } from '../core/start-run';
+import { parseConfig } from '../core/config/stepline-config';
+import type { StartRunResult } from '../core/runs/start-run';
 import { LocalRuntime } from '../local/runtime';
 
 const PUSHES = Number(process.env.BENCH_PUSHES ?? 50);

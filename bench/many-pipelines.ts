@@ -4,7 +4,7 @@
  * use it. Run directly, it writes the config as JSON: `tsx bench/many-pipelines.ts 100 out.json`.
  */
 import { writeFileSync } from 'node:fs';
-import { parseConfig, type ConfigInput, type SteplineConfig } from '../core/config';
+import { parseConfig, type ConfigInput, type SteplineConfig } from '../core/config/stepline-config';
 
 export function manyPipelinesInput(count: number): ConfigInput {
   return {

@@ -11,7 +11,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
-import { isCodeCommitPipeline, parseConfig } from '../core/config';
+import { isCodeCommitPipeline, parseConfig } from '../core/config/stepline-config';
 import { LocalBuildRunner } from '../local/build-runner';
 import type { BuildRunner } from '../local/codebuild';
 import { APPROVAL_ROUTES } from '../core/platform';

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { parseConfig, type SteplineConfig } from '../core/config';
-import { ConfigError } from '../core/config-errors';
+import { parseConfig, type SteplineConfig } from '../core/config/stepline-config';
+import { ConfigError } from '../core/config/errors';
 
 export const DEFAULT_CONFIG_FILE = join(__dirname, '..', 'stepline.config.ts');
 

@@ -3,8 +3,8 @@
  * an invalid one, or one that would break an AWS limit, stops synth with the pipeline at fault.
  */
 import { App } from 'aws-cdk-lib';
-import type { SteplineConfig } from '../core/config';
-import { ConfigError } from '../core/config-errors';
+import type { SteplineConfig } from '../core/config/stepline-config';
+import { ConfigError } from '../core/config/errors';
 import { buildStepline } from '../lib/app';
 import { PlatformLimitError } from '../lib/errors';
 import type { LimitProblem } from '../lib/errors';

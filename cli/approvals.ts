@@ -3,7 +3,7 @@
  * endpoint's CLI routes (cli/decision-endpoint.ts): the same routes on AWS (IAM-signed: the person is
  * the caller's IAM identity) and in local mode (the person is this machine's git identity).
  */
-import { summaryLines } from '../core/approval-messages';
+import { summaryLines } from '../core/approval/messages';
 import { APPROVAL_ROUTES } from '../core/platform';
 import type { ApprovalDecision, ApprovalRecord, AuditEvent } from '../core/records';
 import { forTerminal } from '../core/text';

@@ -1,13 +1,13 @@
 /**
  * A pipeline's catalog entry: what the run starter, the recorder and the release gate know of a deployed
  * pipeline. Its stack publishes it (SSM `/stepline/pipelines/<pipeline>`, core/platform.ts), built from
- * the pipeline's config (`catalogEntry` in core/config.ts) and read back through core/schemas.ts.
+ * the pipeline's config (`catalogEntry` in core/config/stepline-config.ts) and read back through core/schemas.ts.
  * It carries the pipeline's policies (approval, deploy, filters), whose modules read the records; so it
  * lives here rather than in core/records.ts, which imports none of them and no module imports back.
  */
-import type { ApprovalPolicy } from './approval-policy';
-import type { DeployConfig } from './deploy-config';
-import type { PushFilters } from './filters';
+import type { ApprovalPolicy } from './approval/policy';
+import type { DeployConfig } from './deployment/config';
+import type { PushFilters } from './sources/filters';
 import type { ExecutionMode, NotificationSettings, RunInput, TriggerKind } from './records';
 
 /** What the run starter knows of a deployed pipeline: published by its stack, one entry per pipeline. */

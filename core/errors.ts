@@ -1,15 +1,15 @@
 /**
  * stepline's domain errors: the base class every area's errors extend, and the failures of runs, the
- * run store, the pipeline catalog and the requests that reach them. Each area keeps its own in one
- * module beside this one: `source-errors.ts`, `approval-errors.ts`, `deployment-errors.ts`,
- * `notification-errors.ts`, `config-errors.ts`; the CDK app's are in `lib/errors.ts`.
+ * run store, the pipeline catalog and the requests that reach them. Each area keeps its own in its
+ * folder's `errors.ts`: `sources/`, `approval/`, `deployment/`, `notification/`, `config/`; the CDK
+ * app's are in `lib/errors.ts`.
  */
 import { pipelineStackName } from './platform';
 import type { RunRecord } from './records';
 
 /**
  * Base class of stepline's domain errors. `name` is the class's name, which Lambda reports as the errorType and
- * Step Functions' Retry/Catch and the HTTP answers match (the bundles keep class names: lib/platform-functions.ts);
+ * Step Functions' Retry/Catch and the HTTP answers match (the bundles keep class names: lib/platform-function.ts);
  * a class whose error must carry another name declares it as its static `name`. `cause` is passed through.
  */
 export class SteplineError extends Error {

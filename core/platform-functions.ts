@@ -19,8 +19,8 @@ import {
   RESOURCE_PREFIX,
   runRuleName,
 } from './platform';
-import { runEventTrigger } from './source-events';
-import { executionEndedTrigger, type SourceTrigger } from './triggers';
+import { runEventTrigger } from './sources/source-events';
+import { executionEndedTrigger, type SourceTrigger } from './sources/triggers';
 
 /** The platform settings a function's environment may carry (lambdas/environment.ts HandlerPlatform). */
 export type PlatformSetting =
@@ -104,7 +104,7 @@ export type PlatformInvocation =
   | { readonly by: 'task'; readonly substitution: string }
   /**
    * By one rule of the platform's own (on the account's default bus or the platform's bus), asynchronously.
-   * `trigger` builds its pattern and input (core/triggers.ts) from ARNs of this account and Region.
+   * `trigger` builds its pattern and input (core/sources/triggers.ts) from ARNs of this account and Region.
    */
   | {
       readonly by: 'rule';

@@ -2,7 +2,7 @@
  * The data of stepline: every record the run store keeps and every event that moves a run forward.
  * Handlers, the store, the CDK app, the CLI and local mode all import these types; nothing redefines them.
  */
-import type { TrafficStep } from './deploy-config';
+import type { TrafficStep } from './deployment/config';
 
 /**
  * A run moves QUEUED → RUNNING → SUCCEEDED | FAILED, never backwards. A push that the pipeline's
@@ -180,7 +180,7 @@ export interface RunInput {
   readonly staging?: true;
 }
 
-/** A pipeline's notifications (core/config.ts), as its catalog entry carries them. */
+/** A pipeline's notifications (core/config/stepline-config.ts), as its catalog entry carries them. */
 export interface NotificationSettings {
   readonly on: { readonly failed: boolean; readonly fixed: boolean; readonly succeeded: boolean };
   readonly slack?: { readonly webhookUrlSecret: string };
@@ -242,7 +242,7 @@ export type ExecutionEndStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED
 
 /**
  * One push to one pipeline's source, whatever the source: the detail of the `SourceChanged` event on
- * the platform's bus (core/source-events.ts), and what the run starter takes. Fields a source does
+ * the platform's bus (core/sources/source-events.ts), and what the run starter takes. Fields a source does
  * not carry are absent: a CodeCommit event names no author, message or files (the starter reads them
  * from CodeCommit); a GitHub push carries them all.
  */
@@ -287,7 +287,7 @@ export type ProgressEvent =
   /** Sent on a schedule: catches up with executions whose status event was lost (delivered best effort). */
   | { readonly kind: 'sweep' };
 
-/** How the release gate judged a change (core/approval-policy.ts decides which, by the pipeline's rules). */
+/** How the release gate judged a change (core/approval/policy.ts decides which, by the pipeline's rules). */
 export const RISK_CLASSES = ['standard', 'normal', 'high'] as const;
 export type RiskClass = (typeof RISK_CLASSES)[number];
 
@@ -417,7 +417,7 @@ export interface AuditEvent {
 }
 
 /**
- * A release to Lambda after the gate (core/deployment.ts): IN_PROGRESS while traffic moves (PAUSED when an
+ * A release to Lambda after the gate (core/deployment/protocol.ts): IN_PROGRESS while traffic moves (PAUSED when an
  * operator holds it), then SUCCEEDED, or ROLLING_BACK → ROLLED_BACK; REFUSED when it could not start.
  */
 export type DeploymentStatus = 'IN_PROGRESS' | 'PAUSED' | 'ROLLING_BACK' | 'ROLLED_BACK' | 'SUCCEEDED' | 'REFUSED';

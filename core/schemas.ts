@@ -1,7 +1,7 @@
 /** Runtime validation of what crosses a boundary into a handler; each schema matches a type of records.ts. */
 import * as z from 'zod';
-import { approvalPolicySchema, type CallerNaming } from './approval-policy';
-import { deploySchema } from './deploy-config';
+import { approvalPolicySchema, type CallerNaming } from './approval/policy';
+import { deploySchema } from './deployment/config';
 import { InvalidRequestError } from './errors';
 import type { PipelineCatalogEntry } from './catalog';
 import type { ProgressEvent, RunEvent, SourceChanged } from './records';
@@ -49,7 +49,7 @@ export const sourceChangedSchema = z.object({
 }) satisfies z.ZodType<SourceChanged, unknown>;
 
 /**
- * What a CodeCommit pipeline's push rule hands the source-change publisher (core/triggers.ts
+ * What a CodeCommit pipeline's push rule hands the source-change publisher (core/sources/triggers.ts
  * `codeCommitTrigger`): a SourceChanged detail without the two fields a push may lack, and the push's
  * own detail, in which `oldCommitId` is absent when the push created the branch (`referenceCreated`)
  * and `callerUserArn` when CodeCommit does not name the caller.

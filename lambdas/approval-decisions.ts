@@ -3,7 +3,7 @@
  * The people's routes (Slack, email links, the CLI's approvals) are lambdas/decision-routes.ts's; here
  * the event is routed, the sweep run, and operators' deployment controls handed to the deploy function.
  */
-import { openApprovals, sweepApprovals } from '../core/approval-gate';
+import { openApprovals, sweepApprovals } from '../core/approval/gate';
 import { APPROVAL_ROUTES } from '../core/platform';
 import { decisionEventSchema, deploymentControlSchema, type DeploymentControl } from '../core/schemas';
 import { gateStoreDeps } from './approval-gate';

@@ -1,10 +1,10 @@
 /**
  * The release gate as the state machine calls it: "Assess release risk" opens the gate with its
- * change record (core/approval-gate.ts assessRelease); "Wait for release approval" keeps the task
+ * change record (core/approval/gate.ts assessRelease); "Wait for release approval" keeps the task
  * token and asks the approvers (awaitApproval). Deciding is the decision endpoint's
  * (lambdas/approval-decisions.ts), which alone may resume an execution.
  */
-import { assessRelease, awaitApproval, type AssessDeps, type AwaitDeps } from '../core/approval-gate';
+import { assessRelease, awaitApproval, type AssessDeps, type AwaitDeps } from '../core/approval/gate';
 import { gateRequestSchema, parseInput } from '../core/schemas';
 import { RunStore } from '../store/run-store';
 import { signedApprovalLinks } from './adapters/approval-links';

@@ -10,15 +10,15 @@
  *   each token works once and expires with the gate.
  * - `/cli/approvals…`: the CLI, IAM-authorized on AWS; the person is the caller's IAM identity.
  *
- * Deciding, recording and resuming are core/approval-gate.ts's; this maps requests and answers.
+ * Deciding, recording and resuming are core/approval/gate.ts's; this maps requests and answers.
  */
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import type * as z from 'zod';
-import { decide, openApprovals, publicView, type DecideDeps, type DecisionRequest } from '../core/approval-gate';
-import { slackApprovalMessage, SLACK_ACTIONS, SLACK_BLOCK_PREFIX } from '../core/approval-messages';
-import { confirmationPage, PAGE_HEADERS, resultPage } from '../core/approval-pages';
-import { approverOf, type Principal } from '../core/approval-policy';
-import { DecisionRefusedError } from '../core/approval-errors';
+import { decide, openApprovals, publicView, type DecideDeps, type DecisionRequest } from '../core/approval/gate';
+import { slackApprovalMessage, SLACK_ACTIONS, SLACK_BLOCK_PREFIX } from '../core/approval/messages';
+import { confirmationPage, PAGE_HEADERS, resultPage } from '../core/approval/pages';
+import { approverOf, type Principal } from '../core/approval/policy';
+import { DecisionRefusedError } from '../core/approval/errors';
 import { APPROVAL_ROUTES } from '../core/platform';
 import { OPEN_APPROVAL_STATUSES, type ApprovalRecord } from '../core/records';
 import { callerNamingSchema, cliDecisionSchema, slackBlockActionsSchema } from '../core/schemas';

@@ -1,10 +1,10 @@
 /**
  * A pipeline's release to Lambda: the state machine's deployment steps (start, release the new
  * version, shift traffic, check after each bake, promote, roll back), the push-driven rollback when one
- * of the deployment's alarms fires, and operators' controls. The protocol is core/deployment.ts's.
+ * of the deployment's alarms fires, and operators' controls. The protocol is core/deployment/protocol.ts's.
  */
-import { trafficSteps } from '../core/deploy-config';
-import { watchedAlarms } from '../core/deploy-alarms';
+import { trafficSteps } from '../core/deployment/config';
+import { watchedAlarms } from '../core/alarms/deployment-alarms';
 import {
   alarmFired,
   checkAfterBake,
@@ -18,12 +18,12 @@ import {
   shiftTraffic,
   startDeployment,
   type StepDeps,
-} from '../core/deployment';
+} from '../core/deployment/protocol';
 import {
   BuildArtifactMissingError,
   DeployTargetNotFoundError,
   StagingTargetNotFoundError,
-} from '../core/deployment-errors';
+} from '../core/deployment/errors';
 import { RunNotFoundError } from '../core/errors';
 import type { BuildInspector, Clock, PipelineCatalog, RunHistory, RunRepository } from '../core/ports';
 import type { RunRecord } from '../core/records';

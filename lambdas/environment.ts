@@ -25,7 +25,7 @@ import {
   SLACK_SIGNING_SECRET_NAME,
   SOURCE_BUS_NAME,
 } from '../core/platform';
-import { MissingEnvironmentVariableError } from '../core/config-errors';
+import { MissingEnvironmentVariableError } from '../core/config/errors';
 import type { Clock, NotificationSender, WaitLength } from '../core/ports';
 import type { RunRecord } from '../core/records';
 import { StsDeployRoles, type DeployRoles } from './adapters/deploy-roles';

@@ -1,10 +1,10 @@
 /**
  * The GitHub webhook endpoint (a Lambda function URL, payload format 2.0): verifies each delivery's
  * signature on the exact bytes received, then turns a push into SourceChanged events on the
- * platform's bus (core/github-webhook.ts). Answers within GitHub's 10 s: it only publishes.
+ * platform's bus (core/sources/github-webhook.ts). Answers within GitHub's 10 s: it only publishes.
  */
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
-import { receiveGitHubDelivery, type GitHubWebhookDeps } from '../core/github-webhook';
+import { receiveGitHubDelivery, type GitHubWebhookDeps } from '../core/sources/github-webhook';
 import { EventBridgeSourcePublisher } from './adapters/bus-publishers';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { CachedSecret } from './adapters/secrets';

@@ -1,9 +1,9 @@
 /**
  * The notifier: target of the platform bus's run-event rule (RunStarted, RunEnded). Records and
- * delivers the messages the run's pipeline asks for (core/notify.ts); what it could not deliver
+ * delivers the messages the run's pipeline asks for (core/notification/delivery.ts); what it could not deliver
  * makes it fail, so that Lambda retries the asynchronous invocation and then keeps it in the DLQ.
  */
-import { notify, type NotifyDeps } from '../core/notify';
+import { notify, type NotifyDeps } from '../core/notification/delivery';
 import { parseInput, runEventSchema } from '../core/schemas';
 import { RunStore } from '../store/run-store';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';

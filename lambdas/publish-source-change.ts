@@ -1,11 +1,11 @@
 /**
  * Target of each CodeCommit pipeline's push rule: puts the push, shaped by the rule's input transformer
- * (core/triggers.ts), on the platform's bus as a SourceChanged event, where the pipeline's run rule
+ * (core/sources/triggers.ts), on the platform's bus as a SourceChanged event, where the pipeline's run rule
  * picks it up.
  */
 import type { SourceEventPublisher } from '../core/ports';
 import { codeCommitPushSchema, parseInput } from '../core/schemas';
-import { sourceChangedFromPush } from '../core/triggers';
+import { sourceChangedFromPush } from '../core/sources/triggers';
 import { EventBridgeSourcePublisher } from './adapters/bus-publishers';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 

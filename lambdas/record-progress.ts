@@ -2,7 +2,7 @@
  * Records one step of a run (see ProgressEvent) in the run store: a Step Functions task of every
  * pipeline machine, and the target of the platform's execution status rule (a run's execution ended).
  */
-import { recordProgress, type ProgressDeps } from '../core/progress';
+import { recordProgress, type ProgressDeps } from '../core/runs/progress';
 import { parseInput, progressEventSchema } from '../core/schemas';
 import { RunStore } from '../store/run-store';
 import { CodeBuildInspector } from './adapters/build-inspector';

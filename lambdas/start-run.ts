@@ -1,6 +1,6 @@
 /** EventBridge target of each pipeline's rule on the platform's bus: starts a run for a SourceChanged event. */
 import { parseInput, sourceChangedSchema } from '../core/schemas';
-import { startRun, type StartRunDeps } from '../core/start-run';
+import { startRun, type StartRunDeps } from '../core/runs/start-run';
 import { CodeCommitReader } from './adapters/commit-reader';
 import { SfnExecutionStarter } from './adapters/execution-starter';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';

@@ -5,7 +5,7 @@
  */
 import { Validations, type App, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { SteplineConfig } from '../core/config';
+import type { SteplineConfig } from '../core/config/stepline-config';
 import { PLATFORM_STACK, pipelineStackName } from '../core/platform';
 import { PipelineStack } from './pipeline-stack';
 import { PlatformStack } from './platform-stack';

@@ -7,7 +7,13 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
-import { BUILD_STAGE, COMPUTE_TYPES, stageSpecs, type GitHubSource, type PipelineConfig } from '../core/config';
+import {
+  BUILD_STAGE,
+  COMPUTE_TYPES,
+  stageSpecs,
+  type GitHubSource,
+  type PipelineConfig,
+} from '../core/config/stepline-config';
 import { BUILD_ARTIFACT_NAME } from '../core/platform';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';

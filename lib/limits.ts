@@ -10,9 +10,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
-import { stageSpecs, stateMachineName } from '../core/config';
+import { stageSpecs, stateMachineName } from '../core/config/stepline-config';
 import { alarmRuleName, deployRoleName, pipelineStackName, pushRuleName } from '../core/platform';
-import { executionName } from '../core/naming';
+import { executionName } from '../core/runs/naming';
 import type { Stepline } from './app';
 import type { LimitProblem } from './errors';
 

@@ -7,7 +7,7 @@
  *   pipeline's target function, read its artifacts and read the alarms' states. The role trusts the deploy
  *   function's role by its fixed name (deployFunctionRoleName), so no reference crosses the stacks. Both
  *   names carry the Region: IAM names are account-wide, and each Region has its own platform.
- * - The deployment's alarms, as core/deploy-alarms.ts defines them (the same definitions local mode
+ * - The deployment's alarms, as core/alarms/deployment-alarms.ts defines them (the same definitions local mode
  *   evaluates), and the alarm rule `stepline-<pipeline>-alarms` on the default bus, which hands their
  *   ALARM state changes to the deploy function (its permission is the platform's, by rule name).
  * - With `createFunction`, the target function itself, with placeholder code, and its alias.
@@ -22,8 +22,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { alarmConfiguration, alarmRuleTrigger, deploymentAlarms, type DeploymentAlarm } from '../core/deploy-alarms';
-import type { CreateFunctionConfig, DeployConfig } from '../core/deploy-config';
+import {
+  alarmConfiguration,
+  alarmRuleTrigger,
+  deploymentAlarms,
+  type DeploymentAlarm,
+} from '../core/alarms/deployment-alarms';
+import type { CreateFunctionConfig, DeployConfig } from '../core/deployment/config';
 import { alarmRuleName, deployFunctionRoleName, deployRoleName } from '../core/platform';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';
@@ -79,7 +84,7 @@ const RUNTIMES: Readonly<Record<CreateFunctionConfig['runtime'], lambda.Runtime>
 };
 
 /**
- * What releasing a build to one function takes, through core/deployment.ts and
+ * What releasing a build to one function takes, through core/deployment/protocol.ts and
  * lambdas/adapters/lambda-deployer.ts: the artifact becomes the code (UpdateFunctionCode, then
  * GetFunctionConfiguration until Lambda has ended the update), a version is published (PublishVersion),
  * the pre-traffic or smoke check invokes it (InvokeFunction), traffic moves through the alias (GetAlias,
@@ -98,7 +103,7 @@ const RELEASE_ACTIONS = [
 export class PipelineDeployment extends Construct {
   /** `stepline-<pipeline>-deploy-<Region>`, assumed by the platform's deploy function only. */
   readonly role: ExplicitRole;
-  /** The deployment's own alarms by name (core/deploy-alarms.ts deploymentAlarms). */
+  /** The deployment's own alarms by name (core/alarms/deployment-alarms.ts deploymentAlarms). */
   readonly alarms: ReadonlyMap<string, cloudwatch.CfnAlarm>;
   /** On the default bus: the watched alarms going into ALARM, to the deploy function. */
   readonly alarmRule: events.Rule;
@@ -185,7 +190,7 @@ export class PipelineDeployment extends Construct {
   }
 }
 
-/** An alarm as CloudFormation takes it: the configuration core/deploy-alarms.ts defines, in CDK's casing. */
+/** An alarm as CloudFormation takes it: the configuration core/alarms/deployment-alarms.ts defines, in CDK's casing. */
 export function alarmProps(alarm: DeploymentAlarm): cloudwatch.CfnAlarmProps {
   const { Dimensions, ...fields } = alarmConfiguration(alarm);
   const { metric, definition } = alarm;

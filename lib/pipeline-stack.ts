@@ -10,7 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { catalogEntry, type PipelineConfig } from '../core/config';
+import { catalogEntry, type PipelineConfig } from '../core/config/stepline-config';
 import { PLATFORM_PARAMETERS, SOURCE_BUS_NAME, catalogParameterName } from '../core/platform';
 import {
   PLATFORM_FUNCTIONS,

@@ -13,8 +13,15 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { TASK_RESOURCES, isObject, taskResources, tasksOf, type StateEntry, type TaskResource } from '../core/asl';
-import { stateMachineName } from '../core/config';
+import {
+  TASK_RESOURCES,
+  isObject,
+  taskResources,
+  tasksOf,
+  type StateEntry,
+  type TaskResource,
+} from '../core/asl/states';
+import { stateMachineName } from '../core/config/stepline-config';
 import { UngrantableTaskError } from './errors';
 import { ExplicitRole } from './permissions';
 import type { TaskSubstitution } from '../core/platform-functions';

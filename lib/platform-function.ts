@@ -17,7 +17,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { NOTIFICATION_SECRET_PREFIX } from '../core/config';
+import { NOTIFICATION_SECRET_PREFIX } from '../core/config/stepline-config';
 import { CATALOG_PATH, ENV, RESOURCE_PREFIX, SOURCE_BUS_NAME, deployRoleName } from '../core/platform';
 import type {
   ArnOf,
@@ -211,7 +211,7 @@ export function platformFunction(
         break;
       case 'functionUrl':
         // Public by design: the caller (GitHub) cannot sign AWS requests. Each request is authenticated
-        // by its own signature before anything in it is read (core/github-webhook.ts).
+        // by its own signature before anything in it is read (core/sources/github-webhook.ts).
         url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
         break;
       case 'task': // the pipeline stacks' state machines (lib/pipeline-stack.ts)

@@ -24,7 +24,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { TASK_RESOURCES, tasksOf } from '../core/asl';
+import { TASK_RESOURCES, tasksOf } from '../core/asl/states';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
   APPROVAL_ROUTES,

@@ -1,6 +1,6 @@
 /**
  * Where pushes arrive on the platform: its own EventBridge bus, which carries one SourceChanged event
- * per push and pipeline (core/source-events.ts), with an archive so a lost window of pushes can be
+ * per push and pipeline (core/sources/source-events.ts), with an archive so a lost window of pushes can be
  * replayed (a replayed push finds the run it started: runs are named by delivery), and the secret
  * GitHub signs webhook deliveries with.
  */
@@ -9,7 +9,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { GITHUB_WEBHOOK_SECRET_NAME, SOURCE_BUS_NAME } from '../core/platform';
-import { SOURCE_CHANGED } from '../core/source-events';
+import { SOURCE_CHANGED } from '../core/sources/source-events';
 import { acknowledgeRule } from './nag';
 
 export interface SourceEventsProps {

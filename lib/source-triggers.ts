@@ -1,7 +1,7 @@
 /**
  * What starts a pipeline's runs. Every pipeline gets a run rule on the platform's bus that hands its
- * SourceChanged events (core/source-events.ts) to the run starter. A CodeCommit pipeline also gets a
- * push rule on the default bus, whose pattern and input come from core/triggers.ts (the very objects
+ * SourceChanged events (core/sources/source-events.ts) to the run starter. A CodeCommit pipeline also gets a
+ * push rule on the default bus, whose pattern and input come from core/sources/triggers.ts (the very objects
  * local mode matches with), handing its repository's pushes to the source-change publisher; GitHub
  * pushes reach the bus through the platform's webhook receiver. The rules are named
  * `stepline-<pipeline>-push` and `-run`: the platform lets rules of those names invoke its functions,
@@ -14,17 +14,17 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { EventPattern as CorePattern } from '../core/event-pattern';
-import { isCodeCommitPipeline, type PipelineConfig } from '../core/config';
+import type { EventPattern as CorePattern } from '../core/sources/event-pattern';
+import { isCodeCommitPipeline, type PipelineConfig } from '../core/config/stepline-config';
 import { pushRuleName, runRuleName } from '../core/platform';
-import { sourceChangedTrigger } from '../core/source-events';
+import { sourceChangedTrigger } from '../core/sources/source-events';
 import {
   codeCommitTrigger,
   isEventPath,
   type EventPath,
   type InputTemplate,
   type SourceTrigger,
-} from '../core/triggers';
+} from '../core/sources/triggers';
 import { InvalidPropError } from './errors';
 import { acknowledgeRule } from './nag';
 

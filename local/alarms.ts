@@ -1,6 +1,6 @@
 /**
- * Local mode's CloudWatch metric alarms: the deployment's alarms (core/deploy-alarms.ts) evaluated on the local
- * Lambda runtime's metrics with core/alarm-evaluator.ts, so that a canary that errors locally is rolled back as it
+ * Local mode's CloudWatch metric alarms: the deployment's alarms (core/alarms/deployment-alarms.ts) evaluated on the local
+ * Lambda runtime's metrics with core/alarms/evaluator.ts, so that a canary that errors locally is rolled back as it
  * would be on AWS. A state change is announced as CloudWatch announces it to EventBridge, and the states are read
  * through CloudWatch's own DescribeAlarms (`describeAlarmsOperation`), so the deploy handler's AlarmReader runs
  * unchanged against local mode.
@@ -16,9 +16,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { alarmDefinitionSchema, evaluateAlarm, type AlarmState } from '../core/alarm-evaluator';
-import { alarmConfiguration, type DeploymentAlarm } from '../core/deploy-alarms';
-import { UnknownAlarmsError } from '../core/deployment-errors';
+import { alarmDefinitionSchema, evaluateAlarm, type AlarmState } from '../core/alarms/evaluator';
+import { alarmConfiguration, type DeploymentAlarm } from '../core/alarms/deployment-alarms';
+import { UnknownAlarmsError } from '../core/deployment/errors';
 import type { AlarmSeen } from '../core/records';
 import { parseInput } from '../core/schemas';
 import { operation, type Operation } from './aws-endpoint';

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CallerNaming } from '../core/approval-policy';
+import type { CallerNaming } from '../core/approval/policy';
 import { APPROVAL_ROUTES } from '../core/platform';
 import { functionUrlEvent, type FunctionUrlRoute } from './aws-endpoint';
 import { LOCAL_ACCOUNT } from './constants';

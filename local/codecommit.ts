@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { CODECOMMIT_DETAIL_TYPE } from '../core/triggers';
+import { CODECOMMIT_DETAIL_TYPE } from '../core/sources/triggers';
 import { awsName, operation } from './aws-endpoint';
 import { serviceError } from './aws-errors';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';

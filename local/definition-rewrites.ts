@@ -3,8 +3,8 @@
  * it is done: a Task's `TimeoutSecondsPath` the executor cannot read (withStateInputTimeouts), and under a
  * time scale every Wait state that waits a number of seconds (withScaledWaits and its adapter).
  */
-import { statesOf } from '../core/asl';
-import { MAX_LOCAL_TIMEOUT_SECONDS } from '../core/asl-lint';
+import { statesOf } from '../core/asl/states';
+import { MAX_LOCAL_TIMEOUT_SECONDS } from '../core/asl/lint';
 import { taskError } from './aws-errors';
 import type { TaskAdapter } from './executions';
 import type { TimeScale } from './time-scale';

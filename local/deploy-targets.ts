@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PipelineConfig } from '../core/config';
+import type { PipelineConfig } from '../core/config/stepline-config';
 import type { LocalFunctions } from './functions/local-lambda';
 
 /**

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { matchesPattern, validatePattern } from '../core/event-pattern';
+import { matchesPattern, validatePattern } from '../core/sources/event-pattern';
 import { parseInput } from '../core/schemas';
-import { applyInputTemplate, type SourceTrigger } from '../core/triggers';
+import { applyInputTemplate, type SourceTrigger } from '../core/sources/triggers';
 import { awsName, operation } from './aws-endpoint';
 import { serviceError } from './aws-errors';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';

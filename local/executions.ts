@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXECUTION_STATUS_DETAIL_TYPE } from '../core/triggers';
+import { EXECUTION_STATUS_DETAIL_TYPE } from '../core/sources/triggers';
 import { busEvent } from './event-bus';
 
 export interface TaskContext {

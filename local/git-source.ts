@@ -8,7 +8,7 @@ import { chmod, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { PipelineConfig } from '../core/config';
+import type { PipelineConfig } from '../core/config/stepline-config';
 import type { Person } from '../core/records';
 
 const run = promisify(execFile);

@@ -11,8 +11,8 @@
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isCodeCommitPipeline, type PipelineConfig } from '../core/config';
-import { alarmRuleTrigger } from '../core/deploy-alarms';
+import { isCodeCommitPipeline, type PipelineConfig } from '../core/config/stepline-config';
+import { alarmRuleTrigger } from '../core/alarms/deployment-alarms';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
   CATALOG_PATH,
@@ -30,8 +30,8 @@ import {
   type PlatformInvocation,
 } from '../core/platform-functions';
 import type { Clock } from '../core/ports';
-import { sourceChangedTrigger } from '../core/source-events';
-import { codeCommitTrigger, type SourceTrigger } from '../core/triggers';
+import { sourceChangedTrigger } from '../core/sources/source-events';
+import { codeCommitTrigger, type SourceTrigger } from '../core/sources/triggers';
 import { ChannelSenders } from '../lambdas/adapters/notification-senders';
 import { SecretReader } from '../lambdas/adapters/secrets';
 import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';

@@ -2,7 +2,7 @@
  * What local mode does about a session that ended: a run that was active when it stopped has no
  * execution any more (aborted at a stop, lost with the process at a kill), so it is recorded as AWS
  * records a run whose execution ended without recording it — by the same core code
- * (core/progress.ts, recordUnfinishedRun): FAILED naming why (LocalModeStopped), its stages as the
+ * (core/runs/progress.ts, recordUnfinishedRun): FAILED naming why (LocalModeStopped), its stages as the
  * execution left them, its end announced on the platform bus (RunEnded, through the same publisher the
  * recorder uses). At a stop, and at the next start for a local mode that could not stop.
  *
@@ -14,7 +14,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SOURCE_BUS_NAME } from '../core/platform';
 import type { Clock } from '../core/ports';
-import { recordUnfinishedRun } from '../core/progress';
+import { recordUnfinishedRun } from '../core/runs/progress';
 import { EventBridgeRunEventPublisher } from '../lambdas/adapters/bus-publishers';
 import type { RunStore } from '../store/run-store';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants';

@@ -11,12 +11,12 @@
 import './polyfills';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { catalogEntry, stateMachineName, type PipelineConfig } from '../core/config';
+import { catalogEntry, stateMachineName, type PipelineConfig } from '../core/config/stepline-config';
 import { catalogParameterName } from '../core/platform';
 import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
-import { deploymentAlarms } from '../core/deploy-alarms';
-import type { StartRunResult } from '../core/start-run';
+import { deploymentAlarms } from '../core/alarms/deployment-alarms';
+import type { StartRunResult } from '../core/runs/start-run';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
 import type { RunStore } from '../store/run-store';
 import type { LocalAlarms } from './alarms';

@@ -7,8 +7,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { TASK_RESOURCES } from '../core/asl';
-import { stageSpecs, type PipelineConfig, type SteplineConfig } from '../core/config';
+import { TASK_RESOURCES } from '../core/asl/states';
+import { stageSpecs, type PipelineConfig, type SteplineConfig } from '../core/config/stepline-config';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
   GITHUB_WEBHOOK_SECRET_NAME,
@@ -16,7 +16,7 @@ import {
   SOURCE_BUS_NAME,
 } from '../core/platform';
 import type { Clock } from '../core/ports';
-import type { StartRunResult } from '../core/start-run';
+import type { StartRunResult } from '../core/runs/start-run';
 import { RunStore } from '../store/run-store';
 import {
   codeBuildSyncAdapter,

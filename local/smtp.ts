@@ -5,7 +5,7 @@
  * relay the machine trusts. AWS sends through SES; this exists only for local mode.
  */
 import { connect, type Socket } from 'node:net';
-import { DeliveryError } from '../core/notification-errors';
+import { DeliveryError } from '../core/notification/errors';
 
 export interface SmtpMessage {
   readonly from: string;

@@ -11,7 +11,7 @@ import './polyfills';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import * as z from 'zod';
-import { TASK_RESOURCES, scopeOf, taskResources } from '../core/asl';
+import { TASK_RESOURCES, scopeOf, taskResources } from '../core/asl/states';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
 import {
   SCALED_WAIT_RESOURCE,

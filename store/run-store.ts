@@ -364,7 +364,7 @@ export class RunStore
     return this.table.queryPartition<AuditEvent>(keys.run(runId).pk, keys.auditPrefix);
   }
 
-  // Deployments: one per run; both writers of the alias read it (core/deployment.ts).
+  // Deployments: one per run; both writers of the alias read it (core/deployment/protocol.ts).
 
   /** Records a run's deployment; when it exists (a retried Task), resolves with it unchanged. */
   async createDeployment(deployment: DeploymentRecord): Promise<DeploymentRecord> {

@@ -12,8 +12,8 @@ import {
   type CompositeAlarm,
   type MetricAlarm,
 } from '@aws-sdk/client-cloudwatch';
-import type { AlarmReader } from '../../core/deployment';
-import { UnknownAlarmsError } from '../../core/deployment-errors';
+import type { AlarmReader } from '../../core/deployment/protocol';
+import { UnknownAlarmsError } from '../../core/deployment/errors';
 import type { AlarmSeen } from '../../core/records';
 
 /** DescribeAlarms takes at most 100 alarm names, and answers at most 100 alarms a page. */

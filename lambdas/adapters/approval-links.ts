@@ -3,7 +3,7 @@
  * signed by the platform's link key (lambdas/adapters/decision-links.ts), bound to the run, the
  * approver and the decision, expiring with the gate. The task token never leaves the platform.
  */
-import type { ApprovalLinks } from '../../core/approval-messages';
+import type { ApprovalLinks } from '../../core/approval/messages';
 import { APPROVAL_ROUTES } from '../../core/platform';
 import type { ApprovalRecord } from '../../core/records';
 import { signDecisionLink, type LinkDecision } from './decision-links';

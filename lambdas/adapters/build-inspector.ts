@@ -8,7 +8,7 @@ import {
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BuildNotFoundError } from '../../core/errors';
 import type { BuildDetails, BuildInspector } from '../../core/ports';
-import { MAX_FAILED_TESTS } from '../../core/progress';
+import { MAX_FAILED_TESTS } from '../../core/runs/progress';
 import type { FailedTest, LogPointer, TestSummary } from '../../core/records';
 
 /** Reads builds, their test reports and their logs from CodeBuild and CloudWatch Logs. */

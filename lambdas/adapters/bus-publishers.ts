@@ -3,7 +3,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { BusEventsRefusedError } from '../../core/errors';
 import type { RunEventPublisher, SourceEventPublisher } from '../../core/ports';
 import type { RunEvent, SourceChanged } from '../../core/records';
-import { RUN_EVENTS, SOURCE_CHANGED } from '../../core/source-events';
+import { RUN_EVENTS, SOURCE_CHANGED } from '../../core/sources/source-events';
 
 /** PutEvents takes at most 10 entries per call. */
 const PUT_EVENTS_BATCH = 10;

@@ -9,8 +9,8 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import { DecisionLinkNotSignedError } from '../../core/approval-errors';
-import { EmptySigningKeyError } from '../../core/config-errors';
+import { DecisionLinkNotSignedError } from '../../core/approval/errors';
+import { EmptySigningKeyError } from '../../core/config/errors';
 
 export type LinkDecision = 'approve' | 'reject';
 

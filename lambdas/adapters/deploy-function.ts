@@ -9,7 +9,7 @@
  * matched here alone, by the name of the error class the deploy function throws.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { ControlRefusedError, DeployFunctionFailedError } from '../../core/deployment-errors';
+import { ControlRefusedError, DeployFunctionFailedError } from '../../core/deployment/errors';
 import type { DeploymentControl } from '../../core/schemas';
 
 /** The deployment's status after the control, or why the deploy function refused it. */

@@ -5,7 +5,7 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { CallerIdentityUnreadableError, DeployRoleCredentialsMissingError } from '../../core/deployment-errors';
+import { CallerIdentityUnreadableError, DeployRoleCredentialsMissingError } from '../../core/deployment/errors';
 import { deployRoleName } from '../../core/platform';
 import type { Clock } from '../../core/ports';
 

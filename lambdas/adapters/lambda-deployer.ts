@@ -13,8 +13,8 @@ import {
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FunctionDeployer } from '../../core/deployment';
-import { FunctionUpdateFailedError, FunctionUpdateTimedOutError } from '../../core/deployment-errors';
+import type { FunctionDeployer } from '../../core/deployment/protocol';
+import { FunctionUpdateFailedError, FunctionUpdateTimedOutError } from '../../core/deployment/errors';
 
 export interface LambdaDeployerOptions {
   /**

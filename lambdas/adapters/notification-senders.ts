@@ -4,8 +4,8 @@
  * per container and never logged: an error names the secret, never its value.
  */
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { DeliveryError } from '../../core/notification-errors';
-import type { CommitStatus } from '../../core/notifications';
+import { DeliveryError } from '../../core/notification/errors';
+import type { CommitStatus } from '../../core/notification/messages';
 import type { NotificationSender } from '../../core/ports';
 import type { NotificationRecord, NotificationSettings } from '../../core/records';
 import { forEmail, forGitHub } from '../../core/text';

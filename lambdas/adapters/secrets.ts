@@ -3,8 +3,8 @@
  * in use within SECRET_CACHE_MS), a failed read not cached, and the value never logged.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretValueMissingError } from '../../core/config-errors';
-import { DeliveryError } from '../../core/notification-errors';
+import { SecretValueMissingError } from '../../core/config/errors';
+import { DeliveryError } from '../../core/notification/errors';
 import type { Clock } from '../../core/ports';
 
 /** How long a container keeps a secret: a rotated secret is in use within this. */

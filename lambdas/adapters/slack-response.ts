@@ -2,7 +2,7 @@
  * Slack's `response_url`: where the decision endpoint replaces an approval message in place, or answers
  * the clicker alone. Only URLs the platform allows are followed, whatever a (signed) payload says.
  */
-import { SlackResponseFailedError, SlackResponseUrlRefusedError } from '../../core/approval-errors';
+import { SlackResponseFailedError, SlackResponseUrlRefusedError } from '../../core/approval/errors';
 
 /** Slack's response URLs, on AWS. */
 export const SLACK_RESPONSE_URLS = /^https:\/\/hooks\.slack\.com\//;

@@ -10,7 +10,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import { EmptySigningKeyError } from '../../core/config-errors';
+import { EmptySigningKeyError } from '../../core/config/errors';
 
 /** How far, in seconds, X-Slack-Request-Timestamp may be from now, in either direction. */
 export const SLACK_TIMESTAMP_TOLERANCE_SECONDS = 300;

@@ -1,12 +1,12 @@
 /**
  * Local CloudWatch metrics: the samples the local Lambda runtime publishes (namespace `AWS/Lambda`), kept in memory
- * so that local mode can evaluate a deployment's alarms on them with core/alarm-evaluator.ts, as CloudWatch would.
+ * so that local mode can evaluate a deployment's alarms on them with core/alarms/evaluator.ts, as CloudWatch would.
  *
  * A metric is identified as CloudWatch identifies it: namespace, name and the exact set of dimensions. A query for
  * `{FunctionName}` does not see the samples published under `{FunctionName, Resource}` — those are another metric.
  * Memory is bounded by time: samples older than the retention are dropped, and a metric with none left is forgotten.
  */
-import type { MetricSample } from '../../core/alarm-evaluator';
+import type { MetricSample } from '../../core/alarms/evaluator';
 
 export interface MetricDatum {
   readonly namespace: string;

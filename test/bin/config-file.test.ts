@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readConfigFile } from '../../bin/config-file';
-import { ConfigError } from '../../core/config-errors';
+import { ConfigError } from '../../core/config/errors';
 
 const ROOT = join(__dirname, '..', '..');
 

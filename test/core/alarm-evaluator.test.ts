@@ -7,7 +7,7 @@ import {
   type AlarmState,
   type MetricSample,
   type TreatMissingData,
-} from '../../core/alarm-evaluator';
+} from '../../core/alarms/evaluator';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -1,11 +1,11 @@
 /**
- * The release gate's rules (core/approval-gate.ts) as docs/governance.md states them, against the pure module: its
+ * The release gate's rules (core/approval/gate.ts) as docs/governance.md states them, against the pure module: its
  * ports are in-memory fakes that behave as the run store and Step Functions do (a Map per kind of item, the
  * gate's transitions from core/records.ts, one decision slot per person, an audit trail in append order).
  * The gate is opened and waited on by the product's own assessRelease and awaitApproval, so every record a
  * decision meets is one the gate wrote.
  */
-import { approvalPolicySchema, type ApprovalPolicyInput, type Principal } from '../../core/approval-policy';
+import { approvalPolicySchema, type ApprovalPolicyInput, type Principal } from '../../core/approval/policy';
 import {
   assessRelease,
   awaitApproval,
@@ -13,8 +13,8 @@ import {
   sweepApprovals,
   type DecideDeps,
   type DecisionRequest,
-} from '../../core/approval-gate';
-import { DecisionRefusedError } from '../../core/approval-errors';
+} from '../../core/approval/gate';
+import { DecisionRefusedError } from '../../core/approval/errors';
 import type { PipelineCatalogEntry } from '../../core/catalog';
 import { InvalidTransitionError } from '../../core/errors';
 import type {
@@ -242,7 +242,7 @@ const EVE = { name: 'Eve', email: 'eve@example.com' };
 
 const byEmail = (address: string): Principal => ({ kind: 'email', address });
 
-describe('the release gate (core/approval-gate.ts)', () => {
+describe('the release gate (core/approval/gate.ts)', () => {
   let store: MemoryStore;
   let tasks: MemoryTasks;
   let published: RunEvent[];

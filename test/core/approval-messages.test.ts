@@ -1,5 +1,5 @@
 /** What the gate's outcome line says for each way a gate ends (Slack, email and the CLI show it). */
-import { outcomeLine } from '../../core/approval-messages';
+import { outcomeLine } from '../../core/approval/messages';
 import type { ApprovalRecord } from '../../core/records';
 
 const gate: ApprovalRecord = {

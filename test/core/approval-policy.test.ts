@@ -1,5 +1,5 @@
-import { parseConfig } from '../../core/config';
-import type { ConfigError } from '../../core/config-errors';
+import { parseConfig } from '../../core/config/stepline-config';
+import type { ConfigError } from '../../core/config/errors';
 import {
   approvalPolicySchema,
   approverOf,
@@ -8,7 +8,7 @@ import {
   gateWarnings,
   notAnApproverMessage,
   type ApprovalPolicyInput,
-} from '../../core/approval-policy';
+} from '../../core/approval/policy';
 import type { ChangeRecord } from '../../core/records';
 
 const input: ApprovalPolicyInput = {

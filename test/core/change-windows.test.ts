@@ -10,7 +10,7 @@ import {
   weeklyFreezeSchema,
   type Freeze,
   type FreezeInForce,
-} from '../../core/change-windows';
+} from '../../core/approval/change-windows';
 
 const BERLIN = 'Europe/Berlin';
 

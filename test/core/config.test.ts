@@ -1,5 +1,5 @@
-import { parseConfig, projectName, pushFilters, stagePlan } from '../../core/config';
-import { ConfigError } from '../../core/config-errors';
+import { parseConfig, projectName, pushFilters, stagePlan } from '../../core/config/stepline-config';
+import { ConfigError } from '../../core/config/errors';
 import config from '../../stepline.config';
 
 const pipeline = {

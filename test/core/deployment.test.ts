@@ -17,13 +17,13 @@ import {
   startDeployment,
   type DeploymentDeps,
   type FunctionDeployer,
-} from '../../core/deployment';
+} from '../../core/deployment/protocol';
 import {
   ControlRefusedError,
   DeploymentHaltedError,
   FunctionUpdateFailedError,
   FunctionUpdateTimedOutError,
-} from '../../core/deployment-errors';
+} from '../../core/deployment/errors';
 import type { AlarmSeen } from '../../core/records';
 import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
 import { startLocalLambda, webWithTwoVersions, type LocalLambda } from '../support/local-lambda';

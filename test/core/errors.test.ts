@@ -4,14 +4,14 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as approvalErrors from '../../core/approval-errors';
-import { statesOf } from '../../core/asl';
-import * as configErrors from '../../core/config-errors';
+import * as approvalErrors from '../../core/approval/errors';
+import { statesOf } from '../../core/asl/states';
+import * as configErrors from '../../core/config/errors';
 import type { DeploymentRecord } from '../../core/records';
-import * as deploymentErrors from '../../core/deployment-errors';
+import * as deploymentErrors from '../../core/deployment/errors';
 import * as runErrors from '../../core/errors';
-import * as notificationErrors from '../../core/notification-errors';
-import * as sourceErrors from '../../core/source-errors';
+import * as notificationErrors from '../../core/notification/errors';
+import * as sourceErrors from '../../core/sources/errors';
 import * as libErrors from '../../lib/errors';
 import { queuedRun } from '../support/records';
 

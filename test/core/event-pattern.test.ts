@@ -1,8 +1,8 @@
-import { matchesPattern, validatePattern } from '../../core/event-pattern';
-import { EventPatternError } from '../../core/source-errors';
-import type { EventPattern } from '../../core/event-pattern';
-import { parseConfig, type CodeCommitPipeline } from '../../core/config';
-import { codeCommitTrigger } from '../../core/triggers';
+import { matchesPattern, validatePattern } from '../../core/sources/event-pattern';
+import { EventPatternError } from '../../core/sources/errors';
+import type { EventPattern } from '../../core/sources/event-pattern';
+import { parseConfig, type CodeCommitPipeline } from '../../core/config/stepline-config';
+import { codeCommitTrigger } from '../../core/sources/triggers';
 
 /** The EC2 sample event the EventBridge docs and event-ruler README use throughout. */
 const ec2Event = {

@@ -4,7 +4,7 @@ import {
   pathSkipReason,
   skipReason,
   type PushFilters,
-} from '../../core/filters';
+} from '../../core/sources/filters';
 
 describe('matchesRefPattern', () => {
   it.each([

@@ -1,4 +1,4 @@
-import { executionName } from '../../core/naming';
+import { executionName } from '../../core/runs/naming';
 
 describe('executionName', () => {
   const commit = '0123456789abcdef0123456789abcdef01234567';

@@ -8,7 +8,7 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { NotifyDeps } from '../../core/notify';
+import type { NotifyDeps } from '../../core/notification/delivery';
 import type { PipelineCatalogEntry } from '../../core/catalog';
 import type { NotificationSettings, RunRecord } from '../../core/records';
 import { ChannelSenders } from '../../lambdas/adapters/notification-senders';

@@ -1,6 +1,6 @@
 import type { BuildInspector } from '../../core/ports';
 import type { RunEvent } from '../../core/records';
-import { buildIdOfCause, recordProgress, recordUnfinishedRun, type ProgressDeps } from '../../core/progress';
+import { buildIdOfCause, recordProgress, recordUnfinishedRun, type ProgressDeps } from '../../core/runs/progress';
 import { queuedRun } from '../support/records';
 import { useRunStore } from '../support/store';
 

@@ -3,11 +3,11 @@
  * run store over dynalite: the lane's conditional writes are what keep runs one at a time.
  */
 import type { ExecutionStarter } from '../../core/ports';
-import { recordProgress, type ProgressDeps } from '../../core/progress';
+import { recordProgress, type ProgressDeps } from '../../core/runs/progress';
 import type { PipelineCatalogEntry } from '../../core/catalog';
 import type { ExecutionMode, SourceChanged } from '../../core/records';
-import { advanceLane } from '../../core/run-lanes';
-import { startRun, type StartRunDeps } from '../../core/start-run';
+import { advanceLane } from '../../core/runs/run-lanes';
+import { startRun, type StartRunDeps } from '../../core/runs/start-run';
 import { useRunStore } from '../support/store';
 
 const commit = (i: number) => i.toString(16).padStart(40, '0');

@@ -1,7 +1,7 @@
 import { CommitNotFoundError } from '../../core/errors';
 import type { ExecutionStarter } from '../../core/ports';
 import type { PipelineCatalogEntry } from '../../core/catalog';
-import { startRun, type StartRunDeps } from '../../core/start-run';
+import { startRun, type StartRunDeps } from '../../core/runs/start-run';
 import { createHandler } from '../../lambdas/start-run';
 import { useRunStore } from '../support/store';
 

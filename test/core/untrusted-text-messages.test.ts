@@ -4,9 +4,9 @@
  * the emails, the approval pages and the commit statuses — each built by the product's own builders.
  * Nothing of the change may survive as markup, mention, link or control sequence, and it must still read.
  */
-import { approvalOutcomeDrafts, approvalRequestDrafts, slackApprovalMessage } from '../../core/approval-messages';
-import { confirmationPage, resultPage } from '../../core/approval-pages';
-import { notificationsFor } from '../../core/notifications';
+import { approvalOutcomeDrafts, approvalRequestDrafts, slackApprovalMessage } from '../../core/approval/messages';
+import { confirmationPage, resultPage } from '../../core/approval/pages';
+import { notificationsFor } from '../../core/notification/messages';
 import type {
   ApprovalDecision,
   ApprovalRecord,

@@ -3,7 +3,7 @@
  * client: an alarm of a pipeline finds that pipeline's deployment among every active run, not only the
  * first page of them; a rollback after a failed Task records the failure's message.
  */
-import { FunctionUpdateFailedError } from '../../core/deployment-errors';
+import { FunctionUpdateFailedError } from '../../core/deployment/errors';
 import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
 import { createHandler } from '../../lambdas/deploy';
 import { queuedRun } from '../support/records';

@@ -1,11 +1,11 @@
 /**
- * The GitHub webhook receiver's handler (lambdas/github-webhook.ts over core/github-webhook.ts), fed
+ * The GitHub webhook receiver's handler (lambdas/github-webhook.ts over core/sources/github-webhook.ts), fed
  * real GitHub payloads as a function URL delivers them. The signature check is the real one; the
  * catalog and the bus are the ports' in-memory sides, so what is published can be read back.
  */
 import { createHmac } from 'node:crypto';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
-import { MAX_WEBHOOK_BODY_BYTES, type GitHubWebhookDeps } from '../../core/github-webhook';
+import { MAX_WEBHOOK_BODY_BYTES, type GitHubWebhookDeps } from '../../core/sources/github-webhook';
 import type { PipelineCatalogEntry } from '../../core/catalog';
 import type { SourceChanged } from '../../core/records';
 import { createHandler } from '../../lambdas/github-webhook';

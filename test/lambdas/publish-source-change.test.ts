@@ -1,12 +1,12 @@
 /**
  * A CodeCommit push through the path local mode gives it: the push rule's pattern and input transformer
- * (core/triggers.ts, on a LocalEventBus), then the source-change publisher's handler. The events are
+ * (core/sources/triggers.ts, on a LocalEventBus), then the source-change publisher's handler. The events are
  * CodeCommit's documented ones.
  */
-import { parseConfig, type CodeCommitPipeline } from '../../core/config';
+import { parseConfig, type CodeCommitPipeline } from '../../core/config/stepline-config';
 import type { SourceChanged } from '../../core/records';
-import { MissingEventPathError } from '../../core/source-errors';
-import { codeCommitTrigger, applyInputTemplate } from '../../core/triggers';
+import { MissingEventPathError } from '../../core/sources/errors';
+import { codeCommitTrigger, applyInputTemplate } from '../../core/sources/triggers';
 import { createHandler } from '../../lambdas/publish-source-change';
 import { LocalEventBus } from '../../local/event-bus';
 

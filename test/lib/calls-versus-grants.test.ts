@@ -15,7 +15,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import exampleConfig from '../../stepline.config';
-import { parseConfig, stageSpecs, stateMachineName, type PipelineConfig } from '../../core/config';
+import { parseConfig, stageSpecs, stateMachineName, type PipelineConfig } from '../../core/config/stepline-config';
 import { ENV, PLATFORM_PARAMETERS, buildArtifactKey, catalogParameterName } from '../../core/platform';
 import { StsDeployRoles } from '../../lambdas/adapters/deploy-roles';
 import { PLATFORM_FUNCTIONS, platformFunctionNames, type PlatformFunctionName } from '../../core/platform-functions';

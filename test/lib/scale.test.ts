@@ -6,7 +6,7 @@
 import { App, CfnResource, CfnWaitConditionHandle, Stack } from 'aws-cdk-lib';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parseConfig } from '../../core/config';
+import { parseConfig } from '../../core/config/stepline-config';
 import { buildStepline } from '../../lib/app';
 import { LIMITS, checkLimits, checkTemplateSizes } from '../../lib/limits';
 import { CDK_CONTEXT, synthesize, type Synthesized } from '../support/cdk';

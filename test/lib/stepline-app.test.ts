@@ -12,11 +12,17 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { parseConfig, projectName, pushFilters, stagePlan, type CodeCommitPipeline } from '../../core/config';
+import {
+  parseConfig,
+  projectName,
+  pushFilters,
+  stagePlan,
+  type CodeCommitPipeline,
+} from '../../core/config/stepline-config';
 import { BUILD_ARTIFACT_NAME, CATALOG_PATH, PLATFORM_PARAMETERS } from '../../core/platform';
 import { functionArnParameterName } from '../../core/platform-functions';
-import { runEventTrigger } from '../../core/source-events';
-import { codeCommitTrigger } from '../../core/triggers';
+import { runEventTrigger } from '../../core/sources/source-events';
+import { codeCommitTrigger } from '../../core/sources/triggers';
 import type { PipelineStack } from '../../lib/pipeline-stack';
 import { PipelineStateMachine } from '../../lib/pipeline-state-machine';
 import { INDEXES } from '../../store/schema';
@@ -538,7 +544,7 @@ describe('PlatformStack', () => {
     const rule = resourceOf(functions.runEventsRule).Properties;
     expect(rule).toMatchObject({
       EventBusName: ref(stack, stack.sources.bus.eventBusName),
-      // Run starts and ends, and the release gate's requests and decisions (core/source-events.ts).
+      // Run starts and ends, and the release gate's requests and decisions (core/sources/source-events.ts).
       EventPattern: runEventTrigger().pattern,
       Targets: [
         {

@@ -6,9 +6,9 @@
  */
 import { CloudWatchClient, DescribeAlarmsCommand, InvalidNextToken } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
-import { alarmRuleTrigger, deploymentAlarms, type DeploymentAlarm } from '../../core/deploy-alarms';
-import { deploySchema } from '../../core/deploy-config';
-import { UnknownAlarmsError } from '../../core/deployment-errors';
+import { alarmRuleTrigger, deploymentAlarms, type DeploymentAlarm } from '../../core/alarms/deployment-alarms';
+import { deploySchema } from '../../core/deployment/config';
+import { UnknownAlarmsError } from '../../core/deployment/errors';
 import { alarmRuleName } from '../../core/platform';
 import { CloudWatchAlarmReader } from '../../lambdas/adapters/alarm-reader';
 import { deployRequestSchema } from '../../core/schemas';

@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../core/config';
+import { parseConfig } from '../../core/config/stepline-config';
 import { approvalDecisionsDeps } from '../../lambdas/approval-decisions';
 import { awsPlatform } from '../../lambdas/environment';
 import { LocalRuntime } from '../../local/runtime';

@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../core/config';
+import { parseConfig } from '../../core/config/stepline-config';
 import type { RunRecord } from '../../core/records';
 import { LocalRuntime } from '../../local/runtime';
 import { buildspecs, demoPipeline, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';

@@ -18,9 +18,9 @@ import { InvalidRequestError } from '../../core/errors';
 import type { BuildRunner } from '../../local/codebuild';
 import { LocalBuildRunner } from '../../local/build-runner';
 import { codeCommitEvent, LocalRuntime, type DeliveryProblem } from '../../local/runtime';
-import { parseConfig } from '../../core/config';
+import { parseConfig } from '../../core/config/stepline-config';
 import { taskError } from '../../local/aws-errors';
-import { runEventTrigger } from '../../core/source-events';
+import { runEventTrigger } from '../../core/sources/source-events';
 import { buildspecs, demoPipeline, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 import { queuedRun } from '../support/records';
 

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { ControlRefusedError } from '../../core/deployment-errors';
+import { ControlRefusedError } from '../../core/deployment/errors';
 import { PLATFORM_FUNCTIONS } from '../../core/platform-functions';
 import type { DeploymentControl } from '../../core/schemas';
 import { controlDeployment } from '../../lambdas/adapters/deploy-function';

@@ -1,6 +1,6 @@
 /** Local mode's SMTP relay client against a relay on loopback that refuses, and one that is not there. */
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { DeliveryError } from '../../core/notification-errors';
+import { DeliveryError } from '../../core/notification/errors';
 import { sendThroughRelay } from '../../local/smtp';
 
 /** A relay that answers each command from `answers` (by its verb), 250 otherwise. */

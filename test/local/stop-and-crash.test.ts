@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../core/config';
+import { parseConfig } from '../../core/config/stepline-config';
 import type { RunningGroup } from '../../local/build-runner/process-registry';
 import { LocalRuntime } from '../../local/runtime';
 import { LocalModeBusyError } from '../../local/state-lock';

@@ -3,8 +3,8 @@
  * real, a gate's deadline is the real instant its shortened wait ends, Wait states (found by their type) and alarm
  * periods pass that many times sooner.
  */
-import { deploymentAlarms } from '../../core/deploy-alarms';
-import { deploySchema } from '../../core/deploy-config';
+import { deploymentAlarms } from '../../core/alarms/deployment-alarms';
+import { deploySchema } from '../../core/deployment/config';
 import { LocalAlarms } from '../../local/alarms';
 import { LocalMetrics } from '../../local/functions/metrics';
 import { LocalStepFunctions } from '../../local/step-functions';

@@ -11,8 +11,8 @@ import {
   tasksHaveTimeout,
   tasksRetryThrottling,
   uniqueStateNames,
-} from '../../core/asl-lint';
-import { TASK_RESOURCES } from '../../core/asl';
+} from '../../core/asl/lint';
+import { TASK_RESOURCES } from '../../core/asl/states';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../../statemachines';
 
 interface AslValidation {

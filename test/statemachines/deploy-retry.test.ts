@@ -4,8 +4,8 @@
  * update of the function in progress) and throttling of its API are retried; a failed code update is not, and
  * rolls back with its reason.
  */
-import { TASK_RESOURCES } from '../../core/asl';
-import { FunctionUpdateFailedError } from '../../core/deployment-errors';
+import { TASK_RESOURCES } from '../../core/asl/states';
+import { FunctionUpdateFailedError } from '../../core/deployment/errors';
 import { lambdaInvokeAdapter, lambdaInvokeWaitForTaskTokenAdapter } from '../../local/adapters';
 import { LocalStepFunctions } from '../../local/step-functions';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../../statemachines';

@@ -3,8 +3,8 @@
  * local/step-functions.ts) with recording adapters: each way a gate can end leads to the recording
  * state and the end the console shows.
  */
-import { TASK_RESOURCES, tasksOf } from '../../core/asl';
-import { GATE_HEARTBEAT_SECONDS, gateTimeoutSeconds } from '../../core/approval-gate';
+import { TASK_RESOURCES, tasksOf } from '../../core/asl/states';
+import { GATE_HEARTBEAT_SECONDS, gateTimeoutSeconds } from '../../core/approval/gate';
 import { lambdaInvokeWaitForTaskTokenAdapter } from '../../local/adapters';
 import { LocalStepFunctions, type TaskAdapter } from '../../local/step-functions';
 import { readFileSync } from 'node:fs';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import type { SteplineConfig } from '../../core/config';
+import type { SteplineConfig } from '../../core/config/stepline-config';
 import { buildStepline, type Stepline } from '../../lib/app';
 
 const ROOT = join(__dirname, '..', '..');

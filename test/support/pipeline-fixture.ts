@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, type PipelineConfig } from '../../core/config';
+import { parseConfig, type PipelineConfig } from '../../core/config/stepline-config';
 import { LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime';
 
 /** A JUnit report with `failures` failing cases out of `total`. */

@@ -2,7 +2,7 @@
  * The release gate's failures: the errors it fails its waiting Task with (the state machine's Catch matches
  * their names), a decision it refuses, and what stops its channels (signed links, Slack's response URLs).
  */
-import { SteplineError } from './errors';
+import { SteplineError } from '../errors';
 
 /**
  * The approvers rejected the release: the gate fails "Wait for release approval" with this error, which the

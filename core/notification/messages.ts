@@ -2,7 +2,7 @@
  * What stepline tells people about a run, decided from the run and stage records alone: whether a
  * run's end is worth a message (failed, fixed, succeeded), and the messages themselves — a Slack
  * Block Kit payload, an email in plain text and HTML, a GitHub commit status per stage. Pure: the
- * notifier (core/notify.ts) records and delivers them.
+ * notifier (core/notification/delivery.ts) records and delivers them.
  *
  * Commit messages, names, branches, test names, causes and log tails are text from a change
  * (core/text.ts): composed as plain text, each value one line, then rendered for each destination.
@@ -15,8 +15,8 @@ import type {
   RunRecord,
   StageRecord,
   StageStatus,
-} from './records';
-import { excerpt, firstLine, fitted, forEmail, forGitHub, forHtml, forSlack, oneLine } from './text';
+} from '../records';
+import { excerpt, firstLine, fitted, forEmail, forGitHub, forHtml, forSlack, oneLine } from '../text';
 
 export type NotificationKind = 'failed' | 'fixed' | 'succeeded' | 'rejected' | 'expired';
 

@@ -2,7 +2,7 @@
  * The failures of stepline's configuration: the config file a user writes, and what a deployed function
  * needs of its own configuration (its environment, its secrets).
  */
-import { SteplineError } from './errors';
+import { SteplineError } from '../errors';
 
 /** The config does not pass validation: each problem named by pipeline and field, and the file when there is one. */
 export class ConfigError extends SteplineError {

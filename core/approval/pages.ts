@@ -4,9 +4,9 @@
  * Pure HTML with no script; the endpoint sends them with a strict Content-Security-Policy. Text from
  * the change (and from the person deciding) is rendered as text by core/text.ts, never as markup.
  */
-import { summaryLines } from './approval-messages';
-import type { ApprovalRecord } from './records';
-import { forHtml } from './text';
+import { summaryLines } from './messages';
+import type { ApprovalRecord } from '../records';
+import { forHtml } from '../text';
 
 export interface ConfirmationPage {
   readonly approval: ApprovalRecord;

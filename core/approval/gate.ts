@@ -26,11 +26,11 @@ import {
   type ApprovalPolicy,
   type Approver,
   type Principal,
-} from './approval-policy';
-import { approvalOutcomeDrafts, approvalRequestDrafts, type Addressee, type ApprovalLinks } from './approval-messages';
-import { ApprovalExpiredError, ApprovalRejectedError, DecisionRefusedError } from './approval-errors';
-import type { PipelineCatalogEntry } from './catalog';
-import { InvalidTransitionError } from './errors';
+} from './policy';
+import { approvalOutcomeDrafts, approvalRequestDrafts, type Addressee, type ApprovalLinks } from './messages';
+import { ApprovalExpiredError, ApprovalRejectedError, DecisionRefusedError } from './errors';
+import type { PipelineCatalogEntry } from '../catalog';
+import { InvalidTransitionError } from '../errors';
 import type {
   ApprovalStore,
   Clock,
@@ -41,7 +41,7 @@ import type {
   RunHistory,
   RunRepository,
   TaskResumer,
-} from './ports';
+} from '../ports';
 import {
   OPEN_APPROVAL_STATUSES,
   type ApprovalDecision,
@@ -51,7 +51,7 @@ import {
   type ChangeCommit,
   type DecisionChannel,
   type RunRecord,
-} from './records';
+} from '../records';
 
 /** How many changed files the change record lists (the count is always kept). */
 export const MAX_CHANGE_FILES = 200;

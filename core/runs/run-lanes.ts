@@ -7,9 +7,9 @@
  * next call — a held lane whose run is still QUEUED is started again (StartExecution is idempotent
  * by name), a lane held by an ended run is freed, a waiting run that is no longer QUEUED is dropped.
  */
-import { InvalidTransitionError } from './errors';
-import type { Clock, ExecutionStarter, RunLanes, RunRepository } from './ports';
-import { ACTIVE_RUN_STATUSES, type ExecutionMode, type WaitingRun } from './records';
+import { InvalidTransitionError } from '../errors';
+import type { Clock, ExecutionStarter, RunLanes, RunRepository } from '../ports';
+import { ACTIVE_RUN_STATUSES, type ExecutionMode, type WaitingRun } from '../records';
 
 export interface LaneDeps {
   readonly runs: RunRepository;

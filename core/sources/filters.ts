@@ -4,7 +4,7 @@
  * they drop as a SKIPPED run with the reason, so no push is dropped silently.
  */
 
-import { globToRegExp } from './glob';
+import { globToRegExp } from '../glob';
 
 /** Markers that skip a run when the commit message carries one (case-insensitive), as most CI systems read them. */
 export const DEFAULT_SKIP_MARKERS = ['[skip ci]', '[ci skip]', '[no ci]', '[skip stepline]'] as const;

@@ -3,10 +3,10 @@
  * transformer that shapes what its target receives. The CDK app renders both onto an `events.Rule`;
  * local mode matches and transforms with the very same objects.
  */
-import type { CodeCommitPipeline } from './config';
+import type { CodeCommitPipeline } from '../config/stepline-config';
 import type { EventPattern } from './event-pattern';
-import type { SourceChanged } from './records';
-import { MissingEventPathError, UnsupportedInputPathError } from './source-errors';
+import type { SourceChanged } from '../records';
+import { MissingEventPathError, UnsupportedInputPathError } from './errors';
 
 /** A leaf of an input template: a value taken from the event by a JSONPath of plain field names. */
 export interface EventPath {
@@ -27,7 +27,7 @@ export const CODECOMMIT_DETAIL_TYPE = 'CodeCommit Repository State Change';
  * repository, shaped as a SourceChanged event's detail plus the push's own `detail` (CodeCommit's event
  * names no author, message or files: the starter reads them), for the source-change publisher to put on
  * the platform's bus (`sourceChangedFromPush`). The run starter applies the pipeline's filters
- * (core/filters.ts) and records the pushes they drop as SKIPPED, so a filtered push is never dropped
+ * (core/sources/filters.ts) and records the pushes they drop as SKIPPED, so a filtered push is never dropped
  * silently. `referenceCreated` is included so that the first push of a new branch runs too.
  *
  * Only paths every matched event has are mapped on their own. A `referenceCreated` event has no

@@ -5,7 +5,7 @@
  * Every rule walks every state, nested ones included (Map `ItemProcessor`/`Iterator`, Parallel
  * `Branches`).
  */
-import { isObject, objectsIn, scopeOf, scopesOf, statesOf, tasksOf, type JsonObject } from './asl';
+import { isObject, objectsIn, scopeOf, scopesOf, statesOf, tasksOf, type JsonObject } from './states';
 
 export interface AslFinding {
   /** The rule's name, as exported from this module (`tasksHaveTimeout`). */

@@ -4,13 +4,13 @@
  * names the pipeline and the field.
  */
 import * as z from 'zod';
-import { approvalPolicySchema } from './approval-policy';
-import { ConfigError } from './config-errors';
-import { deploySchema } from './deploy-config';
-import { DEFAULT_SKIP_MARKERS, type PushFilters } from './filters';
-import { RESOURCE_PREFIX } from './platform';
-import type { PipelineCatalogEntry } from './catalog';
-import type { RunInput } from './records';
+import { approvalPolicySchema } from '../approval/policy';
+import { ConfigError } from './errors';
+import { deploySchema } from '../deployment/config';
+import { DEFAULT_SKIP_MARKERS, type PushFilters } from '../sources/filters';
+import { RESOURCE_PREFIX } from '../platform';
+import type { PipelineCatalogEntry } from '../catalog';
+import type { RunInput } from '../records';
 
 const NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const nameOf = (what: string) =>

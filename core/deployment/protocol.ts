@@ -12,16 +12,16 @@
  * rollback's write and sees it; if it comes before, the rollback's update overwrites it. Either way the
  * alias ends on the old version with no extra weight.
  */
-import { DEFAULT_MAX_PAUSE_HOURS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS, type TrafficStep } from './deploy-config';
+import { DEFAULT_MAX_PAUSE_HOURS, MAX_HOLD_SECONDS, MIN_HOLD_SECONDS, type TrafficStep } from './config';
 import {
   ControlRefusedError,
   DeploymentHaltedError,
   DeploymentNotFoundError,
   DeploymentStepNotFoundError,
   StagingFailedError,
-} from './deployment-errors';
-import type { Clock, DeploymentStore } from './ports';
-import type { AlarmSeen, DeploymentRecord, DeploymentStatus, Intervention } from './records';
+} from './errors';
+import type { Clock, DeploymentStore } from '../ports';
+import type { AlarmSeen, DeploymentRecord, DeploymentStatus, Intervention } from '../records';
 
 /** The alias and its function as the deployment moves them (Lambda on AWS, local mode's runtime locally). */
 export interface FunctionDeployer {

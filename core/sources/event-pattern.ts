@@ -8,7 +8,7 @@
  * A pattern is compiled once into predicates; compiling is also validation, so an operator this
  * module does not understand is refused with its JSON path instead of silently never matching.
  */
-import { EventPatternError } from './source-errors';
+import { EventPatternError } from './errors';
 
 export type MatchValue = string | number | boolean | null;
 

@@ -1,11 +1,11 @@
 /**
  * The one event every source produces: `SourceChanged`, put on the platform's own EventBridge bus.
  * A CodeCommit push reaches it through the pipeline's push rule and the source-change publisher; a
- * GitHub push through the webhook receiver (core/github-webhook.ts). Each pipeline has one rule on
+ * GitHub push through the webhook receiver (core/sources/github-webhook.ts). Each pipeline has one rule on
  * the bus, matching its name, whose target is the run starter: what starts runs does not depend on
  * where the push came from.
  */
-import type { RunEvent } from './records';
+import type { RunEvent } from '../records';
 import type { SourceTrigger } from './triggers';
 
 /** The `source` and `detail-type` of every SourceChanged event. */

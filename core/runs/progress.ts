@@ -4,7 +4,7 @@
  * When a run ends — recorded by its state machine, or reported by the execution status rule however
  * the execution ended (aborted, timed out) — the pipeline's lane moves on to the next run.
  */
-import { closeExpiredGate } from './approval-gate';
+import { closeExpiredGate } from '../approval/gate';
 import type {
   ApprovalStore,
   BuildDetails,
@@ -15,7 +15,7 @@ import type {
   RunHistory,
   RunLanes,
   RunRepository,
-} from './ports';
+} from '../ports';
 import {
   ACTIVE_RUN_STATUSES,
   type ExecutionEndStatus,
@@ -27,9 +27,9 @@ import {
   type StageRecord,
   type TaskError,
   type TestSummary,
-} from './records';
+} from '../records';
 import { advanceLane, leaveLane, type LaneDeps } from './run-lanes';
-import { excerpt, plainText } from './text';
+import { excerpt, plainText } from '../text';
 
 export const LOG_TAIL_LINES = 30;
 /** How many failing test cases a stage record names: enough to act on, few enough for a message. */

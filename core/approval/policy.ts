@@ -17,8 +17,8 @@ import {
   timeZoneSchema,
   type FreezeInForce,
 } from './change-windows';
-import { globToRegExp } from './glob';
-import { RISK_CLASSES, type ChangeCommit, type ChangeRecord, type RiskClass } from './records';
+import { globToRegExp } from '../glob';
+import { RISK_CLASSES, type ChangeCommit, type ChangeRecord, type RiskClass } from '../records';
 
 const RISK_ORDER: Readonly<Record<RiskClass, number>> = { standard: 0, normal: 1, high: 2 };
 

@@ -4,13 +4,13 @@
  * that cannot run — its pipeline is not deployed, its commit does not exist — is recorded as a FAILED
  * run with the reason, never dropped: the push happened, and the store says why nothing ran.
  */
-import { SOURCE_CHANGED_LIMITS } from './schemas';
-import { CommitNotFoundError, RunAlreadyExistsError, SteplineError, UnknownPipelineError } from './errors';
-import { pathSkipReason, skipReason } from './filters';
+import { SOURCE_CHANGED_LIMITS } from '../schemas';
+import { CommitNotFoundError, RunAlreadyExistsError, SteplineError, UnknownPipelineError } from '../errors';
+import { pathSkipReason, skipReason } from '../sources/filters';
 import { executionName } from './naming';
-import type { Clock, CommitReader, ExecutionStarter, PipelineCatalog, RunLanes, RunRepository } from './ports';
+import type { Clock, CommitReader, ExecutionStarter, PipelineCatalog, RunLanes, RunRepository } from '../ports';
 import { admitRun, laneOrder } from './run-lanes';
-import type { Failure, Person, RunInput, RunRecord, SourceChanged } from './records';
+import type { Failure, Person, RunInput, RunRecord, SourceChanged } from '../records';
 
 export interface StartRunDeps {
   readonly catalog: PipelineCatalog;

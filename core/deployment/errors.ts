@@ -1,9 +1,9 @@
 /**
- * The failures of a release to Lambda (core/deployment.ts and the deploy function): a deployment that stopped
+ * The failures of a release to Lambda (core/deployment/protocol.ts and the deploy function): a deployment that stopped
  * moving, Lambda's refusals, an operator's control refused, what a deployment needs and does not find.
  */
-import type { DeploymentRecord, Intervention } from './records';
-import { SteplineError } from './errors';
+import type { DeploymentRecord, Intervention } from '../records';
+import { SteplineError } from '../errors';
 
 /** The deployment stopped moving traffic: rolled back, refused, or already done. */
 export class DeploymentHaltedError extends SteplineError {

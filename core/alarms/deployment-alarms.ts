@@ -4,10 +4,10 @@
  * their states. Each watches the target alias's traffic (dimension `Resource: <function>:<alias>`),
  * one-minute periods, a single breaching minute alarming: a canary is rolled back at the first bad minute.
  */
-import type { AlarmDefinition } from './alarm-evaluator';
-import type { DeployConfig } from './deploy-config';
-import { RESOURCE_PREFIX } from './platform';
-import type { SourceTrigger } from './triggers';
+import type { AlarmDefinition } from './evaluator';
+import type { DeployConfig } from '../deployment/config';
+import { RESOURCE_PREFIX } from '../platform';
+import type { SourceTrigger } from '../sources/triggers';
 
 export interface DeploymentAlarm {
   readonly name: string;

@@ -2,7 +2,7 @@
  * The failures of turning a push into a run's start: event patterns EventBridge would refuse, input templates
  * that do not fit their event, and names that cannot be derived from a push.
  */
-import { SteplineError } from './errors';
+import { SteplineError } from '../errors';
 
 /** An event pattern EventBridge would refuse, or this module cannot evaluate; `path` says where in it. */
 export class EventPatternError extends SteplineError {

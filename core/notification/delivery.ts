@@ -1,21 +1,28 @@
 /**
  * The notifier: a run event (RunStarted, RunEnded) becomes the messages its pipeline asks for
- * (core/notifications.ts), each recorded in the run's partition before it is sent, claimed with a
+ * (core/notification/messages.ts), each recorded in the run's partition before it is sent, claimed with a
  * conditional write before each attempt, and delivered with a few quick retries. What is not
  * delivered is left FAILED and the call fails, so that the caller (Lambda's retries of the
  * asynchronous invocation, then its dead-letter queue) tries again later; a delivered message is
  * never sent again. Nothing here writes to the run or its stages: a notification cannot fail a run.
  */
-import { DeliveryError, NotificationsUndeliveredError } from './notification-errors';
-import { notificationsFor, type RunLinks } from './notifications';
-import type { Clock, NotificationSender, NotificationStore, PipelineCatalog, RunHistory, RunRepository } from './ports';
+import { DeliveryError, NotificationsUndeliveredError } from './errors';
+import { notificationsFor, type RunLinks } from './messages';
+import type {
+  Clock,
+  NotificationSender,
+  NotificationStore,
+  PipelineCatalog,
+  RunHistory,
+  RunRepository,
+} from '../ports';
 import {
   ACTIVE_RUN_STATUSES,
   type NotificationRecord,
   type NotificationSettings,
   type RunEvent,
   type RunRecord,
-} from './records';
+} from '../records';
 
 export interface NotifyDeps {
   readonly catalog: PipelineCatalog;

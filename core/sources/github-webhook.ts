@@ -2,14 +2,14 @@
  * The GitHub webhook receiver: a delivery becomes one SourceChanged event per pipeline that follows
  * the pushed repository, or an answer that says why it becomes none. The signature is checked on the
  * exact bytes received before anything in them is read; GitHub never retries a failed delivery by
- * itself, and a manual redelivery keeps its `X-GitHub-Delivery`, which names the run (core/naming.ts),
+ * itself, and a manual redelivery keeps its `X-GitHub-Delivery`, which names the run (core/runs/naming.ts),
  * so a redelivery finds the run the first delivery started instead of starting another.
  */
 import * as z from 'zod';
-import type { CatalogListing, Clock, SourceEventPublisher } from './ports';
-import type { SourceChanged } from './records';
-import { SOURCE_CHANGED_LIMITS } from './schemas';
-import { excerpt } from './text';
+import type { CatalogListing, Clock, SourceEventPublisher } from '../ports';
+import type { SourceChanged } from '../records';
+import { SOURCE_CHANGED_LIMITS } from '../schemas';
+import { excerpt } from '../text';
 
 /**
  * The largest delivery accepted: 5 MiB. GitHub sends up to 25 MB; a Lambda function takes 6 MB

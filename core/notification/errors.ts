@@ -1,5 +1,5 @@
 /** The failures of notifying people of a run: a message not delivered, a run's notifications left undelivered. */
-import { SteplineError } from './errors';
+import { SteplineError } from '../errors';
 
 /** A notification was not delivered: whether trying again may help, and when. Never carries a secret. */
 export class DeliveryError extends SteplineError {

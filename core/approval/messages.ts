@@ -7,14 +7,14 @@
  * value one line, and rendered whole for each destination; the only links and controls in these
  * messages are stepline's own, and each request says where decisions are made.
  */
-import type { NotificationDraft } from './notifications';
+import type { NotificationDraft } from '../notification/messages';
 import {
   OPEN_APPROVAL_STATUSES,
   type ApprovalDecision,
   type ApprovalRecord,
   type NotificationSettings,
-} from './records';
-import { excerpt, firstLine, fitted, forEmail, forHtml, forSlack, oneLine } from './text';
+} from '../records';
+import { excerpt, firstLine, fitted, forEmail, forHtml, forSlack, oneLine } from '../text';
 
 /** Slack refuses a section's text over 3,000 characters, a header's over 150. */
 const SLACK_TEXT_MAX = 3000;

@@ -4,7 +4,7 @@
  * The event part lets a deliberate re-run of one commit get a new name while a duplicate
  * delivery (same event id) gets the same one.
  */
-import { InvalidExecutionNameError } from './source-errors';
+import { InvalidExecutionNameError } from '../sources/errors';
 
 const MAX_EXECUTION_NAME = 80;
 
