@@ -4,10 +4,11 @@
  * take on what. Both runtimes read this table and nothing else about a function:
  * - the CDK app (lib/) makes each function from its entry, its role from `grants` (resources named
  *   here by kind, turned into ARNs in one place), its environment from `settings`, and its
- *   invocations (rules, schedules, URL, the state machines' substitutions, the SSM parameter through
- *   which pipeline stacks find it) from `invokedBy`;
+ *   invocations (rules, each pipeline's rules in the pipeline stacks, schedules, URL, the state
+ *   machines' substitutions, the SSM parameter through which pipeline stacks find it) from `invokedBy`;
  * - local mode builds each handler from the same entry on the local platform and invokes it as
- *   `invokedBy` says (a rule on the local bus, a route on the local endpoint, a Task's ARN, a timer).
+ *   `invokedBy` says (a rule on the local bus, each pipeline's rules, a route on the local endpoint, a
+ *   Task's ARN, a timer).
  * Adding a function is its handler file (exporting `handlerOn`, lambdas/environment.ts) and one entry
  * here. Pure data: lib/ reads it without loading handler code.
  */
