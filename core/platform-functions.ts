@@ -4,10 +4,11 @@
  * take on what. Both runtimes read this table and nothing else about a function:
  * - the CDK app (lib/) makes each function from its entry, its role from `grants` (resources named
  *   here by kind, turned into ARNs in one place), its environment from `settings`, and its
- *   invocations (rules, schedules, URL, the state machines' substitutions, the SSM parameter through
- *   which pipeline stacks find it) from `invokedBy`;
+ *   invocations (rules, each pipeline's rules in the pipeline stacks, schedules, URL, the state
+ *   machines' substitutions, the SSM parameter through which pipeline stacks find it) from `invokedBy`;
  * - local mode builds each handler from the same entry on the local platform and invokes it as
- *   `invokedBy` says (a rule on the local bus, a route on the local endpoint, a Task's ARN, a timer).
+ *   `invokedBy` says (a rule on the local bus, each pipeline's rules, a route on the local endpoint, a
+ *   Task's ARN, a timer).
  * Adding a function is its handler file (exporting `handlerOn`, lambdas/environment.ts) and one entry
  * here. Pure data: lib/ reads it without loading handler code.
  */
@@ -19,8 +20,10 @@ import {
   RESOURCE_PREFIX,
   runRuleName,
 } from './platform';
-import { runEventTrigger } from './sources/source-events';
-import { executionEndedTrigger, type SourceTrigger } from './sources/triggers';
+import { alarmRuleTrigger } from './alarms/deployment-alarms';
+import { isCodeCommitPipeline, sourceOf, type PipelineConfig } from './config/stepline-config';
+import { runEventTrigger, sourceChangedTrigger } from './sources/source-events';
+import { codeCommitTrigger, executionEndedTrigger, type SourceTrigger } from './sources/triggers';
 
 /** The platform settings a function's environment may carry (lambdas/environment.ts HandlerPlatform). */
 export type PlatformSetting =
@@ -84,8 +87,16 @@ export interface PlatformGrant {
   readonly why?: string;
 }
 
-/** An ARN of this account and Region, as each runtime formats it (lib/: stack.formatArn; local: its constants). */
-export type ArnOf = (service: string, resource: string, name: string, separator?: ':' | '/') => string;
+/**
+ * An ARN of this account and Region, as each runtime formats it (lib/: stack.formatArn; local: its
+ * constants): `arn:<partition>:<service>:<region>:<account>:<resource><separator><name>`, or, without a
+ * `name`, `…:<resource>` for a service whose ARNs have no resource type (a CodeCommit repository:
+ * `arn:<partition>:codecommit:<region>:<account>:<repository>`).
+ */
+export type ArnOf = (service: string, resource: string, name?: string, separator?: ':' | '/') => string;
+
+/** The parts of a pipeline's stack on AWS a pipeline's rule may belong to. */
+export type PipelineStackPart = 'triggers' | 'deployment';
 
 /** The platform's functions, by the name both runtimes use for them. */
 export type PlatformFunctionName =
@@ -116,6 +127,7 @@ export type PlatformInvocation =
   /**
    * By one rule per pipeline, in the pipeline's stack, asynchronously; the platform grants invocation to
    * every rule of that reserved name (`ruleName('*')`), so no pipeline changes the platform's template.
+   * Both runtimes make each pipeline's rule from this alone: its name, bus, pattern and input.
    */
   | {
       readonly by: 'pipelineRules';
@@ -123,6 +135,19 @@ export type PlatformInvocation =
       readonly id: string;
       readonly bus: 'default' | 'platform';
       readonly ruleName: (pipeline: string) => string;
+      /**
+       * The pipeline's rule: its pattern and input (core/sources/triggers.ts) from ARNs of this account
+       * and Region, or `undefined` when the pipeline has no such rule.
+       */
+      readonly trigger: (pipeline: PipelineConfig, arnOf: ArnOf) => SourceTrigger | undefined;
+      readonly description: (pipeline: PipelineConfig) => string;
+      /**
+       * Where the rule is on AWS: the part of the pipeline's stack it belongs to (lib/pipeline-stack.ts:
+       * its source triggers, or its deployment, which exists only with `deploy`) and its construct id
+       * there. Its logical id derives from both: changing either replaces the rule, which its fixed name
+       * makes fail.
+       */
+      readonly construct: { readonly within: PipelineStackPart; readonly id: string };
     }
   /** By a schedule, asynchronously, with a fixed input. */
   | {
@@ -209,7 +234,22 @@ export const PLATFORM_FUNCTIONS = {
     description: "stepline: puts a CodeCommit push on the platform's bus",
     timeoutSeconds: 30,
     settings: ['sourceBusName'],
-    invokedBy: [{ by: 'pipelineRules', id: 'InvokedByPushRules', bus: 'default', ruleName: pushRuleName }],
+    invokedBy: [
+      {
+        by: 'pipelineRules',
+        id: 'InvokedByPushRules',
+        bus: 'default',
+        ruleName: pushRuleName,
+        // A CodeCommit pipeline's pushes; GitHub's reach the bus through the webhook receiver.
+        trigger: (pipeline, arnOf) =>
+          isCodeCommitPipeline(pipeline)
+            ? codeCommitTrigger(pipeline, arnOf('codecommit', pipeline.source.repository))
+            : undefined,
+        description: (pipeline) =>
+          `stepline: pushes to ${sourceOf(pipeline).repository} reach pipeline "${pipeline.name}", whose filters decide which run`,
+        construct: { within: 'triggers', id: 'PushRule' },
+      },
+    ],
     grants: [PUT_ON_SOURCE_BUS],
   },
   githubWebhook: {
@@ -238,7 +278,17 @@ export const PLATFORM_FUNCTIONS = {
     description: 'stepline: starts a pipeline run for a source event',
     timeoutSeconds: 30,
     settings: ['catalogPath'],
-    invokedBy: [{ by: 'pipelineRules', id: 'InvokedByRunRules', bus: 'platform', ruleName: runRuleName }],
+    invokedBy: [
+      {
+        by: 'pipelineRules',
+        id: 'InvokedByRunRules',
+        bus: 'platform',
+        ruleName: runRuleName,
+        trigger: (pipeline) => sourceChangedTrigger(pipeline.name),
+        description: (pipeline) => `stepline: SourceChanged events of pipeline "${pipeline.name}" start its runs`,
+        construct: { within: 'triggers', id: 'RunRule' },
+      },
+    ],
     grants: [
       // RunStore.createRun (a conditional PutItem, GetItem when the condition's old item is not returned)
       // and the lanes: enqueue (PutItem), waiting (Query), dequeue (DeleteItem), acquire and release and
@@ -367,7 +417,17 @@ export const PLATFORM_FUNCTIONS = {
     settings: ['catalogPath'],
     invokedBy: [
       { by: 'task', substitution: 'DeployFunctionArn' },
-      { by: 'pipelineRules', id: 'InvokedByAlarmRules', bus: 'default', ruleName: alarmRuleName },
+      {
+        by: 'pipelineRules',
+        id: 'InvokedByAlarmRules',
+        bus: 'default',
+        ruleName: alarmRuleName,
+        // The state changes of a deploying pipeline's alarms (core/alarms/deployment-alarms.ts).
+        trigger: (pipeline) => (pipeline.deploy ? alarmRuleTrigger(pipeline.name, pipeline.deploy) : undefined),
+        description: (pipeline) =>
+          `stepline: an alarm guarding pipeline "${pipeline.name}"'s deployments went into ALARM; the deploy function rolls back`,
+        construct: { within: 'deployment', id: 'AlarmRule' },
+      },
       { by: 'function', caller: 'approvalDecisions' },
     ],
     // The pipelines' deploy roles trust it by this name.
@@ -473,6 +533,18 @@ export function taskFunctions(): readonly {
   return platformFunctionNames().flatMap((name) =>
     PLATFORM_FUNCTIONS[name].invokedBy.flatMap((invocation: PlatformInvocation) =>
       invocation.by === 'task' ? [{ substitution: invocation.substitution as TaskSubstitution, name }] : [],
+    ),
+  );
+}
+
+/** Every declared per-pipeline rule, with the function it invokes, in declaration order. */
+export function pipelineRuleInvocations(): readonly {
+  readonly name: PlatformFunctionName;
+  readonly invocation: Extract<PlatformInvocation, { by: 'pipelineRules' }>;
+}[] {
+  return platformFunctionNames().flatMap((name) =>
+    PLATFORM_FUNCTIONS[name].invokedBy.flatMap((invocation: PlatformInvocation) =>
+      invocation.by === 'pipelineRules' ? [{ name, invocation }] : [],
     ),
   );
 }

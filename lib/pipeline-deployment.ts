@@ -8,59 +8,35 @@
  *   function's role by its fixed name (deployFunctionRoleName), so no reference crosses the stacks. Both
  *   names carry the Region: IAM names are account-wide, and each Region has its own platform.
  * - The deployment's alarms, as core/alarms/deployment-alarms.ts defines them (the same definitions local mode
- *   evaluates), and the alarm rule `stepline-<pipeline>-alarms` on the default bus, which hands their
- *   ALARM state changes to the deploy function (its permission is the platform's, by rule name).
+ *   evaluates). The alarm rule `stepline-<pipeline>-alarms` on the default bus, which hands their ALARM
+ *   state changes to the deploy function, is declared with that function (core/platform-functions.ts)
+ *   and made in this construct by lib/pipeline-stack.ts, as every pipeline rule is.
  * - With `createFunction`, the target function itself, with placeholder code, and its alias.
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  alarmConfiguration,
-  alarmRuleTrigger,
-  deploymentAlarms,
-  type DeploymentAlarm,
-} from '../core/alarms/deployment-alarms';
+import { alarmConfiguration, deploymentAlarms, type DeploymentAlarm } from '../core/alarms/deployment-alarms';
 import type { CreateFunctionConfig, DeployConfig } from '../core/deployment/config';
-import { alarmRuleName, deployFunctionRoleName, deployRoleName } from '../core/platform';
+import { deployFunctionRoleName, deployRoleName } from '../core/platform';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';
 import { allowFunctionBasics } from './platform-function';
-import { triggerRule } from './source-triggers';
 
 export interface PipelineDeploymentProps {
   /** The pipeline's name (config `name`). */
   readonly pipeline: string;
   /** The pipeline's `deploy` section, as `parseConfig` returned it. */
   readonly deploy: DeployConfig;
-  /**
-   * The platform's deploy function, the alarm rule's target. Its permission for the rule is the
-   * platform's (by rule name): import it with `skipPermissions: true`.
-   */
-  readonly deployFunction: lambda.IFunction;
   /** The bucket the build stage uploads its artifacts to, under `<pipeline>/`: the code a release deploys. */
   readonly artifactBucket: s3.IBucket;
   /** The platform key that encrypts the artifacts. */
   readonly encryptionKey: kms.IKey;
-  /** Where the alarm rule's events go that could not be delivered to the deploy function. */
-  readonly deadLetterQueue: sqs.IQueue;
-  /**
-   * How often EventBridge retries delivering an alarm event to the deploy function.
-   * @default 4
-   */
-  readonly retryAttempts?: number;
-  /**
-   * How long EventBridge keeps retrying an alarm event before it goes to the dead-letter queue.
-   * @default Duration.hours(2)
-   */
-  readonly maxEventAge?: Duration;
   /**
    * Retention of the created target function's log group (with `createFunction`).
    * @default logs.RetentionDays.THREE_MONTHS
@@ -105,8 +81,6 @@ export class PipelineDeployment extends Construct {
   readonly role: ExplicitRole;
   /** The deployment's own alarms by name (core/alarms/deployment-alarms.ts deploymentAlarms). */
   readonly alarms: ReadonlyMap<string, cloudwatch.CfnAlarm>;
-  /** On the default bus: the watched alarms going into ALARM, to the deploy function. */
-  readonly alarmRule: events.Rule;
   /** The target function and its alias, when the config has stepline create them. */
   readonly target?: DeploymentTarget;
 
@@ -175,14 +149,6 @@ export class PipelineDeployment extends Construct {
       alarms.set(alarm.name, new cloudwatch.CfnAlarm(this, `Alarm-${alarm.metric.metricName}`, alarmProps(alarm)));
     }
     this.alarms = alarms;
-
-    this.alarmRule = triggerRule(this, 'AlarmRule', alarmRuleTrigger(pipeline, deploy), props.deployFunction, {
-      ruleName: alarmRuleName(pipeline),
-      description: `stepline: an alarm guarding pipeline "${pipeline}"'s deployments went into ALARM; the deploy function rolls back`,
-      deadLetterQueue: props.deadLetterQueue,
-      retryAttempts: props.retryAttempts,
-      maxEventAge: props.maxEventAge,
-    });
 
     if (deploy.createFunction) {
       this.target = createTarget(this, pipeline, deploy, deploy.createFunction, props.logRetention);

@@ -20,7 +20,6 @@ import type { Construct } from 'constructs';
 import { NOTIFICATION_SECRET_PREFIX } from '../core/config/stepline-config';
 import { CATALOG_PATH, ENV, RESOURCE_PREFIX, SOURCE_BUS_NAME, deployRoleName } from '../core/platform';
 import type {
-  ArnOf,
   PlatformFunctionDeclaration,
   PlatformInvocation,
   PlatformResource,
@@ -29,7 +28,7 @@ import type {
 import { INDEXES } from '../store/schema';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';
-import { triggerRule } from './source-triggers';
+import { stackArnOf, triggerRule } from './source-triggers';
 
 /** The project's root, which declared entries are relative to. */
 const PROJECT_ROOT = join(__dirname, '..');
@@ -169,7 +168,7 @@ export function platformFunction(
       case 'rule':
         rules.set(
           invocation.id,
-          triggerRule(scope, invocation.id, invocation.trigger(arnOf(stack)), fn, {
+          triggerRule(scope, invocation.id, invocation.trigger(stackArnOf(stack)), fn, {
             ...(invocation.bus === 'platform' ? { eventBus: context.sourceBus } : {}),
             description: invocation.description,
             deadLetterQueue: context.deadLetterQueue,
@@ -226,17 +225,6 @@ export function platformFunction(
 
 /** The invocations by which EventBridge invokes a function asynchronously (Lambda retries, then the DLQ). */
 const ASYNCHRONOUS: ReadonlySet<PlatformInvocation['by']> = new Set(['rule', 'pipelineRules', 'schedule']);
-
-/** ARNs of this stack's account and Region, as the declaration's triggers ask for them. */
-function arnOf(stack: Stack): ArnOf {
-  return (service, resource, name, separator = '/') =>
-    stack.formatArn({
-      service,
-      resource,
-      resourceName: name,
-      arnFormat: separator === ':' ? ArnFormat.COLON_RESOURCE_NAME : ArnFormat.SLASH_RESOURCE_NAME,
-    });
-}
 
 /** What a declared resource kind is on AWS: the one place a grant's `on` becomes ARNs. */
 export function resourceArns(stack: Stack, kind: PlatformResource, context: PlatformFunctionContext): string[] {

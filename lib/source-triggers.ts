@@ -1,51 +1,29 @@
 /**
- * What starts a pipeline's runs. Every pipeline gets a run rule on the platform's bus that hands its
- * SourceChanged events (core/sources/source-events.ts) to the run starter. A CodeCommit pipeline also gets a
- * push rule on the default bus, whose pattern and input come from core/sources/triggers.ts (the very objects
- * local mode matches with), handing its repository's pushes to the source-change publisher; GitHub
- * pushes reach the bus through the platform's webhook receiver. The rules are named
- * `stepline-<pipeline>-push` and `-run`: the platform lets rules of those names invoke its functions,
- * so their resource policies do not grow with the pipelines.
+ * A pipeline's rules on AWS: each one the declaration of the function it invokes gives
+ * (core/platform-functions.ts, `pipelineRules`), made here from its trigger (core/sources/triggers.ts: the
+ * very pattern and input local mode matches with) in the part of the pipeline's stack it belongs to
+ * (lib/pipeline-stack.ts). A pipeline's source triggers are its run rule on the platform's bus, which hands
+ * its SourceChanged events (core/sources/source-events.ts) to the run starter, and for a CodeCommit
+ * pipeline its push rule on the default bus, which hands its repository's pushes to the source-change
+ * publisher (GitHub pushes reach the bus through the platform's webhook receiver). The rules are named
+ * `stepline-<pipeline>-push`, `-run` (and `-alarms`, the deployment's): the platform lets rules of those
+ * names invoke its functions, so their resource policies do not grow with the pipelines. What EventBridge
+ * cannot deliver to any of them goes to the one dead-letter queue here.
  */
-import { Duration } from 'aws-cdk-lib';
-import type * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import { ArnFormat, Duration, type Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { ArnOf } from '../core/platform-functions';
 import type { EventPattern as CorePattern } from '../core/sources/event-pattern';
-import { isCodeCommitPipeline, type PipelineConfig } from '../core/config/stepline-config';
-import { pushRuleName, runRuleName } from '../core/platform';
-import { sourceChangedTrigger } from '../core/sources/source-events';
-import {
-  codeCommitTrigger,
-  isEventPath,
-  type EventPath,
-  type InputTemplate,
-  type SourceTrigger,
-} from '../core/sources/triggers';
-import { InvalidPropError } from './errors';
+import { isEventPath, type EventPath, type InputTemplate, type SourceTrigger } from '../core/sources/triggers';
 import { acknowledgeRule } from './nag';
 
 export interface SourceTriggersProps {
-  readonly pipeline: PipelineConfig;
-  /** The platform's bus, where the pipeline's run rule lives. */
-  readonly sourceBus: events.IEventBus;
   /**
-   * The run starter (lambdas/start-run.ts), the run rule's target. Its permission for the rule is
-   * the platform's (by rule name): import it with `skipPermissions: true`.
-   */
-  readonly startRun: lambda.IFunction;
-  /**
-   * The source-change publisher (lambdas/publish-source-change.ts), the push rule's target, asked
-   * for only when the pipeline has one (a CodeCommit source). Import it with `skipPermissions: true`.
-   */
-  readonly publishSourceChange: () => lambda.IFunction;
-  /** The pipeline's CodeCommit repository; required for a CodeCommit source. */
-  readonly repository?: codecommit.IRepository;
-  /**
-   * How often EventBridge retries delivering an event to a target.
+   * How often EventBridge retries delivering an event to a pipeline rule's target.
    * @default 4
    */
   readonly retryAttempts?: number;
@@ -57,16 +35,15 @@ export interface SourceTriggersProps {
 }
 
 export class SourceTriggers extends Construct {
-  /** On the platform's bus: the pipeline's SourceChanged events to the run starter. */
-  readonly runRule: events.Rule;
-  /** On the default bus: a CodeCommit pipeline's pushes to the publisher; undefined for GitHub pipelines. */
-  readonly pushRule?: events.Rule;
-  /** Events EventBridge could not deliver to either target, kept for 14 days. */
+  /** Events EventBridge could not deliver to a pipeline rule's target, kept for 14 days. */
   readonly deadLetterQueue: sqs.Queue;
 
-  constructor(scope: Construct, id: string, props: SourceTriggersProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: SourceTriggersProps = {},
+  ) {
     super(scope, id);
-    const { pipeline } = props;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -77,46 +54,41 @@ export class SourceTriggers extends Construct {
       'SQS3',
       "This queue is itself a dead-letter queue: the pipeline's rules' target DLQ, which holds the events their targets could not take. A DLQ of a DLQ would only move them again.",
     );
-    const rule = (
-      id: string,
-      ruleName: string,
-      trigger: SourceTrigger,
-      target: lambda.IFunction,
-      description: string,
-      eventBus?: events.IEventBus,
-    ) =>
-      triggerRule(this, id, trigger, target, {
-        ruleName,
-        eventBus,
-        description,
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: props.retryAttempts,
-        maxEventAge: props.maxEventAge,
-      });
-
-    this.runRule = rule(
-      'RunRule',
-      runRuleName(pipeline.name),
-      sourceChangedTrigger(pipeline.name),
-      props.startRun,
-      `stepline: SourceChanged events of pipeline "${pipeline.name}" start its runs`,
-      props.sourceBus,
-    );
-    if (!isCodeCommitPipeline(pipeline)) return;
-    if (!props.repository) {
-      throw new InvalidPropError(
-        'repository',
-        `SourceTriggers: pipeline "${pipeline.name}" has a codecommit source but no repository prop`,
-      );
-    }
-    this.pushRule = rule(
-      'PushRule',
-      pushRuleName(pipeline.name),
-      codeCommitTrigger(pipeline, props.repository.repositoryArn),
-      props.publishSourceChange(),
-      `stepline: pushes to ${pipeline.source.repository} reach pipeline "${pipeline.name}", whose filters decide which run`,
-    );
   }
+
+  /**
+   * One of the pipeline's rules, `id` in `scope` (this construct, or another part of the pipeline's
+   * stack), its undeliverable events to this dead-letter queue.
+   */
+  addRule(
+    scope: Construct,
+    id: string,
+    trigger: SourceTrigger,
+    target: lambda.IFunction,
+    options: { readonly ruleName: string; readonly description: string; readonly eventBus?: events.IEventBus },
+  ): events.Rule {
+    return triggerRule(scope, id, trigger, target, {
+      ...options,
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: this.props.retryAttempts,
+      maxEventAge: this.props.maxEventAge,
+    });
+  }
+}
+
+/**
+ * ARNs of a stack's account and Region, as the declaration's triggers ask for them; without a name,
+ * `arn:<partition>:<service>:<region>:<account>:<resource>` (what `Repository.fromRepositoryName` makes
+ * of a CodeCommit repository's name).
+ */
+export function stackArnOf(stack: Stack): ArnOf {
+  return (service, resource, name, separator = '/') =>
+    stack.formatArn({
+      service,
+      resource,
+      resourceName: name,
+      arnFormat: separator === ':' ? ArnFormat.COLON_RESOURCE_NAME : ArnFormat.SLASH_RESOURCE_NAME,
+    });
 }
 
 /**

@@ -8,11 +8,11 @@ import * as z from 'zod';
 import { CODECOMMIT_DETAIL_TYPE } from '../core/sources/triggers';
 import { awsName, operation } from './aws-endpoint';
 import { serviceError } from './aws-errors';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
+import { LOCAL_ACCOUNT, localArnOf } from './constants';
 import { busEvent } from './event-bus';
 import { LocalGitSource, type RefUpdate } from './git-source';
 
-export const repositoryArn = (name: string) => `arn:aws:codecommit:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+export const repositoryArn = (name: string) => localArnOf('codecommit', name);
 
 /** The event CodeCommit puts on EventBridge for a ref update. */
 export function codeCommitEvent(update: RefUpdate, time = new Date(), id: string = randomUUID()) {

@@ -11,46 +11,34 @@
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isCodeCommitPipeline, type PipelineConfig } from '../core/config/stepline-config';
-import { alarmRuleTrigger } from '../core/alarms/deployment-alarms';
+import type { PipelineConfig } from '../core/config/stepline-config';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
   CATALOG_PATH,
   GITHUB_WEBHOOK_SECRET_NAME,
   SLACK_SIGNING_SECRET_NAME,
   SOURCE_BUS_NAME,
-  alarmRuleName,
-  pushRuleName,
-  runRuleName,
 } from '../core/platform';
 import {
   PLATFORM_FUNCTIONS,
-  type ArnOf,
+  pipelineRuleInvocations,
   type PlatformFunctionName,
   type PlatformInvocation,
 } from '../core/platform-functions';
 import type { Clock } from '../core/ports';
-import { sourceChangedTrigger } from '../core/sources/source-events';
-import { codeCommitTrigger, type SourceTrigger } from '../core/sources/triggers';
 import { ChannelSenders } from '../lambdas/adapters/notification-senders';
 import { SecretReader } from '../lambdas/adapters/secrets';
 import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
 import type { LocalFunction } from './adapters';
 import { decisionRoutes, SLACK_RESPONSE_ROUTE } from './approvals';
 import { functionUrlEvent, type FunctionUrlRoute } from './aws-endpoint';
-import { repositoryArn } from './codecommit';
-import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME, localArnOf } from './constants';
 import type { LocalEventBus } from './event-bus';
-import { localRepositoryName } from './git-source';
 import { LocalSenders, localSecret, type LocalOutbox } from './outbox';
 import type { TimeScale } from './time-scale';
 
 /** The project's root, which the declaration's entries are relative to. */
 const ROOT = resolve(__dirname, '..');
-
-/** An ARN of local mode's account and Region, as the declaration's triggers ask for one. */
-export const localArnOf: ArnOf = (service, resource, name, separator = ':') =>
-  `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource}${separator}${name}`;
 
 /** A platform function's ARN in local mode, by its local name. */
 export const localFunctionArn = (localName: string) => localArnOf('lambda', 'function', localName);
@@ -184,26 +172,6 @@ export interface LocalPlatformFunctionsOptions {
 }
 
 /**
- * The rules a pipeline's stack makes for a platform function, by the reserved rule name the declaration
- * gives: the push rule of a CodeCommit pipeline, the run rule of every pipeline, the alarm rule of a
- * deploying one. `undefined`: the pipeline has no such rule.
- */
-const PIPELINE_TRIGGERS = new Map<
-  (pipeline: string) => string,
-  (pipeline: PipelineConfig) => SourceTrigger | undefined
->([
-  [
-    pushRuleName,
-    (pipeline) =>
-      isCodeCommitPipeline(pipeline)
-        ? codeCommitTrigger(pipeline, repositoryArn(localRepositoryName(pipeline)))
-        : undefined,
-  ],
-  [runRuleName, (pipeline) => sourceChangedTrigger(pipeline.name)],
-  [alarmRuleName, (pipeline) => (pipeline.deploy ? alarmRuleTrigger(pipeline.name, pipeline.deploy) : undefined)],
-]);
-
-/**
  * Lambda retries a function error of an asynchronous invocation twice, "with a one-minute wait between
  * the first two attempts, and two minutes between the second and third attempts" ("How Lambda handles
  * errors and retries with asynchronous invocation",
@@ -317,11 +285,9 @@ export class LocalPlatformFunctions {
         target: (input) => this.invokeAsync(name, input),
       });
     }
-    for (const { name, invocation } of invocationsOf('pipelineRules')) {
-      const triggerOf = PIPELINE_TRIGGERS.get(invocation.ruleName);
-      if (!triggerOf) throw new Error(`local mode has no trigger for the rules ${invocation.ruleName('*')}`);
+    for (const { name, invocation } of pipelineRuleInvocations()) {
       for (const pipeline of this.options.pipelines) {
-        const trigger = triggerOf(pipeline);
+        const trigger = invocation.trigger(pipeline, localArnOf);
         if (!trigger) continue;
         this.options.buses[invocation.bus].addRule({
           name: invocation.ruleName(pipeline.name),

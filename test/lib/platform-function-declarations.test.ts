@@ -3,22 +3,27 @@
  * its role holds exactly the declared actions (beyond its logs, traces and, when EventBridge invokes
  * it, its dead-letter queue), its environment exactly the declared settings and the table's name, its
  * timeout the declared one, and each declared invocation is there. Read from the synthesized platform
- * stack against the declaration itself.
+ * stack against the declaration itself; a pipeline's stack holds exactly the rules its functions'
+ * `pipelineRules` declarations give it.
  */
 import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { CATALOG_PATH, ENV, PLATFORM_STACK } from '../../core/platform';
+import { parseConfig } from '../../core/config/stepline-config';
+import { CATALOG_PATH, ENV, PLATFORM_STACK, SOURCE_BUS_NAME, pipelineStackName } from '../../core/platform';
 import {
   PLATFORM_FUNCTIONS,
   functionArnParameterName,
   functionsPipelinesInvoke,
+  pipelineRuleInvocations,
   platformFunctionNames,
   taskFunctions,
   type PlatformFunctionDeclaration,
   type PlatformFunctionName,
 } from '../../core/platform-functions';
 import type { MadePlatformFunction } from '../../lib/platform-function';
+import { PipelineStack } from '../../lib/pipeline-stack';
 import { PlatformStack } from '../../lib/platform-stack';
+import { stackArnOf, toTargetInput } from '../../lib/source-triggers';
 import { CDK_CONTEXT, statementsOfRole, type Resource, type Template } from '../support/cdk';
 
 let stack: PlatformStack;
@@ -179,5 +184,81 @@ describe('the SSM parameters through which pipeline stacks find the functions', 
       { substitution: 'DeployFunctionArn', name: 'deploy' },
       { substitution: 'ApprovalGateFunctionArn', name: 'approvalGate' },
     ]);
+  });
+});
+
+describe("a pipeline's rules are the ones its functions' declarations give it", () => {
+  const [orders, web] = parseConfig({
+    pipelines: [
+      {
+        name: 'orders',
+        source: { type: 'codecommit', repository: 'orders-repo', branch: 'main' },
+        build: { buildspec: 'buildspecs/build.yml' },
+        deploy: { function: 'orders-api' },
+      },
+      {
+        name: 'web',
+        source: {
+          type: 'github',
+          owner: 'acme',
+          repo: 'web',
+          branch: 'main',
+          connectionArn:
+            'arn:aws:codeconnections:eu-west-1:111122223333:connection/0b8e3c4a-1d2f-4e5a-9b6c-7d8e9f0a1b2c',
+        },
+        build: { buildspec: 'buildspecs/build.yml' },
+      },
+    ],
+  }).pipelines;
+
+  test.each([
+    // A CodeCommit pipeline with `deploy`: its push rule, its run rule and its alarm rule.
+    { pipeline: orders!, ruleCount: 3 },
+    // A GitHub pipeline without `deploy`: its run rule alone.
+    { pipeline: web!, ruleCount: 1 },
+  ])('$pipeline.name: exactly the declared rules, by name, bus, pattern, input, target', ({ pipeline, ruleCount }) => {
+    const app = new App({ context: CDK_CONTEXT });
+    const pipelineStack = new PipelineStack(app, pipelineStackName(pipeline.name), { pipeline });
+    const pipelineTemplate = app.synth().getStackByName(pipelineStack.stackName).template as Template;
+    const declaredRules = pipelineRuleInvocations().flatMap(({ name, invocation }) => {
+      const trigger = invocation.trigger(pipeline, stackArnOf(pipelineStack));
+      return trigger ? [{ name, invocation, trigger, ruleName: invocation.ruleName(pipeline.name) }] : [];
+    });
+    expect(declaredRules).toHaveLength(ruleCount);
+    const rules = Object.values(pipelineTemplate.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(rules.map((r) => r.Properties.Name).sort()).toEqual(declaredRules.map(({ ruleName }) => ruleName).sort());
+
+    for (const { name, invocation, trigger, ruleName } of declaredRules) {
+      const made = pipelineStack.rules.get(ruleName)!;
+      const rule = pipelineTemplate.Resources[logicalId(made)]!.Properties;
+      expect(rule.Name).toBe(ruleName);
+      expect(rule.EventBusName).toEqual(invocation.bus === 'platform' ? SOURCE_BUS_NAME : undefined);
+      expect(rule.EventPattern).toEqual(pipelineStack.resolve(trigger.pattern));
+      expect(rule.Description).toBe(invocation.description(pipeline));
+      const [target] = rule.Targets as Record<string, unknown>[];
+      // The declared function, by the parameter its ARN is published under.
+      const [parameter] = Object.entries(pipelineTemplate.Parameters ?? {}).find(
+        ([, p]) => p.Default === functionArnParameterName(name),
+      )!;
+      expect(target!.Arn).toEqual({ Ref: parameter });
+      const input = pipelineStack.resolve(toTargetInput(trigger.input).bind(made)) as {
+        inputPath?: string;
+        inputPathsMap?: Record<string, string>;
+        inputTemplate?: string;
+      };
+      if (input.inputPath !== undefined) expect(target!.InputPath).toBe(input.inputPath);
+      else
+        expect(target!.InputTransformer).toEqual({
+          InputPathsMap: input.inputPathsMap,
+          InputTemplate: input.inputTemplate,
+        });
+    }
+    // The push rule's repository ARN, formatted from the declaration, is the build's repository's.
+    if (pipelineStack.builds.repository) {
+      const push = declaredRules.find(({ name }) => name === 'publishSourceChange')!;
+      expect(pipelineStack.resolve(push.trigger.pattern.resources)).toEqual([
+        pipelineStack.resolve(pipelineStack.builds.repository.repositoryArn),
+      ]);
+    }
   });
 });

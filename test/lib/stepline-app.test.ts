@@ -19,7 +19,7 @@ import {
   stagePlan,
   type CodeCommitPipeline,
 } from '../../core/config/stepline-config';
-import { BUILD_ARTIFACT_NAME, CATALOG_PATH, PLATFORM_PARAMETERS } from '../../core/platform';
+import { BUILD_ARTIFACT_NAME, CATALOG_PATH, PLATFORM_PARAMETERS, pushRuleName, runRuleName } from '../../core/platform';
 import { functionArnParameterName } from '../../core/platform-functions';
 import { runEventTrigger } from '../../core/sources/source-events';
 import { codeCommitTrigger } from '../../core/sources/triggers';
@@ -965,7 +965,7 @@ describe('PipelineStack', () => {
     const stack = pipeline('hello-service');
     const repository = stack.builds.repository!;
     const trigger = codeCommitTrigger(hello, repository.repositoryArn);
-    const rule = resourceOf(stack.triggers.pushRule!).Properties;
+    const rule = resourceOf(stack.rules.get(pushRuleName('hello-service'))!).Properties;
     expect(rule.Name).toBe('stepline-hello-service-push');
     expect(rule.EventBusName).toBeUndefined();
     expect(rule.EventPattern).toEqual(stack.resolve(trigger.pattern));
@@ -1019,7 +1019,7 @@ describe('PipelineStack', () => {
   test("the run rule: on the platform's bus, the pipeline's SourceChanged events, their detail to the starter", () => {
     for (const name of ['hello-service', 'web']) {
       const stack = pipeline(name);
-      const rule = resourceOf(stack.triggers.runRule).Properties;
+      const rule = resourceOf(stack.rules.get(runRuleName(name))!).Properties;
       expect(rule).toMatchObject({
         Name: `stepline-${name}-run`,
         EventBusName: 'stepline',
@@ -1038,7 +1038,7 @@ describe('PipelineStack', () => {
 
   test('a GitHub pipeline gets no push rule: its pushes come through the webhook receiver', () => {
     const stack = pipeline('web');
-    expect(stack.triggers.pushRule).toBeUndefined();
+    expect(stack.rules.has(pushRuleName('web'))).toBe(false);
     const rules = Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Events::Rule');
     expect(rules.map((r) => r.Properties.Name)).toEqual(['stepline-web-run']);
   });

@@ -6,10 +6,11 @@
  */
 import { CloudWatchClient, DescribeAlarmsCommand, InvalidNextToken } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
-import { alarmRuleTrigger, deploymentAlarms, type DeploymentAlarm } from '../../core/alarms/deployment-alarms';
+import { deploymentAlarms, type DeploymentAlarm } from '../../core/alarms/deployment-alarms';
+import { parseConfig } from '../../core/config/stepline-config';
 import { deploySchema } from '../../core/deployment/config';
 import { UnknownAlarmsError } from '../../core/deployment/errors';
-import { alarmRuleName } from '../../core/platform';
+import { pipelineRuleInvocations } from '../../core/platform-functions';
 import { CloudWatchAlarmReader } from '../../lambdas/adapters/alarm-reader';
 import { deployRequestSchema } from '../../core/schemas';
 import {
@@ -19,7 +20,7 @@ import {
   type AlarmStateChangeEvent,
 } from '../../local/alarms';
 import { startLocalEndpoint, type LocalEndpoint } from '../../local/aws-endpoint';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localArnOf } from '../../local/constants';
 import { LocalEventBus } from '../../local/event-bus';
 import { LocalMetrics } from '../../local/functions/metrics';
 
@@ -55,12 +56,23 @@ describe('local CloudWatch alarms', () => {
     announced = [];
     delivered = [];
     const bus = new LocalEventBus();
-    const deploy = deploySchema.parse({ function: 'web' });
-    // The pipeline's alarm rule as local mode (local/runtime.ts) and the CDK app (lib/pipeline-deployment.ts) make
-    // it: alarmRuleTrigger's pattern and input template, on the default bus.
+    const [pipeline] = parseConfig({
+      pipelines: [
+        {
+          name: 'web',
+          source: { type: 'codecommit', repository: 'web', branch: 'main' },
+          build: { buildspec: 'buildspecs/build.yml' },
+          deploy: { function: 'web' },
+        },
+      ],
+    }).pipelines;
+    const deploy = pipeline!.deploy!;
+    // The pipeline's alarm rule as local mode (local/platform-functions.ts) and the CDK app (lib/pipeline-stack.ts)
+    // make it: the deploy function's declared pipeline rule, on the default bus.
+    const [alarmRule] = pipelineRuleInvocations().filter(({ name }) => name === 'deploy');
     bus.addRule({
-      name: alarmRuleName('web'),
-      ...alarmRuleTrigger('web', deploy),
+      name: alarmRule!.invocation.ruleName('web'),
+      ...alarmRule!.invocation.trigger(pipeline!, localArnOf)!,
       target: async (input) => delivered.push(input),
     });
     alarms = new LocalAlarms({
