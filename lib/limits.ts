@@ -11,7 +11,7 @@ import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
 import { stageSpecs, stateMachineName } from '../core/config/stepline-config';
-import { alarmRuleName, deployRoleName, pipelineStackName, pushRuleName } from '../core/platform';
+import { deployRoleName, pipelineStackName } from '../core/platform';
 import { executionName } from '../core/runs/naming';
 import type { Stepline } from './app';
 import type { LimitProblem } from './errors';
@@ -116,13 +116,11 @@ export function checkLimits(stepline: Stepline): LimitProblem[] {
       ['stack name', pipelineStackName(name), LIMITS.stackName],
       ['state machine name', stateMachineName(name), LIMITS.stateMachineName],
       ['execution name', executionName(name, '0'.repeat(40), 'event'), LIMITS.executionName],
-      ['push rule name', pushRuleName(name), LIMITS.ruleName],
+      // Every rule the pipeline's stack holds, as its functions' declarations give them.
+      ...[...stack.rules.keys()].map((rule): [string, string, number] => [`rule name ${rule}`, rule, LIMITS.ruleName]),
       ['execution log group name', logGroupName, LIMITS.logGroupName],
       ...(stack.pipeline.deploy
-        ? ([
-            ['alarm rule name', alarmRuleName(name), LIMITS.ruleName],
-            ['deploy role name', deployRoleName(name, regionOf(stack)), LIMITS.roleName],
-          ] as [string, string, number][])
+        ? ([['deploy role name', deployRoleName(name, regionOf(stack)), LIMITS.roleName]] as [string, string, number][])
         : []),
       ...stageSpecs(stack.pipeline).map((s): [string, string, number] => [
         `project name of stage "${s.name}"`,
