@@ -32,6 +32,9 @@ export async function endInterruptedDeployments(
     for (const runId of runIds) {
       const before = await deps.store.getDeployment(runId);
       if (!before || !['IN_PROGRESS', 'PAUSED', 'ROLLING_BACK'].includes(before.status)) continue;
+      // A target local mode no longer stands up (its pipeline left the config) has no traffic to speak of: its
+      // record is left as it is rather than local mode refusing to start.
+      if (!(await serves(protocol.deployer, before))) continue;
       const after = await rollBackAbandoned(runId, RELEASE_INTERRUPTED, protocol);
       if (after) ended.push(after);
     }
@@ -39,4 +42,15 @@ export async function endInterruptedDeployments(
     lambda.destroy();
   }
   return ended;
+}
+
+/** Whether local Lambda serves the deployment's alias now. */
+async function serves(deployer: LambdaDeployer, deployment: DeploymentRecord): Promise<boolean> {
+  try {
+    await deployer.aliasVersions(deployment.function, deployment.alias);
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFoundException') return false;
+    throw error;
+  }
 }

@@ -26,6 +26,10 @@ const policy = {
   classes: { normal: { approvals: 1 } },
 };
 const notifications = { email: { from: 'ci@example.com', to: ['team@example.com'] } };
+/** A build whose artifact is a working handler. */
+const build = `version: 0.2\nphases:\n  build:\n    commands:\n      - mkdir -p dist\n      - ${JSON.stringify(`echo 'exports.handler = async () => ({ ok: true });' > dist/index.js`)}\nartifacts:\n  files:\n    - '**/*'\n  base-directory: dist\n`;
+/** A canary whose one step bakes long enough to be interrupted. */
+const deploy = { function: 'hello', strategy: { type: 'canary', steps: [50], bakeSeconds: 300 } };
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -177,11 +181,7 @@ describe('killing local mode with kill -9, and starting it again', () => {
   });
 
   it('a crash while traffic is split: the run is FAILED, its deployment rolled back, saying where all traffic is', async () => {
-    const build = `version: 0.2\nphases:\n  build:\n    commands:\n      - mkdir -p dist\n      - ${JSON.stringify(`echo 'exports.handler = async () => ({ ok: true });' > dist/index.js`)}\nartifacts:\n  files:\n    - '**/*'\n  base-directory: dist\n`;
-    const localMode = await startLocalMode(
-      { deploy: { function: 'hello', strategy: { type: 'canary', steps: [50], bakeSeconds: 300 } } },
-      { ...passingSeed, 'build.yml': build },
-    );
+    const localMode = await startLocalMode({ deploy }, { ...passingSeed, 'build.yml': build });
     // Half the traffic on the new version, baking.
     const { runId } = await localMode.reached(
       'the first traffic step',
@@ -208,6 +208,31 @@ describe('killing local mode with kill -9, and starting it again', () => {
         const invoked = await runtime.lambdas.invoke('hello', 'live', {});
         expect(invoked).toMatchObject({ executedVersion: '1', payload: { statusCode: 503 } });
       }
+    } finally {
+      await runtime.close();
+    }
+  });
+  it('a stop (Ctrl-C) while traffic is split ends the deployment too: rolled back to the version before it', async () => {
+    const config = parseConfig({ pipelines: [{ ...demoPipeline(), deploy }] });
+    const seedDir = join(dir, 'seed');
+    await mkdir(seedDir);
+    for (const [name, content] of Object.entries({ ...passingSeed, 'build.yml': build }))
+      await writeFile(join(seedDir, name), content);
+    let runtime = await LocalRuntime.start({ config, stateDir, persistStore: true });
+    const [started] = await runtime.runsStartedFor(await runtime.pushSeed(config.pipelines[0]!, seedDir, 'change'));
+    const runId = started!.runId;
+    for (let i = 0; i < 1200 && (await runtime.store.getDeployment(runId))?.step !== 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(runtime.lambdas.getAlias('hello', 'live').routingConfig?.additionalVersionWeights).toEqual({ '2': 0.5 });
+    await runtime.close();
+
+    runtime = await LocalRuntime.start({ config, stateDir, persistStore: true });
+    try {
+      expect(await runtime.store.getRun(runId)).toMatchObject({ status: 'FAILED', failure: LOCAL_MODE_STOPPED });
+      expect(await runtime.store.getDeployment(runId)).toMatchObject({
+        status: 'ROLLED_BACK',
+        outcome: 'local mode stopped during the release; all traffic of hello:live is on version 1',
+      });
     } finally {
       await runtime.close();
     }
