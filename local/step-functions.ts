@@ -290,7 +290,11 @@ export class LocalStepFunctions {
       for await (const event of events) {
         if (event.type === 'StateEntered') execution.transitions = (execution.transitions ?? 0) + 1;
         if (!event.state || !registered.resumable.has(event.state.name) || event.index !== undefined) continue;
-        if (execution.suspended || execution.status !== 'RUNNING') continue;
+        if (execution.suspended || execution.status !== 'RUNNING') {
+          // Stopped: nothing more is written, and a Task that was to wait for it meets its aborted signal.
+          execution.waitRecorded?.();
+          continue;
+        }
         if (event.type === 'StateEntered') {
           execution.waitingAt = { state: event.state.name, input: event.state.input };
           this.save(execution);
@@ -312,7 +316,7 @@ export class LocalStepFunctions {
     // A resumed execution starts at this state: its Task is called before launch has registered it.
     await Promise.resolve();
     const execution = this.executions.get(executionArn)!;
-    if (execution.waitingAt?.state === state && !execution.waitRecorded) return;
+    if (execution.waitingAt?.state === state) return;
     await new Promise<void>((resolve) => (execution.waitRecorded = resolve));
     execution.waitRecorded = undefined;
   }
