@@ -2,9 +2,10 @@
  * Local executions: what an execution is, what runs its Tasks (a TaskAdapter per Task `Resource`), and
  * how executions are kept on disk across restarts, as Step Functions keeps them (a name stays taken;
  * DescribeExecution answers for past runs): one JSON file per execution under the executions directory,
- * with, for one a stop suspended at a task token, the state it waits in and that state's input.
+ * with, for one waiting at a top-level task token, the state it waits in and that state's input: written when
+ * it begins to wait, so that a start after any stop, a kill included, resumes it there.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXECUTION_STATUS_DETAIL_TYPE } from '../core/sources/triggers';
 import { busEvent } from './event-bus';
@@ -80,7 +81,7 @@ export class ExecutionStore {
     mkdirSync(dir, { recursive: true });
   }
 
-  /** Writes what is kept of the execution; `waitingAt` for one suspended at a task token. */
+  /** Writes what is kept of the execution; `waitingAt` for one waiting at a top-level task token. */
   save(execution: Execution, waitingAt?: WaitingAt): void {
     const { executionArn, stateMachineArn, name, input, startDate, status, stopDate, output, error, cause } = execution;
     const record: ExecutionRecord = {
@@ -97,7 +98,10 @@ export class ExecutionStore {
       cause,
     };
     mkdirSync(this.dir, { recursive: true });
-    writeFileSync(join(this.dir, `${fileNameOf(executionArn)}.json`), JSON.stringify(record));
+    const file = join(this.dir, `${fileNameOf(executionArn)}.json`);
+    // Written aside and renamed into place: a kill mid-write leaves the previous record whole, never half of one.
+    writeFileSync(`${file}.tmp`, JSON.stringify(record));
+    renameSync(`${file}.tmp`, file);
   }
 
   /** Every execution kept. */

@@ -18,6 +18,7 @@ import { recordUnfinishedRun } from '../core/runs/progress';
 import { EventBridgeRunEventPublisher } from '../lambdas/adapters/bus-publishers';
 import type { RunStore } from '../store/run-store';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants';
+import { endInterruptedDeployments } from './interrupted-deployments';
 
 /** Why a run local mode's stop interrupted failed. */
 export const LOCAL_MODE_STOPPED = {
@@ -59,6 +60,8 @@ export async function recordInterruptedRuns(
   });
   try {
     const events = new EventBridgeRunEventPublisher(eventbridge, SOURCE_BUS_NAME);
+    // Its release first, so that the run's end is announced with its deployment ended.
+    await endInterruptedDeployments(runIds, deps);
     for (const runId of runIds) {
       await recordUnfinishedRun(runId, LOCAL_MODE_STOPPED, { runs: deps.store, events, now: deps.now });
     }

@@ -42,20 +42,29 @@ interface RegisteredMachine {
   readonly resumable: ReadonlySet<string>;
 }
 
+/**
+ * An execution as it runs here: what aborts it, the top-level task-token state it waits in (kept on disk
+ * while it waits there), and whether a stop suspended it there.
+ */
+type RunningExecution = Execution & {
+  abort: AbortController;
+  waitingAt?: WaitingAt;
+  suspended?: boolean;
+  /** Told once `waitingAt` is on disk: the Task of that state waits for it before it begins. */
+  waitRecorded?: () => void;
+};
+
 /** How long stopping waits for aborted tasks to finish (a build ending its processes, writing its log). */
 const STOP_GRACE_MS = 15_000;
 
 export class LocalStepFunctions {
   private readonly machines = new Map<string, RegisteredMachine>();
-  private readonly executions = new Map<
-    string,
-    Execution & { abort: AbortController; waitingAt?: WaitingAt; suspended?: boolean }
-  >();
+  private readonly executions = new Map<string, RunningExecution>();
   /** The task tokens minted for the executions' Tasks. */
   private readonly tokens = new TaskTokens((executionArn) => this.executions.get(executionArn)?.status === 'RUNNING');
   /** Where executions are kept across restarts (options.executionsDir). */
   private readonly kept?: ExecutionStore;
-  /** Executions a stop left waiting at a task token, loaded to be resumed (`resumeSuspended`). */
+  /** Executions a stop or a kill left waiting at a task token, loaded to be resumed (`resumeSuspended`). */
   private readonly suspended: ExecutionRecord[] = [];
   /** Adapter calls still running: an aborted execution ends at once, its tasks only when they have cleaned up. */
   private readonly tasksInFlight = new Set<Promise<unknown>>();
@@ -68,7 +77,8 @@ export class LocalStepFunctions {
   /**
    * @param options.executionsDir where executions are kept across restarts, as Step Functions keeps
    *   them (a name stays taken; DescribeExecution answers for past runs). An execution a stop or a
-   *   crash interrupted is ABORTED when loaded. Without it, executions live in memory.
+   *   crash interrupted is ABORTED when loaded, but for one waiting at a top-level task token, which is
+   *   resumed there (`resumeSuspended`). Without it, executions live in memory.
    */
   constructor(
     private readonly adapters: Readonly<Record<string, TaskAdapter>>,
@@ -161,7 +171,7 @@ export class LocalStepFunctions {
   }
 
   /**
-   * Resumes the executions a stop left waiting at a task token (after the machines are registered):
+   * Resumes the executions a stop or a kill left waiting at a task token (after the machines are registered):
    * each runs again from that state with the state's saved input, under its own name and ARN, as a
    * Step Functions redrive would. The Task asks for a new token; the old one is dead.
    */
@@ -185,6 +195,7 @@ export class LocalStepFunctions {
           { executionArn, stateMachineArn, name, input },
           record.waitingAt!.input,
           new Date(record.startDate),
+          record.waitingAt,
         ),
       );
     }
@@ -203,6 +214,8 @@ export class LocalStepFunctions {
     identity: Pick<Execution, 'executionArn' | 'stateMachineArn' | 'name' | 'input'>,
     parsedInput: unknown,
     startDate: Date,
+    /** For a resumed execution: the wait it resumes at, still on disk until it is entered again. */
+    waitingAt?: WaitingAt,
   ): Execution {
     const { executionArn, stateMachineArn, name } = identity;
     const abort = new AbortController();
@@ -210,15 +223,18 @@ export class LocalStepFunctions {
     const handlers = Object.fromEntries(
       [...registered.tasks].map(([state, resource]) => [
         state,
-        (taskInput: unknown) =>
-          this.track(
+        async (taskInput: unknown) => {
+          // A wait that outlives local mode: on disk before the Task begins (asks for approval, hands out its token).
+          if (registered.resumable.has(state)) await this.waitRecorded(executionArn, state);
+          return this.track(
             this.adapterOf(resource)!(taskInput, {
               signal: abort.signal,
               stateName: state,
               executionArn,
               awaitTaskToken: (input) => this.tokens.await(input, executionArn, abort.signal),
             }),
-          ),
+          );
+        },
       ]),
     );
     const run = machine.run(
@@ -242,11 +258,12 @@ export class LocalStepFunctions {
     );
     abort.signal.addEventListener('abort', () => run.abort());
 
-    const execution: Execution & { abort: AbortController; waitingAt?: WaitingAt } = {
+    const execution: RunningExecution = {
       ...identity,
       startDate,
       status: 'RUNNING',
       abort,
+      waitingAt,
       done: run.result.then(
         (output) => this.finish(executionArn, 'SUCCEEDED', { output: JSON.stringify(output) }),
         (error: unknown) => this.finish(executionArn, abort.signal.aborted ? 'ABORTED' : 'FAILED', failureOf(error)),
@@ -258,9 +275,14 @@ export class LocalStepFunctions {
     return execution;
   }
 
-  /** Notes when the execution enters and leaves a top-level task-token state: where it would resume. */
+  /**
+   * Writes to disk when the execution enters and leaves a top-level task-token state: where it resumes
+   * after a restart. Entering is written before the state's Task begins (`waitRecorded`); a failed try of
+   * the Task that is retried stays in the state, so only leaving it (or the execution's end) clears it.
+   * Nothing is written once a stop has suspended the execution or it has ended.
+   */
   private async followWaits(
-    execution: Execution & { waitingAt?: WaitingAt },
+    execution: RunningExecution,
     registered: RegisteredMachine,
     events: AsyncGenerator<{ type: string; state?: { name: string; input: unknown }; index?: number }>,
   ): Promise<void> {
@@ -268,12 +290,35 @@ export class LocalStepFunctions {
       for await (const event of events) {
         if (event.type === 'StateEntered') execution.transitions = (execution.transitions ?? 0) + 1;
         if (!event.state || !registered.resumable.has(event.state.name) || event.index !== undefined) continue;
-        if (event.type === 'StateEntered') execution.waitingAt = { state: event.state.name, input: event.state.input };
-        else if (execution.waitingAt?.state === event.state.name) execution.waitingAt = undefined;
+        if (execution.suspended || execution.status !== 'RUNNING') {
+          // Stopped: nothing more is written, and a Task that was to wait for it meets its aborted signal.
+          execution.waitRecorded?.();
+          continue;
+        }
+        if (event.type === 'StateEntered') {
+          execution.waitingAt = { state: event.state.name, input: event.state.input };
+          this.save(execution);
+          execution.waitRecorded?.();
+        } else if (event.type === 'StateExited' && execution.waitingAt?.state === event.state.name) {
+          execution.waitingAt = undefined;
+          this.save(execution);
+        }
       }
     } catch {
       // The log ends with the execution, however it ends.
+    } finally {
+      execution.waitRecorded?.();
     }
+  }
+
+  /** Resolves once the execution's entry into `state` (a top-level task-token state) is on disk. */
+  private async waitRecorded(executionArn: string, state: string): Promise<void> {
+    // A resumed execution starts at this state: its Task is called before launch has registered it.
+    await Promise.resolve();
+    const execution = this.executions.get(executionArn)!;
+    if (execution.waitingAt?.state === state) return;
+    await new Promise<void>((resolve) => (execution.waitRecorded = resolve));
+    execution.waitRecorded = undefined;
   }
 
   /** SendTaskSuccess: resumes the Task waiting on the token with the output (JSON). */
@@ -343,8 +388,9 @@ export class LocalStepFunctions {
     this.options.onExecutionEnded?.(execution);
   }
 
-  private save(execution: Execution & { suspended?: boolean; waitingAt?: WaitingAt }): void {
-    this.kept?.save(execution, execution.suspended ? execution.waitingAt : undefined);
+  /** Writes the execution; one still running at a task-token state with where it waits (to resume there). */
+  private save(execution: RunningExecution): void {
+    this.kept?.save(execution, execution.status === 'RUNNING' ? execution.waitingAt : undefined);
   }
 
   /** An execution a stop or a crash interrupted (not at a task token): ABORTED, as it cannot go on. */

@@ -108,6 +108,42 @@ export async function rollBack(runId: string, reason: string, deps: DeploymentDe
   }))!;
 }
 
+/**
+ * A deployment whose execution ended without ending it (local mode stopped or was killed mid-release):
+ * rolled back as `rollBack` does — ROLLING_BACK first with a conditional write, so a step still in flight
+ * puts the old version back itself, then the alias off the new version — and ended ROLLED_BACK with an
+ * outcome saying why and which version takes all traffic now. A rollback the execution had begun is
+ * finished, its reason kept. The alias is moved only while it serves the new version: one stood up again
+ * since (local mode's restart) serves neither, and no longer knows the old version. An ended deployment is
+ * returned as it is.
+ */
+export async function rollBackAbandoned(
+  runId: string,
+  reason: string,
+  deps: DeploymentDeps,
+): Promise<DeploymentRecord | undefined> {
+  const deployment = await deps.deployments.getDeployment(runId);
+  if (!deployment) return undefined;
+  const why = deployment.status === 'ROLLING_BACK' && deployment.outcome ? `${deployment.outcome}; ${reason}` : reason;
+  const started = await deps.deployments.moveDeployment(runId, [...MOVING, 'ROLLING_BACK'], 'ROLLING_BACK', {
+    outcome: why,
+  });
+  if (!started) return deps.deployments.getDeployment(runId);
+  const { function: fn, alias, fromVersion, toVersion } = started;
+  const { primary, weights } = await deps.deployer.aliasVersions(fn, alias);
+  const servesNew = toVersion !== undefined && (primary === toVersion || toVersion in weights);
+  if (servesNew) await deps.deployer.routeAlias(fn, alias, fromVersion, {});
+  const split = Object.entries(weights).filter(() => !servesNew);
+  const traffic = split.length
+    ? `traffic of ${fn}:${alias} is on version ${primary}, and ${split.map(([v, w]) => `${Math.round(w * 100)}% on version ${v}`).join(', ')}`
+    : `all traffic of ${fn}:${alias} is on version ${servesNew ? fromVersion : primary}`;
+  const ended = await deps.deployments.moveDeployment(runId, ['ROLLING_BACK'], 'ROLLED_BACK', {
+    endedAt: deps.now().toISOString(),
+    outcome: `${why}; ${traffic}`,
+  });
+  return ended ?? deps.deployments.getDeployment(runId);
+}
+
 async function moving(runId: string, deps: DeploymentDeps): Promise<DeploymentRecord> {
   const deployment = await deps.deployments.getDeployment(runId);
   if (!deployment) throw new DeploymentNotFoundError(runId);

@@ -13,6 +13,7 @@ import {
   publishNewVersion,
   promote,
   rollBack,
+  rollBackAbandoned,
   shiftTraffic,
   startDeployment,
   type DeploymentDeps,
@@ -160,6 +161,39 @@ describe('the deployment protocol', () => {
     const final = (await runStore.store.getDeployment('r1'))!;
     expect(final.status).toBe('ROLLED_BACK');
     expect(['alarm web-errors', 'alarm web-throttles', 'pre-traffic check failed']).toContain(final.outcome);
+    expect(alias().functionVersion).toBe('1');
+  });
+
+  it('an abandoned release with traffic split is rolled back, its outcome saying where all traffic is', async () => {
+    await shiftTraffic('r1', 0, deps);
+    expect(await rollBackAbandoned('r1', 'local mode stopped during the release', deps)).toMatchObject({
+      status: 'ROLLED_BACK',
+      endedAt: '2026-11-25T10:00:00.000Z',
+      outcome: 'local mode stopped during the release; all traffic of web:live is on version 1',
+    });
+    expect(alias().functionVersion).toBe('1');
+    expect(Object.keys(alias().routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
+  });
+
+  it('an abandoned rollback is finished with its reason kept; an ended deployment is left as it is', async () => {
+    await shiftTraffic('r1', 0, deps);
+    await runStore.store.moveDeployment('r1', ['IN_PROGRESS'], 'ROLLING_BACK', { outcome: 'alarm web-errors' });
+    const ended = await rollBackAbandoned('r1', 'local mode stopped during the release', deps);
+    expect(ended).toMatchObject({
+      status: 'ROLLED_BACK',
+      outcome: 'alarm web-errors; local mode stopped during the release; all traffic of web:live is on version 1',
+    });
+    expect(alias().functionVersion).toBe('1');
+    expect(await rollBackAbandoned('r1', 'again', deps)).toEqual(ended);
+  });
+
+  it('an alias stood up again since (it serves neither version of the release) is not moved, and is said as it is', async () => {
+    // As after local mode's restart: the alias on a placeholder, the release's versions gone.
+    await runStore.store.moveDeployment('r1', ['IN_PROGRESS'], 'PAUSED', { fromVersion: '7', toVersion: '8' });
+    expect(await rollBackAbandoned('r1', 'local mode stopped during the release', deps)).toMatchObject({
+      status: 'ROLLED_BACK',
+      outcome: 'local mode stopped during the release; all traffic of web:live is on version 1',
+    });
     expect(alias().functionVersion).toBe('1');
   });
 

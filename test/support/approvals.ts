@@ -62,7 +62,7 @@ export async function delivered(runtime: LocalRuntime, runId: string, id: string
 
 /** The Approve and Reject links of the approval email an approver got (from the outbox's .eml). */
 export function emailLinks(
-  runtime: LocalRuntime,
+  runtime: Pick<LocalRuntime, 'stateDir'>,
   runId: string,
   approverId: string,
 ): { approve: string; reject: string } {
