@@ -1,7 +1,8 @@
 /**
  * Runs waiting in a QUEUED pipeline's lane outlive a crash of local mode: `stepline start --serve` run as
  * a user runs it, six pushes, its process group killed (kill -9) while the fourth builds, then the next
- * start. On AWS the lane lives in DynamoDB and the waiting runs would run; here too.
+ * start. On AWS the lane lives in DynamoDB and the waiting runs would run; here too. And a lane held by
+ * a run waiting at its release gate stays held across a stop: the gate resumes, the lane waits for it.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { parseConfig } from '../../core/config/stepline-config';
 import type { RunRecord } from '../../core/records';
 import type { RunningGroup } from '../../local/build-runner/process-registry';
 import { LocalRuntime } from '../../local/runtime';
+import { decideByCli, gateIn } from '../support/approvals';
 import { buildspecs, demoPipeline, passingSeed } from '../support/pipeline-fixture';
 
 const root = join(__dirname, '..', '..');
@@ -120,4 +122,69 @@ describe('killing local mode with runs waiting in a QUEUED lane', () => {
       await runtime.close();
     }
   }, 180_000);
+});
+
+describe('a QUEUED lane held by a run waiting at its release gate, across a stop', () => {
+  it('keeps its holder: the gate resumes, and the run waiting behind it starts once the holder ends', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stepline-lane-gate-'));
+    // The seed's commits are authored by local@stepline.invalid: Bob may approve them.
+    const approval = {
+      approvers: [
+        { id: 'alice', name: 'Alice', emails: ['alice@example.com'] },
+        { id: 'bob', name: 'Bob', emails: ['bob@example.com'] },
+      ],
+    };
+    const config = parseConfig({ pipelines: [{ ...demoPipeline(), approval }] });
+    const pipeline = config.pipelines[0]!;
+    const options = { config, stateDir: join(dir, 'state'), persistStore: true };
+    const push = async (runtime: LocalRuntime, marker: number) => {
+      const seed = join(dir, 'seed');
+      await mkdir(seed, { recursive: true });
+      const files = { ...passingSeed, 'build.yml': buildspecs.ok([`echo change ${marker}`]) };
+      for (const [name, content] of Object.entries(files)) await writeFile(join(seed, name), content);
+      const [started] = await runtime.runsStartedFor(await runtime.pushSeed(pipeline, seed, `push ${marker}`));
+      return started!;
+    };
+    try {
+      let runtime = await LocalRuntime.start(options);
+      let gated: string;
+      let token: string | undefined;
+      let waiting: string;
+      try {
+        gated = (await push(runtime, 1)).runId;
+        token = (await gateIn(runtime, gated, 'WAITING')).taskToken;
+        const queued = await push(runtime, 2);
+        expect(queued.queued).toBe(true);
+        waiting = queued.runId;
+      } finally {
+        await runtime.close();
+      }
+
+      runtime = await LocalRuntime.start(options);
+      try {
+        expect(runtime.resumedExecutions).toEqual([gated]);
+        expect(runtime.interruptedRuns).toEqual([]);
+        // The lane stayed with the gated run: the one behind it still waits, never started.
+        expect(await runtime.store.holder('demo')).toMatchObject({ runId: gated });
+        expect(await runtime.store.getRun(waiting)).toMatchObject({ status: 'QUEUED' });
+        expect(runtime.stepFunctions.listExecutions().map((e) => e.name)).toEqual([gated]);
+
+        // The resumed Task asks for a new token; a decision then resumes it.
+        for (let i = 0; i < 100 && (await runtime.store.getApproval(gated))!.taskToken === token; i++)
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        expect((await decideByCli(runtime, gated, 'bob@example.com', 'approve')).status).toBe(200);
+        const holder = await runtime.waitForRun(gated);
+        // The run behind it now takes the lane, and waits at its own gate.
+        await gateIn(runtime, waiting, 'WAITING');
+        expect((await decideByCli(runtime, waiting, 'bob@example.com', 'approve')).status).toBe(200);
+        const next = await runtime.waitForRun(waiting);
+        expect([holder.status, next.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+        expect(Date.parse(next.startedAt!)).toBeGreaterThanOrEqual(Date.parse(holder.endedAt!));
+      } finally {
+        await runtime.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
