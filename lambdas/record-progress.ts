@@ -11,7 +11,8 @@ import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { EventBridgeRunEventPublisher } from './adapters/bus-publishers';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
 
-function recordProgressDeps(platform: HandlerPlatform): ProgressDeps {
+/** The recorder's ports on a platform (local mode moves lanes on with them after a restart). */
+export function recordProgressDeps(platform: HandlerPlatform): ProgressDeps {
   const { clients } = platform;
   const store = new RunStore(clients.dynamodb(), platform.tableName);
   return {

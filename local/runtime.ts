@@ -17,6 +17,7 @@ import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
 import { deploymentAlarms } from '../core/alarms/deployment-alarms';
 import type { StartRunResult } from '../core/runs/start-run';
+import { recordProgressDeps } from '../lambdas/record-progress';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
 import type { RunStore } from '../store/run-store';
 import type { LocalAlarms } from './alarms';
@@ -29,7 +30,7 @@ import type { LocalFunctions } from './functions/local-lambda';
 import { localRepositoryName, type LocalGitSource } from './git-source';
 import { LocalOutbox } from './outbox';
 import { LocalPlatformFunctions, localPlatform, type AsyncInvocation } from './platform-functions';
-import { interruptedRunsOf, recordInterruptedRuns } from './recovery';
+import { interruptedRunsOf, moveLanesOn, recordInterruptedRuns } from './recovery';
 import { startServices, type LocalRuntimeOptions, type LocalServices } from './services';
 import { executionStatusChange, type Execution } from './executions';
 import type { LocalStepFunctions } from './step-functions';
@@ -185,6 +186,8 @@ export class LocalRuntime {
     }
     // What the last local mode left active is recorded as ended, now that its end can be announced.
     await runtime.recordInterrupted(runtime.interruptedRuns);
+    // The lanes they held move on, so the runs that waited in them start (never at a stop: local/recovery.ts).
+    await moveLanesOn(pipelines, recordProgressDeps(platform));
     return runtime;
   }
 
@@ -302,7 +305,8 @@ export class LocalRuntime {
 
   /**
    * Stops local mode: aborts the running executions and waits (bounded) for their builds to stop
-   * and clean up, records the runs they belonged to FAILED, then closes the endpoints.
+   * and clean up, records the runs they belonged to FAILED (runs waiting in a lane keep their place,
+   * and start after the next start), then closes the endpoints.
    */
   async close(): Promise<void> {
     this.closing = true;
@@ -311,9 +315,7 @@ export class LocalRuntime {
     this.alarms.stop();
     await this.stepFunctions.stopAll();
     await this.lambdas.close();
-    await this.recordInterrupted(
-      await interruptedRunsOf(this.store, new Set(this.stepFunctions.suspendedExecutions())),
-    );
+    await this.recordInterrupted(await interruptedRunsOf(this.store, this.stepFunctions));
     rmSync(join(this.stateDir, ENDPOINT_FILE), { force: true });
     await this.endpoint.close();
     await this.storeServer.close();

@@ -148,8 +148,9 @@ export async function startServices(options: LocalRuntimeOptions) {
   // As CloudWatch does: an alarm's state change is an event on the default bus.
   const alarms = new LocalAlarms({ metrics, now, timeScale, onStateChange: (event) => void bus.put(event) });
   // Runs active when the last local mode ended, but for those waiting at a release gate (their executions
-  // resume there): listed before the endpoint can start a run, recorded once the handlers are wired.
-  const interruptedRuns = await interruptedRunsOf(store, new Set(stepFunctions.suspendedExecutions()));
+  // resume there) or in their lane (they keep their place): listed before the endpoint can start a run,
+  // recorded once the handlers are wired.
+  const interruptedRuns = await interruptedRunsOf(store, stepFunctions);
   const webhookSecret = localGeneratedSecret(join(stateDir, 'github-webhook-secret'));
   const localSecrets: Record<string, string> = {
     [GITHUB_WEBHOOK_SECRET_NAME]: webhookSecret,

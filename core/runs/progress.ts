@@ -200,8 +200,14 @@ async function announce(event: RunEvent, deps: ProgressDeps): Promise<void> {
   await deps.events.publish(event).catch(() => undefined);
 }
 
-/** Lets the next run of an ended run's pipeline take its lane. */
-async function moveLane(run: RunRecord, deps: ProgressDeps): Promise<RunRecord> {
+/** What moving an ended run's lane on needs. */
+export type LaneMoveDeps = LaneDeps & Pick<ProgressDeps, 'catalog'>;
+
+/**
+ * Lets the next run of an ended run's pipeline take its lane: the recorder's move when a run ends,
+ * and local mode's at a start, for a lane whose holder a stop or a kill ended (local/recovery.ts).
+ */
+export async function moveLane(run: RunRecord, deps: LaneMoveDeps): Promise<RunRecord> {
   const pipeline = await deps.catalog.lookup(run.pipeline);
   if (pipeline) await leaveLane(run.pipeline, run.runId, pipeline.executionMode, deps);
   return run;

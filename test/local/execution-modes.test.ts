@@ -63,39 +63,77 @@ describe('execution modes in local mode', () => {
     expect(Date.parse(runs[1]!.startedAt!)).toBeLessThan(Date.parse(runs[0]!.endedAt!));
   });
 
-  it('a stop with a run running and one waiting leaves the lane usable: the next push after a restart runs', async () => {
+  /**
+   * A persisted local mode with pipeline `demo` in `executionMode`: the first push runs (its build slow),
+   * the next `waiting` pushes wait in the lane; then local mode stops (close()) and starts again.
+   */
+  async function stopWithRunsWaiting(executionMode: string, waiting: number) {
     const dir = await mkdtemp(join(tmpdir(), 'stepline-lanes-'));
-    const config = parseConfig({ pipelines: [demoPipeline(join(dir, 'seed'))] });
+    const config = parseConfig({ pipelines: [{ ...demoPipeline(join(dir, 'seed')), executionMode }] });
     const pipeline = config.pipelines[0]!;
     const options = { config, stateDir: join(dir, 'state'), persistStore: true };
-    const seed = async (marker: number) => {
+    const push = async (runtime: LocalRuntime, marker: number) => {
       await mkdir(join(dir, 'seed'), { recursive: true });
       for (const [path, content] of Object.entries(slowSeed(marker))) await writeFile(join(dir, 'seed', path), content);
+      const [started] = await runtime.runsStartedFor(await runtime.pushSeed(pipeline, join(dir, 'seed'), `${marker}`));
+      return started!;
     };
-    let runtime = await LocalRuntime.start(options);
+    const before = await LocalRuntime.start(options);
+    const queued = [];
+    let running;
     try {
-      await seed(0);
-      const running = await runtime.runsStartedFor(await runtime.pushSeed(pipeline, join(dir, 'seed'), 'first'));
-      await seed(1);
-      const waiting = await runtime.runsStartedFor(await runtime.pushSeed(pipeline, join(dir, 'seed'), 'second'));
-      expect(waiting[0]).toMatchObject({ queued: true });
-      await runtime.close();
-      runtime = await LocalRuntime.start(options);
-      for (const run of [...running, ...waiting]) {
-        expect(await runtime.store.getRun(run.runId)).toMatchObject({
-          status: 'FAILED',
-          failure: { error: 'LocalModeStopped' },
-        });
-      }
-      await seed(2);
-      const [next] = await runtime.runsStartedFor(await runtime.pushSeed(pipeline, join(dir, 'seed'), 'third'));
-      expect(next).toMatchObject({ duplicate: false });
-      expect(next!.queued).toBeUndefined();
-      expect((await runtime.waitForRun(next!.runId)).status).toBe('SUCCEEDED');
-      expect(await runtime.store.waiting('demo')).toEqual([]);
+      running = await push(before, 0);
+      for (let marker = 1; marker <= waiting; marker++) queued.push(await push(before, marker));
     } finally {
+      await before.close();
+    }
+    expect(queued.map((run) => run.queued)).toEqual(Array(waiting).fill(true));
+    const restartedAt = Date.now();
+    const runtime = await LocalRuntime.start(options);
+    const close = async () => {
       await runtime.close();
       await rm(dir, { recursive: true, force: true });
+    };
+    return { runtime, running, queued, restartedAt, push: (marker: number) => push(runtime, marker), close };
+  }
+
+  it('a stop leaves the runs waiting in the lane in their place: after the next start they run, in push order', async () => {
+    const { runtime, running, queued, restartedAt, push, close } = await stopWithRunsWaiting('QUEUED', 2);
+    try {
+      // Only the run whose build ran was interrupted (recorded at the stop).
+      expect(await runtime.store.getRun(running.runId)).toMatchObject({
+        status: 'FAILED',
+        failure: { error: 'LocalModeStopped' },
+      });
+      expect(runtime.interruptedRuns).toEqual([]);
+      const ended: RunRecord[] = [];
+      for (const run of queued) ended.push(await runtime.waitForRun(run.runId));
+      expect(ended.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      // Nothing started while local mode stopped; then one at a time, in push order.
+      expect(Date.parse(ended[0]!.startedAt!)).toBeGreaterThanOrEqual(restartedAt);
+      expect(Date.parse(ended[1]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(ended[0]!.endedAt!));
+      // The lane is free again: the next push runs at once.
+      const next = await push(3);
+      expect(next).toMatchObject({ duplicate: false });
+      expect(next.queued).toBeUndefined();
+      expect((await runtime.waitForRun(next.runId)).status).toBe('SUCCEEDED');
+      expect(await runtime.store.waiting('demo')).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('SUPERSEDED, after a stop: the next start runs the newest waiting run, the others are SUPERSEDED by it', async () => {
+    const { runtime, running, queued, close } = await stopWithRunsWaiting('SUPERSEDED', 3);
+    try {
+      const ended: RunRecord[] = [];
+      for (const run of queued) ended.push(await runtime.waitForRun(run.runId));
+      expect(ended.map((r) => r.status)).toEqual(['SUPERSEDED', 'SUPERSEDED', 'SUCCEEDED']);
+      expect(ended.slice(0, 2).map((r) => r.supersededBy)).toEqual([queued[2]!.runId, queued[2]!.runId]);
+      expect(runtime.stepFunctions.listExecutions().map((e) => e.name)).toEqual([running.runId, queued[2]!.runId]);
+      expect(await runtime.store.getRun(running.runId)).toMatchObject({ status: 'FAILED' });
+    } finally {
+      await close();
     }
   });
 });
