@@ -9,9 +9,9 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createTableInput } from '../store/schema';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants';
+import { listenOnLoopback, LOOPBACK_ADDRESS, onlyLoopbackHosts } from './local-address';
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -29,11 +29,9 @@ export async function startStoreServer(options: {
   port?: number;
 }): Promise<StoreServer> {
   const server = dynalite({ path: options.path, createTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // dynalite takes no Host check of its own: it is put in front of dynalite's request handler.
+  onlyLoopbackHosts(server);
+  const endpoint = `http://${LOOPBACK_ADDRESS}:${await listenOnLoopback(server, options.port ?? 0)}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   await ensureTable(client, options.tableName);
   return {
