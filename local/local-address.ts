@@ -57,9 +57,11 @@ export function addressedToLoopback(host: string | undefined, port: number): boo
  */
 export function onlyLoopbackHosts(server: Server): void {
   const handlers = server.listeners('request') as RequestListener[];
+  // The port it listens on, kept: a request still answered while the server closes has no address to ask.
+  let port = 0;
+  server.on('listening', () => (port = (server.address() as AddressInfo).port));
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const { port } = server.address() as AddressInfo;
     if (addressedToLoopback(req.headers.host, port)) return handlers.forEach((handler) => handler(req, res));
     refuse(req, res, port);
   });
