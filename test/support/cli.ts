@@ -19,7 +19,8 @@ export interface CliResult {
  * port (test/cli/start-port.test.ts is the one that uses it).
  */
 export async function stepline(args: readonly string[], options: { email?: string } = {}): Promise<CliResult> {
-  if (args[0] === 'start' && !args.includes('--port')) args = [...args, '--port', String(await freePort())];
+  if (args[0] === 'start' && !args.some((arg) => arg === '--port' || arg.startsWith('--port=')))
+    args = [...args, '--port', String(await freePort())];
   const env = options.email
     ? { ...process.env, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.email', GIT_CONFIG_VALUE_0: options.email }
     : process.env;
