@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../core/config/stepline-config';
 import { APPROVAL_ROUTES } from '../../core/platform';
+import { reserveLocalEndpoint } from '../../local/aws-endpoint';
 import { PortInUseError } from '../../local/local-address';
 import { ENDPOINT_FILE, GITHUB_WEBHOOK_ROUTE, LocalRuntime } from '../../local/runtime';
 import { GIT_PUSH_ROUTE } from '../../local/deliveries';
@@ -118,6 +119,25 @@ describe('the port local mode listens on', () => {
       expect((await runtime.waitForRun(runId)).status).toBe('SUCCEEDED');
     } finally {
       await runtime.close();
+    }
+  });
+});
+
+describe('the endpoint reserved before its services exist', () => {
+  it('holds a request that arrives before it is served, and answers it once served', async () => {
+    const reserved = await reserveLocalEndpoint(await freePort());
+    try {
+      let answered = false;
+      const early = send(`${reserved.url}/early`, new URL(reserved.url).host, { method: 'GET' }).then((answer) => {
+        answered = true;
+        return answer;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(answered).toBe(false);
+      reserved.serve((req, res) => res.end(`served ${req.url}`));
+      expect(await early).toMatchObject({ status: 200, body: 'served /early' });
+    } finally {
+      await reserved.close();
     }
   });
 });
