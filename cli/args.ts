@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from '../bin/config-file';
 import { DEPLOYMENT_CONTROL_ACTIONS } from '../core/schemas';
+import { DEFAULT_LOCAL_PORT } from '../local/local-address';
 
 const LINE_WIDTH = 100;
 
@@ -62,7 +63,7 @@ const AWS: OptionSpec = {
 export const COMMANDS = {
   start: {
     synopsis:
-      'stepline start [--serve] [--state-dir DIR] [--config FILE] [--aws-credentials] [--max-builds N] [--time-scale N] [--smtp-relay URL]',
+      'stepline start [--serve] [--state-dir DIR] [--config FILE] [--aws-credentials] [--max-builds N] [--time-scale N] [--smtp-relay URL] [--port N]',
     summary: "run local mode: push each pipeline's local source and follow the runs it starts",
     args: [],
     options: {
@@ -103,11 +104,18 @@ export const COMMANDS = {
         description:
           'send notification emails through this relay (smtp://host:port, e.g. a local mail catcher) instead of writing them to .stepline/outbox/email/',
       },
+      port: {
+        type: 'string',
+        value: 'N',
+        default: String(DEFAULT_LOCAL_PORT),
+        description: `the loopback port local mode listens on, 1 to 65535 (default ${DEFAULT_LOCAL_PORT}): approval links, the GitHub webhook and the CLI reach it there, so keep it the same across restarts for links sent earlier to work`,
+      },
     },
     exits: `  0  every run it followed succeeded (or was skipped by the pipeline's filters); with the bundled
      demo: its first run was released, and its deliberately bad change was rolled back as intended
   1  a run failed, was rejected or expired at its release gate, or the demo's bad change was not
-     rolled back (released, rejected, or failed before its release); or the config is invalid
+     rolled back (released, rejected, or failed before its release); or the config is invalid, or
+     the port or the state directory is in use by another process
   2  a usage error
   with --serve it runs until stopped (Ctrl-C: exit 130)`,
   },

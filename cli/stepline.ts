@@ -20,6 +20,7 @@ import { runApprovalsCommand } from './approvals';
 import { COMMANDS, EXIT, parseCommandLine } from './args';
 import { runDeployCommand } from './deploy';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
+import { PortInUseError } from '../local/local-address';
 import { LocalModeBusyError } from '../local/state-lock';
 import { releaseOutcome, type ReleaseOutcome } from './outcome';
 import { failureLines, formatDuration, gateDeadline, ProgressPrinter, scaledWait } from './progress';
@@ -80,6 +81,11 @@ async function start(values: Record<string, string | boolean | undefined>, state
     console.error(`stepline start: --time-scale must be a number from 1 to 3600, got ${values['time-scale']}`);
     return EXIT.usage;
   }
+  const port = Number(values.port);
+  if (!(/^[1-9]\d{0,4}$/.test(String(values.port)) && port <= 65535)) {
+    console.error(`stepline start: --port must be a whole number from 1 to 65535, got ${values.port}`);
+    return EXIT.usage;
+  }
   const config = readConfigFile(String(values.config));
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const followed = new Map<string, Promise<{ run: RunRecord; outcome: ReleaseOutcome }>>();
@@ -111,6 +117,7 @@ async function start(values: Record<string, string | boolean | undefined>, state
     // No terminal, nobody to ask: the demo approver decides at release gates, recorded as the demo.
     demoApprover: !interactive,
     timeScale,
+    port,
     // What a bake judges a new version by: callers' traffic through the alias.
     trafficPerSecond: 20,
     onDeliveryProblem: (problem) =>
@@ -124,6 +131,7 @@ async function start(values: Record<string, string | boolean | undefined>, state
   process.once('SIGINT', stop).once('SIGTERM', stop);
 
   console.log(`stepline local mode — state in ${stateDir}`);
+  console.log(`  listening on ${runtime.endpoint.url} (loopback only; approval links and the webhook point here)`);
   console.log(`  run store: ${stateDir}/store (DynamoDB protocol at ${runtime.storeEndpoint})`);
   console.log(`  build logs: ${stateDir}/codebuild/builds/<project>/<build>/build.log`);
   console.log(`  function logs: ${stateDir}/functions/`);
@@ -342,7 +350,11 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (stopping) return;
-    console.error(error instanceof ConfigError || error instanceof LocalModeBusyError ? error.message : error);
+    console.error(
+      error instanceof ConfigError || error instanceof LocalModeBusyError || error instanceof PortInUseError
+        ? error.message
+        : error,
+    );
     process.exit(1);
   },
 );

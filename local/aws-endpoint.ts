@@ -5,15 +5,16 @@
  *
  * Every request is bounded and checked before any operation sees it: a body over MAX_BODY_BYTES is
  * answered 413 without being read whole; one that is not JSON, or not the operation's shape, 400 with
- * what is wrong; an unknown operation or route, 400 or 404. Answers are always JSON.
+ * what is wrong; an unknown operation or route, 400 or 404. Answers are always JSON. A request not
+ * addressed to a loopback name with the endpoint's port is refused before any of this (local/local-address.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { AwsError } from './aws-errors';
 import { LOCAL_ACCOUNT } from './constants';
+import { listenOnLoopback, LOOPBACK_ADDRESS, onlyLoopbackHosts } from './local-address';
 import { InvalidRequestError } from '../core/errors';
 import { parseInput } from '../core/schemas';
 
@@ -60,6 +61,32 @@ export interface LocalEndpoint {
   close(): Promise<void>;
 }
 
+/** The endpoint's port, taken before the services it serves exist: requests wait until `serve` is called. */
+export interface ReservedEndpoint extends LocalEndpoint {
+  serve(handler: RequestListener): void;
+}
+
+/**
+ * Listens on the loopback interface at `port` (0: any free port), refusing requests addressed to any
+ * other name; the requests it takes wait until it is served. Fails with a PortInUseError when the port is held.
+ */
+export async function reserveLocalEndpoint(port = 0): Promise<ReservedEndpoint> {
+  let serve!: (handler: RequestListener) => void;
+  const served = new Promise<RequestListener>((resolve) => (serve = resolve));
+  const server = createServer((req, res) => void served.then((handler) => handler(req, res)));
+  onlyLoopbackHosts(server);
+  const bound = await listenOnLoopback(server, port);
+  return {
+    url: `http://${LOOPBACK_ADDRESS}:${bound}`,
+    serve,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((e) => (e ? reject(e) : resolve()));
+      }),
+  };
+}
+
 const AWS_JSON = 'application/x-amz-json-1.1';
 
 class RequestTooLarge extends Error {}
@@ -69,28 +96,23 @@ class RequestTooLarge extends Error {}
  * @param routes plain POST routes by path (not AWS), e.g. `/_local/git-push`
  * @param functionUrls routes served as function URLs by path, e.g. `/github/webhook`; a key ending
  *   in `/` serves every path below it (an HTTP API's routes to one function)
+ * @param reserved where to serve them (reserveLocalEndpoint); @default any free loopback port
  */
 export async function startLocalEndpoint(
   operations: Readonly<Record<string, AnyOperation>>,
   routes: Readonly<Record<string, AnyOperation>> = {},
   functionUrls: Readonly<Record<string, FunctionUrlRoute>> = {},
+  reserved?: ReservedEndpoint,
 ): Promise<LocalEndpoint> {
-  const server = createServer((req, res) => {
+  const endpoint = reserved ?? (await reserveLocalEndpoint());
+  endpoint.serve((req, res) => {
     const path = (req.url ?? '').split('?')[0]!;
     const functionUrl =
       functionUrls[path] ??
       Object.entries(functionUrls).find(([prefix]) => prefix.endsWith('/') && path.startsWith(prefix))?.[1];
     void (functionUrl ? serveFunctionUrl(req, res, functionUrl) : serve(req, res, operations, routes));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((e) => (e ? reject(e) : resolve()));
-      }),
-  };
+  return { url: endpoint.url, close: () => endpoint.close() };
 }
 
 async function serve(

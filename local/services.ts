@@ -1,6 +1,6 @@
 /**
  * The local services local mode stands in for AWS with, started in the order they need each other:
- * the state directory's lock, the run store (dynalite), the build runner (after ending what a killed
+ * the state directory's lock, the endpoint's port, the run store (dynalite), the build runner (after ending what a killed
  * local mode left running), local CodeBuild, Step Functions with one adapter per Task resource, the two
  * buses, local Lambda and its metrics, the alarms, the generated secrets, Parameter Store, and the one
  * endpoint that serves their APIs. The platform's handlers are wired onto them by local/runtime.ts.
@@ -26,7 +26,7 @@ import {
 } from './adapters';
 import { LocalAlarms } from './alarms';
 import { slackResponseRoute } from './approvals';
-import { operation, startLocalEndpoint } from './aws-endpoint';
+import { operation, reserveLocalEndpoint, startLocalEndpoint } from './aws-endpoint';
 import { awsOperations } from './aws-operations';
 import { LocalBuildRunner } from './build-runner';
 import { LocalCodeBuild, type BuildRunner } from './codebuild';
@@ -84,6 +84,12 @@ export interface LocalRuntimeOptions {
   readonly onDeliveryProblem?: (problem: DeliveryProblem) => void;
   /** The platform's clock. @default the real clock */
   readonly now?: Clock;
+  /**
+   * The loopback port of the endpoint (local/aws-endpoint.ts), which the links and the webhook URL name.
+   * `stepline start` passes DEFAULT_LOCAL_PORT (local/local-address.ts) unless told another.
+   * @default 0: any free port (tests, benchmarks: no address kept across restarts)
+   */
+  readonly port?: number;
 }
 
 /** What the services call into that is made after them (the runtime, the handlers): set once they exist. */
@@ -100,6 +106,11 @@ export async function startServices(options: LocalRuntimeOptions) {
   const stateDir = resolve(options.stateDir);
   await mkdir(stateDir, { recursive: true });
   const unlock = lockStateDir(stateDir);
+  // The port before anything else: a port another program holds fails the start with nothing begun.
+  const reservedEndpoint = await reserveLocalEndpoint(options.port).catch((error: unknown) => {
+    unlock();
+    throw error;
+  });
   const timeScale = options.timeScale === undefined ? TimeScale.REAL : new TimeScale(options.timeScale);
   const now = options.now ?? (() => new Date());
   const storeServer = await startStoreServer({
@@ -178,6 +189,7 @@ export async function startServices(options: LocalRuntimeOptions) {
       ...slackResponseRoute(join(stateDir, 'outbox')),
       ...lambdaApiRoute(lambdas, (name) => late.platformFunctions?.named(name)),
     },
+    reservedEndpoint,
   );
   return {
     ...{ store, storeServer, stateDir, now, unlock, timeScale, git, pipelines, recovery, interruptedRuns },

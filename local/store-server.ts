@@ -8,10 +8,10 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { createTableInput } from '../store/schema';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants';
+import { listenOnLoopback, LOOPBACK_ADDRESS, onlyLoopbackHosts } from './local-address';
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -29,11 +29,16 @@ export async function startStoreServer(options: {
   port?: number;
 }): Promise<StoreServer> {
   const server = dynalite({ path: options.path, createTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  // dynalite answers a request carrying an Origin with `Access-Control-Allow-Origin: *` (its index.js),
+  // which would let any web page read the store: the Origin is dropped before dynalite sees the request.
+  const [answer] = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request').on('request', (req: IncomingMessage, res: ServerResponse) => {
+    delete req.headers.origin;
+    answer!(req, res);
   });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // dynalite takes no Host check of its own: it is put in front of dynalite's request handler.
+  onlyLoopbackHosts(server);
+  const endpoint = `http://${LOOPBACK_ADDRESS}:${await listenOnLoopback(server, options.port ?? 0)}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   await ensureTable(client, options.tableName);
   return {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT as root, stepline, TSX_CLI as tsx } from '../support/cli';
+import { freePort } from '../support/ports';
 import { demoPipeline, passingSeed } from '../support/pipeline-fixture';
 
 const run = promisify(execFile);
@@ -86,7 +87,7 @@ describe('the release gate from a terminal', () => {
   });
 
   /** `stepline start` inside a real pseudo-terminal (`script`), as a person's shell runs it. */
-  function startAtTerminal() {
+  async function startAtTerminal() {
     const command = [
       process.execPath,
       tsx,
@@ -96,6 +97,8 @@ describe('the release gate from a terminal', () => {
       join(dir, 'config.json'),
       '--state-dir',
       join(dir, 'state'),
+      '--port',
+      String(await freePort()),
     ]
       .map((part) => `'${part}'`)
       .join(' ');
@@ -110,7 +113,7 @@ describe('the release gate from a terminal', () => {
   }
 
   it('at a terminal, a rejection ends the run REJECTED, and `start` says who rejected it and why, and exits 1', async () => {
-    const started = startAtTerminal();
+    const started = await startAtTerminal();
     try {
       for (let i = 0; i < 600 && !started.output.includes('waiting for a decision'); i++)
         await new Promise((r) => setTimeout(r, 100));
@@ -133,7 +136,7 @@ describe('the release gate from a terminal', () => {
   });
 
   it('at a terminal, `start` prints the approval links and waits; `stepline approve` as an approver ends the wait', async () => {
-    const started = startAtTerminal();
+    const started = await startAtTerminal();
     const { child, exited } = started;
     try {
       for (let i = 0; i < 600 && !started.output.includes('waiting for a decision'); i++)

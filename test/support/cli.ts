@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './ports';
 
 export const ROOT = join(__dirname, '..', '..');
 export const TSX_CLI = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
@@ -12,8 +13,14 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `stepline <args>`; `email` is the git identity it runs as (`git config user.email`). */
+/**
+ * Runs `stepline <args>`; `email` is the git identity it runs as (`git config user.email`). A `start`
+ * that names no `--port` is given a free one: tests run side by side, and never count on the default
+ * port (test/cli/start-port.test.ts is the one that uses it).
+ */
 export async function stepline(args: readonly string[], options: { email?: string } = {}): Promise<CliResult> {
+  if (args[0] === 'start' && !args.some((arg) => arg === '--port' || arg.startsWith('--port=')))
+    args = [...args, '--port', String(await freePort())];
   const env = options.email
     ? { ...process.env, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.email', GIT_CONFIG_VALUE_0: options.email }
     : process.env;
