@@ -103,9 +103,11 @@ export async function rollBack(runId: string, reason: string, deps: DeploymentDe
     return current;
   }
   await deps.deployer.routeAlias(started.function, started.alias, started.fromVersion, {});
-  return (await deps.deployments.moveDeployment(runId, ['ROLLING_BACK'], 'ROLLED_BACK', {
+  const ended = await deps.deployments.moveDeployment(runId, ['ROLLING_BACK'], 'ROLLED_BACK', {
     endedAt: deps.now().toISOString(),
-  }))!;
+  });
+  // Ended meanwhile by the end of its execution (rollBackAbandoned), which moved the alias back too.
+  return ended ?? (await deps.deployments.getDeployment(runId))!;
 }
 
 /**
