@@ -428,13 +428,24 @@ export const PLATFORM_FUNCTIONS = {
           `stepline: an alarm guarding pipeline "${pipeline.name}"'s deployments went into ALARM; the deploy function rolls back`,
         construct: { within: 'deployment', id: 'AlarmRule' },
       },
+      {
+        by: 'rule',
+        id: 'AbandonedReleaseRule',
+        bus: 'default',
+        description:
+          'stepline: a pipeline execution ended; the deploy function rolls back a release the execution left under way',
+        // Every pipeline execution's end, as the recorder's ExecutionEndedRule: an execution stopped in the
+        // console, timed out or failed outside its deployment steps' Catch leaves its release to this rule.
+        trigger: (arnOf) => executionEndedTrigger(arnOf('states', 'stateMachine', RESOURCE_PREFIX, ':')),
+      },
       { by: 'function', caller: 'approvalDecisions' },
     ],
     // The pipelines' deploy roles trust it by this name.
     roleName: deployFunctionRoleName,
     grants: [
       // The run (GetItem), the deployment record (conditional PutItem, UpdateItem, GetItem after a failed
-      // condition), and the active runs an alarm may concern (Query on the active index).
+      // condition; an ended execution's release read and ended the same way), and the active runs an alarm
+      // may concern (Query on the active index).
       {
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
         on: ['runTable', 'runTable/index/active'],

@@ -137,7 +137,10 @@ export type DeploymentControl = z.infer<typeof deploymentControlSchema> & {
   readonly by: string;
 };
 
-/** What the state machine's deployment steps, a pipeline's alarm rule and operators ask of the deploy function. */
+/**
+ * What the state machine's deployment steps, a pipeline's alarm rule, operators and the end of an execution
+ * ask of the deploy function.
+ */
 export const deployRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('start'), runId: id }),
   z.object({ kind: z.literal('release'), runId: id, buildId: id }),
@@ -157,6 +160,15 @@ export const deployRequestSchema = z.discriminatedUnion('kind', [
     timestamp: z.string(),
   }),
   z.object({ kind: z.literal('control'), runId: id, by: id, ...deploymentControlSchema.shape }),
+  /**
+   * From the deploy function's execution-ended rule: Step Functions Execution Status Change, as its input
+   * transformer (core/sources/triggers.ts executionEndedTrigger) shapes it — the run id is the execution's name.
+   */
+  z.object({
+    kind: z.literal('executionEnded'),
+    runId: id,
+    status: z.enum(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']),
+  }),
 ]);
 
 /**

@@ -6,6 +6,7 @@
 import { trafficSteps } from '../core/deployment/config';
 import { watchedAlarms } from '../core/alarms/deployment-alarms';
 import {
+  abandonedBy,
   alarmFired,
   checkAfterBake,
   control,
@@ -15,6 +16,7 @@ import {
   promote,
   publishNewVersion,
   rollBack,
+  rollBackAbandoned,
   shiftTraffic,
   startDeployment,
   type StepDeps,
@@ -168,6 +170,34 @@ export function createHandler(deps: DeployDeps, log: LogLine) {
         }
         log({ message: 'alarm fired', alarm: request.alarmName, rolledBack });
         return { rolledBack };
+      }
+      case 'executionEnded': {
+        // Every pipeline execution's end: one that left its release under way leaves it to us. A repeated
+        // delivery finds the deployment ended and does nothing (EventBridge delivers at least once).
+        const deployment = await deps.deployments.getDeployment(request.runId);
+        const reason = abandonedBy(request.status, deployment);
+        if (!deployment || !reason) {
+          log({
+            message: 'execution ended; no release to end',
+            runId: request.runId,
+            execution: request.status,
+            deployment: deployment?.status ?? 'none',
+          });
+          return {};
+        }
+        const steps = {
+          deployments: deps.deployments,
+          now: deps.now,
+          ...(await deps.forPipeline(deployment.pipeline, request.runId)),
+        };
+        const ended = await rollBackAbandoned(request.runId, reason, steps);
+        log({
+          message: 'abandoned release ended',
+          runId: request.runId,
+          execution: request.status,
+          status: ended?.status,
+        });
+        return { status: ended?.status, outcome: ended?.outcome ?? '' };
       }
       case 'control': {
         const deployment = await control(

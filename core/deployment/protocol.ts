@@ -21,7 +21,7 @@ import {
   StagingFailedError,
 } from './errors';
 import type { Clock, DeploymentStore } from '../ports';
-import type { AlarmSeen, DeploymentRecord, DeploymentStatus, Intervention } from '../records';
+import type { AlarmSeen, DeploymentRecord, DeploymentStatus, ExecutionEndStatus, Intervention } from '../records';
 
 /** The alias and its function as the deployment moves them (Lambda on AWS, local mode's runtime locally). */
 export interface FunctionDeployer {
@@ -103,19 +103,22 @@ export async function rollBack(runId: string, reason: string, deps: DeploymentDe
     return current;
   }
   await deps.deployer.routeAlias(started.function, started.alias, started.fromVersion, {});
-  return (await deps.deployments.moveDeployment(runId, ['ROLLING_BACK'], 'ROLLED_BACK', {
+  const ended = await deps.deployments.moveDeployment(runId, ['ROLLING_BACK'], 'ROLLED_BACK', {
     endedAt: deps.now().toISOString(),
-  }))!;
+  });
+  // Ended meanwhile by the end of its execution (rollBackAbandoned), which moved the alias back too.
+  return ended ?? (await deps.deployments.getDeployment(runId))!;
 }
 
 /**
- * A deployment whose execution ended without ending it (local mode stopped or was killed mid-release):
+ * A deployment whose execution ended without ending it (local mode stopped or was killed mid-release; on
+ * AWS an execution stopped, timed out or failed outside the deployment steps' Catch, `abandonedBy`):
  * rolled back as `rollBack` does — ROLLING_BACK first with a conditional write, so a step still in flight
  * puts the old version back itself, then the alias off the new version — and ended ROLLED_BACK with an
  * outcome saying why and which version takes all traffic now. A rollback the execution had begun is
- * finished, its reason kept. The alias is moved only while it serves the new version: one stood up again
- * since (local mode's restart) serves neither, and no longer knows the old version. An ended deployment is
- * returned as it is.
+ * finished, its reason kept (and this one added once). The alias is moved only while it serves the new
+ * version: one stood up again since (local mode's restart) serves neither, and no longer knows the old
+ * version. An ended deployment is returned as it is.
  */
 export async function rollBackAbandoned(
   runId: string,
@@ -124,7 +127,10 @@ export async function rollBackAbandoned(
 ): Promise<DeploymentRecord | undefined> {
   const deployment = await deps.deployments.getDeployment(runId);
   if (!deployment) return undefined;
-  const why = deployment.status === 'ROLLING_BACK' && deployment.outcome ? `${deployment.outcome}; ${reason}` : reason;
+  // A rollback begun for another reason keeps it; one begun for this reason (a repeated delivery of the same
+  // end, whose first attempt died mid-rollback) says it once.
+  const begun = deployment.status === 'ROLLING_BACK' ? deployment.outcome : undefined;
+  const why = begun ? (begun === reason || begun.endsWith(`; ${reason}`) ? begun : `${begun}; ${reason}`) : reason;
   const started = await deps.deployments.moveDeployment(runId, [...MOVING, 'ROLLING_BACK'], 'ROLLING_BACK', {
     outcome: why,
   });
@@ -142,6 +148,27 @@ export async function rollBackAbandoned(
     outcome: `${why}; ${traffic}`,
   });
   return ended ?? deps.deployments.getDeployment(runId);
+}
+
+/** A deployment not yet ended: moving traffic, paused, or rolling back. */
+export const UNDER_WAY: readonly DeploymentStatus[] = [...MOVING, 'ROLLING_BACK'];
+
+/** Why a release is rolled back when its execution ended this way before the release did. */
+const ABANDONED_BY: Readonly<Record<Exclude<ExecutionEndStatus, 'SUCCEEDED'>, string>> = {
+  ABORTED: 'the execution was aborted during the release (stopped in the console or by StopExecution)',
+  TIMED_OUT: 'the execution timed out during the release',
+  FAILED: 'the execution failed during the release without rolling it back',
+};
+
+/**
+ * Whether a run's execution, ending in `status`, abandoned the run's deployment, and why: it did when it
+ * ended in any way but SUCCEEDED while the deployment was under way — stopped in the console, timed out,
+ * or failed outside the deployment steps' own Catch (which rolls back, and leaves the deployment ended).
+ * `undefined` when there is nothing to end. The reason is what `rollBackAbandoned` records.
+ */
+export function abandonedBy(status: ExecutionEndStatus, deployment: DeploymentRecord | undefined): string | undefined {
+  if (status === 'SUCCEEDED' || !deployment || !UNDER_WAY.includes(deployment.status)) return undefined;
+  return ABANDONED_BY[status];
 }
 
 async function moving(runId: string, deps: DeploymentDeps): Promise<DeploymentRecord> {

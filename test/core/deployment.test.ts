@@ -187,6 +187,24 @@ describe('the deployment protocol', () => {
     expect(await rollBackAbandoned('r1', 'again', deps)).toEqual(ended);
   });
 
+  it("a rollback in flight when its execution's end finishes it first answers with the ended deployment", async () => {
+    await shiftTraffic('r1', 0, deps);
+    // The Roll back Task's rollback has begun and is moving the alias when the execution times out.
+    const held = deployer.holdNext();
+    const inFlight = rollBack('r1', 'alarm web-errors', deps);
+    await held.waiting;
+    const abandoned = await rollBackAbandoned('r1', 'the execution timed out during the release', deps);
+    held.release();
+
+    expect(await inFlight).toEqual(abandoned);
+    expect(abandoned).toMatchObject({
+      status: 'ROLLED_BACK',
+      outcome: 'alarm web-errors; the execution timed out during the release; all traffic of web:live is on version 1',
+    });
+    expect(alias().functionVersion).toBe('1');
+    expect(Object.keys(alias().routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
+  });
+
   it('an alias stood up again since (it serves neither version of the release) is not moved, and is said as it is', async () => {
     // As after local mode's restart: the alias on a placeholder, the release's versions gone.
     await runStore.store.moveDeployment('r1', ['IN_PROGRESS'], 'PAUSED', { fromVersion: '7', toVersion: '8' });

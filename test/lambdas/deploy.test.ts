@@ -5,6 +5,7 @@
  */
 import { FunctionUpdateFailedError } from '../../core/deployment/errors';
 import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
+import type { DeploymentStatus } from '../../core/records';
 import { createHandler } from '../../lambdas/deploy';
 import { queuedRun } from '../support/records';
 import { startLocalLambda, webWithTwoVersions, type LocalLambda } from '../support/local-lambda';
@@ -117,6 +118,162 @@ describe('the deploy handler on an alarm', () => {
       outcome:
         'FunctionUpdateFailedError: Lambda could not update the code of web (KMSKeyAccessDenied): Lambda was unable to decrypt',
     });
+    expect(local.functions.getAlias('web', 'live').routingConfig).toBeUndefined();
+  });
+});
+
+describe("the deploy handler at a pipeline execution's end", () => {
+  const runStore = useRunStore();
+  let local: LocalLambda;
+  /** The alias moves the handler made, through the real deployer. */
+  let routed: string[];
+  /** The pipelines whose deploy role the handler took. */
+  let rolesTaken: string[];
+  let clock: number;
+
+  beforeEach(async () => {
+    local = await startLocalLambda({ updateMs: UPDATE_MS });
+    await webWithTwoVersions(local);
+    routed = [];
+    rolesTaken = [];
+    clock = Date.parse('2026-11-25T09:40:00.000Z');
+  });
+  afterEach(() => local.close());
+
+  const unused = () => {
+    throw new Error('not used here');
+  };
+  const handlerOn = () =>
+    createHandler(
+      {
+        deployments: runStore.store,
+        runs: runStore.store,
+        catalog: { lookup: unused },
+        builds: { describeBuild: unused, logTail: unused },
+        // Each reading of the clock a minute later: a second delivery would stamp another end.
+        now: () => new Date((clock += 60_000)),
+        forPipeline: async (pipeline) => {
+          rolesTaken.push(pipeline);
+          const deployer = new LambdaDeployer(local.lambda);
+          const routeAlias = deployer.routeAlias.bind(deployer);
+          deployer.routeAlias = async (fn, alias, primary, weights) => {
+            routed.push(`${fn}:${alias} → ${primary} ${JSON.stringify(weights)}`);
+            return routeAlias(fn, alias, primary, weights);
+          };
+          return { deployer, alarms: { states: unused } };
+        },
+      },
+      () => undefined,
+    );
+  /** Run `web-run`'s deployment in `status`, at its first step: half the traffic on version 2. */
+  const deploying = async (status: DeploymentStatus = 'IN_PROGRESS') => {
+    await runStore.store.createDeployment({
+      runId: 'web-run',
+      pipeline: 'web',
+      function: 'web',
+      alias: 'live',
+      fromVersion: '1',
+      toVersion: '2',
+      steps: [{ weight: 0.5, bakeSeconds: 60 }],
+      step: 0,
+      status,
+      alarms: ['web-errors'],
+      alarmsSeen: [],
+      interventions: [],
+      startedAt: '2026-11-25T09:31:00.000Z',
+      ...(status === 'ROLLED_BACK' || status === 'SUCCEEDED' ? { endedAt: '2026-11-25T09:35:00.000Z' } : {}),
+    });
+    local.functions.updateAlias('web', 'live', {
+      functionVersion: '1',
+      routingConfig: { additionalVersionWeights: { 2: 0.5 } },
+    });
+  };
+  const ended = (status: string) => ({ kind: 'executionEnded', runId: 'web-run', status });
+
+  it.each([
+    [
+      'ABORTED',
+      'IN_PROGRESS',
+      'the execution was aborted during the release (stopped in the console or by StopExecution)',
+    ],
+    ['TIMED_OUT', 'PAUSED', 'the execution timed out during the release'],
+    ['FAILED', 'IN_PROGRESS', 'the execution failed during the release without rolling it back'],
+  ] as const)(
+    "an execution %s while its deployment is %s: rolled back through the pipeline's role, the outcome saying how the execution ended",
+    async (execution, deployment, reason) => {
+      await deploying(deployment);
+
+      const answer = await handlerOn()(ended(execution));
+
+      const outcome = `${reason}; all traffic of web:live is on version 1`;
+      expect(answer).toEqual({ status: 'ROLLED_BACK', outcome });
+      expect(await runStore.store.getDeployment('web-run')).toMatchObject({ status: 'ROLLED_BACK', outcome });
+      expect(rolesTaken).toEqual(['web']);
+      expect(local.functions.getAlias('web', 'live')).toMatchObject({ functionVersion: '1' });
+      expect(local.functions.getAlias('web', 'live').routingConfig).toBeUndefined();
+    },
+  );
+
+  it('an execution that succeeded, one without a deployment, or one whose deployment has ended: nothing moves', async () => {
+    const handler = handlerOn();
+    expect(await handler(ended('ABORTED'))).toEqual({});
+
+    await deploying('IN_PROGRESS');
+    expect(await handler(ended('SUCCEEDED'))).toEqual({});
+    expect(await runStore.store.getDeployment('web-run')).toMatchObject({ status: 'IN_PROGRESS' });
+
+    await runStore.store.moveDeployment('web-run', ['IN_PROGRESS'], 'ROLLED_BACK', { outcome: 'alarm web-errors' });
+    // The state machine's Catch rolled it back before the execution failed.
+    expect(await handler(ended('FAILED'))).toEqual({});
+    expect(await runStore.store.getDeployment('web-run')).toMatchObject({
+      status: 'ROLLED_BACK',
+      outcome: 'alarm web-errors',
+    });
+
+    expect(rolesTaken).toEqual([]);
+    expect(routed).toEqual([]);
+    expect(local.functions.getAlias('web', 'live').routingConfig).toEqual({ additionalVersionWeights: { 2: 0.5 } });
+  });
+
+  it('an end delivered twice rolls back once: the second delivery finds the deployment ended', async () => {
+    await deploying();
+    const handler = handlerOn();
+
+    await handler(ended('ABORTED'));
+    const first = await runStore.store.getDeployment('web-run');
+    expect(await handler(ended('ABORTED'))).toEqual({});
+
+    expect(await runStore.store.getDeployment('web-run')).toEqual(first);
+    expect(routed).toEqual(['web:live → 1 {}']);
+  });
+
+  it('a delivery retried after the first attempt died mid-rollback finishes it, its reason said once', async () => {
+    await deploying();
+    const reason = 'the execution was aborted during the release (stopped in the console or by StopExecution)';
+    // The first attempt's first write, then nothing (its Lambda timed out): Lambda retries the event.
+    await runStore.store.moveDeployment('web-run', ['IN_PROGRESS'], 'ROLLING_BACK', { outcome: reason });
+
+    await handlerOn()(ended('ABORTED'));
+
+    expect(await runStore.store.getDeployment('web-run')).toMatchObject({
+      status: 'ROLLED_BACK',
+      outcome: `${reason}; all traffic of web:live is on version 1`,
+    });
+    expect(local.functions.getAlias('web', 'live').routingConfig).toBeUndefined();
+  });
+
+  it('an end delivered twice at once rolls back once, its reason said once', async () => {
+    await deploying();
+    const handler = handlerOn();
+
+    await Promise.all([handler(ended('ABORTED')), handler(ended('ABORTED'))]);
+
+    expect(await runStore.store.getDeployment('web-run')).toMatchObject({
+      status: 'ROLLED_BACK',
+      outcome:
+        'the execution was aborted during the release (stopped in the console or by StopExecution); all traffic of web:live is on version 1',
+    });
+    expect(local.functions.getAlias('web', 'live')).toMatchObject({ functionVersion: '1' });
     expect(local.functions.getAlias('web', 'live').routingConfig).toBeUndefined();
   });
 });

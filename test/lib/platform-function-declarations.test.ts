@@ -114,6 +114,23 @@ describe.each(platformFunctionNames())('%s', (name) => {
           if (invocation.by === 'schedule') {
             expect(rule.Properties.ScheduleExpression).toBe(`rate(${invocation.everyMinutes} minutes)`);
             expect(JSON.parse(target!.Input!)).toEqual(invocation.input);
+          } else {
+            // The declared trigger's pattern and input, on the declared bus.
+            const trigger = invocation.trigger(stackArnOf(stack));
+            expect(rule.Properties.EventPattern).toEqual(stack.resolve(trigger.pattern));
+            expect(rule.Properties.EventBusName).toEqual(
+              invocation.bus === 'platform' ? stack.resolve(stack.sources.bus.eventBusName) : undefined,
+            );
+            const input = stack.resolve(toTargetInput(trigger.input).bind(rules.get(invocation.id)!)) as {
+              inputPath?: string;
+              inputPathsMap?: Record<string, string>;
+              inputTemplate?: string;
+            };
+            if (input.inputPath !== undefined) expect(target).toMatchObject({ InputPath: input.inputPath });
+            else
+              expect(target).toMatchObject({
+                InputTransformer: { InputPathsMap: input.inputPathsMap, InputTemplate: input.inputTemplate },
+              });
           }
           break;
         }

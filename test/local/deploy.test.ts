@@ -56,7 +56,13 @@ describe('releasing to Lambda', () => {
     expect(finished.failure?.error).toBe('Deploy.RolledBack');
     expect(finished.failure?.cause).toMatch(/^the pre-traffic check of version 2 failed: Unhandled: .*boom/);
     expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('1');
-    expect(await fixture.runtime.store.getDeployment(runId)).toMatchObject({ status: 'ROLLED_BACK', step: -1 });
+    // Rolled back by the state machine's Catch: the execution's end (FAILED), which reaches the deploy
+    // function too, leaves the deployment as the Catch ended it.
+    expect(await fixture.runtime.store.getDeployment(runId)).toMatchObject({
+      status: 'ROLLED_BACK',
+      step: -1,
+      outcome: expect.stringMatching(/^the pre-traffic check of version 2 failed: /),
+    });
   });
 
   it('rolls back the moment the errors alarm fires during a bake, and the run fails with the alarm', async () => {
@@ -206,6 +212,36 @@ describe('releasing to Lambda', () => {
       expect(fixture.runtime.lambdas.getAlias('hello', 'live').functionVersion).toBe('2');
     }, 30_000);
   });
+
+  it('an execution stopped during the traffic shift ends its release: ROLLED_BACK, saying so, all traffic on the old version', async () => {
+    fixture = await startFixture(
+      {},
+      { deploy: { function: 'hello', strategy: { type: 'canary', steps: [50], bakeSeconds: 300 } } },
+    );
+    const runId = await run(good);
+    for (let i = 0; i < 400 && (await fixture.runtime.store.getDeployment(runId))?.step !== 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(fixture.runtime.lambdas.getAlias('hello', 'live').routingConfig?.additionalVersionWeights).toEqual({
+      2: 0.5,
+    });
+
+    // As StopExecution from the console: the execution ends ABORTED in its bake, local mode goes on.
+    const execution = fixture.runtime.stepFunctions.listExecutions().find((e) => e.name === runId)!;
+    await fixture.runtime.stepFunctions.stopExecution(execution.executionArn);
+    expect(execution.status).toBe('ABORTED');
+
+    // The execution's end reached the deploy function through its rule, as on AWS.
+    expect((await fixture.runtime.waitForRun(runId)).status).toBe('FAILED');
+    expect(await fixture.runtime.store.getDeployment(runId)).toMatchObject({
+      status: 'ROLLED_BACK',
+      outcome:
+        'the execution was aborted during the release (stopped in the console or by StopExecution); all traffic of hello:live is on version 1',
+      endedAt: expect.any(String),
+    });
+    const alias = fixture.runtime.lambdas.getAlias('hello', 'live');
+    expect(alias.functionVersion).toBe('1');
+    expect(Object.keys(alias.routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
+  }, 30_000);
 
   it('blue/green switches all traffic at once, and an alarm during its bake switches it back in one step', async () => {
     let now = new Date();
