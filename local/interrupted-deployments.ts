@@ -7,7 +7,7 @@
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Clock } from '../core/ports';
-import { rollBackAbandoned } from '../core/deployment/protocol';
+import { rollBackAbandoned, UNDER_WAY } from '../core/deployment/protocol';
 import type { DeploymentRecord } from '../core/records';
 import { LambdaDeployer } from '../lambdas/adapters/lambda-deployer';
 import type { RunStore } from '../store/run-store';
@@ -31,7 +31,7 @@ export async function endInterruptedDeployments(
   try {
     for (const runId of runIds) {
       const before = await deps.store.getDeployment(runId);
-      if (!before || !['IN_PROGRESS', 'PAUSED', 'ROLLING_BACK'].includes(before.status)) continue;
+      if (!before || !UNDER_WAY.includes(before.status)) continue;
       // A target local mode no longer stands up (its pipeline left the config) has no traffic to speak of: its
       // record is left as it is rather than local mode refusing to start.
       if (!(await serves(protocol.deployer, before))) continue;

@@ -15,6 +15,7 @@ import type { RunningGroup } from '../../local/build-runner/process-registry';
 import { LocalRuntime } from '../../local/runtime';
 import { decideByCli, gateIn } from '../support/approvals';
 import { buildspecs, demoPipeline, passingSeed } from '../support/pipeline-fixture';
+import { freePort } from '../support/ports';
 
 const root = join(__dirname, '..', '..');
 
@@ -55,6 +56,9 @@ describe('killing local mode with runs waiting in a QUEUED lane', () => {
         join(dir, 'config.json'),
         '--state-dir',
         stateDir,
+        // Never the default port: another test may hold it.
+        '--port',
+        String(await freePort()),
       ],
       // Its own process group, to be killed whole as a closed terminal would.
       { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], detached: true },

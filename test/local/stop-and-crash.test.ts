@@ -12,6 +12,7 @@ import type { RunningGroup } from '../../local/build-runner/process-registry';
 import { LocalRuntime } from '../../local/runtime';
 import { LocalModeBusyError } from '../../local/state-lock';
 import { buildspecs, demoPipeline, passingSeed } from '../support/pipeline-fixture';
+import { freePort } from '../support/ports';
 
 const root = join(__dirname, '..', '..');
 
@@ -81,6 +82,9 @@ describe('stopping and killing local mode during a build', () => {
         join(dir, 'config.json'),
         '--state-dir',
         stateDir,
+        // Never the default port: another test may hold it.
+        '--port',
+        String(await freePort()),
       ],
       { cwd: root, stdio: 'ignore' },
     );
