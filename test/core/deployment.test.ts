@@ -175,6 +175,18 @@ describe('the deployment protocol', () => {
     expect(Object.keys(alias().routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
   });
 
+  it('an abandoned release an operator had paused is rolled back too, traffic no longer split', async () => {
+    await shiftTraffic('r1', 0, deps);
+    await control('r1', 'pause', 'ana', 'watching the dashboards', deps);
+    expect((await runStore.store.getDeployment('r1'))!.status).toBe('PAUSED');
+    expect(await rollBackAbandoned('r1', 'local mode stopped during the release', deps)).toMatchObject({
+      status: 'ROLLED_BACK',
+      outcome: 'local mode stopped during the release; all traffic of web:live is on version 1',
+    });
+    expect(alias().functionVersion).toBe('1');
+    expect(Object.keys(alias().routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
+  });
+
   it('an abandoned rollback is finished with its reason kept; an ended deployment is left as it is', async () => {
     await shiftTraffic('r1', 0, deps);
     await runStore.store.moveDeployment('r1', ['IN_PROGRESS'], 'ROLLING_BACK', { outcome: 'alarm web-errors' });

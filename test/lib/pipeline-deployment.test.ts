@@ -132,7 +132,7 @@ describe('the platform: one deploy function for every pipeline', () => {
     expect(deployRoleName('*', 'eu-west-1')).toBe('stepline-*-deploy-eu-west-1');
   });
 
-  test('its ARN is published for the pipeline stacks; rules named stepline-*-alarms on the default bus may invoke it', () => {
+  test('its ARN is published for the pipeline stacks; rules named stepline-*-alarms on the default bus and its abandoned-release rule may invoke it', () => {
     const stack = platform();
     const template = templateOf(stack);
     const published = ofType(template, 'AWS::SSM::Parameter').map(([, r]) => r.Properties);
@@ -152,6 +152,13 @@ describe('the platform: one deploy function for every pipeline', () => {
         Principal: 'events.amazonaws.com',
         SourceAccount: { Ref: 'AWS::AccountId' },
         SourceArn: arn('events', `rule/${alarmRuleName('*')}`),
+      },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: ref(stack, stack.functions.deploy.functionArn),
+        Principal: 'events.amazonaws.com',
+        // Every pipeline execution's end: a release it left under way is rolled back.
+        SourceArn: ref(stack, stack.functions.functions.get('deploy')!.rules.get('AbandonedReleaseRule')!.ruleArn),
       },
     ]);
   });

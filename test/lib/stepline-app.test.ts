@@ -499,6 +499,13 @@ describe('PlatformStack', () => {
         SourceAccount: { Ref: 'AWS::AccountId' },
         SourceArn: arn('events', 'rule/stepline-*-alarms'),
       },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: ref(stack, stack.functions.deploy.functionArn),
+        Principal: 'events.amazonaws.com',
+        // Every pipeline execution's end: a release it left under way is rolled back.
+        SourceArn: ref(stack, stack.functions.functions.get('deploy')!.rules.get('AbandonedReleaseRule')!.ruleArn),
+      },
       // One per route (HttpLambdaIntegration scopes each to its route's path), then the schedule.
       route('/slack/interactions'),
       route('/approvals/decide'),
