@@ -289,6 +289,12 @@ export async function control(
       result = (await deps.deployments.moveDeployment(runId, ['PAUSED'], 'IN_PROGRESS')) ?? (await refused());
       break;
     case 'abort':
+      // A rollback left half done (its writer died between its two writes, and no execution's end came to
+      // finish it) is finished: the operator's way out of a split alias.
+      if (deployment.status === 'ROLLING_BACK') {
+        result = (await rollBackAbandoned(runId, `aborted by ${by}: ${reason}`, deps)) ?? (await refused());
+        break;
+      }
       if (!MOVING.includes(deployment.status)) await refused();
       result = await rollBack(runId, `aborted by ${by}: ${reason}`, deps);
       break;

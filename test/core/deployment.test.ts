@@ -187,6 +187,18 @@ describe('the deployment protocol', () => {
     expect(Object.keys(alias().routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
   });
 
+  it("an operator's abort finishes a rollback left half done, and is refused once it has ended", async () => {
+    await shiftTraffic('r1', 0, deps);
+    await runStore.store.moveDeployment('r1', ['IN_PROGRESS'], 'ROLLING_BACK', { outcome: 'alarm web-errors' });
+    expect(await control('r1', 'abort', 'ana', 'the alias is still split', deps)).toMatchObject({
+      status: 'ROLLED_BACK',
+      outcome: 'alarm web-errors; aborted by ana: the alias is still split; all traffic of web:live is on version 1',
+    });
+    expect(alias().functionVersion).toBe('1');
+    expect(Object.keys(alias().routingConfig?.additionalVersionWeights ?? {})).toEqual([]);
+    await expect(control('r1', 'abort', 'ana', 'again', deps)).rejects.toBeInstanceOf(ControlRefusedError);
+  });
+
   it('an abandoned rollback is finished with its reason kept; an ended deployment is left as it is', async () => {
     await shiftTraffic('r1', 0, deps);
     await runStore.store.moveDeployment('r1', ['IN_PROGRESS'], 'ROLLING_BACK', { outcome: 'alarm web-errors' });
