@@ -14,6 +14,7 @@ import { LocalRuntime } from '../../local/runtime';
 import { emailLinks } from '../support/approvals';
 import type { LocalModeProgress } from '../support/local-mode-process';
 import { demoPipeline, passingSeed } from '../support/pipeline-fixture';
+import { until } from '../support/until';
 
 const root = join(__dirname, '..', '..');
 
@@ -30,16 +31,6 @@ const notifications = { email: { from: 'ci@example.com', to: ['team@example.com'
 const build = `version: 0.2\nphases:\n  build:\n    commands:\n      - mkdir -p dist\n      - ${JSON.stringify(`echo 'exports.handler = async () => ({ ok: true });' > dist/index.js`)}\nartifacts:\n  files:\n    - '**/*'\n  base-directory: dist\n`;
 /** A canary whose one step bakes long enough to be interrupted. */
 const deploy = { function: 'hello', strategy: { type: 'canary', steps: [50], bakeSeconds: 300 } };
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** An email link, pointed at the endpoint local mode listens on now (each start may take another port). */
 function at(endpointUrl: string, link: string): { url: string; token: string } {

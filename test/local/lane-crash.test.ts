@@ -16,18 +16,9 @@ import { LocalRuntime } from '../../local/runtime';
 import { decideByCli, gateIn } from '../support/approvals';
 import { buildspecs, demoPipeline, passingSeed } from '../support/pipeline-fixture';
 import { freePort } from '../support/ports';
+import { until } from '../support/until';
 
 const root = join(__dirname, '..', '..');
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('killing local mode with runs waiting in a QUEUED lane', () => {
   let dir: string;

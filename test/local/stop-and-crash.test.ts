@@ -13,6 +13,7 @@ import { LocalRuntime } from '../../local/runtime';
 import { LocalModeBusyError } from '../../local/state-lock';
 import { buildspecs, demoPipeline, passingSeed } from '../support/pipeline-fixture';
 import { freePort } from '../support/ports';
+import { until } from '../support/until';
 
 const root = join(__dirname, '..', '..');
 
@@ -29,16 +30,6 @@ function liveMembers(pgid: number): number[] {
         return [];
       }
     });
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 const workTrees = (stateDir: string) => {
