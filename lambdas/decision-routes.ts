@@ -33,9 +33,19 @@ export interface DecisionRoutesDeps extends DecideDeps {
   readonly approvals: RunStore;
   readonly linkKey: () => Promise<string>;
   readonly slackSigningSecret: () => Promise<string>;
-  /** Posts to a Slack `response_url` (the message's in-place update, or an ephemeral refusal). */
-  readonly respondToSlack: (responseUrl: string, body: Record<string, unknown>) => Promise<void>;
+  /** Posts to a Slack `response_url` (the message's in-place update, or an ephemeral refusal), within `timeoutMs`. */
+  readonly respondToSlack: (responseUrl: string, body: Record<string, unknown>, timeoutMs: number) => Promise<void>;
 }
+
+/**
+ * Slack's acknowledgement window: an interaction must be answered with 200 within 3 seconds (Slack docs,
+ * "Handling user interaction", https://docs.slack.dev/interactivity/handling-user-interaction).
+ */
+const SLACK_ACK_MS = 3000;
+/** Kept back for the answer's way to Slack. */
+const SLACK_ACK_MARGIN_MS = 400;
+/** Less than this left: the update is not tried (it could not come back in time). */
+const MIN_SLACK_RESPONSE_MS = 100;
 
 export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer & {
   readonly requestContext: {
@@ -104,10 +114,20 @@ export async function slack(event: HttpEvent, deps: DecisionRoutesDeps, log: Log
             replace_original: true,
             ...slackApprovalMessage(outcome.approval, await deps.approvals.listDecisions(runId)),
           };
-    // The decision stands whether or not Slack takes the update; the next update carries it too.
-    await deps
-      .respondToSlack(parsed.response_url, reply)
-      .catch((error: unknown) => log({ message: 'Slack response URL failed', runId, cause: (error as Error).message }));
+    // Slack counts an interaction not answered within 3 s from its request as failed (and shows the clicker a
+    // warning), so the message's update gets what is left of that window, measured from when the request
+    // reached the endpoint (API Gateway's timeEpoch: a cold start counts), with a margin for the answer's way
+    // back. The decision stands whether or not Slack takes the update; the next update, and the gate's outcome
+    // message, carry it too.
+    const left = SLACK_ACK_MS - SLACK_ACK_MARGIN_MS - (deps.now().getTime() - event.requestContext.timeEpoch);
+    if (left < MIN_SLACK_RESPONSE_MS)
+      log({ message: 'Slack response URL skipped: no time left in the 3-second window', runId, leftMs: left });
+    else
+      await deps
+        .respondToSlack(parsed.response_url, reply, left)
+        .catch((error: unknown) =>
+          log({ message: 'Slack response URL failed', runId, cause: (error as Error).message }),
+        );
   }
   // Slack wants a quick 200; what the clicker sees comes through response_url.
   return { statusCode: 200, headers: {}, body: '' };

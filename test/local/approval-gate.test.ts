@@ -550,9 +550,9 @@ describe('the decision endpoint refuses what it cannot authenticate', () => {
     // On AWS only hooks.slack.com is followed, whatever a (signed) payload says.
     process.env.RUN_TABLE_NAME = 'unused';
     try {
-      await expect(approvalDecisionsDeps(awsPlatform()).respondToSlack('http://127.0.0.1:9/hook', {})).rejects.toThrow(
-        'not a Slack response URL: http://127.0.0.1:9',
-      );
+      await expect(
+        approvalDecisionsDeps(awsPlatform()).respondToSlack('http://127.0.0.1:9/hook', {}, 2500),
+      ).rejects.toThrow('not a Slack response URL: http://127.0.0.1:9');
     } finally {
       delete process.env.RUN_TABLE_NAME;
     }
