@@ -144,6 +144,10 @@ async function start(values: Record<string, string | boolean | undefined>, state
   runtime.interruptedRuns.forEach((runId) =>
     console.log(`  run ${runId} was interrupted by the last stop: recorded FAILED`),
   );
+  for (const runId of runtime.lanesMovedOn) {
+    console.log(`  run ${runId} waited in its pipeline's lane over the last stop: started`);
+    if (values.serve) void followOnce(runId);
+  }
   // A gate its own author's changes can never pass: said before anyone waits at it.
   for (const pipeline of config.pipelines) {
     if (!pipeline.approval) continue;

@@ -103,13 +103,18 @@ export async function recordInterruptedRuns(
  * order — the newest in a SUPERSEDED pipeline, the others superseded — taking it and started). A lane
  * held by a run that resumes at its release gate keeps it. Any other lane is moved as far as it can go
  * (core/runs/run-lanes.ts, advanceLane), which finishes a move a kill interrupted between two steps.
+ * Resolves with the runs that took a lane (they waited in it over the restart, and run now).
  */
-export async function moveLanesOn(pipelines: readonly PipelineConfig[], deps: LaneMoveDeps): Promise<void> {
+export async function moveLanesOn(pipelines: readonly PipelineConfig[], deps: LaneMoveDeps): Promise<string[]> {
+  const started: string[] = [];
   for (const pipeline of pipelines) {
     if (pipeline.executionMode === 'PARALLEL') continue;
     const holding = await deps.lanes.holder(pipeline.name);
     const holder = holding && (await deps.runs.getRun(holding.runId));
     if (holder && !ACTIVE_RUN_STATUSES.includes(holder.status)) await moveLane(holder, deps);
     else await advanceLane(pipeline.name, pipeline.executionMode, deps);
+    const next = await deps.lanes.holder(pipeline.name);
+    if (next && next.runId !== holding?.runId) started.push(next.runId);
   }
+  return started;
 }

@@ -83,6 +83,8 @@ export class LocalRuntime {
   readonly interruptedRuns: readonly string[];
   /** Runs a previous local session left waiting at their release gate: waiting there again. */
   resumedExecutions: readonly string[] = [];
+  /** Runs that waited in a lane over the last stop and took it at this start: running now. */
+  lanesMovedOn: readonly string[] = [];
   /** What a previous local session that was killed left running, and was ended. */
   readonly recovery: RecoveryReport | undefined;
   private readonly storeServer: StoreServer;
@@ -187,7 +189,7 @@ export class LocalRuntime {
     // What the last local mode left active is recorded as ended, now that its end can be announced.
     await runtime.recordInterrupted(runtime.interruptedRuns);
     // The lanes they held move on, so the runs that waited in them start (never at a stop: local/recovery.ts).
-    await moveLanesOn(pipelines, recordProgressDeps(platform));
+    runtime.lanesMovedOn = await moveLanesOn(pipelines, recordProgressDeps(platform));
     return runtime;
   }
 

@@ -106,6 +106,7 @@ describe('execution modes in local mode', () => {
         failure: { error: 'LocalModeStopped' },
       });
       expect(runtime.interruptedRuns).toEqual([]);
+      expect(runtime.lanesMovedOn).toEqual([queued[0]!.runId]);
       const ended: RunRecord[] = [];
       for (const run of queued) ended.push(await runtime.waitForRun(run.runId));
       expect(ended.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
@@ -129,6 +130,7 @@ describe('execution modes in local mode', () => {
       const ended: RunRecord[] = [];
       for (const run of queued) ended.push(await runtime.waitForRun(run.runId));
       expect(ended.map((r) => r.status)).toEqual(['SUPERSEDED', 'SUPERSEDED', 'SUCCEEDED']);
+      expect(runtime.lanesMovedOn).toEqual([queued[2]!.runId]);
       expect(ended.slice(0, 2).map((r) => r.supersededBy)).toEqual([queued[2]!.runId, queued[2]!.runId]);
       expect(runtime.stepFunctions.listExecutions().map((e) => e.name)).toEqual([running.runId, queued[2]!.runId]);
       expect(await runtime.store.getRun(running.runId)).toMatchObject({ status: 'FAILED' });

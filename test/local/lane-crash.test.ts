@@ -103,6 +103,8 @@ describe('killing local mode with runs waiting in a QUEUED lane', () => {
     try {
       // Only the run whose build was running was interrupted.
       expect(runtime.interruptedRuns).toEqual([runs[3]]);
+      // The fifth took the lane at the start (the sixth waits for it).
+      expect(runtime.lanesMovedOn).toEqual([runs[4]]);
       const before = await Promise.all(runs.slice(0, 4).map((runId) => runtime.store.getRun(runId)));
       expect(before.map((run) => run?.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'FAILED']);
       expect(before[3]).toMatchObject({ failure: { error: 'LocalModeStopped' } });
@@ -159,6 +161,7 @@ describe('a QUEUED lane held by a run waiting at its release gate, across a stop
       try {
         expect(runtime.resumedExecutions).toEqual([gated]);
         expect(runtime.interruptedRuns).toEqual([]);
+        expect(runtime.lanesMovedOn).toEqual([]);
         // The lane stayed with the gated run: the one behind it still waits, never started.
         expect(await runtime.store.holder('demo')).toMatchObject({ runId: gated });
         expect(await runtime.store.getRun(waiting)).toMatchObject({ status: 'QUEUED' });
