@@ -45,7 +45,7 @@ import type {
   RunUpdate,
   StageUpdate,
 } from '../core/ports';
-import { InvalidTransitionError, RunAlreadyExistsError, RunNotFoundError } from '../core/errors';
+import { RunAlreadyExistsError } from '../core/errors';
 import { INDEXES, keys } from './schema';
 import { RunTable, toRecord, type Page, type PutOutcome } from './table';
 
@@ -260,24 +260,15 @@ export class RunStore
     fields: ApprovalUpdate = {},
     from?: ApprovalStatus,
   ): Promise<ApprovalRecord> {
-    const label = `release gate of run ${runId}`;
-    const key = keys.approval(runId);
-    if (from === undefined) {
-      const updated = await this.table.forward({
-        key,
-        label,
-        from: predecessors(APPROVAL_TRANSITIONS, to),
-        to,
-        fields,
-      });
-      return updated as unknown as ApprovalRecord;
-    }
-    if (!predecessors(APPROVAL_TRANSITIONS, to).includes(from)) throw new InvalidTransitionError(label, from, to);
-    const outcome = await this.table.transition({ key, from: [from], to, fields });
-    if (outcome.moved) return outcome.record as unknown as ApprovalRecord;
-    const current = await outcome.found();
-    if (!current) throw new RunNotFoundError(runId);
-    throw new InvalidTransitionError(label, current.status as string, to, { cause: outcome.conflict });
+    const updated = await this.table.forward({
+      key: keys.approval(runId),
+      label: `release gate of run ${runId}`,
+      from: predecessors(APPROVAL_TRANSITIONS, to),
+      to,
+      fields,
+      ...(from === undefined ? {} : { exactlyFrom: from }),
+    });
+    return updated as unknown as ApprovalRecord;
   }
 
   async replaceTaskToken(runId: string, taskToken: string): Promise<ApprovalRecord> {

@@ -155,16 +155,23 @@ export class RunTable {
 
   /**
    * A status change of a record that only moves forward: resolves with the record moved, or with it
-   * unchanged when it already has status `to` (a retried task, not a conflict). Throws
-   * RunNotFoundError when the record is missing (and may not be created), InvalidTransitionError
-   * (naming it by `label`) when it is in a status that does not lead to `to`.
+   * unchanged when it already has status `to` (a retried task, not a conflict) unless `exactlyFrom` is
+   * set: then the change holds from that one status, and a record another writer moved meanwhile,
+   * even to `to`, is refused. Throws RunNotFoundError when the record is missing (and may not be
+   * created), InvalidTransitionError (naming it by `label`) when it is in a status that does not lead
+   * to `to`.
    */
-  async forward(change: StatusChange & { readonly label: string }): Promise<Record<string, unknown>> {
-    const outcome = await this.transition(change);
+  async forward(
+    change: StatusChange & { readonly label: string; readonly exactlyFrom?: string },
+  ): Promise<Record<string, unknown>> {
+    const { exactlyFrom } = change;
+    if (exactlyFrom !== undefined && !change.from.includes(exactlyFrom))
+      throw new InvalidTransitionError(change.label, exactlyFrom, change.to);
+    const outcome = await this.transition(exactlyFrom === undefined ? change : { ...change, from: [exactlyFrom] });
     if (outcome.moved) return outcome.record;
     const current = await outcome.found();
     if (!current && !change.mayCreate) throw new RunNotFoundError(change.key.pk.slice('RUN#'.length));
-    if (current?.status === change.to) return current;
+    if (current?.status === change.to && exactlyFrom === undefined) return current;
     throw new InvalidTransitionError(change.label, current?.status as string | undefined, change.to, {
       cause: outcome.conflict,
     });

@@ -6,10 +6,30 @@
 import { FunctionUpdateFailedError } from '../../core/deployment/errors';
 import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
 import type { DeploymentStatus } from '../../core/records';
-import { createHandler } from '../../lambdas/deploy';
+import { createHandler, type DeployDeps } from '../../lambdas/deploy';
+import type { RunStore } from '../../store/run-store';
 import { queuedRun } from '../support/records';
 import { startLocalLambda, webWithTwoVersions, type LocalLambda } from '../support/local-lambda';
 import { useRunStore } from '../support/store';
+
+const unused = () => {
+  throw new Error('not used here');
+};
+
+/** The deploy handler on the test's store; the ports a deployment request does not reach refuse to be used. */
+function deployHandler(store: RunStore, now: () => Date, forPipeline: DeployDeps['forPipeline']) {
+  return createHandler(
+    {
+      deployments: store,
+      runs: store,
+      catalog: { lookup: unused },
+      builds: { describeBuild: unused, logTail: unused },
+      now,
+      forPipeline,
+    },
+    () => undefined,
+  );
+}
 
 /** How long a code update stays in progress here. */
 const UPDATE_MS = 100;
@@ -24,20 +44,11 @@ describe('the deploy handler on an alarm', () => {
   });
   afterEach(() => local.close());
 
-  const unused = () => {
-    throw new Error('not used here');
-  };
   const handlerOn = () =>
-    createHandler(
-      {
-        deployments: runStore.store,
-        runs: runStore.store,
-        catalog: { lookup: unused },
-        builds: { describeBuild: unused, logTail: unused },
-        now: () => new Date('2026-11-25T09:40:00.000Z'),
-        forPipeline: async () => ({ deployer: new LambdaDeployer(local.lambda), alarms: { states: unused } }),
-      },
-      () => undefined,
+    deployHandler(
+      runStore.store,
+      () => new Date('2026-11-25T09:40:00.000Z'),
+      async () => ({ deployer: new LambdaDeployer(local.lambda), alarms: { states: unused } }),
     );
   /** Run `web-run` of pipeline web, its deployment at its first step: half the traffic on version 2. */
   const deploying = async () => {
@@ -140,30 +151,21 @@ describe("the deploy handler at a pipeline execution's end", () => {
   });
   afterEach(() => local.close());
 
-  const unused = () => {
-    throw new Error('not used here');
-  };
   const handlerOn = () =>
-    createHandler(
-      {
-        deployments: runStore.store,
-        runs: runStore.store,
-        catalog: { lookup: unused },
-        builds: { describeBuild: unused, logTail: unused },
-        // Each reading of the clock a minute later: a second delivery would stamp another end.
-        now: () => new Date((clock += 60_000)),
-        forPipeline: async (pipeline) => {
-          rolesTaken.push(pipeline);
-          const deployer = new LambdaDeployer(local.lambda);
-          const routeAlias = deployer.routeAlias.bind(deployer);
-          deployer.routeAlias = async (fn, alias, primary, weights) => {
-            routed.push(`${fn}:${alias} → ${primary} ${JSON.stringify(weights)}`);
-            return routeAlias(fn, alias, primary, weights);
-          };
-          return { deployer, alarms: { states: unused } };
-        },
+    deployHandler(
+      runStore.store,
+      // Each reading of the clock a minute later: a second delivery would stamp another end.
+      () => new Date((clock += 60_000)),
+      async (pipeline) => {
+        rolesTaken.push(pipeline);
+        const deployer = new LambdaDeployer(local.lambda);
+        const routeAlias = deployer.routeAlias.bind(deployer);
+        deployer.routeAlias = async (fn, alias, primary, weights) => {
+          routed.push(`${fn}:${alias} → ${primary} ${JSON.stringify(weights)}`);
+          return routeAlias(fn, alias, primary, weights);
+        };
+        return { deployer, alarms: { states: unused } };
       },
-      () => undefined,
     );
   /** Run `web-run`'s deployment in `status`, at its first step: half the traffic on version 2. */
   const deploying = async (status: DeploymentStatus = 'IN_PROGRESS') => {
