@@ -4,7 +4,7 @@
  * start. On AWS the lane lives in DynamoDB and the waiting runs would run; here too. And a lane held by
  * a run waiting at its release gate stays held across a stop: the gate resumes, the lane waits for it.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,10 +15,8 @@ import type { RunningGroup } from '../../local/build-runner/process-registry';
 import { LocalRuntime } from '../../local/runtime';
 import { decideByCli, gateIn } from '../support/approvals';
 import { buildspecs, demoPipeline, passingSeed } from '../support/pipeline-fixture';
-import { freePort } from '../support/ports';
 import { until } from '../support/until';
-
-const root = join(__dirname, '..', '..');
+import { serveLocalMode } from '../support/cli';
 
 describe('killing local mode with runs waiting in a QUEUED lane', () => {
   let dir: string;
@@ -35,25 +33,11 @@ describe('killing local mode with runs waiting in a QUEUED lane', () => {
     const input = { pipelines: [demoPipeline()] };
     const config = parseConfig(input);
     await writeFile(join(dir, 'config.json'), JSON.stringify(input));
-    child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'cli/stepline.ts',
-        'start',
-        '--serve',
-        '--config',
-        join(dir, 'config.json'),
-        '--state-dir',
-        stateDir,
-        // Never the default port: another test may hold it.
-        '--port',
-        String(await freePort()),
-      ],
-      // Its own process group, to be killed whole as a closed terminal would.
-      { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], detached: true },
-    );
+    // Its own process group, to be killed whole as a closed terminal would.
+    child = await serveLocalMode(join(dir, 'config.json'), stateDir, {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise((resolve) => child!.once('exit', resolve));

@@ -2,7 +2,7 @@
  * Nothing outlives its owner: `stepline start --serve` run as a user runs it, with a build running,
  * then stopped with Ctrl-C or killed with kill -9; and what the next start finds.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,10 +12,8 @@ import type { RunningGroup } from '../../local/build-runner/process-registry';
 import { LocalRuntime } from '../../local/runtime';
 import { LocalModeBusyError } from '../../local/state-lock';
 import { buildspecs, demoPipeline, passingSeed } from '../support/pipeline-fixture';
-import { freePort } from '../support/ports';
 import { until } from '../support/until';
-
-const root = join(__dirname, '..', '..');
+import { serveLocalMode } from '../support/cli';
 
 /** Live (not zombie) processes of a process group, read from /proc. */
 function liveMembers(pgid: number): number[] {
@@ -60,25 +58,7 @@ describe('stopping and killing local mode during a build', () => {
     const input = { pipelines: [demoPipeline(seed)] };
     config = parseConfig(input);
     await writeFile(join(dir, 'config.json'), JSON.stringify(input));
-    child = spawn(
-      process.execPath,
-      // Node itself runs local mode (tsx as a loader, not tsx's wrapper process), so the signals reach it.
-      [
-        '--import',
-        'tsx',
-        'cli/stepline.ts',
-        'start',
-        '--serve',
-        '--config',
-        join(dir, 'config.json'),
-        '--state-dir',
-        stateDir,
-        // Never the default port: another test may hold it.
-        '--port',
-        String(await freePort()),
-      ],
-      { cwd: root, stdio: 'ignore' },
-    );
+    child = await serveLocalMode(join(dir, 'config.json'), stateDir, { stdio: 'ignore' });
   });
 
   afterEach(async () => {

@@ -1,5 +1,5 @@
 /** The stepline CLI as a user runs it: a child process (through tsx, as `npm start` does), its output and exit code. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './ports';
@@ -35,4 +35,19 @@ export async function stepline(args: readonly string[], options: { email?: strin
     const failed = error as CliResult;
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
+}
+
+/**
+ * `stepline start --serve` on a config file and state directory, run by Node itself (tsx as a loader, not
+ * tsx's wrapper process) so that signals reach local mode, on a free port (never the default another test
+ * may hold). `detached`: in a process group of its own, to be killed whole as a closed terminal would.
+ */
+export async function serveLocalMode(
+  configFile: string,
+  stateDir: string,
+  options: { readonly stdio: StdioOptions; readonly detached?: boolean },
+): Promise<ChildProcess> {
+  const args = ['--import', 'tsx', 'cli/stepline.ts', 'start', '--serve', '--config', configFile];
+  args.push('--state-dir', stateDir, '--port', String(await freePort()));
+  return spawn(process.execPath, args, { cwd: ROOT, stdio: options.stdio, detached: options.detached ?? false });
 }
