@@ -16,6 +16,13 @@ const aliasName = z
     'must be an alias name: 1-128 characters of a-z, A-Z, 0-9, "-" and "_", not only digits',
   );
 
+/**
+ * Where a target lives, when not in the platform's own account and Region: a 12-digit account id and a
+ * Region code. Absent means the platform's own (core/deployment/targets.ts targetEnvironment).
+ */
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+const regionCode = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'must be an AWS Region code such as eu-west-1');
+
 /** Longest bake of one step: two hours keeps a canary of five steps well inside a day. */
 export const MAX_BAKE_SECONDS = 7200;
 const bakeSeconds = z.number().int().min(0).max(MAX_BAKE_SECONDS, `bakeSeconds is at most ${MAX_BAKE_SECONDS}`);
@@ -97,6 +104,13 @@ const createFunctionSchema = z.strictObject({
 export const deploySchema = z.strictObject({
   /** The function a run releases: the build stage's artifact becomes its code. */
   function: functionName,
+  /**
+   * The account the function lives in, when not the platform's: stepline releases into it through a
+   * deploy role its target stack creates there (README, "Accounts and Regions"). @default the platform's
+   */
+  account: accountId.optional(),
+  /** The Region the function lives in, when not the platform's. @default the platform's */
+  region: regionCode.optional(),
   /** The alias callers invoke; traffic moves through its routing weights. @default 'live' */
   alias: aliasName.default('live'),
   strategy: strategySchema.default({ type: 'canary', steps: [10, 50], bakeSeconds: 300 }),
@@ -142,6 +156,10 @@ export const deploySchema = z.strictObject({
     .strictObject({
       function: functionName,
       alias: aliasName.default('live'),
+      /** The staging function's account, when not the platform's. @default the platform's */
+      account: accountId.optional(),
+      /** The staging function's Region, when not the platform's. @default the platform's */
+      region: regionCode.optional(),
       /** Invoked through the staging alias after the switch; it must succeed. */
       smokeEvent: z.record(z.string(), z.unknown()),
     })
