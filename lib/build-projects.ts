@@ -213,12 +213,13 @@ function grantArtifactUpload(role: ExplicitRole, pipeline: string, bucket: s3.IB
 }
 
 /**
- * A stage's S3 cache, under the stage's own prefix only: the actions of the cache policy the CodeBuild
- * console generates for an S3 cache (`CodeBuildCachePolicy-<project>`: s3:GetObject, s3:PutObject,
- * s3:ListBucket, with the bucket reads of grantBucketWrites), narrowed from the whole bucket to the prefix,
- * the listing by `s3:prefix`. Listing is what lets a missing key answer 404 rather than 403
- * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions"), and a keyed cache's
- * `fallback-keys` are matched by prefix (https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html#build-spec.cache).
+ * A stage's S3 cache, under the stage's own prefix only. AWS documents no policy for the cache itself; these
+ * are the actions of the one the CodeBuild console generates for an S3 cache (`CodeBuildCachePolicy-<project>`,
+ * as exported from accounts: s3:GetObject, s3:PutObject, s3:ListBucket, with the bucket reads of
+ * grantBucketWrites), narrowed from the whole bucket to the prefix, the listing by `s3:prefix`. Listing is
+ * also what makes a missing key (a cache miss) answer 404 rather than 403
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions"). To confirm on a first
+ * deployment: docs/aws-assumptions.md.
  *
  * Not `Cache.bucket`'s own grant: it calls `bucket.grantReadWrite(project)`, every object of the bucket with
  * deletes and tagging, which the project's immutable role drops.
