@@ -67,7 +67,7 @@ const localCacheMode = z.enum(LOCAL_CACHE_MODES, {
  * (https://docs.aws.amazon.com/codebuild/latest/userguide/caching-local.html).
  * @default { type: 's3' }
  */
-export const stageCacheSchema = z.discriminatedUnion(
+const stageCacheSchema = z.discriminatedUnion(
   'type',
   [
     z.strictObject({ type: z.literal('s3') }),
