@@ -45,13 +45,39 @@ export class ExplicitRole extends Construct {
    * `wildcardReason`, which acknowledges cdk-nag's finding for that pattern on this role only.
    */
   allow(actions: readonly string[], resources: readonly string[], wildcardReason?: string): iam.Grant {
+    return this.grant(actions, resources, wildcardReason);
+  }
+
+  /**
+   * Allows `actions` on `resources` only where `conditions` hold: for an action whose resource cannot
+   * be narrowed, a condition key that can (`s3:ListBucket` on a bucket, narrowed by `s3:prefix`).
+   */
+  allowWhere(
+    actions: readonly string[],
+    resources: readonly string[],
+    conditions: Record<string, Record<string, unknown>>,
+  ): iam.Grant {
+    return this.grant(actions, resources, undefined, conditions);
+  }
+
+  private grant(
+    actions: readonly string[],
+    resources: readonly string[],
+    wildcardReason?: string,
+    conditions?: Record<string, Record<string, unknown>>,
+  ): iam.Grant {
     checkActions(this, actions);
     if (resources.length === 0)
       throw new GrantRefusedError(`${this.node.path}: a grant of ${actions.join(', ')} names no resource`);
     if (resources.includes('*')) {
       throw new GrantRefusedError(`${this.node.path}: ${actions.join(', ')} on "*" must go through allowOnAnyResource`);
     }
-    const grant = iam.Grant.addToPrincipal({ grantee: this.role, actions: [...actions], resourceArns: [...resources] });
+    const grant = iam.Grant.addToPrincipal({
+      grantee: this.role,
+      actions: [...actions],
+      resourceArns: [...resources],
+      ...(conditions ? { conditions } : {}),
+    });
     const patterns = resources.filter((arn) => wildcardResource(this, arn).includes('*'));
     if (patterns.length) {
       if (!wildcardReason) {
