@@ -155,7 +155,8 @@ export class BuildCache {
         `Cache ${found.name} skipped: its archive is damaged or unreadable (${(error as Error).message}); the build goes on without it`,
       );
     } finally {
-      await rm(staging, { recursive: true, force: true });
+      // A failed extraction may still be writing the entries it had begun: retried until they are done.
+      await rm(staging, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }).catch(() => undefined);
     }
   }
 
