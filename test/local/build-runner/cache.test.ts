@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LocalBuildRunner, type BuildRequest } from '../../../local/build-runner';
 import { LocalCodeBuild, projectCacheOf } from '../../../local/codebuild';
 import { parseCommandLine } from '../../../cli/args';
+import { parseBuildspec } from '../../../local/build-runner/buildspec';
 import { createFixture, type Fixture } from './git-fixture';
 
 /**
@@ -244,4 +245,24 @@ env:
     await runner.recover();
     expect(readdirSync(projectDir)).toEqual(['unkeyed.tar.gz']);
   });
+});
+
+describe("the example's buildspecs", () => {
+  const dir = resolve(__dirname, '../../../examples/hello-service/buildspecs');
+  it.each(readdirSync(dir))(
+    '%s caches node_modules by the lockfile, with no fallback, and skips npm ci on a hit',
+    (file) => {
+      const spec = parseBuildspec(readFileSync(join(dir, file), 'utf8'));
+      expect(spec.warnings).toEqual([]);
+      expect(spec.cache).toEqual({
+        key: 'npm-$(codebuild-hash-files package-lock.json)',
+        fallbackKeys: [],
+        paths: ['node_modules/**/*'],
+        action: undefined,
+      });
+      expect(spec.phases.install?.commands).toEqual([
+        '[ -d node_modules ] || npm ci --no-audit --no-fund --prefer-offline',
+      ]);
+    },
+  );
 });
