@@ -3,28 +3,36 @@
  * restored after the source is downloaded, before the install phase; saved when the build ends.
  *
  * What is imitated, and where CodeBuild says so:
- * - `paths` are file patterns as `artifacts/files` takes them (`node_modules/**\/*`: all files under
- *   `node_modules`; "the `**\/*` is required to indicate all files in this directory"), relative to the
- *   source directory or absolute in the image (`/root/.npm/**\/*`); locally `/root` is the builds' home
- *   (https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html#build-spec.cache).
+ * - `paths` are file patterns as `artifacts/files` takes them (a file, `dir/*`, `dir/**\/*`: all files
+ *   under `dir`), relative to the source directory or absolute in the image (`/root/.npm/**\/*`)
+ *   (https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html#build-spec.cache; "the
+ *   '**\/*' is required to indicate all files in this directory":
+ *   https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_codebuild.Cache.html). Locally `/root` is
+ *   the builds' home.
  * - Without `key`, one cache per project, "automatically stored and updated"; with `key`, "a unique cache
  *   copy that will not be updated once created". The key may hold environment variables and shell
- *   commands, `$(codebuild-hash-files <globs>)` among them: the SHA-256 of the source files the globs
- *   match (https://docs.aws.amazon.com/codebuild/latest/userguide/caching-s3.html).
+ *   commands, `$(codebuild-hash-files <globs>)` among them: "the SHA-256 hash of a set of files in the
+ *   CodeBuild source directory using glob patterns"
+ *   (https://docs.aws.amazon.com/codebuild/latest/userguide/caching-s3.html). How CodeBuild combines the
+ *   files is not said; here: each file's path and content, in path order.
  * - `fallback-keys` (at most five) are tried in order when no cache has the key, each matching the keys
- *   it is a prefix of, the most recently saved first; `action: restore | save` does only that half
- *   (both by default). These three are read from the same page's buildspec examples as summarised in
- *   shared/field-notes.md; the newest-first order among several matches is our choice (as GitHub's
- *   cache does), CodeBuild does not say.
- * - A project whose cache type is NO_CACHE "does not use any cache": the section is ignored
- *   (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ProjectCache.html).
- * - A cache that cannot be read is reported in the log and the build goes on without it.
+ *   it is a prefix of; `action: restore | save` does only that half (both by default). These come from
+ *   shared/field-notes.md's summary of the buildspec reference; the stored copies of the pages read for
+ *   this module did not reach that part: unconfirmed here. Which of several matches a fallback key
+ *   restores is our choice: the most recently saved (as GitHub's cache does).
+ * - A project whose cache type is NO_CACHE "does not use any cache"
+ *   (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_ProjectCache.html), and the section "is
+ *   not required if the cache type of the project is No Cache": it is ignored.
+ * - A cache that cannot be read is reported in the log and the build goes on without it (CodeBuild's
+ *   cache is best effort; its exact log line is not documented).
  *
- * Local choices, said in the log: the key is expanded once, before the install phase, and used for the
+ * Local choices: the key is expanded once, before the install phase, and used for the
  * save too; the cache is saved only when the build succeeded (CodeBuild does not say whether a failed
  * build saves — a keyed cache of a half-done install would then be kept for good); absolute paths
  * outside `/root` are not cached (local builds share this machine's files, there is no image to restore
- * into); a restored file never replaces one the source already has.
+ * into); a restored file never replaces one the source already has; a LOCAL project's custom cache
+ * (CodeBuild links cached directories in before the source is downloaded, best effort) is kept as the
+ * one unkeyed archive of the project.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
