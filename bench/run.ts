@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: the local pipeline, local mode under load and the CDK app's synth, written to bench/RESULTS.md.
- * BENCH_ONLY=pipeline, load, deploy or synth runs one part (RESULTS.md then holds only that part).
+ * `npm run bench`: the local pipeline, local mode under load, the local build cache and the CDK app's synth, written to bench/RESULTS.md.
+ * BENCH_ONLY=pipeline, load, deploy, cache or synth runs one part (RESULTS.md then holds only that part).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { pipelineBench } from './pipeline.bench';
 import { loadBench } from './load.bench';
 import { synthBench } from './synth.bench';
 import { deployBench } from './deploy.bench';
+import { cacheBench } from './cache.bench';
 
 async function main() {
   const only = process.env.BENCH_ONLY;
@@ -17,6 +18,7 @@ async function main() {
   if (!only || only === 'pipeline') sections.push(await pipelineBench());
   if (!only || only === 'load') sections.push(await loadBench());
   if (!only || only === 'deploy') sections.push(await deployBench());
+  if (!only || only === 'cache') sections.push(await cacheBench());
   if (!only || only === 'synth') sections.push(await synthBench());
   const report = `# Benchmark results
 

@@ -56,6 +56,11 @@ export interface LocalRuntimeOptions {
   readonly runner?: BuildRunner;
   /** Let builds use the AWS credentials of this shell (LocalBuildRunnerOptions). @default false */
   readonly passAwsCredentials?: boolean;
+  /**
+   * Honour the buildspecs' `cache` sections, kept in `<stateDir>/cache/<project>` (LocalBuildRunnerOptions
+   * `cache`); false is `stepline start --no-cache`. @default true
+   */
+  readonly buildCache?: boolean;
   /** The local build quota (LocalBuildRunnerOptions). @default the number of CPU cores */
   readonly maxConcurrentBuilds?: number;
   /** How often local alarms are evaluated (real time). @default a minute, shortened by the time scale */
@@ -128,6 +133,8 @@ export async function startServices(options: LocalRuntimeOptions) {
       region: LOCAL_REGION,
       passAwsCredentials: options.passAwsCredentials,
       maxConcurrentBuilds: options.maxConcurrentBuilds,
+      cacheDir: join(stateDir, 'cache'),
+      cache: options.buildCache,
     });
   // Before any build runs: end what a local mode that was killed left running.
   const recovery = await runner.recover?.();
