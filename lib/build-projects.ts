@@ -12,7 +12,7 @@ import {
   COMPUTE_TYPES,
   stageSpecs,
   type GitHubSource,
-  type LocalCacheMode,
+  CODEBUILD_CACHE_MODES,
   type PipelineConfig,
   type StageCache,
 } from '../core/config/stepline-config';
@@ -234,11 +234,6 @@ function grantCacheUse(role: ExplicitRole, bucket: s3.IBucket, prefix: string): 
     .combine(role.allowWhere(['s3:ListBucket'], [bucket.bucketArn], { StringLike: { 's3:prefix': [`${prefix}/*`] } }));
 }
 
-/** The names CodeBuild gives the local cache modes the config allows. */
-const LOCAL_CACHE_MODES: Record<LocalCacheMode, codebuild.LocalCacheMode> = {
-  source: codebuild.LocalCacheMode.SOURCE,
-  custom: codebuild.LocalCacheMode.CUSTOM,
-};
 
 /**
  * The project's cache as configured. An S3 cache's location is `<bucket>/cache/<pipeline>/<stage>`, without a
@@ -250,7 +245,7 @@ function projectCache(cache: StageCache, bucket: s3.IBucket, prefix: string): co
     case 's3':
       return codebuild.Cache.bucket(bucket, { prefix });
     case 'local':
-      return codebuild.Cache.local(...cache.modes.map((mode) => LOCAL_CACHE_MODES[mode]));
+      return codebuild.Cache.local(...cache.modes.map((mode) => CODEBUILD_CACHE_MODES[mode] as codebuild.LocalCacheMode));
     case 'none':
       return codebuild.Cache.none();
   }

@@ -5,13 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Build, Report, TestCase } from '@aws-sdk/client-codebuild';
 import * as z from 'zod';
+import { CODEBUILD_CACHE_MODES, type StageCache } from '../core/config/stepline-config';
 import { awsName, operation } from './aws-endpoint';
 import { serviceError } from './aws-errors';
 import {
   DEFAULT_PROJECT_CACHE,
   type BuildRequest,
   type LocalBuildResult,
-  type LocalCacheMode,
   type ProjectCache,
   type RecoveryReport,
 } from './build-runner';
@@ -28,17 +28,11 @@ export interface LocalProject {
   readonly cache?: ProjectCache;
 }
 
-/** A stage's `cache` setting of the config, as the CodeBuild project's cache it makes. */
-export type StageCacheSetting =
-  | { readonly type: 's3' }
-  | { readonly type: 'none' }
-  | { readonly type: 'local'; readonly modes: readonly LocalCacheMode[] };
-
 /** The local project's cache for a stage's `cache` setting; none given is the config's default, S3. */
-export function projectCacheOf(setting: StageCacheSetting | undefined): ProjectCache {
+export function projectCacheOf(setting: StageCache | undefined): ProjectCache {
   if (setting === undefined || setting.type === 's3') return DEFAULT_PROJECT_CACHE;
   if (setting.type === 'none') return { type: 'NO_CACHE' };
-  return { type: 'LOCAL', modes: setting.modes };
+  return { type: 'LOCAL', modes: setting.modes.map((mode) => CODEBUILD_CACHE_MODES[mode]) };
 }
 
 /** The build runner as local CodeBuild uses it (LocalBuildRunner, or a wrapper in tests). */

@@ -29,7 +29,7 @@ import { slackResponseRoute } from './approvals';
 import { operation, reserveLocalEndpoint, startLocalEndpoint } from './aws-endpoint';
 import { awsOperations } from './aws-operations';
 import { LocalBuildRunner } from './build-runner';
-import { LocalCodeBuild, type BuildRunner } from './codebuild';
+import { LocalCodeBuild, projectCacheOf, type BuildRunner } from './codebuild';
 import { LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
 import { GIT_PUSH_ROUTE, gitPushSchema, type DeliveryProblem, type GitPush } from './deliveries';
 import { LocalEventBus } from './event-bus';
@@ -211,5 +211,6 @@ function localProjects(pipeline: PipelineConfig, git: LocalGitSource) {
     buildspecPath: stage.buildspec,
     repositoryPath,
     timeoutMinutes: stage.timeoutMinutes,
+    cache: projectCacheOf(stage.cache),
   }));
 }

@@ -42,6 +42,11 @@ const buildspecPath = z
  */
 export const LOCAL_CACHE_MODES = ['source', 'custom'] as const;
 export type LocalCacheMode = (typeof LOCAL_CACHE_MODES)[number];
+/** Each mode's name in CodeBuild's API (ProjectCache.modes), for the CDK app and local CodeBuild alike. */
+export const CODEBUILD_CACHE_MODES = {
+  source: 'LOCAL_SOURCE_CACHE',
+  custom: 'LOCAL_CUSTOM_CACHE',
+} as const satisfies Record<LocalCacheMode, string>;
 
 const localCacheMode = z.enum(LOCAL_CACHE_MODES, {
   error: (issue) =>

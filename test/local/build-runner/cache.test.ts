@@ -228,7 +228,7 @@ env:
     expect(await logOf(none)).toContain('The cache section is ignored: the cache type of the project is NO_CACHE');
     expect(existsSync(join(cacheDir(), 'demo'))).toBe(false);
 
-    const local = new LocalCodeBuild(runner, [project({ type: 'local', modes: ['LOCAL_CUSTOM_CACHE'] })]);
+    const local = new LocalCodeBuild(runner, [project({ type: 'local', modes: ['custom'] })]);
     expect(await logOf(local)).toContain('cache/key is ignored: the project has a LOCAL cache, not S3');
     expect(readdirSync(join(cacheDir(), 'demo'))).toContain('unkeyed.tar.gz');
     expect(await logOf(local)).toMatch(/^deps: restored$/m);
