@@ -585,7 +585,18 @@ describe('lambdas/deploy.ts: the pipeline role, assumed per pipeline', () => {
       },
     }));
     const roles = new StsDeployRoles(new STSClient({ region: 'eu-west-1' }), () => now);
-    const clientsFor = (pipeline: string, session: string) => roles.clientsFor(pipeline, session);
+    const deploy = parseConfig({
+      pipelines: [
+        {
+          name: 'orders',
+          source: { type: 'codecommit', repository: 'orders', branch: 'main' },
+          build: { buildspec: 'buildspec.yml' },
+          deploy: { function: 'orders' },
+        },
+      ],
+    }).pipelines[0]!.deploy!;
+    const clientsFor = (pipeline: string, session: string) =>
+      roles.clientsFor({ pipeline, deploy, target: 'production' }, session);
     const first = await clientsFor('orders', 'run-1');
     expect(first.lambda).toBeInstanceOf(LambdaClient);
     expect(await clientsFor('orders', 'run-2')).toBe(first);
