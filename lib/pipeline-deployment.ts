@@ -8,9 +8,9 @@
  *   function's role by its fixed name (deployFunctionRoleName), so no reference crosses the stacks. Both
  *   names carry the Region: IAM names are account-wide, and each Region has its own platform.
  * - The deployment's alarms, as core/alarms/deployment-alarms.ts defines them (the same definitions local mode
- *   evaluates). The alarm rule `stepline-<pipeline>-alarms` on the default bus, which hands their ALARM
- *   state changes to the deploy function, is declared with that function (core/platform-functions.ts)
- *   and made in this construct by lib/pipeline-stack.ts, as every pipeline rule is.
+ *   evaluates), and with `extraAlarms` the composite alarm `stepline-<pipeline>-extra-alarms` over the user's
+ *   alarms. Their names carry stepline's prefix, so the platform's one alarm rule (the deploy function's,
+ *   core/platform-functions.ts) hands their changes into ALARM to the deploy function: no rule here.
  * - With `createFunction`, the target function itself, with placeholder code, and its alias.
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -21,7 +21,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { alarmConfiguration, deploymentAlarms, type DeploymentAlarm } from '../core/alarms/deployment-alarms';
+import {
+  alarmConfiguration,
+  deploymentAlarms,
+  extraAlarmsComposite,
+  type DeploymentAlarm,
+} from '../core/alarms/deployment-alarms';
 import type { CreateFunctionConfig, DeployConfig } from '../core/deployment/config';
 import { deployFunctionRoleName, deployRoleName } from '../core/platform';
 import { acknowledgeRule } from './nag';
@@ -81,6 +86,8 @@ export class PipelineDeployment extends Construct {
   readonly role: ExplicitRole;
   /** The deployment's own alarms by name (core/alarms/deployment-alarms.ts deploymentAlarms). */
   readonly alarms: ReadonlyMap<string, cloudwatch.CfnAlarm>;
+  /** The composite alarm over the user's `extraAlarms`, whose changes into ALARM roll back; only with extraAlarms. */
+  readonly extraAlarms?: cloudwatch.CfnCompositeAlarm;
   /** The target function and its alias, when the config has stepline create them. */
   readonly target?: DeploymentTarget;
 
@@ -149,6 +156,16 @@ export class PipelineDeployment extends Construct {
       alarms.set(alarm.name, new cloudwatch.CfnAlarm(this, `Alarm-${alarm.metric.metricName}`, alarmProps(alarm)));
     }
     this.alarms = alarms;
+    const composite = extraAlarmsComposite(pipeline, deploy);
+    if (composite) {
+      this.extraAlarms = new cloudwatch.CfnCompositeAlarm(this, 'ExtraAlarms', {
+        alarmName: composite.name,
+        alarmRule: composite.rule,
+        // No actions: its state changes reach EventBridge whatever its actions, and the alarm rule acts on them.
+        actionsEnabled: false,
+        alarmDescription: `stepline: in ALARM while any of pipeline "${pipeline}"'s extraAlarms is (${composite.children.join(', ')}); rolls back its deployment`,
+      });
+    }
 
     if (deploy.createFunction) {
       this.target = createTarget(this, pipeline, deploy, deploy.createFunction, props.logRetention);
