@@ -13,14 +13,13 @@
  * here. Pure data: lib/ reads it without loading handler code.
  */
 import {
-  alarmRuleName,
   deployFunctionRoleName,
   PLATFORM_PARAMETER_PATH,
   pushRuleName,
   RESOURCE_PREFIX,
   runRuleName,
 } from './platform';
-import { alarmRuleTrigger } from './alarms/deployment-alarms';
+import { deploymentAlarmTrigger } from './alarms/deployment-alarms';
 import { isCodeCommitPipeline, sourceOf, type PipelineConfig } from './config/stepline-config';
 import { runEventTrigger, sourceChangedTrigger } from './sources/source-events';
 import { codeCommitTrigger, executionEndedTrigger, type SourceTrigger } from './sources/triggers';
@@ -418,15 +417,13 @@ export const PLATFORM_FUNCTIONS = {
     invokedBy: [
       { by: 'task', substitution: 'DeployFunctionArn' },
       {
-        by: 'pipelineRules',
-        id: 'InvokedByAlarmRules',
+        by: 'rule',
+        id: 'AlarmRule',
         bus: 'default',
-        ruleName: alarmRuleName,
-        // The state changes of a deploying pipeline's alarms (core/alarms/deployment-alarms.ts).
-        trigger: (pipeline) => (pipeline.deploy ? alarmRuleTrigger(pipeline.name, pipeline.deploy) : undefined),
-        description: (pipeline) =>
-          `stepline: an alarm guarding pipeline "${pipeline.name}"'s deployments went into ALARM; the deploy function rolls back`,
-        construct: { within: 'deployment', id: 'AlarmRule' },
+        description:
+          "stepline: an alarm guarding a pipeline's deployments went into ALARM; the deploy function rolls back",
+        // Every stepline alarm's change into ALARM, whatever the pipeline (core/alarms/deployment-alarms.ts).
+        trigger: () => deploymentAlarmTrigger(),
       },
       {
         by: 'rule',
