@@ -231,9 +231,10 @@ function grantCacheUse(role: ExplicitRole, bucket: s3.IBucket, prefix: string): 
       [bucket.arnForObjects(`${prefix}/*`)],
       "CodeBuild names the cache's objects (a keyed cache's by its key, resolved in the build): this stage's cache prefix of the artifact bucket only.",
     )
-    .combine(role.allowWhere(['s3:ListBucket'], [bucket.bucketArn], { StringLike: { 's3:prefix': [`${prefix}/*`] } }));
+    .combine(
+      role.allow(['s3:ListBucket'], [bucket.bucketArn], undefined, { StringLike: { 's3:prefix': [`${prefix}/*`] } }),
+    );
 }
-
 
 /**
  * The project's cache as configured. An S3 cache's location is `<bucket>/cache/<pipeline>/<stage>`, without a
@@ -245,7 +246,9 @@ function projectCache(cache: StageCache, bucket: s3.IBucket, prefix: string): co
     case 's3':
       return codebuild.Cache.bucket(bucket, { prefix });
     case 'local':
-      return codebuild.Cache.local(...cache.modes.map((mode) => CODEBUILD_CACHE_MODES[mode] as codebuild.LocalCacheMode));
+      return codebuild.Cache.local(
+        ...cache.modes.map((mode) => CODEBUILD_CACHE_MODES[mode] as codebuild.LocalCacheMode),
+      );
     case 'none':
       return codebuild.Cache.none();
   }

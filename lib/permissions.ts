@@ -41,30 +41,15 @@ export class ExplicitRole extends Construct {
   }
 
   /**
-   * Allows `actions` on `resources`. A resource with a wildcard in it (a name pattern) needs
-   * `wildcardReason`, which acknowledges cdk-nag's finding for that pattern on this role only.
+   * Allows `actions` on `resources`, under `conditions` when given. A resource with a wildcard in it (a
+   * name pattern) needs `wildcardReason`, which acknowledges cdk-nag's finding for that pattern on this
+   * role only.
    */
-  allow(actions: readonly string[], resources: readonly string[], wildcardReason?: string): iam.Grant {
-    return this.grant(actions, resources, wildcardReason);
-  }
-
-  /**
-   * Allows `actions` on `resources` only where `conditions` hold: for an action whose resource cannot
-   * be narrowed, a condition key that can (`s3:ListBucket` on a bucket, narrowed by `s3:prefix`).
-   */
-  allowWhere(
-    actions: readonly string[],
-    resources: readonly string[],
-    conditions: Record<string, Record<string, unknown>>,
-  ): iam.Grant {
-    return this.grant(actions, resources, undefined, conditions);
-  }
-
-  private grant(
+  allow(
     actions: readonly string[],
     resources: readonly string[],
     wildcardReason?: string,
-    conditions?: Record<string, Record<string, unknown>>,
+    conditions?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>,
   ): iam.Grant {
     checkActions(this, actions);
     if (resources.length === 0)
@@ -76,7 +61,7 @@ export class ExplicitRole extends Construct {
       grantee: this.role,
       actions: [...actions],
       resourceArns: [...resources],
-      ...(conditions ? { conditions } : {}),
+      ...(conditions ? { conditions: conditions as Record<string, Record<string, unknown>> } : {}),
     });
     const patterns = resources.filter((arn) => wildcardResource(this, arn).includes('*'));
     if (patterns.length) {
