@@ -44,8 +44,15 @@ export async function runDoctorCommand(
       const account = reader();
       const { account: id, region, arn } = await account.whoAmI();
       print(`stepline doctor: ${pipelines} pipeline(s) against account ${id}, ${region}, as ${arn}`);
+      const all = needsOf(config, { account: id, region });
+      // Stacks placed in another account or Region (a deployment target's) count against that account's and Region's
+      // quotas: credentials for them read those.
+      const here = (n: QuotaNeed) => n.account === id && (n.region === undefined || n.region === region);
+      const elsewhere = new Set(all.filter((n) => !here(n)).map((n) => `${n.account ?? id}, ${n.region ?? region}`));
+      for (const other of elsewhere)
+        print(`  not read here: the quotas of ${other} (run stepline doctor --aws with credentials for it)`);
       const needs = [
-        ...needsOf(config, { account: id, region }),
+        ...all.filter(here),
         // Lambda's code storage: the app's own code is a few MB; what counts is the account's use (versions included).
         { quota: quotaById('lambda-code-storage'), account: id, region, count: 0 },
       ];
