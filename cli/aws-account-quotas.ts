@@ -78,7 +78,7 @@ export function awsClients(): AwsClients {
 const STEPLINE_NAME = /^(\/aws\/(codebuild|lambda|vendedlogs\/states)\/)?(stepline-|Stepline-|Stepline$)/;
 const STEPLINE_PARAMETER = new RegExp(`^(${CATALOG_PATH}|${PLATFORM_PARAMETER_PATH})/`);
 
-/** A list of names, and those among them stepline's. */
+/** The names of one kind of resource in the account. */
 interface Listing {
   readonly names: readonly string[];
   /** For rules: how many have a pattern with a wildcard. */

@@ -418,7 +418,7 @@ function sharedNote(need: QuotaNeed): string {
   return `; shared: everything else ${what} counts against it too`;
 }
 
-/** The report as lines: a heading, then one line per quota, the ones that need attention first. */
+/** The report as lines, one per quota, the ones that need attention first. */
 export function formatQuotaReport(verdicts: readonly QuotaVerdict[]): string[] {
   const order: QuotaStatus[] = ['exceeds', 'approaching', 'within'];
   const sorted = [...verdicts].sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status));
