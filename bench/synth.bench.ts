@@ -6,7 +6,7 @@
  * their defaults (core/quotas.ts), and `cdk deploy --all` of 1,000 stacks on paper.
  * Target: ≤ 60 s for 100 pipelines (median).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -136,12 +136,15 @@ function measureScale(work: string): ScaleMeasure {
   const timed = existsSync(GNU_TIME);
   const [command, args] = timed ? [GNU_TIME, ['-v', cdk, 'synth', '-q', '-o', out]] : [cdk, ['synth', '-q', '-o', out]];
   const t0 = performance.now();
-  const stderr = execFileSync(command, args, {
+  const synth = spawnSync(command, args, {
     cwd: root,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-  }).toString();
+  });
+  if (synth.status !== 0) throw new Error(`cdk synth of ${SCALE} pipelines failed (${synth.status}):\n${synth.stderr}`);
+  const stderr = synth.stderr;
   const seconds = (performance.now() - t0) / 1000;
   const peakKb = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1];
   console.log(`synth ${SCALE} pipelines: ${seconds.toFixed(1)} s`);
