@@ -12,14 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import {
-  countQuotaNeeds,
-  defaultIn,
-  judgeAgainstDefaults,
-  whereOf,
-  type QuotaNeed,
-  type StackResources,
-} from '../core/quotas';
+import { countQuotaNeeds, defaultIn, judgeAgainstDefaults, type QuotaNeed, type StackResources } from '../core/quotas';
 import { stacksOfAssembly } from '../lib/quota-report';
 import { median } from './pipeline.bench';
 
@@ -195,12 +188,16 @@ function scaleSection(scale: ScaleMeasure, sized: readonly SynthMeasure[]): stri
   const platformOf = (need: QuotaNeed) =>
     scale.platformNeeds.find((p) => p.quota.id === need.quota.id && p.bus === need.bus)?.count ?? 0;
   const quotaRows = verdicts.map((v) => {
+    const { quota } = v.need;
     const perPipeline = (v.need.count - platformOf(v.need)) / scale.pipelines;
-    const limit = defaultIn(v.need.quota, v.need.region);
-    const pipelinesBefore =
+    const before = (limit: number) =>
       perPipeline > 0 ? count(Math.floor((limit - platformOf(v.need)) / perPipeline)) : 'any number';
-    const where = v.need.bus ? ` (${whereOf(v.need)})` : '';
-    return `| ${v.need.quota.name}${where} | ${count(v.need.count)} | ${perPipeline.toFixed(2)} | ${count(limit)}${v.need.quota.adjustable ? '' : ', not adjustable'} | ${v.status === 'within' ? 'within' : `**${v.status}**`} | ${pipelinesBefore} |`;
+    // A default that differs by Region: the usual one, then the lowest (which the verdict used, the Region unknown).
+    const lowest = defaultIn(quota, v.need.region);
+    const limits =
+      v.need.region === undefined && lowest !== quota.defaultValue ? [quota.defaultValue, lowest] : [lowest];
+    const where = v.need.bus ? ` (bus ${v.need.bus})` : '';
+    return `| ${quota.name}${where} | ${count(v.need.count)} | ${perPipeline.toFixed(2)} | ${limits.map(count).join(' (lowest: ')}${limits.length > 1 ? ')' : ''}${quota.adjustable ? '' : ', not adjustable'} | ${v.status === 'within' ? 'within' : `**${v.status}**`} | ${limits.map(before).join(' (')}${limits.length > 1 ? ')' : ''} |`;
   });
   const rulesAt = [...sized.map((s) => [s.pipelines, s.rules] as const), [scale.pipelines, scale.rules] as const];
   const rulesText = rulesAt
@@ -224,7 +221,7 @@ One \`npx cdk synth -q\` of ${count(scale.pipelines)} pipelines (\`bench/many-pi
 | largest template | ${scale.largest.stack}: ${scale.largest.kb.toFixed(0)} KB, ${scale.largest.resources} resources (limits 1 MB, 500) |
 | EventBridge rules | ${rulesText}: ${constant ? 'constant' : '**grow with the pipelines**'} |
 
-Account quotas this app needs (counted from the synthesized templates, \`core/quotas.ts\`), against their defaults, and how many pipelines of this mix one account holds on each default (the platform's own use taken off first; the Region is unknown at synth, so a quota with a lower default in some Regions is judged against the lowest):
+Account quotas this app needs (counted from the synthesized templates, \`core/quotas.ts\`), against their defaults, and how many pipelines of this mix one account holds on each default (the platform's own use taken off first; the Region is unknown at synth, so a quota whose default is lower in some Regions shows that lowest default in brackets, and its verdict is against it):
 
 | quota | needed | per pipeline | default | verdict | pipelines before the default |
 |---|---|---|---|---|---|
@@ -256,7 +253,7 @@ export async function synthBench(): Promise<string> {
   return `## CDK app: \`cdk synth\`
 
 \`npx cdk synth -q\` through the pinned CLI, offline, cdk-nag and the limit checks included; the config is
-\`bench/many-pipelines.ts\` (each pipeline: a CodeCommit source, a build, two test stages); ${ROUNDS} rounds each
+\`bench/many-pipelines.ts\` (each pipeline: a CodeCommit source, a build, two test stages); ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} each
 after one warm-up synth.
 
 | pipelines | stacks | median | target | samples (s) | most resources in a stack (limit 500) | largest template (limit 1 MB) | EventBridge rules |
