@@ -1,6 +1,8 @@
 /**
  * The CDK app. The config is `stepline.config.ts`, or the .ts/.json file named by STEPLINE_CONFIG;
- * an invalid one, or one that would break an AWS limit, stops synth with the pipeline at fault.
+ * an invalid one, or one that would break an AWS limit, stops synth with the pipeline at fault. The
+ * account quotas the app approaches or exceeds are warnings (lib/quota-report.ts), and an error when
+ * the app alone would exceed one that cannot be raised.
  */
 import { App } from 'aws-cdk-lib';
 import type { SteplineConfig } from '../core/config/stepline-config';
@@ -9,6 +11,7 @@ import { buildStepline } from '../lib/app';
 import { PlatformLimitError } from '../lib/errors';
 import type { LimitProblem } from '../lib/errors';
 import { checkLimits, checkTemplateSizes } from '../lib/limits';
+import { annotateQuotas } from '../lib/quota-report';
 import { readConfigFile } from './config-file';
 
 function loadConfig(): SteplineConfig {
@@ -44,5 +47,5 @@ const app = new App();
 const { CDK_DEFAULT_ACCOUNT: account, CDK_DEFAULT_REGION: region } = process.env;
 // Environment-agnostic unless the CLI knows the target account and region.
 const stepline = build();
-refuse(checkLimits(stepline));
+refuse([...checkLimits(stepline), ...annotateQuotas(stepline).refused]);
 refuse(checkTemplateSizes(app.synth()));

@@ -60,6 +60,14 @@ const AWS: OptionSpec = {
     'against the deployed platform, as your IAM identity (this shell\'s AWS credentials), instead of local mode (as your git identity, git config user.email, against a running "npm start -- --serve")',
 };
 
+const CONFIG: OptionSpec = {
+  type: 'string',
+  value: 'FILE',
+  default: DEFAULT_CONFIG_FILE,
+  description:
+    "the pipeline configuration, a .ts module with a default export or .json (default: stepline's own stepline.config.ts)",
+};
+
 export const COMMANDS = {
   start: {
     synopsis:
@@ -73,13 +81,7 @@ export const COMMANDS = {
         description: 'keep local mode running after the runs end (push to a local repository to run again)',
       },
       'state-dir': STATE_DIR,
-      config: {
-        type: 'string',
-        value: 'FILE',
-        default: DEFAULT_CONFIG_FILE,
-        description:
-          "the pipeline configuration, a .ts module with a default export or .json (default: stepline's own stepline.config.ts)",
-      },
+      config: CONFIG,
       'aws-credentials': {
         type: 'boolean',
         default: false,
@@ -173,6 +175,25 @@ export const COMMANDS = {
     required: ['reason'],
     exits: `  0  the control was taken
   1  the control was refused (the reply says why), or stepline could not reach local mode or the platform
+  2  a usage error`,
+  },
+  doctor: {
+    synopsis: 'stepline doctor [--aws] [--config FILE]',
+    summary:
+      "the account quotas the configured app needs (EventBridge rules per bus, IAM roles, stacks, projects, …), against each quota's default, or with --aws against your account's",
+    args: [],
+    options: {
+      aws: {
+        type: 'boolean',
+        default: false,
+        description:
+          "against the account and Region this shell's AWS credentials reach: its applied quotas (Service Quotas) and what it already uses (read-only calls)",
+      },
+      config: CONFIG,
+    },
+    exits: `  0  every quota fits (a warning names each one the app would use 80% or more of)
+  1  a quota would be exceeded, or the config is invalid, or (--aws) there are no credentials or
+     access to a read was denied (the message names the action)
   2  a usage error`,
   },
   help: {

@@ -3,7 +3,8 @@
  * repository, pushes it, and shows the pipeline run that the push starts — at a terminal, a release
  * gate waits for a person; with no terminal, local mode's demo approver decides, recorded as such.
  * `approvals`, `approve` and `reject` decide on release gates (cli/approvals.ts); `deploy` controls a
- * run's deployment (cli/deploy.ts).
+ * run's deployment (cli/deploy.ts); `doctor` compares the account quotas the app needs with the defaults
+ * or, with --aws, with the account (cli/doctor.ts).
  */
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { localAuthors } from '../local/git-source';
 import { runApprovalsCommand } from './approvals';
 import { COMMANDS, EXIT, parseCommandLine } from './args';
 import { runDeployCommand } from './deploy';
+import { runDoctorCommand } from './doctor';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { PortInUseError } from '../local/local-address';
 import { LocalModeBusyError } from '../local/state-lock';
@@ -61,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
       },
     );
   }
+  if (command === 'doctor') return runDoctorCommand({ config: String(values.config), aws });
   return start(values, stateDir);
 }
 
