@@ -1,7 +1,9 @@
 /**
  * The platform at organisation scale: a hundred pipelines in one app, each stack well inside
- * CloudFormation's and Lambda's limits, and one pipeline added or removed without touching the
- * others. Also the limit checks themselves, each made to fail.
+ * CloudFormation's and Lambda's limits, the same EventBridge rules as for one pipeline, and one pipeline
+ * added or removed without touching the others (nor the platform). The 1,000-pipeline count is the synth
+ * bench's (bench/synth.bench.ts): a unit test of that size would take minutes. Also the limit checks
+ * themselves, each made to fail.
  */
 import { App, CfnResource, CfnWaitConditionHandle, Stack } from 'aws-cdk-lib';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -10,7 +12,24 @@ import { parseConfig } from '../../core/config/stepline-config';
 import { buildStepline } from '../../lib/app';
 import { LIMITS, checkLimits, checkTemplateSizes } from '../../lib/limits';
 import { CDK_CONTEXT, synthesize, type Synthesized } from '../support/cdk';
-import { manyPipelines } from '../../bench/many-pipelines';
+import { manyPipelines, manyPipelinesInput } from '../../bench/many-pipelines';
+
+/**
+ * The EventBridge rules across every stack of an app, by bus (a rule without EventBusName is on the default
+ * bus), and how many stacks hold one: the number stepline owns, whatever the number of pipelines.
+ */
+function rulesOf(app: Synthesized) {
+  const rules = [...app.templates].flatMap(([stack, template]) =>
+    Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Events::Rule')
+      .map((r) => ({ stack, bus: r.Properties.EventBusName === undefined ? 'default' : 'stepline' })),
+  );
+  return {
+    total: rules.length,
+    onDefaultBus: rules.filter((r) => r.bus === 'default').length,
+    stacks: [...new Set(rules.map((r) => r.stack))],
+  };
+}
 
 describe('a hundred pipelines', () => {
   let hundred: Synthesized;
@@ -56,6 +75,12 @@ describe('a hundred pipelines', () => {
     expect(findings).toEqual([]);
   });
 
+  test('the same EventBridge rules as one pipeline: routing does not grow with the pipelines', () => {
+    const one = synthesize(manyPipelines(1), { nag: false });
+    expect(rulesOf(hundred)).toEqual(rulesOf(one));
+    expect(rulesOf(hundred).total).toBe(9);
+  });
+
   test('adding a pipeline adds its stack and changes no other template', () => {
     const more = synthesize(manyPipelines(101), { nag: false });
     expect(more.assembly.stacks).toHaveLength(102);
@@ -69,6 +94,27 @@ describe('a hundred pipelines', () => {
     expect(fewer.texts.has('Stepline-service-050')).toBe(false);
     for (const [stack, text] of fewer.texts)
       expect({ stack, same: hundred.texts.get(stack) === text }).toEqual({ stack, same: true });
+  });
+});
+
+describe('deploying pipelines, extra alarms among them', () => {
+  /** `count` CodeCommit pipelines, each deploying to its own function, every other with an extra alarm. */
+  const deploying = (count: number) =>
+    parseConfig({
+      pipelines: manyPipelinesInput(count).pipelines.map((pipeline, i) => ({
+        ...pipeline,
+        deploy: { function: pipeline.name, ...(i % 2 ? { extraAlarms: [`${pipeline.name}-5xx`] } : {}) },
+      })),
+    });
+
+  test('1 and 20 deploying pipelines: the same rules; adding one changes no other template', () => {
+    const twenty = synthesize(deploying(20), { nag: false });
+    const more = synthesize(deploying(21), { nag: false });
+    expect(rulesOf(twenty)).toEqual(rulesOf(synthesize(deploying(1), { nag: false })));
+    expect(rulesOf(more)).toEqual(rulesOf(twenty));
+    expect(more.assembly.stacks).toHaveLength(22);
+    for (const [stack, text] of twenty.texts)
+      expect({ stack, same: more.texts.get(stack) === text }).toEqual({ stack, same: true });
   });
 });
 
