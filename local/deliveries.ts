@@ -1,7 +1,7 @@
 /**
  * Deliveries of source events in local mode, and what became of each: a push to a local repository is
  * delivered as its source would deliver it (a CodeCommit event on the default bus, or a signed GitHub
- * webhook delivery to the local receiver), each run start the platform bus's run rules make is kept by
+ * webhook delivery to the local receiver), each run start the platform bus's run rule makes is kept by
  * its commit, and every event that starts no run leaves a trace (`<stateDir>/event-bus.log` and
  * onDeliveryProblem). The waits tests and the CLI use (`runsStartedFor`) read what is kept here.
  */
