@@ -4,26 +4,19 @@
  * take on what. Both runtimes read this table and nothing else about a function:
  * - the CDK app (lib/) makes each function from its entry, its role from `grants` (resources named
  *   here by kind, turned into ARNs in one place), its environment from `settings`, and its
- *   invocations (rules, each pipeline's rules in the pipeline stacks, schedules, URL, the state
- *   machines' substitutions, the SSM parameter through which pipeline stacks find it) from `invokedBy`;
+ *   invocations (rules, schedules, URL, the state machines' substitutions, the SSM parameter through
+ *   which pipeline stacks find it) from `invokedBy`. Every rule is the platform's and names no pipeline:
+ *   their number stays the same however many pipelines there are;
  * - local mode builds each handler from the same entry on the local platform and invokes it as
- *   `invokedBy` says (a rule on the local bus, each pipeline's rules, a route on the local endpoint, a
- *   Task's ARN, a timer).
+ *   `invokedBy` says (a rule on the local bus, a route on the local endpoint, a Task's ARN, a timer).
  * Adding a function is its handler file (exporting `handlerOn`, lambdas/environment.ts) and one entry
  * here. Pure data: lib/ reads it without loading handler code.
  */
-import {
-  deployFunctionRoleName,
-  PLATFORM_PARAMETER_PATH,
-  pushRuleName,
-  RESOURCE_PREFIX,
-  runRuleName,
-} from './platform';
+import { deployFunctionRoleName, PLATFORM_PARAMETER_PATH, RESOURCE_PREFIX } from './platform';
 import { deploymentAlarmTrigger } from './alarms/deployment-alarms';
-import { isCodeCommitPipeline, sourceOf, type PipelineConfig } from './config/stepline-config';
 import { forwardedAlarmTrigger } from './deployment/targets';
 import { runEventTrigger, sourceChangedTrigger } from './sources/source-events';
-import { codeCommitTrigger, executionEndedTrigger, type SourceTrigger } from './sources/triggers';
+import { codeCommitPushTrigger, executionEndedTrigger, type SourceTrigger } from './sources/triggers';
 
 /** The platform settings a function's environment may carry (lambdas/environment.ts HandlerPlatform). */
 export type PlatformSetting =
@@ -100,9 +93,6 @@ export interface PlatformGrant {
  */
 export type ArnOf = (service: string, resource: string, name?: string, separator?: ':' | '/') => string;
 
-/** The parts of a pipeline's stack on AWS a pipeline's rule may belong to. */
-export type PipelineStackPart = 'triggers' | 'deployment';
-
 /** The platform's functions, by the name both runtimes use for them. */
 export type PlatformFunctionName =
   | 'publishSourceChange'
@@ -128,31 +118,6 @@ export type PlatformInvocation =
       readonly bus: 'default' | 'platform';
       readonly description: string;
       readonly trigger: (arnOf: ArnOf) => SourceTrigger;
-    }
-  /**
-   * By one rule per pipeline, in the pipeline's stack, asynchronously; the platform grants invocation to
-   * every rule of that reserved name (`ruleName('*')`), so no pipeline changes the platform's template.
-   * Both runtimes make each pipeline's rule from this alone: its name, bus, pattern and input.
-   */
-  | {
-      readonly by: 'pipelineRules';
-      /** The construct id of the one Lambda permission on AWS. */
-      readonly id: string;
-      readonly bus: 'default' | 'platform';
-      readonly ruleName: (pipeline: string) => string;
-      /**
-       * The pipeline's rule: its pattern and input (core/sources/triggers.ts) from ARNs of this account
-       * and Region, or `undefined` when the pipeline has no such rule.
-       */
-      readonly trigger: (pipeline: PipelineConfig, arnOf: ArnOf) => SourceTrigger | undefined;
-      readonly description: (pipeline: PipelineConfig) => string;
-      /**
-       * Where the rule is on AWS: the part of the pipeline's stack it belongs to (lib/pipeline-stack.ts:
-       * its source triggers, or its deployment, which exists only with `deploy`) and its construct id
-       * there. Its logical id derives from both: changing either replaces the rule, which its fixed name
-       * makes fail.
-       */
-      readonly construct: { readonly within: PipelineStackPart; readonly id: string };
     }
   /** By a schedule, asynchronously, with a fixed input. */
   | {
@@ -211,6 +176,12 @@ const CATALOG_ENTRY_READ: PlatformGrant = {
   on: ['catalogEntries'],
   why: 'Each pipeline stack publishes its catalog entry as one parameter under /stepline/pipelines/; the function reads that path only.',
 };
+/** The whole catalog, to learn which pipelines follow a repository (core/sources/followers.ts). */
+const CATALOG_LISTING: PlatformGrant = {
+  actions: ['ssm:GetParametersByPath'],
+  on: ['catalogListing'],
+  why: 'The receivers of pushes list the catalog (one parameter per pipeline under /stepline/pipelines/) to learn which pipelines follow a repository; that path only.',
+};
 const PUT_ON_SOURCE_BUS: PlatformGrant = { actions: ['events:PutEvents'], on: ['sourceBus'] };
 const PIPELINE_BUILD_READ: readonly PlatformGrant[] = [
   {
@@ -236,26 +207,21 @@ export const PLATFORM_FUNCTIONS = {
     entry: 'lambdas/publish-source-change.ts',
     id: 'PublishSourceChange',
     localName: 'stepline-publish-source-change',
-    description: "stepline: puts a CodeCommit push on the platform's bus",
+    description: "stepline: puts a CodeCommit push on the platform's bus, once per pipeline following its repository",
     timeoutSeconds: 30,
-    settings: ['sourceBusName'],
+    settings: ['sourceBusName', 'catalogPath'],
     invokedBy: [
       {
-        by: 'pipelineRules',
-        id: 'InvokedByPushRules',
+        by: 'rule',
+        id: 'PushRule',
         bus: 'default',
-        ruleName: pushRuleName,
-        // A CodeCommit pipeline's pushes; GitHub's reach the bus through the webhook receiver.
-        trigger: (pipeline, arnOf) =>
-          isCodeCommitPipeline(pipeline)
-            ? codeCommitTrigger(pipeline, arnOf('codecommit', pipeline.source.repository))
-            : undefined,
-        description: (pipeline) =>
-          `stepline: pushes to ${sourceOf(pipeline).repository} reach pipeline "${pipeline.name}", whose filters decide which run`,
-        construct: { within: 'triggers', id: 'PushRule' },
+        description:
+          'stepline: every CodeCommit push in the account; the publisher finds the pipelines following its repository in the catalog',
+        // Every CodeCommit push; GitHub's reach the bus through the webhook receiver.
+        trigger: () => codeCommitPushTrigger(),
       },
     ],
-    grants: [PUT_ON_SOURCE_BUS],
+    grants: [PUT_ON_SOURCE_BUS, CATALOG_LISTING],
   },
   githubWebhook: {
     entry: 'lambdas/github-webhook.ts',
@@ -266,15 +232,7 @@ export const PLATFORM_FUNCTIONS = {
     timeoutSeconds: 10,
     settings: ['sourceBusName', 'catalogPath', 'webhookSecretId'],
     invokedBy: [{ by: 'functionUrl', localRoute: '/github/webhook' }],
-    grants: [
-      PUT_ON_SOURCE_BUS,
-      { actions: ['secretsmanager:GetSecretValue'], on: ['webhookSecret'] },
-      {
-        actions: ['ssm:GetParametersByPath'],
-        on: ['catalogListing'],
-        why: 'The receiver lists the catalog (one parameter per pipeline under /stepline/pipelines/) to learn which pipelines follow a repository; that path only.',
-      },
-    ],
+    grants: [PUT_ON_SOURCE_BUS, { actions: ['secretsmanager:GetSecretValue'], on: ['webhookSecret'] }, CATALOG_LISTING],
   },
   startRun: {
     entry: 'lambdas/start-run.ts',
@@ -285,13 +243,11 @@ export const PLATFORM_FUNCTIONS = {
     settings: ['catalogPath'],
     invokedBy: [
       {
-        by: 'pipelineRules',
-        id: 'InvokedByRunRules',
+        by: 'rule',
+        id: 'RunRule',
         bus: 'platform',
-        ruleName: runRuleName,
-        trigger: (pipeline) => sourceChangedTrigger(pipeline.name),
-        description: (pipeline) => `stepline: SourceChanged events of pipeline "${pipeline.name}" start its runs`,
-        construct: { within: 'triggers', id: 'RunRule' },
+        description: 'stepline: every SourceChanged event starts a run of the pipeline it names',
+        trigger: () => sourceChangedTrigger(),
       },
     ],
     grants: [
@@ -564,30 +520,18 @@ export function taskFunctions(): readonly {
   );
 }
 
-/** Every declared per-pipeline rule, with the function it invokes, in declaration order. */
-export function pipelineRuleInvocations(): readonly {
-  readonly name: PlatformFunctionName;
-  readonly invocation: Extract<PlatformInvocation, { by: 'pipelineRules' }>;
-}[] {
-  return platformFunctionNames().flatMap((name) =>
-    PLATFORM_FUNCTIONS[name].invokedBy.flatMap((invocation: PlatformInvocation) =>
-      invocation.by === 'pipelineRules' ? [{ name, invocation }] : [],
-    ),
-  );
-}
-
 /** The declared functions' names, in declaration order. */
 export function platformFunctionNames(): readonly PlatformFunctionName[] {
   return Object.keys(PLATFORM_FUNCTIONS) as PlatformFunctionName[];
 }
 
 /**
- * The functions the pipeline stacks name: those their state machines' Tasks or their rules invoke.
- * The platform stack publishes each one's ARN as an SSM parameter (functionArnParameterName).
+ * The functions the pipeline stacks name: those their state machines' Tasks invoke (no pipeline has a
+ * rule of its own). The platform stack publishes each one's ARN as an SSM parameter (functionArnParameterName).
  */
 export function functionsPipelinesInvoke(): readonly PlatformFunctionName[] {
   return platformFunctionNames().filter((name) =>
-    PLATFORM_FUNCTIONS[name].invokedBy.some(({ by }: PlatformInvocation) => by === 'task' || by === 'pipelineRules'),
+    PLATFORM_FUNCTIONS[name].invokedBy.some(({ by }: PlatformInvocation) => by === 'task'),
   );
 }
 

@@ -81,16 +81,6 @@ export function pipelineStackName(pipeline: string): string {
   return `${PLATFORM_STACK}-${pipeline}`;
 }
 
-/** The rule on the default bus that hands a CodeCommit pipeline's pushes to the source-change publisher. */
-export function pushRuleName(pipeline: string): string {
-  return `${RESOURCE_PREFIX}${pipeline}-push`;
-}
-
-/** The rule on the platform's bus that starts a pipeline's runs from its SourceChanged events. */
-export function runRuleName(pipeline: string): string {
-  return `${RESOURCE_PREFIX}${pipeline}-run`;
-}
-
 /**
  * IAM role names are account-wide, not per Region: a name without the Region would make the second
  * Region deploying stepline in the same account fail on the first Region's role. Every role stepline

@@ -49,12 +49,13 @@ export const sourceChangedSchema = z.object({
 }) satisfies z.ZodType<SourceChanged, unknown>;
 
 /**
- * What a CodeCommit pipeline's push rule hands the source-change publisher (core/sources/triggers.ts
- * `codeCommitTrigger`): a SourceChanged detail without the two fields a push may lack, and the push's
+ * What the push rule hands the source-change publisher (core/sources/triggers.ts `codeCommitPushTrigger`):
+ * a SourceChanged detail without its pipeline (the publisher finds the pipelines following the repository)
+ * and the two fields a push may lack, and the push's
  * own detail, in which `oldCommitId` is absent when the push created the branch (`referenceCreated`)
  * and `callerUserArn` when CodeCommit does not name the caller.
  */
-export const codeCommitPushSchema = sourceChangedSchema.omit({ parentCommitId: true }).extend({
+export const codeCommitPushSchema = sourceChangedSchema.omit({ pipeline: true, parentCommitId: true }).extend({
   trigger: sourceChangedSchema.shape.trigger.omit({ pushedBy: true }),
   push: z.object({
     event: z.enum(['referenceCreated', 'referenceUpdated']),

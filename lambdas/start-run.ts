@@ -1,4 +1,4 @@
-/** EventBridge target of each pipeline's rule on the platform's bus: starts a run for a SourceChanged event. */
+/** EventBridge target of the run rule on the platform's bus: starts a run for a SourceChanged event (it names its pipeline). */
 import { parseInput, sourceChangedSchema } from '../core/schemas';
 import { startRun, type StartRunDeps } from '../core/runs/start-run';
 import { CodeCommitReader } from './adapters/commit-reader';

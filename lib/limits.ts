@@ -33,7 +33,6 @@ export const LIMITS = {
   stateMachineName: 80,
   executionName: 80,
   projectName: 255,
-  ruleName: 64,
   /** IAM: a role's name. */
   roleName: 64,
   logGroupName: 512,
@@ -116,8 +115,6 @@ export function checkLimits(stepline: Stepline): LimitProblem[] {
       ['stack name', pipelineStackName(name), LIMITS.stackName],
       ['state machine name', stateMachineName(name), LIMITS.stateMachineName],
       ['execution name', executionName(name, '0'.repeat(40), 'event'), LIMITS.executionName],
-      // Every rule the pipeline's stack holds, as its functions' declarations give them.
-      ...[...stack.rules.keys()].map((rule): [string, string, number] => [`rule name ${rule}`, rule, LIMITS.ruleName]),
       ['execution log group name', logGroupName, LIMITS.logGroupName],
       ...(stack.pipeline.deploy
         ? ([['deploy role name', deployRoleName(name, regionOf(stack)), LIMITS.roleName]] as [string, string, number][])

@@ -1,31 +1,29 @@
 /**
- * One pipeline's stack: its build projects, state machine, source triggers, catalog entry and (with
- * `deploy`) its deployment's role and alarms, its rules as the platform functions' declarations give
- * them (core/platform-functions.ts `pipelineRules`), and nothing shared. It reads the platform's resources from SSM parameters at deploy time (no exports), so it
- * can be deployed, changed or removed without touching the platform or any other pipeline.
+ * One pipeline's stack: its build projects, state machine, catalog entry and (with `deploy`) its
+ * deployment's role and alarms, and nothing shared. It has no rule: the platform's rules route every push,
+ * SourceChanged event and alarm by the catalog this stack writes to (core/sources/followers.ts,
+ * core/alarms/deployment-alarms.ts). It reads the platform's resources from SSM parameters at deploy time
+ * (no exports), so it can be deployed, changed or removed without touching the platform or any other
+ * pipeline.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { catalogEntry, type PipelineConfig } from '../core/config/stepline-config';
-import { PLATFORM_PARAMETERS, SOURCE_BUS_NAME, catalogParameterName } from '../core/platform';
+import { PLATFORM_PARAMETERS, catalogParameterName } from '../core/platform';
 import {
   PLATFORM_FUNCTIONS,
   functionArnParameterName,
-  pipelineRuleInvocations,
   taskFunctions,
-  type PipelineStackPart,
   type PlatformFunctionName,
   type TaskSubstitution,
 } from '../core/platform-functions';
 import { PipelineBuildProjects } from './build-projects';
 import { PipelineDeployment } from './pipeline-deployment';
 import { PipelineStateMachine } from './pipeline-state-machine';
-import { SourceTriggers, stackArnOf } from './source-triggers';
 
 export interface PipelineStackProps extends StackProps {
   /** The pipeline, as `parseConfig` returned it. */
@@ -36,12 +34,8 @@ export class PipelineStack extends Stack {
   readonly pipeline: PipelineConfig;
   readonly builds: PipelineBuildProjects;
   readonly machine: PipelineStateMachine;
-  /** The source triggers' part: the dead-letter queue of every rule, the push and run rules. */
-  readonly triggers: SourceTriggers;
-  /** The release to Lambda: deploy role, alarms, alarm rule (and the target); only with `deploy`. */
+  /** The release to Lambda: deploy role, alarms (and the target); only with `deploy`. */
   readonly deployment?: PipelineDeployment;
-  /** The pipeline's rules by name, each as its function's declaration gives it (`pipelineRules`). */
-  readonly rules: ReadonlyMap<string, events.Rule>;
   /** The pipeline's catalog entry, read by the run starter. */
   readonly catalogEntry: ssm.StringParameter;
 
@@ -80,7 +74,6 @@ export class PipelineStack extends Stack {
       functions,
       projects: [...this.builds.projects.values()],
     });
-    this.triggers = new SourceTriggers(this, 'Triggers');
     if (pipeline.deploy) {
       this.deployment = new PipelineDeployment(this, 'Deployment', {
         pipeline: pipeline.name,
@@ -89,7 +82,6 @@ export class PipelineStack extends Stack {
         encryptionKey,
       });
     }
-    this.rules = this.addPipelineRules(pipeline, platformFunction);
     const entry = catalogEntry(pipeline, this.machine.stateMachine.stateMachineArn);
     this.catalogEntry = new ssm.StringParameter(this, 'CatalogEntry', {
       parameterName: catalogParameterName(pipeline.name),
@@ -101,40 +93,5 @@ export class PipelineStack extends Stack {
       description: `State machine of pipeline "${pipeline.name}"`,
       value: this.machine.stateMachine.stateMachineArn,
     });
-  }
-
-  /**
-   * Every rule the platform functions' declarations give this pipeline (none where a trigger says
-   * `undefined`), in the part of the stack each belongs to, invoking its function. Only a pipeline with
-   * a rule to a function imports it: an unused template parameter is an error to cfn-lint.
-   */
-  private addPipelineRules(
-    pipeline: PipelineConfig,
-    platformFunction: (name: PlatformFunctionName) => lambda.IFunction,
-  ): ReadonlyMap<string, events.Rule> {
-    const sourceBus = events.EventBus.fromEventBusName(this, 'SourceBus', SOURCE_BUS_NAME);
-    const parts: Readonly<Record<PipelineStackPart, Construct | undefined>> = {
-      triggers: this.triggers,
-      deployment: this.deployment,
-    };
-    const rules = new Map<string, events.Rule>();
-    for (const { name, invocation } of pipelineRuleInvocations()) {
-      const trigger = invocation.trigger(pipeline, stackArnOf(this));
-      if (!trigger) continue;
-      const ruleName = invocation.ruleName(pipeline.name);
-      const { within, id } = invocation.construct;
-      const scope = parts[within];
-      // Programming error: a declaration gives a rule to a pipeline whose stack lacks the rule's part.
-      if (!scope) throw new Error(`rule ${ruleName} belongs to the pipeline stack's ${within}, which it has not`);
-      rules.set(
-        ruleName,
-        this.triggers.addRule(scope, id, trigger, platformFunction(name), {
-          ruleName,
-          description: invocation.description(pipeline),
-          ...(invocation.bus === 'platform' ? { eventBus: sourceBus } : {}),
-        }),
-      );
-    }
-    return rules;
   }
 }

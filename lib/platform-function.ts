@@ -18,7 +18,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { NOTIFICATION_SECRET_PREFIX } from '../core/config/stepline-config';
-import { CATALOG_PATH, ENV, RESOURCE_PREFIX, SOURCE_BUS_NAME, deployRoleName } from '../core/platform';
+import { CATALOG_PATH, ENV, RESOURCE_PREFIX, deployRoleName } from '../core/platform';
 import type {
   PlatformFunctionDeclaration,
   PlatformInvocation,
@@ -196,23 +196,6 @@ export function platformFunction(
           }),
         );
         break;
-      case 'pipelineRules':
-        // Rules in the pipelines' stacks: one permission by the rules' reserved name pattern keeps the
-        // function's resource policy (20 KB) from growing with them.
-        fn.addPermission(invocation.id, {
-          principal: new iam.ServicePrincipal('events.amazonaws.com'),
-          action: 'lambda:InvokeFunction',
-          sourceAccount: stack.account,
-          sourceArn: stack.formatArn({
-            service: 'events',
-            resource: 'rule',
-            resourceName:
-              invocation.bus === 'platform'
-                ? `${SOURCE_BUS_NAME}/${invocation.ruleName('*')}`
-                : invocation.ruleName('*'),
-          }),
-        });
-        break;
       case 'functionUrl':
         // Public by design: the caller (GitHub) cannot sign AWS requests. Each request is authenticated
         // by its own signature before anything in it is read (core/sources/github-webhook.ts).
@@ -229,7 +212,7 @@ export function platformFunction(
 }
 
 /** The invocations by which EventBridge invokes a function asynchronously (Lambda retries, then the DLQ). */
-const ASYNCHRONOUS: ReadonlySet<PlatformInvocation['by']> = new Set(['rule', 'pipelineRules', 'schedule']);
+const ASYNCHRONOUS: ReadonlySet<PlatformInvocation['by']> = new Set(['rule', 'schedule']);
 
 /** What a declared resource kind is on AWS: the one place a grant's `on` becomes ARNs. */
 export function resourceArns(stack: Stack, kind: PlatformResource, context: PlatformFunctionContext): string[] {

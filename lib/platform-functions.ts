@@ -1,7 +1,7 @@
 /**
  * The platform's Lambda functions but the release gate's, shared by every pipeline: the source-change publisher (target of
- * the CodeCommit push rules), the GitHub webhook receiver (a function URL), the run starter (target
- * of the run rules on the platform's bus), the progress recorder (Step Functions task), the notifier
+ * the one CodeCommit push rule), the GitHub webhook receiver (a function URL), the run starter (target
+ * of the one run rule on the platform's bus), the progress recorder (Step Functions task), the notifier
  * and the deploy function. Each is made from its declaration in core/platform-functions.ts (entry,
  * environment, grants, rules) by `platformFunction`; this construct holds only what they share, the
  * dead-letter queue. Their grants on pipeline resources go by stepline's reserved name prefix, so
@@ -81,7 +81,7 @@ export class PlatformFunctions extends Construct {
   /** The recorder's schedule: catching up with lost execution status events. */
   readonly sweepRule: events.Rule;
   /**
-   * lambdas/deploy.ts: every pipeline's deployments (the machines' deployment tasks, the alarm rules'
+   * lambdas/deploy.ts: every pipeline's deployments (the machines' deployment tasks, the alarm rule's
    * rollbacks). It holds no permission on any target: per request it assumes the pipeline's deploy role.
    */
   readonly deploy: nodejs.NodejsFunction;

@@ -1,80 +1,19 @@
 /**
- * A pipeline's rules on AWS: each one the declaration of the function it invokes gives
- * (core/platform-functions.ts, `pipelineRules`), made here from its trigger (core/sources/triggers.ts: the
- * very pattern and input local mode matches with) in the part of the pipeline's stack it belongs to
- * (lib/pipeline-stack.ts). A pipeline's source triggers are its run rule on the platform's bus, which hands
- * its SourceChanged events (core/sources/source-events.ts) to the run starter, and for a CodeCommit
- * pipeline its push rule on the default bus, which hands its repository's pushes to the source-change
- * publisher (GitHub pushes reach the bus through the platform's webhook receiver). The rules are named
- * `stepline-<pipeline>-push`, `-run` (and `-alarms`, the deployment's): the platform lets rules of those
- * names invoke its functions, so their resource policies do not grow with the pipelines. What EventBridge
- * cannot deliver to any of them goes to the one dead-letter queue here.
+ * Core's triggers (core/sources/triggers.ts and its kin: a pattern and an input, the very objects local
+ * mode matches with) made into EventBridge rules on AWS. Every rule is the platform's, declared with the
+ * function it invokes (core/platform-functions.ts) and made by `platformFunction`: none names a pipeline,
+ * so their number does not grow with the pipelines, and what EventBridge cannot deliver to any of them goes
+ * to the platform's one dead-letter queue.
  */
 import { ArnFormat, Duration, type Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
 import type { ArnOf } from '../core/platform-functions';
 import type { EventPattern as CorePattern } from '../core/sources/event-pattern';
 import { isEventPath, type EventPath, type InputTemplate, type SourceTrigger } from '../core/sources/triggers';
-import { acknowledgeRule } from './nag';
-
-export interface SourceTriggersProps {
-  /**
-   * How often EventBridge retries delivering an event to a pipeline rule's target.
-   * @default 4
-   */
-  readonly retryAttempts?: number;
-  /**
-   * How long EventBridge keeps retrying an event before it goes to the dead-letter queue.
-   * @default Duration.hours(2)
-   */
-  readonly maxEventAge?: Duration;
-}
-
-export class SourceTriggers extends Construct {
-  /** Events EventBridge could not deliver to a pipeline rule's target, kept for 14 days. */
-  readonly deadLetterQueue: sqs.Queue;
-
-  constructor(
-    scope: Construct,
-    id: string,
-    private readonly props: SourceTriggersProps = {},
-  ) {
-    super(scope, id);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledgeRule(
-      this.deadLetterQueue,
-      'SQS3',
-      "This queue is itself a dead-letter queue: the pipeline's rules' target DLQ, which holds the events their targets could not take. A DLQ of a DLQ would only move them again.",
-    );
-  }
-
-  /**
-   * One of the pipeline's rules, `id` in `scope` (this construct, or another part of the pipeline's
-   * stack), its undeliverable events to this dead-letter queue.
-   */
-  addRule(
-    scope: Construct,
-    id: string,
-    trigger: SourceTrigger,
-    target: lambda.IFunction,
-    options: { readonly ruleName: string; readonly description: string; readonly eventBus?: events.IEventBus },
-  ): events.Rule {
-    return triggerRule(scope, id, trigger, target, {
-      ...options,
-      deadLetterQueue: this.deadLetterQueue,
-      retryAttempts: this.props.retryAttempts,
-      maxEventAge: this.props.maxEventAge,
-    });
-  }
-}
 
 /**
  * ARNs of a stack's account and Region, as the declaration's triggers ask for them; without a name,

@@ -2,7 +2,7 @@
  * Local mode's CloudWatch metric alarms: the deployment's alarms (core/alarms/deployment-alarms.ts) evaluated on the local
  * Lambda runtime's metrics with core/alarms/evaluator.ts, so that a canary that errors locally is rolled back as it
  * would be on AWS. A state change is announced as CloudWatch announces it to EventBridge, and the states are read
- * through CloudWatch's own DescribeAlarms (`describeAlarmsOperation`), so the deploy handler's AlarmReader runs
+ * through CloudWatch's own DescribeAlarms (`describeAlarmsOperation`, local/describe-alarms.ts), so the deploy handler's AlarmReader runs
  * unchanged against local mode.
  *
  * The event is CloudWatch's "CloudWatch Alarm State Change" for a single-metric alarm, as the CloudWatch User Guide
@@ -15,15 +15,12 @@
  * defines them, and every time this module reports (states, events, reason data) is real.
  */
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod';
 import { alarmDefinitionSchema, evaluateAlarm, type AlarmState } from '../core/alarms/evaluator';
-import { alarmConfiguration, type DeploymentAlarm } from '../core/alarms/deployment-alarms';
+import type { DeploymentAlarm } from '../core/alarms/deployment-alarms';
 import { UnknownAlarmsError } from '../core/deployment/errors';
 import type { AlarmSeen } from '../core/records';
 import { parseInput } from '../core/schemas';
-import { operation, type Operation } from './aws-endpoint';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
-import { serviceError } from './aws-errors';
 import { busEvent } from './event-bus';
 import type { LocalMetrics } from './functions/metrics';
 import { TimeScale } from './time-scale';
@@ -53,22 +50,44 @@ export interface AlarmStateChangeEvent {
     readonly alarmName: string;
     readonly state: AlarmStateDetail;
     readonly previousState: AlarmStateDetail;
-    readonly configuration: {
-      readonly metrics: readonly {
-        readonly id: string;
-        readonly metricStat: {
-          readonly metric: {
-            readonly namespace: string;
-            readonly name: string;
-            readonly dimensions: Readonly<Record<string, string>>;
-          };
-          readonly period: number;
-          readonly stat: string;
-        };
-        readonly returnData: boolean;
-      }[];
-    };
+    readonly configuration: MetricAlarmConfiguration | CompositeAlarmConfiguration;
   };
+}
+
+/** A single-metric alarm's configuration in its event. */
+export interface MetricAlarmConfiguration {
+  readonly metrics: readonly {
+    readonly id: string;
+    readonly metricStat: {
+      readonly metric: {
+        readonly namespace: string;
+        readonly name: string;
+        readonly dimensions: Readonly<Record<string, string>>;
+      };
+      readonly period: number;
+      readonly stat: string;
+    };
+    readonly returnData: boolean;
+  }[];
+}
+
+/** A composite alarm's configuration in its event: its rule ("Alarm events and EventBridge", Composite Alarm). */
+export interface CompositeAlarmConfiguration {
+  readonly alarmRule: string;
+}
+
+/** A composite alarm as stepline makes them (core/alarms/deployment-alarms.ts extraAlarmsComposite). */
+export interface CompositeAlarmDefinition {
+  readonly name: string;
+  /** The alarms its rule names, each as `ALARM("<child>")`, joined by OR: in ALARM while any child is. */
+  readonly children: readonly string[];
+  readonly rule: string;
+}
+
+interface CompositeRecord {
+  composite: CompositeAlarmDefinition;
+  readonly arn: string;
+  state: StateRecord;
 }
 
 /** An alarm as DescribeAlarms reports it: its definition and the state it last changed to. */
@@ -103,6 +122,7 @@ const INITIAL_REASON = 'Unchecked: Initial alarm creation';
 
 export class LocalAlarms {
   private readonly alarms = new Map<string, AlarmRecord>();
+  private readonly composites = new Map<string, CompositeRecord>();
   private readonly metrics: LocalMetrics;
   private readonly now: () => Date;
   private readonly onStateChange: (event: AlarmStateChangeEvent) => void;
@@ -164,6 +184,27 @@ export class LocalAlarms {
   }
 
   /**
+   * Creates or updates a composite alarm, as PutCompositeAlarm does: a new one is set to INSUFFICIENT_DATA, "then
+   * evaluated and its state is set appropriately"; an update keeps its state until its next evaluation. It is
+   * evaluated again whenever one of its children changes state. A child local mode does not have (a user's own
+   * alarm) is never in ALARM.
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html
+   */
+  defineComposite(composite: CompositeAlarmDefinition): AlarmStateChangeEvent[] {
+    const existing = this.composites.get(composite.name);
+    if (existing) existing.composite = composite;
+    else
+      this.composites.set(composite.name, {
+        composite,
+        arn: `arn:aws:cloudwatch:${this.region}:${this.account}:alarm:${composite.name}`,
+        state: { value: 'INSUFFICIENT_DATA', reason: INITIAL_REASON, at: this.now() },
+      });
+    const changes = this.evaluateComposites([]);
+    for (const event of changes) this.onStateChange(event);
+    return changes;
+  }
+
+  /**
    * One evaluation round at `now()`, as CloudWatch runs one every minute: each alarm's new state from its metric's
    * samples. Every alarm whose state changed is announced to `onStateChange`; the events are also returned.
    */
@@ -204,6 +245,7 @@ export class LocalAlarms {
         }),
       );
     }
+    changes.push(...this.evaluateComposites(changes));
     for (const event of changes) this.onStateChange(event);
     return changes;
   }
@@ -217,16 +259,16 @@ export class LocalAlarms {
     const record = this.record(name);
     if (record.state.value === state) return undefined;
     const event = this.transition(record, { value: state, reason, at: this.now() });
-    this.onStateChange(event);
+    for (const change of [event, ...this.evaluateComposites([event])]) this.onStateChange(change);
     return event;
   }
 
-  /** The alarms' current states, in the order asked; unknown names fail the whole call, naming them. */
+  /** The alarms' current states (metric or composite), in the order asked; unknown names fail the whole call. */
   states(names: readonly string[]): AlarmSeen[] {
-    const missing = names.filter((name) => !this.alarms.has(name));
+    const missing = names.filter((name) => !this.alarms.has(name) && !this.composites.has(name));
     if (missing.length) throw new UnknownAlarmsError([...new Set(missing)]);
     return names.map((name) => {
-      const { value, reason, newest, at } = this.record(name).state;
+      const { value, reason, newest, at } = (this.alarms.get(name) ?? this.composites.get(name)!).state;
       return { name, state: value, reason, ...(newest !== undefined ? { value: newest } : {}), at: at.toISOString() };
     });
   }
@@ -243,6 +285,15 @@ export class LocalAlarms {
         ...(state.reasonData !== undefined ? { reasonData: state.reasonData } : {}),
         at: state.at,
       }));
+  }
+
+  /** Every composite alarm, in name order. */
+  compositeDescriptions(): {
+    readonly composite: CompositeAlarmDefinition;
+    readonly arn: string;
+    readonly state: StateRecord;
+  }[] {
+    return [...this.composites.values()].sort((a, b) => (a.composite.name < b.composite.name ? -1 : 1));
   }
 
   /**
@@ -276,35 +327,88 @@ export class LocalAlarms {
     return record;
   }
 
+  /**
+   * Each composite whose state its children now give differently: in ALARM while any child is, OK otherwise.
+   * Its reason and reason data name the child whose change moved it, in CloudWatch's words ("<child ARN>
+   * transitioned to ALARM at …", `triggeringAlarms`; "Alarm events and EventBridge", Composite Alarm,
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html).
+   */
+  private evaluateComposites(changed: readonly AlarmStateChangeEvent[]): AlarmStateChangeEvent[] {
+    const events: AlarmStateChangeEvent[] = [];
+    for (const record of this.composites.values()) {
+      const children = record.composite.children.flatMap((name) => {
+        const child = this.alarms.get(name) ?? this.composites.get(name);
+        return child ? [{ arn: child.arn, state: child.state }] : [];
+      });
+      const value: AlarmState = children.some((child) => child.state.value === 'ALARM') ? 'ALARM' : 'OK';
+      if (value === record.state.value) continue;
+      const trigger =
+        children.find((child) => changed.some((event) => event.resources[0] === child.arn)) ??
+        children.find((child) => child.state.value === value);
+      const at = this.now();
+      const previous = record.state;
+      record.state = {
+        value,
+        reason: trigger
+          ? `${trigger.arn} transitioned to ${trigger.state.value} at ${reasonTime(trigger.state.at)}`
+          : `no child alarm is in ALARM (${record.composite.rule})`,
+        ...(trigger
+          ? {
+              reasonData: JSON.stringify({
+                triggeringAlarms: [
+                  {
+                    arn: trigger.arn,
+                    state: { value: trigger.state.value, timestamp: cloudWatchTimestamp(trigger.state.at) },
+                  },
+                ],
+              }),
+            }
+          : {}),
+        at,
+      };
+      events.push(
+        this.stateChangeEvent(record.arn, record.composite.name, record.state, previous, {
+          alarmRule: record.composite.rule,
+        }),
+      );
+    }
+    return events;
+  }
+
   private transition(record: AlarmRecord, next: StateRecord): AlarmStateChangeEvent {
     const previous = record.state;
     record.state = next;
     const { metric, definition } = record.alarm;
+    return this.stateChangeEvent(record.arn, record.alarm.name, next, previous, {
+      metrics: [
+        {
+          id: record.metricId,
+          metricStat: {
+            metric: { namespace: metric.namespace, name: metric.metricName, dimensions: { ...metric.dimensions } },
+            period: definition.periodSeconds,
+            stat: definition.statistic,
+          },
+          returnData: true,
+        },
+      ],
+    });
+  }
+
+  private stateChangeEvent(
+    arn: string,
+    alarmName: string,
+    next: StateRecord,
+    previous: StateRecord,
+    configuration: MetricAlarmConfiguration | CompositeAlarmConfiguration,
+  ): AlarmStateChangeEvent {
     return busEvent({
       source: 'aws.cloudwatch',
       detailType: 'CloudWatch Alarm State Change',
       account: this.account,
       region: this.region,
       time: next.at,
-      resources: [record.arn],
-      detail: {
-        alarmName: record.alarm.name,
-        state: stateDetail(next),
-        previousState: stateDetail(previous),
-        configuration: {
-          metrics: [
-            {
-              id: record.metricId,
-              metricStat: {
-                metric: { namespace: metric.namespace, name: metric.metricName, dimensions: { ...metric.dimensions } },
-                period: definition.periodSeconds,
-                stat: definition.statistic,
-              },
-              returnData: true,
-            },
-          ],
-        },
-      },
+      resources: [arn],
+      detail: { alarmName, state: stateDetail(next), previousState: stateDetail(previous), configuration },
     });
   }
 }
@@ -318,87 +422,30 @@ function stateDetail(state: StateRecord): AlarmStateDetail {
   };
 }
 
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+/** A time as a composite alarm's reason writes it: `Friday 04 August, 2023 12:54:46 UTC`. */
+function reasonTime(at: Date): string {
+  const day = String(at.getUTCDate()).padStart(2, '0');
+  const time = at.toISOString().slice(11, 19);
+  return `${DAYS[at.getUTCDay()]} ${day} ${MONTHS[at.getUTCMonth()]}, ${at.getUTCFullYear()} ${time} UTC`;
+}
+
 /** A time as CloudWatch writes it in events and reason data: `2019-10-02T17:04:40.989+0000`. */
 function cloudWatchTimestamp(at: Date): string {
   return at.toISOString().replace(/Z$/, '+0000');
-}
-
-/** The X-Amz-Target of DescribeAlarms: the CloudWatch SDK speaks JSON 1.0 to service GraniteServiceVersion20100801. */
-export const DESCRIBE_ALARMS_TARGET = 'GraniteServiceVersion20100801.DescribeAlarms';
-
-const alarmName = z.string().min(1).max(255);
-/**
- * DescribeAlarms' parameters that local mode serves. Strict: ActionPrefix, ChildOfAlarmName and ParentsOfAlarmName
- * (actions and composite alarms, which local mode does not have) are refused, not silently ignored.
- */
-const describeAlarmsRequest = z.strictObject({
-  AlarmNames: z.array(alarmName).max(100).optional(),
-  AlarmNamePrefix: alarmName.optional(),
-  AlarmTypes: z.array(z.enum(['CompositeAlarm', 'MetricAlarm'])).optional(),
-  StateValue: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']).optional(),
-  MaxRecords: z.number().int().min(1).max(100).optional(),
-  NextToken: z.string().min(1).optional(),
-});
-
-/** CloudWatch's page size when MaxRecords is not given. */
-const DEFAULT_MAX_RECORDS = 50;
-
-/**
- * CloudWatch's DescribeAlarms over local mode's alarms, for the local endpoint's operations under
- * `DESCRIBE_ALARMS_TARGET`. As CloudWatch does, names that do not exist are left out of the answer (the reader
- * decides what that means), metric alarms are answered unless AlarmTypes leaves them out, and a page ends with a
- * NextToken when more alarms match.
- */
-export function describeAlarmsOperation(alarms: LocalAlarms): Operation<z.infer<typeof describeAlarmsRequest>> {
-  return operation(describeAlarmsRequest, (request) => {
-    if (request.AlarmNames && request.AlarmNamePrefix !== undefined) {
-      throw serviceError(
-        'InvalidParameterCombinationException',
-        'AlarmNames and AlarmNamePrefix cannot both be given.',
-      );
-    }
-    const after = request.NextToken === undefined ? undefined : pageStart(request.NextToken);
-    const matching = alarms
-      .descriptions()
-      .filter(
-        (description) =>
-          (request.AlarmTypes?.includes('MetricAlarm') ?? true) &&
-          (request.AlarmNames?.includes(description.alarm.name) ?? true) &&
-          description.alarm.name.startsWith(request.AlarmNamePrefix ?? '') &&
-          (request.StateValue === undefined || description.state === request.StateValue) &&
-          (after === undefined || description.alarm.name > after),
-      );
-    const page = matching.slice(0, request.MaxRecords ?? DEFAULT_MAX_RECORDS);
-    const last = page.at(-1)?.alarm.name;
-    return {
-      MetricAlarms: page.map(metricAlarm),
-      CompositeAlarms: [],
-      NextToken: matching.length > page.length && last !== undefined ? pageToken(last) : undefined,
-    };
-  });
-}
-
-function metricAlarm({ alarm, arn, state, reason, reasonData, at }: AlarmDescription) {
-  return {
-    ...alarmConfiguration(alarm),
-    AlarmArn: arn,
-    ActionsEnabled: false,
-    StateValue: state,
-    StateReason: reason,
-    StateReasonData: reasonData,
-    StateUpdatedTimestamp: at,
-    StateTransitionedTimestamp: at,
-  };
-}
-
-/** The next page starts after the last name answered: alarms defined meanwhile neither repeat nor shift pages. */
-function pageToken(lastName: string): string {
-  return Buffer.from(`after:${lastName}`, 'utf8').toString('base64url');
-}
-
-function pageStart(token: string): string {
-  const decoded = Buffer.from(token, 'base64url').toString('utf8');
-  if (!decoded.startsWith('after:'))
-    throw serviceError('InvalidNextToken', 'The service returned an invalid NextToken.');
-  return decoded.slice('after:'.length);
 }

@@ -6,7 +6,8 @@
  * (codecommit.ts) and CloudWatch DescribeAlarms (alarms.ts). Lambda's REST API is a route of its own
  * (functions/lambda-api.ts).
  */
-import { DESCRIBE_ALARMS_TARGET, describeAlarmsOperation, type LocalAlarms } from './alarms';
+import type { LocalAlarms } from './alarms';
+import { DESCRIBE_ALARMS_TARGET, describeAlarmsOperation } from './describe-alarms';
 import { codeBuildOperations, type LocalCodeBuild } from './codebuild';
 import { codeCommitOperations } from './codecommit';
 import { putEventsOperation, type LocalEventBus } from './event-bus';

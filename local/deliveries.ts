@@ -1,7 +1,7 @@
 /**
  * Deliveries of source events in local mode, and what became of each: a push to a local repository is
  * delivered as its source would deliver it (a CodeCommit event on the default bus, or a signed GitHub
- * webhook delivery to the local receiver), each run start the platform bus's run rules make is kept by
+ * webhook delivery to the local receiver), each run start the platform bus's run rule makes is kept by
  * its commit, and every event that starts no run leaves a trace (`<stateDir>/event-bus.log` and
  * onDeliveryProblem). The waits tests and the CLI use (`runsStartedFor`) read what is kept here.
  */
@@ -115,30 +115,39 @@ export class LocalDeliveries {
   }
 
   /**
-   * Puts an event on the local default bus, as EventBridge would deliver it to the rules' targets; each
-   * delivery to a push rule resolves with the run start its published SourceChanged event made.
+   * Puts an event on the local default bus, as EventBridge would deliver it to the rules' targets, and
+   * resolves with the run starts it made: one per pipeline the source-change publisher found following the
+   * pushed repository (the push rule's answer), each through the run rule. A malformed event is refused
+   * at once (thrown).
    */
-  putEvent(event: unknown): Promise<StartRunResult>[] {
-    const deliveries = this.options.bus.put(event).map(async ({ input, result }) => {
-      await result;
-      const { commitId, pipeline, trigger } = input as SourceChanged;
-      return this.startedBy(commitId, pipeline, trigger.deliveryId);
-    });
+  putEvent(event: unknown): Promise<StartRunResult[]> {
+    const deliveries = this.options.bus.put(event);
     const valid = event as BusEvent;
-    this.track(valid.detail.commitId, deliveries);
+    const commitId = String(valid.detail.commitId);
+    const started = Promise.all(
+      deliveries.map(async ({ result }) => {
+        const { pipelines = [] } = ((await result) ?? {}) as { readonly pipelines?: readonly string[] };
+        return Promise.all(pipelines.map((pipeline) => this.startedBy(commitId, pipeline, valid.id)));
+      }),
+    ).then((runs) => runs.flat());
+    this.track(commitId, [started]);
     // Every event leaves a trace: one that starts no run is reported with the reason.
-    if (deliveries.length === 0)
+    if (deliveries.length === 0) {
       this.reportProblem(describe(valid), 'no pipeline follows this push (no rule matches it)');
-    deliveries.forEach((d) =>
+      return started;
+    }
+    started.then(
+      (runs) => {
+        if (runs.length === 0) this.reportProblem(describe(valid), 'no pipeline follows this repository');
+      },
       // Also reported to whoever awaits it; it must not crash the runtime.
-      d.catch((error: unknown) =>
+      (error: unknown) =>
         this.reportProblem(
           describe(valid),
           `the push was not delivered: ${String((error as Error)?.message ?? error)}`,
         ),
-      ),
     );
-    return deliveries;
+    return started;
   }
 
   /**

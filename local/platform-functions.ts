@@ -2,8 +2,8 @@
  * The platform's functions in local mode, wired from their one declaration (core/platform-functions.ts)
  * and nothing else: each is built from its handler file's `handlerOn` on the local platform, registered
  * under its local ARN (for the Task adapters and local Lambda's Invoke), and invoked as its `invokedBy`
- * says — a Task through the ASL's substitution, a rule on the local bus it names, a pipeline's rules for
- * each pipeline, a schedule on a timer, a function URL or HTTP API route on the local endpoint. Adding a
+ * says — a Task through the ASL's substitution, a rule on the local bus it names, a schedule on a timer, a
+ * function URL or HTTP API route on the local endpoint. Adding a
  * function to the declaration serves it here with no change to this module.
  *
  * Rules and schedules invoke a function as Lambda's asynchronous invocation does, through `invokeAsync`.
@@ -11,7 +11,6 @@
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { PipelineConfig } from '../core/config/stepline-config';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
   CATALOG_PATH,
@@ -19,12 +18,7 @@ import {
   SLACK_SIGNING_SECRET_NAME,
   SOURCE_BUS_NAME,
 } from '../core/platform';
-import {
-  PLATFORM_FUNCTIONS,
-  pipelineRuleInvocations,
-  type PlatformFunctionName,
-  type PlatformInvocation,
-} from '../core/platform-functions';
+import { PLATFORM_FUNCTIONS, type PlatformFunctionName, type PlatformInvocation } from '../core/platform-functions';
 import type { Clock } from '../core/ports';
 import { ChannelSenders } from '../lambdas/adapters/notification-senders';
 import { SecretReader } from '../lambdas/adapters/secrets';
@@ -149,6 +143,24 @@ export function localPlatform(options: {
   };
 }
 
+/**
+ * The platform's rules on the local buses, each made from its declaration (a `rule` invocation: its bus,
+ * pattern and input) with `invoke` as its target: the same rules whatever the pipelines, as on AWS, where a
+ * push, a SourceChanged event or an alarm finds its pipeline in the catalog.
+ */
+export function addPlatformRules(
+  buses: Readonly<Record<'default' | 'platform', LocalEventBus>>,
+  invoke: (name: PlatformFunctionName, input: unknown) => Promise<unknown>,
+): void {
+  for (const { name, invocation } of invocationsOf('rule')) {
+    buses[invocation.bus].addRule({
+      name: invocation.id,
+      ...invocation.trigger(localArnOf),
+      target: (input) => invoke(name, input),
+    });
+  }
+}
+
 /** One asynchronous invocation of a platform function, as its observers see it begin. */
 export interface AsyncInvocation {
   readonly name: PlatformFunctionName;
@@ -159,7 +171,6 @@ export interface AsyncInvocation {
 
 export interface LocalPlatformFunctionsOptions {
   readonly platform: HandlerPlatform;
-  readonly pipelines: readonly PipelineConfig[];
   /** The account's default bus and the platform's bus, by the declaration's names for them. */
   readonly buses: Readonly<Record<'default' | 'platform', LocalEventBus>>;
   /** Each function's log lines go to `<logDir>/<localName>.log`, as to its log group on AWS. */
@@ -276,26 +287,9 @@ export class LocalPlatformFunctions {
     this.options.taskFunctions.set(localFunctionArn(localName), handler);
   }
 
-  /** The platform's own rules, then each pipeline's, each invoking its function asynchronously. */
+  /** The platform's rules, each invoking its function asynchronously. */
   private addRules(): void {
-    for (const { name, invocation } of invocationsOf('rule')) {
-      this.options.buses[invocation.bus].addRule({
-        name: invocation.id,
-        ...invocation.trigger(localArnOf),
-        target: (input) => this.invokeAsync(name, input),
-      });
-    }
-    for (const { name, invocation } of pipelineRuleInvocations()) {
-      for (const pipeline of this.options.pipelines) {
-        const trigger = invocation.trigger(pipeline, localArnOf);
-        if (!trigger) continue;
-        this.options.buses[invocation.bus].addRule({
-          name: invocation.ruleName(pipeline.name),
-          ...trigger,
-          target: (input) => this.invokeAsync(name, input),
-        });
-      }
-    }
+    addPlatformRules(this.options.buses, (name, input) => this.invokeAsync(name, input));
   }
 
   private keep(work: Promise<unknown>): void {

@@ -15,7 +15,7 @@ import { catalogEntry, stateMachineName, type PipelineConfig } from '../core/con
 import { catalogParameterName } from '../core/platform';
 import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
-import { deploymentAlarms } from '../core/alarms/deployment-alarms';
+import { deploymentAlarms, extraAlarmsComposite } from '../core/alarms/deployment-alarms';
 import type { StartRunResult } from '../core/runs/start-run';
 import { recordProgressDeps } from '../lambdas/record-progress';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
@@ -143,7 +143,6 @@ export class LocalRuntime {
     // Every platform function, from its declaration: Tasks, rules, routes and schedules.
     const platformFunctions = await LocalPlatformFunctions.start({
       platform,
-      pipelines,
       buses: { default: bus, platform: sourceBus },
       logDir: join(stateDir, 'functions'),
       now,
@@ -175,6 +174,9 @@ export class LocalRuntime {
       const staging = pipeline.deploy.staging;
       if (staging) await standUpTarget(lambdas, staging.function, staging.alias, join(stateDir, 'lambda-placeholder'));
       alarms.define(deploymentAlarms(pipeline.name, pipeline.deploy));
+      // The user's extra alarms do not exist locally: the composite over them stays OK.
+      const composite = extraAlarmsComposite(pipeline.name, pipeline.deploy);
+      if (composite) alarms.defineComposite(composite);
     }
     if (pipelines.some((p) => p.deploy)) {
       // CloudWatch evaluates every minute ("Alarm evaluation", CloudWatch User Guide).
@@ -250,8 +252,11 @@ export class LocalRuntime {
     return this.deliveries.runsStartedFor(commitId);
   }
 
-  /** Puts an event on the local default bus, as EventBridge would deliver it to the rules' targets. */
-  putEvent(event: unknown): Promise<StartRunResult>[] {
+  /**
+   * Puts an event on the local default bus, as EventBridge would deliver it to the rules' targets; resolves
+   * with the runs it started, one per pipeline following the pushed repository.
+   */
+  putEvent(event: unknown): Promise<StartRunResult[]> {
     return this.deliveries.putEvent(event);
   }
 

@@ -10,6 +10,7 @@ import type { CatalogListing, Clock, SourceEventPublisher } from '../ports';
 import type { SourceChanged } from '../records';
 import { SOURCE_CHANGED_LIMITS } from '../schemas';
 import { excerpt } from '../text';
+import { pipelinesFollowing } from './followers';
 
 /**
  * The largest delivery accepted: 5 MiB. GitHub sends up to 25 MB; a Lambda function takes 6 MB
@@ -121,14 +122,7 @@ export async function receiveGitHubDelivery(
   const repository = push.repository.full_name;
   if (push.deleted) return answer(202, `${push.ref} was deleted: nothing to build`, { delivery });
 
-  // GitHub compares repository names without regard to case; so does this.
-  const followers = [...(await deps.catalog.list())]
-    .filter(
-      ([, entry]) =>
-        entry.source.kind === 'github' && entry.source.repository.toLowerCase() === repository.toLowerCase(),
-    )
-    .map(([pipeline]) => pipeline)
-    .sort();
+  const followers = await pipelinesFollowing(deps.catalog, 'github', repository);
   if (followers.length === 0) {
     return answer(202, `no pipeline follows ${repository}: nothing started`, { delivery });
   }

@@ -1,9 +1,9 @@
 /**
  * The one event every source produces: `SourceChanged`, put on the platform's own EventBridge bus.
- * A CodeCommit push reaches it through the pipeline's push rule and the source-change publisher; a
- * GitHub push through the webhook receiver (core/sources/github-webhook.ts). Each pipeline has one rule on
- * the bus, matching its name, whose target is the run starter: what starts runs does not depend on
- * where the push came from.
+ * A CodeCommit push reaches it through the one push rule and the source-change publisher; a GitHub push
+ * through the webhook receiver (core/sources/github-webhook.ts); both publish one event per pipeline
+ * following the repository (core/sources/followers.ts). One rule on the bus hands every event to the run
+ * starter: what starts runs does not depend on where the push came from.
  */
 import type { RunEvent } from '../records';
 import type { SourceTrigger } from './triggers';
@@ -30,14 +30,13 @@ export function runEventTrigger(): SourceTrigger {
   };
 }
 
-/** The rule on the platform's bus that starts a pipeline's runs: its SourceChanged events, the detail as input. */
-export function sourceChangedTrigger(pipeline: string): SourceTrigger {
+/**
+ * The one rule on the platform's bus that starts runs: every SourceChanged event, the detail (which names
+ * its pipeline) as input, to the run starter. It names no pipeline: adding one changes no rule.
+ */
+export function sourceChangedTrigger(): SourceTrigger {
   return {
-    pattern: {
-      source: [SOURCE_CHANGED.source],
-      'detail-type': [SOURCE_CHANGED.detailType],
-      detail: { pipeline: [pipeline] },
-    },
+    pattern: { source: [SOURCE_CHANGED.source], 'detail-type': [SOURCE_CHANGED.detailType] },
     input: { path: '$.detail' },
   };
 }

@@ -3,7 +3,6 @@
  * transformer that shapes what its target receives. The CDK app renders both onto an `events.Rule`;
  * local mode matches and transforms with the very same objects.
  */
-import type { CodeCommitPipeline } from '../config/stepline-config';
 import type { EventPattern } from './event-pattern';
 import type { SourceChanged } from '../records';
 import { MissingEventPathError, UnsupportedInputPathError } from './errors';
@@ -23,12 +22,15 @@ export interface SourceTrigger {
 export const CODECOMMIT_DETAIL_TYPE = 'CodeCommit Repository State Change';
 
 /**
- * The trigger of a CodeCommit pipeline: every push that creates or moves a branch or tag of its
- * repository, shaped as a SourceChanged event's detail plus the push's own `detail` (CodeCommit's event
- * names no author, message or files: the starter reads them), for the source-change publisher to put on
- * the platform's bus (`sourceChangedFromPush`). The run starter applies the pipeline's filters
- * (core/sources/filters.ts) and records the pushes they drop as SKIPPED, so a filtered push is never dropped
- * silently. `referenceCreated` is included so that the first push of a new branch runs too.
+ * The one rule for every CodeCommit push in the account and Region: every push that creates or moves a
+ * branch or tag of any repository, shaped as a SourceChanged event's detail without its pipeline, plus the
+ * push's own `detail` (CodeCommit's event names no author, message or files: the starter reads them), for
+ * the source-change publisher, which finds the pipelines following the repository in the catalog and puts
+ * one SourceChanged event per pipeline on the platform's bus (`publishCodeCommitPush`,
+ * core/sources/followers.ts). It names no repository and no pipeline: adding a pipeline changes no rule.
+ * The run starter applies each pipeline's filters (core/sources/filters.ts) and records the pushes they
+ * drop as SKIPPED, so a filtered push is never dropped silently. `referenceCreated` is included so that
+ * the first push of a new branch runs too.
  *
  * Only paths every matched event has are mapped on their own. A `referenceCreated` event has no
  * `oldCommitId` (CodeCommit user guide, "Monitoring CodeCommit events in Amazon EventBridge",
@@ -40,19 +42,17 @@ export const CODECOMMIT_DETAIL_TYPE = 'CodeCommit Repository State Change';
  * specified. So the optional fields travel inside the push's `detail` object, which every event has,
  * where "absent" is plain JSON.
  */
-export function codeCommitTrigger(pipeline: CodeCommitPipeline, repositoryArn: string): SourceTrigger {
+export function codeCommitPushTrigger(): SourceTrigger {
   return {
     pattern: {
       source: ['aws.codecommit'],
       'detail-type': [CODECOMMIT_DETAIL_TYPE],
-      resources: [repositoryArn],
       detail: {
         event: ['referenceCreated', 'referenceUpdated'],
         referenceType: ['branch', 'tag'],
       },
     },
     input: {
-      pipeline: pipeline.name,
       repository: { path: '$.detail.repositoryName' },
       branch: { path: '$.detail.referenceName' },
       referenceType: { path: '$.detail.referenceType' },
@@ -67,17 +67,20 @@ export function codeCommitTrigger(pipeline: CodeCommitPipeline, repositoryArn: s
   };
 }
 
+/** A CodeCommit push as the push rule hands it over (codeCommitPushTrigger's input). */
+export type CodeCommitPush = Omit<SourceChanged, 'pipeline' | 'parentCommitId'> & {
+  readonly push: { readonly oldCommitId?: string; readonly callerUserArn?: string };
+};
+
 /**
- * The SourceChanged detail of a CodeCommit push as the push rule hands it over: `parentCommitId` is the
- * push's `oldCommitId` (absent when it created the branch), `trigger.pushedBy` its `callerUserArn`.
+ * The SourceChanged detail of a CodeCommit push for one pipeline following its repository:
+ * `parentCommitId` is the push's `oldCommitId` (absent when it created the branch), `trigger.pushedBy` its
+ * `callerUserArn`.
  */
-export function sourceChangedFromPush(
-  input: Omit<SourceChanged, 'parentCommitId'> & {
-    readonly push: { readonly oldCommitId?: string; readonly callerUserArn?: string };
-  },
-): SourceChanged {
+export function sourceChangedFromPush(pipeline: string, input: CodeCommitPush): SourceChanged {
   const { push, ...change } = input;
   return {
+    pipeline,
     ...change,
     ...(push.oldCommitId === undefined ? {} : { parentCommitId: push.oldCommitId }),
     trigger: { ...change.trigger, ...(push.callerUserArn === undefined ? {} : { pushedBy: push.callerUserArn }) },

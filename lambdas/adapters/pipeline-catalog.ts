@@ -12,7 +12,7 @@ const CATALOG_CACHE_MS = 60_000;
  * The pipeline catalog in SSM Parameter Store: each pipeline stack publishes its entry (state
  * machine ARN and stage plan) as one parameter, so the catalog grows with the pipelines and no
  * function's environment does. Entries are cached per container; unknown pipelines are not, so a
- * pipeline deployed a moment ago is found at once. The whole listing (for the webhook receiver) is
+ * pipeline deployed a moment ago is found at once. The whole listing (for the receivers of pushes) is
  * cached as one: a hundred pipelines take ten GetParametersByPath pages.
  */
 export class SsmPipelineCatalog implements PipelineCatalog, CatalogListing {

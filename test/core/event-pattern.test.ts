@@ -1,8 +1,7 @@
 import { matchesPattern, validatePattern } from '../../core/sources/event-pattern';
 import { EventPatternError } from '../../core/sources/errors';
 import type { EventPattern } from '../../core/sources/event-pattern';
-import { parseConfig, type CodeCommitPipeline } from '../../core/config/stepline-config';
-import { codeCommitTrigger } from '../../core/sources/triggers';
+import { codeCommitPushTrigger } from '../../core/sources/triggers';
 
 /** The EC2 sample event the EventBridge docs and event-ruler README use throughout. */
 const ec2Event = {
@@ -440,18 +439,9 @@ describe('$or', () => {
   });
 });
 
-describe('the CodeCommit rule of a pipeline (core/triggers)', () => {
+describe('the one CodeCommit push rule (core/triggers)', () => {
   const repositoryArn = 'arn:aws:codecommit:us-east-1:123456789012:my-repo';
-  const [pipeline] = parseConfig({
-    pipelines: [
-      {
-        name: 'my-service',
-        source: { type: 'codecommit', repository: 'my-repo', branch: 'main' },
-        build: { buildspec: 'build.yml' },
-      },
-    ],
-  }).pipelines as [CodeCommitPipeline];
-  const { pattern } = codeCommitTrigger(pipeline, repositoryArn);
+  const { pattern } = codeCommitPushTrigger();
 
   function pushEvent(overrides: { resources?: string[]; detail?: Record<string, unknown> } = {}) {
     return {
@@ -496,9 +486,18 @@ describe('the CodeCommit rule of a pipeline (core/triggers)', () => {
     expect(matched).toBe(true);
   });
 
+  it('matches a push to any repository: the publisher finds the pipelines following it in the catalog', () => {
+    const event = pushEvent({
+      resources: ['arn:aws:codecommit:us-east-1:123456789012:other-repo'],
+      detail: { repositoryName: 'other-repo' },
+    });
+
+    expect(matchesPattern(pattern, event)).toBe(true);
+  });
+
   it.each([
     ['the deletion of main', { detail: { event: 'referenceDeleted' } }],
-    ['another repository', { resources: ['arn:aws:codecommit:us-east-1:123456789012:other-repo'] }],
+    ['a commit, not a reference', { detail: { referenceType: 'commit' } }],
   ])('does not match %s', (_case, overrides) => {
     const event = pushEvent(overrides);
 

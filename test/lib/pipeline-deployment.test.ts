@@ -274,11 +274,7 @@ describe("a pipeline's deploy role", () => {
     for (const type of ['AWS::CloudWatch::Alarm', 'AWS::Lambda::Function', 'AWS::Lambda::Alias']) {
       expect(ofType(template, type)).toEqual([]);
     }
-    expect(
-      ofType(template, 'AWS::Events::Rule')
-        .map(([, r]) => r.Properties.Name)
-        .sort(),
-    ).toEqual(['stepline-docs-push', 'stepline-docs-run']);
+    expect(ofType(template, 'AWS::Events::Rule')).toEqual([]);
   });
 });
 
@@ -398,10 +394,9 @@ describe("a pipeline's alarms and alarm rule", () => {
     expect(ofType(templateOf(pipeline('billing')), 'AWS::CloudWatch::CompositeAlarm')).toEqual([]);
   });
 
-  test.each([orders, billing])('$name: no alarm rule and no Lambda permission in the pipeline stack', (p) => {
+  test.each([orders, billing])('$name: no rule and no Lambda permission in the pipeline stack', (p) => {
     const template = templateOf(pipeline(p.name));
-    const patterns = ofType(template, 'AWS::Events::Rule').map(([, r]) => JSON.stringify(r.Properties.EventPattern));
-    expect(patterns.filter((pattern) => pattern.includes('aws.cloudwatch'))).toEqual([]);
+    expect(ofType(template, 'AWS::Events::Rule')).toEqual([]);
     expect(ofType(template, 'AWS::Lambda::Permission')).toEqual([]);
   });
 });

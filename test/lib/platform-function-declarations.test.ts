@@ -3,22 +3,21 @@
  * its role holds exactly the declared actions (beyond its logs, traces and, when EventBridge invokes
  * it, its dead-letter queue), its environment exactly the declared settings and the table's name, its
  * timeout the declared one, and each declared invocation is there. Read from the synthesized platform
- * stack against the declaration itself; a pipeline's stack holds exactly the rules its functions'
- * `pipelineRules` declarations give it.
+ * stack against the declaration itself; a pipeline's stack holds no rule (every rule is the platform's).
  */
 import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { parseConfig } from '../../core/config/stepline-config';
-import { CATALOG_PATH, ENV, PLATFORM_STACK, SOURCE_BUS_NAME, pipelineStackName } from '../../core/platform';
+import { CATALOG_PATH, ENV, PLATFORM_STACK, pipelineStackName } from '../../core/platform';
 import {
   PLATFORM_FUNCTIONS,
   functionArnParameterName,
   functionsPipelinesInvoke,
-  pipelineRuleInvocations,
   platformFunctionNames,
   taskFunctions,
   type PlatformFunctionDeclaration,
   type PlatformFunctionName,
+  type PlatformInvocation,
 } from '../../core/platform-functions';
 import type { MadePlatformFunction } from '../../lib/platform-function';
 import { PipelineStack } from '../../lib/pipeline-stack';
@@ -42,7 +41,7 @@ const made = (name: PlatformFunctionName): MadePlatformFunction =>
   (stack.functions.functions.get(name) ?? stack.approvals.functions.get(name))!;
 const declared = (name: PlatformFunctionName): PlatformFunctionDeclaration => PLATFORM_FUNCTIONS[name];
 const invokedAsynchronously = (declaration: PlatformFunctionDeclaration) =>
-  declaration.invokedBy.some(({ by }) => by === 'rule' || by === 'pipelineRules' || by === 'schedule');
+  declaration.invokedBy.some(({ by }) => by === 'rule' || by === 'schedule');
 /** A statement's actions, sorted, as one string: statements compare by what they allow. */
 const actionsOf = (actions: string | readonly string[]) => [actions].flat().sort().join(' ');
 
@@ -134,18 +133,6 @@ describe.each(platformFunctionNames())('%s', (name) => {
           }
           break;
         }
-        case 'pipelineRules': {
-          const permission = Object.values(template.Resources).find(
-            (r) =>
-              r.Type === 'AWS::Lambda::Permission' &&
-              JSON.stringify(r.Properties.FunctionName) === JSON.stringify(functionArn) &&
-              JSON.stringify(r.Properties.SourceArn).includes(
-                `rule/${invocation.bus === 'platform' ? 'stepline/' : ''}${invocation.ruleName('*')}"`,
-              ),
-          );
-          expect(permission?.Properties.Principal).toBe('events.amazonaws.com');
-          break;
-        }
         case 'functionUrl':
           expect(resourceOf(url!).Properties.AuthType).toBe('NONE');
           break;
@@ -173,8 +160,7 @@ describe('the SSM parameters through which pipeline stacks find the functions', 
     expect(
       Object.fromEntries(functionsPipelinesInvoke().map((name) => [name, functionArnParameterName(name)])),
     ).toEqual({
-      publishSourceChange: '/stepline/platform/publish-source-change-function-arn',
-      startRun: '/stepline/platform/start-run-function-arn',
+      // The publisher's and the starter's are gone: their rules are the platform's, no pipeline names them.
       recordProgress: '/stepline/platform/record-progress-function-arn',
       deploy: '/stepline/platform/deploy-function-arn',
       approvalGate: '/stepline/platform/approval-gate-function-arn',
@@ -204,14 +190,14 @@ describe('the SSM parameters through which pipeline stacks find the functions', 
   });
 });
 
-describe("a pipeline's rules are the ones its functions' declarations give it", () => {
+describe("a pipeline has no rule of its own: the platform's rules route by the catalog", () => {
   const [orders, web] = parseConfig({
     pipelines: [
       {
         name: 'orders',
         source: { type: 'codecommit', repository: 'orders-repo', branch: 'main' },
         build: { buildspec: 'buildspecs/build.yml' },
-        deploy: { function: 'orders-api' },
+        deploy: { function: 'orders-api', extraAlarms: ['orders-5xx'] },
       },
       {
         name: 'web',
@@ -228,54 +214,28 @@ describe("a pipeline's rules are the ones its functions' declarations give it", 
     ],
   }).pipelines;
 
-  test.each([
-    // A CodeCommit pipeline with `deploy`: its push rule and its run rule (its alarms go to the platform's rule).
-    { pipeline: orders!, ruleCount: 2 },
-    // A GitHub pipeline without `deploy`: its run rule alone.
-    { pipeline: web!, ruleCount: 1 },
-  ])('$pipeline.name: exactly the declared rules, by name, bus, pattern, input, target', ({ pipeline, ruleCount }) => {
+  test.each([orders!, web!])('$name: no rule, no Lambda permission, no queue in its stack', (pipeline) => {
     const app = new App({ context: CDK_CONTEXT });
     const pipelineStack = new PipelineStack(app, pipelineStackName(pipeline.name), { pipeline });
     const pipelineTemplate = app.synth().getStackByName(pipelineStack.stackName).template as Template;
-    const declaredRules = pipelineRuleInvocations().flatMap(({ name, invocation }) => {
-      const trigger = invocation.trigger(pipeline, stackArnOf(pipelineStack));
-      return trigger ? [{ name, invocation, trigger, ruleName: invocation.ruleName(pipeline.name) }] : [];
-    });
-    expect(declaredRules).toHaveLength(ruleCount);
-    const rules = Object.values(pipelineTemplate.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
-    expect(rules.map((r) => r.Properties.Name).sort()).toEqual(declaredRules.map(({ ruleName }) => ruleName).sort());
+    const types = Object.values(pipelineTemplate.Resources).map((r) => r.Type);
+    expect(types).not.toContain('AWS::Events::Rule');
+    expect(types).not.toContain('AWS::Lambda::Permission');
+    expect(types).not.toContain('AWS::SQS::Queue');
+  });
 
-    for (const { name, invocation, trigger, ruleName } of declaredRules) {
-      const made = pipelineStack.rules.get(ruleName)!;
-      const rule = pipelineTemplate.Resources[logicalId(made)]!.Properties;
-      expect(rule.Name).toBe(ruleName);
-      expect(rule.EventBusName).toEqual(invocation.bus === 'platform' ? SOURCE_BUS_NAME : undefined);
-      expect(rule.EventPattern).toEqual(pipelineStack.resolve(trigger.pattern));
-      expect(rule.Description).toBe(invocation.description(pipeline));
-      const [target] = rule.Targets as Record<string, unknown>[];
-      // The declared function, by the parameter its ARN is published under.
-      const [parameter] = Object.entries(pipelineTemplate.Parameters ?? {}).find(
-        ([, p]) => p.Default === functionArnParameterName(name),
-      )!;
-      expect(target!.Arn).toEqual({ Ref: parameter });
-      const input = pipelineStack.resolve(toTargetInput(trigger.input).bind(made)) as {
-        inputPath?: string;
-        inputPathsMap?: Record<string, string>;
-        inputTemplate?: string;
-      };
-      if (input.inputPath !== undefined) expect(target!.InputPath).toBe(input.inputPath);
-      else
-        expect(target!.InputTransformer).toEqual({
-          InputPathsMap: input.inputPathsMap,
-          InputTemplate: input.inputTemplate,
-        });
-    }
-    // The push rule's repository ARN, formatted from the declaration, is the build's repository's.
-    if (pipelineStack.builds.repository) {
-      const push = declaredRules.find(({ name }) => name === 'publishSourceChange')!;
-      expect(pipelineStack.resolve(push.trigger.pattern.resources)).toEqual([
-        pipelineStack.resolve(pipelineStack.builds.repository.repositoryArn),
-      ]);
-    }
+  test("the platform's rules: a push rule and an alarm rule on the default bus, a run rule on the platform's bus, each naming no pipeline", () => {
+    const rules = platformFunctionNames().flatMap((name) =>
+      PLATFORM_FUNCTIONS[name].invokedBy.flatMap((invocation: PlatformInvocation) =>
+        invocation.by === 'rule' ? [{ name, id: invocation.id, bus: invocation.bus }] : [],
+      ),
+    );
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        { name: 'publishSourceChange', id: 'PushRule', bus: 'default' },
+        { name: 'startRun', id: 'RunRule', bus: 'platform' },
+        { name: 'deploy', id: 'AlarmRule', bus: 'default' },
+      ]),
+    );
   });
 });

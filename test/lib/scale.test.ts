@@ -1,16 +1,36 @@
 /**
  * The platform at organisation scale: a hundred pipelines in one app, each stack well inside
- * CloudFormation's and Lambda's limits, and one pipeline added or removed without touching the
- * others. Also the limit checks themselves, each made to fail.
+ * CloudFormation's and Lambda's limits, the same EventBridge rules as for one pipeline, and one pipeline
+ * added or removed without touching the others (nor the platform); at 1,000 pipelines the same rules,
+ * counted in the app built in-process (a full synth of that size is the bench's, bench/synth.bench.ts).
+ * Also the limit checks themselves, each made to fail.
  */
 import { App, CfnResource, CfnWaitConditionHandle, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig } from '../../core/config/stepline-config';
 import { buildStepline } from '../../lib/app';
 import { LIMITS, checkLimits, checkTemplateSizes } from '../../lib/limits';
 import { CDK_CONTEXT, synthesize, type Synthesized } from '../support/cdk';
-import { manyPipelines } from '../../bench/many-pipelines';
+import { manyPipelines, manyPipelinesInput } from '../../bench/many-pipelines';
+
+/**
+ * The EventBridge rules across every stack of an app, by bus (a rule without EventBusName is on the default
+ * bus), and how many stacks hold one: the number stepline owns, whatever the number of pipelines.
+ */
+function rulesOf(app: Synthesized) {
+  const rules = [...app.templates].flatMap(([stack, template]) =>
+    Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Events::Rule')
+      .map((r) => ({ stack, bus: r.Properties.EventBusName === undefined ? 'default' : 'stepline' })),
+  );
+  return {
+    total: rules.length,
+    onDefaultBus: rules.filter((r) => r.bus === 'default').length,
+    stacks: [...new Set(rules.map((r) => r.stack))],
+  };
+}
 
 describe('a hundred pipelines', () => {
   let hundred: Synthesized;
@@ -56,6 +76,15 @@ describe('a hundred pipelines', () => {
     expect(findings).toEqual([]);
   });
 
+  test('the same EventBridge rules as one pipeline: routing does not grow with the pipelines', () => {
+    const one = synthesize(manyPipelines(1), { nag: false });
+    expect(rulesOf(hundred)).toEqual(rulesOf(one));
+    // On the default bus the push rule, the alarm rule, the two execution-ended rules and the two sweep
+    // schedules; on the platform's bus the run rule, the notifier's rule and the rule for alarms forwarded
+    // from target accounts; all in the platform stack.
+    expect(rulesOf(hundred)).toEqual({ total: 9, onDefaultBus: 6, stacks: ['Stepline'] });
+  });
+
   test('adding a pipeline adds its stack and changes no other template', () => {
     const more = synthesize(manyPipelines(101), { nag: false });
     expect(more.assembly.stacks).toHaveLength(102);
@@ -69,6 +98,36 @@ describe('a hundred pipelines', () => {
     expect(fewer.texts.has('Stepline-service-050')).toBe(false);
     for (const [stack, text] of fewer.texts)
       expect({ stack, same: hundred.texts.get(stack) === text }).toEqual({ stack, same: true });
+  });
+});
+
+describe('a thousand pipelines', () => {
+  test('the same nine rules: counted in the app built in-process (synthesizing 1,001 templates is the bench)', () => {
+    const app = new App({ context: CDK_CONTEXT });
+    buildStepline(app, manyPipelines(1000), { nag: false });
+    const rules = app.node.findAll().filter((construct) => construct instanceof events.CfnRule);
+    expect(rules.map((rule) => Stack.of(rule).stackName)).toEqual(Array(9).fill('Stepline'));
+  }, 180_000);
+});
+
+describe('deploying pipelines, extra alarms among them', () => {
+  /** `count` CodeCommit pipelines, each deploying to its own function, every other with an extra alarm. */
+  const deploying = (count: number) =>
+    parseConfig({
+      pipelines: manyPipelinesInput(count).pipelines.map((pipeline, i) => ({
+        ...pipeline,
+        deploy: { function: pipeline.name, ...(i % 2 ? { extraAlarms: [`${pipeline.name}-5xx`] } : {}) },
+      })),
+    });
+
+  test('1 and 20 deploying pipelines: the same rules; adding one changes no other template', () => {
+    const twenty = synthesize(deploying(20), { nag: false });
+    const more = synthesize(deploying(21), { nag: false });
+    expect(rulesOf(twenty)).toEqual(rulesOf(synthesize(deploying(1), { nag: false })));
+    expect(rulesOf(more)).toEqual(rulesOf(twenty));
+    expect(more.assembly.stacks).toHaveLength(22);
+    for (const [stack, text] of twenty.texts)
+      expect({ stack, same: more.texts.get(stack) === text }).toEqual({ stack, same: true });
   });
 });
 

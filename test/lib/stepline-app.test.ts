@@ -19,17 +19,10 @@ import {
   stagePlan,
   type CodeCommitPipeline,
 } from '../../core/config/stepline-config';
-import {
-  BUILD_ARTIFACT_NAME,
-  CATALOG_PATH,
-  PLATFORM_PARAMETERS,
-  cachePrefix,
-  pushRuleName,
-  runRuleName,
-} from '../../core/platform';
+import { BUILD_ARTIFACT_NAME, CATALOG_PATH, PLATFORM_PARAMETERS, cachePrefix } from '../../core/platform';
 import { functionArnParameterName } from '../../core/platform-functions';
-import { runEventTrigger } from '../../core/sources/source-events';
-import { codeCommitTrigger } from '../../core/sources/triggers';
+import { runEventTrigger, sourceChangedTrigger } from '../../core/sources/source-events';
+import { codeCommitPushTrigger } from '../../core/sources/triggers';
 import type { PipelineStack } from '../../lib/pipeline-stack';
 import { PipelineStateMachine } from '../../lib/pipeline-state-machine';
 import { INDEXES } from '../../store/schema';
@@ -229,8 +222,6 @@ describe('PlatformStack', () => {
     expect(published).toEqual(
       expect.arrayContaining([
         [functionArnParameterName('recordProgress'), ref(stack, stack.functions.recordProgress.functionArn)],
-        [functionArnParameterName('startRun'), ref(stack, stack.functions.startRun.functionArn)],
-        [functionArnParameterName('publishSourceChange'), ref(stack, stack.functions.publishSourceChange.functionArn)],
         [PLATFORM_PARAMETERS.artifactBucketName, ref(stack, stack.artifacts.bucket.bucketName)],
         [PLATFORM_PARAMETERS.platformKeyArn, ref(stack, stack.platformKey.keyArn)],
         [functionArnParameterName('approvalGate'), ref(stack, stack.approvals.approvalGate.functionArn)],
@@ -238,7 +229,8 @@ describe('PlatformStack', () => {
         [functionArnParameterName('deploy'), ref(stack, stack.functions.deploy.functionArn)],
       ]),
     );
-    expect(published).toHaveLength(8);
+    // No parameter for the publisher or the starter: only the platform's rules invoke them.
+    expect(published).toHaveLength(6);
   });
 
   test.each(['startRun', 'recordProgress', 'publishSourceChange', 'githubWebhook', 'notify', 'deploy'] as const)(
@@ -263,7 +255,7 @@ describe('PlatformStack', () => {
           recordProgress: { PIPELINE_CATALOG_PATH: CATALOG_PATH, ...bus },
           notify: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
           deploy: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
-          publishSourceChange: bus,
+          publishSourceChange: { ...bus, PIPELINE_CATALOG_PATH: CATALOG_PATH },
           githubWebhook: {
             ...bus,
             PIPELINE_CATALOG_PATH: CATALOG_PATH,
@@ -300,7 +292,7 @@ describe('PlatformStack', () => {
     );
   });
 
-  test('the publisher may only put events on the platform bus (and its DLQ)', () => {
+  test('the publisher may only list the catalog and put events on the platform bus (and its DLQ)', () => {
     const stack = platform();
     const { functions } = stack;
     expect(statementsOfRole(templateOf(stack), logicalId(functions.publishSourceChangeRole.role))).toEqual([
@@ -311,6 +303,11 @@ describe('PlatformStack', () => {
       },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref(stack, functions.failedRunRequests.queueArn) },
       { Effect: 'Allow', Action: 'events:PutEvents', Resource: ref(stack, stack.sources.bus.eventBusArn) },
+      {
+        Effect: 'Allow',
+        Action: 'ssm:GetParametersByPath',
+        Resource: [arn('ssm', 'parameter/stepline/pipelines'), arn('ssm', 'parameter/stepline/pipelines/*')],
+      },
       { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
     ]);
   });
@@ -438,7 +435,7 @@ describe('PlatformStack', () => {
     ]);
   });
 
-  test("invoke permissions: every push rule and every run rule by their reserved names, the function URL, each approvals route and the gates' sweep", () => {
+  test("invoke permissions: the push rule, the run rule, the function URL, each approvals route and the gates' sweep", () => {
     const stack = platform();
     const permissions = Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
     const webhook = ref(stack, stack.functions.githubWebhook.functionArn);
@@ -469,8 +466,7 @@ describe('PlatformStack', () => {
         Action: 'lambda:InvokeFunction',
         FunctionName: ref(stack, stack.functions.publishSourceChange.functionArn),
         Principal: 'events.amazonaws.com',
-        SourceAccount: { Ref: 'AWS::AccountId' },
-        SourceArn: arn('events', 'rule/stepline-*-push'),
+        SourceArn: ref(stack, stack.functions.functions.get('publishSourceChange')!.rules.get('PushRule')!.ruleArn),
       },
       { Action: 'lambda:InvokeFunctionUrl', FunctionName: webhook, FunctionUrlAuthType: 'NONE', Principal: '*' },
       { Action: 'lambda:InvokeFunction', FunctionName: webhook, InvokedViaFunctionUrl: true, Principal: '*' },
@@ -478,8 +474,7 @@ describe('PlatformStack', () => {
         Action: 'lambda:InvokeFunction',
         FunctionName: ref(stack, stack.functions.startRun.functionArn),
         Principal: 'events.amazonaws.com',
-        SourceAccount: { Ref: 'AWS::AccountId' },
-        SourceArn: arn('events', 'rule/stepline/stepline-*-run'),
+        SourceArn: ref(stack, stack.functions.functions.get('startRun')!.rules.get('RunRule')!.ruleArn),
       },
       {
         Action: 'lambda:InvokeFunction',
@@ -1006,18 +1001,18 @@ describe('PipelineStack', () => {
     expect(dependsOn).toEqual(expect.arrayContaining(policies));
   });
 
-  test("the push rule: named for the platform's permission, core/triggers' pattern and input, the publisher from its parameter", () => {
-    const stack = pipeline('hello-service');
-    const repository = stack.builds.repository!;
-    const trigger = codeCommitTrigger(hello, repository.repositoryArn);
-    const rule = resourceOf(stack.rules.get(pushRuleName('hello-service'))!).Properties;
-    expect(rule.Name).toBe('stepline-hello-service-push');
+  test("the push rule: the platform's one, every CodeCommit push in the account, core/triggers' pattern and input, to the publisher", () => {
+    const stack = platform();
+    const trigger = codeCommitPushTrigger();
+    const rule = resourceOf(stack.functions.functions.get('publishSourceChange')!.rules.get('PushRule')!).Properties;
     expect(rule.EventBusName).toBeUndefined();
-    expect(rule.EventPattern).toEqual(stack.resolve(trigger.pattern));
+    expect(rule.EventPattern).toEqual(trigger.pattern);
+    // No repository: the publisher reads the catalog to find the pipelines following the pushed one.
+    expect(rule.EventPattern).not.toHaveProperty('resources');
     const [target] = rule.Targets as Record<string, unknown>[];
     expect(target).toMatchObject({
-      Arn: platformParameter(stack, functionArnParameterName('publishSourceChange')),
-      DeadLetterConfig: { Arn: ref(stack, stack.triggers.deadLetterQueue!.queueArn) },
+      Arn: ref(stack, stack.functions.publishSourceChange.functionArn),
+      DeadLetterConfig: { Arn: ref(stack, stack.functions.failedRunRequests.queueArn) },
       RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 4 },
     });
     const transformer = target!.InputTransformer as { InputPathsMap: Record<string, string>; InputTemplate: string };
@@ -1037,8 +1032,6 @@ describe('PipelineStack', () => {
       JSON.stringify({ path: transformer.InputPathsMap[key] }),
     );
     expect(JSON.parse(filled)).toEqual(trigger.input);
-    // The rules' target permissions are the platform's: none in the pipeline stack.
-    expect(Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Lambda::Permission')).toEqual([]);
   });
 
   test("the pipeline's catalog entry: its state machine and stage plan, at its parameter", () => {
@@ -1061,31 +1054,31 @@ describe('PipelineStack', () => {
     expect(stagePlan(hello).testConcurrency).toBe(1);
   });
 
-  test("the run rule: on the platform's bus, the pipeline's SourceChanged events, their detail to the starter", () => {
-    for (const name of ['hello-service', 'web']) {
-      const stack = pipeline(name);
-      const rule = resourceOf(stack.rules.get(runRuleName(name))!).Properties;
-      expect(rule).toMatchObject({
-        Name: `stepline-${name}-run`,
-        EventBusName: 'stepline',
-        EventPattern: { source: ['stepline.sources'], 'detail-type': ['SourceChanged'], detail: { pipeline: [name] } },
-        Targets: [
-          {
-            Arn: platformParameter(stack, functionArnParameterName('startRun')),
-            InputPath: '$.detail',
-            DeadLetterConfig: { Arn: ref(stack, stack.triggers.deadLetterQueue.queueArn) },
-            RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 4 },
-          },
-        ],
-      });
-    }
+  test("the run rule: the platform's one, on its bus, every SourceChanged event, its detail to the starter", () => {
+    const stack = platform();
+    const rule = resourceOf(stack.functions.functions.get('startRun')!.rules.get('RunRule')!).Properties;
+    expect(rule).toMatchObject({
+      EventBusName: ref(stack, stack.sources.bus.eventBusName),
+      EventPattern: sourceChangedTrigger().pattern,
+      Targets: [
+        {
+          Arn: ref(stack, stack.functions.startRun.functionArn),
+          InputPath: '$.detail',
+          DeadLetterConfig: { Arn: ref(stack, stack.functions.failedRunRequests.queueArn) },
+          RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 4 },
+        },
+      ],
+    });
+    expect(rule.EventPattern).toEqual({ source: ['stepline.sources'], 'detail-type': ['SourceChanged'] });
   });
 
-  test('a GitHub pipeline gets no push rule: its pushes come through the webhook receiver', () => {
-    const stack = pipeline('web');
-    expect(stack.rules.has(pushRuleName('web'))).toBe(false);
-    const rules = Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Events::Rule');
-    expect(rules.map((r) => r.Properties.Name)).toEqual(['stepline-web-run']);
+  test('no pipeline stack holds a rule, a Lambda permission or a queue: the platform routes every event', () => {
+    for (const name of ['hello-service', 'web']) {
+      const types = Object.values(templateOf(pipeline(name)).Resources).map((r) => r.Type);
+      expect(types).not.toContain('AWS::Events::Rule');
+      expect(types).not.toContain('AWS::Lambda::Permission');
+      expect(types).not.toContain('AWS::SQS::Queue');
+    }
   });
 });
 

@@ -6,19 +6,15 @@
  */
 import { CloudWatchClient, DescribeAlarmsCommand, InvalidNextToken } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
-import { deploymentAlarms, type DeploymentAlarm } from '../../core/alarms/deployment-alarms';
+import { deploymentAlarms, extraAlarmsComposite, type DeploymentAlarm } from '../../core/alarms/deployment-alarms';
 import { parseConfig } from '../../core/config/stepline-config';
 import { deploySchema } from '../../core/deployment/config';
 import { UnknownAlarmsError } from '../../core/deployment/errors';
 import { PLATFORM_FUNCTIONS, type PlatformInvocation } from '../../core/platform-functions';
 import { CloudWatchAlarmReader } from '../../lambdas/adapters/alarm-reader';
 import { deployRequestSchema } from '../../core/schemas';
-import {
-  DESCRIBE_ALARMS_TARGET,
-  describeAlarmsOperation,
-  LocalAlarms,
-  type AlarmStateChangeEvent,
-} from '../../local/alarms';
+import { LocalAlarms, type AlarmStateChangeEvent, type MetricAlarmConfiguration } from '../../local/alarms';
+import { DESCRIBE_ALARMS_TARGET, describeAlarmsOperation } from '../../local/describe-alarms';
 import { startLocalEndpoint, type LocalEndpoint } from '../../local/aws-endpoint';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localArnOf } from '../../local/constants';
 import { LocalEventBus } from '../../local/event-bus';
@@ -178,7 +174,9 @@ describe('local CloudWatch alarms', () => {
       },
     };
     expect(fired).toEqual([expected]);
-    expect(fired[0]!.detail.configuration.metrics[0]!.id).toBe(first[0]!.detail.configuration.metrics[0]!.id);
+    const metricId = (event: AlarmStateChangeEvent) =>
+      (event.detail.configuration as MetricAlarmConfiguration).metrics[0]!.id;
+    expect(metricId(fired[0]!)).toBe(metricId(first[0]!));
     expect(announced).toEqual([...first, ...fired]);
     expect(alarms.states([ERRORS])).toEqual([
       { name: ERRORS, state: 'ALARM', reason: expected.detail.state.reason, value: 1, at: '2026-11-25T10:02:00.250Z' },
@@ -269,6 +267,57 @@ describe('local CloudWatch alarms', () => {
     expect(alarms.descriptions().map((d) => d.alarm.name)).toEqual([ERRORS, THROTTLES]);
   });
 
+  /** The user's alarm web-5xx (a metric alarm of its own) and the composite stepline makes over it. */
+  const userAlarmAndComposite = () => {
+    const [errors] = deploymentAlarms('web', deploySchema.parse({ function: 'web' }));
+    alarms.define([{ ...errors!, name: 'web-5xx', definition: { ...errors!.definition, name: 'web-5xx' } }]);
+    return alarms.defineComposite(
+      extraAlarmsComposite('web', deploySchema.parse({ function: 'web', extraAlarms: ['web-5xx'] }))!,
+    );
+  };
+
+  it("evaluates the composite over a pipeline's extra alarms with each change of a child, announced as CloudWatch does", () => {
+    // Created INSUFFICIENT_DATA, then evaluated at once: no child in ALARM.
+    expect(userAlarmAndComposite().map((e) => [e.detail.previousState.value, e.detail.state.value])).toEqual([
+      ['INSUFFICIENT_DATA', 'OK'],
+    ]);
+    announced.length = 0;
+    at('2026-11-25T10:03:04.000Z');
+
+    alarms.setState('web-5xx', 'ALARM', 'a test');
+
+    expect(announced.map((e) => [e.detail.alarmName, e.detail.state.value])).toEqual([
+      ['web-5xx', 'ALARM'],
+      ['stepline-web-extra-alarms', 'ALARM'],
+    ]);
+    const composite = announced[1]!;
+    expect(composite.resources).toEqual(['arn:aws:cloudwatch:local:000000000000:alarm:stepline-web-extra-alarms']);
+    expect(composite.detail.configuration).toEqual({ alarmRule: 'ALARM("web-5xx")' });
+    expect(composite.detail.state).toEqual({
+      value: 'ALARM',
+      reason:
+        'arn:aws:cloudwatch:local:000000000000:alarm:web-5xx transitioned to ALARM at Wednesday 25 November, 2026 10:03:04 UTC',
+      reasonData: JSON.stringify({
+        triggeringAlarms: [
+          {
+            arn: 'arn:aws:cloudwatch:local:000000000000:alarm:web-5xx',
+            state: { value: 'ALARM', timestamp: '2026-11-25T10:03:04.000+0000' },
+          },
+        ],
+      }),
+      timestamp: '2026-11-25T10:03:04.000+0000',
+    });
+    // The alarm rule (stepline's prefix) hands the deploy handler the composite, not the user's alarm.
+    expect(delivered.map((input) => deployRequestSchema.parse(input))).toEqual([
+      expect.objectContaining({ kind: 'alarm', alarmName: 'stepline-web-extra-alarms', state: 'ALARM' }),
+    ]);
+    expect(alarms.states(['stepline-web-extra-alarms'])[0]!.state).toBe('ALARM');
+
+    alarms.setState('web-5xx', 'OK', 'a test');
+    expect(alarms.states(['stepline-web-extra-alarms'])[0]!.state).toBe('OK');
+    expect(delivered).toHaveLength(1);
+  });
+
   describe('through the real CloudWatch client', () => {
     let endpoint: LocalEndpoint;
     let cloudwatch: CloudWatchClient;
@@ -302,6 +351,21 @@ describe('local CloudWatch alarms', () => {
           value: 1,
           at: '2026-11-25T10:01:00.000Z',
         },
+      ]);
+    });
+
+    it('answers composite alarms when AlarmTypes names them, so the reader reads them too', async () => {
+      userAlarmAndComposite();
+      alarms.setState('web-5xx', 'ALARM', 'a test');
+
+      const metricOnly = await cloudwatch.send(
+        new DescribeAlarmsCommand({ AlarmNames: ['stepline-web-extra-alarms'] }),
+      );
+      expect(metricOnly.CompositeAlarms ?? []).toEqual([]);
+      const seen = await new CloudWatchAlarmReader(cloudwatch).states(['stepline-web-extra-alarms', ERRORS]);
+      expect(seen.map((alarm) => [alarm.name, alarm.state])).toEqual([
+        ['stepline-web-extra-alarms', 'ALARM'],
+        [ERRORS, 'INSUFFICIENT_DATA'],
       ]);
     });
 

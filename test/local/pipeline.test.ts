@@ -174,17 +174,17 @@ describe('pipeline run in local mode', () => {
     // EventBridge redelivers the same event: same id.
     const sameEvent = { ...redelivery, id: run!.trigger.deliveryId };
 
-    const [again] = await Promise.all(fixture.runtime.putEvent(sameEvent));
+    const [again] = await fixture.runtime.putEvent(sameEvent);
     expect(again).toMatchObject({ runId: first!.runId, duplicate: true, executionArn: first!.executionArn });
     await fixture.runtime.waitForRun(first!.runId);
     // After the run ended, StartExecution answers ExecutionAlreadyExists (through the real SFN client).
-    const [late] = await Promise.all(fixture.runtime.putEvent(sameEvent));
+    const [late] = await fixture.runtime.putEvent(sameEvent);
     expect(late).toMatchObject({ runId: first!.runId, duplicate: true, executionArn: first!.executionArn });
     expect(fixture.runtime.stepFunctions.listExecutions()).toHaveLength(1);
     expect((await fixture.runtime.store.listRuns('demo')).items).toHaveLength(1);
 
     // A new delivery (a new event id) of the same commit is a deliberate re-run: a second run.
-    const [rerun] = await Promise.all(fixture.runtime.putEvent(redelivery));
+    const [rerun] = await fixture.runtime.putEvent(redelivery);
     expect(rerun!.duplicate).toBe(false);
     expect(rerun!.runId).not.toBe(first!.runId);
     await fixture.runtime.waitForRun(rerun!.runId);
@@ -201,10 +201,8 @@ describe('pipeline run in local mode', () => {
       ]),
     );
     // Matches the rule, but carries no usable commit id: the publisher refuses it.
-    const [refused] = fixture.runtime.putEvent({ ...event, detail: { ...event.detail, commitId: 'HEAD' } });
-    await expect(refused).rejects.toThrow(
-      'invalid SourceChanged event: commitId: must be a 40-character hex commit id',
-    );
+    const refused = fixture.runtime.putEvent({ ...event, detail: { ...event.detail, commitId: 'HEAD' } });
+    await expect(refused).rejects.toThrow('invalid CodeCommit push: commitId: must be a 40-character hex commit id');
     // The publisher's log says why, as its CloudWatch log group would.
     expect(
       readFileSync(join(fixture.runtime.stateDir, 'functions', 'stepline-publish-source-change.log'), 'utf8'),
@@ -256,7 +254,7 @@ describe('pipeline run in local mode', () => {
     expect((await fixture.runtime.waitForRun(run!.runId)).status).toBe('SUCCEEDED');
   });
 
-  it('says so when a push matches no rule: a repository no pipeline follows', async () => {
+  it('says so when a push reaches no pipeline: a repository no pipeline follows', async () => {
     const problems: DeliveryProblem[] = [];
     fixture = await startFixture({ onDeliveryProblem: (problem) => problems.push(problem) });
     const event = codeCommitEvent({
@@ -265,17 +263,22 @@ describe('pipeline run in local mode', () => {
       commitId: 'a'.repeat(40),
       ref: 'refs/heads/main',
     });
-    expect(fixture.runtime.putEvent(event)).toEqual([]);
+    // The one push rule takes it; the publisher finds no pipeline following the repository in the catalog.
+    await expect(fixture.runtime.putEvent(event)).resolves.toEqual([]);
     expect(problems).toEqual([
       {
         event: 'elsewhere refs/heads/main at aaaaaaaaaaaa',
         deliveryId: event.id,
-        reason: 'no pipeline follows this push (no rule matches it)',
+        reason: 'no pipeline follows this repository',
       },
     ]);
     expect(readFileSync(join(fixture.runtime.stateDir, 'event-bus.log'), 'utf8')).toContain(
-      '"reason":"no pipeline follows this push (no rule matches it)"',
+      '"reason":"no pipeline follows this repository"',
     );
+    // The publisher's log says it too, as its CloudWatch log group would on AWS.
+    expect(
+      readFileSync(join(fixture.runtime.stateDir, 'functions', 'stepline-publish-source-change.log'), 'utf8'),
+    ).toContain('"message":"no pipeline follows elsewhere: nothing published"');
   });
 
   it('records a push of a commit the repository does not have as a FAILED run, and says so', async () => {
@@ -329,7 +332,7 @@ describe('local mode stops', () => {
     const second = await LocalRuntime.start({ config, stateDir, persistStore: true });
     try {
       const redelivery = { ...branchCreated(commitId), id: run.trigger.deliveryId };
-      const [again] = await Promise.all(second.putEvent(redelivery));
+      const [again] = await second.putEvent(redelivery);
       expect(again).toEqual({ runId: run.runId, executionArn: started!.executionArn, duplicate: true });
       expect(second.stepFunctions.listExecutions().map((e) => [e.name, e.status])).toEqual([[run.runId, 'SUCCEEDED']]);
       // As AWS answers it, through the real SDK client.

@@ -176,7 +176,6 @@ describe("a platform function's asynchronous invocation in local mode", () => {
         now: () => new Date(),
         timeScale: TimeScale.REAL,
       }),
-      pipelines: [],
       buses: { default: new LocalEventBus(), platform: new LocalEventBus() },
       logDir: join(dir, 'functions'),
       now: () => new Date(),
