@@ -24,8 +24,10 @@ import {
 import {
   BuildArtifactMissingError,
   DeployTargetNotFoundError,
+  PipelineTargetUnknownError,
   StagingTargetNotFoundError,
 } from '../core/deployment/errors';
+import type { ReleaseTarget } from '../core/deployment/targets';
 import { RunNotFoundError } from '../core/errors';
 import type { BuildInspector, Clock, PipelineCatalog, RunHistory, RunRepository } from '../core/ports';
 import type { RunRecord } from '../core/records';
@@ -46,33 +48,46 @@ export interface DeployDeps {
   readonly catalog: PipelineCatalog;
   readonly builds: BuildInspector;
   readonly now: Clock;
-  /** The deployer and the alarm reader of one pipeline, with that pipeline's clients. */
-  readonly forPipeline: (pipeline: string, session?: string) => Promise<PipelineSteps>;
+  /**
+   * The deployer and the alarm reader of one pipeline's target (staging or production), with the clients
+   * of that target's deploy role, in its account and Region.
+   */
+  readonly forPipeline: (pipeline: string, target: ReleaseTarget, session?: string) => Promise<PipelineSteps>;
 }
 
-/** The deploy handler's deps: a pipeline's clients are its deploy role's (PlatformEdges). */
+/**
+ * The deploy handler's deps: a target's clients are its deploy role's (PlatformEdges), found where the
+ * pipeline's catalog entry places the target (its account and Region, core/deployment/targets.ts).
+ */
 function deployDeps(platform: HandlerPlatform): DeployDeps {
   const store = new RunStore(platform.clients.dynamodb(), platform.tableName);
   const roles = platform.edges.deployRoles();
+  const catalog = new SsmPipelineCatalog(platform.clients.ssm(), platform.catalogPath, platform.now);
   return {
     deployments: store,
     runs: store,
-    catalog: new SsmPipelineCatalog(platform.clients.ssm(), platform.catalogPath, platform.now),
+    catalog,
     builds: new CodeBuildInspector(platform.clients.codebuild(), platform.clients.logs()),
     now: platform.now,
-    forPipeline: async (pipeline, session) => {
-      const { lambda, cloudwatch } = await roles.clientsFor(pipeline, session);
+    forPipeline: async (pipeline, target, session) => {
+      const deploy = (await catalog.lookup(pipeline))?.deploy;
+      if (!deploy) throw new PipelineTargetUnknownError(pipeline);
+      const { lambda, cloudwatch } = await roles.clientsFor({ pipeline, deploy, target }, session);
       return { deployer: new LambdaDeployer(lambda), alarms: new CloudWatchAlarmReader(cloudwatch) };
     },
   };
 }
 
 export function createHandler(deps: DeployDeps, log: LogLine) {
-  /** The run's record and the steps' deps on its pipeline's target. */
-  const forRun = async (runId: string) => {
+  /** The run's record and the steps' deps on its pipeline's production target, or its staging target. */
+  const forRun = async (runId: string, target: ReleaseTarget = 'production') => {
     const run = await deps.runs.getRun(runId);
     if (!run) throw new RunNotFoundError(runId);
-    const steps = { deployments: deps.deployments, now: deps.now, ...(await deps.forPipeline(run.pipeline, runId)) };
+    const steps = {
+      deployments: deps.deployments,
+      now: deps.now,
+      ...(await deps.forPipeline(run.pipeline, target, runId)),
+    };
     return { run, steps };
   };
   return async (event: unknown) => {
@@ -120,7 +135,7 @@ export function createHandler(deps: DeployDeps, log: LogLine) {
         return { toVersion: deployment.toVersion };
       }
       case 'staging': {
-        const { run, steps } = await forRun(request.runId);
+        const { run, steps } = await forRun(request.runId, 'staging');
         const staging = (await deps.catalog.lookup(run.pipeline))?.deploy?.staging;
         if (!staging) throw new StagingTargetNotFoundError(run.pipeline);
         const build = await deps.builds.describeBuild(request.buildId);
@@ -159,7 +174,7 @@ export function createHandler(deps: DeployDeps, log: LogLine) {
           const steps: StepDeps = {
             deployments: deps.deployments,
             now: deps.now,
-            ...(await deps.forPipeline(request.pipeline, run.runId)),
+            ...(await deps.forPipeline(request.pipeline, 'production', run.runId)),
           };
           const result = await alarmFired(
             run.runId,
@@ -188,7 +203,7 @@ export function createHandler(deps: DeployDeps, log: LogLine) {
         const steps = {
           deployments: deps.deployments,
           now: deps.now,
-          ...(await deps.forPipeline(deployment.pipeline, request.runId)),
+          ...(await deps.forPipeline(deployment.pipeline, 'production', request.runId)),
         };
         const ended = await rollBackAbandoned(request.runId, reason, steps);
         log({

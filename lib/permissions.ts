@@ -41,17 +41,28 @@ export class ExplicitRole extends Construct {
   }
 
   /**
-   * Allows `actions` on `resources`. A resource with a wildcard in it (a name pattern) needs
-   * `wildcardReason`, which acknowledges cdk-nag's finding for that pattern on this role only.
+   * Allows `actions` on `resources`, under `conditions` when given. A resource with a wildcard in it (a
+   * name pattern) needs `wildcardReason`, which acknowledges cdk-nag's finding for that pattern on this
+   * role only.
    */
-  allow(actions: readonly string[], resources: readonly string[], wildcardReason?: string): iam.Grant {
+  allow(
+    actions: readonly string[],
+    resources: readonly string[],
+    wildcardReason?: string,
+    conditions?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>,
+  ): iam.Grant {
     checkActions(this, actions);
     if (resources.length === 0)
       throw new GrantRefusedError(`${this.node.path}: a grant of ${actions.join(', ')} names no resource`);
     if (resources.includes('*')) {
       throw new GrantRefusedError(`${this.node.path}: ${actions.join(', ')} on "*" must go through allowOnAnyResource`);
     }
-    const grant = iam.Grant.addToPrincipal({ grantee: this.role, actions: [...actions], resourceArns: [...resources] });
+    const grant = iam.Grant.addToPrincipal({
+      grantee: this.role,
+      actions: [...actions],
+      resourceArns: [...resources],
+      ...(conditions ? { conditions: conditions as Record<string, Record<string, unknown>> } : {}),
+    });
     const patterns = resources.filter((arn) => wildcardResource(this, arn).includes('*'));
     if (patterns.length) {
       if (!wildcardReason) {

@@ -23,7 +23,14 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { alarmConfiguration, deploymentAlarms, type DeploymentAlarm } from '../core/alarms/deployment-alarms';
 import type { CreateFunctionConfig, DeployConfig } from '../core/deployment/config';
-import { deployFunctionRoleName, deployRoleName } from '../core/platform';
+import {
+  deployRoleTrustPolicy,
+  isPlatformEnvironment,
+  targetEnvironment,
+  type PolicyDocument,
+  type ReleaseTarget,
+} from '../core/deployment/targets';
+import { deployRoleName } from '../core/platform';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';
 import { allowFunctionBasics } from './platform-function';
@@ -77,9 +84,15 @@ const RELEASE_ACTIONS = [
 ];
 
 export class PipelineDeployment extends Construct {
-  /** `stepline-<pipeline>-deploy-<Region>`, assumed by the platform's deploy function only. */
-  readonly role: ExplicitRole;
-  /** The deployment's own alarms by name (core/alarms/deployment-alarms.ts deploymentAlarms). */
+  /**
+   * `stepline-<pipeline>-deploy-<Region>`, assumed by the platform's deploy function only; absent when
+   * neither target is in the platform's own account and Region (a target stack holds the role there).
+   */
+  readonly role?: ExplicitRole;
+  /**
+   * The deployment's own alarms by name (core/alarms/deployment-alarms.ts deploymentAlarms), when the
+   * production target is in the platform's own account and Region (else its target stack holds them).
+   */
   readonly alarms: ReadonlyMap<string, cloudwatch.CfnAlarm>;
   /** The target function and its alias, when the config has stepline create them. */
   readonly target?: DeploymentTarget;
@@ -88,72 +101,135 @@ export class PipelineDeployment extends Construct {
     super(scope, id);
     const { pipeline, deploy } = props;
     const stack = Stack.of(this);
-    const functionArn = stack.formatArn({
-      service: 'lambda',
-      resource: 'function',
-      resourceName: deploy.function,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-
-    this.role = new ExplicitRole(this, 'Role', {
-      roleName: deployRoleName(pipeline, stack.region),
-      // The platform's deploy function's role, by its fixed name. IAM checks that the role exists when
-      // this trust policy is written (the platform deploys first) and keeps its unique id: were the
-      // platform's role ever deleted and created again, this stack must be deployed again too.
-      assumedBy: new iam.ArnPrincipal(
-        stack.formatArn({
-          service: 'iam',
-          region: '',
-          resource: 'role',
-          resourceName: deployFunctionRoleName(stack.region),
-        }),
-      ),
-      description: `stepline pipeline "${pipeline}": releases to ${deploy.function}:${deploy.alias}, assumed by the deploy function`,
-    });
-    this.role.allow(
-      RELEASE_ACTIONS,
-      [functionArn, `${functionArn}:*`],
-      `The target function ${deploy.function} and its qualifiers: a deployment publishes versions whose numbers are Lambda's, invokes the new one by number and moves the alias ${deploy.alias}; this one function only.`,
+    const platform = { account: stack.account, region: stack.region };
+    // The targets in the platform's own account and Region: a target elsewhere is its target stack's.
+    const here = releasesOf(deploy).filter(({ target }) =>
+      isPlatformEnvironment(targetEnvironment(deploy, target, platform), platform),
     );
-    if (deploy.staging) {
-      const stagingArn = stack.formatArn({
-        service: 'lambda',
-        resource: 'function',
-        resourceName: deploy.staging.function,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+
+    if (here.length) {
+      this.role = new ExplicitRole(this, 'Role', {
+        roleName: deployRoleName(pipeline, stack.region),
+        // The platform's deploy function's role, by its fixed name (core/deployment/targets.ts
+        // deployRoleTrustPolicy). IAM checks that the role exists when this trust policy is written (the
+        // platform deploys first) and keeps its unique id: were the platform's role ever deleted and created
+        // again, this stack must be deployed again too.
+        assumedBy: trustedBy(deployRoleTrustPolicy(stack.partition, platform)),
+        description: `stepline pipeline "${pipeline}": releases to ${deploy.function}:${deploy.alias}, assumed by the deploy function`,
       });
-      // Staging before the gate: the same artifact, published and switched all at once, smoke-checked,
-      // by the same deployer: the same actions.
-      this.role.allow(
-        RELEASE_ACTIONS,
-        [stagingArn, `${stagingArn}:*`],
-        `The staging function ${deploy.staging.function} and its qualifiers: staging publishes a version, moves the alias ${deploy.staging.alias} to it and smoke-checks through it; this one function only.`,
+      allowReleases(
+        this.role,
+        here.map((release) => ({ ...release, arn: functionArn(stack, release.function) })),
+        {
+          objects: props.artifactBucket.arnForObjects(`${pipeline}/*`),
+          key: props.encryptionKey.keyArn,
+          objectsWhy:
+            "The build stage writes the artifact under <pipeline>/<build id>/, the build id unknown before the build: this pipeline's prefix of the artifact bucket only.",
+        },
       );
     }
 
-    // UpdateFunctionCode reads the zip from S3 with the caller's permissions: this role's.
-    this.role.allow(
-      ['s3:GetObject'],
-      [props.artifactBucket.arnForObjects(`${pipeline}/*`)],
-      "The build stage writes the artifact under <pipeline>/<build id>/, the build id unknown before the build: this pipeline's prefix of the artifact bucket only.",
-    );
-    this.role.allow(['kms:Decrypt'], [props.encryptionKey.keyArn]);
-    this.role.allowOnAnyResource(
-      'AlarmStates',
-      ['cloudwatch:DescribeAlarms'],
-      "The alarm reader asks DescribeAlarms for metric and composite alarms (a user's extraAlarms may be composite). CloudWatch's API reference: \"To use this operation and return information about composite alarms, you must be signed on with the cloudwatch:DescribeAlarms permission that is scoped to *. You can't return information about composite alarms if your cloudwatch:DescribeAlarms permission has a narrower scope.\" It reads alarm states and configuration only.",
-    );
-
-    const alarms = new Map<string, cloudwatch.CfnAlarm>();
-    for (const alarm of deploymentAlarms(pipeline, deploy)) {
-      alarms.set(alarm.name, new cloudwatch.CfnAlarm(this, `Alarm-${alarm.metric.metricName}`, alarmProps(alarm)));
-    }
-    this.alarms = alarms;
+    const productionHere = here.some(({ target }) => target === 'production');
+    this.alarms = productionHere ? deploymentAlarmResources(this, pipeline, deploy) : new Map();
 
     if (deploy.createFunction) {
       this.target = createTarget(this, pipeline, deploy, deploy.createFunction, props.logRetention);
     }
   }
+}
+
+/** A pipeline's releases: production, and staging when it has one, each with its function and alias. */
+export function releasesOf(deploy: DeployConfig): Omit<ReleasedFunction, 'arn'>[] {
+  return [
+    { target: 'production', function: deploy.function, alias: deploy.alias },
+    ...(deploy.staging
+      ? [{ target: 'staging' as const, function: deploy.staging.function, alias: deploy.staging.alias }]
+      : []),
+  ];
+}
+
+/** A function of this stack's account and Region, by name. */
+function functionArn(stack: Stack, name: string): string {
+  return stack.formatArn({
+    service: 'lambda',
+    resource: 'function',
+    resourceName: name,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** The principal a deploy role's trust policy (core/deployment/targets.ts) names, as CDK takes it. */
+export function trustedBy(document: PolicyDocument): iam.IPrincipal {
+  const [statement, ...others] = document.Statement;
+  // A programming error: core's trust policy is one statement.
+  if (!statement || others.length) throw new Error('a deploy role is trusted through exactly one statement');
+  const principal = new iam.ArnPrincipal(statement.Principal.AWS);
+  return statement.Condition ? principal.withConditions(statement.Condition) : principal;
+}
+
+/** A function a deploy role releases to, and whether it is the pipeline's staging or production target. */
+export interface ReleasedFunction {
+  readonly target: ReleaseTarget;
+  readonly function: string;
+  readonly alias: string;
+  readonly arn: string;
+}
+
+/** Where a deploy role reads the pipeline's artifacts, and why its resources are as they are. */
+export interface ArtifactAccess {
+  /** The pipeline's objects (`<pipeline>/*`) of the artifact bucket, or a pattern matching them. */
+  readonly objects: string;
+  /** The platform key, or a pattern matching it. */
+  readonly key: string;
+  readonly objectsWhy: string;
+  /** @default - none needed: the key's exact ARN */
+  readonly keyWhy?: string;
+  /** @default - none */
+  readonly conditions?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+}
+
+/**
+ * Every statement a deploy role holds, the same in the pipeline's stack and in a target stack: the release
+ * actions on each function and its qualifiers, the pipeline's artifacts (UpdateFunctionCode reads the zip
+ * from S3 with the caller's permissions: this role's) and their key, and the alarms' states.
+ */
+export function allowReleases(
+  role: ExplicitRole,
+  functions: readonly ReleasedFunction[],
+  artifacts: ArtifactAccess,
+): void {
+  for (const released of functions) {
+    role.allow(
+      RELEASE_ACTIONS,
+      [released.arn, `${released.arn}:*`],
+      released.target === 'production'
+        ? `The target function ${released.function} and its qualifiers: a deployment publishes versions whose numbers are Lambda's, invokes the new one by number and moves the alias ${released.alias}; this one function only.`
+        : // Staging before the gate: the same artifact, published and switched all at once, smoke-checked,
+          // by the same deployer: the same actions.
+          `The staging function ${released.function} and its qualifiers: staging publishes a version, moves the alias ${released.alias} to it and smoke-checks through it; this one function only.`,
+    );
+  }
+  role.allow(['s3:GetObject'], [artifacts.objects], artifacts.objectsWhy, artifacts.conditions);
+  role.allow(['kms:Decrypt'], [artifacts.key], artifacts.keyWhy, artifacts.conditions);
+  role.allowOnAnyResource(
+    'AlarmStates',
+    ['cloudwatch:DescribeAlarms'],
+    "The alarm reader asks DescribeAlarms for metric and composite alarms (a user's extraAlarms may be composite). CloudWatch's API reference: \"To use this operation and return information about composite alarms, you must be signed on with the cloudwatch:DescribeAlarms permission that is scoped to *. You can't return information about composite alarms if your cloudwatch:DescribeAlarms permission has a narrower scope.\" It reads alarm states and configuration only.",
+  );
+}
+
+/** The deployment's alarms (core/alarms/deployment-alarms.ts) under `scope`, by name. */
+export function deploymentAlarmResources(
+  scope: Construct,
+  pipeline: string,
+  deploy: DeployConfig,
+): ReadonlyMap<string, cloudwatch.CfnAlarm> {
+  return new Map(
+    deploymentAlarms(pipeline, deploy).map((alarm) => [
+      alarm.name,
+      new cloudwatch.CfnAlarm(scope, `Alarm-${alarm.metric.metricName}`, alarmProps(alarm)),
+    ]),
+  );
 }
 
 /** An alarm as CloudFormation takes it: the configuration core/alarms/deployment-alarms.ts defines, in CDK's casing. */

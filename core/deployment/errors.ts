@@ -109,6 +109,19 @@ export class DeployTargetNotFoundError extends SteplineError {
   }
 }
 
+/**
+ * A release of a pipeline whose catalog entry has no deploy target: where its deploy role lives (which
+ * account and Region) is unknown.
+ */
+export class PipelineTargetUnknownError extends SteplineError {
+  constructor(
+    readonly pipeline: string,
+    options?: ErrorOptions,
+  ) {
+    super(`pipeline ${pipeline} has no deploy target in its catalog entry: its deploy role cannot be named`, options);
+  }
+}
+
 /** A staging deployment was asked for a pipeline whose deploy target has no staging. */
 export class StagingTargetNotFoundError extends SteplineError {
   constructor(

@@ -6,7 +6,8 @@
  * Architecture prescribes: each environment in its own account, reached through cross-account roles
  * rather than long-lived credentials.
  */
-import { PLATFORM_STACK, deployFunctionRoleName, deployRoleName } from '../platform';
+import { ALARM_STATE_CHANGE_DETAIL_TYPE } from '../alarms/deployment-alarms';
+import { PLATFORM_STACK, RESOURCE_PREFIX, SOURCE_BUS_NAME, deployFunctionRoleName, deployRoleName } from '../platform';
 import type { DeployConfig } from './config';
 
 /** An AWS account and Region. */
@@ -102,4 +103,154 @@ export function deployRoleArn(partition: string, pipeline: string, environment: 
 /** The platform's deploy function role, which every deploy role trusts, and only it. */
 export function deployFunctionRoleArn(partition: string, platform: AccountRegion): string {
   return `arn:${partition}:iam::${platform.account}:role/${deployFunctionRoleName(platform.region)}`;
+}
+
+/** An IAM policy document as IAM reads it (a trust policy here). */
+export interface PolicyDocument {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly {
+    readonly Effect: 'Allow';
+    readonly Principal: { readonly AWS: string };
+    readonly Action: string;
+    readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+  }[];
+}
+
+/**
+ * The trust policy of every deploy role (a pipeline's stack's and a target stack's): the platform's deploy
+ * function's role, by its exact ARN, may assume it, and nothing else may. The CDK app writes it as the
+ * role's trust; local mode's STS evaluates it before it hands out a role's credentials.
+ *
+ * - An exact role ARN as the principal: IAM's guide on roles for cross-account access names the trusted
+ *   role by ARN, which IAM turns into the role's unique id when the policy is saved, so a role deleted and
+ *   created again under the same name is not trusted until the trusting stack deploys again
+ *   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles).
+ *   That is why the platform deploys before the target stacks: IAM refuses a trust policy naming a role that
+ *   does not exist ("Invalid principal in policy").
+ * - No `sts:ExternalId`: an external id answers the confused-deputy problem of a third party that acts for
+ *   many customers and could be talked into using one customer's role for another
+ *   (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). The trusted party here is the
+ *   organisation's own platform role, which picks the role from its own catalog and never from a caller;
+ *   an id it would have to keep beside the ARN proves nothing the ARN does not.
+ * - No `aws:SourceAccount`/`aws:SourceArn`: those keys guard a role trusted by an AWS service principal
+ *   (cross-service confused deputy), and a role principal sets neither; `aws:PrincipalAccount` would repeat
+ *   the account the exact ARN already names.
+ */
+export function deployRoleTrustPolicy(partition: string, platform: AccountRegion): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: deployFunctionRoleArn(partition, platform) },
+        Action: 'sts:AssumeRole',
+      },
+    ],
+  };
+}
+
+/** A deploy role outside the platform's own account and Region, and the pipeline whose releases it makes. */
+export interface TargetDeployRole extends AccountRegion {
+  readonly pipeline: string;
+  readonly roleArn: string;
+}
+
+/**
+ * Every deploy role the target stacks hold, one per pipeline and (account, Region), in the plan's order: the
+ * roles the deploy function may assume besides its own account's, and the readers the artifact bucket and
+ * its key let in (each its pipeline's prefix only).
+ */
+export function targetDeployRoles(plan: readonly TargetStackPlan[], partition: string): TargetDeployRole[] {
+  return plan.flatMap((stack) =>
+    [...new Set(stack.releases.map(({ pipeline }) => pipeline))].map((pipeline) => ({
+      pipeline,
+      account: stack.account,
+      region: stack.region,
+      roleArn: deployRoleArn(partition, pipeline, stack),
+    })),
+  );
+}
+
+/**
+ * What the config asks that a target outside the platform's account and Region cannot do, each naming the
+ * field at fault (empty when every target can be released to). Both runtimes refuse such a config:
+ * - A Region other than the platform's: a release hands Lambda the build's artifact by its S3 location, and
+ *   "S3Bucket: An Amazon S3 bucket in the same AWS Region as your function. The bucket can be in a different
+ *   AWS account." (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html). The artifacts
+ *   live in the platform's bucket, in the platform's Region; a target in another Region needs a platform of
+ *   its own there.
+ * - `createFunction` with production in another account: the function would be created by the pipeline's
+ *   stack, in the platform's account; a function in another account must exist before its first release.
+ */
+export function targetPlacementProblems(
+  pipelines: readonly { readonly name: string; readonly deploy?: DeployConfig }[],
+  platform: AccountRegion,
+): string[] {
+  const problems: string[] = [];
+  for (const { name, deploy } of pipelines) {
+    if (!deploy) continue;
+    const places: [string, ReleaseTarget, boolean][] = [
+      ['deploy', 'production', true],
+      ['deploy.staging', 'staging', deploy.staging !== undefined],
+    ];
+    for (const [field, target, present] of places) {
+      if (!present) continue;
+      const { region } = targetEnvironment(deploy, target, platform);
+      if (region !== platform.region) {
+        problems.push(
+          `pipeline "${name}": ${field}.region ${region} is not the platform's Region ${platform.region}: Lambda takes a function's code only from an S3 bucket in the function's own Region, and the build artifacts are in the platform's bucket; release within ${platform.region}, or deploy a stepline platform in ${region}`,
+        );
+      }
+    }
+    const production = targetEnvironment(deploy, 'production', platform);
+    if (deploy.createFunction && production.account !== platform.account) {
+      problems.push(
+        `pipeline "${name}": deploy.createFunction creates the function in the platform's account ${platform.account}, not in deploy.account ${production.account}: create ${deploy.function} and its alias ${deploy.alias} in ${production.account} before the first release, and remove createFunction`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** The rule in each target stack that forwards the alarms' state changes to the platform's bus. */
+export const ALARM_FORWARDING_RULE_NAME = `${RESOURCE_PREFIX}alarm-forwarding`;
+
+/** The platform's bus `stepline`, where target accounts' alarm events arrive. */
+export function platformBusArn(partition: string, platform: AccountRegion): string {
+  return `arn:${partition}:events:${platform.region}:${platform.account}:event-bus/${SOURCE_BUS_NAME}`;
+}
+
+/**
+ * The statement of the platform bus's resource policy that lets the target accounts' forwarding rules put
+ * their alarm events on it: each account by its root principal (EventBridge's own example of a custom bus
+ * receiving from another account), and only CloudWatch's alarm state changes
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy-cross-account-custom-bus-source.html).
+ * `undefined` when no target is in another account (an account's own rules need no bus policy).
+ */
+export function alarmForwardingBusStatement(
+  partition: string,
+  platform: AccountRegion,
+  accounts: readonly string[],
+):
+  | {
+      readonly Sid: string;
+      readonly Effect: 'Allow';
+      readonly Principal: { readonly AWS: readonly string[] };
+      readonly Action: 'events:PutEvents';
+      readonly Resource: string;
+      readonly Condition: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+    }
+  | undefined {
+  if (accounts.length === 0) return undefined;
+  return {
+    Sid: 'TargetAccountsForwardAlarmStateChanges',
+    Effect: 'Allow',
+    Principal: { AWS: accounts.map((account) => `arn:${partition}:iam::${account}:root`) },
+    Action: 'events:PutEvents',
+    Resource: platformBusArn(partition, platform),
+    Condition: {
+      'ForAllValues:StringEquals': { 'events:source': ['aws.cloudwatch'] },
+      StringEquals: { 'events:detail-type': ALARM_STATE_CHANGE_DETAIL_TYPE },
+    },
+  };
 }

@@ -1,33 +1,44 @@
 /**
- * The clients a deployment works with on its pipeline's target. The deploy function itself may do
- * nothing to any target: what a request may do is what its pipeline's deploy role allows.
+ * The clients a deployment works with on a pipeline's target. The deploy function itself may do
+ * nothing to any target: what a request may do is what the deploy role of its pipeline's target allows.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { DeployConfig } from '../../core/deployment/config';
 import { CallerIdentityUnreadableError, DeployRoleCredentialsMissingError } from '../../core/deployment/errors';
-import { deployRoleName } from '../../core/platform';
+import { deployRoleArn, targetEnvironment, type ReleaseTarget } from '../../core/deployment/targets';
 import type { Clock } from '../../core/ports';
 
-/** The clients a request works with on its pipeline's target: those of the pipeline's deploy role. */
+/** The clients a request works with on its pipeline's target: those of the target's deploy role. */
 export interface PipelineClients {
   readonly lambda: LambdaClient;
   readonly cloudwatch: CloudWatchClient;
 }
 
-/** A pipeline's clients; `session` names who acts (the run id) where the platform records it. */
+/** A release a request works on: the pipeline, its `deploy` section (catalog entry) and which target. */
+export interface ReleaseOf {
+  readonly pipeline: string;
+  readonly deploy: DeployConfig;
+  readonly target: ReleaseTarget;
+}
+
+/** A release's clients; `session` names who acts (the run id) where the platform records it. */
 export interface DeployRoles {
-  clientsFor(pipeline: string, session?: string): Promise<PipelineClients>;
+  clientsFor(release: ReleaseOf, session?: string): Promise<PipelineClients>;
 }
 
 /** Credentials are renewed this long before they expire. */
 const RENEW_BEFORE_MS = 5 * 60 * 1000;
 
 /**
- * On AWS: the clients of the pipeline's deploy role (`stepline-<pipeline>-deploy-<Region>`, in the
- * pipeline's stack, the Region the function's own), assumed with STS. Kept per pipeline until 5 minutes
- * before the credentials expire; the session is named after the run that first needed them (CloudTrail
- * shows it).
+ * On AWS: the clients of the deploy role of the release's target, assumed with STS. The role is
+ * `stepline-<pipeline>-deploy-<target Region>` in the target's account (core/deployment/targets.ts
+ * targetEnvironment, deployRoleArn): the pipeline's stack's in the platform's own account and Region, a
+ * target stack's elsewhere; staging and production each their own, so a pipeline may stage in one account
+ * and release in another. The clients talk to the target's Region. Kept per role until 5 minutes before
+ * the credentials expire; the session is named after the run that first needed them (CloudTrail in the
+ * target account shows it).
  */
 export class StsDeployRoles implements DeployRoles {
   private readonly cache = new Map<string, { readonly clients: PipelineClients; readonly renewAt: number }>();
@@ -38,15 +49,14 @@ export class StsDeployRoles implements DeployRoles {
     private readonly now: Clock = () => new Date(),
   ) {}
 
-  async clientsFor(pipeline: string, session?: string): Promise<PipelineClients> {
-    const cached = this.cache.get(pipeline);
+  async clientsFor({ pipeline, deploy, target }: ReleaseOf, session?: string): Promise<PipelineClients> {
+    const { partition, ...platform } = await this.callerIdentity();
+    const environment = targetEnvironment(deploy, target, platform);
+    const roleArn = deployRoleArn(partition, pipeline, environment);
+    const cached = this.cache.get(roleArn);
     if (cached && this.now().getTime() < cached.renewAt) return cached.clients;
-    const { partition, account, region } = await this.callerIdentity();
     const { Credentials } = await this.sts.send(
-      new AssumeRoleCommand({
-        RoleArn: `arn:${partition}:iam::${account}:role/${deployRoleName(pipeline, region)}`,
-        RoleSessionName: sessionName(session ?? pipeline),
-      }),
+      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName(session ?? pipeline) }),
     );
     if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey || !Credentials.Expiration) {
       throw new DeployRoleCredentialsMissingError(pipeline);
@@ -57,14 +67,18 @@ export class StsDeployRoles implements DeployRoles {
       sessionToken: Credentials.SessionToken,
       expiration: Credentials.Expiration,
     };
-    const clients = { lambda: new LambdaClient({ credentials }), cloudwatch: new CloudWatchClient({ credentials }) };
-    this.cache.set(pipeline, { clients, renewAt: Credentials.Expiration.getTime() - RENEW_BEFORE_MS });
+    const { region } = environment;
+    const clients = {
+      lambda: new LambdaClient({ credentials, region }),
+      cloudwatch: new CloudWatchClient({ credentials, region }),
+    };
+    this.cache.set(roleArn, { clients, renewAt: Credentials.Expiration.getTime() - RENEW_BEFORE_MS });
     return clients;
   }
 
   /**
-   * The function's own account and partition (GetCallerIdentity needs no permission): the deploy roles
-   * live there. Their names carry the Region (IAM names are account-wide): the function's own, its clients'.
+   * The function's own account, partition and Region (GetCallerIdentity needs no permission): the
+   * platform's, where a target that names no account or Region lives.
    */
   private callerIdentity(): Promise<{ partition: string; account: string; region: string }> {
     this.caller ??= this.sts.send(new GetCallerIdentityCommand({})).then(async ({ Arn }) => {

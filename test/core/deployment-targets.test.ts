@@ -1,8 +1,12 @@
 import { ConfigError } from '../../core/config/errors';
 import { parseConfig } from '../../core/config/stepline-config';
 import {
+  alarmForwardingBusStatement,
   deployFunctionRoleArn,
   deployRoleArn,
+  deployRoleTrustPolicy,
+  targetDeployRoles,
+  targetPlacementProblems,
   targetAccounts,
   targetEnvironment,
   targetStackName,
@@ -109,5 +113,95 @@ describe('deploy targets in other accounts and Regions', () => {
       'pipeline "web" → deploy.region: must be an AWS Region code such as eu-west-1',
       'pipeline "web" → deploy.staging.account: must be a 12-digit AWS account id',
     ]);
+  });
+});
+
+describe('what crosses into a target account', () => {
+  it('trusts exactly the platform deploy function role, with no other principal or condition', () => {
+    expect(deployRoleTrustPolicy('aws', PLATFORM)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: 'arn:aws:iam::111111111111:role/stepline-deploy-function-eu-west-1' },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    });
+  });
+
+  it('lists one deploy role per pipeline and target account, staging and production in one account sharing it', () => {
+    const pipelines = parsed(
+      pipelineWith('web', {
+        function: 'web',
+        account: '333333333333',
+        staging: { function: 'web-staging', account: '333333333333', smokeEvent: {} },
+      }),
+      pipelineWith('api', {
+        function: 'api',
+        account: '333333333333',
+        staging: { function: 'api-staging', account: '222222222222', smokeEvent: {} },
+      }),
+      pipelineWith('home', { function: 'home' }),
+    );
+    expect(targetDeployRoles(targetStacks(pipelines, PLATFORM), 'aws')).toEqual([
+      {
+        pipeline: 'api',
+        account: '222222222222',
+        region: 'eu-west-1',
+        roleArn: 'arn:aws:iam::222222222222:role/stepline-api-deploy-eu-west-1',
+      },
+      {
+        pipeline: 'web',
+        account: '333333333333',
+        region: 'eu-west-1',
+        roleArn: 'arn:aws:iam::333333333333:role/stepline-web-deploy-eu-west-1',
+      },
+      {
+        pipeline: 'api',
+        account: '333333333333',
+        region: 'eu-west-1',
+        roleArn: 'arn:aws:iam::333333333333:role/stepline-api-deploy-eu-west-1',
+      },
+    ]);
+  });
+
+  it("refuses a target outside the platform's Region and createFunction in another account, naming the field", () => {
+    const pipelines = parsed(
+      pipelineWith('web', {
+        function: 'web',
+        region: 'us-east-1',
+        staging: { function: 'web-staging', account: '222222222222', region: 'eu-west-1', smokeEvent: {} },
+      }),
+      pipelineWith('api', {
+        function: 'api',
+        account: '333333333333',
+        createFunction: {},
+        staging: { function: 'api-staging', region: 'eu-central-1', smokeEvent: {} },
+      }),
+      pipelineWith('home', { function: 'home', createFunction: {} }),
+    );
+    const problems = targetPlacementProblems(pipelines, PLATFORM);
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^pipeline "web": deploy\.region us-east-1 is not the platform's Region eu-west-1: /);
+    expect(problems[1]).toMatch(/^pipeline "api": deploy\.staging\.region eu-central-1 is not the platform's Region/);
+    expect(problems[2]).toMatch(
+      /^pipeline "api": deploy\.createFunction creates the function in the platform's account/,
+    );
+  });
+
+  it('lets exactly the target accounts put alarm state changes on the platform bus, and no one when there are none', () => {
+    expect(alarmForwardingBusStatement('aws', PLATFORM, [])).toBeUndefined();
+    expect(alarmForwardingBusStatement('aws', PLATFORM, ['222222222222', '333333333333'])).toEqual({
+      Sid: 'TargetAccountsForwardAlarmStateChanges',
+      Effect: 'Allow',
+      Principal: { AWS: ['arn:aws:iam::222222222222:root', 'arn:aws:iam::333333333333:root'] },
+      Action: 'events:PutEvents',
+      Resource: 'arn:aws:events:eu-west-1:111111111111:event-bus/stepline',
+      Condition: {
+        'ForAllValues:StringEquals': { 'events:source': ['aws.cloudwatch'] },
+        StringEquals: { 'events:detail-type': 'CloudWatch Alarm State Change' },
+      },
+    });
   });
 });

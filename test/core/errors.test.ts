@@ -77,6 +77,7 @@ const withCause: Readonly<Record<string, (options: ErrorOptions) => Error>> = {
   DeploymentStepNotFoundError: (o) => new deploymentErrors.DeploymentStepNotFoundError('r1', 3, o),
   DeployTargetNotFoundError: (o) => new deploymentErrors.DeployTargetNotFoundError('r1', o),
   StagingTargetNotFoundError: (o) => new deploymentErrors.StagingTargetNotFoundError('web', o),
+  PipelineTargetUnknownError: (o) => new deploymentErrors.PipelineTargetUnknownError('web', o),
   BuildArtifactMissingError: (o) => new deploymentErrors.BuildArtifactMissingError('web-build:1', o),
   CallerIdentityUnreadableError: (o) => new deploymentErrors.CallerIdentityUnreadableError(undefined, o),
   DeployRoleCredentialsMissingError: (o) => new deploymentErrors.DeployRoleCredentialsMissingError('web', o),

@@ -313,7 +313,10 @@ async function assumedByDeployFunction() {
     },
   });
   try {
-    const clients = await new StsDeployRoles(new STSClient({ region: REGION })).clientsFor(pipeline.name, RUN_ID);
+    const clients = await new StsDeployRoles(new STSClient({ region: REGION })).clientsFor(
+      { pipeline: pipeline.name, deploy: pipeline.deploy!, target: 'production' },
+      RUN_ID,
+    );
     const roleArn = sts.commandCalls(AssumeRoleCommand)[0]!.args[0].input.RoleArn!;
     // The packages whose clients the request uses with the assumed credentials.
     const packages = Object.values(clients).map((client) => {

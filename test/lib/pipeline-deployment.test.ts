@@ -172,7 +172,7 @@ describe("a pipeline's deploy role", () => {
     '%s: trusted by the deploy function only; exactly its target, its artifacts, the key and the alarm states',
     (name, fn) => {
       const stack = pipeline(name);
-      const { role } = stack.deployment!;
+      const role = stack.deployment!.role!;
       const props = resourceOf(role.role).Properties;
       expect(props.RoleName).toEqual({
         'Fn::Join': ['', [`stepline-${name}-deploy-`, { Ref: 'AWS::Region' }]],
@@ -256,7 +256,7 @@ describe('staging', () => {
     const stack = pipeline('shop');
     const statements = statementsOfRole(
       templateOf(stack),
-      stack.getLogicalId(stack.deployment!.role.role.node.defaultChild as CfnElement),
+      stack.getLogicalId(stack.deployment!.role!.role.node.defaultChild as CfnElement),
     );
     const staging = statements.filter((s) => JSON.stringify(s.Resource).includes('function:shop-staging'));
     expect(staging).toEqual([
@@ -279,7 +279,7 @@ describe('staging', () => {
       JSON.stringify(
         statementsOfRole(
           templateOf(orders),
-          orders.getLogicalId(orders.deployment!.role.role.node.defaultChild as CfnElement),
+          orders.getLogicalId(orders.deployment!.role!.role.node.defaultChild as CfnElement),
         ),
       ),
     ).not.toContain('staging');
@@ -549,7 +549,7 @@ describe('cdk-nag (AwsSolutions)', () => {
     const fresh = synthesize(config, { nag: false });
     fresh.stepline.pipelines
       .get('orders')!
-      .deployment!.role.role.addToPrincipalPolicy(
+      .deployment!.role!.role.addToPrincipalPolicy(
         new iam.PolicyStatement({ actions: ['lambda:UpdateFunctionCode'], resources: ['*'] }),
       );
     const report = new AwsSolutionsChecks().validateScope(fresh.stepline.pipelines.get('orders')!);
@@ -585,7 +585,18 @@ describe('lambdas/deploy.ts: the pipeline role, assumed per pipeline', () => {
       },
     }));
     const roles = new StsDeployRoles(new STSClient({ region: 'eu-west-1' }), () => now);
-    const clientsFor = (pipeline: string, session: string) => roles.clientsFor(pipeline, session);
+    const deploy = parseConfig({
+      pipelines: [
+        {
+          name: 'orders',
+          source: { type: 'codecommit', repository: 'orders', branch: 'main' },
+          build: { buildspec: 'buildspec.yml' },
+          deploy: { function: 'orders' },
+        },
+      ],
+    }).pipelines[0]!.deploy!;
+    const clientsFor = (pipeline: string, session: string) =>
+      roles.clientsFor({ pipeline, deploy, target: 'production' }, session);
     const first = await clientsFor('orders', 'run-1');
     expect(first.lambda).toBeInstanceOf(LambdaClient);
     expect(await clientsFor('orders', 'run-2')).toBe(first);
