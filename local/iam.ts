@@ -26,10 +26,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
+import { deployFunctionRoleArn } from '../core/deployment/targets';
+import { deployFunctionRoleName } from '../core/platform';
+import { PLATFORM_FUNCTIONS } from '../core/platform-functions';
 import type { Clock } from '../core/ports';
 import { parseInput } from '../core/schemas';
 import { queryOperation, type AnyQueryOperation, type Signer } from './aws-query';
 import { serviceError } from './aws-errors';
+import { LOCAL_CREDENTIALS, LOCAL_DEPLOY_FUNCTION_CREDENTIALS, LOCAL_ENVIRONMENT } from './constants';
 
 /** Whoever a request's key belongs to. */
 export interface Principal {
@@ -161,6 +165,26 @@ export class LocalIam {
       AssumedRoleUser: { AssumedRoleId: session.userId, Arn: session.arn },
     };
   }
+}
+
+/**
+ * Local mode's IAM: its own key, the platform account's (every client of local mode's but one), and the deploy
+ * function's, a session of its role as Lambda gives a function its execution role's credentials (the session
+ * named after the function), which the deploy roles trust.
+ */
+export function localIam(now: Clock): LocalIam {
+  const iam = new LocalIam(now);
+  const { account, region } = LOCAL_ENVIRONMENT;
+  const root = `arn:aws:iam::${account}:root`;
+  iam.addKey(LOCAL_CREDENTIALS.accessKeyId, { account, arn: root, principalArn: root, userId: account });
+  const session = PLATFORM_FUNCTIONS.deploy.localName;
+  iam.addKey(LOCAL_DEPLOY_FUNCTION_CREDENTIALS.accessKeyId, {
+    account,
+    arn: `arn:aws:sts::${account}:assumed-role/${deployFunctionRoleName(region)}/${session}`,
+    principalArn: deployFunctionRoleArn('aws', LOCAL_ENVIRONMENT),
+    userId: `AROA${randomId(17)}:${session}`,
+  });
+  return iam;
 }
 
 /** The XML namespace of STS's answers. */
