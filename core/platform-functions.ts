@@ -13,14 +13,13 @@
  * here. Pure data: lib/ reads it without loading handler code.
  */
 import {
-  alarmRuleName,
   deployFunctionRoleName,
   PLATFORM_PARAMETER_PATH,
   pushRuleName,
   RESOURCE_PREFIX,
   runRuleName,
 } from './platform';
-import { alarmRuleTrigger } from './alarms/deployment-alarms';
+import { deploymentAlarmTrigger } from './alarms/deployment-alarms';
 import { isCodeCommitPipeline, sourceOf, type PipelineConfig } from './config/stepline-config';
 import { runEventTrigger, sourceChangedTrigger } from './sources/source-events';
 import { codeCommitTrigger, executionEndedTrigger, type SourceTrigger } from './sources/triggers';
@@ -74,7 +73,12 @@ export type PlatformResource =
   /** The pipelines' deploy roles in this Region, `role/stepline-*-deploy-<Region>`. */
   | 'pipelineDeployRoles'
   /** The platform's deploy function. */
-  | 'deployFunction';
+  | 'deployFunction'
+  /**
+   * The deploy roles the target stacks hold in other accounts, each by its exact ARN, from the config
+   * (core/deployment/targets.ts targetDeployRoles); none when every target is the platform's own.
+   */
+  | 'targetDeployRoles';
 
 export interface PlatformGrant {
   /** Exact actions (no wildcards: lib/permissions.ts refuses them). */
@@ -418,15 +422,23 @@ export const PLATFORM_FUNCTIONS = {
     invokedBy: [
       { by: 'task', substitution: 'DeployFunctionArn' },
       {
-        by: 'pipelineRules',
-        id: 'InvokedByAlarmRules',
+        by: 'rule',
+        id: 'AlarmRule',
         bus: 'default',
-        ruleName: alarmRuleName,
-        // The state changes of a deploying pipeline's alarms (core/alarms/deployment-alarms.ts).
-        trigger: (pipeline) => (pipeline.deploy ? alarmRuleTrigger(pipeline.name, pipeline.deploy) : undefined),
-        description: (pipeline) =>
-          `stepline: an alarm guarding pipeline "${pipeline.name}"'s deployments went into ALARM; the deploy function rolls back`,
-        construct: { within: 'deployment', id: 'AlarmRule' },
+        description:
+          "stepline: an alarm guarding a pipeline's deployments went into ALARM; the deploy function rolls back",
+        // Every stepline alarm's change into ALARM, whatever the pipeline (core/alarms/deployment-alarms.ts).
+        trigger: () => deploymentAlarmTrigger(),
+      },
+      {
+        by: 'rule',
+        id: 'ForwardedAlarmRule',
+        bus: 'platform',
+        description:
+          "stepline: an alarm guarding a pipeline's deployments in a target account went into ALARM (forwarded by its target stack); the deploy function rolls back",
+        // The same pattern and input as AlarmRule: a target stack's rule forwards the alarm's event as it is
+        // (lib/alarm-forwarding.ts), and the bus's policy admits only the target accounts' alarm events.
+        trigger: () => deploymentAlarmTrigger(),
       },
       {
         by: 'rule',
@@ -454,8 +466,10 @@ export const PLATFORM_FUNCTIONS = {
       ...PIPELINE_BUILD_READ,
       {
         actions: ['sts:AssumeRole'],
-        on: ['pipelineDeployRoles'],
-        why: "Each pipeline's deploy role (stepline-<pipeline>-deploy-<Region>, in the pipeline's stack) holds the permissions on that pipeline's target function, artifacts and alarms; the deploy function may assume those roles of its own Region and no other, and holds no permission on any target itself.",
+        // And the deploy roles of targets in other accounts (core/deployment/targets.ts targetDeployRoles),
+        // each by its exact ARN; none without such targets.
+        on: ['pipelineDeployRoles', 'targetDeployRoles'],
+        why: "Each pipeline's deploy role (stepline-<pipeline>-deploy-<Region>, in the pipeline's stack) holds the permissions on that pipeline's target function, artifacts and alarms; the deploy function may assume those roles of its own Region, and by exact ARN the deploy roles the target stacks hold in other accounts, and no other; it holds no permission on any target itself.",
       },
     ],
   },

@@ -91,11 +91,6 @@ export function runRuleName(pipeline: string): string {
   return `${RESOURCE_PREFIX}${pipeline}-run`;
 }
 
-/** The rule on the default bus that hands the state changes of a pipeline's deployment alarms to the deploy function. */
-export function alarmRuleName(pipeline: string): string {
-  return `${RESOURCE_PREFIX}${pipeline}-alarms`;
-}
-
 /**
  * IAM role names are account-wide, not per Region: a name without the Region would make the second
  * Region deploying stepline in the same account fail on the first Region's role. Every role stepline

@@ -138,7 +138,7 @@ export type DeploymentControl = z.infer<typeof deploymentControlSchema> & {
 };
 
 /**
- * What the state machine's deployment steps, a pipeline's alarm rule, operators and the end of an execution
+ * What the state machine's deployment steps, the alarm rule, operators and the end of an execution
  * ask of the deploy function.
  */
 export const deployRequestSchema = z.discriminatedUnion('kind', [
@@ -150,10 +150,13 @@ export const deployRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('promote'), runId: id }),
   z.object({ kind: z.literal('finish'), runId: id }),
   z.object({ kind: z.literal('rollback'), runId: id, error: taskError.optional() }),
-  /** From the pipeline's alarm rule: CloudWatch Alarm State Change, as its input transformer shapes it. */
+  /**
+   * From the deploy function's alarm rule: CloudWatch Alarm State Change of any alarm named with stepline's
+   * prefix, as its input transformer shapes it (core/alarms/deployment-alarms.ts deploymentAlarmTrigger);
+   * the alarm's name says which pipeline it concerns.
+   */
   z.object({
     kind: z.literal('alarm'),
-    pipeline: id,
     alarmName: id,
     state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
     reason: z.string().optional(),

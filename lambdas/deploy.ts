@@ -4,13 +4,14 @@
  * of the deployment's alarms fires, and operators' controls. The protocol is core/deployment/protocol.ts's.
  */
 import { trafficSteps } from '../core/deployment/config';
-import { watchedAlarms } from '../core/alarms/deployment-alarms';
+import { alarmOwner, isPipelineAlarm, watchedAlarms } from '../core/alarms/deployment-alarms';
 import {
   abandonedBy,
   alarmFired,
   checkAfterBake,
   control,
   deployToStaging,
+  extraAlarmsFired,
   finish,
   preTrafficCheck,
   promote,
@@ -167,23 +168,36 @@ export function createHandler(deps: DeployDeps, log: LogLine) {
       }
       case 'alarm': {
         if (request.state !== 'ALARM') return {};
+        // The rule hands over every alarm named with stepline's prefix: the name says whose it is, and the
+        // pipeline's catalog entry confirms that the pipeline deploys and has that alarm.
+        const owner = alarmOwner(request.alarmName);
+        const deploy = owner && (await deps.catalog.lookup(owner.pipeline))?.deploy;
+        if (!owner || !deploy || !isPipelineAlarm(request.alarmName, owner.pipeline, deploy)) {
+          log({ message: "alarm of no deploying pipeline's: nothing to roll back", alarm: request.alarmName });
+          return { rolledBack: [] };
+        }
+        const alarm = {
+          name: request.alarmName,
+          state: 'ALARM',
+          reason: request.reason,
+          at: request.timestamp,
+        } as const;
         const rolledBack: string[] = [];
         // The pipeline runs one deployment at a time (its lane): the active run's is the one to stop,
         // wherever it falls among every pipeline's active runs — so every page is read.
-        for (const run of await activeRunsOf(request.pipeline, deps.runs)) {
+        for (const run of await activeRunsOf(owner.pipeline, deps.runs)) {
           const steps: StepDeps = {
             deployments: deps.deployments,
             now: deps.now,
-            ...(await deps.forPipeline(request.pipeline, 'production', run.runId)),
+            ...(await deps.forPipeline(owner.pipeline, 'production', run.runId)),
           };
-          const result = await alarmFired(
-            run.runId,
-            { name: request.alarmName, state: 'ALARM', reason: request.reason, at: request.timestamp },
-            steps,
-          );
+          const result =
+            owner.suffix === 'extra-alarms'
+              ? await extraAlarmsFired(run.runId, deploy.extraAlarms, steps)
+              : await alarmFired(run.runId, alarm, steps);
           if (result?.status === 'ROLLED_BACK' || result?.status === 'ROLLING_BACK') rolledBack.push(run.runId);
         }
-        log({ message: 'alarm fired', alarm: request.alarmName, rolledBack });
+        log({ message: 'alarm fired', alarm: request.alarmName, pipeline: owner.pipeline, rolledBack });
         return { rolledBack };
       }
       case 'executionEnded': {

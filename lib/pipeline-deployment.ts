@@ -8,9 +8,9 @@
  *   function's role by its fixed name (deployFunctionRoleName), so no reference crosses the stacks. Both
  *   names carry the Region: IAM names are account-wide, and each Region has its own platform.
  * - The deployment's alarms, as core/alarms/deployment-alarms.ts defines them (the same definitions local mode
- *   evaluates). The alarm rule `stepline-<pipeline>-alarms` on the default bus, which hands their ALARM
- *   state changes to the deploy function, is declared with that function (core/platform-functions.ts)
- *   and made in this construct by lib/pipeline-stack.ts, as every pipeline rule is.
+ *   evaluates), and with `extraAlarms` the composite alarm `stepline-<pipeline>-extra-alarms` over the user's
+ *   alarms. Their names carry stepline's prefix, so the platform's one alarm rule (the deploy function's,
+ *   core/platform-functions.ts) hands their changes into ALARM to the deploy function: no rule here.
  * - With `createFunction`, the target function itself, with placeholder code, and its alias.
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -21,7 +21,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { alarmConfiguration, deploymentAlarms, type DeploymentAlarm } from '../core/alarms/deployment-alarms';
+import {
+  alarmConfiguration,
+  deploymentAlarms,
+  extraAlarmsComposite,
+  type DeploymentAlarm,
+} from '../core/alarms/deployment-alarms';
 import type { CreateFunctionConfig, DeployConfig } from '../core/deployment/config';
 import {
   deployRoleTrustPolicy,
@@ -94,6 +99,8 @@ export class PipelineDeployment extends Construct {
    * production target is in the platform's own account and Region (else its target stack holds them).
    */
   readonly alarms: ReadonlyMap<string, cloudwatch.CfnAlarm>;
+  /** The composite alarm over the user's `extraAlarms`, whose changes into ALARM roll back; only with extraAlarms. */
+  readonly extraAlarms?: cloudwatch.CfnCompositeAlarm;
   /** The target function and its alias, when the config has stepline create them. */
   readonly target?: DeploymentTarget;
 
@@ -130,7 +137,9 @@ export class PipelineDeployment extends Construct {
     }
 
     const productionHere = here.some(({ target }) => target === 'production');
-    this.alarms = productionHere ? deploymentAlarmResources(this, pipeline, deploy) : new Map();
+    const alarms = productionHere ? deploymentAlarmResources(this, pipeline, deploy) : { alarms: new Map() };
+    this.alarms = alarms.alarms;
+    if (alarms.extraAlarms) this.extraAlarms = alarms.extraAlarms;
 
     if (deploy.createFunction) {
       this.target = createTarget(this, pipeline, deploy, deploy.createFunction, props.logRetention);
@@ -218,18 +227,31 @@ export function allowReleases(
   );
 }
 
-/** The deployment's alarms (core/alarms/deployment-alarms.ts) under `scope`, by name. */
+/**
+ * The deployment's alarms (core/alarms/deployment-alarms.ts) under `scope`, by name, and the composite alarm
+ * over the user's `extraAlarms` when there are any.
+ */
 export function deploymentAlarmResources(
   scope: Construct,
   pipeline: string,
   deploy: DeployConfig,
-): ReadonlyMap<string, cloudwatch.CfnAlarm> {
-  return new Map(
+): { readonly alarms: ReadonlyMap<string, cloudwatch.CfnAlarm>; readonly extraAlarms?: cloudwatch.CfnCompositeAlarm } {
+  const alarms = new Map(
     deploymentAlarms(pipeline, deploy).map((alarm) => [
       alarm.name,
       new cloudwatch.CfnAlarm(scope, `Alarm-${alarm.metric.metricName}`, alarmProps(alarm)),
     ]),
   );
+  const composite = extraAlarmsComposite(pipeline, deploy);
+  if (!composite) return { alarms };
+  const extraAlarms = new cloudwatch.CfnCompositeAlarm(scope, 'ExtraAlarms', {
+    alarmName: composite.name,
+    alarmRule: composite.rule,
+    // No actions: its state changes reach EventBridge whatever its actions, and the alarm rule acts on them.
+    actionsEnabled: false,
+    alarmDescription: `stepline: in ALARM while any of pipeline "${pipeline}"'s extraAlarms is (${composite.children.join(', ')}); rolls back its deployment`,
+  });
+  return { alarms, extraAlarms };
 }
 
 /** An alarm as CloudFormation takes it: the configuration core/alarms/deployment-alarms.ts defines, in CDK's casing. */

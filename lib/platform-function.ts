@@ -72,6 +72,11 @@ export interface PlatformFunctionContext {
   readonly slackSigningSecret?: secretsmanager.ISecret;
   /** @default - none: a function whose grants or settings name it cannot be made */
   readonly deployFunction?: lambda.IFunction;
+  /**
+   * The deploy roles of targets in other accounts (core/deployment/targets.ts targetDeployRoles), by ARN.
+   * @default - none: a grant on `targetDeployRoles` names only its other kinds' resources
+   */
+  readonly targetDeployRoleArns?: readonly string[];
   /** The decision endpoint's base URL. @default - none: a function whose settings name it cannot be made */
   readonly approvalsUrl?: string;
   /**
@@ -279,6 +284,8 @@ export function resourceArns(stack: Stack, kind: PlatformResource, context: Plat
       ];
     case 'deployFunction':
       return [given(context.deployFunction, kind).functionArn];
+    case 'targetDeployRoles':
+      return [...(context.targetDeployRoleArns ?? [])];
   }
 }
 

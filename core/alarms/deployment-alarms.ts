@@ -23,12 +23,12 @@ export interface DeploymentAlarm {
 export function deploymentAlarms(pipeline: string, deploy: DeployConfig): DeploymentAlarm[] {
   const dimensions = { FunctionName: deploy.function, Resource: `${deploy.function}:${deploy.alias}` };
   const alarm = (
-    kind: string,
+    kind: Exclude<AlarmNameSuffix, 'extra-alarms'>,
     metricName: DeploymentAlarm['metric']['metricName'],
     statistic: AlarmDefinition['statistic'],
     threshold: number,
   ): DeploymentAlarm => {
-    const name = `${RESOURCE_PREFIX}${pipeline}-${kind}`;
+    const name = alarmName(pipeline, kind);
     return {
       name,
       metric: { namespace: 'AWS/Lambda', metricName, dimensions },
@@ -61,19 +61,83 @@ export function watchedAlarms(pipeline: string, deploy: DeployConfig): string[] 
 export const ALARM_STATE_CHANGE_DETAIL_TYPE = 'CloudWatch Alarm State Change';
 
 /**
- * The rule that rolls a deployment back the moment one of its alarms goes into ALARM: the same on AWS
- * (a rule on the default bus, target the deploy function) and locally (the local default bus).
+ * What ends the name of each alarm stepline creates for a pipeline, after `stepline-<pipeline>-`: the
+ * deployment's own (deploymentAlarms) and the composite over the user's (extraAlarmsComposite). No suffix
+ * ends with `-` and another suffix, so a name ends with at most one of them and the pipeline's name
+ * (which may contain `-`) is what lies between the prefix and that suffix: `alarmOwner` never guesses.
  */
-export function alarmRuleTrigger(pipeline: string, deploy: DeployConfig): SourceTrigger {
+export const ALARM_NAME_SUFFIXES = ['errors', 'throttles', 'p99-duration', 'extra-alarms'] as const;
+export type AlarmNameSuffix = (typeof ALARM_NAME_SUFFIXES)[number];
+
+function alarmName(pipeline: string, suffix: AlarmNameSuffix): string {
+  return `${RESOURCE_PREFIX}${pipeline}-${suffix}`;
+}
+
+/**
+ * The pipeline an alarm named by stepline belongs to, and which of its alarms it is, from the name alone;
+ * undefined for a name stepline does not give (a user's alarm that merely starts with the prefix). The
+ * caller confirms with the pipeline's catalog entry (`isPipelineAlarm`) that the pipeline exists and has
+ * that alarm.
+ */
+export function alarmOwner(name: string): { readonly pipeline: string; readonly suffix: AlarmNameSuffix } | undefined {
+  if (!name.startsWith(RESOURCE_PREFIX)) return undefined;
+  const rest = name.slice(RESOURCE_PREFIX.length);
+  const suffix = ALARM_NAME_SUFFIXES.find((candidate) => rest.endsWith(`-${candidate}`));
+  const pipeline = suffix && rest.slice(0, -(suffix.length + 1));
+  return suffix && pipeline ? { pipeline, suffix } : undefined;
+}
+
+/**
+ * The composite alarm that stands for a pipeline's `extraAlarms` (the user's own alarms, which carry no
+ * stepline prefix and so no rule of stepline's can match by name): `stepline-<pipeline>-extra-alarms`,
+ * in ALARM while any of them is. Undefined without extra alarms. CloudWatch's alarm rule syntax
+ * (PutCompositeAlarm, AlarmRule: `ALARM("alarm-name")`, names "can be surrounded with double-quotes")
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html
+ */
+export function extraAlarmsComposite(
+  pipeline: string,
+  deploy: DeployConfig,
+): { readonly name: string; readonly children: readonly string[]; readonly rule: string } | undefined {
+  if (deploy.extraAlarms.length === 0) return undefined;
+  return {
+    name: alarmName(pipeline, 'extra-alarms'),
+    children: deploy.extraAlarms,
+    rule: deploy.extraAlarms.map((child) => `ALARM("${child}")`).join(' OR '),
+  };
+}
+
+/** Whether `name` is one of the alarms stepline made for the pipeline's deployments (its own, or the composite). */
+export function isPipelineAlarm(name: string, pipeline: string, deploy: DeployConfig): boolean {
+  return (
+    deploymentAlarms(pipeline, deploy).some((alarm) => alarm.name === name) ||
+    extraAlarmsComposite(pipeline, deploy)?.name === name
+  );
+}
+
+/**
+ * The one rule that rolls a deployment back the moment one of its alarms goes into ALARM, for every
+ * pipeline: every alarm whose name begins with stepline's prefix, its state change into ALARM, to the
+ * deploy function, which finds the pipeline from the name (`alarmOwner`). The same on AWS (a rule on the
+ * default bus) and locally (the local default bus); a rule forwarding other accounts' alarm events uses
+ * it too. It names no pipeline: adding one changes no rule.
+ *
+ * Prefix matching, not a wildcard: EventBridge's `{ "prefix": … }` operator matches a string value's
+ * beginning ("Prefix matching", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html#eb-filtering-prefix-matching),
+ * while rules whose patterns contain wildcards are limited to 30 per event bus, a quota that cannot be
+ * raised ("Rules containing wildcards", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html).
+ * A composite alarm's state change is the same `CloudWatch Alarm State Change` event with the same
+ * `detail.alarmName` and `detail.state` ("Alarm events and EventBridge", its Composite Alarm example,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html).
+ */
+export function deploymentAlarmTrigger(): SourceTrigger {
   return {
     pattern: {
       source: ['aws.cloudwatch'],
       'detail-type': [ALARM_STATE_CHANGE_DETAIL_TYPE],
-      detail: { alarmName: watchedAlarms(pipeline, deploy), state: { value: ['ALARM'] } },
+      detail: { alarmName: [{ prefix: RESOURCE_PREFIX }], state: { value: ['ALARM'] } },
     },
     input: {
       kind: 'alarm',
-      pipeline,
       alarmName: { path: '$.detail.alarmName' },
       state: { path: '$.detail.state.value' },
       reason: { path: '$.detail.state.reason' },

@@ -118,8 +118,22 @@ export const deploySchema = z.strictObject({
   preTraffic: z.strictObject({ event: z.record(z.string(), z.unknown()) }).optional(),
   /** Thresholds of the alarms stepline creates on the new version. */
   alarms: alarmThresholds.default({ errors: 1, throttles: 1 }),
-  /** Alarms of your own that also roll a deployment back (names of CloudWatch alarms). */
-  extraAlarms: z.array(z.string().min(1).max(255)).max(5).default([]),
+  /**
+   * Alarms of your own that also roll a deployment back (names of CloudWatch alarms): each check reads them,
+   * and a change of one into ALARM rolls back at once through the composite alarm stepline makes over them
+   * (`stepline-<pipeline>-extra-alarms`, core/alarms/deployment-alarms.ts extraAlarmsComposite).
+   */
+  extraAlarms: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(255)
+        // They are named in a composite alarm's rule, inside double quotes (extraAlarmsComposite).
+        .regex(/^[^"]+$/, "an extra alarm's name cannot contain a double quote"),
+    )
+    .max(5)
+    .default([]),
   /**
    * When one of the deployment's alarms is already in ALARM before it starts: `refuse` the deployment,
    * or let it through as a `hotfix` (recorded), judged on the alarm returning to OK or not getting worse.

@@ -409,6 +409,27 @@ export async function alarmFired(
 }
 
 /**
+ * The push-driven path for the composite alarm that stands for the pipeline's extra alarms
+ * (core/alarms/deployment-alarms.ts extraAlarmsComposite): the deployment watches the user's alarms
+ * themselves, so their states are read now and each one in ALARM is handled as if its own event had come
+ * (`alarmFired`): the outcome names the user's alarm, and a hotfix's own alarm keeps its allowance. A
+ * child already back to OK rolls nothing back; the check after the bake still reads every alarm.
+ */
+export async function extraAlarmsFired(
+  runId: string,
+  extraAlarms: readonly string[],
+  deps: StepDeps,
+): Promise<DeploymentRecord | undefined> {
+  const deployment = await deps.deployments.getDeployment(runId);
+  if (!deployment || !MOVING.includes(deployment.status)) return deployment;
+  let latest: DeploymentRecord | undefined = deployment;
+  for (const alarm of (await deps.alarms.states(extraAlarms)).filter((seen) => seen.state === 'ALARM')) {
+    latest = await alarmFired(runId, alarm, deps);
+  }
+  return latest;
+}
+
+/**
  * Staging (before the gate): the build's artifact becomes a new version of the staging function, its
  * alias moves to it all at once, and the smoke event must succeed through the alias.
  */

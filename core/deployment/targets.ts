@@ -6,7 +6,8 @@
  * Architecture prescribes: each environment in its own account, reached through cross-account roles
  * rather than long-lived credentials.
  */
-import { ALARM_STATE_CHANGE_DETAIL_TYPE } from '../alarms/deployment-alarms';
+import { ALARM_STATE_CHANGE_DETAIL_TYPE, deploymentAlarmTrigger } from '../alarms/deployment-alarms';
+import type { EventPattern } from '../sources/event-pattern';
 import { PLATFORM_STACK, RESOURCE_PREFIX, SOURCE_BUS_NAME, deployFunctionRoleName, deployRoleName } from '../platform';
 import type { DeployConfig } from './config';
 
@@ -214,6 +215,15 @@ export function targetPlacementProblems(
 
 /** The rule in each target stack that forwards the alarms' state changes to the platform's bus. */
 export const ALARM_FORWARDING_RULE_NAME = `${RESOURCE_PREFIX}alarm-forwarding`;
+
+/**
+ * What a target account's forwarding rule matches: the platform's own alarm rule's pattern
+ * (deploymentAlarmTrigger), so exactly the events the platform bus's rule hands to the deploy function
+ * cross the account boundary, forwarded as they are (no input: the platform's rule applies its own).
+ */
+export function alarmForwardingPattern(): EventPattern {
+  return deploymentAlarmTrigger().pattern;
+}
 
 /** The platform's bus `stepline`, where target accounts' alarm events arrive. */
 export function platformBusArn(partition: string, platform: AccountRegion): string {

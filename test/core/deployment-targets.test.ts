@@ -1,7 +1,10 @@
 import { ConfigError } from '../../core/config/errors';
 import { parseConfig } from '../../core/config/stepline-config';
+import { deploymentAlarmTrigger } from '../../core/alarms/deployment-alarms';
+import { matchesPattern } from '../../core/sources/event-pattern';
 import {
   alarmForwardingBusStatement,
+  alarmForwardingPattern,
   deployFunctionRoleArn,
   deployRoleArn,
   deployRoleTrustPolicy,
@@ -203,5 +206,22 @@ describe('what crosses into a target account', () => {
         StringEquals: { 'events:detail-type': 'CloudWatch Alarm State Change' },
       },
     });
+  });
+});
+
+describe('the forwarded alarm events', () => {
+  const alarmEvent = (alarmName: string, state: string) => ({
+    source: 'aws.cloudwatch',
+    'detail-type': 'CloudWatch Alarm State Change',
+    account: '333333333333',
+    region: 'eu-west-1',
+    detail: { alarmName, state: { value: state, reason: 'r', timestamp: 't' } },
+  });
+
+  it("forwards exactly what the platform's alarm rule acts on: stepline's alarms going into ALARM", () => {
+    expect(alarmForwardingPattern()).toEqual(deploymentAlarmTrigger().pattern);
+    expect(matchesPattern(alarmForwardingPattern(), alarmEvent('stepline-web-errors', 'ALARM'))).toBe(true);
+    expect(matchesPattern(alarmForwardingPattern(), alarmEvent('stepline-web-errors', 'OK'))).toBe(false);
+    expect(matchesPattern(alarmForwardingPattern(), alarmEvent('billing-high', 'ALARM'))).toBe(false);
   });
 });

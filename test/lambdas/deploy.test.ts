@@ -1,11 +1,14 @@
 /**
  * The deploy handler on the real run store (dynalite) and local mode's Lambda through the real Lambda
- * client: an alarm of a pipeline finds that pipeline's deployment among every active run, not only the
- * first page of them; a rollback after a failed Task records the failure's message.
+ * client: an alarm of a pipeline, known by its name alone, finds that pipeline's deployment among every
+ * active run, not only the first page of them; the composite over a pipeline's extra alarms rolls back for
+ * the user's alarm in ALARM; an alarm of no deploying pipeline's moves nothing; a rollback after a failed
+ * Task records the failure's message.
  */
+import { catalogEntry, parseConfig } from '../../core/config/stepline-config';
 import { FunctionUpdateFailedError } from '../../core/deployment/errors';
 import { LambdaDeployer } from '../../lambdas/adapters/lambda-deployer';
-import type { DeploymentStatus } from '../../core/records';
+import type { AlarmSeen, DeploymentStatus } from '../../core/records';
 import { createHandler, type DeployDeps } from '../../lambdas/deploy';
 import type { RunStore } from '../../store/run-store';
 import { queuedRun } from '../support/records';
@@ -17,12 +20,17 @@ const unused = () => {
 };
 
 /** The deploy handler on the test's store; the ports a deployment request does not reach refuse to be used. */
-function deployHandler(store: RunStore, now: () => Date, forPipeline: DeployDeps['forPipeline']) {
+function deployHandler(
+  store: RunStore,
+  now: () => Date,
+  forPipeline: DeployDeps['forPipeline'],
+  catalog: DeployDeps['catalog'] = { lookup: unused },
+) {
   return createHandler(
     {
       deployments: store,
       runs: store,
-      catalog: { lookup: unused },
+      catalog,
       builds: { describeBuild: unused, logTail: unused },
       now,
       forPipeline,
@@ -44,11 +52,45 @@ describe('the deploy handler on an alarm', () => {
   });
   afterEach(() => local.close());
 
+  /** The catalog: pipeline web deploys to web:live, with an alarm of the user's own. */
+  const [web] = parseConfig({
+    pipelines: [
+      {
+        name: 'web',
+        source: { type: 'codecommit', repository: 'web', branch: 'main' },
+        build: { buildspec: 'buildspecs/build.yml' },
+        deploy: { function: 'web', extraAlarms: ['web-5xx'] },
+      },
+    ],
+  }).pipelines;
+  const catalog: DeployDeps['catalog'] = {
+    lookup: async (pipeline) =>
+      pipeline === 'web'
+        ? catalogEntry(web!, 'arn:aws:states:eu-west-1:111122223333:stateMachine:stepline-web')
+        : undefined,
+  };
+  /** What the alarm reader answers for the user's alarm web-5xx. */
+  let userAlarm: AlarmSeen;
+  /** The pipelines whose clients (deploy role) the handler asked for. */
+  let pipelinesAsked: string[];
+  beforeEach(() => (pipelinesAsked = []));
   const handlerOn = () =>
     deployHandler(
       runStore.store,
       () => new Date('2026-11-25T09:40:00.000Z'),
-      async () => ({ deployer: new LambdaDeployer(local.lambda), alarms: { states: unused } }),
+      async (pipeline) => {
+        pipelinesAsked.push(pipeline);
+        return {
+          deployer: new LambdaDeployer(local.lambda),
+          alarms: {
+            states: async (names) => {
+              expect(names).toEqual(['web-5xx']);
+              return [userAlarm];
+            },
+          },
+        };
+      },
+      catalog,
     );
   /** Run `web-run` of pipeline web, its deployment at its first step: half the traffic on version 2. */
   const deploying = async () => {
@@ -65,7 +107,7 @@ describe('the deploy handler on an alarm', () => {
       steps: [{ weight: 0.5, bakeSeconds: 60 }],
       step: 0,
       status: 'IN_PROGRESS',
-      alarms: ['web-errors'],
+      alarms: ['stepline-web-errors', 'stepline-web-throttles', 'web-5xx'],
       alarmsSeen: [],
       interventions: [],
       startedAt: '2026-11-25T09:31:00.000Z',
@@ -95,8 +137,7 @@ describe('the deploy handler on an alarm', () => {
 
     const answer = await handler({
       kind: 'alarm',
-      pipeline: 'web',
-      alarmName: 'web-errors',
+      alarmName: 'stepline-web-errors',
       state: 'ALARM',
       reason: 'Threshold Crossed',
       timestamp: '2026-11-25T09:40:00.000Z',
@@ -105,11 +146,70 @@ describe('the deploy handler on an alarm', () => {
     expect(answer).toEqual({ rolledBack: ['web-run'] });
     expect(await store.getDeployment('web-run')).toMatchObject({
       status: 'ROLLED_BACK',
-      outcome: 'alarm web-errors is in ALARM: Threshold Crossed',
+      outcome: 'alarm stepline-web-errors is in ALARM: Threshold Crossed',
     });
+    expect(pipelinesAsked).toEqual(['web']);
     expect(local.functions.getAlias('web', 'live')).toMatchObject({ functionVersion: '1' });
     expect(local.functions.getAlias('web', 'live').routingConfig).toBeUndefined();
   });
+
+  it("the composite over the pipeline's extra alarms rolls back for the user's alarm in ALARM, naming it", async () => {
+    await deploying();
+    userAlarm = { name: 'web-5xx', state: 'ALARM', reason: '5xx above 2%', at: '2026-11-25T09:39:00.000Z' };
+
+    const answer = await handlerOn()({
+      kind: 'alarm',
+      alarmName: 'stepline-web-extra-alarms',
+      state: 'ALARM',
+      reason: 'arn:aws:cloudwatch:eu-west-1:111122223333:alarm:web-5xx transitioned to ALARM',
+      timestamp: '2026-11-25T09:40:00.000Z',
+    });
+
+    expect(answer).toEqual({ rolledBack: ['web-run'] });
+    expect(await runStore.store.getDeployment('web-run')).toMatchObject({
+      status: 'ROLLED_BACK',
+      outcome: 'alarm web-5xx is in ALARM: 5xx above 2%',
+    });
+  });
+
+  it('the composite of a user alarm already back to OK rolls nothing back (the check after the bake reads it again)', async () => {
+    await deploying();
+    userAlarm = { name: 'web-5xx', state: 'OK', at: '2026-11-25T09:39:30.000Z' };
+
+    const answer = await handlerOn()({
+      kind: 'alarm',
+      alarmName: 'stepline-web-extra-alarms',
+      state: 'ALARM',
+      timestamp: '2026-11-25T09:40:00.000Z',
+    });
+
+    expect(answer).toEqual({ rolledBack: [] });
+    expect(await runStore.store.getDeployment('web-run')).toMatchObject({ status: 'IN_PROGRESS' });
+  });
+
+  it.each([
+    // The prefix, but no suffix stepline gives its alarms.
+    'stepline-web-latency',
+    // A stepline alarm's shape, but no pipeline of that name is deployed.
+    'stepline-gone-errors',
+    // Pipeline web exists, but has no p99 alarm (no threshold set).
+    'stepline-web-p99-duration',
+  ])("%s: no deploying pipeline's alarm: nothing moves, no pipeline's role is taken", async (alarmName) => {
+    await deploying();
+
+    const answer = await handlerOn()({
+      kind: 'alarm',
+      alarmName,
+      state: 'ALARM',
+      timestamp: '2026-11-25T09:40:00.000Z',
+    });
+
+    expect(answer).toEqual({ rolledBack: [] });
+    expect(pipelinesAsked).toEqual([]);
+    expect(await runStore.store.getDeployment('web-run')).toMatchObject({ status: 'IN_PROGRESS' });
+    expect(local.functions.getAlias('web', 'live').routingConfig).toEqual({ additionalVersionWeights: { 2: 0.5 } });
+  });
+
   it("a rollback after a failed release says why in Lambda's words, not its error JSON", async () => {
     await deploying();
     const failure = new FunctionUpdateFailedError('web', 'KMSKeyAccessDenied', 'Lambda was unable to decrypt');

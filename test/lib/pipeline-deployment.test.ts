@@ -1,6 +1,6 @@
 /**
  * A pipeline's release to Lambda on AWS: the platform's shared deploy function and, in each pipeline
- * with `deploy`, its deploy role, alarms, alarm rule and (with `createFunction`) the target and its
+ * with `deploy`, its deploy role, alarms (no rule: the platform's one alarm rule) and (with `createFunction`) the target and its
  * alias — synthesized as `cdk synth` does, cdk-nag on.
  */
 import { join } from 'node:path';
@@ -13,8 +13,13 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { readConfigFile } from '../../bin/config-file';
 import { parseConfig, type PipelineConfig } from '../../core/config/stepline-config';
-import { alarmConfiguration, alarmRuleTrigger, deploymentAlarms } from '../../core/alarms/deployment-alarms';
-import { PLATFORM_PARAMETERS, alarmRuleName, deployFunctionRoleName, deployRoleName } from '../../core/platform';
+import {
+  alarmConfiguration,
+  deploymentAlarmTrigger,
+  deploymentAlarms,
+  extraAlarmsComposite,
+} from '../../core/alarms/deployment-alarms';
+import { PLATFORM_PARAMETERS, deployFunctionRoleName, deployRoleName } from '../../core/platform';
 import { functionArnParameterName } from '../../core/platform-functions';
 import { StsDeployRoles } from '../../lambdas/adapters/deploy-roles';
 import { LONGEST_REGION, checkLimits } from '../../lib/limits';
@@ -132,7 +137,7 @@ describe('the platform: one deploy function for every pipeline', () => {
     expect(deployRoleName('*', 'eu-west-1')).toBe('stepline-*-deploy-eu-west-1');
   });
 
-  test('its ARN is published for the pipeline stacks; rules named stepline-*-alarms on the default bus and its abandoned-release rule may invoke it', () => {
+  test("its ARN is published for the pipeline stacks; its alarm rule and its abandoned-release rule, both the platform's, may invoke it", () => {
     const stack = platform();
     const template = templateOf(stack);
     const published = ofType(template, 'AWS::SSM::Parameter').map(([, r]) => r.Properties);
@@ -145,22 +150,48 @@ describe('the platform: one deploy function for every pipeline', () => {
     const permissions = ofType(template, 'AWS::Lambda::Permission')
       .map(([, r]) => r.Properties)
       .filter((p) => JSON.stringify(p.FunctionName) === JSON.stringify(ref(stack, stack.functions.deploy.functionArn)));
-    expect(permissions).toEqual([
-      {
+    const rules = stack.functions.functions.get('deploy')!.rules;
+    expect(permissions).toEqual(
+      ['AlarmRule', 'AbandonedReleaseRule'].map((id) => ({
         Action: 'lambda:InvokeFunction',
         FunctionName: ref(stack, stack.functions.deploy.functionArn),
         Principal: 'events.amazonaws.com',
-        SourceAccount: { Ref: 'AWS::AccountId' },
-        SourceArn: arn('events', `rule/${alarmRuleName('*')}`),
-      },
-      {
-        Action: 'lambda:InvokeFunction',
-        FunctionName: ref(stack, stack.functions.deploy.functionArn),
-        Principal: 'events.amazonaws.com',
-        // Every pipeline execution's end: a release it left under way is rolled back.
-        SourceArn: ref(stack, stack.functions.functions.get('deploy')!.rules.get('AbandonedReleaseRule')!.ruleArn),
-      },
-    ]);
+        SourceArn: ref(stack, rules.get(id)!.ruleArn),
+      })),
+    );
+  });
+
+  test("one alarm rule on the default bus for every pipeline: deploymentAlarmTrigger's pattern and input, to the deploy function, its undeliverable events to the platform's DLQ", () => {
+    const stack = platform();
+    const alarmRule = stack.functions.functions.get('deploy')!.rules.get('AlarmRule')!;
+    const trigger = deploymentAlarmTrigger();
+    const rule = resourceOf(alarmRule).Properties;
+    expect(rule.EventBusName).toBeUndefined();
+    expect(rule.EventPattern).toEqual(trigger.pattern);
+    // Prefix matching, never a wildcard (30 wildcard rules per bus, not adjustable).
+    expect(rule.EventPattern).toMatchObject({ detail: { alarmName: [{ prefix: 'stepline-' }] } });
+    const [target] = rule.Targets as Record<string, unknown>[];
+    expect(target).toMatchObject({
+      Arn: ref(stack, stack.functions.deploy.functionArn),
+      DeadLetterConfig: { Arn: ref(stack, stack.functions.failedRunRequests.queueArn) },
+      RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 4 },
+    });
+    // The input transformer is what the same helper makes of the trigger's input…
+    const rendered = stack.resolve(toTargetInput(trigger.input).bind(alarmRule)) as {
+      inputPathsMap: Record<string, string>;
+      inputTemplate: string;
+    };
+    expect(target!.InputTransformer).toEqual({
+      InputPathsMap: rendered.inputPathsMap,
+      InputTemplate: rendered.inputTemplate,
+    });
+    // …and that transformer, filled with its paths, is core's input template: it names no pipeline.
+    const transformer = target!.InputTransformer as { InputPathsMap: Record<string, string>; InputTemplate: string };
+    const filled = transformer.InputTemplate.replace(/<([\w-]+)>/g, (_, key: string) =>
+      JSON.stringify({ path: transformer.InputPathsMap[key] }),
+    );
+    expect(JSON.parse(filled)).toEqual(trigger.input);
+    expect(JSON.parse(filled)).not.toHaveProperty('pipeline');
   });
 });
 
@@ -353,45 +384,26 @@ describe("a pipeline's alarms and alarm rule", () => {
     }
   });
 
-  test.each([orders, billing])(
-    "$name: the rule on the default bus is alarmRuleTrigger's, to the deploy function",
-    (p) => {
-      const stack = pipeline(p.name);
-      const alarmRule = stack.rules.get(alarmRuleName(p.name))!;
-      const trigger = alarmRuleTrigger(p.name, deployOf(p));
-      const rule = resourceOf(alarmRule).Properties;
-      expect(rule.Name).toBe(alarmRuleName(p.name));
-      expect(rule.EventBusName).toBeUndefined();
-      expect(rule.EventPattern).toEqual(stack.resolve(trigger.pattern));
-      const [target] = rule.Targets as Record<string, unknown>[];
-      expect(target).toMatchObject({
-        Arn: platformParameter(stack, functionArnParameterName('deploy')),
-        DeadLetterConfig: { Arn: ref(stack, stack.triggers.deadLetterQueue.queueArn) },
-        RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 4 },
-      });
-      // The input transformer is what the same helper makes of alarmRuleTrigger's input.
-      const rendered = stack.resolve(toTargetInput(trigger.input).bind(alarmRule)) as {
-        inputPathsMap: Record<string, string>;
-        inputTemplate: string;
-      };
-      expect(target!.InputTransformer).toEqual({
-        InputPathsMap: rendered.inputPathsMap,
-        InputTemplate: rendered.inputTemplate,
-      });
-      // And that transformer, filled with its paths, is core's input template.
-      const transformer = target!.InputTransformer as { InputPathsMap: Record<string, string>; InputTemplate: string };
-      const filled = transformer.InputTemplate.replace(/<([\w-]+)>/g, (_, key: string) =>
-        JSON.stringify({ path: transformer.InputPathsMap[key] }),
-      );
-      expect(JSON.parse(filled)).toEqual(trigger.input);
-      // The watched alarms include the user's own.
-      expect(JSON.stringify(rule.EventPattern)).toContain(
-        p.name === 'orders' ? 'orders-latency-composite' : 'stepline-billing-errors',
-      );
-      // Its target permission is the platform's (by rule name): none in the pipeline stack.
-      expect(ofType(templateOf(stack), 'AWS::Lambda::Permission')).toEqual([]);
-    },
-  );
+  test("orders: its extraAlarms stand behind one composite alarm named with stepline's prefix; billing, without, has none", () => {
+    const composite = extraAlarmsComposite('orders', deployOf(orders))!;
+    expect(composite.name).toBe('stepline-orders-extra-alarms');
+    expect(resourceOf(pipeline('orders').deployment!.extraAlarms!).Properties).toEqual({
+      AlarmName: 'stepline-orders-extra-alarms',
+      AlarmRule: 'ALARM("orders-latency-composite")',
+      ActionsEnabled: false,
+      AlarmDescription:
+        'stepline: in ALARM while any of pipeline "orders"\'s extraAlarms is (orders-latency-composite); rolls back its deployment',
+    });
+    expect(pipeline('billing').deployment!.extraAlarms).toBeUndefined();
+    expect(ofType(templateOf(pipeline('billing')), 'AWS::CloudWatch::CompositeAlarm')).toEqual([]);
+  });
+
+  test.each([orders, billing])('$name: no alarm rule and no Lambda permission in the pipeline stack', (p) => {
+    const template = templateOf(pipeline(p.name));
+    const patterns = ofType(template, 'AWS::Events::Rule').map(([, r]) => JSON.stringify(r.Properties.EventPattern));
+    expect(patterns.filter((pattern) => pattern.includes('aws.cloudwatch'))).toEqual([]);
+    expect(ofType(template, 'AWS::Lambda::Permission')).toEqual([]);
+  });
 });
 
 describe('the state machine and the deploy function', () => {
@@ -517,13 +529,12 @@ describe('createFunction: the target and its alias', () => {
 });
 
 describe('limits', () => {
-  test('the longest pipeline name still gives an alarm rule and a deploy role name AWS accepts', () => {
+  test('the longest pipeline name still gives a deploy role name AWS accepts', () => {
     const name = `p${'x'.repeat(31)}`;
     const app = synthesize(parseConfig({ pipelines: [pipelineConfig(name, { function: 'f' })] }), { nag: false });
     expect(checkLimits(app.stepline)).toEqual([]);
     // With the longest Region there is, the name is exactly IAM's 64 characters.
     expect(deployRoleName(name, LONGEST_REGION)).toHaveLength(64);
-    expect(alarmRuleName(name).length).toBeLessThanOrEqual(64);
   });
 });
 

@@ -229,8 +229,8 @@ describe("a pipeline's rules are the ones its functions' declarations give it", 
   }).pipelines;
 
   test.each([
-    // A CodeCommit pipeline with `deploy`: its push rule, its run rule and its alarm rule.
-    { pipeline: orders!, ruleCount: 3 },
+    // A CodeCommit pipeline with `deploy`: its push rule and its run rule (its alarms go to the platform's rule).
+    { pipeline: orders!, ruleCount: 2 },
     // A GitHub pipeline without `deploy`: its run rule alone.
     { pipeline: web!, ruleCount: 1 },
   ])('$pipeline.name: exactly the declared rules, by name, bus, pattern, input, target', ({ pipeline, ruleCount }) => {

@@ -496,8 +496,8 @@ describe('PlatformStack', () => {
         Action: 'lambda:InvokeFunction',
         FunctionName: ref(stack, stack.functions.deploy.functionArn),
         Principal: 'events.amazonaws.com',
-        SourceAccount: { Ref: 'AWS::AccountId' },
-        SourceArn: arn('events', 'rule/stepline-*-alarms'),
+        // The one alarm rule: every stepline alarm's change into ALARM, for every pipeline.
+        SourceArn: ref(stack, stack.functions.functions.get('deploy')!.rules.get('AlarmRule')!.ruleArn),
       },
       {
         Action: 'lambda:InvokeFunction',

@@ -10,7 +10,7 @@ import { deploymentAlarms, type DeploymentAlarm } from '../../core/alarms/deploy
 import { parseConfig } from '../../core/config/stepline-config';
 import { deploySchema } from '../../core/deployment/config';
 import { UnknownAlarmsError } from '../../core/deployment/errors';
-import { pipelineRuleInvocations } from '../../core/platform-functions';
+import { PLATFORM_FUNCTIONS, type PlatformInvocation } from '../../core/platform-functions';
 import { CloudWatchAlarmReader } from '../../lambdas/adapters/alarm-reader';
 import { deployRequestSchema } from '../../core/schemas';
 import {
@@ -67,12 +67,15 @@ describe('local CloudWatch alarms', () => {
       ],
     }).pipelines;
     const deploy = pipeline!.deploy!;
-    // The pipeline's alarm rule as local mode (local/platform-functions.ts) and the CDK app (lib/pipeline-stack.ts)
-    // make it: the deploy function's declared pipeline rule, on the default bus.
-    const [alarmRule] = pipelineRuleInvocations().filter(({ name }) => name === 'deploy');
+    // The alarm rule as local mode (local/platform-functions.ts) and the CDK app (lib/platform-function.ts) make
+    // it: the deploy function's declared rule on the default bus, one for every pipeline.
+    const alarmRule = PLATFORM_FUNCTIONS.deploy.invokedBy.find(
+      (invocation) => invocation.by === 'rule' && invocation.id === 'AlarmRule',
+    ) as Extract<PlatformInvocation, { by: 'rule' }>;
+    expect(alarmRule.bus).toBe('default');
     bus.addRule({
-      name: alarmRule!.invocation.ruleName('web'),
-      ...alarmRule!.invocation.trigger(pipeline!, localArnOf)!,
+      name: alarmRule.id,
+      ...alarmRule.trigger(localArnOf),
       target: async (input) => delivered.push(input),
     });
     alarms = new LocalAlarms({
@@ -185,7 +188,6 @@ describe('local CloudWatch alarms', () => {
     expect(delivered.map((input) => deployRequestSchema.parse(input))).toEqual([
       {
         kind: 'alarm',
-        pipeline: 'web',
         alarmName: ERRORS,
         state: 'ALARM',
         reason: expected.detail.state.reason,
@@ -215,7 +217,7 @@ describe('local CloudWatch alarms', () => {
     expect(state(ERRORS)).toBe('OK');
     // The alarm rule handed the deploy handler the one change into ALARM, not the recovery.
     expect(delivered.map((input) => deployRequestSchema.parse(input))).toEqual([
-      expect.objectContaining({ kind: 'alarm', pipeline: 'web', alarmName: ERRORS, state: 'ALARM' }),
+      expect.objectContaining({ kind: 'alarm', alarmName: ERRORS, state: 'ALARM' }),
     ]);
   });
 
