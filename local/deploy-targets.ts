@@ -7,17 +7,18 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deploymentAlarms } from '../core/alarms/deployment-alarms';
 import type { PipelineConfig } from '../core/config/stepline-config';
-import { ConfigError } from '../core/config/errors';
 import {
+  ALARM_FORWARDING_RULE_NAME,
+  alarmForwardingPattern,
   deployRoleArn,
   deployRoleTrustPolicy,
   isPlatformEnvironment,
   targetEnvironment,
-  targetPlacementProblems,
   type ReleaseTarget,
 } from '../core/deployment/targets';
 import type { LocalAccounts } from './accounts';
 import { LOCAL_ENVIRONMENT } from './constants';
+import { forwardTo, type LocalEventBus } from './event-bus';
 import type { LocalFunctions } from './functions/local-lambda';
 import type { LocalIam } from './iam';
 
@@ -48,15 +49,25 @@ export async function standUpTarget(
  * CDK app stands them up there (the pipeline's stack in the platform's account, a target stack elsewhere):
  * the function and its alias (standUpTarget), the deploy role of each (pipeline, account) trusting the
  * platform's deploy function role alone (core's deployRoleTrustPolicy, which local IAM evaluates on each
- * AssumeRole), and the deployment's alarms beside the production function. A config that places a target
- * where no release can reach it is refused first, naming the field (core's targetPlacementProblems).
+ * AssumeRole), the deployment's alarms beside the production function, and in each account but the
+ * platform's the target stack's rule forwarding the alarms' state changes to the platform's bus (core's
+ * alarmForwardingPattern, local/event-bus.ts forwardTo), where the deploy function's ForwardedAlarmRule takes
+ * them.
  */
 export async function standUpTargets(
   pipelines: readonly PipelineConfig[],
-  deps: { readonly accounts: LocalAccounts; readonly iam: LocalIam; readonly placeholderDir: string },
+  deps: {
+    readonly accounts: LocalAccounts;
+    readonly iam: LocalIam;
+    /** The platform's bus `stepline`. */
+    readonly platformBus: LocalEventBus;
+    readonly placeholderDir: string;
+  },
 ): Promise<void> {
-  const problems = targetPlacementProblems(pipelines, LOCAL_ENVIRONMENT);
-  if (problems.length) throw new ConfigError(problems);
+  for (const { environment, bus } of deps.accounts.all()) {
+    if (isPlatformEnvironment(environment, LOCAL_ENVIRONMENT)) continue;
+    bus.addRule(forwardTo(ALARM_FORWARDING_RULE_NAME, alarmForwardingPattern(), deps.platformBus));
+  }
   for (const pipeline of pipelines) {
     const { deploy } = pipeline;
     if (!deploy) continue;
@@ -77,10 +88,6 @@ export async function standUpTargets(
     }
   }
 }
-
-/** Whether an account local mode stands up is the platform's own (the others forward their alarm events). */
-export const isTargetAccount = (environment: Parameters<typeof isPlatformEnvironment>[0]) =>
-  !isPlatformEnvironment(environment, LOCAL_ENVIRONMENT);
 
 /**
  * Traffic through each deploy target's alias, as its callers would send it (the pre-traffic event is

@@ -174,7 +174,8 @@ export class LocalRuntime {
     platformFunctions.startSchedules();
     // Executions a stop left waiting at their release gate wait there again (a redrive).
     runtime.resumedExecutions = stepFunctions.resumeSuspended().map((e) => e.name);
-    await standUpTargets(pipelines, { accounts, iam, placeholderDir: join(stateDir, 'lambda-placeholder') });
+    const placeholderDir = join(stateDir, 'lambda-placeholder');
+    await standUpTargets(pipelines, { accounts, iam, platformBus: sourceBus, placeholderDir });
     if (pipelines.some((p) => p.deploy)) {
       // CloudWatch evaluates every minute ("Alarm evaluation", CloudWatch User Guide), in every account.
       for (const account of accounts.all()) account.alarms.start(options.alarmIntervalMs ?? timeScale.wait(60_000));

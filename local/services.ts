@@ -8,7 +8,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TASK_RESOURCES } from '../core/asl/states';
-import { targetStacks } from '../core/deployment/targets';
+import { ConfigError } from '../core/config/errors';
+import { targetPlacementProblems, targetStacks } from '../core/deployment/targets';
 import { stageSpecs, type PipelineConfig, type SteplineConfig } from '../core/config/stepline-config';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
@@ -102,6 +103,9 @@ export interface LateBound {
 export type LocalServices = Awaited<ReturnType<typeof startServices>>;
 
 export async function startServices(options: LocalRuntimeOptions) {
+  // Before anything starts: a config placing a deploy target where no release can reach it, named by its field.
+  const misplaced = targetPlacementProblems(options.config.pipelines, LOCAL_ENVIRONMENT);
+  if (misplaced.length) throw new ConfigError(misplaced);
   const stateDir = resolve(options.stateDir);
   await mkdir(stateDir, { recursive: true });
   const unlock = lockStateDir(stateDir);
