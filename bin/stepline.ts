@@ -29,10 +29,20 @@ function refuse(problems: readonly LimitProblem[]): void {
   if (problems.length) stop(new PlatformLimitError(problems).message);
 }
 
+/** The app, or stop with the problems of targets stepline cannot release to (lib/app.ts). */
+function build() {
+  try {
+    return buildStepline(app, config, { env: account && region ? { account, region } : undefined });
+  } catch (error) {
+    if (!(error instanceof PlatformLimitError)) throw error;
+    return stop(error.message);
+  }
+}
+
 const config = loadConfig();
 const app = new App();
 const { CDK_DEFAULT_ACCOUNT: account, CDK_DEFAULT_REGION: region } = process.env;
 // Environment-agnostic unless the CLI knows the target account and region.
-const stepline = buildStepline(app, config, { env: account && region ? { account, region } : undefined });
+const stepline = build();
 refuse(checkLimits(stepline));
 refuse(checkTemplateSizes(app.synth()));

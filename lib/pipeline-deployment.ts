@@ -137,7 +137,7 @@ export class PipelineDeployment extends Construct {
     }
 
     const productionHere = here.some(({ target }) => target === 'production');
-    const alarms = productionHere ? deploymentAlarmResources(this, pipeline, deploy) : { alarms: new Map() };
+    const alarms = productionHere ? deploymentAlarmResources(this, pipeline, deploy) : NO_ALARMS;
     this.alarms = alarms.alarms;
     if (alarms.extraAlarms) this.extraAlarms = alarms.extraAlarms;
 
@@ -227,6 +227,15 @@ export function allowReleases(
   );
 }
 
+/** A deployment's alarms as made in a stack. */
+export interface DeploymentAlarmResources {
+  readonly alarms: ReadonlyMap<string, cloudwatch.CfnAlarm>;
+  readonly extraAlarms?: cloudwatch.CfnCompositeAlarm;
+}
+
+/** No alarms: the production target is in another stack. */
+export const NO_ALARMS: DeploymentAlarmResources = { alarms: new Map() };
+
 /**
  * The deployment's alarms (core/alarms/deployment-alarms.ts) under `scope`, by name, and the composite alarm
  * over the user's `extraAlarms` when there are any.
@@ -235,7 +244,7 @@ export function deploymentAlarmResources(
   scope: Construct,
   pipeline: string,
   deploy: DeployConfig,
-): { readonly alarms: ReadonlyMap<string, cloudwatch.CfnAlarm>; readonly extraAlarms?: cloudwatch.CfnCompositeAlarm } {
+): DeploymentAlarmResources {
   const alarms = new Map(
     deploymentAlarms(pipeline, deploy).map((alarm) => [
       alarm.name,

@@ -37,6 +37,11 @@ export interface PlatformFunctionsProps {
    */
   readonly sweepInterval?: Duration;
   /**
+   * The deploy roles of targets in other accounts, by ARN: the deploy function may assume them too.
+   * @default - none
+   */
+  readonly targetDeployRoleArns?: readonly string[];
+  /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -102,6 +107,7 @@ export class PlatformFunctions extends Construct {
       deadLetterQueue: this.failedRunRequests,
       ...(props.sweepInterval ? { scheduleInterval: props.sweepInterval } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...(props.targetDeployRoleArns ? { targetDeployRoleArns: props.targetDeployRoleArns } : {}),
     };
     // Every declared function but the release gate's, which ReleaseApprovals makes around its API: a
     // function added to the declaration is made here with nothing else to change.

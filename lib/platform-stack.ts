@@ -2,7 +2,8 @@
  * The platform: what every pipeline shares — the run store, the artifact bucket and its key, the
  * starter and recorder functions, the release gate's decision side — and nothing that belongs to one
  * pipeline. Its template does not
- * depend on the pipeline config, so adding or removing a pipeline never deploys it. It hands its
+ * depend on the pipeline config but through the targets in other accounts (`targets`), so adding or removing
+ * a pipeline that releases in the platform's own account never deploys it. It hands its
  * resources to the pipeline stacks through SSM parameters (core/platform.ts PLATFORM_PARAMETERS),
  * which CloudFormation reads at deploy time and, unlike exports, never locks.
  */
@@ -10,13 +11,26 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
+import type { TargetDeployRole } from '../core/deployment/targets';
 import { PLATFORM_PARAMETERS } from '../core/platform';
 import { PLATFORM_FUNCTIONS, functionArnParameterName, functionsPipelinesInvoke } from '../core/platform-functions';
 import { ArtifactStore } from './artifact-store';
 import { PlatformFunctions } from './platform-functions';
 import { ReleaseApprovals } from './release-approvals';
 import { RunStore } from './run-store';
+import { TargetAccountAccess } from './target-account-access';
 import { SourceEvents } from './source-events';
+
+export interface PlatformStackProps extends StackProps {
+  /**
+   * The deploy roles of the target stacks in other accounts (core/deployment/targets.ts targetDeployRoles)
+   * and their accounts (targetAccounts): the deploy function may assume the roles, the artifact bucket and
+   * key let each read its pipeline's artifacts, the bus takes the accounts' alarm events
+   * (TargetAccountAccess). The platform's template depends on the config through these alone.
+   * @default - none: every target is in the platform's own account and Region
+   */
+  readonly targets?: { readonly roles: readonly TargetDeployRole[]; readonly accounts: readonly string[] };
+}
 
 export class PlatformStack extends Stack {
   readonly runStore: RunStore;
@@ -26,8 +40,9 @@ export class PlatformStack extends Stack {
   readonly sources: SourceEvents;
   readonly approvals: ReleaseApprovals;
 
-  constructor(scope: Construct, id: string, props: StackProps = {}) {
-    super(scope, id, props);
+  constructor(scope: Construct, id: string, props: PlatformStackProps = {}) {
+    const { targets, ...stackProps } = props;
+    super(scope, id, stackProps);
     this.platformKey = new kms.Key(this, 'PlatformKey', {
       description: 'stepline: encrypts build artifacts',
       enableKeyRotation: true,
@@ -40,7 +55,17 @@ export class PlatformStack extends Stack {
       table: this.runStore.table,
       sourceBus: this.sources.bus,
       webhookSecret: this.sources.webhookSecret,
+      ...(targets ? { targetDeployRoleArns: targets.roles.map(({ roleArn }) => roleArn) } : {}),
     });
+    if (targets) {
+      new TargetAccountAccess(this, 'TargetAccounts', {
+        ...targets,
+        platform: { account: this.account, region: this.region },
+        artifactBucket: this.artifacts.bucket,
+        encryptionKey: this.platformKey,
+        bus: this.sources.bus,
+      });
+    }
     this.approvals = new ReleaseApprovals(this, 'Approvals', {
       table: this.runStore.table,
       sourceBus: this.sources.bus,
