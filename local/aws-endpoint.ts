@@ -1,7 +1,8 @@
 /**
- * One HTTP endpoint that speaks the AWS JSON protocols of the few operations the handlers call, so
- * that they run unchanged with real SDK v3 clients whose `endpoint` points here. Also receives the
- * local git repositories' push notifications.
+ * One HTTP endpoint that speaks the AWS JSON protocols of the few operations the handlers call, and
+ * STS's Query protocol (local/aws-query.ts), so that they run unchanged with real SDK v3 clients whose
+ * `endpoint` points here; each operation learns who signed the request (its key and Region), which
+ * tells the accounts apart (local/accounts.ts). Also receives the local git repositories' push notifications.
  *
  * Every request is bounded and checked before any operation sees it: a body over MAX_BODY_BYTES is
  * answered 413 without being read whole; one that is not JSON, or not the operation's shape, 400 with

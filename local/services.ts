@@ -2,8 +2,9 @@
  * The local services local mode stands in for AWS with, started in the order they need each other:
  * the state directory's lock, the endpoint's port, the run store (dynalite), the build runner (after ending what a killed
  * local mode left running), local CodeBuild, Step Functions with one adapter per Task resource, the two
- * buses, local Lambda and its metrics, the alarms, the generated secrets, Parameter Store, and the one
- * endpoint that serves their APIs. The platform's handlers are wired onto them by local/runtime.ts.
+ * buses, the accounts (the platform's and each deploy target's: Lambda and its metrics, the alarms, a
+ * default bus) with local IAM, the generated secrets, Parameter Store, and the one endpoint that serves
+ * their APIs. The platform's handlers are wired onto them by local/runtime.ts.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
