@@ -4,9 +4,14 @@
  * its deploy role, assumed with local STS against the role's trust policy; and an alarm in the production
  * account rolling the release back through the target stack's forwarding rule onto the platform's bus.
  */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../core/config/stepline-config';
 import { deployRoleArn, deployRoleTrustPolicy } from '../../core/deployment/targets';
 import type { BusEvent } from '../../local/event-bus';
-import { passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+import { LocalRuntime } from '../../local/runtime';
+import { demoPipeline, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 
 const STAGING = { account: '111111111111', region: 'local' };
 const PRODUCTION = { account: '222222222222', region: 'local' };
@@ -135,5 +140,35 @@ describe('releasing into other accounts in local mode', () => {
     // Staged in the account whose role trusts the platform; production untouched.
     expect(fixture.runtime.accounts.get(STAGING).lambdas.getAlias('hello-staging', 'live').functionVersion).toBe('2');
     expect(fixture.runtime.accounts.get(PRODUCTION).lambdas.getAlias('hello', 'live').functionVersion).toBe('1');
+  }, 60_000);
+
+  it("a stop while the production account's traffic is split ends the release there, through its deploy role", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stepline-cross-account-'));
+    const stateDir = join(dir, 'state');
+    const config = parseConfig({
+      pipelines: [{ ...demoPipeline(), ...deploy({ type: 'canary', steps: [50], bakeSeconds: 300 }) }],
+    });
+    const seedDir = join(dir, 'seed');
+    await mkdir(seedDir);
+    for (const [name, content] of Object.entries({ ...passingSeed, 'build.yml': good }))
+      await writeFile(join(seedDir, name), content);
+    let runtime = await LocalRuntime.start({ config, stateDir, persistStore: true });
+    try {
+      const [started] = await runtime.runsStartedFor(await runtime.pushSeed(config.pipelines[0]!, seedDir, 'change'));
+      const runId = started!.runId;
+      await until(async () => (await runtime.store.getDeployment(runId))?.step === 0, 'the first step');
+      const production = runtime.accounts.get(PRODUCTION).lambdas;
+      expect(production.getAlias('hello', 'live').routingConfig?.additionalVersionWeights).toEqual({ '2': 0.5 });
+      await runtime.close();
+
+      runtime = await LocalRuntime.start({ config, stateDir, persistStore: true });
+      expect(await runtime.store.getDeployment(runId)).toMatchObject({
+        status: 'ROLLED_BACK',
+        outcome: 'local mode stopped during the release; all traffic of hello:live is on version 1',
+      });
+    } finally {
+      await runtime.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
