@@ -137,7 +137,7 @@ describe('the platform: one deploy function for every pipeline', () => {
     expect(deployRoleName('*', 'eu-west-1')).toBe('stepline-*-deploy-eu-west-1');
   });
 
-  test("its ARN is published for the pipeline stacks; its alarm rule and its abandoned-release rule, both the platform's, may invoke it", () => {
+  test("its ARN is published for the pipeline stacks; its alarm rules (the default bus's, the forwarded alarms' on the platform bus) and its abandoned-release rule, all the platform's, may invoke it", () => {
     const stack = platform();
     const template = templateOf(stack);
     const published = ofType(template, 'AWS::SSM::Parameter').map(([, r]) => r.Properties);
@@ -152,7 +152,7 @@ describe('the platform: one deploy function for every pipeline', () => {
       .filter((p) => JSON.stringify(p.FunctionName) === JSON.stringify(ref(stack, stack.functions.deploy.functionArn)));
     const rules = stack.functions.functions.get('deploy')!.rules;
     expect(permissions).toEqual(
-      ['AlarmRule', 'AbandonedReleaseRule'].map((id) => ({
+      ['AlarmRule', 'ForwardedAlarmRule', 'AbandonedReleaseRule'].map((id) => ({
         Action: 'lambda:InvokeFunction',
         FunctionName: ref(stack, stack.functions.deploy.functionArn),
         Principal: 'events.amazonaws.com',

@@ -503,6 +503,13 @@ describe('PlatformStack', () => {
         Action: 'lambda:InvokeFunction',
         FunctionName: ref(stack, stack.functions.deploy.functionArn),
         Principal: 'events.amazonaws.com',
+        // The same, for alarm events target stacks forward to the platform's bus.
+        SourceArn: ref(stack, stack.functions.functions.get('deploy')!.rules.get('ForwardedAlarmRule')!.ruleArn),
+      },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: ref(stack, stack.functions.deploy.functionArn),
+        Principal: 'events.amazonaws.com',
         // Every pipeline execution's end: a release it left under way is rolled back.
         SourceArn: ref(stack, stack.functions.functions.get('deploy')!.rules.get('AbandonedReleaseRule')!.ruleArn),
       },
