@@ -141,7 +141,9 @@ describe('releasing into other accounts in local mode', () => {
     expect(fixture.runtime.accounts.get(STAGING).lambdas.getAlias('hello-staging', 'live').functionVersion).toBe('2');
     expect(fixture.runtime.accounts.get(PRODUCTION).lambdas.getAlias('hello', 'live').functionVersion).toBe('1');
   }, 60_000);
+});
 
+describe('target accounts across a restart, and out of reach', () => {
   it("a stop while the production account's traffic is split ends the release there, through its deploy role", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'stepline-cross-account-'));
     const stateDir = join(dir, 'state');
@@ -171,4 +173,26 @@ describe('releasing into other accounts in local mode', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("refuses, before anything starts, a target in a Region other than the platform's, naming the field", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stepline-cross-account-'));
+    try {
+      const config = parseConfig({
+        pipelines: [
+          { ...demoPipeline(), deploy: { function: 'hello', account: PRODUCTION.account, region: 'eu-west-1' } },
+        ],
+      });
+      await expect(LocalRuntime.start({ config, stateDir: join(dir, 'state') })).rejects.toThrow(
+        /pipeline "demo": deploy\.region eu-west-1 is not the platform's Region local/,
+      );
+      // Nothing was begun: the state directory is not even locked.
+      const runtime = await LocalRuntime.start({
+        config: parseConfig({ pipelines: [demoPipeline()] }),
+        stateDir: join(dir, 'state'),
+      });
+      await runtime.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
