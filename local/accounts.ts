@@ -9,7 +9,7 @@
 import type { AccountRegion } from '../core/deployment/targets';
 import type { Clock } from '../core/ports';
 import { describeAlarmsOperation, LocalAlarms } from './alarms';
-import { operation, type FunctionUrlRoute, type Operation } from './aws-endpoint';
+import { operation, type FunctionUrlRoute } from './aws-endpoint';
 import { AwsError, serviceError } from './aws-errors';
 import { signerOf, type Signer } from './aws-query';
 import { LocalEventBus } from './event-bus';
@@ -89,24 +89,19 @@ export class LocalAccounts {
   }
 
   /** CloudWatch's DescribeAlarms over the alarms of the caller's account (alarms.ts describeAlarmsOperation). */
-  describeAlarmsOperation(): Operation<unknown> {
-    const byAccount = new Map<LocalAccount, ReturnType<typeof describeAlarmsOperation>>();
-    const of = (account: LocalAccount) => {
-      if (!byAccount.has(account)) byAccount.set(account, describeAlarmsOperation(account.alarms));
-      return byAccount.get(account)!;
-    };
-    return operation(of(this.platform).request as Operation<unknown>['request'], (request, signer) => {
-      const account = this.signedBy(signer);
-      return of(account).handle(request as never, signer);
-    });
+  describeAlarmsOperation() {
+    const { request } = describeAlarmsOperation(this.platform.alarms);
+    return operation(request, (parsed, signer) =>
+      describeAlarmsOperation(this.signedBy(signer).alarms).handle(parsed, signer),
+    );
   }
 
   /**
    * Lambda's REST API over the functions of the caller's account (functions/lambda-api.ts); the platform's
-   * own functions (`platformFunction`, in local mode's process) are the platform account's alone.
+   * own functions (`platformFunction`, in local mode's process) are the platform account's alone. A request
+   * whose key or account is refused is answered as Lambda's REST protocol answers an error.
    */
   lambdaApiRoute(platformFunction: (name: string) => LocalFunction | undefined): Record<string, FunctionUrlRoute> {
-    const byAccount = new Map<LocalAccount, FunctionUrlRoute>();
     return {
       [LAMBDA_API_PREFIX]: async (request) => {
         let account: LocalAccount;
@@ -114,18 +109,14 @@ export class LocalAccounts {
           account = this.signedBy(signerOf(request.headers));
         } catch (error) {
           if (!(error instanceof AwsError)) throw error;
-          const status = error.name === 'ResourceNotFoundException' ? 404 : 403;
           return {
-            statusCode: status,
+            statusCode: error.name === 'ResourceNotFoundException' ? 404 : 403,
             headers: { 'content-type': 'application/json', 'x-amzn-errortype': error.name },
             body: JSON.stringify({ message: error.message }),
           };
         }
-        if (!byAccount.has(account)) {
-          const own = account === this.platform ? platformFunction : () => undefined;
-          byAccount.set(account, lambdaApiRoute(account.lambdas, own)[LAMBDA_API_PREFIX]!);
-        }
-        return byAccount.get(account)!(request);
+        const own = account === this.platform ? platformFunction : () => undefined;
+        return lambdaApiRoute(account.lambdas, own)[LAMBDA_API_PREFIX]!(request);
       },
     };
   }
