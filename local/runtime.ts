@@ -15,6 +15,7 @@ import { catalogEntry, stateMachineName, type PipelineConfig } from '../core/con
 import { catalogParameterName } from '../core/platform';
 import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
+import { targetEnvironment, type ReleaseTarget } from '../core/deployment/targets';
 import type { StartRunResult } from '../core/runs/start-run';
 import { recordProgressDeps } from '../lambdas/record-progress';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
@@ -23,7 +24,8 @@ import type { LocalAlarms } from './alarms';
 import type { LocalEndpoint } from './aws-endpoint';
 import type { RecoveryReport } from './build-runner';
 import { GIT_PUSH_ROUTE, LocalDeliveries } from './deliveries';
-import type { LocalAccounts } from './accounts';
+import type { LocalAccount, LocalAccounts } from './accounts';
+import { LOCAL_ENVIRONMENT } from './constants';
 import { sendTraffic, standUpTargets } from './deploy-targets';
 import type { LocalEventBus } from './event-bus';
 import type { LocalFunctions } from './functions/local-lambda';
@@ -215,6 +217,13 @@ export class LocalRuntime {
       const { runId } = event as RunEvent;
       this.notifying.set(runId, [...(this.notifying.get(runId) ?? []), result.catch(() => undefined)]);
     }
+  }
+
+  /** The account a pipeline's production (or staging) target is stood up in (local/accounts.ts). */
+  targetAccount(pipeline: string, target: ReleaseTarget = 'production'): LocalAccount {
+    const deploy = this.pipelines.find(({ name }) => name === pipeline)?.deploy;
+    if (!deploy) throw new Error(`pipeline ${pipeline} has no deploy target`);
+    return this.accounts.get(targetEnvironment(deploy, target, LOCAL_ENVIRONMENT));
   }
 
   /** Resolves when every notification of a run so far has been delivered or given up. */

@@ -56,7 +56,10 @@ describe('releasing into other accounts in local mode', () => {
     const runId = await run(good);
 
     expect((await fixture.runtime.waitForRun(runId)).status).toBe('SUCCEEDED');
-    const production = fixture.runtime.accounts.get(PRODUCTION).lambdas;
+    // Where `stepline start` looks for a release's alias and alarms: the target's account.
+    expect(fixture.runtime.targetAccount('demo').environment).toEqual(PRODUCTION);
+    expect(fixture.runtime.targetAccount('demo', 'staging').environment).toEqual(STAGING);
+    const production = fixture.runtime.targetAccount('demo').lambdas;
     const staging = fixture.runtime.accounts.get(STAGING).lambdas;
     expect(production.getAlias('hello', 'live')).toMatchObject({
       aliasArn: 'arn:aws:lambda:local:222222222222:function:hello:live',
