@@ -51,8 +51,12 @@ export function queryOperation<T>(
   return { request, handle };
 }
 
-/** The HTTP status of an error a Query service answers: STS's AccessDenied is 403; the others, the caller's fault, 400. */
-const STATUS: Readonly<Record<string, number>> = { AccessDenied: 403, InvalidClientTokenId: 403 };
+/** The HTTP status of an error a Query service answers: a refusal of who calls is 403; the others, the caller's fault, 400. */
+const STATUS: Readonly<Record<string, number>> = {
+  AccessDenied: 403,
+  InvalidClientTokenId: 403,
+  MissingAuthenticationToken: 403,
+};
 
 /** Answers one form-encoded Query request; `xmlns` is the service's namespace. */
 export function serveQuery(
