@@ -63,7 +63,7 @@ const AWS: OptionSpec = {
 export const COMMANDS = {
   start: {
     synopsis:
-      'stepline start [--serve] [--state-dir DIR] [--config FILE] [--aws-credentials] [--max-builds N] [--time-scale N] [--smtp-relay URL] [--port N]',
+      'stepline start [--serve] [--state-dir DIR] [--config FILE] [--aws-credentials] [--max-builds N] [--no-cache] [--time-scale N] [--smtp-relay URL] [--port N]',
     summary: "run local mode: push each pipeline's local source and follow the runs it starts",
     args: [],
     options: {
@@ -90,6 +90,12 @@ export const COMMANDS = {
         type: 'string',
         value: 'N',
         description: 'how many builds run at once; the rest wait their turn (default: the number of cores)',
+      },
+      'no-cache': {
+        type: 'boolean',
+        default: false,
+        description:
+          "a clean run: no build restores or saves its buildspec's cache (kept in DIR/cache/<project>; without this, a build restores it before its install phase and saves it when it succeeds)",
       },
       'time-scale': {
         type: 'string',

@@ -112,6 +112,7 @@ async function start(values: Record<string, string | boolean | undefined>, state
     persistStore: true,
     passAwsCredentials: values['aws-credentials'] === true,
     maxConcurrentBuilds: maxBuilds,
+    buildCache: values['no-cache'] !== true,
     smtpRelay: relay,
     onRunStarted: values.serve ? (run) => void followOnce(run.runId) : undefined,
     // No terminal, nobody to ask: the demo approver decides at release gates, recorded as the demo.

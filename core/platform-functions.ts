@@ -21,6 +21,7 @@ import {
 } from './platform';
 import { deploymentAlarmTrigger } from './alarms/deployment-alarms';
 import { isCodeCommitPipeline, sourceOf, type PipelineConfig } from './config/stepline-config';
+import { forwardedAlarmTrigger } from './deployment/targets';
 import { runEventTrigger, sourceChangedTrigger } from './sources/source-events';
 import { codeCommitTrigger, executionEndedTrigger, type SourceTrigger } from './sources/triggers';
 
@@ -436,9 +437,10 @@ export const PLATFORM_FUNCTIONS = {
         bus: 'platform',
         description:
           "stepline: an alarm guarding a pipeline's deployments in a target account went into ALARM (forwarded by its target stack); the deploy function rolls back",
-        // The same pattern and input as AlarmRule: a target stack's rule forwards the alarm's event as it is
-        // (lib/alarm-forwarding.ts), and the bus's policy admits only the target accounts' alarm events.
-        trigger: () => deploymentAlarmTrigger(),
+        // The same pattern and input as AlarmRule, and the alarm's account: a target stack's rule forwards the
+        // alarm's event as it is (lib/alarm-forwarding.ts), the bus's policy admits only the target accounts'
+        // alarm events, and the deploy function only those of the pipeline's production account.
+        trigger: () => forwardedAlarmTrigger(),
       },
       {
         by: 'rule',

@@ -130,3 +130,21 @@ export const BUILD_ARTIFACT_NAME = 'artifact.zip';
 export function buildArtifactKey(path: string, buildId: string): string {
   return `${path}/${buildId.slice(buildId.lastIndexOf(':') + 1)}/${BUILD_ARTIFACT_NAME}`;
 }
+
+/**
+ * The artifact bucket's top-level folder for build caches. A pipeline's artifacts live under
+ * `<pipeline>/`, so no pipeline may be named so (core/config/stepline-config.ts refuses it): its
+ * artifact prefix, and every grant on it, would take in every pipeline's caches.
+ */
+export const CACHE_ROOT = 'cache';
+
+/**
+ * Where a stage's build cache lives, relative to its store: `cache/<pipeline>/<stage>`, its objects
+ * under `cache/<pipeline>/<stage>/`. On AWS the store is the artifact bucket (the project's S3 cache
+ * location is `<bucket>/<prefix>`, and its role may use that prefix alone); local mode keeps its
+ * cache under the same relative path. Pipeline and stage names hold no `/`, so no stage's prefix
+ * is inside another's.
+ */
+export function cachePrefix(pipeline: string, stage: string): string {
+  return `${CACHE_ROOT}/${pipeline}/${stage}`;
+}

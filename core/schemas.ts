@@ -161,6 +161,11 @@ export const deployRequestSchema = z.discriminatedUnion('kind', [
     state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
     reason: z.string().optional(),
     timestamp: z.string(),
+    /** The account of an alarm a target stack forwarded (core/deployment/targets.ts forwardedAlarmTrigger). */
+    forwardedFrom: z
+      .string()
+      .regex(/^\d{12}$/)
+      .optional(),
   }),
   z.object({ kind: z.literal('control'), runId: id, by: id, ...deploymentControlSchema.shape }),
   /**

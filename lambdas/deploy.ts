@@ -28,7 +28,7 @@ import {
   PipelineTargetUnknownError,
   StagingTargetNotFoundError,
 } from '../core/deployment/errors';
-import type { ReleaseTarget } from '../core/deployment/targets';
+import { forwardedFromProduction, type ReleaseTarget } from '../core/deployment/targets';
 import { RunNotFoundError } from '../core/errors';
 import type { BuildInspector, Clock, PipelineCatalog, RunHistory, RunRepository } from '../core/ports';
 import type { RunRecord } from '../core/records';
@@ -174,6 +174,15 @@ export function createHandler(deps: DeployDeps, log: LogLine) {
         const deploy = owner && (await deps.catalog.lookup(owner.pipeline))?.deploy;
         if (!owner || !deploy || !isPipelineAlarm(request.alarmName, owner.pipeline, deploy)) {
           log({ message: "alarm of no deploying pipeline's: nothing to roll back", alarm: request.alarmName });
+          return { rolledBack: [] };
+        }
+        if (!forwardedFromProduction(deploy, request.forwardedFrom)) {
+          log({
+            message: "alarm forwarded from another account than the pipeline's production: nothing to roll back",
+            alarm: request.alarmName,
+            pipeline: owner.pipeline,
+            account: request.forwardedFrom,
+          });
           return { rolledBack: [] };
         }
         const alarm = {

@@ -12,17 +12,22 @@ import {
   COMPUTE_TYPES,
   stageSpecs,
   type GitHubSource,
+  CODEBUILD_CACHE_MODES,
   type PipelineConfig,
+  type StageCache,
 } from '../core/config/stepline-config';
-import { BUILD_ARTIFACT_NAME } from '../core/platform';
+import { BUILD_ARTIFACT_NAME, cachePrefix } from '../core/platform';
 import { acknowledgeRule } from './nag';
 import { ExplicitRole } from './permissions';
 
 export interface PipelineBuildProjectsProps {
   readonly pipeline: PipelineConfig;
-  /** The bucket the build stage uploads its artifact to, as `<pipeline>/<build id>/artifact.zip` (core/platform.ts buildArtifactKey). */
+  /**
+   * The bucket the build stage uploads its artifact to, as `<pipeline>/<build id>/artifact.zip` (core/platform.ts
+   * buildArtifactKey), and where a stage with an S3 cache keeps it, under `cache/<pipeline>/<stage>/` (cachePrefix).
+   */
   readonly artifactBucket: s3.IBucket;
-  /** The platform key that encrypts the build stage's artifacts (CodeBuild's `encryptionKey`). */
+  /** The platform key that encrypts what the stages write to the artifact bucket (CodeBuild's `encryptionKey`). */
   readonly encryptionKey: kms.IKey;
   /**
    * The build image of every stage.
@@ -67,6 +72,11 @@ export class PipelineBuildProjects extends Construct {
     const stackId = Fn.select(2, Fn.split('/', Stack.of(this).stackId));
     for (const { name: stage, project: name, ...config } of stageSpecs(pipeline)) {
       const isBuild = stage === BUILD_STAGE;
+      const cachePath = cachePrefix(pipeline.name, stage);
+      // What a stage writes to the artifact bucket (the build stage's artifact, an S3 cache) is encrypted with
+      // the platform key: CodeBuild encrypts its cache with the project's key as it does its artifacts
+      // (https://docs.aws.amazon.com/codebuild/latest/userguide/security-encryption.html).
+      const writesToBucket = isBuild || config.cache.type === 's3';
       const role = new ExplicitRole(this, `Stage-${stage}-Role`, {
         assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com'),
         description: `stepline pipeline "${pipeline.name}", stage "${stage}"`,
@@ -95,9 +105,10 @@ export class PipelineBuildProjects extends Construct {
         timeout: Duration.minutes(config.timeoutMinutes),
         role: role.immutable,
         logging: { cloudWatch: { logGroup } },
+        cache: projectCache(config.cache, props.artifactBucket, cachePath),
+        ...(writesToBucket ? { encryptionKey: props.encryptionKey } : {}),
         ...(isBuild
           ? {
-              encryptionKey: props.encryptionKey,
               // One zip named by stepline, never by the buildspec: `<pipeline>/<build id>/artifact.zip`
               // (CodeBuild joins path, the build id and name: core/platform.ts buildArtifactKey).
               artifacts: codebuild.Artifacts.s3({
@@ -113,15 +124,17 @@ export class PipelineBuildProjects extends Construct {
       grantStageBasics(role, project, name, logGroup, this.repository);
       logGroups.set(stage, logGroup);
       if (source.type === 'github') useConnection(project, role, source);
-      if (isBuild) {
-        grantArtifactUpload(role, pipeline.name, props.artifactBucket, props.encryptionKey);
+      if (writesToBucket) {
+        grantBucketWrites(role, props.artifactBucket, props.encryptionKey);
       } else {
         acknowledgeRule(
           project,
           'CB4',
-          "A test stage produces no artifacts: CodeBuild's default (the AWS managed S3 key) encrypts nothing it uploads, and its role holds no KMS permission at all. The build stage, which uploads artifacts, uses the platform key.",
+          "A test stage without an S3 cache writes nothing to S3: CodeBuild's default (the AWS managed S3 key) encrypts nothing it uploads, and its role holds no KMS permission at all. The stages that write to the artifact bucket (artifacts, S3 caches) use the platform key.",
         );
       }
+      if (isBuild) grantArtifactUpload(role, pipeline.name, props.artifactBucket);
+      if (config.cache.type === 's3') grantCacheUse(role, props.artifactBucket, cachePath);
       role.isNeededBy(project);
       projects.set(stage, project);
       roles.set(stage, role);
@@ -177,19 +190,68 @@ function useConnection(project: codebuild.Project, role: ExplicitRole, source: G
 }
 
 /**
- * The build stage uploads its artifacts to `<bucket>/<pipeline>/…` encrypted with the platform key:
- * the object writes and bucket reads of CodeBuild's documented service role, on this pipeline's
- * prefix only, and the key actions of CodeBuild's key-policy guide without their `*` patterns
- * (CodeBuild encrypts artifacts and never re-encrypts them).
+ * A stage that writes to the artifact bucket (the build stage's artifacts, an S3 cache) with the platform key:
+ * the bucket reads of CodeBuild's documented service role (its `S3BucketIdentity` statement), and the key
+ * actions of CodeBuild's key-policy guide without their `*` patterns (CodeBuild encrypts and decrypts with
+ * the key and never re-encrypts)
+ * (https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html,
+ * https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-kms.html).
  */
-function grantArtifactUpload(role: ExplicitRole, pipeline: string, bucket: s3.IBucket, key: kms.IKey) {
-  role.allow(
+function grantBucketWrites(role: ExplicitRole, bucket: s3.IBucket, key: kms.IKey): iam.Grant {
+  return role
+    .allow(['s3:GetBucketAcl', 's3:GetBucketLocation'], [bucket.bucketArn])
+    .combine(role.allow(['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], [key.keyArn]));
+}
+
+/** The build stage uploads its artifacts to `<bucket>/<pipeline>/…`: the object write, on this pipeline's prefix only. */
+function grantArtifactUpload(role: ExplicitRole, pipeline: string, bucket: s3.IBucket): iam.Grant {
+  return role.allow(
     ['s3:PutObject'],
     [bucket.arnForObjects(`${pipeline}/*`)],
     "Artifacts are written under <pipeline>/<build id>/, the build id unknown before the build: this pipeline's prefix of the artifact bucket only.",
   );
-  role.allow(['s3:GetBucketAcl', 's3:GetBucketLocation'], [bucket.bucketArn]);
-  role.allow(['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], [key.keyArn]);
+}
+
+/**
+ * A stage's S3 cache, under the stage's own prefix only. AWS documents no policy for the cache itself; these
+ * are the actions of the one the CodeBuild console generates for an S3 cache (`CodeBuildCachePolicy-<project>`,
+ * as exported from accounts: s3:GetObject, s3:PutObject, s3:ListBucket, with the bucket reads of
+ * grantBucketWrites), narrowed from the whole bucket to the prefix, the listing by `s3:prefix`. Listing is
+ * also what makes a missing key (a cache miss) answer 404 rather than 403
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions"). To confirm on a first
+ * deployment: docs/aws-assumptions.md.
+ *
+ * Not `Cache.bucket`'s own grant: it calls `bucket.grantReadWrite(project)`, every object of the bucket with
+ * deletes and tagging, which the project's immutable role drops.
+ */
+function grantCacheUse(role: ExplicitRole, bucket: s3.IBucket, prefix: string): iam.Grant {
+  return role
+    .allow(
+      ['s3:GetObject', 's3:PutObject'],
+      [bucket.arnForObjects(`${prefix}/*`)],
+      "CodeBuild names the cache's objects (a keyed cache's by its key, resolved in the build): this stage's cache prefix of the artifact bucket only.",
+    )
+    .combine(
+      role.allow(['s3:ListBucket'], [bucket.bucketArn], undefined, { StringLike: { 's3:prefix': [`${prefix}/*`] } }),
+    );
+}
+
+/**
+ * The project's cache as configured. An S3 cache's location is `<bucket>/cache/<pipeline>/<stage>`, without a
+ * `cacheNamespace`: a namespace only shares a keyed cache between projects
+ * (https://docs.aws.amazon.com/codebuild/latest/userguide/caching-s3.html), and a stage's cache is its own.
+ */
+function projectCache(cache: StageCache, bucket: s3.IBucket, prefix: string): codebuild.Cache {
+  switch (cache.type) {
+    case 's3':
+      return codebuild.Cache.bucket(bucket, { prefix });
+    case 'local':
+      return codebuild.Cache.local(
+        ...cache.modes.map((mode) => CODEBUILD_CACHE_MODES[mode] as codebuild.LocalCacheMode),
+      );
+    case 'none':
+      return codebuild.Cache.none();
+  }
 }
 
 function computeType(pipeline: string, stage: string, size: keyof typeof COMPUTE_TYPES): codebuild.ComputeType {

@@ -5,15 +5,34 @@
 import { readFile } from 'node:fs/promises';
 import type { Build, Report, TestCase } from '@aws-sdk/client-codebuild';
 import * as z from 'zod';
+import { CODEBUILD_CACHE_MODES, type StageCache } from '../core/config/stepline-config';
 import { awsName, operation } from './aws-endpoint';
 import { serviceError } from './aws-errors';
-import type { BuildRequest, LocalBuildResult, RecoveryReport } from './build-runner';
+import {
+  DEFAULT_PROJECT_CACHE,
+  type BuildRequest,
+  type LocalBuildResult,
+  type ProjectCache,
+  type RecoveryReport,
+} from './build-runner';
 
 export interface LocalProject {
   readonly name: string;
   readonly buildspecPath: string;
   readonly repositoryPath: string;
   readonly timeoutMinutes: number;
+  /**
+   * The project's cache, as CodeBuild's ProjectCache: NO_CACHE ignores the buildspec's `cache` section.
+   * @default { type: 'S3' }: the buildspec's cache section honoured with keys
+   */
+  readonly cache?: ProjectCache;
+}
+
+/** The local project's cache for a stage's `cache` setting; none given is the config's default, S3. */
+export function projectCacheOf(setting: StageCache | undefined): ProjectCache {
+  if (setting === undefined || setting.type === 's3') return DEFAULT_PROJECT_CACHE;
+  if (setting.type === 'none') return { type: 'NO_CACHE' };
+  return { type: 'LOCAL', modes: setting.modes.map((mode) => CODEBUILD_CACHE_MODES[mode]) };
 }
 
 /** The build runner as local CodeBuild uses it (LocalBuildRunner, or a wrapper in tests). */
@@ -57,6 +76,7 @@ export class LocalCodeBuild {
         value: v.Value,
       })),
       timeoutMinutes: project.timeoutMinutes,
+      projectCache: project.cache ?? DEFAULT_PROJECT_CACHE,
       signal,
       onLogLine: this.onLogLine && ((line) => this.onLogLine!(project.name, line)),
     });

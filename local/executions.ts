@@ -55,6 +55,8 @@ export interface Execution {
   cause?: string;
   /** State transitions so far (every state entered, in Map iterations too): what Step Functions bills. */
   transitions?: number;
+  /** The top-level `.waitForTaskToken` state it waits in (a release gate) and that state's input, while it waits there. */
+  waitingAt?: WaitingAt;
   /** Settles when the execution ends. */
   readonly done: Promise<void>;
 }

@@ -32,7 +32,7 @@ import { slackResponseRoute } from './approvals';
 import { operation, reserveLocalEndpoint, startLocalEndpoint } from './aws-endpoint';
 import { awsOperations } from './aws-operations';
 import { LocalBuildRunner } from './build-runner';
-import { LocalCodeBuild, type BuildRunner } from './codebuild';
+import { LocalCodeBuild, projectCacheOf, type BuildRunner } from './codebuild';
 import { LOCAL_ENVIRONMENT, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
 import { GIT_PUSH_ROUTE, gitPushSchema, type DeliveryProblem, type GitPush } from './deliveries';
 import { LocalEventBus } from './event-bus';
@@ -57,6 +57,11 @@ export interface LocalRuntimeOptions {
   readonly runner?: BuildRunner;
   /** Let builds use the AWS credentials of this shell (LocalBuildRunnerOptions). @default false */
   readonly passAwsCredentials?: boolean;
+  /**
+   * Honour the buildspecs' `cache` sections, kept in `<stateDir>/cache/<project>` (LocalBuildRunnerOptions
+   * `cache`); false is `stepline start --no-cache`. @default true
+   */
+  readonly buildCache?: boolean;
   /** The local build quota (LocalBuildRunnerOptions). @default the number of CPU cores */
   readonly maxConcurrentBuilds?: number;
   /** How often local alarms are evaluated (real time). @default a minute, shortened by the time scale */
@@ -132,6 +137,8 @@ export async function startServices(options: LocalRuntimeOptions) {
       region: LOCAL_REGION,
       passAwsCredentials: options.passAwsCredentials,
       maxConcurrentBuilds: options.maxConcurrentBuilds,
+      cacheDir: join(stateDir, 'cache'),
+      cache: options.buildCache,
     });
   // Before any build runs: end what a local mode that was killed left running.
   const recovery = await runner.recover?.();
@@ -215,5 +222,6 @@ function localProjects(pipeline: PipelineConfig, git: LocalGitSource) {
     buildspecPath: stage.buildspec,
     repositoryPath,
     timeoutMinutes: stage.timeoutMinutes,
+    cache: projectCacheOf(stage.cache),
   }));
 }

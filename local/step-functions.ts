@@ -43,12 +43,11 @@ interface RegisteredMachine {
 }
 
 /**
- * An execution as it runs here: what aborts it, the top-level task-token state it waits in (kept on disk
- * while it waits there), and whether a stop suspended it there.
+ * An execution as it runs here: what aborts it, and whether a stop suspended it at the top-level task-token
+ * state it waits in (`waitingAt`, kept on disk while it waits there).
  */
 type RunningExecution = Execution & {
   abort: AbortController;
-  waitingAt?: WaitingAt;
   suspended?: boolean;
   /** Told once `waitingAt` is on disk: the Task of that state waits for it before it begins. */
   waitRecorded?: () => void;

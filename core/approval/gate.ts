@@ -124,9 +124,11 @@ export async function assessRelease(runId: string, deps: AssessDeps): Promise<As
 
 async function openGate(run: RunRecord, policy: ApprovalPolicy, deps: AssessDeps): Promise<ApprovalRecord> {
   const now = deps.now();
-  const { commits, from, files } = await changeSinceLastRelease(run, deps);
+  const [{ commits, from, files }, stages] = await Promise.all([
+    changeSinceLastRelease(run, deps),
+    deps.runs.listStages(run.runId),
+  ]);
   const risk = assessRisk(policy, { changedFiles: files, commits: commits.length, openedAt: now });
-  const stages = await deps.runs.listStages(run.runId);
   const change = {
     runId: run.runId,
     pipeline: run.pipeline,
@@ -213,8 +215,8 @@ function commitOf(run: RunRecord): ChangeCommit {
  * Task) finds the token kept and asks nobody twice (the requests are recorded once).
  */
 export async function awaitApproval(runId: string, taskToken: string, deps: AwaitDeps): Promise<ApprovalRecord> {
-  const entry = await pipelineOf(runId, deps);
-  let approval = await requiredApproval(runId, deps);
+  const [entry, current] = await inOrder(pipelineOf(runId, deps), requiredApproval(runId, deps));
+  let approval = current;
   if (approval.status === 'PENDING') {
     approval = await deps.approvals.transitionApproval(runId, 'WAITING', { taskToken });
   } else if (approval.taskToken !== taskToken) {
@@ -268,8 +270,8 @@ const MIN_REASON_LENGTH = 3;
  * audited; otherwise records the decision once and moves the gate when the policy is satisfied.
  */
 export async function decide(request: DecisionRequest, deps: DecideDeps): Promise<DecisionResult> {
-  const entry = await pipelineOf(request.runId, deps);
-  let approval = await requiredApproval(request.runId, deps);
+  const [entry, current] = await inOrder(pipelineOf(request.runId, deps), requiredApproval(request.runId, deps));
+  let approval = current;
   const policy = entry.approval!;
   const now = deps.now();
   const refuse = async (status: DecisionRefusedError['status'], message: string, actor?: string): Promise<never> => {
@@ -672,6 +674,17 @@ async function audit(
   who: Pick<AuditEvent, 'actor' | 'via'> = {},
 ): Promise<void> {
   await deps.approvals.appendAudit({ runId, at: deps.now().toISOString(), event, detail, ...who });
+}
+
+/**
+ * Two independent reads made at once; when both fail, the first one's error is thrown, as when they were
+ * made one after the other.
+ */
+async function inOrder<A, B>(first: Promise<A>, second: Promise<B>): Promise<[A, B]> {
+  const [a, b] = await Promise.allSettled([first, second]);
+  if (a.status === 'rejected') throw a.reason;
+  if (b.status === 'rejected') throw b.reason;
+  return [a.value, b.value];
 }
 
 async function requiredRun(runId: string, deps: GateDeps): Promise<RunRecord> {

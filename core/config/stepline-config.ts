@@ -8,7 +8,7 @@ import { approvalPolicySchema } from '../approval/policy';
 import { ConfigError } from './errors';
 import { deploySchema } from '../deployment/config';
 import { DEFAULT_SKIP_MARKERS, type PushFilters } from '../sources/filters';
-import { RESOURCE_PREFIX } from '../platform';
+import { CACHE_ROOT, RESOURCE_PREFIX } from '../platform';
 import type { PipelineCatalogEntry } from '../catalog';
 import type { RunInput } from '../records';
 
@@ -33,6 +33,62 @@ const buildspecPath = z
   .min(1)
   .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'buildspec must be a path inside the repository');
 
+/**
+ * The modes of a `local` cache, as CodeBuild names them: `source` → LOCAL_SOURCE_CACHE (the git metadata
+ * of the source), `custom` → LOCAL_CUSTOM_CACHE (the directories the buildspec's `cache.paths` name).
+ * CodeBuild's third, `docker-layer` (LOCAL_DOCKER_LAYER_CACHE), needs a privileged build, and stepline's
+ * builds never run privileged (a privileged container reaches every device of its host), so it is refused.
+ * https://docs.aws.amazon.com/codebuild/latest/userguide/caching-local.html
+ */
+export const LOCAL_CACHE_MODES = ['source', 'custom'] as const;
+export type LocalCacheMode = (typeof LOCAL_CACHE_MODES)[number];
+/** Each mode's name in CodeBuild's API (ProjectCache.modes), for the CDK app and local CodeBuild alike. */
+export const CODEBUILD_CACHE_MODES = {
+  source: 'LOCAL_SOURCE_CACHE',
+  custom: 'LOCAL_CUSTOM_CACHE',
+} as const satisfies Record<LocalCacheMode, string>;
+
+const localCacheMode = z.enum(LOCAL_CACHE_MODES, {
+  error: (issue) =>
+    issue.input === 'docker-layer'
+      ? "docker-layer needs a privileged build (CodeBuild's Docker layer cache), and stepline's builds never run privileged"
+      : `cache modes are ${LOCAL_CACHE_MODES.join(' and ')}`,
+});
+
+/**
+ * A stage's build cache on AWS: what CodeBuild keeps between the stage's builds, the buildspec's
+ * `cache` section saying what (https://docs.aws.amazon.com/codebuild/latest/userguide/build-caching.html).
+ * - `s3`: in the platform's artifact bucket under `cache/<pipeline>/<stage>/` (core/platform.ts
+ *   cachePrefix), encrypted with the platform key; the stage's role may read and write that prefix alone.
+ * - `local`: on the build host, in the given modes (LOCAL_CACHE_MODES).
+ * - `none`: every build starts from nothing.
+ *
+ * S3 by default: an S3 cache is available to every build host and survives the host, and only an S3
+ * cache takes the buildspec's `key`, `fallback-keys` and `action` (keyed caches: a cache per lockfile
+ * hash, never overwritten once made) (https://docs.aws.amazon.com/codebuild/latest/userguide/caching-s3.html).
+ * A local cache lives on one build host and is available to that host only, so a build on another
+ * host (every build, when builds are infrequent) starts without it; CodeBuild does not offer it with
+ * the BUILD_GENERAL1_2XLARGE compute type or in a VPC
+ * (https://docs.aws.amazon.com/codebuild/latest/userguide/caching-local.html).
+ * @default { type: 's3' }
+ */
+const stageCacheSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('s3') }),
+    z.strictObject({
+      type: z.literal('local'),
+      modes: z
+        .array(localCacheMode, { error: 'a local cache needs its modes: a list of source, custom or both' })
+        .min(1, 'a local cache needs at least one mode: source or custom')
+        .refine((modes) => new Set(modes).size === modes.length, 'cache modes must be unique'),
+    }),
+    z.strictObject({ type: z.literal('none') }),
+  ],
+  { error: "cache must be { type: 's3' }, { type: 'local', modes: [...] } or { type: 'none' }" },
+);
+export type StageCache = z.output<typeof stageCacheSchema>;
+
 const stageFields = {
   /** Path of the buildspec inside the source repository. */
   buildspec: buildspecPath,
@@ -40,6 +96,16 @@ const stageFields = {
   computeSize: z.enum(Object.keys(COMPUTE_TYPES) as [keyof typeof COMPUTE_TYPES]).default('small'),
   /** CodeBuild timeout for the stage, in minutes (5-480). @default 60 */
   timeoutMinutes: z.number().int().min(5).max(480).default(60),
+  /** The stage's build cache on AWS (stageCacheSchema). @default { type: 's3' } */
+  cache: stageCacheSchema.default({ type: 's3' }),
+};
+
+/** CodeBuild keeps no local cache on its 2xlarge hosts (caching-local.html, cited above). */
+const cacheFitsCompute = (stage: { computeSize: keyof typeof COMPUTE_TYPES; cache: StageCache }) =>
+  !(stage.cache.type === 'local' && stage.computeSize === '2xlarge');
+const CACHE_COMPUTE_ERROR = {
+  message: "CodeBuild offers no local cache with computeSize '2xlarge': use an s3 cache",
+  path: ['cache'],
 };
 
 const codeCommitSource = z.strictObject({
@@ -106,11 +172,16 @@ const notificationsSchema = z.strictObject({
 });
 
 export const pipelineSchema = z.strictObject({
-  name: nameOf('pipeline name'),
+  name: nameOf('pipeline name').refine(
+    (name) => name !== CACHE_ROOT,
+    `'${CACHE_ROOT}' is reserved: the artifact bucket keeps the build caches under ${CACHE_ROOT}/`,
+  ),
   source: z.discriminatedUnion('type', [codeCommitSource, gitHubSource]),
-  build: z.strictObject(stageFields),
+  build: z.strictObject(stageFields).refine(cacheFitsCompute, CACHE_COMPUTE_ERROR),
   tests: z
-    .array(z.strictObject({ name: nameOf('test stage name'), ...stageFields }))
+    .array(
+      z.strictObject({ name: nameOf('test stage name'), ...stageFields }).refine(cacheFitsCompute, CACHE_COMPUTE_ERROR),
+    )
     .max(MAX_TEST_STAGES, `at most ${MAX_TEST_STAGES} test stages per pipeline`)
     .default([])
     .refine((tests) => new Set(tests.map((t) => t.name)).size === tests.length, 'test stage names must be unique')
@@ -278,6 +349,7 @@ export function stageSpecs(pipeline: PipelineConfig): StageSpec[] {
     buildspec: stage.buildspec,
     computeSize: stage.computeSize,
     timeoutMinutes: stage.timeoutMinutes,
+    cache: stage.cache,
   });
   return [spec(BUILD_STAGE, pipeline.build), ...pipeline.tests.map((t) => spec(t.name, t))];
 }

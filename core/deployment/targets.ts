@@ -8,6 +8,7 @@
  */
 import { ALARM_STATE_CHANGE_DETAIL_TYPE, deploymentAlarmTrigger } from '../alarms/deployment-alarms';
 import type { EventPattern } from '../sources/event-pattern';
+import type { InputTemplate, SourceTrigger } from '../sources/triggers';
 import { PLATFORM_STACK, RESOURCE_PREFIX, SOURCE_BUS_NAME, deployFunctionRoleName, deployRoleName } from '../platform';
 import type { DeployConfig } from './config';
 
@@ -223,6 +224,27 @@ export const ALARM_FORWARDING_RULE_NAME = `${RESOURCE_PREFIX}alarm-forwarding`;
  */
 export function alarmForwardingPattern(): EventPattern {
   return deploymentAlarmTrigger().pattern;
+}
+
+/**
+ * The platform bus's rule for forwarded alarm events: the own-account alarm rule's pattern and input, and the
+ * account the alarm is in (`forwardedFrom`, the event's `account`), so that the deploy function acts only on
+ * an alarm of the account the pipeline's production target is in (forwardedFromProduction): any target
+ * account may put alarm events on the bus, and an alarm's name is its owner's to choose.
+ */
+export function forwardedAlarmTrigger(): SourceTrigger {
+  const own = deploymentAlarmTrigger();
+  return { pattern: own.pattern, input: { ...(own.input as InputTemplate), forwardedFrom: { path: '$.account' } } };
+}
+
+/**
+ * Whether a forwarded alarm event may roll back the pipeline's production release: only one from the account
+ * its production target names (`deploy.account`); a pipeline releasing in the platform's own account takes
+ * no forwarded alarm. An alarm from the platform's own default bus (`forwardedFrom` absent) is the platform
+ * account's own.
+ */
+export function forwardedFromProduction(deploy: DeployConfig, forwardedFrom: string | undefined): boolean {
+  return forwardedFrom === undefined || forwardedFrom === deploy.account;
 }
 
 /** The platform's bus `stepline`, where target accounts' alarm events arrive. */

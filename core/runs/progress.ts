@@ -89,11 +89,12 @@ export async function recordProgress(
       // The execution's own timeout ended the gate (nobody decided): the gate records that too.
       if (event.kind === 'runExpired') await closeExpiredGate(event.runId, deps);
       const status = RUN_END_STATUS[event.kind];
-      const run = await moveLane(
-        await finishRun(event.runId, status, 'error' in event ? event.error : undefined, deps),
-        deps,
-      );
-      await announce({ kind: 'RunEnded', runId: run.runId, pipeline: run.pipeline }, deps);
+      const run = await finishRun(event.runId, status, 'error' in event ? event.error : undefined, deps);
+      // Neither waits for the other: the announcement never fails, and is made again at the execution's end.
+      await Promise.all([
+        moveLane(run, deps),
+        announce({ kind: 'RunEnded', runId: run.runId, pipeline: run.pipeline }, deps),
+      ]);
       return run;
     }
     case 'executionEnded':

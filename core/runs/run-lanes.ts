@@ -80,7 +80,8 @@ export async function advanceLane(
   deps: LaneDeps,
 ): Promise<LaneStart | undefined> {
   for (let step = 0; step < MAX_STEPS; step++) {
-    const holding = await deps.lanes.holder(pipeline);
+    // Read together: both are what the lane was a moment ago, and each step below is a conditional write.
+    const [holding, waiting] = await Promise.all([deps.lanes.holder(pipeline), deps.lanes.waiting(pipeline)]);
     if (holding) {
       const run = await deps.runs.getRun(holding.runId);
       if (run?.status === 'RUNNING') return undefined;
@@ -89,7 +90,6 @@ export async function advanceLane(
       await deps.lanes.release(pipeline, holding.runId);
       continue;
     }
-    const waiting = await deps.lanes.waiting(pipeline);
     const next = mode === 'SUPERSEDED' ? waiting.at(-1) : waiting[0];
     if (!next) return undefined;
     const run = await deps.runs.getRun(next.runId);

@@ -54,6 +54,16 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
   // A GitHub push carries its commit's author, message and files; CodeCommit's event does not, so
   // they are read from CodeCommit, which also proves the commit exists.
   const fromCodeCommit = request.trigger.kind === 'codecommit';
+  // Path filters and the release gate judge the changed files: read them when the push did not list them.
+  const readFiles =
+    request.changedFiles === undefined && fromCodeCommit && (pipeline.filters.paths || pipeline.approval);
+  // With the branch's previous commit known, they are read alongside the commit instead of after it.
+  const filesAlongside =
+    readFiles && request.parentCommitId !== undefined
+      ? deps.commits.changedFiles(request.repository, request.parentCommitId, request.commitId)
+      : undefined;
+  // Awaited below unless the commit's own read ends the request first (its error is the one that counts).
+  filesAlongside?.catch(() => undefined);
   let details: { author?: Person; message?: string; parents?: string[] } = {
     author: request.author,
     message: request.message,
@@ -69,12 +79,11 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
   const { parents, ...described } = details;
   const markerSkip = skipReason({ ...push, message: details.message }, pipeline.filters);
   if (markerSkip) return skip({ ...run, commit: { ...commit, ...described } }, markerSkip, deps);
-  // Path filters and the release gate judge the changed files: read them when the push did not list them.
   let changedFiles = request.changedFiles;
-  if (changedFiles === undefined && fromCodeCommit && (pipeline.filters.paths || pipeline.approval)) {
-    const before = request.parentCommitId ?? parents?.[0];
+  if (readFiles) {
     // A root commit (no parent) changes every file it has: compared with nothing.
-    changedFiles = await deps.commits.changedFiles(request.repository, before, request.commitId);
+    changedFiles = await (filesAlongside ??
+      deps.commits.changedFiles(request.repository, parents?.[0], request.commitId));
   }
   if (pipeline.filters.paths) {
     const pathSkip = pathSkipReason(changedFiles, pipeline.filters);

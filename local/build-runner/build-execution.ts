@@ -11,6 +11,7 @@ import {
   type PhaseSpec,
 } from './buildspec';
 import { BuildLog } from './build-log';
+import { BuildCache, type ProjectCache } from './cache';
 import { buildEnvironment } from './environment';
 import type { MachineNetwork } from './network';
 import { BuildspecError } from './errors';
@@ -54,6 +55,12 @@ export interface BuildSettings {
   readonly slots: BuildSlots;
   /** Where the build's shell process groups are recorded while they run. */
   readonly processes: ProcessRegistry;
+  /** The project's cache type: whether and how the buildspec's `cache` section is honoured. */
+  readonly projectCache: ProjectCache;
+  /** False when local mode runs without caches (`--no-cache`). */
+  readonly cacheEnabled: boolean;
+  /** Where this project's caches are kept (`<state dir>/cache/<project>`). */
+  readonly projectCacheDir: string;
 }
 
 export interface BuildOutcome {
@@ -90,6 +97,7 @@ export class BuildExecution {
   private artifactsLocation = '';
   private readonly secondaryArtifacts: BuildArtifacts[] = [];
   private exportedVariables: { name: string; value: string }[] = [];
+  private cache: BuildCache | undefined;
 
   constructor(private readonly settings: BuildSettings) {
     this.startTime = settings.now();
@@ -193,8 +201,41 @@ export class BuildExecution {
       throw error;
     }
     for (const warning of this.buildspec.warnings) this.log.container(`Warning: ${warning}`);
+    await this.restoreCache(this.buildspec);
+    if (this.interruption) return false;
     this.completePhase('SUCCEEDED', SUCCESS_CONTEXT);
     return true;
+  }
+
+  /** Before the install phase, as CodeBuild restores its cache; a cache that cannot be used is only logged. */
+  private async restoreCache(buildspec: Buildspec): Promise<void> {
+    const { projectCache, cacheEnabled, projectCacheDir, home, buildDir } = this.settings;
+    this.cache = BuildCache.of(buildspec.cache, projectCache, cacheEnabled, {
+      projectCacheDir,
+      srcDir: this.srcDir,
+      home,
+      scratchDir: buildDir,
+      log: (message) => this.log.container(message),
+      expand: (template) => this.expandInShell(template),
+    });
+    await this.cache?.restore();
+  }
+
+  /**
+   * A value expanded by bash in the build's environment, as an unquoted here-document expands it
+   * (variables and command substitutions), in a shell of its own: the build's shell starts with the
+   * install phase's runtimes.
+   */
+  private async expandInShell(template: string): Promise<{ ok: true; value: string } | { ok: false; message: string }> {
+    const delimiter = `__STEPLINE_VALUE_${Date.now()}__`;
+    const shell = new BuildShell(this.environment(), this.srcDir, (line) => this.log.output(line), this.track);
+    try {
+      const { status, output } = await shell.run(`cat <<${delimiter}\n${template}\n${delimiter}`, { capture: true });
+      if (status !== 0) return { ok: false, message: `bash exited with status ${status}: ${output.trim()}` };
+      return { ok: true, value: output.replace(/\n$/, '') };
+    } finally {
+      shell.kill();
+    }
   }
 
   /** Runs one of install/pre_build/build/post_build; resolves to true when the phase failed. */
@@ -314,6 +355,9 @@ export class BuildExecution {
       if (id === 'primary') this.artifactsLocation = `file://${destination}`;
       else this.secondaryArtifacts.push({ artifactIdentifier: id, location: `file://${destination}` });
     }
+    // Only a build that succeeded is cached (cache.ts says why).
+    if (this.succeeding) await this.cache?.save();
+    else if (this.cache) log('No cache saved: the build failed');
     this.completePhase('SUCCEEDED', SUCCESS_CONTEXT);
   }
 

@@ -29,9 +29,29 @@ export interface Buildspec {
   readonly artifacts?: FileSetSpec;
   /** `artifacts/secondary-artifacts`, by artifact identifier. */
   readonly secondaryArtifacts: Readonly<Record<string, FileSetSpec>>;
+  /** The `cache` section; undefined when the buildspec has none. */
+  readonly cache?: CacheSpec;
   /** What CodeBuild accepts and local mode does not honour, each with its line: logged once per build. */
   readonly warnings: readonly string[];
 }
+
+/**
+ * The buildspec's `cache` section (https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html#build-spec.cache,
+ * https://docs.aws.amazon.com/codebuild/latest/userguide/caching-s3.html).
+ */
+export interface CacheSpec {
+  /** File patterns as `artifacts/files` takes them (`node_modules/**\/*`), relative to the source or under `/root`. */
+  readonly paths: readonly string[];
+  /** The key as written, expanded when the build runs (`npm-$(codebuild-hash-files package-lock.json)`). */
+  readonly key?: string;
+  /** Prefixes tried in order when no cache has the key. */
+  readonly fallbackKeys: readonly string[];
+  /** Only restore, or only save; undefined does both. */
+  readonly action?: 'restore' | 'save';
+}
+
+/** CodeBuild takes at most five fallback keys. */
+export const MAX_FALLBACK_KEYS = 5;
 
 type Path = readonly (string | number)[];
 type Mapping = Record<string, unknown>;
@@ -51,7 +71,13 @@ const TOP_LEVEL_KEYS: Record<string, KeyRule> = {
   'run-as': warn('commands run as the user who runs local mode'),
   proxy: warn('local builds use the network of this machine'),
   batch: warn('batch builds are not run locally; this build runs on its own'),
-  cache: warn('local builds keep no build cache (npm downloads are cached for every build)'),
+  cache: READ,
+};
+const CACHE_KEYS: Record<string, KeyRule> = {
+  paths: READ,
+  key: READ,
+  'fallback-keys': READ,
+  action: READ,
 };
 const ENV_KEYS: Record<string, KeyRule> = {
   shell: READ,
@@ -139,6 +165,7 @@ class BuildspecReader {
           ? undefined
           : this.fileSet(artifacts, ['artifacts']),
       secondaryArtifacts: this.secondaryArtifacts(artifacts?.['secondary-artifacts']),
+      cache: root.cache === undefined || root.cache === null ? undefined : this.cache(root.cache),
       warnings: this.warnings,
     };
   }
@@ -162,6 +189,40 @@ class BuildspecReader {
         return [id, this.fileSet(this.mapping(spec, [...path, id], ARTIFACT_KEYS), [...path, id])];
       }),
     );
+  }
+
+  private cache(value: unknown): CacheSpec {
+    const path = ['cache'];
+    const cache = this.mapping(value, path, CACHE_KEYS);
+    const paths = this.stringList(cache.paths, [...path, 'paths'], 'Paths');
+    if (paths.length === 0) {
+      // CodeBuild's S3 cache then caches common language dependencies, best effort; local mode does not guess them.
+      this.warn(path, 'cache/paths is empty: local mode caches nothing without paths');
+    }
+    const key = cache.key;
+    if (key !== undefined && typeof key !== 'string' && typeof key !== 'number') {
+      this.fail([...path, 'key'], 'cache/key must be a string');
+    }
+    const fallbackKeys = this.stringList(cache['fallback-keys'], [...path, 'fallback-keys'], 'FallbackKeys');
+    if (fallbackKeys.length > MAX_FALLBACK_KEYS) {
+      this.fail(
+        [...path, 'fallback-keys'],
+        `cache/fallback-keys has ${fallbackKeys.length} keys: at most ${MAX_FALLBACK_KEYS} are allowed`,
+      );
+    }
+    if (fallbackKeys.length > 0 && key === undefined) {
+      this.warn([...path, 'fallback-keys'], 'cache/fallback-keys is used only with cache/key (ignored)');
+    }
+    const action = cache.action;
+    if (action !== undefined && action !== 'restore' && action !== 'save') {
+      this.fail([...path, 'action'], `invalid cache/action '${String(action)}': expected restore or save`);
+    }
+    return {
+      paths,
+      key: key === undefined ? undefined : String(key),
+      fallbackKeys: key === undefined ? [] : fallbackKeys,
+      action,
+    };
   }
 
   private phase(value: unknown, name: CommandPhaseName): PhaseSpec {

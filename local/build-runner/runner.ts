@@ -3,12 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { appendFile, mkdir, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { availableParallelism, homedir } from 'node:os';
-import { isAbsolute, join, normalize, sep } from 'node:path';
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { BUILD_ARTIFACT_NAME } from '../../core/platform';
 import { buildArn, projectArn } from './arns';
 import { BuildExecution } from './build-execution';
 import { containerTime } from './build-log';
 import { BuildSlots } from './build-slots';
+import { CACHE_SCRATCH_DIRS, DEFAULT_PROJECT_CACHE, isUnfinishedArchive, type ProjectCache } from './cache';
 import { ProcessRegistry } from './process-registry';
 import { AWS_CREDENTIAL_VARIABLES } from './environment';
 import { NPM_GLOBALCONFIG_VARIABLE, readMachineNetwork, writeBuildNpmrc, type MachineNetwork } from './network';
@@ -33,6 +34,12 @@ export interface BuildRequest {
   readonly signal?: AbortSignal;
   /** Each log line as it is written, for a live terminal. */
   readonly onLogLine?: (line: string) => void;
+  /**
+   * The project's cache type (CodeBuild's ProjectCache): S3 honours the buildspec's `cache` section
+   * with keys, LOCAL with LOCAL_CUSTOM_CACHE without them, NO_CACHE ignores it.
+   * @default { type: 'S3' }: a keyed archive per project under the runner's cacheDir
+   */
+  readonly projectCache?: ProjectCache;
 }
 
 /** What `recover` found of a local mode that ended without stopping its builds. */
@@ -78,6 +85,17 @@ export interface LocalBuildRunnerOptions {
    * @default the number of CPU cores
    */
   readonly maxConcurrentBuilds?: number;
+  /**
+   * Where the buildspecs' caches are kept, a directory per project (local mode: `<state dir>/cache`).
+   * @default `<rootDir>/cache`
+   */
+  readonly cacheDir?: string;
+  /**
+   * Honour the buildspecs' `cache` sections. Off (`stepline start --no-cache`), no build restores or
+   * saves a cache, whatever its project's cache type: a clean run.
+   * @default true
+   */
+  readonly cache?: boolean;
 }
 
 /** CodeBuild's rule for project names, which also keeps them safe as directory names. */
@@ -96,6 +114,8 @@ export class LocalBuildRunner {
   private readonly keepArtifactsOfBuilds: number;
   private readonly slots: BuildSlots;
   private readonly processes: ProcessRegistry;
+  private readonly cacheDir: string;
+  private readonly cacheEnabled: boolean;
   private network: Promise<{ machine: MachineNetwork; variables: Record<string, string> }> | undefined;
 
   constructor(options: LocalBuildRunnerOptions) {
@@ -109,6 +129,8 @@ export class LocalBuildRunner {
     this.keepArtifactsOfBuilds = options.keepArtifactsOfBuilds ?? 10;
     this.slots = new BuildSlots(options.maxConcurrentBuilds ?? availableParallelism());
     this.processes = new ProcessRegistry(join(options.rootDir, 'running'));
+    this.cacheDir = options.cacheDir ?? join(options.rootDir, 'cache');
+    this.cacheEnabled = options.cache ?? true;
   }
 
   /**
@@ -136,6 +158,7 @@ export class LocalBuildRunner {
       : [];
     const stale = workTrees.filter((dir) => existsSync(dir));
     await Promise.all(stale.map((dir) => rm(dir, { recursive: true, force: true })));
+    await removeUnfinishedCaches(this.cacheDir, workTrees.map(dirname));
     return {
       stoppedBuilds: stoppedBuilds.map((group) => group.buildId),
       endedProcessGroups: reaped.filter(({ killed }) => killed).length,
@@ -173,6 +196,9 @@ export class LocalBuildRunner {
       networkVariables: network.variables,
       slots: this.slots,
       processes: this.processes,
+      projectCache: request.projectCache ?? DEFAULT_PROJECT_CACHE,
+      cacheEnabled: this.cacheEnabled,
+      projectCacheDir: join(this.cacheDir, request.projectName),
     });
     const result = await execution.run();
     await pruneArtifacts(projectDir, this.keepArtifactsOfBuilds);
@@ -219,6 +245,18 @@ export class LocalBuildRunner {
   describeTestCases(reportArn: string, status?: string): TestCase[] | undefined {
     return this.reportStore.testCases(reportArn)?.filter((testCase) => !status || testCase.status === status);
   }
+}
+
+/** What a build cut short left of a cache: restores and archives under way (never a cache under its name). */
+async function removeUnfinishedCaches(cacheDir: string, buildDirs: readonly string[]): Promise<void> {
+  const scratch = buildDirs.flatMap((dir) => CACHE_SCRATCH_DIRS.map((name) => join(dir, name)));
+  const projects = existsSync(cacheDir) ? await readdir(cacheDir) : [];
+  const temporaries = projects.flatMap((project) =>
+    readdirSync(join(cacheDir, project))
+      .filter(isUnfinishedArchive)
+      .map((name) => join(cacheDir, project, name)),
+  );
+  await Promise.all([...scratch, ...temporaries].map((path) => rm(path, { recursive: true, force: true })));
 }
 
 /** Removes the artifact copies of all but the newest `keep` builds of a project (by their log's time). */

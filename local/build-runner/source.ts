@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exec } from './process-group';
 
@@ -12,12 +12,16 @@ const NOT_FOUND_STATUS = 3;
  * Resolves the version in the source repository, then checks the commit out into a work tree of its own.
  * The work tree's `.git` borrows the repository's objects through `objects/info/alternates` (what
  * `git clone --shared` does, without clone's cost) yet has its own HEAD, index and config, so builds that
- * write git config or make commits touch nothing outside their work tree. One `sh` runs the git steps.
+ * write git config or make commits touch nothing outside their work tree. One `sh` runs the git steps: one
+ * `rev-parse` for the commit and where the repository keeps its objects, then the checkout (`reset`); the
+ * `.git` directories are made before it starts (two processes fewer on the way to every build).
  */
-const CHECKOUT = `commit=$(git -C "$1" rev-parse --verify --quiet "$2^{commit}") || exit ${NOT_FOUND_STATUS}
-common=$(git -C "$1" rev-parse --path-format=absolute --git-common-dir) || exit 1
+const CHECKOUT = `nl='
+'
+found=$(git -C "$1" rev-parse --path-format=absolute --git-common-dir --verify --quiet "$2^{commit}") || exit ${NOT_FOUND_STATUS}
+common=\${found%%"$nl"*}
+commit=\${found##*"$nl"}
 git=$3/.git
-mkdir -p "$git/objects/info" "$git/refs/heads" "$git/refs/tags" || exit 1
 printf '%s/objects\n' "$common" > "$git/objects/info/alternates"
 printf '%s\n' "$commit" > "$git/HEAD"
 printf '[core]\n\trepositoryformatversion = 0\n\tbare = false\n[remote "origin"]\n\turl = %s\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n' "$1" > "$git/config"
@@ -40,6 +44,10 @@ export async function checkoutSource(
   } as const;
   // A version starting with '-' would reach git as an option.
   if (sourceVersion === '' || sourceVersion.startsWith('-')) return notFound;
+  const git = join(workTree, '.git');
+  await Promise.all(
+    ['objects/info', 'refs/heads', 'refs/tags'].map((dir) => mkdir(join(git, dir), { recursive: true })),
+  );
   const env = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
   const result = await exec('sh', ['-c', CHECKOUT, 'checkout', repositoryPath, sourceVersion, workTree], {
     env,

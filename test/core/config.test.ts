@@ -26,6 +26,7 @@ describe('parseConfig', () => {
       buildspec: 'buildspecs/build.yml',
       computeSize: 'small',
       timeoutMinutes: 60,
+      cache: { type: 's3' },
     });
     expect(parsed.pipelines[0]!.tests.map((t) => t.name)).toEqual(['unit-tests', 'lint']);
   });

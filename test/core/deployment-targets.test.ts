@@ -5,6 +5,8 @@ import { matchesPattern } from '../../core/sources/event-pattern';
 import {
   alarmForwardingBusStatement,
   alarmForwardingPattern,
+  forwardedAlarmTrigger,
+  forwardedFromProduction,
   deployFunctionRoleArn,
   deployRoleArn,
   deployRoleTrustPolicy,
@@ -223,5 +225,24 @@ describe('the forwarded alarm events', () => {
     expect(matchesPattern(alarmForwardingPattern(), alarmEvent('stepline-web-errors', 'ALARM'))).toBe(true);
     expect(matchesPattern(alarmForwardingPattern(), alarmEvent('stepline-web-errors', 'OK'))).toBe(false);
     expect(matchesPattern(alarmForwardingPattern(), alarmEvent('billing-high', 'ALARM'))).toBe(false);
+  });
+
+  it("hands the deploy function the own rule's input and the alarm's account", () => {
+    const own = deploymentAlarmTrigger();
+    expect(forwardedAlarmTrigger()).toEqual({
+      pattern: own.pattern,
+      input: { ...own.input, forwardedFrom: { path: '$.account' } },
+    });
+  });
+
+  it("takes a forwarded alarm only from the production target's account", () => {
+    const [web, home] = parsed(
+      pipelineWith('web', { function: 'web', account: '333333333333' }),
+      pipelineWith('home', { function: 'home' }),
+    );
+    expect(forwardedFromProduction(web!.deploy!, '333333333333')).toBe(true);
+    expect(forwardedFromProduction(web!.deploy!, '222222222222')).toBe(false);
+    expect(forwardedFromProduction(home!.deploy!, '333333333333')).toBe(false);
+    expect(forwardedFromProduction(home!.deploy!, undefined)).toBe(true);
   });
 });

@@ -195,6 +195,38 @@ describe('startRun', () => {
       expect(starts).toEqual([]);
     });
 
+    it('read the changed files alongside the commit when the branch had one before', async () => {
+      const calls: string[] = [];
+      deps = {
+        ...deps,
+        commits: {
+          getCommit: async () => {
+            calls.push('commit asked');
+            await new Promise((resolve) => setImmediate(resolve));
+            calls.push('commit answered');
+            return { message: 'change' };
+          },
+          changedFiles: async () => (calls.push('files asked'), ['src/a.ts']),
+        },
+      };
+      const result = await startRun({ ...request, parentCommitId: 'f'.repeat(40) }, deps);
+      expect(calls.indexOf('files asked')).toBeLessThan(calls.indexOf('commit answered'));
+      expect(await deps.runs.getRun(result.runId)).toMatchObject({ changedFiles: ['src/a.ts'] });
+    });
+
+    it('refuse a commit the repository does not have, though its changed files were asked for too', async () => {
+      deps = {
+        ...deps,
+        commits: {
+          getCommit: async (repository, commitId) => Promise.reject(new CommitNotFoundError(repository, commitId)),
+          changedFiles: async () => Promise.reject(new Error('CommitDoesNotExistException')),
+        },
+      };
+      const result = await startRun({ ...request, parentCommitId: 'f'.repeat(40) }, deps);
+      expect(result.refused?.error).toBe('CommitNotFoundError');
+      expect(starts).toEqual([]);
+    });
+
     it("compare a new branch's commit with its first parent", async () => {
       deps = { ...deps, commits: reader(['e'.repeat(40)]) };
       await startRun(request, deps);

@@ -3,8 +3,9 @@
  * (which may be in another account than production's), every other step the production target's. On the
  * real run store (dynalite); the target's clients are recorded and refused, so each request stops there.
  */
-import { createHandler, type DeployDeps } from '../../lambdas/deploy';
+import { catalogEntry, parseConfig } from '../../core/config/stepline-config';
 import type { ReleaseTarget } from '../../core/deployment/targets';
+import { createHandler, type DeployDeps } from '../../lambdas/deploy';
 import { queuedRun } from '../support/records';
 import { useRunStore } from '../support/store';
 
@@ -14,12 +15,40 @@ describe('the deploy handler: which target each request works on', () => {
   const runStore = useRunStore();
   let asked: [string, ReleaseTarget, string | undefined][];
 
+  /** web stages in 222222222222 and releases in 333333333333; home releases in the platform's account. */
+  const pipelines = parseConfig({
+    pipelines: [
+      {
+        name: 'web',
+        source: { type: 'codecommit', repository: 'web', branch: 'main' },
+        build: { buildspec: 'buildspec.yml' },
+        deploy: {
+          function: 'web',
+          account: '333333333333',
+          staging: { function: 'web-staging', account: '222222222222', smokeEvent: {} },
+        },
+      },
+      {
+        name: 'home',
+        source: { type: 'codecommit', repository: 'home', branch: 'main' },
+        build: { buildspec: 'buildspec.yml' },
+        deploy: { function: 'home' },
+      },
+    ],
+  }).pipelines;
   const handler = () => {
     asked = [];
     const deps: DeployDeps = {
       deployments: runStore.store,
       runs: runStore.store,
-      catalog: { lookup: async () => undefined },
+      catalog: {
+        lookup: async (name) => {
+          const pipeline = pipelines.find((p) => p.name === name);
+          return (
+            pipeline && catalogEntry(pipeline, `arn:aws:states:eu-west-1:111111111111:stateMachine:stepline-${name}`)
+          );
+        },
+      },
       builds: {
         describeBuild: async () => {
           throw new Error('not reached: the target is asked for first');
@@ -37,6 +66,7 @@ describe('the deploy handler: which target each request works on', () => {
 
   beforeEach(async () => {
     await runStore.store.createRun(queuedRun({ runId: 'web-run', pipeline: 'web' }));
+    await runStore.store.createRun(queuedRun({ runId: 'home-run', pipeline: 'home' }));
   });
 
   it.each([
@@ -47,5 +77,33 @@ describe('the deploy handler: which target each request works on', () => {
   ] as const)('%o works on the %s target, the run as the session', async (request, target) => {
     await expect(handler()(request)).rejects.toThrow(TargetAsked);
     expect(asked).toEqual([['web', target, 'web-run']]);
+  });
+
+  const alarm = (alarmName: string, forwardedFrom?: string) => ({
+    kind: 'alarm',
+    alarmName,
+    state: 'ALARM',
+    reason: 'Threshold Crossed',
+    timestamp: '2026-11-25T09:39:00.000+0000',
+    ...(forwardedFrom ? { forwardedFrom } : {}),
+  });
+
+  it("acts on a forwarded alarm only from the account of the pipeline's production target", async () => {
+    await expect(handler()(alarm('stepline-web-errors', '333333333333'))).rejects.toThrow(TargetAsked);
+    expect(asked).toEqual([['web', 'production', 'web-run']]);
+  });
+
+  it.each([
+    ['stepline-web-errors', '222222222222'],
+    ['stepline-web-errors', '444444444444'],
+    ['stepline-home-errors', '333333333333'],
+  ])('refuses %s forwarded from account %s: no rollback, no role assumed', async (alarmName, account) => {
+    expect(await handler()(alarm(alarmName, account))).toEqual({ rolledBack: [] });
+    expect(asked).toEqual([]);
+  });
+
+  it("acts on an alarm of the platform's own default bus (not forwarded)", async () => {
+    await expect(handler()(alarm('stepline-home-errors'))).rejects.toThrow(TargetAsked);
+    expect(asked).toEqual([['home', 'production', 'home-run']]);
   });
 });

@@ -19,7 +19,14 @@ import {
   stagePlan,
   type CodeCommitPipeline,
 } from '../../core/config/stepline-config';
-import { BUILD_ARTIFACT_NAME, CATALOG_PATH, PLATFORM_PARAMETERS, pushRuleName, runRuleName } from '../../core/platform';
+import {
+  BUILD_ARTIFACT_NAME,
+  CATALOG_PATH,
+  PLATFORM_PARAMETERS,
+  cachePrefix,
+  pushRuleName,
+  runRuleName,
+} from '../../core/platform';
 import { functionArnParameterName } from '../../core/platform-functions';
 import { runEventTrigger } from '../../core/sources/source-events';
 import { codeCommitTrigger } from '../../core/sources/triggers';
@@ -649,7 +656,7 @@ describe('PipelineStack', () => {
   });
 
   test.each(stages)(
-    '$pipeline/$stage: named, buildspec from source, compute, timeout, own role, key only to build',
+    '$pipeline/$stage: named, buildspec from source, compute, timeout, own role, the platform key and an S3 cache (the default)',
     (s) => {
       const stack = pipeline(s.pipeline);
       const project = stack.builds.projects.get(s.stage)!;
@@ -666,10 +673,17 @@ describe('PipelineStack', () => {
         TimeoutInMinutes: s.timeout,
         ServiceRole: { 'Fn::GetAtt': [logicalId(stack.builds.roles.get(s.stage)!.role), 'Arn'] },
       });
-      expect(props.EncryptionKey).toEqual(
-        // A test stage keeps CodeBuild's default, the AWS managed S3 key: it uploads nothing to encrypt.
-        isBuild ? platformParameter(stack, PLATFORM_PARAMETERS.platformKeyArn) : 'alias/aws/s3',
-      );
+      // Every stage writes to the artifact bucket, its S3 cache at least (the default): with the platform key.
+      expect(props.EncryptionKey).toEqual(platformParameter(stack, PLATFORM_PARAMETERS.platformKeyArn));
+      expect(props.Cache).toEqual({
+        Type: 'S3',
+        Location: {
+          'Fn::Join': [
+            '/',
+            [platformParameter(stack, PLATFORM_PARAMETERS.artifactBucketName), cachePrefix(s.pipeline, s.stage)],
+          ],
+        },
+      });
       expect((props.Source as { BuildSpec: string }).BuildSpec).toBe(s.buildspec);
       expect(props.Artifacts).toEqual(
         isBuild
@@ -756,7 +770,7 @@ describe('PipelineStack', () => {
     });
   });
 
-  test("a stage's role: its own logs and reports, its repository, and for the build stage its artifact prefix and the key", () => {
+  test("a stage's role: its own logs and reports, its repository, its cache prefix and the key, and for the build stage its artifact prefix", () => {
     const stack = pipeline('hello-service');
     const statementsOf = (stage: string) =>
       statementsOfRole(templateOf(stack), logicalId(stack.builds.roles.get(stage)!.role));
@@ -785,21 +799,38 @@ describe('PipelineStack', () => {
     ];
     const bucket = platformParameter(stack, PLATFORM_PARAMETERS.artifactBucketName);
     const bucketArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', bucket]] };
-    expect(statementsOf('build')).toEqual([
-      ...basics('build'),
-      {
-        Effect: 'Allow',
-        Action: 's3:PutObject',
-        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', bucket, '/hello-service/*']] },
-      },
+    const objects = (prefix: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', bucket, `/${prefix}/*`]],
+    });
+    const bucketWrites = [
       { Effect: 'Allow', Action: ['s3:GetBucketAcl', 's3:GetBucketLocation'], Resource: bucketArn },
       {
         Effect: 'Allow',
         Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
         Resource: platformParameter(stack, PLATFORM_PARAMETERS.platformKeyArn),
       },
+    ];
+    // Each stage's S3 cache (the default), on its own prefix (test/lib/build-cache.test.ts has the other types).
+    const cache = (stage: string) => [
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: objects(cachePrefix('hello-service', stage)),
+      },
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: bucketArn,
+        Condition: { StringLike: { 's3:prefix': [`${cachePrefix('hello-service', stage)}/*`] } },
+      },
+    ];
+    expect(statementsOf('build')).toEqual([
+      ...basics('build'),
+      ...bucketWrites,
+      { Effect: 'Allow', Action: 's3:PutObject', Resource: objects('hello-service') },
+      ...cache('build'),
     ]);
-    expect(statementsOf('unit-tests')).toEqual(basics('unit-tests'));
+    expect(statementsOf('unit-tests')).toEqual([...basics('unit-tests'), ...bucketWrites, ...cache('unit-tests')]);
   });
 
   test('the state machine: STANDARD, from the ASL file, the recorder, the gate and the deploy function from the platform parameters, logging ALL, tracing', () => {

@@ -301,7 +301,7 @@ describe("the platform's side", () => {
     ]);
   });
 
-  it('a rule on the platform bus hands forwarded alarm events to the deploy function, as the default bus rule does', () => {
+  it('a rule on the platform bus hands forwarded alarm events to the deploy function as the default bus rule does, with their account', () => {
     const rules = built.stepline.platform.functions.functions.get('deploy')!.rules;
     const [own, forwarded] = [rules.get('AlarmRule')!, rules.get('ForwardedAlarmRule')!].map(
       (rule) => platformTemplate().Resources[logicalId(rule)]!.Properties,
@@ -309,12 +309,19 @@ describe("the platform's side", () => {
     expect(forwarded!.EventBusName).toEqual({ Ref: logicalId(built.stepline.platform.sources.bus) });
     expect(own!.EventBusName).toBeUndefined();
     expect(forwarded!.EventPattern).toEqual(own!.EventPattern);
-    const inputOf = (rule: Record<string, unknown>) =>
-      (rule.Targets as { InputTransformer: unknown; Arn: unknown }[]).map(({ InputTransformer, Arn }) => ({
-        InputTransformer,
-        Arn,
-      }));
-    expect(inputOf(forwarded!)).toEqual(inputOf(own!));
+    type Transformer = { InputPathsMap: Record<string, string>; InputTemplate: string };
+    const targetOf = (rule: Record<string, unknown>) =>
+      (rule.Targets as { InputTransformer: Transformer; Arn: unknown }[])[0]!;
+    expect(targetOf(forwarded!).Arn).toEqual(targetOf(own!).Arn);
+    // The own rule's input, and the account the alarm was forwarded from.
+    expect(targetOf(forwarded!).InputTransformer.InputPathsMap).toEqual({
+      ...targetOf(own!).InputTransformer.InputPathsMap,
+      account: '$.account',
+    });
+    expect(JSON.parse(targetOf(forwarded!).InputTransformer.InputTemplate.replace(/<([\w-]+)>/g, '"$1"'))).toEqual({
+      ...JSON.parse(targetOf(own!).InputTransformer.InputTemplate.replace(/<([\w-]+)>/g, '"$1"')),
+      forwardedFrom: 'account',
+    });
   });
 });
 

@@ -101,7 +101,6 @@ describe('parseBuildspec: every key CodeBuild documents is accepted', () => {
       'run-as is not honoured locally: commands run as the user who runs local mode at line 2',
       'proxy is not honoured locally: local builds use the network of this machine at line 11',
       'batch is not honoured locally: batch builds are not run locally; this build runs on its own at line 14',
-      'cache is not honoured locally: local builds keep no build cache (npm downloads are cached for every build) at line 57',
       'env/parameter-store is not honoured locally: local mode reads no Parameter Store: these variables are not set (DB_HOST) at line 6',
       'env/secrets-manager is not honoured locally: local mode reads no Secrets Manager secret: these variables are not set (TOKEN) at line 8',
       'env/git-credential-helper is not honoured locally: local sources need no git credentials at line 9',
@@ -110,6 +109,55 @@ describe('parseBuildspec: every key CodeBuild documents is accepted', () => {
       'phases/install/run-as is not honoured locally: commands run as the user who runs local mode at line 17',
       'reports/features: file-format CUCUMBERJSON is not read locally (only JUNITXML is); no report is made of it at line 42',
     ]);
+  });
+
+  describe('the cache section', () => {
+    const withCache = (cache: string) => `version: 0.2\nphases:\n  build:\n    commands: [a]\ncache:\n${cache}`;
+
+    it('reads paths, key, fallback keys and action', () => {
+      const spec = parseBuildspec(
+        withCache(
+          "  key: npm-$(codebuild-hash-files package-lock.json)\n  fallback-keys: [npm-]\n  action: restore\n  paths: ['node_modules/**/*', '/root/.m2/**/*']\n",
+        ),
+      );
+      expect(spec.cache).toEqual({
+        paths: ['node_modules/**/*', '/root/.m2/**/*'],
+        key: 'npm-$(codebuild-hash-files package-lock.json)',
+        fallbackKeys: ['npm-'],
+        action: 'restore',
+      });
+      expect(spec.warnings).toEqual([]);
+    });
+
+    it('has no cache without the section, and both actions without action', () => {
+      expect(parseBuildspec(withCache('').replace('cache:\n', '')).cache).toBeUndefined();
+      expect(parseBuildspec(withCache("  paths: ['x']\n")).cache).toEqual({
+        paths: ['x'],
+        key: undefined,
+        fallbackKeys: [],
+        action: undefined,
+      });
+    });
+
+    it('refuses more than five fallback keys, and an unknown action, naming the field', () => {
+      expect(refusal(withCache('  key: k\n  paths: [x]\n  fallback-keys: [a, b, c, d, e, f]\n'))).toBe(
+        'cache/fallback-keys has 6 keys: at most 5 are allowed at line 8',
+      );
+      expect(refusal(withCache('  paths: [x]\n  action: both\n'))).toBe(
+        "invalid cache/action 'both': expected restore or save at line 7",
+      );
+      expect(refusal(withCache('  paths: x\n'))).toBe('cache/paths must be a sequence at line 6');
+    });
+
+    it('warns of unknown keys, fallback keys without a key, and no paths', () => {
+      const spec = parseBuildspec(withCache('  fallback-keys: [a]\n  location: bucket\n'));
+      expect(spec.warnings).toEqual([
+        'The following keys cannot be identified: cache/location (ignored) at line 7',
+        'cache/paths is empty: local mode caches nothing without paths at line 6',
+        'cache/fallback-keys is used only with cache/key (ignored) at line 6',
+      ]);
+      expect(spec.cache?.fallbackKeys).toEqual([]);
+    });
   });
 
   it('accepts version 0.1 and an sh shell', () => {
