@@ -50,6 +50,17 @@ export default defineConfig({
         // An HTTP API (payload format 2.0) GET / on the new version, before it takes traffic.
         preTraffic: { event: { version: '2.0', rawPath: '/', requestContext: { http: { method: 'GET' } } } },
         createFunction: {},
+        // Staging in another account (README, "Accounts and Regions"): the build is released there all at
+        // once and smoke-checked before anyone is asked to approve. That account is bootstrapped to trust this
+        // one and holds the target stack (a deploy role only this platform may assume, and the rule sending
+        // stepline's alarms back here); the function and its alias must exist there before the first run.
+        // `npm start` stands it up under that account id. An `account` on `deploy` itself moves production
+        // too (without createFunction, which creates functions in this account only).
+        // staging: {
+        //   function: 'hello-service-staging',
+        //   account: '111122223333',
+        //   smokeEvent: { version: '2.0', rawPath: '/', requestContext: { http: { method: 'GET' } } },
+        // },
       },
       localSeed: 'examples/hello-service',
     },

@@ -264,11 +264,13 @@ async function follow(runtime: LocalRuntime, runId: string, interactive: boolean
 async function showDeployment(runtime: LocalRuntime, runId: string, shown: string): Promise<string> {
   const deployment = await runtime.store.getDeployment(runId);
   if (!deployment) return shown;
-  const alarms = runtime.alarms
+  // The production target's account: the platform's, or the one the config places it in.
+  const account = runtime.targetAccount(deployment.pipeline);
+  const alarms = account.alarms
     .states(deployment.alarms.filter((name) => name.startsWith('stepline-')))
     .map((a) => `${a.name} ${a.state}`)
     .join(', ');
-  const alias = runtime.lambdas.getAlias(deployment.function, deployment.alias);
+  const alias = account.lambdas.getAlias(deployment.function, deployment.alias);
   const weights = Object.entries(alias.routingConfig?.additionalVersionWeights ?? {});
   const traffic = weights.length
     ? `version ${weights[0]![0]} ${Math.round(weights[0]![1] * 100)}%, version ${alias.functionVersion} ${100 - Math.round(weights[0]![1] * 100)}%`

@@ -94,8 +94,8 @@ export interface HandlerPlatform {
  */
 export interface PlatformEdges {
   /**
-   * The clients a deployment works with on a pipeline's target: on AWS its deploy role's, assumed
-   * with STS; in local mode the platform's own (no roles to assume).
+   * The clients a deployment works with on a pipeline's target: its deploy role's, assumed with STS
+   * (in local mode, local STS and the target's local account: local/iam.ts, local/accounts.ts).
    */
   deployRoles(): DeployRoles;
   /**

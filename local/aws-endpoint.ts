@@ -1,7 +1,8 @@
 /**
- * One HTTP endpoint that speaks the AWS JSON protocols of the few operations the handlers call, so
- * that they run unchanged with real SDK v3 clients whose `endpoint` points here. Also receives the
- * local git repositories' push notifications.
+ * One HTTP endpoint that speaks the AWS JSON protocols of the few operations the handlers call, and
+ * STS's Query protocol (local/aws-query.ts), so that they run unchanged with real SDK v3 clients whose
+ * `endpoint` points here; each operation learns who signed the request (its key and Region), which
+ * tells the accounts apart (local/accounts.ts). Also receives the local git repositories' push notifications.
  *
  * Every request is bounded and checked before any operation sees it: a body over MAX_BODY_BYTES is
  * answered 413 without being read whole; one that is not JSON, or not the operation's shape, 400 with
@@ -13,6 +14,7 @@ import { createServer, type IncomingMessage, type RequestListener, type ServerRe
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { AwsError } from './aws-errors';
+import { serveQuery, signerOf, type AnyQueryOperation, type Signer } from './aws-query';
 import { LOCAL_ACCOUNT } from './constants';
 import { listenOnLoopback, LOOPBACK_ADDRESS, onlyLoopbackHosts } from './local-address';
 import { InvalidRequestError } from '../core/errors';
@@ -36,23 +38,35 @@ const FUNCTION_URL_MAX_BYTES = 6 * 1024 * 1024;
  */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** An operation: its request's shape, and what it answers; it refuses a request with an AwsError (local/aws-errors.ts). */
+/**
+ * An operation: its request's shape, and what it answers to its signer (local/aws-query.ts signerOf; undefined
+ * for an unsigned request); it refuses a request with an AwsError (local/aws-errors.ts).
+ */
 export interface Operation<T> {
   readonly request: z.ZodType<T>;
-  handle(request: T): unknown;
+  handle(request: T, signer: Signer | undefined): unknown;
 }
 
 /** Any operation, whatever its request type: what the endpoint holds. */
 interface AnyOperation {
   readonly request: z.ZodType<unknown>;
-  handle(request: never): unknown;
+  handle(request: never, signer: Signer | undefined): unknown;
+}
+
+/** The operations of a service speaking the Query protocol (STS), by Action, and its XML namespace. */
+export interface QueryApi {
+  readonly xmlns: string;
+  readonly operations: Readonly<Record<string, AnyQueryOperation>>;
 }
 
 /** A name or ARN in a request: what most AWS operations take (1 to 2048 characters). */
 export const awsName = z.string().min(1).max(2048);
 
 /** Declares an operation, typing `handle` by `request`. */
-export function operation<T>(request: z.ZodType<T>, handle: (request: T) => unknown): Operation<T> {
+export function operation<T>(
+  request: z.ZodType<T>,
+  handle: (request: T, signer: Signer | undefined) => unknown,
+): Operation<T> {
   return { request, handle };
 }
 
@@ -97,12 +111,14 @@ class RequestTooLarge extends Error {}
  * @param functionUrls routes served as function URLs by path, e.g. `/github/webhook`; a key ending
  *   in `/` serves every path below it (an HTTP API's routes to one function)
  * @param reserved where to serve them (reserveLocalEndpoint); @default any free loopback port
+ * @param queryApi the service speaking the Query protocol (STS): a form-encoded request without X-Amz-Target
  */
 export async function startLocalEndpoint(
   operations: Readonly<Record<string, AnyOperation>>,
   routes: Readonly<Record<string, AnyOperation>> = {},
   functionUrls: Readonly<Record<string, FunctionUrlRoute>> = {},
   reserved?: ReservedEndpoint,
+  queryApi?: QueryApi,
 ): Promise<LocalEndpoint> {
   const endpoint = reserved ?? (await reserveLocalEndpoint());
   endpoint.serve((req, res) => {
@@ -110,7 +126,16 @@ export async function startLocalEndpoint(
     const functionUrl =
       functionUrls[path] ??
       Object.entries(functionUrls).find(([prefix]) => prefix.endsWith('/') && path.startsWith(prefix))?.[1];
-    void (functionUrl ? serveFunctionUrl(req, res, functionUrl) : serve(req, res, operations, routes));
+    const query =
+      queryApi &&
+      req.headers['x-amz-target'] === undefined &&
+      path === '/' &&
+      (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+    void (functionUrl
+      ? serveFunctionUrl(req, res, functionUrl)
+      : query
+        ? serveQueryRequest(req, res, queryApi)
+        : serve(req, res, operations, routes));
   });
   return { url: endpoint.url, close: () => endpoint.close() };
 }
@@ -156,7 +181,7 @@ async function serve(
   }
   try {
     const request = parseInput(handler.request, json, aws ? `${target} request` : `${req.url} request`);
-    return reply(200, toWire((await handler.handle(request as never)) ?? {}));
+    return reply(200, toWire((await handler.handle(request as never, signerOf(req.headers))) ?? {}));
   } catch (error) {
     if (error instanceof InvalidRequestError) return fail(400, 'ValidationException', error.message);
     // An AwsError is that service's answer, named by its error code; anything else is a fault of local mode.
@@ -164,6 +189,21 @@ async function serve(
     const failure = error instanceof Error ? error : new Error(String(error));
     return fail(500, 'InternalFailure', `local mode failed to serve the request: ${failure.message}`);
   }
+}
+
+async function serveQueryRequest(req: IncomingMessage, res: ServerResponse, api: QueryApi): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, MAX_BODY_BYTES);
+  } catch (error) {
+    if (!(error instanceof RequestTooLarge)) throw error;
+    res.writeHead(413, { 'content-type': 'text/xml', connection: 'close' });
+    res.end();
+    return void res.once('finish', () => req.destroy());
+  }
+  const answer = serveQuery(api.operations, api.xmlns, body.toString('utf8'), signerOf(req.headers));
+  res.writeHead(answer.statusCode, { 'content-type': 'text/xml' });
+  res.end(answer.body);
 }
 
 async function serveFunctionUrl(req: IncomingMessage, res: ServerResponse, route: FunctionUrlRoute): Promise<void> {

@@ -41,9 +41,22 @@ export type CodeCommitErrorCode = 'CommitDoesNotExistException';
 /** CloudWatch DescribeAlarms. */
 export type CloudWatchErrorCode = 'InvalidParameterCombinationException' | 'InvalidNextToken';
 
+/** STS (AssumeRole, GetCallerIdentity) and the checks of a request's key every service makes (local/iam.ts). */
+export type StsErrorCode =
+  'AccessDenied' | 'ValidationError' | 'InvalidClientTokenId' | 'ExpiredToken' | 'MissingAuthenticationToken';
+/** IAM's answers on roles (CreateRole, UpdateAssumeRolePolicy). */
+export type IamErrorCode = 'EntityAlreadyExists' | 'NoSuchEntity' | 'MalformedPolicyDocument';
+
 /** Every API error code local mode answers with. */
 export type ServiceErrorCode =
-  SfnErrorCode | LambdaErrorCode | SsmErrorCode | NotFoundErrorCode | CodeCommitErrorCode | CloudWatchErrorCode;
+  | SfnErrorCode
+  | LambdaErrorCode
+  | SsmErrorCode
+  | NotFoundErrorCode
+  | CodeCommitErrorCode
+  | CloudWatchErrorCode
+  | StsErrorCode
+  | IamErrorCode;
 
 export class AwsError<Name extends string = string> extends Error {
   declare readonly name: Name;

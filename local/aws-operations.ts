@@ -3,11 +3,12 @@
  * services, each of which owns the operations it stands in for (its state and its answers in one place):
  * EventBridge PutEvents (event-bus.ts), Secrets Manager (secrets.ts), Step Functions (step-functions.ts),
  * Parameter Store (parameter-store.ts), CodeBuild and CloudWatch Logs (codebuild.ts), CodeCommit
- * (codecommit.ts) and CloudWatch DescribeAlarms (alarms.ts). Lambda's REST API is a route of its own
- * (functions/lambda-api.ts).
+ * (codecommit.ts) and CloudWatch DescribeAlarms (alarms.ts, over the caller's account: accounts.ts). Lambda's
+ * REST API is a route of its own (functions/lambda-api.ts, per account: accounts.ts); STS speaks the Query
+ * protocol (iam.ts, aws-query.ts).
  */
-import type { LocalAlarms } from './alarms';
-import { DESCRIBE_ALARMS_TARGET, describeAlarmsOperation } from './describe-alarms';
+import type { LocalAccounts } from './accounts';
+import { DESCRIBE_ALARMS_TARGET } from './describe-alarms';
 import { codeBuildOperations, type LocalCodeBuild } from './codebuild';
 import { codeCommitOperations } from './codecommit';
 import { putEventsOperation, type LocalEventBus } from './event-bus';
@@ -27,12 +28,13 @@ export interface LocalServices {
   readonly generatedSecrets: Readonly<Record<string, string>>;
   /** Where a user's own secrets are (`<stateDir>/secrets`). */
   readonly secretsDir: string;
-  readonly alarms: LocalAlarms;
+  /** The accounts local mode stands in for: DescribeAlarms answers the caller's account's alarms. */
+  readonly accounts: LocalAccounts;
 }
 
 export function awsOperations(services: LocalServices) {
   return {
-    [DESCRIBE_ALARMS_TARGET]: describeAlarmsOperation(services.alarms),
+    [DESCRIBE_ALARMS_TARGET]: services.accounts.describeAlarmsOperation(),
     ...putEventsOperation(services.buses),
     ...secretsOperations(services.generatedSecrets, services.secretsDir),
     ...stepFunctionsOperations(services.stepFunctions),

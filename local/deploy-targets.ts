@@ -5,8 +5,22 @@
 import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { deploymentAlarms, extraAlarmsComposite } from '../core/alarms/deployment-alarms';
 import type { PipelineConfig } from '../core/config/stepline-config';
+import {
+  ALARM_FORWARDING_RULE_NAME,
+  alarmForwardingPattern,
+  deployRoleArn,
+  deployRoleTrustPolicy,
+  isPlatformEnvironment,
+  targetEnvironment,
+  type ReleaseTarget,
+} from '../core/deployment/targets';
+import type { LocalAccounts } from './accounts';
+import { LOCAL_ENVIRONMENT } from './constants';
+import { forwardTo, type LocalEventBus } from './event-bus';
 import type { LocalFunctions } from './functions/local-lambda';
+import type { LocalIam } from './iam';
 
 /**
  * A deploy target as the CDK app stands it up on AWS: the function, a first version that answers it
@@ -31,20 +45,73 @@ export async function standUpTarget(
 }
 
 /**
+ * Every pipeline's deploy targets, each in the account the config places it in (local/accounts.ts), as the
+ * CDK app stands them up there (the pipeline's stack in the platform's account, a target stack elsewhere):
+ * the function and its alias (standUpTarget), the deploy role of each (pipeline, account) trusting the
+ * platform's deploy function role alone (core's deployRoleTrustPolicy, which local IAM evaluates on each
+ * AssumeRole), the deployment's alarms beside the production function, and in each account but the
+ * platform's the target stack's rule forwarding the alarms' state changes to the platform's bus (core's
+ * alarmForwardingPattern, local/event-bus.ts forwardTo), where the deploy function's ForwardedAlarmRule takes
+ * them.
+ */
+export async function standUpTargets(
+  pipelines: readonly PipelineConfig[],
+  deps: {
+    readonly accounts: LocalAccounts;
+    readonly iam: LocalIam;
+    /** The platform's bus `stepline`. */
+    readonly platformBus: LocalEventBus;
+    readonly placeholderDir: string;
+  },
+): Promise<void> {
+  for (const { environment, bus } of deps.accounts.all()) {
+    if (isPlatformEnvironment(environment, LOCAL_ENVIRONMENT)) continue;
+    bus.addRule(forwardTo(ALARM_FORWARDING_RULE_NAME, alarmForwardingPattern(), deps.platformBus));
+  }
+  for (const pipeline of pipelines) {
+    const { deploy } = pipeline;
+    if (!deploy) continue;
+    const roles = new Set<string>();
+    const targets: [ReleaseTarget, { function: string; alias: string } | undefined][] = [
+      ['production', deploy],
+      ['staging', deploy.staging],
+    ];
+    for (const [target, place] of targets) {
+      if (!place) continue;
+      const environment = targetEnvironment(deploy, target, LOCAL_ENVIRONMENT);
+      const account = deps.accounts.get(environment);
+      await standUpTarget(account.lambdas, place.function, place.alias, deps.placeholderDir);
+      const role = deployRoleArn('aws', pipeline.name, environment);
+      if (!roles.has(role)) deps.iam.createRole(role, deployRoleTrustPolicy('aws', LOCAL_ENVIRONMENT));
+      roles.add(role);
+      if (target !== 'production') continue;
+      account.alarms.define(deploymentAlarms(pipeline.name, deploy));
+      // The user's extra alarms do not exist locally: the composite over them stays OK.
+      const composite = extraAlarmsComposite(pipeline.name, deploy);
+      if (composite) account.alarms.defineComposite(composite);
+    }
+  }
+}
+
+/**
  * Traffic through each deploy target's alias, as its callers would send it (the pre-traffic event is
  * the request): what a bake judges the new version by. Returns what stops it.
  */
 export function sendTraffic(
-  lambdas: LocalFunctions,
+  accounts: LocalAccounts,
   pipelines: readonly PipelineConfig[],
   perSecond: number,
 ): () => void {
-  const targets = pipelines.flatMap((p) => (p.deploy ? [p.deploy] : []));
+  const targets = pipelines.flatMap(({ deploy }) =>
+    deploy
+      ? [{ deploy, lambdas: accounts.get(targetEnvironment(deploy, 'production', LOCAL_ENVIRONMENT)).lambdas }]
+      : [],
+  );
   let stopped = false;
   const timer = setInterval(() => {
     if (stopped) return;
-    for (const target of targets)
-      void lambdas.invoke(target.function, target.alias, target.preTraffic?.event ?? {}).catch(() => undefined);
+    for (const { deploy, lambdas } of targets)
+      void lambdas.invoke(deploy.function, deploy.alias, deploy.preTraffic?.event ?? {}).catch(() => undefined);
   }, 1000 / perSecond);
   timer.unref();
   return () => {

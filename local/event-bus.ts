@@ -71,9 +71,17 @@ function eventTime(time: Date): string {
   return time.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export interface Rule extends SourceTrigger {
+export interface Rule {
   readonly name: string;
+  readonly pattern: SourceTrigger['pattern'];
+  /**
+   * The target's input: a template, or one path of the event; absent, the matched event itself, as
+   * EventBridge passes it to a target given no Input, InputPath or InputTransformer.
+   */
+  readonly input?: SourceTrigger['input'];
   readonly target: (input: unknown) => Promise<unknown>;
+  /** The target is an event bus of another account (forwardTo): what it delivers is not forwarded again. */
+  readonly forwards?: true;
 }
 
 export interface Delivery {
@@ -91,16 +99,42 @@ export class LocalEventBus {
     this.rules.push(rule);
   }
 
-  /** Delivers an event to the target of every matching rule; a malformed event is refused whole. */
-  put(event: unknown): Delivery[] {
+  /**
+   * Delivers an event to the target of every matching rule; a malformed event is refused whole. An event
+   * `forwarded` from another account's bus reaches no forwarding rule (see forwardTo).
+   */
+  put(event: unknown, { forwarded = false }: { forwarded?: boolean } = {}): Delivery[] {
     const valid = parseInput(eventEnvelopeSchema, event, 'event');
     return this.rules
-      .filter((rule) => matchesPattern(rule.pattern, valid))
+      .filter((rule) => !(forwarded && rule.forwards) && matchesPattern(rule.pattern, valid))
       .map((rule) => {
-        const input = applyInputTemplate(rule.input, valid);
+        const input = rule.input === undefined ? valid : applyInputTemplate(rule.input, valid);
         return { rule: rule.name, input, result: rule.target(input) };
       });
   }
+}
+
+/**
+ * A rule whose target is the event bus of another account (the platform's `stepline` bus, from a deploy
+ * target's default bus), as EventBridge sends events between accounts ("Sending and receiving events
+ * between AWS accounts in Amazon EventBridge",
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html):
+ * - the event arrives as it was sent: its `account` stays the sender's, so that the receiving account's rules
+ *   "match events that come from the sender account" (ibid.), and "rules with an account field do not match
+ *   any events sent from other accounts" (EventBridge API reference, PutPermission, `Principal`);
+ * - it travels one hop: "If a receiver account sets up a rule that sends events received from a sender account
+ *   on to a third account, these events are not sent to the third account" (eb-cross-account).
+ * The receiving bus's resource policy and the sending rule's role, which AWS needs for this, are the target
+ * stack's and the platform's (lib/); local mode has no permissions to check between its buses.
+ */
+export function forwardTo(name: string, pattern: SourceTrigger['pattern'], bus: LocalEventBus): Rule {
+  return {
+    name,
+    pattern,
+    forwards: true,
+    // Answers the receiving bus's deliveries: its rules' targets run on their own, as EventBridge invokes them.
+    target: async (event) => bus.put(event, { forwarded: true }),
+  };
 }
 
 /** EventBridge's PutEvents onto the local buses by name (or ARN); a bus local mode does not have is ResourceNotFoundException. */

@@ -8,6 +8,7 @@
  *
  * Rules and schedules invoke a function as Lambda's asynchronous invocation does, through `invokeAsync`.
  */
+import { STSClient } from '@aws-sdk/client-sts';
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -20,13 +21,20 @@ import {
 } from '../core/platform';
 import { PLATFORM_FUNCTIONS, type PlatformFunctionName, type PlatformInvocation } from '../core/platform-functions';
 import type { Clock } from '../core/ports';
+import { StsDeployRoles } from '../lambdas/adapters/deploy-roles';
 import { ChannelSenders } from '../lambdas/adapters/notification-senders';
 import { SecretReader } from '../lambdas/adapters/secrets';
 import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
 import type { LocalFunction } from './adapters';
 import { decisionRoutes, SLACK_RESPONSE_ROUTE } from './approvals';
 import { functionUrlEvent, type FunctionUrlRoute } from './aws-endpoint';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_TABLE_NAME, localArnOf } from './constants';
+import {
+  LOCAL_CREDENTIALS,
+  LOCAL_DEPLOY_FUNCTION_CREDENTIALS,
+  LOCAL_REGION,
+  LOCAL_TABLE_NAME,
+  localArnOf,
+} from './constants';
 import type { LocalEventBus } from './event-bus';
 import { LocalSenders, localSecret, type LocalOutbox } from './outbox';
 import type { TimeScale } from './time-scale';
@@ -97,8 +105,8 @@ export function platformFunctionRoutes(
 
 /**
  * The local platform the handlers run on: clients pointed at the local endpoint (DynamoDB at dynalite),
- * and local mode's edges — no roles to assume (the deploy function works with the platform's own
- * clients), notifications into the outbox, Slack response URLs on the local endpoint, the demo approver
+ * and local mode's edges — the deploy roles assumed through the local endpoint's STS (local/iam.ts) by the
+ * deploy function's key, notifications into the outbox, Slack response URLs on the local endpoint, the demo approver
  * when no person can be asked, waits shortened by the time scale.
  */
 export function localPlatform(options: {
@@ -114,7 +122,13 @@ export function localPlatform(options: {
   const { endpointUrl, stateDir, now } = options;
   const aws = { endpoint: endpointUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const clients = platformClients(aws, { ...aws, endpoint: options.storeEndpoint });
-  const deployRoles = { clientsFor: async () => ({ lambda: clients.lambda(), cloudwatch: clients.cloudwatch() }) };
+  // As on AWS: each release's target clients are its deploy role's, assumed through (local) STS with the deploy
+  // function's own key, and talk to the target's account (local/accounts.ts scopes them by their key).
+  const deployRoles = new StsDeployRoles(
+    new STSClient({ ...aws, credentials: LOCAL_DEPLOY_FUNCTION_CREDENTIALS }),
+    now,
+    endpointUrl,
+  );
   // Delivered into the outbox, unless the user gave local mode a channel's secret (see LocalSenders).
   const senders = new LocalSenders(
     options.outbox,

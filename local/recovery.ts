@@ -15,7 +15,6 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { PipelineConfig } from '../core/config/stepline-config';
 import { SOURCE_BUS_NAME } from '../core/platform';
-import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunRecord } from '../core/records';
 import { moveLane, recordUnfinishedRun, type LaneMoveDeps } from '../core/runs/progress';
 import { advanceLane } from '../core/runs/run-lanes';
@@ -77,7 +76,7 @@ async function runsInLane(store: RunStore, pipeline: string): Promise<ReadonlySe
  */
 export async function recordInterruptedRuns(
   runIds: readonly string[],
-  deps: { readonly store: RunStore; readonly now: Clock; readonly endpointUrl: string },
+  deps: Parameters<typeof endInterruptedDeployments>[1],
 ): Promise<void> {
   if (runIds.length === 0) return;
   const eventbridge = new EventBridgeClient({

@@ -15,7 +15,7 @@ import { catalogEntry, stateMachineName, type PipelineConfig } from '../core/con
 import { catalogParameterName } from '../core/platform';
 import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
-import { deploymentAlarms, extraAlarmsComposite } from '../core/alarms/deployment-alarms';
+import { targetEnvironment, type ReleaseTarget } from '../core/deployment/targets';
 import type { StartRunResult } from '../core/runs/start-run';
 import { recordProgressDeps } from '../lambdas/record-progress';
 import { PIPELINE_DEFINITION_FILE, renderDefinition } from '../statemachines';
@@ -24,9 +24,12 @@ import type { LocalAlarms } from './alarms';
 import type { LocalEndpoint } from './aws-endpoint';
 import type { RecoveryReport } from './build-runner';
 import { GIT_PUSH_ROUTE, LocalDeliveries } from './deliveries';
-import { sendTraffic, standUpTarget } from './deploy-targets';
+import type { LocalAccount, LocalAccounts } from './accounts';
+import { LOCAL_ENVIRONMENT } from './constants';
+import { sendTraffic, standUpTargets } from './deploy-targets';
 import type { LocalEventBus } from './event-bus';
 import type { LocalFunctions } from './functions/local-lambda';
+import type { LocalIam } from './iam';
 import { localRepositoryName, type LocalGitSource } from './git-source';
 import { LocalOutbox } from './outbox';
 import { LocalPlatformFunctions, localPlatform, type AsyncInvocation } from './platform-functions';
@@ -64,10 +67,14 @@ export class LocalRuntime {
 
   readonly store: RunStore;
   readonly stepFunctions: LocalStepFunctions;
-  /** Local Lambda: the pipelines' deploy targets, their versions and aliases. */
+  /** The platform account's Lambda: the deploy targets placed there, their versions and aliases. */
   readonly lambdas: LocalFunctions;
-  /** Local CloudWatch alarms over the local Lambda's metrics. */
+  /** The platform account's CloudWatch alarms over its Lambda's metrics. */
   readonly alarms: LocalAlarms;
+  /** Every account local mode stands in for: the platform's and each deploy target's elsewhere (local/accounts.ts). */
+  readonly accounts: LocalAccounts;
+  /** Local IAM: the deploy roles and their trust policies (local/iam.ts). */
+  readonly iam: LocalIam;
   /** How much shorter than on AWS the platform's waits are here. */
   readonly timeScale: TimeScale;
   /** The default bus: CodeCommit's events. */
@@ -89,6 +96,8 @@ export class LocalRuntime {
   readonly recovery: RecoveryReport | undefined;
   private readonly storeServer: StoreServer;
   private readonly now: Clock;
+  /** The config's pipelines: where each one's deploy targets are. */
+  private readonly pipelines: readonly PipelineConfig[];
   private readonly unlock: () => void;
 
   private constructor(parts: LocalServices, options: LocalRuntimeOptions) {
@@ -109,6 +118,8 @@ export class LocalRuntime {
       stepFunctions: this.stepFunctions,
       lambdas: this.lambdas,
       alarms: this.alarms,
+      accounts: this.accounts,
+      iam: this.iam,
       timeScale: this.timeScale,
       bus: this.bus,
       sourceBus: this.sourceBus,
@@ -121,13 +132,14 @@ export class LocalRuntime {
       storeServer: this.storeServer,
       now: this.now,
       unlock: this.unlock,
+      pipelines: this.pipelines,
     } = parts);
   }
 
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
     const services = await startServices(options);
     const { storeServer, stateDir, now, timeScale, git, pipelines } = services;
-    const { stepFunctions, functions, bus, sourceBus, lambdas, alarms, parameters, endpoint, late } = services;
+    const { stepFunctions, functions, bus, sourceBus, accounts, iam, parameters, endpoint, late } = services;
     const runtime = new LocalRuntime(services, options);
     late.receive = (push) => runtime.deliveries.receivePush(push);
     writeFileSync(join(stateDir, ENDPOINT_FILE), JSON.stringify({ url: endpoint.url, pid: process.pid }));
@@ -163,25 +175,12 @@ export class LocalRuntime {
     platformFunctions.startSchedules();
     // Executions a stop left waiting at their release gate wait there again (a redrive).
     runtime.resumedExecutions = stepFunctions.resumeSuspended().map((e) => e.name);
-    for (const pipeline of pipelines) {
-      if (!pipeline.deploy) continue;
-      await standUpTarget(
-        lambdas,
-        pipeline.deploy.function,
-        pipeline.deploy.alias,
-        join(stateDir, 'lambda-placeholder'),
-      );
-      const staging = pipeline.deploy.staging;
-      if (staging) await standUpTarget(lambdas, staging.function, staging.alias, join(stateDir, 'lambda-placeholder'));
-      alarms.define(deploymentAlarms(pipeline.name, pipeline.deploy));
-      // The user's extra alarms do not exist locally: the composite over them stays OK.
-      const composite = extraAlarmsComposite(pipeline.name, pipeline.deploy);
-      if (composite) alarms.defineComposite(composite);
-    }
+    const placeholderDir = join(stateDir, 'lambda-placeholder');
+    await standUpTargets(pipelines, { accounts, iam, platformBus: sourceBus, placeholderDir });
     if (pipelines.some((p) => p.deploy)) {
-      // CloudWatch evaluates every minute ("Alarm evaluation", CloudWatch User Guide).
-      alarms.start(options.alarmIntervalMs ?? timeScale.wait(60_000));
-      if (options.trafficPerSecond) runtime.stopTraffic = sendTraffic(lambdas, pipelines, options.trafficPerSecond);
+      // CloudWatch evaluates every minute ("Alarm evaluation", CloudWatch User Guide), in every account.
+      for (const account of accounts.all()) account.alarms.start(options.alarmIntervalMs ?? timeScale.wait(60_000));
+      if (options.trafficPerSecond) runtime.stopTraffic = sendTraffic(accounts, pipelines, options.trafficPerSecond);
     }
     for (const pipeline of pipelines) {
       const repository = localRepositoryName(pipeline);
@@ -197,7 +196,12 @@ export class LocalRuntime {
 
   /** Records runs whose executions a stop or a kill ended (local/recovery.ts); resolves once their ends are announced. */
   private async recordInterrupted(runIds: readonly string[]): Promise<void> {
-    await recordInterruptedRuns(runIds, { store: this.store, now: this.now, endpointUrl: this.endpoint.url });
+    await recordInterruptedRuns(runIds, {
+      store: this.store,
+      now: this.now,
+      endpointUrl: this.endpoint.url,
+      pipelines: this.pipelines,
+    });
     await Promise.all(runIds.map((runId) => this.notificationsOf(runId)));
   }
 
@@ -212,6 +216,13 @@ export class LocalRuntime {
       const { runId } = event as RunEvent;
       this.notifying.set(runId, [...(this.notifying.get(runId) ?? []), result.catch(() => undefined)]);
     }
+  }
+
+  /** The account a pipeline's production (or staging) target is stood up in (local/accounts.ts). */
+  targetAccount(pipeline: string, target: ReleaseTarget = 'production'): LocalAccount {
+    const deploy = this.pipelines.find(({ name }) => name === pipeline)?.deploy;
+    if (!deploy) throw new Error(`pipeline ${pipeline} has no deploy target`);
+    return this.accounts.get(targetEnvironment(deploy, target, LOCAL_ENVIRONMENT));
   }
 
   /** Resolves when every notification of a run so far has been delivered or given up. */
@@ -319,9 +330,9 @@ export class LocalRuntime {
     this.closing = true;
     await this.platformFunctions?.close();
     this.stopTraffic();
-    this.alarms.stop();
+    for (const account of this.accounts.all()) account.alarms.stop();
     await this.stepFunctions.stopAll();
-    await this.lambdas.close();
+    await Promise.all(this.accounts.all().map((account) => account.lambdas.close()));
     await this.recordInterrupted(await interruptedRunsOf(this.store, this.stepFunctions));
     rmSync(join(this.stateDir, ENDPOINT_FILE), { force: true });
     await this.endpoint.close();

@@ -2,12 +2,15 @@
  * The local services local mode stands in for AWS with, started in the order they need each other:
  * the state directory's lock, the endpoint's port, the run store (dynalite), the build runner (after ending what a killed
  * local mode left running), local CodeBuild, Step Functions with one adapter per Task resource, the two
- * buses, local Lambda and its metrics, the alarms, the generated secrets, Parameter Store, and the one
- * endpoint that serves their APIs. The platform's handlers are wired onto them by local/runtime.ts.
+ * buses, the accounts (the platform's and each deploy target's: Lambda and its metrics, the alarms, a
+ * default bus) with local IAM, the generated secrets, Parameter Store, and the one endpoint that serves
+ * their APIs. The platform's handlers are wired onto them by local/runtime.ts.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TASK_RESOURCES } from '../core/asl/states';
+import { ConfigError } from '../core/config/errors';
+import { targetPlacementProblems, targetStacks } from '../core/deployment/targets';
 import { stageSpecs, type PipelineConfig, type SteplineConfig } from '../core/config/stepline-config';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
@@ -24,20 +27,18 @@ import {
   lambdaInvokeWaitForTaskTokenAdapter,
   type LocalFunction,
 } from './adapters';
-import { LocalAlarms } from './alarms';
+import { LocalAccounts, localAccount } from './accounts';
 import { slackResponseRoute } from './approvals';
 import { operation, reserveLocalEndpoint, startLocalEndpoint } from './aws-endpoint';
 import { awsOperations } from './aws-operations';
 import { LocalBuildRunner } from './build-runner';
 import { LocalCodeBuild, projectCacheOf, type BuildRunner } from './codebuild';
-import { LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
+import { LOCAL_ENVIRONMENT, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
 import { GIT_PUSH_ROUTE, gitPushSchema, type DeliveryProblem, type GitPush } from './deliveries';
 import { LocalEventBus } from './event-bus';
-import { lambdaApiRoute } from './functions/lambda-api';
-import { LocalMetrics } from './functions/metrics';
-import { LocalFunctions } from './functions/local-lambda';
 import { LocalGitSource, localRepositoryName } from './git-source';
 import { localGeneratedSecret } from './github-delivery';
+import { localIam, STS_XMLNS, stsOperations } from './iam';
 import { LocalParameterStore } from './parameter-store';
 import { platformFunctionRoutes, type LocalPlatformFunctions } from './platform-functions';
 import { interruptedRunsOf } from './recovery';
@@ -108,6 +109,9 @@ export interface LateBound {
 export type LocalServices = Awaited<ReturnType<typeof startServices>>;
 
 export async function startServices(options: LocalRuntimeOptions) {
+  // Before anything starts: a config placing a deploy target where no release can reach it, named by its field.
+  const misplaced = targetPlacementProblems(options.config.pipelines, LOCAL_ENVIRONMENT);
+  if (misplaced.length) throw new ConfigError(misplaced);
   const stateDir = resolve(options.stateDir);
   await mkdir(stateDir, { recursive: true });
   const unlock = lockStateDir(stateDir);
@@ -159,12 +163,17 @@ export async function startServices(options: LocalRuntimeOptions) {
       timeScale,
     },
   );
-  const bus = new LocalEventBus();
+  // The platform's account (its default bus: CodeCommit's, Step Functions' and its alarms' events), the account
+  // of each deploy target the config places elsewhere (local/accounts.ts), and who calls in which (local/iam.ts).
+  const iam = localIam(now);
+  const platformAccount = localAccount(LOCAL_ENVIRONMENT, { lambdaDir: join(stateDir, 'lambda'), now, timeScale });
+  const accounts = new LocalAccounts(platformAccount, iam);
+  for (const target of targetStacks(pipelines, LOCAL_ENVIRONMENT)) {
+    const lambdaDir = join(stateDir, 'accounts', `${target.account}-${target.region}`, 'lambda');
+    accounts.add(localAccount({ account: target.account, region: target.region }, { lambdaDir, now, timeScale }));
+  }
+  const { bus, lambdas, alarms } = platformAccount;
   const sourceBus = new LocalEventBus();
-  const metrics = new LocalMetrics({ now: () => now().getTime() });
-  const lambdas = new LocalFunctions({ rootDir: join(stateDir, 'lambda'), metrics, now });
-  // As CloudWatch does: an alarm's state change is an event on the default bus.
-  const alarms = new LocalAlarms({ metrics, now, timeScale, onStateChange: (event) => void bus.put(event) });
   // Runs active when the last local mode ended, but for those waiting at a release gate (their executions
   // resume there) or in their lane (they keep their place): listed before the endpoint can start a run,
   // recorded once the handlers are wired.
@@ -188,19 +197,21 @@ export async function startServices(options: LocalRuntimeOptions) {
       buses: { [SOURCE_BUS_NAME]: sourceBus },
       generatedSecrets: localSecrets,
       secretsDir: join(stateDir, 'secrets'),
-      alarms,
+      accounts,
     }),
     { [GIT_PUSH_ROUTE]: operation(gitPushSchema, (push) => late.receive!(push)) },
     {
       ...platformFunctionRoutes((name) => late.platformFunctions!.handler(name)),
       ...slackResponseRoute(join(stateDir, 'outbox')),
-      ...lambdaApiRoute(lambdas, (name) => late.platformFunctions?.named(name)),
+      ...accounts.lambdaApiRoute((name) => late.platformFunctions?.named(name)),
     },
     reservedEndpoint,
+    { xmlns: STS_XMLNS, operations: stsOperations(iam) },
   );
   return {
     ...{ store, storeServer, stateDir, now, unlock, timeScale, git, pipelines, recovery, interruptedRuns },
     ...{ stepFunctions, functions, bus, sourceBus, lambdas, alarms, webhookSecret, parameters, endpoint, late },
+    ...{ accounts, iam },
   };
 }
 

@@ -44,9 +44,14 @@ export class StsDeployRoles implements DeployRoles {
   private readonly cache = new Map<string, { readonly clients: PipelineClients; readonly renewAt: number }>();
   private caller?: Promise<{ partition: string; account: string; region: string }>;
 
+  /**
+   * @param endpoint where the target clients send their requests: local mode's endpoint, which serves
+   *   each target account by the assumed credentials; @default the target Region's AWS endpoints
+   */
   constructor(
     private readonly sts: STSClient,
     private readonly now: Clock = () => new Date(),
+    private readonly endpoint?: string,
   ) {}
 
   async clientsFor({ pipeline, deploy, target }: ReleaseOf, session?: string): Promise<PipelineClients> {
@@ -67,11 +72,12 @@ export class StsDeployRoles implements DeployRoles {
       sessionToken: Credentials.SessionToken,
       expiration: Credentials.Expiration,
     };
-    const { region } = environment;
-    const clients = {
-      lambda: new LambdaClient({ credentials, region }),
-      cloudwatch: new CloudWatchClient({ credentials, region }),
+    const settings = {
+      credentials,
+      region: environment.region,
+      ...(this.endpoint === undefined ? {} : { endpoint: this.endpoint }),
     };
+    const clients = { lambda: new LambdaClient(settings), cloudwatch: new CloudWatchClient(settings) };
     this.cache.set(roleArn, { clients, renewAt: Credentials.Expiration.getTime() - RENEW_BEFORE_MS });
     return clients;
   }

@@ -33,10 +33,12 @@ export class WarmEnvironments {
   /**
    * @param logDirOf where a function's environments write their output
    * @param idleTimeoutMs how long a warm environment waits for its next invocation before it ends
+   * @param region the Region the functions run in (their `AWS_REGION`) @default LOCAL_REGION
    */
   constructor(
     private readonly logDirOf: (name: string) => string,
     private readonly idleTimeoutMs: number,
+    private readonly region: string = LOCAL_REGION,
   ) {}
 
   /** Runs one invocation in the version's environment, after those queued for it; starts one if none is alive. */
@@ -49,7 +51,7 @@ export class WarmEnvironments {
       clearTimeout(current.idle);
       if (this.closed) throw new Error('the local Lambda runtime is closed');
       if (!current.environment?.alive) {
-        const environment = new ExecutionEnvironment(name, snapshot, this.logDirOf(name));
+        const environment = new ExecutionEnvironment(name, snapshot, this.logDirOf(name), this.region);
         this.environments.add(environment);
         void environment.ended.then(() => this.environments.delete(environment));
         current.environment = environment;
@@ -122,6 +124,7 @@ class ExecutionEnvironment {
     functionName: string,
     private readonly snapshot: Snapshot,
     logDir: string,
+    region: string,
   ) {
     this.timeoutMs = snapshot.timeoutSeconds * 1000;
     const log = openLog(logDir, snapshot.version);
@@ -133,8 +136,8 @@ class ExecutionEnvironment {
           TZ: ':UTC',
           ...snapshot.environment,
           _HANDLER: snapshot.handler,
-          AWS_REGION: LOCAL_REGION,
-          AWS_DEFAULT_REGION: LOCAL_REGION,
+          AWS_REGION: region,
+          AWS_DEFAULT_REGION: region,
           AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
           AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
           AWS_LAMBDA_FUNCTION_NAME: functionName,

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { serviceError, type AwsError } from '../aws-errors';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../constants';
+import type { AccountRegion } from '../../core/deployment/targets';
+import { LOCAL_ENVIRONMENT } from '../constants';
 
 export interface FunctionSpec {
   readonly name: string;
@@ -94,8 +95,13 @@ const RESERVED_ENVIRONMENT = [
   'LAMBDA_TASK_ROOT',
 ];
 
-export function functionArn(name: string, qualifier?: string): string {
-  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}${qualifier ? `:${qualifier}` : ''}`;
+/** A function's ARN (with a version or alias: qualified) in the account and Region local Lambda stands in for. */
+export function functionArn(
+  name: string,
+  qualifier?: string,
+  { account, region }: AccountRegion = LOCAL_ENVIRONMENT,
+): string {
+  return `arn:aws:lambda:${region}:${account}:function:${name}${qualifier ? `:${qualifier}` : ''}`;
 }
 
 /** Code and the configuration it runs with: $LATEST as it is now, or a published version, frozen. */

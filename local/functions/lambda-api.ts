@@ -17,9 +17,11 @@ import { InvalidRequestError } from '../../core/errors';
 import { parseInput } from '../../core/schemas';
 import { AwsError, serviceError, type LambdaErrorCode } from '../aws-errors';
 import { invokeInProcess, type LocalFunction } from '../adapters';
-import { functionArn, type FunctionConfiguration, type LocalFunctions } from './local-lambda';
+import type { FunctionConfiguration, LocalFunctions } from './local-lambda';
 
-const PREFIX = '/2015-03-31/functions/';
+/** Where Lambda's API is served on the local endpoint. */
+export const LAMBDA_API_PREFIX = '/2015-03-31/functions/';
+const PREFIX = LAMBDA_API_PREFIX;
 
 const STATUS: Readonly<Record<LambdaErrorCode, number>> = {
   ResourceNotFoundException: 404,
@@ -31,8 +33,8 @@ const STATUS: Readonly<Record<LambdaErrorCode, number>> = {
 
 /**
  * A function as the API names it: `name`, `name:qualifier`, `<account>:function:name[:qualifier]` or
- * `arn:aws:lambda:<region>:<account>:function:name[:qualifier]`. Local mode stands in for one account in one
- * region, so an ARN's region and account only have to be well formed.
+ * `arn:aws:lambda:<region>:<account>:function:name[:qualifier]`. A route serves one account's functions (the
+ * caller's: local/accounts.ts), so an ARN's region and account only have to be well formed.
  */
 const FUNCTION_NAME =
   /^(?:arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
@@ -130,7 +132,7 @@ async function serve(
       const published = functions.publishVersion(name);
       return json(201, {
         FunctionName: name,
-        FunctionArn: functionArn(name, published.version),
+        FunctionArn: functions.functionArn(name, published.version),
         Version: published.version,
         CodeSha256: published.codeSha256,
         State: 'Active',
@@ -182,7 +184,7 @@ async function invoke(
   const qualifier = nameQualifier ?? queryQualifier;
   const inProcess = platformFunction(name);
   if (inProcess && qualifier !== undefined && qualifier !== '$LATEST') {
-    throw serviceError('ResourceNotFoundException', `Function not found: ${functionArn(name, qualifier)}`);
+    throw serviceError('ResourceNotFoundException', `Function not found: ${functions.functionArn(name, qualifier)}`);
   }
   const result = inProcess
     ? await invokeInProcess(inProcess, parseJson(request.body))

@@ -32,7 +32,9 @@
 import { randomUUID } from 'node:crypto';
 import { cpSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AccountRegion } from '../../core/deployment/targets';
 import { serviceError } from '../aws-errors';
+import { LOCAL_ENVIRONMENT } from '../constants';
 import { WarmEnvironments } from './execution-environments';
 import {
   ALIAS_NAME,
@@ -94,6 +96,8 @@ export class LocalFunctions {
   private readonly now: () => Date;
   private readonly random: () => number;
   private readonly updateMs: number;
+  /** The account and Region whose Lambda this is: its ARNs say so. */
+  readonly environment: AccountRegion;
   private closed = false;
 
   /**
@@ -106,6 +110,7 @@ export class LocalFunctions {
    * @param options.updateMs how long an update stays `InProgress` (real time, whatever `now` says); 0 ends it at
    *   once @default 1500 ms — Lambda documents no duration; a code update of a small zip takes about a second or two
    * @param options.updateOutcome how each update ends @default every update succeeds
+   * @param options.environment the account and Region the functions live in @default LOCAL_ENVIRONMENT
    */
   constructor(
     private readonly options: {
@@ -116,14 +121,17 @@ export class LocalFunctions {
       idleTimeoutMs?: number;
       updateMs?: number;
       updateOutcome?: UpdateOutcome;
+      environment?: AccountRegion;
     },
   ) {
+    this.environment = options.environment ?? LOCAL_ENVIRONMENT;
     this.now = options.now ?? (() => new Date());
     this.random = options.random ?? Math.random;
     this.updateMs = options.updateMs ?? DEFAULT_UPDATE_MS;
     this.environments = new WarmEnvironments(
       (name) => join(this.functionDir(name), 'logs'),
       options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      this.environment.region,
     );
   }
 
@@ -215,7 +223,7 @@ export class LocalFunctions {
     const fn = this.function(name);
     return {
       functionName: name,
-      functionArn: functionArn(name),
+      functionArn: this.functionArn(name),
       handler: fn.handler,
       timeoutSeconds: fn.timeoutSeconds,
       environment: { ...fn.environment },
@@ -251,16 +259,16 @@ export class LocalFunctions {
       throw invalid(`Alias name must be 1 to 128 letters, digits, hyphens or underscores, not only digits: ${alias}`);
     }
     if (fn.aliases.has(alias)) {
-      throw serviceError('ResourceConflictException', `Alias already exists: ${functionArn(name, alias)}`);
+      throw serviceError('ResourceConflictException', `Alias already exists: ${this.functionArn(name, alias)}`);
     }
     this.checkVersion(fn, functionVersion);
     const state: AliasState = { functionVersion, revisionId: randomUUID() };
     fn.aliases.set(alias, state);
-    return aliasConfiguration(name, alias, state);
+    return aliasConfiguration(this.functionArn(name, alias), alias, state);
   }
 
   getAlias(name: string, alias: string): AliasConfiguration {
-    return aliasConfiguration(name, alias, this.alias(this.function(name), alias));
+    return aliasConfiguration(this.functionArn(name, alias), alias, this.alias(this.function(name), alias));
   }
 
   /**
@@ -290,7 +298,7 @@ export class LocalFunctions {
     state.functionVersion = functionVersion;
     state.weights = weights;
     state.revisionId = randomUUID();
-    return aliasConfiguration(name, alias, state);
+    return aliasConfiguration(this.functionArn(name, alias), alias, state);
   }
 
   /**
@@ -309,7 +317,7 @@ export class LocalFunctions {
     const outcome = await this.environments.run(fn.name, snapshot, {
       id: randomUUID(),
       event,
-      invokedFunctionArn: functionArn(name, qualifier),
+      invokedFunctionArn: this.functionArn(name, qualifier),
     });
     for (const dimensions of metricDimensions(name, qualifier, aliasName !== undefined, version)) {
       const put = (metricName: string, value: number) =>
@@ -326,6 +334,11 @@ export class LocalFunctions {
     };
   }
 
+  /** A function's ARN here (qualified with a version or alias when given). */
+  functionArn(name: string, qualifier?: string): string {
+    return functionArn(name, qualifier, this.environment);
+  }
+
   /** Ends every environment, waiting for each process to exit; invocations still running end with an exit error. */
   async close(): Promise<void> {
     this.closed = true;
@@ -338,7 +351,7 @@ export class LocalFunctions {
     if (fn.lastUpdate.status !== 'InProgress') return;
     throw serviceError(
       'ResourceConflictException',
-      `The operation cannot be performed at this time. An update is in progress for resource: ${functionArn(fn.name)}`,
+      `The operation cannot be performed at this time. An update is in progress for resource: ${this.functionArn(fn.name)}`,
     );
   }
 
@@ -371,20 +384,20 @@ export class LocalFunctions {
 
   private function(name: string): FunctionState {
     const fn = this.functions.get(name);
-    if (!fn) throw serviceError('ResourceNotFoundException', `Function not found: ${functionArn(name)}`);
+    if (!fn) throw serviceError('ResourceNotFoundException', `Function not found: ${this.functionArn(name)}`);
     return fn;
   }
 
   private alias(fn: FunctionState, alias: string): AliasState {
     const state = fn.aliases.get(alias);
-    if (!state) throw serviceError('ResourceNotFoundException', `Alias not found: ${functionArn(fn.name, alias)}`);
+    if (!state) throw serviceError('ResourceNotFoundException', `Alias not found: ${this.functionArn(fn.name, alias)}`);
     return state;
   }
 
   private publishedVersion(fn: FunctionState, version: string): Snapshot {
     const snapshot = fn.versions[Number(version) - 1];
     if (snapshot?.version !== version)
-      throw serviceError('ResourceNotFoundException', `Function not found: ${functionArn(fn.name, version)}`);
+      throw serviceError('ResourceNotFoundException', `Function not found: ${this.functionArn(fn.name, version)}`);
     return snapshot;
   }
 
@@ -418,9 +431,9 @@ export class LocalFunctions {
   }
 }
 
-function aliasConfiguration(name: string, alias: string, state: AliasState): AliasConfiguration {
+function aliasConfiguration(aliasArn: string, alias: string, state: AliasState): AliasConfiguration {
   return {
-    aliasArn: functionArn(name, alias),
+    aliasArn,
     name: alias,
     functionVersion: state.functionVersion,
     ...(state.weights ? { routingConfig: { additionalVersionWeights: { ...state.weights } } } : {}),
