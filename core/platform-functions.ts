@@ -149,6 +149,11 @@ export interface PlatformFunctionDeclaration {
   readonly description: string;
   /** At most this long; always shorter than the Task or caller that waits for it. */
   readonly timeoutSeconds: number;
+  /**
+   * Its memory, in MB.
+   * @default 256
+   */
+  readonly memoryMb?: number;
   /** Settings its environment carries beyond the table's name, which every function gets. */
   readonly settings: readonly PlatformSetting[];
   readonly invokedBy: readonly PlatformInvocation[];
@@ -375,6 +380,9 @@ export const PLATFORM_FUNCTIONS = {
     description: "stepline: releases pipelines' builds to their Lambda functions, and rolls them back",
     // The ASL gives each deployment task 120 s; the function must give up before the task does.
     timeoutSeconds: 100,
+    // A release into another Region holds the artifact (up to 50 MB), its base64 and the request body at once: the
+    // SDK's upload of a 50 MB zip measured about 150 MiB above the process's baseline (docs/aws-assumptions.md LMB-12).
+    memoryMb: 512,
     settings: ['catalogPath'],
     invokedBy: [
       { by: 'task', substitution: 'DeployFunctionArn' },

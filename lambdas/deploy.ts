@@ -73,8 +73,8 @@ function deployDeps(platform: HandlerPlatform): DeployDeps {
     forPipeline: async (pipeline, target, session) => {
       const deploy = (await catalog.lookup(pipeline))?.deploy;
       if (!deploy) throw new PipelineTargetUnknownError(pipeline);
-      const { lambda, cloudwatch } = await roles.clientsFor({ pipeline, deploy, target }, session);
-      return { deployer: new LambdaDeployer(lambda), alarms: new CloudWatchAlarmReader(cloudwatch) };
+      const { lambda, cloudwatch, artifacts } = await roles.clientsFor({ pipeline, deploy, target }, session);
+      return { deployer: new LambdaDeployer(lambda, { artifacts }), alarms: new CloudWatchAlarmReader(cloudwatch) };
     },
   };
 }

@@ -134,7 +134,7 @@ export function platformFunction(
     description: declaration.description,
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
-    memorySize: 256,
+    memorySize: declaration.memoryMb ?? 256,
     timeout: Duration.seconds(declaration.timeoutSeconds),
     tracing: lambda.Tracing.ACTIVE,
     logGroup,

@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TASK_RESOURCES } from '../core/asl/states';
 import { ConfigError } from '../core/config/errors';
-import { targetPlacementProblems, targetStacks } from '../core/deployment/targets';
+import { targetEnvironment, targetPlacementProblems, targetStacks } from '../core/deployment/targets';
 import { stageSpecs, type PipelineConfig, type SteplineConfig } from '../core/config/stepline-config';
 import {
   APPROVAL_LINK_KEY_SECRET_NAME,
@@ -108,9 +108,32 @@ export interface LateBound {
 
 export type LocalServices = Awaited<ReturnType<typeof startServices>>;
 
+/**
+ * Local mode stands in for one Region. A release into another Region uploads the artifact's bytes on AWS
+ * (lambdas/adapters/lambda-deployer.ts), read from S3, which local mode does not serve: its artifacts are
+ * directories local Lambda takes by location. So such a target is refused here, naming its field.
+ */
+function targetsInOtherRegions(pipelines: readonly PipelineConfig[]): string[] {
+  return pipelines.flatMap(({ name, deploy }) =>
+    deploy
+      ? (['production', 'staging'] as const)
+          .filter((target) => target === 'production' || deploy.staging)
+          .map((target) => ({ target, region: targetEnvironment(deploy, target, LOCAL_ENVIRONMENT).region }))
+          .filter(({ region }) => region !== LOCAL_ENVIRONMENT.region)
+          .map(
+            ({ target, region }) =>
+              `pipeline "${name}": ${target === 'staging' ? 'deploy.staging' : 'deploy'}.region ${region}: local mode stands in for one Region (${LOCAL_ENVIRONMENT.region}), and a release into another Region is made on AWS only; leave region out to run this pipeline locally`,
+          )
+      : [],
+  );
+}
+
 export async function startServices(options: LocalRuntimeOptions) {
   // Before anything starts: a config placing a deploy target where no release can reach it, named by its field.
-  const misplaced = targetPlacementProblems(options.config.pipelines, LOCAL_ENVIRONMENT);
+  const misplaced = [
+    ...targetPlacementProblems(options.config.pipelines, LOCAL_ENVIRONMENT),
+    ...targetsInOtherRegions(options.config.pipelines),
+  ];
   if (misplaced.length) throw new ConfigError(misplaced);
   const stateDir = resolve(options.stateDir);
   await mkdir(stateDir, { recursive: true });

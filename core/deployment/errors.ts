@@ -172,3 +172,36 @@ export class DeployFunctionFailedError extends SteplineError {
     super(`the deploy function failed: ${errorType}: ${errorMessage}`, options);
   }
 }
+
+/**
+ * A release into a Region other than the artifact bucket's uploads the artifact's bytes, and Lambda takes at most
+ * `limitBytes` that way: the release stops before the function is touched.
+ */
+export class ArtifactTooLargeForUploadError extends SteplineError {
+  constructor(
+    readonly fn: string,
+    readonly artifact: string,
+    readonly sizeBytes: number,
+    readonly limitBytes: number,
+    readonly functionRegion: string,
+    readonly bucketRegion: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `the artifact ${artifact} is ${sizeBytes} bytes, and ${fn} is in ${functionRegion}, not in the artifact bucket's Region ${bucketRegion}: ` +
+        `Lambda takes code from an S3 bucket only in the function's own Region, and an uploaded zip of at most ${limitBytes} bytes; ` +
+        `release within ${bucketRegion}, or keep the artifact under ${limitBytes} bytes`,
+      options,
+    );
+  }
+}
+
+/** S3 answered a GetObject of the artifact without a size or without a body. */
+export class ArtifactUnreadableError extends SteplineError {
+  constructor(
+    readonly artifact: string,
+    options?: ErrorOptions,
+  ) {
+    super(`S3 answered no size or no body for the artifact ${artifact}`, options);
+  }
+}

@@ -176,19 +176,25 @@ export function targetDeployRoles(plan: readonly TargetStackPlan[], partition: s
 /**
  * What the config asks that a target outside the platform's account and Region cannot do, each naming the
  * field at fault (empty when every target can be released to). Both runtimes refuse such a config:
- * - A Region other than the platform's: a release hands Lambda the build's artifact by its S3 location, and
- *   "S3Bucket: An Amazon S3 bucket in the same AWS Region as your function. The bucket can be in a different
- *   AWS account." (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html). The artifacts
- *   live in the platform's bucket, in the platform's Region; a target in another Region needs a platform of
- *   its own there.
  * - `createFunction` with production in another account: the function would be created by the pipeline's
  *   stack, in the platform's account; a function in another account must exist before its first release.
+ * - A Region other than the platform's when the platform is in AWS GovCloud (US) or China: a target stack
+ *   forwards its alarms' state changes to the platform's Region, and EventBridge routes events "between any
+ *   AWS Regions, except AWS GovCloud (US) and China"
+ *   (https://aws.amazon.com/blogs/compute/expanding-cross-region-event-routing-with-amazon-eventbridge/).
+ *
+ * A Region other than the platform's is otherwise released to: Lambda takes code by S3 location only from "an
+ * Amazon S3 bucket in the same AWS Region as your function"
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html), so the deployer reads the
+ * artifact from the platform's bucket itself and uploads its bytes, within Lambda's direct upload limit
+ * (lambdas/adapters/lambda-deployer.ts).
  */
 export function targetPlacementProblems(
   pipelines: readonly { readonly name: string; readonly deploy?: DeployConfig }[],
   platform: AccountRegion,
 ): string[] {
   const problems: string[] = [];
+  const noCrossRegionEvents = NO_CROSS_REGION_EVENTS.some((prefix) => platform.region.startsWith(prefix));
   for (const { name, deploy } of pipelines) {
     if (!deploy) continue;
     const places: [string, ReleaseTarget, boolean][] = [
@@ -196,11 +202,11 @@ export function targetPlacementProblems(
       ['deploy.staging', 'staging', deploy.staging !== undefined],
     ];
     for (const [field, target, present] of places) {
-      if (!present) continue;
+      if (!present || !noCrossRegionEvents) continue;
       const { region } = targetEnvironment(deploy, target, platform);
       if (region !== platform.region) {
         problems.push(
-          `pipeline "${name}": ${field}.region ${region} is not the platform's Region ${platform.region}: Lambda takes a function's code only from an S3 bucket in the function's own Region, and the build artifacts are in the platform's bucket; release within ${platform.region}, or deploy a stepline platform in ${region}`,
+          `pipeline "${name}": ${field}.region ${region} is not the platform's Region ${platform.region}: EventBridge routes no events between Regions in AWS GovCloud (US) or China, so the target's alarms could not reach the platform; release within ${platform.region}, or deploy a stepline platform in ${region}`,
         );
       }
     }
@@ -213,6 +219,9 @@ export function targetPlacementProblems(
   }
   return problems;
 }
+
+/** The Region prefixes of AWS GovCloud (US) and China, where EventBridge routes no events between Regions. */
+const NO_CROSS_REGION_EVENTS = ['us-gov-', 'cn-'];
 
 /** The rule in each target stack that forwards the alarms' state changes to the platform's bus. */
 export const ALARM_FORWARDING_RULE_NAME = `${RESOURCE_PREFIX}alarm-forwarding`;
@@ -245,6 +254,19 @@ export function forwardedAlarmTrigger(): SourceTrigger {
  */
 export function forwardedFromProduction(deploy: DeployConfig, forwardedFrom: string | undefined): boolean {
   return forwardedFrom === undefined || forwardedFrom === deploy.account;
+}
+
+/**
+ * Where a target stack's forwarding rule puts its alarms' state changes: the platform's bus `stepline` from
+ * another account (its ForwardedAlarmRule notes the account, forwardedFromProduction); the platform account's
+ * default bus from the platform's own account in another Region, where its alarms are the platform account's
+ * own and the same rule as for the platform Region's alarms takes them (an account's own rules need no bus
+ * policy).
+ */
+export function alarmForwardingDestination(partition: string, platform: AccountRegion, targetAccount: string): string {
+  return targetAccount === platform.account
+    ? `arn:${partition}:events:${platform.region}:${platform.account}:event-bus/default`
+    : platformBusArn(partition, platform);
 }
 
 /** The platform's bus `stepline`, where target accounts' alarm events arrive. */

@@ -4,6 +4,7 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DeployConfig } from '../../core/deployment/config';
 import { CallerIdentityUnreadableError, DeployRoleCredentialsMissingError } from '../../core/deployment/errors';
@@ -14,6 +15,12 @@ import type { Clock } from '../../core/ports';
 export interface PipelineClients {
   readonly lambda: LambdaClient;
   readonly cloudwatch: CloudWatchClient;
+  /**
+   * S3 in the artifact bucket's Region (the platform's), with the same role's credentials: a release into another
+   * Region reads the artifact with it and uploads its bytes (lambdas/adapters/lambda-deployer.ts).
+   * @default - none: every target is in the artifacts' Region (local mode stands in for one Region)
+   */
+  readonly artifacts?: S3Client;
 }
 
 /** A release a request works on: the pipeline, its `deploy` section (catalog entry) and which target. */
@@ -36,9 +43,10 @@ const RENEW_BEFORE_MS = 5 * 60 * 1000;
  * `stepline-<pipeline>-deploy-<target Region>` in the target's account (core/deployment/targets.ts
  * targetEnvironment, deployRoleArn): the pipeline's stack's in the platform's own account and Region, a
  * target stack's elsewhere; staging and production each their own, so a pipeline may stage in one account
- * and release in another. The clients talk to the target's Region. Kept per role until 5 minutes before
- * the credentials expire; the session is named after the run that first needed them (CloudTrail in the
- * target account shows it).
+ * and release in another. The Lambda and CloudWatch clients talk to the target's Region, the S3 client to the
+ * platform's, where the artifact bucket is (a release into another Region reads the artifact there). Kept per
+ * role until 5 minutes before the credentials expire; the session is named after the run that first needed them
+ * (CloudTrail in the target account shows it).
  */
 export class StsDeployRoles implements DeployRoles {
   private readonly cache = new Map<string, { readonly clients: PipelineClients; readonly renewAt: number }>();
@@ -72,12 +80,13 @@ export class StsDeployRoles implements DeployRoles {
       sessionToken: Credentials.SessionToken,
       expiration: Credentials.Expiration,
     };
-    const settings = {
-      credentials,
-      region: environment.region,
-      ...(this.endpoint === undefined ? {} : { endpoint: this.endpoint }),
+    const { region } = environment;
+    const endpoint = this.endpoint === undefined ? {} : { endpoint: this.endpoint };
+    const clients = {
+      lambda: new LambdaClient({ credentials, region, ...endpoint }),
+      cloudwatch: new CloudWatchClient({ credentials, region, ...endpoint }),
+      artifacts: new S3Client({ credentials, region: platform.region, ...endpoint }),
     };
-    const clients = { lambda: new LambdaClient(settings), cloudwatch: new CloudWatchClient(settings) };
     this.cache.set(roleArn, { clients, renewAt: Credentials.Expiration.getTime() - RENEW_BEFORE_MS });
     return clients;
   }

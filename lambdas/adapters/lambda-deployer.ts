@@ -2,6 +2,11 @@
  * The deployment's hands on a Lambda function: its code (UpdateFunctionCode, then GetFunctionConfiguration until
  * the update has ended), its versions (PublishVersion), its alias (GetAlias, UpdateAlias with routing weights).
  * The same adapter serves AWS and local mode, whose local endpoint speaks Lambda's REST API.
+ *
+ * Where the function takes its code from: Lambda reads `S3Bucket`/`S3Key` only from "an Amazon S3 bucket in the same
+ * AWS Region as your function" (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html). A
+ * function in the artifact bucket's Region gets the artifact's location; a function in another Region gets the
+ * artifact's bytes (`ZipFile`), read with GetObject in the bucket's Region by the same deploy role.
  */
 import {
   GetAliasCommand,
@@ -12,9 +17,25 @@ import {
   UpdateFunctionCodeCommand,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FunctionDeployer } from '../../core/deployment/protocol';
-import { FunctionUpdateFailedError, FunctionUpdateTimedOutError } from '../../core/deployment/errors';
+import {
+  ArtifactTooLargeForUploadError,
+  ArtifactUnreadableError,
+  FunctionUpdateFailedError,
+  FunctionUpdateTimedOutError,
+} from '../../core/deployment/errors';
+
+/**
+ * The largest zip a release uploads to Lambda directly. Lambda's quotas: "Deployment package (.zip file archive)
+ * size: 50 MB (zipped, when uploaded through the Lambda API or SDKs)"
+ * (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). Lambda enforces it on the request,
+ * base64 and all: "Request must be smaller than 69905067 bytes for the UpdateFunctionCode operation" (Lambda's
+ * RequestEntityTooLargeException, serverless/serverless#10179), which is 50 MiB in base64. 50,000,000 bytes is the
+ * stricter reading of "50 MB": its request (66,666,682 bytes, measured with the SDK) is below Lambda's bound.
+ */
+export const DIRECT_UPLOAD_LIMIT_BYTES = 50_000_000;
 
 export interface LambdaDeployerOptions {
   /**
@@ -27,11 +48,18 @@ export interface LambdaDeployerOptions {
    * @default 500 ms
    */
   readonly firstPollMs?: number;
+  /**
+   * S3 in the artifact bucket's Region (the platform's), with the same deploy role's credentials: a function in
+   * another Region than this client's gets the artifact's bytes, read with it.
+   * @default - none: the function takes its code from the artifact's location (local mode: one Region)
+   */
+  readonly artifacts?: S3Client;
 }
 
 export class LambdaDeployer implements FunctionDeployer {
   private readonly maxUpdateWaitMs: number;
   private readonly firstPollMs: number;
+  private readonly artifacts?: S3Client;
 
   constructor(
     private readonly lambda: LambdaClient,
@@ -39,14 +67,56 @@ export class LambdaDeployer implements FunctionDeployer {
   ) {
     this.maxUpdateWaitMs = options.maxUpdateWaitMs ?? 60_000;
     this.firstPollMs = options.firstPollMs ?? 500;
+    this.artifacts = options.artifacts;
   }
 
   /** `artifact`: the build's artifact as `s3://bucket/key` (a zip on AWS; a directory locally, as `file://`). */
   async updateCode(fn: string, artifact: string): Promise<void> {
     const { host, pathname } = new URL(artifact);
     const [bucket, key] = artifact.startsWith('s3://') ? [host, pathname.slice(1)] : ['local', artifact];
-    await this.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: fn, S3Bucket: bucket, S3Key: key }));
+    const functionRegion = await this.lambda.config.region();
+    const bucketRegion = await this.artifacts?.config.region();
+    const code =
+      this.artifacts && bucketRegion !== undefined && bucketRegion !== functionRegion
+        ? {
+            ZipFile: await this.artifactBytes(this.artifacts, {
+              fn,
+              artifact,
+              bucket,
+              key,
+              functionRegion,
+              bucketRegion,
+            }),
+          }
+        : { S3Bucket: bucket, S3Key: key };
+    await this.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: fn, ...code }));
     await this.updated(fn);
+  }
+
+  /**
+   * The artifact's bytes, refused above Lambda's direct upload limit by the object's size (ContentLength) before the
+   * body is read. S3 decrypts the object with the platform key in the bucket's Region on the caller's behalf, which
+   * is why this client is in that Region, whatever the function's.
+   */
+  private async artifactBytes(
+    s3: S3Client,
+    at: { fn: string; artifact: string; bucket: string; key: string; functionRegion: string; bucketRegion: string },
+  ): Promise<Uint8Array> {
+    const object = await s3.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key }));
+    if (object.ContentLength === undefined || !object.Body) throw new ArtifactUnreadableError(at.artifact);
+    if (object.ContentLength > DIRECT_UPLOAD_LIMIT_BYTES) {
+      // The body is an open response stream: end it rather than leave the connection waiting to be read.
+      (object.Body as { destroy?: () => void }).destroy?.();
+      throw new ArtifactTooLargeForUploadError(
+        at.fn,
+        at.artifact,
+        object.ContentLength,
+        DIRECT_UPLOAD_LIMIT_BYTES,
+        at.functionRegion,
+        at.bucketRegion,
+      );
+    }
+    return object.Body.transformToByteArray();
   }
 
   /**

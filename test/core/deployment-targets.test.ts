@@ -6,6 +6,7 @@ import {
   alarmForwardingBusStatement,
   alarmForwardingPattern,
   forwardedAlarmTrigger,
+  alarmForwardingDestination,
   forwardedFromProduction,
   deployFunctionRoleArn,
   deployRoleArn,
@@ -171,7 +172,7 @@ describe('what crosses into a target account', () => {
     ]);
   });
 
-  it("refuses a target outside the platform's Region and createFunction in another account, naming the field", () => {
+  it("releases to a target outside the platform's Region, and refuses createFunction in another account, naming the field", () => {
     const pipelines = parsed(
       pipelineWith('web', {
         function: 'web',
@@ -187,11 +188,35 @@ describe('what crosses into a target account', () => {
       pipelineWith('home', { function: 'home', createFunction: {} }),
     );
     const problems = targetPlacementProblems(pipelines, PLATFORM);
-    expect(problems).toHaveLength(3);
-    expect(problems[0]).toMatch(/^pipeline "web": deploy\.region us-east-1 is not the platform's Region eu-west-1: /);
-    expect(problems[1]).toMatch(/^pipeline "api": deploy\.staging\.region eu-central-1 is not the platform's Region/);
-    expect(problems[2]).toMatch(
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
       /^pipeline "api": deploy\.createFunction creates the function in the platform's account/,
+    );
+  });
+
+  it("refuses a target outside the platform's Region in GovCloud and China, where EventBridge routes no events between Regions", () => {
+    const pipelines = parsed(
+      pipelineWith('web', {
+        function: 'web',
+        region: 'us-gov-east-1',
+        staging: { function: 'web-staging', region: 'us-gov-west-1', smokeEvent: {} },
+      }),
+    );
+    expect(targetPlacementProblems(pipelines, { account: '111111111111', region: 'us-gov-west-1' })).toEqual([
+      'pipeline "web": deploy.region us-gov-east-1 is not the platform\'s Region us-gov-west-1: EventBridge routes no events between Regions in AWS GovCloud (US) or China, so the target\'s alarms could not reach the platform; release within us-gov-west-1, or deploy a stepline platform in us-gov-east-1',
+    ]);
+    const china = parsed(pipelineWith('web', { function: 'web', region: 'cn-northwest-1' }));
+    expect(targetPlacementProblems(china, { account: '111111111111', region: 'cn-north-1' })).toHaveLength(1);
+    // The same Regions within the commercial partition's rules: released to.
+    expect(targetPlacementProblems(pipelines, { account: '111111111111', region: 'eu-west-1' })).toEqual([]);
+  });
+
+  it("forwards alarms from another account to the platform's stepline bus, and from its own account to its default bus", () => {
+    expect(alarmForwardingDestination('aws', PLATFORM, '333333333333')).toBe(
+      'arn:aws:events:eu-west-1:111111111111:event-bus/stepline',
+    );
+    expect(alarmForwardingDestination('aws', PLATFORM, '111111111111')).toBe(
+      'arn:aws:events:eu-west-1:111111111111:event-bus/default',
     );
   });
 

@@ -5,6 +5,7 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig } from '../../core/config/stepline-config';
@@ -72,6 +73,10 @@ describe('StsDeployRoles: the deploy role of each target', () => {
     ]);
     expect(await clients.lambda.config.region()).toBe('us-east-1');
     expect(await clients.cloudwatch.config.region()).toBe('us-east-1');
+    // The artifacts are read where the platform's bucket is, with the same role's credentials.
+    expect(clients.artifacts).toBeInstanceOf(S3Client);
+    expect(await clients.artifacts!.config.region()).toBe('eu-west-1');
+    expect(await clients.artifacts!.config.credentials()).toMatchObject({ accessKeyId: 'AKIA-111111111111' });
   });
 
   it("uses the pipeline's own role in the platform account for a target that names no place, once for staging and production", async () => {

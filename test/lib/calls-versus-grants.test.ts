@@ -6,7 +6,7 @@
  * handler, with the file that sends it), each is mapped through one table (COMMAND_GRANTS) to the IAM
  * actions the Service Authorization Reference names for it and the ARN the code builds at runtime, and
  * IAM's evaluation of the role's statements in the synthesized templates must allow each. The deploy
- * function's Lambda and CloudWatch calls are made with the pipeline role it assumes, and are checked
+ * function's Lambda, CloudWatch and artifact (S3) calls are made with the pipeline role it assumes, and are checked
  * against that role; the CLI's calls against the policy the platform publishes for operators. A
  * command with no table entry fails, so a new call without its grant fails the suite.
  */
@@ -168,6 +168,16 @@ const COMMAND_GRANTS: Readonly<Record<string, (c: CallContext) => Need[]>> = {
       c.platform.resolveString({ 'Fn::GetAtt': [logicalIdOf(c.platform, 'AWS::KMS::Key', /PlatformKey/), 'Arn'] }),
     ]),
   ],
+  // A release into another Region than the bucket's reads the artifact itself (the deploy role, in the bucket's
+  // Region), and uploads its bytes; S3 decrypts it with the platform key for the caller.
+  '@aws-sdk/client-s3 GetObjectCommand': (c) => [
+    ...each('s3:GetObject', [
+      `arn:aws:s3:::${c.platform.resolveString({ Ref: logicalIdOf(c.platform, 'AWS::S3::Bucket', /ArtifactsBucket/) })}/${buildArtifactKey(c.pipeline.name, `${stageSpecs(c.pipeline)[0]!.project}:${BUILD_UUID}`)}`,
+    ]),
+    ...each('kms:Decrypt', [
+      c.platform.resolveString({ 'Fn::GetAtt': [logicalIdOf(c.platform, 'AWS::KMS::Key', /PlatformKey/), 'Arn'] }),
+    ]),
+  ],
   '@aws-sdk/client-lambda PublishVersionCommand': (c) =>
     each('lambda:PublishVersion', deployTargets(c).map(functionArn)),
   '@aws-sdk/client-lambda GetAliasCommand': (c) => each('lambda:GetAlias', aliasArns(c)),
@@ -321,7 +331,7 @@ async function assumedByDeployFunction() {
     // The packages whose clients the request uses with the assumed credentials.
     const packages = Object.values(clients).map((client) => {
       const name = (client as object).constructor.name;
-      const pkg = ['@aws-sdk/client-lambda', '@aws-sdk/client-cloudwatch'].find(
+      const pkg = ['@aws-sdk/client-lambda', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-s3'].find(
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         (p) => (require(p) as Record<string, unknown>)[name] === (client as object).constructor,
       );

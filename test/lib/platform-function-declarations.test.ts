@@ -92,9 +92,10 @@ describe.each(platformFunctionNames())('%s', (name) => {
     }
   });
 
-  test('its timeout, description and dead-letter queue are the declared ones', () => {
+  test('its timeout, memory, description and dead-letter queue are the declared ones', () => {
     const { Properties } = resourceOf(made(name).fn);
     expect(Properties.Timeout).toBe(declaration.timeoutSeconds);
+    expect(Properties.MemorySize).toBe(declaration.memoryMb ?? 256);
     expect(Properties.Description).toBe(declaration.description);
     expect(Properties.DeadLetterConfig !== undefined).toBe(invokedAsynchronously(declaration));
   });
@@ -188,6 +189,11 @@ describe('the SSM parameters through which pipeline stacks find the functions', 
       { substitution: 'ApprovalGateFunctionArn', name: 'approvalGate' },
     ]);
   });
+});
+
+test('the deploy function has 512 MB, room for a 50 MB artifact uploaded into another Region; the others 256 MB', () => {
+  expect(resourceOf(made('deploy').fn).Properties.MemorySize).toBe(512);
+  expect(resourceOf(made('startRun').fn).Properties.MemorySize).toBe(256);
 });
 
 describe("a pipeline has no rule of its own: the platform's rules route by the catalog", () => {

@@ -325,6 +325,90 @@ describe("the platform's side", () => {
   });
 });
 
+describe('releases into another Region', () => {
+  // web releases in account 333333333333 in us-east-1, and stages in the platform's own account in us-west-2.
+  let regions: Built;
+  beforeAll(() => {
+    regions = build(
+      parseConfig({
+        pipelines: [
+          pipelineWith('web', {
+            function: 'web',
+            account: PRODUCTION,
+            region: 'us-east-1',
+            staging: { function: 'web-staging', region: 'us-west-2', smokeEvent: {} },
+          }),
+        ],
+      }),
+    );
+  });
+  const stackIn = (account: string, region: string) =>
+    regions.stepline.targets.get(`Stepline-target-${account}-${region}`)!;
+  const forwardingOf = (account: string, region: string) => {
+    const stack = stackIn(account, region);
+    const template = regions.templates.get(stack.stackName)!;
+    const rules = ofType(template, 'AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    return {
+      targets: rules[0]!.Properties.Targets as Record<string, unknown>[],
+      statements: statementsOfRole(template, logicalId(stack.forwarding.role.role)),
+    };
+  };
+
+  it("are target stacks in the target's Region, holding the deploy role named after that Region", () => {
+    expect([...regions.stepline.targets.keys()]).toEqual([
+      'Stepline-target-111111111111-us-west-2',
+      'Stepline-target-333333333333-us-east-1',
+    ]);
+    expect(stackIn(PRODUCTION, 'us-east-1').region).toBe('us-east-1');
+    expect(stackIn(PLATFORM.account, 'us-west-2').region).toBe('us-west-2');
+    expect(
+      ofType(regions.templates.get('Stepline-target-333333333333-us-east-1')!, 'AWS::IAM::Role')
+        .map((r) => r.Properties.RoleName)
+        .filter(Boolean),
+    ).toEqual(['stepline-web-deploy-us-east-1']);
+  });
+
+  it("let the deploy role read the artifacts and decrypt them with the platform key in the platform's Region", () => {
+    const stack = stackIn(PRODUCTION, 'us-east-1');
+    const statements = statementsOfRole(
+      regions.templates.get(stack.stackName)!,
+      logicalId(stack.deployments.get('web')!.role.role),
+    );
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: partitionArn(':s3:::*/web/*'),
+      Condition: { StringEquals: { 'aws:ResourceAccount': '111111111111' } },
+    });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: partitionArn(':kms:eu-west-1:111111111111:key/*'),
+      Condition: { StringEquals: { 'aws:ResourceAccount': '111111111111' } },
+    });
+  });
+
+  it("forward alarms from another account to the platform's stepline bus in the platform's Region", () => {
+    const { targets, statements } = forwardingOf(PRODUCTION, 'us-east-1');
+    expect(targets.map((t) => t.Arn)).toEqual([PLATFORM_BUS]);
+    expect(statements).toEqual([{ Effect: 'Allow', Action: 'events:PutEvents', Resource: PLATFORM_BUS }]);
+  });
+
+  it("forward alarms from the platform's own account to its default bus in the platform's Region, where its own alarm rule takes them", () => {
+    const defaultBus = partitionArn(':events:eu-west-1:111111111111:event-bus/default');
+    const { targets, statements } = forwardingOf(PLATFORM.account, 'us-west-2');
+    expect(targets.map((t) => t.Arn)).toEqual([defaultBus]);
+    expect(statements).toEqual([{ Effect: 'Allow', Action: 'events:PutEvents', Resource: defaultBus }]);
+  });
+
+  it('are cdk-nag clean', () => {
+    for (const stack of [...regions.stepline.targets.values(), regions.stepline.platform]) {
+      expect(new AwsSolutionsChecks().validateScope(stack).violations.map((v) => v.ruleName)).toEqual([]);
+    }
+  });
+});
+
 describe('adding a target account', () => {
   it('changes no pipeline stack of the other pipelines, nor the target stacks already there', () => {
     const more = build(
@@ -348,10 +432,15 @@ describe('targets stepline refuses at synth', () => {
     throw new Error('expected the app to refuse the config');
   };
 
-  it("a target outside the platform's Region, naming the field", () => {
+  it("a target outside the platform's Region when the platform is in GovCloud, where no events cross Regions, naming the field", () => {
     expect(
-      refusal([pipelineWith('web', { function: 'web', account: PRODUCTION, region: 'us-east-1' })], PLATFORM),
-    ).toMatch(/pipeline "web": deploy\.region us-east-1 is not the platform's Region eu-west-1/);
+      refusal([pipelineWith('web', { function: 'web', account: PRODUCTION, region: 'us-gov-east-1' })], {
+        account: PLATFORM.account,
+        region: 'us-gov-west-1',
+      }),
+    ).toMatch(
+      /pipeline "web": deploy\.region us-gov-east-1 is not the platform's Region us-gov-west-1: EventBridge routes no events between Regions/,
+    );
   });
 
   it('createFunction in another account, naming the field', () => {
