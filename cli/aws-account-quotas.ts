@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-service-quotas';
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { CATALOG_PATH, PLATFORM_PARAMETER_PATH } from '../core/platform';
 import { defaultIn, type AccountQuotaState, type QuotaNeed } from '../core/quotas';
@@ -52,9 +52,15 @@ export interface AwsClients {
   readonly lambda: LambdaClient;
 }
 
-/** The clients, on the default credential chain with a short metadata-service timeout. */
-export function awsClients(): AwsClients {
-  const config = { credentials: defaultProvider({ timeout: 1000, maxRetries: 0 }) };
+/**
+ * The clients, with `config`: by default the default credential chain with a short metadata-service timeout
+ * (no hang off EC2), in the Region the environment names.
+ */
+export function awsClients(
+  config: Pick<STSClientConfig, 'credentials' | 'region'> = {
+    credentials: defaultProvider({ timeout: 1000, maxRetries: 0 }),
+  },
+): AwsClients {
   return {
     sts: new STSClient(config),
     serviceQuotas: new ServiceQuotasClient(config),

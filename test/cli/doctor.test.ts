@@ -8,48 +8,30 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CodeBuildClient, ListProjectsCommand } from '@aws-sdk/client-codebuild';
-import { EventBridgeClient, ListRulesCommand, ResourceNotFoundException } from '@aws-sdk/client-eventbridge';
-import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
-import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { ListProjectsCommand } from '@aws-sdk/client-codebuild';
+import { ListRulesCommand, ResourceNotFoundException } from '@aws-sdk/client-eventbridge';
+import { ListRolesCommand } from '@aws-sdk/client-iam';
+import { GetAccountSettingsCommand } from '@aws-sdk/client-lambda';
 import {
   GetAWSDefaultServiceQuotaCommand,
   GetServiceQuotaCommand,
   NoSuchResourceException,
-  ServiceQuotasClient,
 } from '@aws-sdk/client-service-quotas';
-import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { ListStateMachinesCommand } from '@aws-sdk/client-sfn';
+import { DescribeParametersCommand } from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { quotaById, type AccountQuotaState, type QuotaId, type QuotaNeed } from '../../core/quotas';
-import { AwsAccountQuotas, type AccountQuotaReader, type AwsClients } from '../../cli/aws-account-quotas';
+import { AwsAccountQuotas, awsClients, type AccountQuotaReader, type AwsClients } from '../../cli/aws-account-quotas';
 import { runDoctorCommand } from '../../cli/doctor';
 import { AwsAccessDeniedError, NoAwsCredentialsError } from '../../cli/errors';
 import { ROOT, TSX_CLI } from '../support/cli';
 
 const region = 'eu-west-1';
 const config = { region, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } };
-
-function clients(): AwsClients {
-  return {
-    sts: new STSClient(config),
-    serviceQuotas: new ServiceQuotasClient(config),
-    globalServiceQuotas: new ServiceQuotasClient({ ...config, region: 'us-east-1' }),
-    events: new EventBridgeClient(config),
-    iam: new IAMClient(config),
-    cloudformation: new CloudFormationClient(config),
-    codebuild: new CodeBuildClient(config),
-    sfn: new SFNClient(config),
-    ssm: new SSMClient(config),
-    logs: new CloudWatchLogsClient(config),
-    cloudwatch: new CloudWatchClient(config),
-    lambda: new LambdaClient(config),
-  };
-}
 
 const need = (id: QuotaId, count: number, bus?: string): QuotaNeed => ({
   quota: quotaById(id),
@@ -70,7 +52,7 @@ describe('AwsAccountQuotas', () => {
   let aws: AwsClients;
   let reader: AwsAccountQuotas;
   beforeEach(() => {
-    aws = clients();
+    aws = awsClients(config);
     reader = new AwsAccountQuotas(aws);
   });
 
