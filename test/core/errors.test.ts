@@ -79,6 +79,17 @@ const withCause: Readonly<Record<string, (options: ErrorOptions) => Error>> = {
   StagingTargetNotFoundError: (o) => new deploymentErrors.StagingTargetNotFoundError('web', o),
   PipelineTargetUnknownError: (o) => new deploymentErrors.PipelineTargetUnknownError('web', o),
   BuildArtifactMissingError: (o) => new deploymentErrors.BuildArtifactMissingError('web-build:1', o),
+  ArtifactTooLargeForUploadError: (o) =>
+    new deploymentErrors.ArtifactTooLargeForUploadError(
+      'web',
+      's3://artifacts/web/1/artifact.zip',
+      60_000_000,
+      50_000_000,
+      'us-east-1',
+      'eu-west-1',
+      o,
+    ),
+  ArtifactUnreadableError: (o) => new deploymentErrors.ArtifactUnreadableError('s3://artifacts/web/1/artifact.zip', o),
   CallerIdentityUnreadableError: (o) => new deploymentErrors.CallerIdentityUnreadableError(undefined, o),
   DeployRoleCredentialsMissingError: (o) => new deploymentErrors.DeployRoleCredentialsMissingError('web', o),
   DeployFunctionFailedError: (o) => new deploymentErrors.DeployFunctionFailedError('Error', 'boom', o),
