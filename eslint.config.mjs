@@ -18,6 +18,8 @@ export default tseslint.config(
       'examples/*/.build/',
       'examples/*/reports/',
       'coverage/',
+      // A project the cache bench builds, with its own test runner's globals.
+      'bench/fixtures/',
     ],
   },
   js.configs.recommended,
