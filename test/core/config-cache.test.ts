@@ -1,24 +1,7 @@
 /** A stage's build cache in the config: its default, its three types, and the errors that name the field. */
 import { parseConfig, stageSpecs } from '../../core/config/stepline-config';
-import { ConfigError } from '../../core/config/errors';
+import { pipeline, problemsOf } from '../support/config';
 import { cachePrefix } from '../../core/platform';
-
-const pipeline = {
-  name: 'web',
-  source: { type: 'codecommit', repository: 'web', branch: 'main' },
-  build: { buildspec: 'buildspec.yml' },
-  tests: [{ name: 'unit', buildspec: 'test.yml' }],
-};
-
-function problemsOf(input: unknown): readonly string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected the config to be refused');
-}
 
 const withBuildCache = (cache: unknown, build: object = {}) => ({
   pipelines: [{ ...pipeline, build: { ...pipeline.build, ...build, cache } }],

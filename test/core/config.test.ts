@@ -1,23 +1,6 @@
 import { parseConfig, projectName, pushFilters, stagePlan } from '../../core/config/stepline-config';
-import { ConfigError } from '../../core/config/errors';
+import { pipeline, problemsOf } from '../support/config';
 import config from '../../stepline.config';
-
-const pipeline = {
-  name: 'web',
-  source: { type: 'codecommit', repository: 'web', branch: 'main' },
-  build: { buildspec: 'buildspec.yml' },
-  tests: [{ name: 'unit', buildspec: 'test.yml' }],
-};
-
-function problemsOf(input: unknown): readonly string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected the config to be refused');
-}
 
 describe('parseConfig', () => {
   it('accepts the bundled config and fills defaults', () => {

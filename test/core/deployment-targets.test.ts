@@ -1,4 +1,4 @@
-import { ConfigError } from '../../core/config/errors';
+import { problemsOf } from '../support/config';
 import { parseConfig } from '../../core/config/stepline-config';
 import { deploymentAlarmTrigger } from '../../core/alarms/deployment-alarms';
 import { matchesPattern } from '../../core/sources/event-pattern';
@@ -98,22 +98,16 @@ describe('deploy targets in other accounts and Regions', () => {
   });
 
   it('refuses an account or Region that is not one, naming the field', () => {
-    const problems = (() => {
-      try {
-        parsed(
-          pipelineWith('web', {
-            function: 'web',
-            account: '1234',
-            region: 'Europe',
-            staging: { function: 'web-staging', account: 'abc', smokeEvent: {} },
-          }),
-        );
-      } catch (error) {
-        expect(error).toBeInstanceOf(ConfigError);
-        return (error as ConfigError).problems;
-      }
-      throw new Error('expected the config to be refused');
-    })();
+    const problems = problemsOf({
+      pipelines: [
+        pipelineWith('web', {
+          function: 'web',
+          account: '1234',
+          region: 'Europe',
+          staging: { function: 'web-staging', account: 'abc', smokeEvent: {} },
+        }),
+      ],
+    });
     expect(problems).toEqual([
       'pipeline "web" → deploy.account: must be a 12-digit AWS account id',
       'pipeline "web" → deploy.region: must be an AWS Region code such as eu-west-1',
