@@ -42,6 +42,26 @@ function deployHandler(
 /** How long a code update stays in progress here. */
 const UPDATE_MS = 100;
 
+/** Run `web-run`'s deployment of `web` in `status`, at its first step (half the traffic on version 2). */
+function webDeployment(status: DeploymentStatus, alarms: string[]) {
+  return {
+    runId: 'web-run',
+    pipeline: 'web',
+    function: 'web',
+    alias: 'live',
+    fromVersion: '1',
+    toVersion: '2',
+    steps: [{ weight: 0.5, bakeSeconds: 60 }],
+    step: 0,
+    status,
+    alarms,
+    alarmsSeen: [],
+    interventions: [],
+    startedAt: '2026-11-25T09:31:00.000Z',
+    ...(status === 'ROLLED_BACK' || status === 'SUCCEEDED' ? { endedAt: '2026-11-25T09:35:00.000Z' } : {}),
+  };
+}
+
 describe('the deploy handler on an alarm', () => {
   const runStore = useRunStore();
   let local: LocalLambda;
@@ -97,21 +117,9 @@ describe('the deploy handler on an alarm', () => {
     await runStore.store.createRun(
       queuedRun({ runId: 'web-run', pipeline: 'web', createdAt: '2026-11-25T09:30:00.000Z' }),
     );
-    await runStore.store.createDeployment({
-      runId: 'web-run',
-      pipeline: 'web',
-      function: 'web',
-      alias: 'live',
-      fromVersion: '1',
-      toVersion: '2',
-      steps: [{ weight: 0.5, bakeSeconds: 60 }],
-      step: 0,
-      status: 'IN_PROGRESS',
-      alarms: ['stepline-web-errors', 'stepline-web-throttles', 'web-5xx'],
-      alarmsSeen: [],
-      interventions: [],
-      startedAt: '2026-11-25T09:31:00.000Z',
-    });
+    await runStore.store.createDeployment(
+      webDeployment('IN_PROGRESS', ['stepline-web-errors', 'stepline-web-throttles', 'web-5xx']),
+    );
     local.functions.updateAlias('web', 'live', {
       functionVersion: '1',
       routingConfig: { additionalVersionWeights: { 2: 0.5 } },
@@ -269,22 +277,7 @@ describe("the deploy handler at a pipeline execution's end", () => {
     );
   /** Run `web-run`'s deployment in `status`, at its first step: half the traffic on version 2. */
   const deploying = async (status: DeploymentStatus = 'IN_PROGRESS') => {
-    await runStore.store.createDeployment({
-      runId: 'web-run',
-      pipeline: 'web',
-      function: 'web',
-      alias: 'live',
-      fromVersion: '1',
-      toVersion: '2',
-      steps: [{ weight: 0.5, bakeSeconds: 60 }],
-      step: 0,
-      status,
-      alarms: ['web-errors'],
-      alarmsSeen: [],
-      interventions: [],
-      startedAt: '2026-11-25T09:31:00.000Z',
-      ...(status === 'ROLLED_BACK' || status === 'SUCCEEDED' ? { endedAt: '2026-11-25T09:35:00.000Z' } : {}),
-    });
+    await runStore.store.createDeployment(webDeployment(status, ['web-errors']));
     local.functions.updateAlias('web', 'live', {
       functionVersion: '1',
       routingConfig: { additionalVersionWeights: { 2: 0.5 } },
