@@ -101,6 +101,14 @@ async function start(values: Record<string, string | boolean | undefined>, state
       );
     return followed.get(runId)!;
   };
+  /**
+   * Follows a run nobody awaits (serving): a stop may close the store under it, and that is no failure; anything
+   * else is said, and never becomes an unhandled rejection that would end local mode with exit 1.
+   */
+  const followInBackground = (runId: string) =>
+    void followOnce(runId).catch((error: unknown) => {
+      if (!stopping) console.error(`could not follow run ${runId}:`, error);
+    });
   /** What became of the run's change, said when it had a release gate or a deployment. */
   const outcomeOf = async (run: RunRecord) => {
     const gate = await runtime.store.getApproval(run.runId);
@@ -117,7 +125,7 @@ async function start(values: Record<string, string | boolean | undefined>, state
     maxConcurrentBuilds: maxBuilds,
     buildCache: values['no-cache'] !== true,
     smtpRelay: relay,
-    onRunStarted: values.serve ? (run) => void followOnce(run.runId) : undefined,
+    onRunStarted: values.serve ? (run) => followInBackground(run.runId) : undefined,
     // No terminal, nobody to ask: the demo approver decides at release gates, recorded as the demo.
     demoApprover: !interactive,
     timeScale,
@@ -127,9 +135,14 @@ async function start(values: Record<string, string | boolean | undefined>, state
     onDeliveryProblem: (problem) =>
       console.log(forTerminal.line(`push to ${problem.event} started no run: ${problem.reason}`)),
   });
+  // The exit is the stop's (130) whatever closing meets; what it met is said, not turned into exit 1.
   const stop = async () => {
     stopping = true;
-    await runtime.close();
+    try {
+      await runtime.close();
+    } catch (error: unknown) {
+      console.error('local mode did not close cleanly:', error);
+    }
     process.exit(130);
   };
   process.once('SIGINT', stop).once('SIGTERM', stop);
@@ -150,7 +163,7 @@ async function start(values: Record<string, string | boolean | undefined>, state
   );
   for (const runId of runtime.lanesMovedOn) {
     console.log(`  run ${runId} waited in its pipeline's lane over the last stop: started`);
-    if (values.serve) void followOnce(runId);
+    if (values.serve) followInBackground(runId);
   }
   // A gate its own author's changes can never pass: said before anyone waits at it.
   for (const pipeline of config.pipelines) {
