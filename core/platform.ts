@@ -44,6 +44,15 @@ export const APPROVAL_ROUTES = {
   deployments: '/cli/deployments',
 } as const;
 
+/**
+ * The run controls the CLI and the console call (IAM-authorized on AWS, the git identity locally):
+ * POST /cli/runs/<run>/cancel | redrive | rerun, POST /cli/releases/<pipeline>.
+ */
+export const RUN_CONTROL_ROUTES = {
+  runs: '/cli/runs',
+  releases: '/cli/releases',
+} as const;
+
 /** The platform's own EventBridge bus: every SourceChanged event, whatever its source. */
 export const SOURCE_BUS_NAME = 'stepline';
 
@@ -73,6 +82,8 @@ export const PLATFORM_PARAMETERS = {
   platformKeyArn: '/stepline/platform/platform-key-arn',
   /** The decision endpoint's base URL: what the CLI calls against AWS. */
   approvalsUrl: '/stepline/platform/approvals-url',
+  /** The run store's table name: what the CLI's `--aws` reads query. */
+  runTableName: '/stepline/platform/run-table-name',
 } as const;
 
 /** The CDK stack ids (and CloudFormation stack names). Renaming one replaces what it holds. */

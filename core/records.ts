@@ -5,13 +5,14 @@
 import type { TrafficStep } from './deployment/config';
 
 /**
- * A run moves QUEUED → RUNNING → SUCCEEDED | FAILED, never backwards. A push that the pipeline's
- * filters drop is recorded SKIPPED from the start, with the reason. A run waiting its turn in a
- * SUPERSEDED pipeline is SUPERSEDED when a newer push's run starts instead of it. A run its release
- * gate stopped is REJECTED (an approver said no) or EXPIRED (nobody decided before the deadline).
+ * A run moves QUEUED → RUNNING → SUCCEEDED | FAILED, never backwards but for a redrive (FAILED → RUNNING, recorded
+ * in `redrives`). A push that the pipeline's filters drop is recorded SKIPPED from the start, with the reason. A run
+ * waiting its turn in a SUPERSEDED pipeline is SUPERSEDED when a newer push's run starts instead of it. A run its
+ * release gate stopped is REJECTED (an approver said no) or EXPIRED (nobody decided before the deadline). A run
+ * someone stopped (`stepline cancel`) is CANCELLED, with who and why.
  */
 export type RunStatus =
-  'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'SUPERSEDED' | 'REJECTED' | 'EXPIRED';
+  'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'SUPERSEDED' | 'REJECTED' | 'EXPIRED' | 'CANCELLED';
 
 /**
  * How a pipeline's runs share it: QUEUED, one at a time in push order; SUPERSEDED, one at a time, and
@@ -23,14 +24,16 @@ export type ExecutionMode = 'QUEUED' | 'SUPERSEDED' | 'PARALLEL';
 export type StageStatus = 'PENDING' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
 
 export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
-  QUEUED: ['RUNNING', 'FAILED', 'SUPERSEDED'],
-  RUNNING: ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED'],
+  QUEUED: ['RUNNING', 'FAILED', 'SUPERSEDED', 'CANCELLED'],
+  RUNNING: ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'CANCELLED'],
   SUCCEEDED: [],
-  FAILED: [],
+  /** Only a redrive moves a FAILED run again (RunStore.reopenRun). */
+  FAILED: ['RUNNING'],
   SKIPPED: [],
   SUPERSEDED: [],
   REJECTED: [],
   EXPIRED: [],
+  CANCELLED: [],
 };
 
 export const STAGE_TRANSITIONS: Readonly<Record<StageStatus, readonly StageStatus[]>> = {
@@ -47,7 +50,8 @@ export function predecessors<S extends string>(transitions: Readonly<Record<S, r
   return (Object.keys(transitions) as S[]).filter((from) => transitions[from].includes(to));
 }
 
-export type TriggerKind = 'codecommit' | 'github';
+/** How the push reached stepline; `manual` is a run started by hand (`stepline release`, `stepline rerun`). */
+export type TriggerKind = 'codecommit' | 'github' | 'manual';
 
 /** What started a run: the delivery that carried the push. */
 export interface Trigger {
@@ -59,8 +63,10 @@ export interface Trigger {
   readonly deliveryId: string;
   /** When the source event happened (ISO 8601). */
   readonly eventTime: string;
-  /** Who pushed: an IAM ARN for CodeCommit, a login for GitHub. */
+  /** Who pushed: an IAM ARN for CodeCommit, a login for GitHub; for a manual run, who started it. */
   readonly pushedBy?: string;
+  /** For a re-run (`stepline rerun`): the run whose commit it runs again. */
+  readonly rerunOf?: string;
 }
 
 export interface Person {
@@ -74,6 +80,8 @@ export interface CommitRef {
   readonly id: string;
   readonly author?: Person;
   readonly message?: string;
+  /** When the commit was made (its committer date, ISO 8601), when the source says: where lead time starts. */
+  readonly committedAt?: string;
 }
 
 /** Where a stage's log lives: a CloudWatch Logs stream on AWS, a file in local mode. */
@@ -142,6 +150,19 @@ export interface RunRecord {
    * path filters or a release gate need them); absent when unknown.
    */
   readonly changedFiles?: readonly string[];
+  /** For a CANCELLED run: who stopped it, why and when. */
+  readonly cancelled?: { readonly by: string; readonly reason: string; readonly at: string };
+  /** Each redrive of this run, oldest first: who asked, from which state, and the execution that resumed it. */
+  readonly redrives?: readonly Redrive[];
+}
+
+/** A FAILED run resumed at the state that failed (`stepline redrive`). */
+export interface Redrive {
+  readonly by: string;
+  readonly at: string;
+  /** The state the run resumed at (its name in the console). */
+  readonly fromState: string;
+  readonly executionArn: string;
 }
 
 export interface StageRecord {
@@ -194,7 +215,15 @@ export interface RunEvent {
    * ApprovalRequested / ApprovalDecided: the gate recorded its requests / its outcome as
    * notifications, ready to deliver.
    */
-  readonly kind: 'RunStarted' | 'RunEnded' | 'ApprovalRequested' | 'ApprovalDecided';
+  readonly kind:
+    | 'RunStarted'
+    | 'RunEnded'
+    | 'ApprovalRequested'
+    | 'ApprovalDecided'
+    /** A stage, the gate or the deployment changed: what a live console redraws (the notifier ignores them). */
+    | 'StageChanged'
+    | 'GateChanged'
+    | 'DeploymentChanged';
   readonly runId: string;
   readonly pipeline: string;
 }

@@ -104,6 +104,12 @@ export class PlatformStack extends Stack {
       this.approvals.url,
       'stepline: the decision endpoint (approvals HTTP API) the CLI calls',
     );
+    publish(
+      'RunTableNameParameter',
+      PLATFORM_PARAMETERS.runTableName,
+      this.runStore.table.tableName,
+      'stepline: the run store table the CLI reads (stepline runs --aws)',
+    );
 
     new CfnOutput(this, 'RunTableName', { description: 'The run store table', value: this.runStore.table.tableName });
     new CfnOutput(this, 'GitHubWebhookUrl', {

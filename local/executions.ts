@@ -7,6 +7,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ExecutionEvent } from '../core/runs/execution-history';
 import { EXECUTION_STATUS_DETAIL_TYPE } from '../core/sources/triggers';
 import { busEvent } from './event-bus';
 
@@ -57,6 +58,8 @@ export interface Execution {
   transitions?: number;
   /** The top-level `.waitForTaskToken` state it waits in (a release gate) and that state's input, while it waits there. */
   waitingAt?: WaitingAt;
+  /** Its history, as GetExecutionHistory answers it (local/execution-history.ts). */
+  history?: ExecutionEvent[];
   /** Settles when the execution ends. */
   readonly done: Promise<void>;
 }
@@ -85,7 +88,8 @@ export class ExecutionStore {
 
   /** Writes what is kept of the execution; `waitingAt` for one waiting at a top-level task token. */
   save(execution: Execution, waitingAt?: WaitingAt): void {
-    const { executionArn, stateMachineArn, name, input, startDate, status, stopDate, output, error, cause } = execution;
+    const { executionArn, stateMachineArn, name, input, startDate, status, stopDate, output, error, cause, history } =
+      execution;
     const record: ExecutionRecord = {
       ...(waitingAt ? { waitingAt } : {}),
       executionArn,
@@ -98,6 +102,7 @@ export class ExecutionStore {
       output,
       error,
       cause,
+      history,
     };
     mkdirSync(this.dir, { recursive: true });
     const file = join(this.dir, `${fileNameOf(executionArn)}.json`);

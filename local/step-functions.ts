@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import * as z from 'zod';
 import { TASK_RESOURCES, scopeOf, taskResources } from '../core/asl/states';
+import type { ExecutionEvent } from '../core/runs/execution-history';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './constants';
 import {
   SCALED_WAIT_RESOURCE,
@@ -29,6 +30,7 @@ import {
   type TaskAdapter,
   type WaitingAt,
 } from './executions';
+import { recordExecutionEnd, recordHistoryEvent, type LibraryEvent } from './execution-history';
 import { TaskTokens } from './task-tokens';
 import { TimeScale } from './time-scale';
 
@@ -186,12 +188,12 @@ export class LocalStepFunctions {
       const machine = new StateMachine({ ...registered.definition, StartAt: record.waitingAt!.state } as never, {
         validationOptions: { noValidate: true },
       });
-      const { executionArn, stateMachineArn, name, input } = record;
+      const { executionArn, stateMachineArn, name, input, history } = record;
       resumed.push(
         this.launch(
           registered,
           machine,
-          { executionArn, stateMachineArn, name, input },
+          { executionArn, stateMachineArn, name, input, history },
           record.waitingAt!.input,
           new Date(record.startDate),
           record.waitingAt,
@@ -210,7 +212,7 @@ export class LocalStepFunctions {
   private launch(
     registered: RegisteredMachine,
     machine: StateMachine,
-    identity: Pick<Execution, 'executionArn' | 'stateMachineArn' | 'name' | 'input'>,
+    identity: Pick<Execution, 'executionArn' | 'stateMachineArn' | 'name' | 'input' | 'history'>,
     parsedInput: unknown,
     startDate: Date,
     /** For a resumed execution: the wait it resumes at, still on disk until it is entered again. */
@@ -259,6 +261,7 @@ export class LocalStepFunctions {
 
     const execution: RunningExecution = {
       ...identity,
+      history: [...(identity.history ?? [])],
       startDate,
       status: 'RUNNING',
       abort,
@@ -270,23 +273,27 @@ export class LocalStepFunctions {
     };
     this.executions.set(executionArn, execution);
     this.save(execution);
-    void this.followWaits(execution, registered, run.eventLogs);
+    void this.followEventLog(execution, registered, run.eventLogs);
     return execution;
   }
 
   /**
-   * Writes to disk when the execution enters and leaves a top-level task-token state: where it resumes
-   * after a restart. Entering is written before the state's Task begins (`waitRecorded`); a failed try of
-   * the Task that is retried stays in the state, so only leaving it (or the execution's end) clears it.
-   * Nothing is written once a stop has suspended the execution or it has ended.
+   * Keeps the execution's history (local/execution-history.ts), and writes to disk when the execution enters and
+   * leaves a top-level task-token state: where it resumes after a restart. Entering is written before the state's
+   * Task begins (`waitRecorded`); a failed try of the Task that is retried stays in the state, so only leaving it
+   * (or the execution's end) clears it. Nothing is written once a stop has suspended the execution; once the log
+   * ends, the history is written whole with the execution's end.
    */
-  private async followWaits(
+  private async followEventLog(
     execution: RunningExecution,
     registered: RegisteredMachine,
-    events: AsyncGenerator<{ type: string; state?: { name: string; input: unknown }; index?: number }>,
+    events: AsyncGenerator<LibraryEvent & { state?: { name: string; input: unknown } }>,
   ): Promise<void> {
     try {
       for await (const event of events) {
+        // A resumed execution's log starts again: its history already has its start.
+        if (!(event.type === 'ExecutionStarted' && execution.history!.length > 0))
+          recordHistoryEvent(execution.history!, event);
         if (event.type === 'StateEntered') execution.transitions = (execution.transitions ?? 0) + 1;
         if (!event.state || !registered.resumable.has(event.state.name) || event.index !== undefined) continue;
         if (execution.suspended || execution.status !== 'RUNNING') {
@@ -307,6 +314,11 @@ export class LocalStepFunctions {
       // The log ends with the execution, however it ends.
     } finally {
       execution.waitRecorded?.();
+      await execution.done;
+      if (execution.status !== 'RUNNING') {
+        recordExecutionEnd(execution.history!, execution.status, execution.stopDate!, execution);
+        this.save(execution);
+      }
     }
   }
 
@@ -339,6 +351,11 @@ export class LocalStepFunctions {
     const execution = this.executions.get(executionArn);
     if (!execution) throw serviceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     return execution;
+  }
+
+  /** GetExecutionHistory: the execution's events, oldest first. */
+  getExecutionHistory(executionArn: string): readonly ExecutionEvent[] {
+    return this.describeExecution(executionArn).history ?? [];
   }
 
   /** StopExecution: aborts a running execution (it ends ABORTED, and its end is told as any other). */
@@ -435,6 +452,24 @@ export function stepFunctionsOperations(sfn: LocalStepFunctions) {
       (r) => {
         const execution = sfn.startExecution(r.stateMachineArn, r.name ?? randomUUID(), r.input ?? '{}');
         return { executionArn: execution.executionArn, startDate: execution.startDate };
+      },
+    ),
+    // Pages of at most maxResults (1–1000, default 100), oldest first unless reverseOrder; nextToken is the next
+    // page's first index. https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html
+    'AWSStepFunctions.GetExecutionHistory': operation(
+      z.object({
+        executionArn: awsName,
+        maxResults: z.number().int().min(0).max(1000).optional(),
+        reverseOrder: z.boolean().optional(),
+        nextToken: z.string().regex(/^\d+$/).optional(),
+      }),
+      (r) => {
+        const all = [...sfn.getExecutionHistory(r.executionArn)];
+        if (r.reverseOrder) all.reverse();
+        const from = Number(r.nextToken ?? 0);
+        const to = from + (r.maxResults || 100);
+        const events = all.slice(from, to).map((event) => ({ ...event, timestamp: new Date(event.timestamp) }));
+        return { events, ...(to < all.length ? { nextToken: String(to) } : {}) };
       },
     ),
     'AWSStepFunctions.DescribeExecution': operation(z.object({ executionArn: awsName }), (r) => {

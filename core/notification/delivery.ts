@@ -50,6 +50,14 @@ export interface NotifyResult {
 }
 
 export async function notify(event: RunEvent, deps: NotifyDeps): Promise<NotifyResult> {
+  // A stage's, gate's or deployment's change is for live consoles; nobody is notified of it.
+  if (
+    event.kind !== 'RunStarted' &&
+    event.kind !== 'RunEnded' &&
+    event.kind !== 'ApprovalRequested' &&
+    event.kind !== 'ApprovalDecided'
+  )
+    return { delivered: [], skipped: [] };
   const settings = (await deps.catalog.lookup(event.pipeline))?.notifications;
   const run = await deps.runs.getRun(event.runId);
   if (!settings || !run) return { delivered: [], skipped: [] };
