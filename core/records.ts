@@ -27,8 +27,8 @@ export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> 
   QUEUED: ['RUNNING', 'FAILED', 'SUPERSEDED', 'CANCELLED'],
   RUNNING: ['SUCCEEDED', 'FAILED', 'REJECTED', 'EXPIRED', 'CANCELLED'],
   SUCCEEDED: [],
-  /** Only a redrive moves a FAILED run again (RunStore.reopenRun). */
-  FAILED: ['RUNNING'],
+  /** A redrive reopens a FAILED run, by a write of its own (conditional on FAILED), never by a transition. */
+  FAILED: [],
   SKIPPED: [],
   SUPERSEDED: [],
   REJECTED: [],

@@ -46,7 +46,10 @@ export { GITHUB_WEBHOOK_ROUTE, type DeliveryProblem } from './deliveries';
 export { localRepositoryName } from './git-source';
 export type { LocalRuntimeOptions } from './services';
 
-/** Where a running local mode says where its endpoint listens (the CLI's approvals commands read it). */
+/**
+ * Where a running local mode says where its endpoint and its store listen (`url`, `storeEndpoint`, `pid`): what the
+ * CLI's commands reach it by.
+ */
 export const ENDPOINT_FILE = 'endpoint.json';
 
 export class LocalRuntime {
@@ -142,7 +145,10 @@ export class LocalRuntime {
     const { stepFunctions, functions, bus, sourceBus, accounts, iam, parameters, endpoint, late } = services;
     const runtime = new LocalRuntime(services, options);
     late.receive = (push) => runtime.deliveries.receivePush(push);
-    writeFileSync(join(stateDir, ENDPOINT_FILE), JSON.stringify({ url: endpoint.url, pid: process.pid }));
+    writeFileSync(
+      join(stateDir, ENDPOINT_FILE),
+      JSON.stringify({ url: endpoint.url, storeEndpoint: storeServer.endpoint, pid: process.pid }),
+    );
     late.ended = (execution) => runtime.executionEnded(execution);
 
     const platform = localPlatform({
