@@ -67,7 +67,7 @@ describe('OperatorAccess in the platform stack', () => {
     const findings = () =>
       new AwsSolutionsChecks()
         .validateScope(platform)
-        .violations.filter((v) => v.violatingResources.some((r) => r.constructPath.includes('/OperatorAccess/')))
+        .violations.filter((v) => v.violatingResources.some((r) => r.constructPath?.includes('/OperatorAccess/')))
         .map((v) => v.ruleName);
     expect(findings()).toEqual([]);
     platform.operatorAccess.policy.addStatements(
