@@ -47,7 +47,8 @@ const shown = forTerminal.line;
  * ARN that is not an execution's. The console's own deep link (not in the AWS docs; the one the console uses).
  */
 export function consoleLink(executionArn: string | undefined): string | undefined {
-  const match = /^arn:aws:states:([a-z0-9-]+):\d{12}:execution:[^:]+:[^:]+$/.exec(executionArn ?? '');
+  // Machine and execution names: 1 to 80 letters, digits, - and _ (stepline's names keep to these).
+  const match = /^arn:aws:states:([a-z0-9-]+):\d{12}:execution:[\w-]{1,80}:[\w-]{1,80}$/.exec(executionArn ?? '');
   if (!match || match[1] === LOCAL_REGION) return undefined;
   const region = match[1]!;
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
@@ -122,11 +123,10 @@ export function runText(view: RunView, paint: Paint, now = new Date()): string[]
     ...(consoleLink(run.executionArn) ? [`  console    ${consoleLink(run.executionArn)}`] : []),
   ];
   if (view.stages.length) lines.push('', 'stages', ...view.stages.flatMap((stage) => stageLines(stage, paint)));
-  lines.push(
-    ...failureLines(run)
-      .map((line) => line.replace(/^ {2}/, ''))
-      .map((l, i) => (i ? l : `\n${l}`)),
-  );
+  // The failing tests are listed under their stage when its record has them; the failure says the rest.
+  const listed = view.stages.some((stage) => stage.tests?.failures?.length);
+  const failure = run.failure && listed ? { ...run, failure: { ...run.failure, failedTests: [] } } : run;
+  lines.push(...failureLines(failure).map((line, i) => `${i ? '' : '\n'}${line.replace(/^ {2}/, '')}`));
   lines.push(...gateLines(view, paint), ...deploymentLines(view, paint));
   const logged = view.stages.filter((stage) => stage.logs?.streamName || stage.status === 'IN_PROGRESS');
   if (logged.length)
