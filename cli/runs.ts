@@ -6,7 +6,13 @@
  */
 import { projectName } from '../core/config/stepline-config';
 import type { ExecutionEvent } from '../core/runs/execution-history';
-import type { LogPointer, RunRecord, RunStatus, StageRecord } from '../core/records';
+import {
+  ACTIVE_RUN_STATUSES,
+  type LogPointer,
+  type RunRecord,
+  type RunStatus,
+  type StageRecord,
+} from '../core/records';
 import { forTerminal, plainText } from '../core/text';
 import { readRunView } from '../store/run-view';
 import type { RunStore } from '../store/run-store';
@@ -172,36 +178,35 @@ export async function logsCommand(
     const { runId } = options;
     const run = await access.store.getRun(runId);
     if (!run) throw new RunNotFoundError(runId, access.source);
-    const stageOf = async () => {
-      const stages = await access.store.listStages(runId);
-      return options.stage === undefined ? defaultStage(run, stages) : stages.find((s) => s.name === options.stage);
-    };
-    let stage = await stageOf();
-    if (!stage) {
-      const named =
-        options.stage === undefined ? 'no stage has run yet' : `no stage ${forTerminal.line(options.stage)}`;
-      throw new LogNotFoundError(`run ${runId}: ${named} (stages: ${run.stageNames.join(', ')})`);
-    }
     // A stopped local mode runs nothing: what its files hold is all there will be.
     const follow = options.follow && access.executionHistory !== undefined;
+    const stages = await access.store.listStages(runId);
+    const name = options.stage ?? defaultStage(run, stages)?.name;
+    if (name === undefined || !(stages.some((s) => s.name === name) || (follow && run.stageNames.includes(name)))) {
+      const named = name === undefined ? 'no stage has run yet' : `no stage ${forTerminal.line(name)}`;
+      throw new LogNotFoundError(`run ${runId}: ${named} (stages: ${run.stageNames.join(', ')})`);
+    }
     const show = (message: string) => {
       if (options.json) return;
       for (const line of plainText(message).replace(/\n$/, '').split('\n')) print(forTerminal.line(line));
     };
-    let log = await stageLog(access, run, stage);
+    let log: Awaited<ReturnType<typeof stageLog>>;
     let token: string | undefined;
     for (;;) {
+      // The run and the stage as they were before this read: once either has ended, this read is the last.
+      const now = (await access.store.getRun(runId)) ?? run;
+      const stage = (await access.store.listStages(runId)).find((s) => s.name === name);
+      if (stage) log ??= await stageLog(access, now, stage);
       if (log) token = await readOn(access, log, token, show, options.json);
-      if (!follow || stage!.status !== 'IN_PROGRESS') break;
+      const going =
+        ACTIVE_RUN_STATUSES.includes(now.status) && stage?.status !== 'SUCCEEDED' && stage?.status !== 'FAILED';
+      if (!follow || !going) {
+        if (log) return EXIT.ok;
+        const state = stage?.status === 'IN_PROGRESS' ? 'is running, and its build is not known yet' : 'has no log';
+        throw new LogNotFoundError(`run ${runId}: stage ${name} ${state}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
-      stage = (await stageOf())!;
-      log ??= await stageLog(access, run, stage);
     }
-    if (!log) {
-      const state = stage!.status === 'IN_PROGRESS' ? 'is running, and its build is not known yet' : 'has no log';
-      throw new LogNotFoundError(`run ${runId}: stage ${stage!.name} ${state}`);
-    }
-    return EXIT.ok;
   });
 }
 
