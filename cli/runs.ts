@@ -5,6 +5,7 @@
  * `--json` prints the records as stored; text is coloured at a terminal only (cli/run-text.ts).
  */
 import { projectName } from '../core/config/stepline-config';
+import { SteplineError } from '../core/errors';
 import type { ExecutionEvent } from '../core/runs/execution-history';
 import {
   ACTIVE_RUN_STATUSES,
@@ -39,8 +40,7 @@ export interface RunFilters {
 }
 
 /** A run that is not in the store. */
-export class RunNotFoundError extends Error {
-  override readonly name = 'RunNotFoundError';
+export class RunNotFoundError extends SteplineError {
   constructor(
     readonly runId: string,
     source: string,
@@ -237,9 +237,7 @@ async function readOn(
 }
 
 /** A stage with no log to show. */
-export class LogNotFoundError extends Error {
-  override readonly name = 'LogNotFoundError';
-}
+export class LogNotFoundError extends SteplineError {}
 
 /** Opens the runs, reads, closes; a read that fails says why on stderr and exits 1. */
 async function reading(where: Where, read: (access: RunStoreAccess) => Promise<number>): Promise<number> {
