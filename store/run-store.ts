@@ -176,20 +176,17 @@ export class RunStore
 
   /**
    * Puts a FAILED stage back to PENDING for a redrive, so the resumed states' records move it as they move any stage
-   * (PENDING → IN_PROGRESS → …); its last failure goes. False when the stage is not FAILED.
+   * (PENDING → IN_PROGRESS → …): a stage with no record is PENDING (transitionStage), so its record goes, and its last
+   * failure with it. False when the stage is not FAILED.
    */
   async resetStage(runId: string, stage: string): Promise<boolean> {
     return this.table.conditionally(
-      new UpdateCommand({
+      new DeleteCommand({
         TableName: this.table.name,
         Key: keys.stage(runId, stage),
-        UpdateExpression: 'SET #status = :pending REMOVE startedAt, endedAt, durationMs, failure, buildId, logs, tests',
         ConditionExpression: '#status = :failed',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':pending': 'PENDING' satisfies StageStatus,
-          ':failed': 'FAILED' satisfies StageStatus,
-        },
+        ExpressionAttributeValues: { ':failed': 'FAILED' satisfies StageStatus },
       }),
     );
   }
