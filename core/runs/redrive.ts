@@ -126,8 +126,8 @@ function topLevelStatesEntered(history: readonly ExecutionEvent[]): EnteredState
     if (event.type === 'MapIterationStarted') openIterations++;
     else if (/^MapIteration(Succeeded|Failed|Aborted)$/.test(event.type))
       openIterations = Math.max(0, openIterations - 1);
-    else if (/^Map(State)?(Exited|Failed|Succeeded|Aborted)$/.test(event.type) || event.type === 'MapStateFailed')
-      openIterations = 0;
+    // The Map's own end (`MapStateExited`, or on AWS `MapStateSucceeded | Failed | Aborted`): back at the top level.
+    else if (/^MapState(Exited|Succeeded|Failed|Aborted)$/.test(event.type)) openIterations = 0;
     else if (event.type.endsWith('StateEntered') && event.stateEnteredEventDetails && openIterations === 0)
       entered.push({
         name: event.stateEnteredEventDetails.name,
