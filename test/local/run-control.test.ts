@@ -12,6 +12,7 @@ import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/constants';
 import { runEventTrigger } from '../../core/sources/source-events';
 import type { RunRecord } from '../../core/records';
+import { stepline } from '../support/cli';
 import { buildspecs, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 
 const ANA = 'ana@example.com';
@@ -117,10 +118,12 @@ describe('run control in local mode', () => {
     expect(failed).toMatchObject({ status: 'FAILED', failure: { stage: 'build' } });
 
     await writeFile(ready, 'fixed');
-    const redriven = await control(failed.runId, 'redrive');
-    expect(redriven.body.message).toBe(
-      `run ${failed.runId} resumes at "Record build started" (it failed at "Build"); stages run again: build`,
-    );
+    // Through the CLI, as a user runs it: the git identity against the running local mode.
+    const redriven = await stepline(['redrive', failed.runId, '--state-dir', fixture.runtime.stateDir], { email: ANA });
+    expect(redriven).toMatchObject({
+      code: 0,
+      stdout: `run ${failed.runId} resumes at "Record build started" (it failed at "Build"); stages run again: build\n`,
+    });
     const succeeded = await settled(failed.runId);
     expect(succeeded.status).toBe('SUCCEEDED');
     expect((await statesEntered(succeeded.executionArn!)).slice(0, 4)).toEqual([
@@ -135,10 +138,15 @@ describe('run control in local mode', () => {
       ['lint', 'SUCCEEDED'],
       ['unit', 'SUCCEEDED'],
     ]);
-    // Redriven once and SUCCEEDED: nothing more to redrive.
+    // Redriven once and SUCCEEDED: nothing more to redrive, nor to cancel.
     expect(await control(failed.runId, 'redrive')).toEqual({
       status: 409,
       body: { message: `run ${failed.runId} is SUCCEEDED: only a FAILED run can be redriven` },
+    });
+    const cancel = ['cancel', failed.runId, '--reason', 'too late', '--state-dir', fixture.runtime.stateDir];
+    expect(await stepline(cancel, { email: ANA })).toMatchObject({
+      code: 1,
+      stdout: `refused (409): run ${failed.runId} is SUCCEEDED: only a QUEUED or RUNNING run can be cancelled\n`,
     });
   });
 
