@@ -154,9 +154,10 @@ async function executionEnded(
   deps: ProgressDeps,
   executionName = runId,
 ): Promise<RunRecord | undefined> {
-  // An earlier execution of a redriven run (its end told late) does not end the execution running it now.
+  // An earlier execution of a redriven run (its end told late) does not end the redrive's execution running it now.
   const run = await deps.runs.getRun(runId);
-  if (run?.executionArn && !run.executionArn.endsWith(`:${executionName}`)) return run;
+  const current = run?.redrives?.at(-1)?.executionArn;
+  if (current && !current.endsWith(`:${executionName}`)) return run;
   const how = { SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', ABORTED: 'was aborted' }[status];
   const failure = {
     error: `Execution${status === 'TIMED_OUT' ? 'TimedOut' : status.charAt(0) + status.slice(1).toLowerCase()}`,
