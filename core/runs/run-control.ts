@@ -34,7 +34,7 @@ export interface ExecutionControl {
   /** Starts an execution; resolves with its ARN. */
   start(request: { stateMachineArn: string; name: string; input: Record<string, unknown> }): Promise<string>;
   /** Stops a running execution; an execution that does not exist (never started) is not an error. */
-  stop(executionArn: string, cause: string): Promise<void>;
+  stop(executionArn: string): Promise<void>;
   /** An execution's history, oldest first; undefined when Step Functions no longer has the execution. */
   history(executionArn: string): Promise<readonly ExecutionEvent[] | undefined>;
 }
@@ -92,7 +92,7 @@ export async function cancelRun(
   const executionArn =
     run.executionArn ??
     (pipeline && `${pipeline.stateMachineArn.replace(':stateMachine:', ':execution:')}:${run.runId}`);
-  if (executionArn) await deps.executionControl.stop(executionArn, `cancelled by ${by}: ${reason}`);
+  if (executionArn) await deps.executionControl.stop(executionArn);
   if (run.status === 'QUEUED') {
     for (const waiting of await deps.control.waiting(run.pipeline))
       if (waiting.runId === runId) await deps.control.dequeue(waiting);

@@ -13,9 +13,6 @@ import {
 import type { ExecutionEvent } from '../../core/runs/execution-history';
 import type { ExecutionControl } from '../../core/runs/run-control';
 
-/** StopExecution's `cause` is at most 32,768 characters (API_StopExecution). */
-const MAX_CAUSE = 32_768;
-
 export class SfnExecutionControl implements ExecutionControl {
   constructor(private readonly sfn: SFNClient) {}
 
@@ -26,11 +23,15 @@ export class SfnExecutionControl implements ExecutionControl {
     return started.executionArn!;
   }
 
-  async stop(executionArn: string, cause: string): Promise<void> {
+  /**
+   * Stops with no `error` or `cause`: of an execution with encryption enabled, Step Functions encrypts those with the
+   * execution role's KMS key, which the caller then needs permission to use; without them it needs none
+   * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html). Who cancelled and why
+   * are the run record's (`cancelled`).
+   */
+  async stop(executionArn: string): Promise<void> {
     try {
-      await this.sfn.send(
-        new StopExecutionCommand({ executionArn, error: 'RunCancelled', cause: cause.slice(0, MAX_CAUSE) }),
-      );
+      await this.sfn.send(new StopExecutionCommand({ executionArn }));
     } catch (error) {
       // A QUEUED run's execution that was never started.
       if (!(error instanceof ExecutionDoesNotExist)) throw error;
