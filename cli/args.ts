@@ -86,6 +86,11 @@ const READ_EXITS = `  0  shown
      AWS credentials, access denied)
   2  a usage error`;
 
+const RUN_CONTROL_EXITS = `  0  done (the reply says what happened)
+  1  refused (the reply says why: unknown run, not in a status it applies to, nothing to resume), or stepline
+     could not reach local mode or the platform
+  2  a usage error`;
+
 export const COMMANDS = {
   start: {
     synopsis:
@@ -194,6 +199,25 @@ export const COMMANDS = {
     exits: `  0  the control was taken
   1  the control was refused (the reply says why), or stepline could not reach local mode or the platform
   2  a usage error`,
+  },
+  cancel: {
+    synopsis: 'stepline cancel RUN --reason TEXT [--aws] [--state-dir DIR]',
+    summary: 'stop RUN (QUEUED or RUNNING): it ends CANCELLED with who and why, and its pipeline moves on',
+    args: ['RUN'],
+    options: {
+      reason: { type: 'string', value: 'TEXT', description: 'why, as the run keeps it' },
+      aws: AWS,
+      'state-dir': STATE_DIR,
+    },
+    required: ['reason'],
+    exits: RUN_CONTROL_EXITS,
+  },
+  redrive: {
+    synopsis: 'stepline redrive RUN [--aws] [--state-dir DIR]',
+    summary: 'resume a FAILED RUN at the step that failed (docs/run-control.md), recorded on the run',
+    args: ['RUN'],
+    options: { aws: AWS, 'state-dir': STATE_DIR },
+    exits: RUN_CONTROL_EXITS,
   },
   doctor: {
     synopsis: 'stepline doctor [--aws] [--config FILE]',

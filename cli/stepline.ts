@@ -20,6 +20,7 @@ import { localAuthors } from '../local/git-source';
 import { runApprovalsCommand } from './approvals';
 import { COMMANDS, EXIT, parseCommandLine } from './args';
 import { runDeployCommand } from './deploy';
+import { runRunControlCommand } from './run-control';
 import { runDoctorCommand } from './doctor';
 import { logsCommand, runCommand, runsCommand } from './runs';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
@@ -64,6 +65,11 @@ async function main(argv: string[]): Promise<number> {
       },
     );
   }
+  if (command === 'cancel' || command === 'redrive')
+    return runRunControlCommand({ command, runId: args[0]!, reason, aws, stateDir }).catch((error: unknown) => {
+      console.error((error as Error).message);
+      return EXIT.failed;
+    });
   if (command === 'doctor') return runDoctorCommand({ config: String(values.config), aws });
   if (command === 'runs' || command === 'run' || command === 'logs') {
     const where = { aws, stateDir, configFile: String(values.config) };

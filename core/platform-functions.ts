@@ -12,7 +12,7 @@
  * Adding a function is its handler file (exporting `handlerOn`, lambdas/environment.ts) and one entry
  * here. Pure data: lib/ reads it without loading handler code.
  */
-import { deployFunctionRoleName, PLATFORM_PARAMETER_PATH, RESOURCE_PREFIX } from './platform';
+import { deployFunctionRoleName, PLATFORM_PARAMETER_PATH, RESOURCE_PREFIX, RUN_CONTROL_ROUTES } from './platform';
 import { deploymentAlarmTrigger } from './alarms/deployment-alarms';
 import { forwardedAlarmTrigger } from './deployment/targets';
 import { runEventTrigger, sourceChangedTrigger } from './sources/source-events';
@@ -102,7 +102,8 @@ export type PlatformFunctionName =
   | 'notify'
   | 'deploy'
   | 'approvalGate'
-  | 'approvalDecisions';
+  | 'approvalDecisions'
+  | 'runControl';
 
 /** How a function is invoked. */
 export type PlatformInvocation =
@@ -134,8 +135,11 @@ export type PlatformInvocation =
     }
   /** Through a function URL (no AWS auth: the request carries its own signature), at this local route. */
   | { readonly by: 'functionUrl'; readonly localRoute: string }
-  /** Through the approvals HTTP API (lib/release-approvals.ts), payload format 2.0. */
-  | { readonly by: 'httpApi' }
+  /**
+   * Through the approvals HTTP API (lib/release-approvals.ts), payload format 2.0; locally at `localRoutes` (path
+   * prefixes ending in `/`) with the CLI's identity standing in for IAM, or at the decision endpoint's routes.
+   */
+  | { readonly by: 'httpApi'; readonly localRoutes?: readonly string[] }
   /** Synchronously by another platform function (Lambda Invoke), which holds `lambda:InvokeFunction` on it. */
   | { readonly by: 'function'; readonly caller: PlatformFunctionName };
 
@@ -507,6 +511,40 @@ export const PLATFORM_FUNCTIONS = {
         actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
         why: 'Task-token callbacks name no resource ARN: the Service Authorization Reference lists no resource type for states:SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat, so "*" is the narrowest resource it documents; the token itself names the task. Only this function holds them in the whole app (a test checks it).',
       },
+    ],
+  },
+  runControl: {
+    entry: 'lambdas/run-control.ts',
+    id: 'RunControl',
+    localName: 'stepline-run-control',
+    description: 'stepline: cancels and redrives runs (stepline cancel, stepline redrive)',
+    // Under the HTTP API's 30 s integration timeout.
+    timeoutSeconds: 29,
+    settings: ['catalogPath', 'sourceBusName'],
+    invokedBy: [{ by: 'httpApi', localRoutes: [`${RUN_CONTROL_ROUTES.runs}/`] }],
+    grants: [
+      // The run and its stages (GetItem, Query on the key), the run's cancel, reopen and stage writes (conditional
+      // UpdateItem), the gate's audit event (UpdateItem, PutItem), the lane (GetItem, Query, UpdateItem, DeleteItem).
+      {
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+        ],
+        on: ['runTable'],
+      },
+      CATALOG_ENTRY_READ,
+      // A redrive's execution, and the next run of a cancelled run's lane.
+      START_PIPELINE_EXECUTIONS,
+      {
+        actions: ['states:StopExecution', 'states:GetExecutionHistory'],
+        on: ['pipelineExecutions'],
+        why: "A cancel stops its run's execution, a redrive reads the failed execution's history: executions of stepline's machines only (stepline-<pipeline>:<run>).",
+      },
+      // RunEnded for a cancelled run.
+      PUT_ON_SOURCE_BUS,
     ],
   },
 } as const satisfies Record<PlatformFunctionName, PlatformFunctionDeclaration>;

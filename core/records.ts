@@ -430,7 +430,9 @@ export type AuditKind =
   | 'approved'
   | 'rejected'
   | 'expired'
-  | 'execution-resumed';
+  | 'execution-resumed'
+  /** The run was cancelled while its gate was open (`stepline cancel`): the gate ends with its run. */
+  | 'run-cancelled';
 
 /** One entry of a gate's audit trail: every request, decision, refusal, hold, override and ending, in order. */
 export interface AuditEvent {

@@ -39,6 +39,7 @@ import { CodeBuildInspector } from './adapters/build-inspector';
 import { LambdaDeployer } from './adapters/lambda-deployer';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
+import { runIdOfExecution } from '../core/runs/redrive';
 
 /** What a request needs of its pipeline's target: built from that pipeline's clients. */
 export type PipelineSteps = Pick<StepDeps, 'deployer' | 'alarms'>;
@@ -212,12 +213,14 @@ export function createHandler(deps: DeployDeps, log: LogLine) {
       case 'executionEnded': {
         // Every pipeline execution's end: one that left its release under way leaves it to us. A repeated
         // delivery finds the deployment ended and does nothing (EventBridge delivers at least once).
-        const deployment = await deps.deployments.getDeployment(request.runId);
+        // The event names the execution: a redrive's (`<run>-redrive-<n>`) belongs to its run.
+        const runId = runIdOfExecution(request.runId);
+        const deployment = await deps.deployments.getDeployment(runId);
         const reason = abandonedBy(request.status, deployment);
         if (!deployment || !reason) {
           log({
             message: 'execution ended; no release to end',
-            runId: request.runId,
+            runId,
             execution: request.status,
             deployment: deployment?.status ?? 'none',
           });
@@ -226,12 +229,12 @@ export function createHandler(deps: DeployDeps, log: LogLine) {
         const steps = {
           deployments: deps.deployments,
           now: deps.now,
-          ...(await deps.forPipeline(deployment.pipeline, 'production', request.runId)),
+          ...(await deps.forPipeline(deployment.pipeline, 'production', runId)),
         };
-        const ended = await rollBackAbandoned(request.runId, reason, steps);
+        const ended = await rollBackAbandoned(runId, reason, steps);
         log({
           message: 'abandoned release ended',
-          runId: request.runId,
+          runId,
           execution: request.status,
           status: ended?.status,
         });

@@ -29,6 +29,7 @@ import {
   APPROVAL_LINK_KEY_SECRET_NAME,
   APPROVAL_ROUTES,
   PLATFORM_PARAMETERS,
+  RUN_CONTROL_ROUTES,
   SLACK_SIGNING_SECRET_NAME,
 } from '../core/platform';
 import { PLATFORM_FUNCTIONS, type PlatformFunctionName } from '../core/platform-functions';
@@ -39,7 +40,11 @@ import { platformFunction, type MadePlatformFunction, type PlatformFunctionConte
 import type { ExplicitRole } from './permissions';
 
 /** The release gate's functions, which this construct makes (PlatformFunctions makes every other one). */
-export const RELEASE_APPROVAL_FUNCTIONS: readonly PlatformFunctionName[] = ['approvalGate', 'approvalDecisions'];
+export const RELEASE_APPROVAL_FUNCTIONS: readonly PlatformFunctionName[] = [
+  'approvalGate',
+  'approvalDecisions',
+  'runControl',
+];
 
 /** The API's name, as the API Gateway console lists it. */
 export const APPROVALS_API_NAME = 'stepline-approvals';
@@ -110,7 +115,9 @@ export class ReleaseApprovals extends Construct {
   /** lambdas/approval-decisions.ts: the decision endpoint and the gates' sweep; alone resumes executions. */
   readonly approvalDecisions: nodejs.NodejsFunction;
   readonly approvalDecisionsRole: ExplicitRole;
-  /** Both functions with their roles and rules, by their declared names. */
+  /** lambdas/run-control.ts: `stepline cancel` and `stepline redrive` (POST /cli/runs/<run>/cancel | redrive). */
+  readonly runControl: nodejs.NodejsFunction;
+  /** Its functions with their roles and rules, by their declared names. */
   readonly functions: ReadonlyMap<PlatformFunctionName, MadePlatformFunction>;
   /** The decision endpoint. */
   readonly api: apigwv2.HttpApi;
@@ -190,17 +197,28 @@ export class ReleaseApprovals extends Construct {
     this.approvalDecisions = decisions.fn;
     this.approvalDecisionsRole = decisions.role;
     this.sweepRule = decisions.rules.get('SweepRule')!;
+    const runControl = platformFunction(this, PLATFORM_FUNCTIONS.runControl, context);
+    this.runControl = runControl.fn;
     this.functions = new Map([
       ['approvalGate', gate],
       ['approvalDecisions', decisions],
+      ['runControl', runControl],
     ]);
 
     const integration = new HttpLambdaIntegration('Decisions', this.approvalDecisions, {
       payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
     });
     const routes = new Map<string, apigwv2.HttpRoute>();
-    const addRoute = (method: apigwv2.HttpMethod, path: string, authorizer: apigwv2.IHttpRouteAuthorizer) => {
-      const [route] = this.api.addRoutes({ path, methods: [method], integration, authorizer });
+    const runControlIntegration = new HttpLambdaIntegration('RunControl', this.runControl, {
+      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+    });
+    const addRoute = (
+      method: apigwv2.HttpMethod,
+      path: string,
+      authorizer: apigwv2.IHttpRouteAuthorizer,
+      to = integration,
+    ) => {
+      const [route] = this.api.addRoutes({ path, methods: [method], integration: to, authorizer });
       routes.set(`${method} ${path}`, route!);
       return route!;
     };
@@ -230,6 +248,10 @@ export class ReleaseApprovals extends Construct {
     ] as const) {
       addRoute(method, path, iamAuthorizer);
       this.cliRoutes.push([method, path]);
+    }
+    for (const path of [`${RUN_CONTROL_ROUTES.runs}/{runId}/cancel`, `${RUN_CONTROL_ROUTES.runs}/{runId}/redrive`]) {
+      addRoute(apigwv2.HttpMethod.POST, path, iamAuthorizer, runControlIntegration);
+      this.cliRoutes.push([apigwv2.HttpMethod.POST, path]);
     }
     this.routes = routes;
   }

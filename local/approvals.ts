@@ -52,6 +52,21 @@ export function decisionRoutes(decisions: Handler): Record<string, FunctionUrlRo
   };
 }
 
+/**
+ * Routes of a function behind the approvals HTTP API's IAM-authorized CLI routes (`prefixes`): the local person is
+ * the identity the CLI names, presented as decisionRoutes presents it; a request naming nobody has no identity.
+ */
+export function cliRoutes(handler: Handler, prefixes: readonly string[]): Record<string, FunctionUrlRoute> {
+  const serve: FunctionUrlRoute = async (request) => {
+    const identity = request.headers[LOCAL_IDENTITY_HEADER];
+    const authorizer = identity
+      ? { iam: { userArn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/stepline-local/${identity}` } }
+      : undefined;
+    return (await handler(functionUrlEvent(request, authorizer))) as Awaited<ReturnType<FunctionUrlRoute>>;
+  };
+  return Object.fromEntries(prefixes.map((prefix) => [prefix, serve]));
+}
+
 /** How a refusal names the local CLI's caller: by their git email, not the IAM session it stands in for. */
 function localCaller(identity: string): CallerNaming {
   return { you: `${identity}, your git user.email`, remedy: 'set git config user.email to one of theirs' };

@@ -26,7 +26,7 @@ import { ChannelSenders } from '../lambdas/adapters/notification-senders';
 import { SecretReader } from '../lambdas/adapters/secrets';
 import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
 import type { LocalFunction } from './adapters';
-import { decisionRoutes, SLACK_RESPONSE_ROUTE } from './approvals';
+import { cliRoutes, decisionRoutes, SLACK_RESPONSE_ROUTE } from './approvals';
 import { functionUrlEvent, type FunctionUrlRoute } from './aws-endpoint';
 import {
   LOCAL_CREDENTIALS,
@@ -93,13 +93,13 @@ export function platformFunctionRoutes(
     routes[invocation.localRoute] = async (request) =>
       (await handlerOf(name)(functionUrlEvent(request))) as Awaited<ReturnType<FunctionUrlRoute>>;
   }
-  const [api, ...more] = invocationsOf('httpApi');
-  if (more.length) throw new Error('local mode serves one function behind the approvals HTTP API');
-  if (api)
+  for (const { name, invocation } of invocationsOf('httpApi')) {
+    const handler = (event: unknown) => handlerOf(name)(event);
     Object.assign(
       routes,
-      decisionRoutes((event) => handlerOf(api.name)(event)),
+      invocation.localRoutes ? cliRoutes(handler, invocation.localRoutes) : decisionRoutes(handler),
     );
+  }
   return routes;
 }
 

@@ -54,7 +54,11 @@ export async function interruptedRunsOf(store: RunStore, executions: KeptExecuti
   do {
     const page = await store.listActiveRuns({ cursor });
     for (const run of page.items) {
-      if (run.executionName && resumable.has(run.executionName)) continue;
+      // A redriven run's execution is its last redrive's (`<run>-redrive-<n>`).
+      const current = run.executionArn
+        ? run.executionArn.slice(run.executionArn.lastIndexOf(':') + 1)
+        : run.executionName;
+      if (current && resumable.has(current)) continue;
       if (run.status === 'QUEUED' && !started.has(run.executionName) && (await inLane(run))) continue;
       interrupted.push(run.runId);
     }

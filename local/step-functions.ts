@@ -474,6 +474,12 @@ export function stepFunctionsOperations(sfn: LocalStepFunctions) {
         return { events, ...(to < all.length ? { nextToken: String(to) } : {}) };
       },
     ),
+    // Answered once the execution has ended, its builds' processes with it; `error` and `cause` are not kept.
+    // https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html
+    'AWSStepFunctions.StopExecution': operation(z.object({ executionArn: awsName }), async (r) => {
+      await sfn.stopExecution(r.executionArn);
+      return { stopDate: sfn.describeExecution(r.executionArn).stopDate };
+    }),
     'AWSStepFunctions.DescribeExecution': operation(z.object({ executionArn: awsName }), (r) => {
       const { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause } =
         sfn.describeExecution(r.executionArn);

@@ -26,6 +26,7 @@ import {
   type DeploymentStatus,
   type Intervention,
   type NotificationRecord,
+  type Redrive,
   type RunItemKind,
   type RunRecord,
   type RunStatus,
@@ -138,6 +139,56 @@ export class RunStore
       mayCreate: true,
     });
     return updated as unknown as StageRecord;
+  }
+
+  /**
+   * Reopens a FAILED run for its redrive (the only way back from FAILED: core/records.ts): RUNNING again, its end and
+   * failure cleared, the redrive appended, the run back in the active index. Conditional on FAILED and on the number
+   * of redrives so far (`redrives`), so of two redrives at once one reopens it; false for the other.
+   */
+  async reopenRun(run: RunRecord, redrive: Redrive): Promise<boolean> {
+    const count = run.redrives?.length ?? 0;
+    return this.table.conditionally(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: keys.run(run.runId),
+        UpdateExpression:
+          'SET #status = :running, executionArn = :arn, redrives = list_append(if_not_exists(redrives, :none), :redrive), #gsi2pk = :gsi2pk, #gsi2sk = :gsi2sk REMOVE endedAt, durationMs, failure',
+        ConditionExpression: `#status = :failed AND ${count ? 'size(redrives) = :count' : 'attribute_not_exists(redrives)'}`,
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#gsi2pk': INDEXES.active.partitionKey,
+          '#gsi2sk': INDEXES.active.sortKey,
+        },
+        ExpressionAttributeValues: {
+          ':running': 'RUNNING' satisfies RunStatus,
+          ':failed': 'FAILED' satisfies RunStatus,
+          ':arn': redrive.executionArn,
+          ':none': [],
+          ':redrive': [redrive],
+          ':gsi2pk': keys.active(run.createdAt, run.runId).gsi2pk,
+          ':gsi2sk': keys.active(run.createdAt, run.runId).gsi2sk,
+          ...(count ? { ':count': count } : {}),
+        },
+      }),
+    );
+  }
+
+  /**
+   * Puts a FAILED stage back to PENDING for a redrive, so the resumed states' records move it as they move any stage
+   * (PENDING → IN_PROGRESS → …): a stage with no record is PENDING (transitionStage), so its record goes, and its last
+   * failure with it. False when the stage is not FAILED.
+   */
+  async resetStage(runId: string, stage: string): Promise<boolean> {
+    return this.table.conditionally(
+      new DeleteCommand({
+        TableName: this.table.name,
+        Key: keys.stage(runId, stage),
+        ConditionExpression: '#status = :failed',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':failed': 'FAILED' satisfies StageStatus },
+      }),
+    );
   }
 
   // Notifications: recorded before they are sent, claimed before each attempt.

@@ -29,6 +29,7 @@ import {
   type TestSummary,
 } from '../records';
 import { advanceLane, leaveLane, type LaneDeps } from './run-lanes';
+import { runIdOfExecution } from './redrive';
 import { excerpt, plainText } from '../text';
 
 export const LOG_TAIL_LINES = 30;
@@ -98,7 +99,8 @@ export async function recordProgress(
       return run;
     }
     case 'executionEnded':
-      return executionEnded(event.runId, event.status, deps);
+      // The event names the execution: a redrive's (`<run>-redrive-<n>`) belongs to its run.
+      return executionEnded(runIdOfExecution(event.runId), event.status, deps, event.runId);
     case 'sweep':
       await sweep(deps);
       return undefined;
@@ -150,7 +152,12 @@ async function executionEnded(
   runId: string,
   status: ExecutionEndStatus,
   deps: ProgressDeps,
+  executionName = runId,
 ): Promise<RunRecord | undefined> {
+  // An earlier execution of a redriven run (its end told late) does not end the redrive's execution running it now.
+  const run = await deps.runs.getRun(runId);
+  const current = run?.redrives?.at(-1)?.executionArn;
+  if (current && !current.endsWith(`:${executionName}`)) return run;
   const how = { SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', ABORTED: 'was aborted' }[status];
   const failure = {
     error: `Execution${status === 'TIMED_OUT' ? 'TimedOut' : status.charAt(0) + status.slice(1).toLowerCase()}`,

@@ -133,6 +133,18 @@ describe('recordProgress', () => {
     });
   });
 
+  it("a redriven run's execution ends it, by its name; an earlier execution's end told late does not", async () => {
+    await recordProgress({ kind: 'runFailed', runId: 'r1' }, deps);
+    const failed = (await runStore.store.getRun('r1'))!;
+    const redrive = { by: 'ana', at: '2026-11-25T09:02:00.000Z', fromState: 'Run test stages' };
+    expect(await runStore.store.reopenRun(failed, { ...redrive, executionArn: 'arn:x:r1-redrive-1' })).toBe(true);
+
+    const late = await recordProgress({ kind: 'executionEnded', runId: 'r1', status: 'FAILED' }, deps);
+    expect(late).toMatchObject({ status: 'RUNNING' });
+    const ended = await recordProgress({ kind: 'executionEnded', runId: 'r1-redrive-1', status: 'ABORTED' }, deps);
+    expect(ended).toMatchObject({ runId: 'r1', status: 'FAILED', failure: { error: 'ExecutionAborted' } });
+  });
+
   it('an aborted execution leaves its run FAILED naming why, its stages as they were, and its end announced', async () => {
     const announced: RunEvent[] = [];
     deps = { ...deps, events: { publish: async (event) => void announced.push(event) } };

@@ -116,6 +116,12 @@ const COMMAND_GRANTS: Readonly<Record<string, (c: CallContext) => Need[]>> = {
     each('events:PutEvents', [arn('events', `event-bus/${c.env[ENV.sourceBusName]}`)]),
   '@aws-sdk/client-sfn StartExecutionCommand': (c) =>
     each('states:StartExecution', [arn('states', `stateMachine:${stateMachineName(c.pipeline.name)}`)]),
+  '@aws-sdk/client-sfn StopExecutionCommand': (c) =>
+    each('states:StopExecution', [arn('states', `execution:${stateMachineName(c.pipeline.name)}:${RUN_ID}`)]),
+  '@aws-sdk/client-sfn GetExecutionHistoryCommand': (c) =>
+    each('states:GetExecutionHistory', [
+      arn('states', `execution:${stateMachineName(c.pipeline.name)}:${RUN_ID}-redrive-1`),
+    ]),
   '@aws-sdk/client-sfn DescribeExecutionCommand': (c) =>
     each('states:DescribeExecution', [arn('states', `execution:${stateMachineName(c.pipeline.name)}:${RUN_ID}`)]),
   // Task-token callbacks take no resource-level permission: "*" is what IAM checks.
@@ -274,6 +280,7 @@ beforeAll(() => {
     ...Object.values(PLATFORM_FUNCTIONS).map((f) => f.entry),
     'cli/approvals.ts',
     'cli/deploy.ts',
+    'cli/run-control.ts',
   ]);
 });
 
@@ -288,6 +295,7 @@ const functionsByHandler = (): Record<PlatformFunctionName, lambda.IFunction> =>
     notify: functions.notify,
     approvalGate: approvals.approvalGate,
     approvalDecisions: approvals.approvalDecisions,
+    runControl: approvals.runControl,
     deploy: functions.deploy,
   };
 };
@@ -399,6 +407,7 @@ describe('every call a deployed function can make is allowed by its role', () =>
     for (const command of [
       { module: 'cli/approvals.ts', exports: ['runApprovalsCommand'] },
       { module: 'cli/deploy.ts', exports: ['runDeployCommand'] },
+      { module: 'cli/run-control.ts', exports: ['runRunControlCommand'] },
     ]) {
       const reach = analyzer.reach(command);
       const context = callContext(reach, {});

@@ -441,9 +441,9 @@ describe('PlatformStack', () => {
     const permissions = Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
     const webhook = ref(stack, stack.functions.githubWebhook.functionArn);
     const decisions = ref(stack, stack.approvals.approvalDecisions.functionArn);
-    const route = (path: string) => ({
+    const route = (path: string, fn = decisions) => ({
       Action: 'lambda:InvokeFunction',
-      FunctionName: decisions,
+      FunctionName: fn,
       Principal: 'apigateway.amazonaws.com',
       SourceArn: {
         'Fn::Join': [
@@ -524,6 +524,8 @@ describe('PlatformStack', () => {
       route('/cli/approvals/{runId}'),
       route('/cli/approvals/{runId}'),
       route('/cli/deployments/{runId}'),
+      route('/cli/runs/{runId}/cancel', ref(stack, stack.approvals.runControl.functionArn)),
+      route('/cli/runs/{runId}/redrive', ref(stack, stack.approvals.runControl.functionArn)),
       {
         Action: 'lambda:InvokeFunction',
         FunctionName: decisions,
@@ -608,7 +610,7 @@ describe('PlatformStack', () => {
     const bundles = readdirSync(synthesized.assembly.directory)
       .filter((entry) => existsSync(join(synthesized.assembly.directory, entry, 'index.js')))
       .map((entry) => readFileSync(join(synthesized.assembly.directory, entry, 'index.js')));
-    expect(bundles).toHaveLength(8);
+    expect(bundles).toHaveLength(9);
     for (const bundle of bundles) {
       expect(bundle.length).toBeLessThan(300 * 1024);
       expect(bundle.toString()).toMatch(/require\("@aws-sdk\/client-dynamodb"\)/);
@@ -1144,9 +1146,9 @@ describe('deploy hardening, across every template', () => {
           })),
         ),
     );
-    // Eight functions, the decision function's task tokens, and one machine per pipeline (2 pipelines,
-    // neither with a deploy target): 8 + 1 + 2 × 2 statements.
-    expect(onStar).toHaveLength(13);
+    // Nine functions, the decision function's task tokens, and one machine per pipeline (2 pipelines,
+    // neither with a deploy target): 9 + 1 + 2 × 2 statements.
+    expect(onStar).toHaveLength(14);
     for (const { id, actions, statements } of onStar) {
       // Each sits alone in a policy of its own, named for what it allows.
       expect({ id, statements }).toEqual({ id, statements: 1 });
