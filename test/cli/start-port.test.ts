@@ -73,7 +73,11 @@ describe('the port of stepline start', () => {
     const port = await freePort();
     const first = serve(join(dir, 'first'), ['--port', String(port)]);
     const endpoint = await endpointOf(join(dir, 'first'), first.output);
-    expect(endpoint).toEqual({ url: `http://127.0.0.1:${port}`, pid: first.child.pid });
+    expect(endpoint).toEqual({
+      url: `http://127.0.0.1:${port}`,
+      storeEndpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      pid: first.child.pid,
+    });
 
     const second = await stepline([
       'start',
