@@ -1,0 +1,134 @@
+/**
+ * The web console over real loopback HTTP: who it answers (the start's token, then its cookie; loopback Hosts only;
+ * actions only by POST from its own origin), and a hostile commit message shown inert on the runs and run pages.
+ */
+import { request } from 'node:http';
+import { expectPlainInert, HOSTILE } from '../support/hostile-text';
+import { passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+
+const MESSAGE = `fix ${HOSTILE.markup} ${HOSTILE.attribute} ${HOSTILE.terminal} ${HOSTILE.bidi}`;
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/** One request as a browser (or an attacker) would send it, Host and Origin as given. */
+function send(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+describe('the web console over loopback HTTP', () => {
+  let fixture: Fixture;
+  let consoleUrl: URL;
+  let base: string;
+  let cookie: string;
+  let runId: string;
+
+  beforeAll(async () => {
+    fixture = await startFixture({ retryIntervalOverrides: { '*': 0 } });
+    const commit = await fixture.push(passingSeed, MESSAGE);
+    const [started] = await fixture.runtime.runsStartedFor(commit);
+    runId = started!.runId;
+    await fixture.runtime.waitForRun(runId);
+    consoleUrl = new URL(fixture.runtime.consoleUrl);
+    base = `${consoleUrl.origin}/console/`;
+    const answer = await send(consoleUrl.href);
+    cookie = String(answer.headers['set-cookie']).split(';')[0]!;
+  }, 120_000);
+  afterAll(() => fixture?.close());
+
+  it('answers without its token or cookie with 401 and says how to get the address', async () => {
+    for (const url of [base, `${base}runs`, `${base}runs/${runId}`, `${base}static/console.js`, `${base}events`]) {
+      const answer = await send(url);
+      expect(answer.status).toBe(401);
+    }
+    const answer = await send(base);
+    expect(answer.body).toContain('npm start -- --serve');
+    expect(answer.body).not.toContain(consoleUrl.searchParams.get('token')!);
+  });
+
+  it('refuses a wrong token, and a cookie holding one', async () => {
+    const wrong = await send(`${base}?token=${'x'.repeat(43)}`);
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+    const name = cookie.split('=')[0]!;
+    expect((await send(base, { headers: { cookie: `${name}=${'x'.repeat(43)}` } })).status).toBe(401);
+  });
+
+  it('exchanges its token for an HttpOnly, SameSite=Strict cookie and redirects to the address without it', async () => {
+    const answer = await send(`${base}runs?pipeline=demo&token=${consoleUrl.searchParams.get('token')}`);
+    expect(answer.status).toBe(303);
+    expect(answer.headers.location).toBe('/console/runs?pipeline=demo');
+    const setCookie = String(answer.headers['set-cookie']);
+    expect(setCookie).toMatch(/; HttpOnly/);
+    expect(setCookie).toMatch(/; SameSite=Strict/);
+    expect(setCookie).toMatch(/; Path=\/console\//);
+    const page = await send(`${base}runs?pipeline=demo`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).not.toContain('unsafe-inline');
+  });
+
+  it('refuses a request addressed to a name that is not loopback (DNS rebinding), cookie or not', async () => {
+    const answer = await send(consoleUrl.href, { headers: { host: `evil.example:${consoleUrl.port}`, cookie } });
+    expect(answer.status).toBe(403);
+    expect(answer.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('refuses an action without the cookie, without an Origin, or from a foreign Origin', async () => {
+    const action = `${base}runs/${runId}/rerun`;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const origin = consoleUrl.origin;
+    expect((await send(action, { method: 'POST', headers: { ...form, origin }, body: '' })).status).toBe(401);
+    expect((await send(action, { method: 'POST', headers: { ...form, cookie }, body: '' })).status).toBe(403);
+    const foreign = await send(action, {
+      method: 'POST',
+      headers: { ...form, cookie, origin: 'http://evil.example' },
+      body: '',
+    });
+    expect(foreign.status).toBe(403);
+    // A GET changes nothing.
+    expect((await send(action, { headers: { cookie } })).status).toBe(404);
+    expect(await fixture.runtime.store.listRuns('demo')).toMatchObject({ items: [{ runId }] });
+  });
+
+  it('shows a hostile commit message inert on the runs and the run pages', async () => {
+    for (const url of [`${base}runs`, `${base}runs/${runId}`, `${base}runs/${runId}/summary`]) {
+      const answer = await send(url, { headers: { cookie } });
+      expect(answer.status).toBe(200);
+      expectPlainInert(answer.body);
+      // No element of the change's, and no event handler on any element.
+      expect(answer.body).not.toMatch(/<script>|<img|<svg onload/i);
+      expect(answer.body).not.toMatch(/<[a-z][^>]*\son\w+=/i);
+      expect(answer.body).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+      expect(answer.body).toContain('&#60;img src=x onerror=alert(2)&#62;');
+      // The only script is the console's own file.
+      expect(answer.body.match(/<script/g)?.length ?? 0).toBe(url.endsWith('summary') ? 0 : 1);
+    }
+  });
+
+  it("draws the run's state machine with each state's status", async () => {
+    const answer = await send(`${base}runs/${runId}/graph`, { headers: { cookie } });
+    expect(answer.body).toContain('<svg class="state-graph"');
+    const statusOf = (state: string) =>
+      new RegExp(`data-state="${state}" data-status="([a-z-]+)"`).exec(answer.body)?.[1];
+    expect(statusOf('Build')).toBe('succeeded');
+    expect(statusOf('Run test stages')).toBe('succeeded');
+    expect(statusOf('Record run succeeded')).toBe('succeeded');
+    expect(statusOf('Record run failed')).toBe('not-reached');
+  });
+});
