@@ -230,13 +230,17 @@ export class LocalConsole {
   }
 }
 
-/** Headers on every console answer: its CSP, no sniffing, no framing, no referrer, nothing cached. */
+/**
+ * Headers on every console answer: its CSP, no sniffing, no framing, nothing cached, and no referrer to another site.
+ * `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null` with a form's POST
+ * (https://fetch.spec.whatwg.org/#append-a-request-origin-header), which the Origin check must refuse.
+ */
 function securityHeaders(): Record<string, string> {
   return {
     'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
+    'referrer-policy': 'same-origin',
     'cache-control': 'no-store',
   };
 }
