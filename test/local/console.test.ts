@@ -2,7 +2,9 @@
  * The web console over real loopback HTTP: who it answers (the start's token, then its cookie; loopback Hosts only;
  * actions only by POST from its own origin), and a hostile commit message shown inert on the runs and run pages.
  */
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
+import { matchesPattern } from '../../core/sources/event-pattern';
+import { RUN_EVENTS, runEventTrigger } from '../../core/sources/source-events';
 import { expectPlainInert, HOSTILE } from '../support/hostile-text';
 import { passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 
@@ -123,12 +125,46 @@ describe('the web console over loopback HTTP', () => {
 
   it("draws the run's state machine with each state's status", async () => {
     const answer = await send(`${base}runs/${runId}/graph`, { headers: { cookie } });
-    expect(answer.body).toContain('<svg class="state-graph"');
+    expect(answer.body).toMatch(/<svg\s+class="state-graph"/);
     const statusOf = (state: string) =>
       new RegExp(`data-state="${state}" data-status="([a-z-]+)"`).exec(answer.body)?.[1];
     expect(statusOf('Build')).toBe('succeeded');
     expect(statusOf('Run test stages')).toBe('succeeded');
     expect(statusOf('Record run succeeded')).toBe('succeeded');
     expect(statusOf('Record run failed')).toBe('not-reached');
+  });
+
+  it("pushes each run event to open pages as a server-sent event: the run's start and end, each stage's changes", async () => {
+    const kinds: string[] = [];
+    const stream = await new Promise<IncomingMessage>((resolve, reject) =>
+      request(`${base}events`, { headers: { cookie } }, resolve).on('error', reject).end(),
+    );
+    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+    let buffered = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffered += chunk;
+      const events = buffered.split('\n\n');
+      buffered = events.pop()!;
+      for (const event of events) {
+        const data = /^data: (.*)$/m.exec(event)?.[1];
+        if (/^event: run$/m.test(event) && data) kinds.push((JSON.parse(data) as { kind: string }).kind);
+      }
+    });
+    const [started] = await fixture.runtime.runsStartedFor(await fixture.push(passingSeed, 'second'));
+    await fixture.runtime.waitForRun(started!.runId);
+    await fixture.runtime.notificationsOf(started!.runId);
+    stream.destroy();
+    // build, unit and lint: each started, then ended.
+    expect(kinds.filter((kind) => kind === 'StageChanged')).toHaveLength(6);
+    // The run's end is announced by its last step and again at its execution's end (core/runs/progress.ts).
+    expect([...new Set(kinds.filter((kind) => kind !== 'StageChanged'))]).toEqual(['RunStarted', 'RunEnded']);
+  }, 120_000);
+
+  it("leaves the console's events to the console: the notifier's rule does not take them", () => {
+    const event = (kind: string) => ({ source: RUN_EVENTS.source, 'detail-type': kind, detail: { kind } });
+    for (const kind of ['StageChanged', 'GateChanged', 'DeploymentChanged'])
+      expect(matchesPattern(runEventTrigger().pattern, event(kind))).toBe(false);
+    expect(matchesPattern(runEventTrigger().pattern, event('RunEnded'))).toBe(true);
   });
 });
