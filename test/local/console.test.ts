@@ -6,7 +6,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { matchesPattern } from '../../core/sources/event-pattern';
 import { RUN_EVENTS, runEventTrigger } from '../../core/sources/source-events';
 import { expectPlainInert, HOSTILE } from '../support/hostile-text';
-import { passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+import { buildspecs, junit, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
 
 const MESSAGE = `fix ${HOSTILE.markup} ${HOSTILE.attribute} ${HOSTILE.terminal} ${HOSTILE.bidi}`;
 
@@ -167,4 +167,23 @@ describe('the web console over loopback HTTP', () => {
       expect(matchesPattern(runEventTrigger().pattern, event(kind))).toBe(false);
     expect(matchesPattern(runEventTrigger().pattern, event('RunEnded'))).toBe(true);
   });
+
+  it("shows a failed stage's failing test cases, and serves its log whole once it has ended", async () => {
+    const failing = {
+      ...passingSeed,
+      'unit.yml': buildspecs.withReport(['mkdir -p reports', `echo '${junit(4, 1)}' > reports/junit.xml`, 'exit 1']),
+    };
+    const [started] = await fixture.runtime.runsStartedFor(await fixture.push(failing, 'a failing test'));
+    expect((await fixture.runtime.waitForRun(started!.runId)).status).toBe('FAILED');
+    const stages = await send(`${base}runs/${started!.runId}/stages`, { headers: { cookie } });
+    expect(stages.body).toMatch(/<h3>\s*unit\s*<span class="badge status-failed">FAILED<\/span>/);
+    expect(stages.body).toContain('tests: 3 passed, 1 failed, 0 skipped of 4');
+    expect(stages.body).toMatch(/<td>case 0<\/td>/);
+    expect(stages.body).toContain('expected 1 to be 2');
+
+    const log = await send(`${base}runs/${started!.runId}/logs/unit`, { headers: { cookie } });
+    expect(log.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(log.body).toMatch(/^data: .*Running command exit 1$/m);
+    expect(log.body).toMatch(/event: end\ndata: FAILED\n\n$/);
+  }, 120_000);
 });
