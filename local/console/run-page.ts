@@ -7,6 +7,7 @@
 import type { ExecutionEvent } from '../../core/runs/execution-history';
 import { stateTimeline, type ExecutionTimeline, type StateTimeline } from '../../core/runs/state-timeline';
 import type { RunView } from '../../store/run-view';
+import { deploymentChart } from './deployment-chart';
 import { slug, stateGraph } from './graph';
 import { badge, duration, html, time, type Html } from './html';
 
@@ -384,6 +385,7 @@ function deployment({ view }: RunPageData): Html {
       ${d.function}:${d.alias}, version ${d.fromVersion} → ${d.toVersion ?? '(not published yet)'}; steps
       ${d.steps.map((s) => `${Math.round(s.weight * 100)}%`).join(' → ')}
     </p>
+    ${deploymentChart(d)}
     <table class="deployment-timeline">
       <thead>
         <tr>

@@ -33,6 +33,32 @@ function send(
   });
 }
 
+/** Follows the console's event stream; `stop` ends it and gives the kinds of the run events it carried. */
+async function followEvents(url: string, cookie: string): Promise<{ stop(): string[] }> {
+  const kinds: string[] = [];
+  const stream = await new Promise<IncomingMessage>((resolve, reject) =>
+    request(url, { headers: { cookie } }, resolve).on('error', reject).end(),
+  );
+  expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    const events = buffered.split('\n\n');
+    buffered = events.pop()!;
+    for (const event of events) {
+      const data = /^data: (.*)$/m.exec(event)?.[1];
+      if (/^event: run$/m.test(event) && data) kinds.push((JSON.parse(data) as { kind: string }).kind);
+    }
+  });
+  return {
+    stop() {
+      stream.destroy();
+      return kinds;
+    },
+  };
+}
+
 describe('the web console over loopback HTTP', () => {
   let fixture: Fixture;
   let consoleUrl: URL;
@@ -135,26 +161,11 @@ describe('the web console over loopback HTTP', () => {
   });
 
   it("pushes each run event to open pages as a server-sent event: the run's start and end, each stage's changes", async () => {
-    const kinds: string[] = [];
-    const stream = await new Promise<IncomingMessage>((resolve, reject) =>
-      request(`${base}events`, { headers: { cookie } }, resolve).on('error', reject).end(),
-    );
-    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
-    let buffered = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buffered += chunk;
-      const events = buffered.split('\n\n');
-      buffered = events.pop()!;
-      for (const event of events) {
-        const data = /^data: (.*)$/m.exec(event)?.[1];
-        if (/^event: run$/m.test(event) && data) kinds.push((JSON.parse(data) as { kind: string }).kind);
-      }
-    });
+    const events = await followEvents(`${base}events`, cookie);
     const [started] = await fixture.runtime.runsStartedFor(await fixture.push(passingSeed, 'second'));
     await fixture.runtime.waitForRun(started!.runId);
     await fixture.runtime.notificationsOf(started!.runId);
-    stream.destroy();
+    const kinds = events.stop();
     // build, unit and lint: each started, then ended.
     expect(kinds.filter((kind) => kind === 'StageChanged')).toHaveLength(6);
     // The run's end is announced by its last step and again at its execution's end (core/runs/progress.ts).
@@ -186,4 +197,35 @@ describe('the web console over loopback HTTP', () => {
     expect(log.body).toMatch(/^data: .*Running command exit 1$/m);
     expect(log.body).toMatch(/event: end\ndata: FAILED\n\n$/);
   }, 120_000);
+});
+
+describe("the console's deployment view", () => {
+  let fixture: Fixture;
+  afterAll(() => fixture?.close());
+
+  it('follows a release step by step (DeploymentChanged) and draws its traffic over time', async () => {
+    const handler = `version: 0.2\nphases:\n  build:\n    commands:\n      - mkdir -p dist\n      - ${JSON.stringify(`echo 'exports.handler = async () => ({ ok: true });' > dist/index.js`)}\nartifacts:\n  files:\n    - '**/*'\n  base-directory: dist\n`;
+    fixture = await startFixture(
+      { retryIntervalOverrides: { '*': 0 } },
+      { deploy: { function: 'hello', strategy: { type: 'canary', steps: [10, 50], bakeSeconds: 0 } } },
+    );
+    const consoleUrl = new URL(fixture.runtime.consoleUrl);
+    const cookie = String((await send(consoleUrl.href)).headers['set-cookie']).split(';')[0]!;
+    const events = await followEvents(`${consoleUrl.origin}/console/events`, cookie);
+    const [started] = await fixture.runtime.runsStartedFor(
+      await fixture.push({ ...passingSeed, 'build.yml': handler }),
+    );
+    expect((await fixture.runtime.waitForRun(started!.runId)).status).toBe('SUCCEEDED');
+    await fixture.runtime.notificationsOf(started!.runId);
+    const kinds = events.stop();
+    // Started, the new version recorded, three traffic steps (10 %, 50 %, promoted), finished: each told.
+    expect(kinds.filter((kind) => kind === 'DeploymentChanged').length).toBeGreaterThanOrEqual(5);
+
+    const answer = await send(`${consoleUrl.origin}/console/runs/${started!.runId}/deployment`, {
+      headers: { cookie },
+    });
+    expect(answer.body).toMatch(/<svg\s+class="deployment-chart"/);
+    for (const weight of ['10%', '50%', '100%']) expect(answer.body).toContain(`<span class="weight">${weight}</span>`);
+    expect(answer.body).toContain('status-succeeded');
+  }, 180_000);
 });
