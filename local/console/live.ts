@@ -116,7 +116,9 @@ export function followLog(
   const send = (text: string) => {
     const lines = (partial + text).split('\n');
     partial = lines.pop() ?? '';
-    if (lines.length) res.write(`event: log\n${lines.map((l) => `data: ${plainText(l)}`).join('\n')}\n\n`);
+    // Made plain first: a carriage return or another line break inside a line must not end the event's data line.
+    const shown = lines.flatMap((line) => plainText(line).split('\n'));
+    if (shown.length) res.write(`event: log\n${shown.map((line) => `data: ${line}`).join('\n')}\n\n`);
   };
   const read = async () => {
     if (!path && stage) path = stageLogPath(source.stateDir, source.pipeline, stage);

@@ -110,7 +110,13 @@ export class LocalConsole {
     }
     if (!sameToken(cookieOf(req, cookieName(this.port)), this.token)) return this.unauthorized(req, res);
 
-    const path = url.pathname.slice(CONSOLE_PATH.length).split('/').map(decodeURIComponent);
+    let path: string[];
+    try {
+      path = url.pathname.slice(CONSOLE_PATH.length).split('/').map(decodeURIComponent);
+    } catch {
+      req.resume();
+      return this.send(res, 400, 'text/plain; charset=utf-8', 'the address is not well-formed\n');
+    }
     if (req.method === 'POST') {
       if (!fromConsoleOrigin(req)) {
         req.resume();
