@@ -154,6 +154,15 @@ export function stateTimeline(definition: unknown, history: readonly ExecutionEv
         if (event.type === 'MapIterationSucceeded') iterations.succeeded++;
         if (event.type === 'MapIterationFailed') iterations.failed++;
       }
+    } else if (event.type === 'ExecutionRedriven') {
+      // A redrive resumes the execution at the state that failed
+      // (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html): what failed it (the state left
+      // open, the Fail state) is no longer where the execution stands; what it passed before keeps its status.
+      status = 'RUNNING';
+      endedAt = undefined;
+      executionFailure = undefined;
+      for (const [name, entry] of top) if (entry.open || entry.failedHere) top.delete(name);
+      openMaps.length = 0;
     } else if (event.type === 'ExecutionSucceeded') {
       status = 'SUCCEEDED';
       endedAt = event.timestamp;

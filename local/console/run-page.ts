@@ -123,7 +123,9 @@ function summary({ view: { run }, answer }: RunPageData): Html {
       ${
         (run.redrives ?? []).length
           ? html`<dt>redrives</dt>
-              <dd>${(run.redrives ?? []).map((r) => html`<div>${JSON.stringify(r)}</div>`)}</dd>`
+              <dd>
+                ${(run.redrives ?? []).map((r) => html`<div>${time(r.at)} by ${r.by}, resumed at ${r.fromState}</div>`)}
+              </dd>`
           : ''
       }
     </dl>

@@ -115,4 +115,34 @@ describe('stateTimeline', () => {
     expect(timeline.status).toBe('RUNNING');
     expect(timeline.states.every((s) => s.status === 'not-reached')).toBe(true);
   });
+
+  it('a redrive: the run is running again, the Fail state it had reached no longer where it stands', async () => {
+    const failed = await historyOf(async () => {
+      throw Object.assign(new Error('the build broke'), { name: 'BuildFailed' });
+    });
+    const at = (ms: number) => new Date(Date.parse(failed.at(-1)!.timestamp) + ms).toISOString();
+    // Step Functions' events of a redrive that resumes at "Record build failure" (its own history event type).
+    const redriven = [
+      ...failed,
+      { id: failed.length + 1, timestamp: at(1000), type: 'ExecutionRedriven' },
+      {
+        id: failed.length + 2,
+        timestamp: at(1001),
+        type: 'PassStateEntered',
+        stateEnteredEventDetails: { name: 'Record build failure', input: '{}' },
+      },
+    ];
+    const timeline = stateTimeline(definition, redriven);
+    expect(timeline.status).toBe('RUNNING');
+    expect(timeline.endedAt).toBeUndefined();
+    expect(timeline.states.map((s) => [s.name, s.status])).toEqual([
+      ['Prepare', 'succeeded'],
+      ['Build', 'caught'],
+      ['Tests', 'not-reached'],
+      ['Record build failure', 'running'],
+      ['Run failed', 'not-reached'],
+      ['Done', 'not-reached'],
+    ]);
+    expect(byName(timeline.states)['Record build failure']!.entries).toBe(2);
+  });
 });
