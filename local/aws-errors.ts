@@ -38,8 +38,9 @@ export type SsmErrorCode = 'ParameterNotFound';
 export type NotFoundErrorCode = 'ResourceNotFoundException';
 /** CodeCommit GetCommit and GetDifferences: a commit the repository does not have. */
 export type CodeCommitErrorCode = 'CommitDoesNotExistException';
-/** CloudWatch DescribeAlarms. */
-export type CloudWatchErrorCode = 'InvalidParameterCombinationException' | 'InvalidNextToken';
+/** CloudWatch DescribeAlarms; CloudWatch Logs GetLogEvents' answer to a token it did not give. */
+export type CloudWatchErrorCode =
+  'InvalidParameterCombinationException' | 'InvalidNextToken' | 'InvalidParameterException';
 
 /** STS (AssumeRole, GetCallerIdentity) and the checks of a request's key every service makes (local/iam.ts). */
 export type StsErrorCode =

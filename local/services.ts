@@ -173,6 +173,7 @@ export async function startServices(options: LocalRuntimeOptions) {
     runner,
     pipelines.flatMap((p) => localProjects(p, git)),
     options.onBuildLog,
+    join(stateDir, 'codebuild'),
   );
   const functions = new Map<string, LocalFunction>();
   const stepFunctions = new LocalStepFunctions(
