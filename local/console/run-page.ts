@@ -62,7 +62,7 @@ function summary({ view: { run }, answer }: RunPageData): Html {
   const active = run.status === 'RUNNING' || run.status === 'QUEUED';
   const action = (name: string, label: string, withReason: boolean) =>
     html`<form method="post" action="${runPath(run.runId)}/${name}" class="action">
-      ${withReason ? html`<input name="reason" placeholder="reason" aria-label="reason for ${label}" />` : ''}
+      ${withReason ? html`<input name="reason" placeholder="why" aria-label="reason for ${label}" required />` : ''}
       <button type="submit" name="action" value="${name}">${label}</button>
     </form>`;
   return html`<h1>run ${run.runId} ${badge(run.status)}</h1>
