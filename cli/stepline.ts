@@ -174,6 +174,7 @@ async function start(values: Record<string, string | boolean | undefined>, state
 
   console.log(`stepline local mode — state in ${stateDir}`);
   console.log(`  listening on ${runtime.endpoint.url} (loopback only; approval links and the webhook point here)`);
+  if (values.serve) console.log(`  console: ${runtime.consoleUrl}`);
   console.log(`  run store: ${stateDir}/store (DynamoDB protocol at ${runtime.storeEndpoint})`);
   console.log(`  build logs: ${stateDir}/codebuild/builds/<project>/<build>/build.log`);
   console.log(`  function logs: ${stateDir}/functions/`);

@@ -387,7 +387,7 @@ export const PLATFORM_FUNCTIONS = {
     // A release into another Region holds the artifact (up to 50 MB), its base64 and the request body at once: the
     // SDK's upload of a 50 MB zip measured about 150 MiB above the process's baseline (docs/aws-assumptions.md LMB-12).
     memoryMb: 512,
-    settings: ['catalogPath'],
+    settings: ['catalogPath', 'sourceBusName'],
     invokedBy: [
       { by: 'task', substitution: 'DeployFunctionArn' },
       {
@@ -434,6 +434,8 @@ export const PLATFORM_FUNCTIONS = {
       },
       CATALOG_ENTRY_READ,
       ...PIPELINE_BUILD_READ,
+      // Each change of a deployment record told as DeploymentChanged (core/deployment/announced-changes.ts).
+      PUT_ON_SOURCE_BUS,
       {
         actions: ['sts:AssumeRole'],
         // And the deploy roles of targets in other accounts (core/deployment/targets.ts targetDeployRoles),

@@ -30,10 +30,12 @@ import {
 } from '../core/deployment/errors';
 import { forwardedFromProduction, type ReleaseTarget } from '../core/deployment/targets';
 import { RunNotFoundError } from '../core/errors';
-import type { BuildInspector, Clock, PipelineCatalog, RunHistory, RunRepository } from '../core/ports';
+import type { BuildInspector, Clock, DeploymentStore, PipelineCatalog, RunHistory, RunRepository } from '../core/ports';
 import type { RunRecord } from '../core/records';
 import { deployRequestSchema, parseInput } from '../core/schemas';
 import { RunStore } from '../store/run-store';
+import { announcingChanges } from '../core/deployment/announced-changes';
+import { EventBridgeRunEventPublisher } from './adapters/bus-publishers';
 import { CloudWatchAlarmReader } from './adapters/alarm-reader';
 import { CodeBuildInspector } from './adapters/build-inspector';
 import { LambdaDeployer } from './adapters/lambda-deployer';
@@ -45,7 +47,8 @@ import { runIdOfExecution } from '../core/runs/redrive';
 export type PipelineSteps = Pick<StepDeps, 'deployer' | 'alarms'>;
 
 export interface DeployDeps {
-  readonly deployments: RunStore;
+  /** The deployment records, each change told as DeploymentChanged (core/deployment/announced-changes.ts). */
+  readonly deployments: DeploymentStore;
   readonly runs: RunRepository & RunHistory;
   readonly catalog: PipelineCatalog;
   readonly builds: BuildInspector;
@@ -66,7 +69,10 @@ function deployDeps(platform: HandlerPlatform): DeployDeps {
   const roles = platform.edges.deployRoles();
   const catalog = new SsmPipelineCatalog(platform.clients.ssm(), platform.catalogPath, platform.now);
   return {
-    deployments: store,
+    deployments: announcingChanges(
+      store,
+      new EventBridgeRunEventPublisher(platform.clients.eventbridge(), platform.sourceBusName),
+    ),
     runs: store,
     catalog,
     builds: new CodeBuildInspector(platform.clients.codebuild(), platform.clients.logs()),

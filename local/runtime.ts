@@ -26,6 +26,7 @@ import type { RecoveryReport } from './build-runner';
 import { GIT_PUSH_ROUTE, LocalDeliveries } from './deliveries';
 import type { LocalAccount, LocalAccounts } from './accounts';
 import { LOCAL_ENVIRONMENT, LOCAL_TABLE_NAME } from './constants';
+import { LocalConsole } from './console/server';
 import { sendTraffic, standUpTargets } from './deploy-targets';
 import type { LocalEventBus } from './event-bus';
 import type { LocalFunctions } from './functions/local-lambda';
@@ -67,6 +68,8 @@ export class LocalRuntime {
   private stopTraffic: () => void = () => undefined;
   /** The platform's functions, wired from their declaration (set once the runtime exists). */
   private platformFunctions?: LocalPlatformFunctions;
+  /** The web console on the endpoint (local/console/), with this start's token. */
+  private webConsole?: LocalConsole;
 
   readonly store: RunStore;
   readonly stepFunctions: LocalStepFunctions;
@@ -181,6 +184,17 @@ export class LocalRuntime {
     // As the platform stack publishes it: where the CLI's `--aws` reads find the run table.
     parameters.put(PLATFORM_PARAMETERS.runTableName, LOCAL_TABLE_NAME);
     platformFunctions.startSchedules();
+    runtime.webConsole = new LocalConsole({
+      ...{
+        store: runtime.store,
+        stepFunctions,
+        pipelines,
+        stateDir,
+        endpointUrl: endpoint.url,
+        platformBus: sourceBus,
+      },
+    });
+    services.consoleMount.attachConsole(runtime.webConsole.handle);
     // Executions a stop left waiting at their release gate wait there again (a redrive).
     runtime.resumedExecutions = stepFunctions.resumeSuspended().map((e) => e.name);
     const placeholderDir = join(stateDir, 'lambda-placeholder');
@@ -325,6 +339,11 @@ export class LocalRuntime {
     await this.endings.get(executionArn);
   }
 
+  /** The console's address with this start's token (docs/console.md): what `--serve` prints. */
+  get consoleUrl(): string {
+    return this.webConsole!.url;
+  }
+
   get storeEndpoint(): string {
     return this.storeServer.endpoint;
   }
@@ -343,6 +362,7 @@ export class LocalRuntime {
     await Promise.all(this.accounts.all().map((account) => account.lambdas.close()));
     await this.recordInterrupted(await interruptedRunsOf(this.store, this.stepFunctions));
     rmSync(join(this.stateDir, ENDPOINT_FILE), { force: true });
+    this.webConsole?.close();
     await this.endpoint.close();
     await this.storeServer.close();
     this.unlock();

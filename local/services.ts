@@ -31,6 +31,7 @@ import { LocalAccounts, localAccount } from './accounts';
 import { slackResponseRoute } from './approvals';
 import { operation, reserveLocalEndpoint, startLocalEndpoint } from './aws-endpoint';
 import { awsOperations } from './aws-operations';
+import { withConsoleMount } from './console/server';
 import { LocalBuildRunner } from './build-runner';
 import { LocalCodeBuild, projectCacheOf, type BuildRunner } from './codebuild';
 import { LOCAL_ENVIRONMENT, LOCAL_REGION, LOCAL_TABLE_NAME } from './constants';
@@ -139,10 +140,13 @@ export async function startServices(options: LocalRuntimeOptions) {
   await mkdir(stateDir, { recursive: true });
   const unlock = lockStateDir(stateDir);
   // The port before anything else: a port another program holds fails the start with nothing begun.
-  const reservedEndpoint = await reserveLocalEndpoint(options.port).catch((error: unknown) => {
-    unlock();
-    throw error;
-  });
+  // The console (local/console/) is served on the same endpoint, under /console/, once the runtime attaches it.
+  const reservedEndpoint = withConsoleMount(
+    await reserveLocalEndpoint(options.port).catch((error: unknown) => {
+      unlock();
+      throw error;
+    }),
+  );
   const timeScale = options.timeScale === undefined ? TimeScale.REAL : new TimeScale(options.timeScale);
   const now = options.now ?? (() => new Date());
   const storeServer = await startStoreServer({
@@ -235,7 +239,7 @@ export async function startServices(options: LocalRuntimeOptions) {
   return {
     ...{ store, storeServer, stateDir, now, unlock, timeScale, git, pipelines, recovery, interruptedRuns },
     ...{ stepFunctions, functions, bus, sourceBus, lambdas, alarms, webhookSecret, parameters, endpoint, late },
-    ...{ accounts, iam },
+    ...{ accounts, iam, consoleMount: reservedEndpoint },
   };
 }
 

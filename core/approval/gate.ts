@@ -63,6 +63,8 @@ export interface GateDeps {
   readonly approvals: ApprovalStore;
   readonly catalog: PipelineCatalog;
   readonly now: Clock;
+  /** Where each change of the gate is told (GateChanged: what a live console redraws). @default told nowhere */
+  readonly events?: RunEventPublisher;
 }
 
 export interface AssessDeps extends GateDeps {
@@ -666,14 +668,22 @@ function addresseesOf(policy: ApprovalPolicy, ids: readonly string[]): Addressee
     .map((a) => ({ id: a.id, ...(a.name ? { name: a.name } : {}), email: a.emails[0]! }));
 }
 
+/**
+ * Every change of a gate (opened, asked, a decision or a refusal, held, ended, resumed) is written to its audit trail
+ * here, and told as GateChanged: best effort, as the gate's other announcements are (it never fails a decision).
+ */
 async function audit(
-  deps: { approvals: ApprovalStore; now: Clock },
+  deps: { approvals: ApprovalStore; now: Clock; events?: RunEventPublisher },
   runId: string,
   event: AuditEvent['event'],
   detail: string,
   who: Pick<AuditEvent, 'actor' | 'via'> = {},
 ): Promise<void> {
   await deps.approvals.appendAudit({ runId, at: deps.now().toISOString(), event, detail, ...who });
+  const { events } = deps;
+  if (!events) return;
+  const pipeline = (await deps.approvals.getApproval(runId).catch(() => undefined))?.pipeline;
+  if (pipeline) await events.publish({ kind: 'GateChanged', runId, pipeline }).catch(() => undefined);
 }
 
 /**

@@ -46,7 +46,7 @@ export interface ProgressDeps extends LaneDeps {
   readonly lanes: RunLanes;
   readonly builds: BuildInspector;
   readonly catalog: PipelineCatalog;
-  /** Tells the notifier a run started or ended (RunStarted, RunEnded on the platform's bus). */
+  /** Tells the notifier a run started or ended (RunStarted, RunEnded on the platform's bus), live consoles a stage changed. */
   readonly events: RunEventPublisher;
   readonly now: Clock;
 }
@@ -67,21 +67,26 @@ export async function recordProgress(
       return run;
     }
     case 'stageStarted':
-      return runs.transitionStage(event.runId, event.stage, 'IN_PROGRESS', { startedAt: now });
+      return stageChanged(
+        await runs.transitionStage(event.runId, event.stage, 'IN_PROGRESS', { startedAt: now }),
+        deps,
+      );
     case 'stageSucceeded': {
       const build = await deps.builds.describeBuild(event.buildId);
-      return runs.transitionStage(event.runId, event.stage, 'SUCCEEDED', { ...stageFieldsOf(build), endedAt: now });
+      const fields = { ...stageFieldsOf(build), endedAt: now };
+      return stageChanged(await runs.transitionStage(event.runId, event.stage, 'SUCCEEDED', fields), deps);
     }
     case 'stageFailed': {
       const build = await buildOfFailure(event.error, deps.builds);
       const failure = build
         ? await buildFailure(build, event.error, deps.builds)
         : { error: event.error.Error, cause: truncate(event.error.Cause ?? '') };
-      return runs.transitionStage(event.runId, event.stage, 'FAILED', {
+      const stage = await runs.transitionStage(event.runId, event.stage, 'FAILED', {
         ...(build ? stageFieldsOf(build) : {}),
         endedAt: now,
         failure: { ...failure, stage: event.stage },
       });
+      return stageChanged(stage, deps);
     }
     case 'runRejected':
     case 'runExpired':
@@ -206,6 +211,13 @@ export async function recordUnfinishedRun(
  */
 async function announce(event: RunEvent, deps: ProgressDeps): Promise<void> {
   await deps.events.publish(event).catch(() => undefined);
+}
+
+/** Tells live consoles a stage's record changed (StageChanged), as `announce` tells: never failing the step. */
+async function stageChanged(stage: StageRecord, deps: ProgressDeps): Promise<StageRecord> {
+  const run = await deps.runs.getRun(stage.runId);
+  if (run) await announce({ kind: 'StageChanged', runId: stage.runId, pipeline: run.pipeline }, deps);
+  return stage;
 }
 
 /** What moving an ended run's lane on needs. */

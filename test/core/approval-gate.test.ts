@@ -709,7 +709,14 @@ describe('the release gate (core/approval/gate.ts)', () => {
         error: 'Approval.Rejected',
         cause: 'rejected by bob: the migration is not reversible',
       });
-      expect(published.map((e) => e.kind)).toEqual(['ApprovalRequested', 'ApprovalDecided']);
+      expect(published.map((e) => e.kind).filter((kind) => kind !== 'GateChanged')).toEqual([
+        'ApprovalRequested',
+        'ApprovalDecided',
+      ]);
+      // Every change of the gate, each written to its audit trail, is told once to live consoles.
+      expect(published.filter((e) => e.kind === 'GateChanged')).toEqual(
+        auditOf(runId).map(() => ({ kind: 'GateChanged', runId, pipeline: store.approvals.get(runId)!.pipeline })),
+      );
     });
 
     it('needs a reason', async () => {

@@ -158,7 +158,12 @@ describe('recordProgress', () => {
     expect(await deps.runs.listStages('r1')).toEqual([
       expect.objectContaining({ name: 'build', status: 'IN_PROGRESS' }),
     ]);
-    expect(announced).toEqual([{ kind: 'RunEnded', runId: 'r1', pipeline: (await deps.runs.getRun('r1'))!.pipeline }]);
+    const { pipeline } = (await deps.runs.getRun('r1'))!;
+    // The stage's start told to live consoles, then the run's end.
+    expect(announced).toEqual([
+      { kind: 'StageChanged', runId: 'r1', pipeline },
+      { kind: 'RunEnded', runId: 'r1', pipeline },
+    ]);
   });
 
   it('records an unfinished run the same way for any reason given, and runs what comes before the announcement first', async () => {

@@ -255,7 +255,8 @@ describe('PlatformStack', () => {
           startRun: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
           recordProgress: { PIPELINE_CATALOG_PATH: CATALOG_PATH, ...bus },
           notify: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
-          deploy: { PIPELINE_CATALOG_PATH: CATALOG_PATH },
+          // The bus: each deployment record's change told as DeploymentChanged.
+          deploy: { PIPELINE_CATALOG_PATH: CATALOG_PATH, ...bus },
           publishSourceChange: { ...bus, PIPELINE_CATALOG_PATH: CATALOG_PATH },
           githubWebhook: {
             ...bus,
