@@ -21,6 +21,7 @@ import { runApprovalsCommand } from './approvals';
 import { COMMANDS, EXIT, parseCommandLine } from './args';
 import { runDeployCommand } from './deploy';
 import { runDoctorCommand } from './doctor';
+import { runManualRunCommand } from './manual-runs';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { PortInUseError } from '../local/local-address';
 import { LocalModeBusyError } from '../local/state-lock';
@@ -62,6 +63,16 @@ async function main(argv: string[]): Promise<number> {
         return EXIT.failed;
       },
     );
+  }
+  if (command === 'rerun' || command === 'release') {
+    const options =
+      command === 'rerun'
+        ? { command, runId: args[0]!, aws, stateDir }
+        : { command, pipeline: args[0]!, commit: values.commit as string | undefined, aws, stateDir };
+    return runManualRunCommand(options).catch((error: unknown) => {
+      console.error((error as Error).message);
+      return EXIT.failed;
+    });
   }
   if (command === 'doctor') return runDoctorCommand({ config: String(values.config), aws });
   return start(values, stateDir);

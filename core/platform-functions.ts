@@ -12,7 +12,7 @@
  * Adding a function is its handler file (exporting `handlerOn`, lambdas/environment.ts) and one entry
  * here. Pure data: lib/ reads it without loading handler code.
  */
-import { deployFunctionRoleName, PLATFORM_PARAMETER_PATH, RESOURCE_PREFIX } from './platform';
+import { deployFunctionRoleName, PLATFORM_PARAMETER_PATH, RESOURCE_PREFIX, RUN_CONTROL_ROUTES } from './platform';
 import { deploymentAlarmTrigger } from './alarms/deployment-alarms';
 import { forwardedAlarmTrigger } from './deployment/targets';
 import { runEventTrigger, sourceChangedTrigger } from './sources/source-events';
@@ -102,7 +102,8 @@ export type PlatformFunctionName =
   | 'notify'
   | 'deploy'
   | 'approvalGate'
-  | 'approvalDecisions';
+  | 'approvalDecisions'
+  | 'manualRuns';
 
 /** How a function is invoked. */
 export type PlatformInvocation =
@@ -134,8 +135,12 @@ export type PlatformInvocation =
     }
   /** Through a function URL (no AWS auth: the request carries its own signature), at this local route. */
   | { readonly by: 'functionUrl'; readonly localRoute: string }
-  /** Through the approvals HTTP API (lib/release-approvals.ts), payload format 2.0. */
-  | { readonly by: 'httpApi' }
+  /**
+   * Through the approvals HTTP API (lib/release-approvals.ts), payload format 2.0. `cliRoutes` are route keys
+   * (`POST /cli/runs/{runId}/rerun`), each IAM-authorized (the caller is the person), made from this declaration
+   * on AWS and served locally with the git identity; without them the routes are built by hand (the gate's).
+   */
+  | { readonly by: 'httpApi'; readonly cliRoutes?: readonly string[] }
   /** Synchronously by another platform function (Lambda Invoke), which holds `lambda:InvokeFunction` on it. */
   | { readonly by: 'function'; readonly caller: PlatformFunctionName };
 
@@ -506,6 +511,33 @@ export const PLATFORM_FUNCTIONS = {
         id: 'TaskTokens',
         actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
         why: 'Task-token callbacks name no resource ARN: the Service Authorization Reference lists no resource type for states:SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat, so "*" is the narrowest resource it documents; the token itself names the task. Only this function holds them in the whole app (a test checks it).',
+      },
+    ],
+  },
+  manualRuns: {
+    entry: 'lambdas/manual-runs.ts',
+    id: 'ManualRuns',
+    localName: 'stepline-manual-runs',
+    description: 'stepline: starts runs by hand (stepline release, stepline rerun) through the platform bus',
+    // Under the HTTP API's 30 s integration timeout; it waits at most 5 s for the starter's record.
+    timeoutSeconds: 20,
+    settings: ['catalogPath', 'sourceBusName'],
+    invokedBy: [
+      {
+        by: 'httpApi',
+        cliRoutes: [`POST ${RUN_CONTROL_ROUTES.runs}/{runId}/rerun`, `POST ${RUN_CONTROL_ROUTES.releases}/{pipeline}`],
+      },
+    ],
+    grants: [
+      // The run to re-run and the new run's record (GetItem); a GitHub pipeline's recorded commits (Query on byPipeline).
+      { actions: ['dynamodb:GetItem'], on: ['runTable'] },
+      { actions: ['dynamodb:Query'], on: ['runTable/index/byPipeline'] },
+      CATALOG_ENTRY_READ,
+      PUT_ON_SOURCE_BUS,
+      {
+        actions: ['codecommit:GetBranch', 'codecommit:GetCommit'],
+        on: ['codecommitRepositories'],
+        why: "A release reads the head of a CodeCommit pipeline's branch and proves its commit exists. Repositories are the users' own, named freely; as for the run starter, one statement per repository on this shared role would outgrow IAM's inline policy limit, so the grant is these two read actions on the account's repositories in this Region.",
       },
     ],
   },

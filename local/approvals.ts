@@ -33,9 +33,7 @@ export function decisionRoutes(decisions: Handler): Record<string, FunctionUrlRo
     const authorizer =
       cli && (identity || demo)
         ? {
-            ...(identity
-              ? { iam: { userArn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/stepline-local/${identity}` } }
-              : {}),
+            ...(identity ? { iam: { userArn: localUserArn(identity) } } : {}),
             ...(identity || demo
               ? { lambda: { ...(demo ? { demo: true } : {}), ...(identity ? { caller: localCaller(identity) } : {}) } }
               : {}),
@@ -50,6 +48,14 @@ export function decisionRoutes(decisions: Handler): Record<string, FunctionUrlRo
     [`${APPROVAL_ROUTES.cli}/`]: serve,
     [`${APPROVAL_ROUTES.deployments}/`]: serve,
   };
+}
+
+/**
+ * The IAM identity local mode gives the CLI's caller: an IAM Identity Center session named by their git email,
+ * as an approver's IAM identity is matched on AWS.
+ */
+export function localUserArn(identity: string): string {
+  return `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/stepline-local/${identity}`;
 }
 
 /** How a refusal names the local CLI's caller: by their git email, not the IAM session it stands in for. */

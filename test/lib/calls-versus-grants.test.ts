@@ -123,6 +123,7 @@ const COMMAND_GRANTS: Readonly<Record<string, (c: CallContext) => Need[]>> = {
   '@aws-sdk/client-sfn SendTaskFailureCommand': () => each('states:SendTaskFailure', ['*']),
   '@aws-sdk/client-sfn SendTaskHeartbeatCommand': () => each('states:SendTaskHeartbeat', ['*']),
   '@aws-sdk/client-codecommit GetCommitCommand': (c) => each('codecommit:GetCommit', [repository(c)]),
+  '@aws-sdk/client-codecommit GetBranchCommand': (c) => each('codecommit:GetBranch', [repository(c)]),
   '@aws-sdk/client-codecommit GetDifferencesCommand': (c) => each('codecommit:GetDifferences', [repository(c)]),
   // CodeBuild: builds by project, reports and test cases by report group (`<project>-<report>`).
   '@aws-sdk/client-codebuild BatchGetBuildsCommand': (c) =>
@@ -274,6 +275,7 @@ beforeAll(() => {
     ...Object.values(PLATFORM_FUNCTIONS).map((f) => f.entry),
     'cli/approvals.ts',
     'cli/deploy.ts',
+    'cli/manual-runs.ts',
   ]);
 });
 
@@ -289,6 +291,7 @@ const functionsByHandler = (): Record<PlatformFunctionName, lambda.IFunction> =>
     approvalGate: approvals.approvalGate,
     approvalDecisions: approvals.approvalDecisions,
     deploy: functions.deploy,
+    manualRuns: approvals.functions.get('manualRuns')!.fn,
   };
 };
 
@@ -399,6 +402,7 @@ describe('every call a deployed function can make is allowed by its role', () =>
     for (const command of [
       { module: 'cli/approvals.ts', exports: ['runApprovalsCommand'] },
       { module: 'cli/deploy.ts', exports: ['runDeployCommand'] },
+      { module: 'cli/manual-runs.ts', exports: ['runManualRunCommand'] },
     ]) {
       const reach = analyzer.reach(command);
       const context = callContext(reach, {});
@@ -416,7 +420,7 @@ describe('every call a deployed function can make is allowed by its role', () =>
         const [method, path] = key.split(' ') as [string, string];
         return arn(
           'execute-api',
-          `${platform.resolveString({ Ref: api })}/$default/${method}${path.replace('{runId}', RUN_ID)}`,
+          `${platform.resolveString({ Ref: api })}/$default/${method}${path.replace('{runId}', RUN_ID).replace('{pipeline}', pipeline.name)}`,
         );
       })
       .filter((route) => !allows(policy.Statement, 'execute-api:Invoke', route));

@@ -1046,7 +1046,11 @@ describe('PipelineStack', () => {
     };
     expect(JSON.parse(render(parameter.Value))).toEqual({
       stateMachineArn: render(ref(stack, stack.machine.stateMachine.stateMachineArn)),
-      source: { kind: 'codecommit', repository: hello.source.type === 'codecommit' && hello.source.repository },
+      source: {
+        kind: 'codecommit',
+        repository: hello.source.type === 'codecommit' && hello.source.repository,
+        branch: hello.source.branch,
+      },
       stages: stagePlan(hello),
       filters: pushFilters(hello),
       executionMode: 'QUEUED',
