@@ -155,5 +155,7 @@ describe('runs started by hand, in local mode', () => {
     await expect(
       codecommit.send(new GetCommitCommand({ repositoryName: 'demo', commitId: 'deadbeef'.repeat(5) })),
     ).rejects.toBeInstanceOf(CommitIdDoesNotExistException);
+    // The push's run ends before local mode closes under it.
+    for (const { runId } of await fixture.runtime.runsStartedFor(head)) await fixture.runtime.waitForRun(runId);
   });
 });
