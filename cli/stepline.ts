@@ -3,8 +3,9 @@
  * repository, pushes it, and shows the pipeline run that the push starts — at a terminal, a release
  * gate waits for a person; with no terminal, local mode's demo approver decides, recorded as such.
  * `approvals`, `approve` and `reject` decide on release gates (cli/approvals.ts); `deploy` controls a
- * run's deployment (cli/deploy.ts); `doctor` compares the account quotas the app needs with the defaults
- * or, with --aws, with the account (cli/doctor.ts).
+ * run's deployment (cli/deploy.ts); `rerun` and `release` start runs by hand (cli/manual-runs.ts);
+ * `doctor` compares the account quotas the app needs with the defaults or, with --aws, with the account
+ * (cli/doctor.ts).
  */
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

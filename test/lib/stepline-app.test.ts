@@ -440,9 +440,10 @@ describe('PlatformStack', () => {
     const permissions = Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
     const webhook = ref(stack, stack.functions.githubWebhook.functionArn);
     const decisions = ref(stack, stack.approvals.approvalDecisions.functionArn);
-    const route = (path: string) => ({
+    const manualRuns = ref(stack, stack.approvals.functions.get('manualRuns')!.fn.functionArn);
+    const route = (path: string, fn: unknown = decisions) => ({
       Action: 'lambda:InvokeFunction',
-      FunctionName: decisions,
+      FunctionName: fn,
       Principal: 'apigateway.amazonaws.com',
       SourceArn: {
         'Fn::Join': [
@@ -529,6 +530,9 @@ describe('PlatformStack', () => {
         Principal: 'events.amazonaws.com',
         SourceArn: ref(stack, stack.approvals.sweepRule.ruleArn),
       },
+      // The run controls' routes, to the function that declares them.
+      route('/cli/runs/{runId}/rerun', manualRuns),
+      route('/cli/releases/{pipeline}', manualRuns),
     ]);
   });
 
@@ -607,7 +611,7 @@ describe('PlatformStack', () => {
     const bundles = readdirSync(synthesized.assembly.directory)
       .filter((entry) => existsSync(join(synthesized.assembly.directory, entry, 'index.js')))
       .map((entry) => readFileSync(join(synthesized.assembly.directory, entry, 'index.js')));
-    expect(bundles).toHaveLength(8);
+    expect(bundles).toHaveLength(9);
     for (const bundle of bundles) {
       expect(bundle.length).toBeLessThan(300 * 1024);
       expect(bundle.toString()).toMatch(/require\("@aws-sdk\/client-dynamodb"\)/);
@@ -1147,9 +1151,9 @@ describe('deploy hardening, across every template', () => {
           })),
         ),
     );
-    // Eight functions, the decision function's task tokens, and one machine per pipeline (2 pipelines,
-    // neither with a deploy target): 8 + 1 + 2 × 2 statements.
-    expect(onStar).toHaveLength(13);
+    // Nine functions, the decision function's task tokens, and one machine per pipeline (2 pipelines,
+    // neither with a deploy target): 9 + 1 + 2 × 2 statements.
+    expect(onStar).toHaveLength(14);
     for (const { id, actions, statements } of onStar) {
       // Each sits alone in a policy of its own, named for what it allows.
       expect({ id, statements }).toEqual({ id, statements: 1 });
