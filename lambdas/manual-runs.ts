@@ -15,19 +15,8 @@ import { RunStore } from '../store/run-store';
 import { EventBridgeSourcePublisher } from './adapters/bus-publishers';
 import { CodeCommitReader } from './adapters/commit-reader';
 import { SsmPipelineCatalog } from './adapters/pipeline-catalog';
+import { json, safeJson, type HttpAnswer } from './decision-routes';
 import { awsPlatform, once, stdoutLog, type HandlerPlatform, type LogLine } from './environment';
-
-export interface HttpAnswer {
-  readonly statusCode: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
-const json = (statusCode: number, body: Record<string, unknown>): HttpAnswer => ({
-  statusCode,
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify(body),
-});
 
 const RERUN = new RegExp(`^${RUN_CONTROL_ROUTES.runs}/([^/]+)/rerun$`);
 const RELEASE = new RegExp(`^${RUN_CONTROL_ROUTES.releases}/([^/]+)$`);
@@ -100,14 +89,6 @@ function statusOf(error: ManualRunError): number {
   if (error instanceof RunNotEndedError) return 409;
   if (error instanceof BranchHeadUnknownError) return error.cause instanceof BranchNotFoundError ? 404 : 400;
   return 404;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 export function handlerOn(platform: HandlerPlatform, log: LogLine) {

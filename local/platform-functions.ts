@@ -119,7 +119,9 @@ function cliRoutes(
     (invocation.cliRoutes ?? []).map((key) => {
       const [method, path] = key.split(' ') as [string, string];
       const pattern = new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
-      return { name, method, pattern, prefix: path.slice(0, path.indexOf('{') < 0 ? undefined : path.indexOf('{')) };
+      // Served under the path up to its first parameter (a key ending in `/` serves every path below it).
+      const prefix = path.includes('{') ? path.slice(0, path.indexOf('{')) : path;
+      return { name, method, pattern, prefix };
     }),
   );
   const serve: FunctionUrlRoute = async (request) => {

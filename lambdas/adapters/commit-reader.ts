@@ -18,14 +18,19 @@ export class CodeCommitReader implements CommitReader, BranchHeads {
   /**
    * GetCommit names a commit the repository lacks CommitIdDoesNotExistException (its API reference's
    * errors, https://docs.aws.amazon.com/codecommit/latest/APIReference/API_GetCommit.html); the
-   * CommitDoesNotExistException of GetDifferences is taken too.
+   * CommitDoesNotExistException of GetDifferences is taken too, and a repository that does not exist has
+   * no such commit either (a request naming it is recorded FAILED, not retried).
    */
   async getCommit(repository: string, commitId: string) {
     let commit;
     try {
       ({ commit } = await this.codecommit.send(new GetCommitCommand({ repositoryName: repository, commitId })));
     } catch (error) {
-      if (error instanceof CommitIdDoesNotExistException || error instanceof CommitDoesNotExistException)
+      if (
+        error instanceof CommitIdDoesNotExistException ||
+        error instanceof CommitDoesNotExistException ||
+        error instanceof RepositoryDoesNotExistException
+      )
         throw new CommitNotFoundError(repository, commitId, { cause: error });
       throw error;
     }

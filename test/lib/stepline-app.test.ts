@@ -524,15 +524,15 @@ describe('PlatformStack', () => {
       route('/cli/approvals/{runId}'),
       route('/cli/approvals/{runId}'),
       route('/cli/deployments/{runId}'),
+      // The run controls' routes, to the function that declares them.
+      route('/cli/runs/{runId}/rerun', manualRuns),
+      route('/cli/releases/{pipeline}', manualRuns),
       {
         Action: 'lambda:InvokeFunction',
         FunctionName: decisions,
         Principal: 'events.amazonaws.com',
         SourceArn: ref(stack, stack.approvals.sweepRule.ruleArn),
       },
-      // The run controls' routes, to the function that declares them.
-      route('/cli/runs/{runId}/rerun', manualRuns),
-      route('/cli/releases/{pipeline}', manualRuns),
     ]);
   });
 
