@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from '../bin/config-file';
 import { DEPLOYMENT_CONTROL_ACTIONS } from '../core/schemas';
 import { DEFAULT_LOCAL_PORT } from '../local/local-address';
+import { isRunStatus, RUN_STATUSES } from './run-text';
 
 const LINE_WIDTH = 100;
 
@@ -72,6 +73,23 @@ const CONFIG: OptionSpec = {
   description:
     "the pipeline configuration, a .ts module with a default export or .json (default: stepline's own stepline.config.ts)",
 };
+
+const READS = {
+  json: { type: 'boolean', default: false, description: 'the records as stored, as JSON (log events one per line)' },
+  aws: {
+    type: 'boolean',
+    default: false,
+    description:
+      "the deployed platform's runs, read with this shell's AWS credentials (the policy in the platform's OperatorReadPolicyArn output), instead of local mode's (running or not)",
+  },
+  'state-dir': STATE_DIR,
+  config: CONFIG,
+} as const satisfies Record<string, OptionSpec>;
+
+const READ_EXITS = `  0  shown
+  1  no such run, stage or log, or it could not be read (the message says why: no local runs, no
+     AWS credentials, access denied)
+  2  a usage error`;
 
 export const COMMANDS = {
   start: {
@@ -220,6 +238,44 @@ export const COMMANDS = {
      access to a read was denied (the message names the action)
   2  a usage error`,
   },
+  // The reads of runs (cli/runs.ts): wherever the runs are, local mode running or not.
+  runs: {
+    synopsis:
+      'stepline runs [--pipeline P] [--status S] [--branch B] [--limit N] [--json] [--aws] [--state-dir DIR] [--config FILE]',
+    summary: 'the runs, newest first: status, branch, commit, start, duration and what started each',
+    args: [],
+    options: {
+      pipeline: { type: 'string', value: 'P', description: "this pipeline's runs only" },
+      status: { type: 'string', value: 'S', description: `runs with this status only: ${RUN_STATUSES.join(', ')}` },
+      branch: { type: 'string', value: 'B', description: 'runs of this branch (or tag) only' },
+      limit: { type: 'string', value: 'N', default: '20', description: 'at most N runs, 1 to 1000 (default 20)' },
+      ...READS,
+    },
+    exits: READ_EXITS,
+  },
+  run: {
+    synopsis: 'stepline run RUN [--json] [--aws] [--state-dir DIR] [--config FILE]',
+    summary:
+      'one run whole: its stages, tests and failure, its release gate (decisions, audit trail), its deployment (steps, traffic, alarms), its execution and where its logs are',
+    args: ['RUN'],
+    options: READS,
+    exits: READ_EXITS,
+  },
+  logs: {
+    synopsis: 'stepline logs RUN [--stage S] [--follow] [--json] [--aws] [--state-dir DIR] [--config FILE]',
+    summary: "a stage's build log (CloudWatch Logs on AWS): the failed stage's, else the last that ran",
+    args: ['RUN'],
+    options: {
+      stage: { type: 'string', value: 'S', description: "this stage's log" },
+      follow: {
+        type: 'boolean',
+        default: false,
+        description: 'while the stage runs, print its log as it grows (every second), until the stage ends',
+      },
+      ...READS,
+    },
+    exits: READ_EXITS,
+  },
   help: {
     synopsis: 'stepline help [COMMAND]',
     summary: "this text, or a command's own",
@@ -342,6 +398,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     return usageError(`unknown action "${args[0]}": one of ${DEPLOYMENT_CONTROL_ACTIONS.join(', ')}`, usage);
   if (command === 'release' && values.commit !== undefined && !/^[0-9a-f]{40}$/.test(String(values.commit)))
     return usageError(`--commit must be a full commit id (40 hex characters), got "${String(values.commit)}"`, usage);
+  if (command === 'runs' && values.status !== undefined && !isRunStatus(String(values.status)))
+    return usageError(`unknown status "${values.status}": one of ${RUN_STATUSES.join(', ')}`, usage);
+  if (command === 'runs' && !(/^[1-9]\d{0,3}$/.test(String(values.limit)) && Number(values.limit) <= 1000))
+    return usageError(`--limit must be a whole number from 1 to 1000, got ${values.limit}`, usage);
   if (command === 'approve' && values.override && values.reason === undefined)
     return usageError('--override needs --reason', usage);
   if (command === 'help') {

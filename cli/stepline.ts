@@ -3,9 +3,9 @@
  * repository, pushes it, and shows the pipeline run that the push starts — at a terminal, a release
  * gate waits for a person; with no terminal, local mode's demo approver decides, recorded as such.
  * `approvals`, `approve` and `reject` decide on release gates (cli/approvals.ts); `deploy` controls a
- * run's deployment (cli/deploy.ts); `rerun` and `release` start runs by hand (cli/manual-runs.ts);
- * `doctor` compares the account quotas the app needs with the defaults or, with --aws, with the account
- * (cli/doctor.ts).
+ * run's deployment (cli/deploy.ts); `runs`, `run` and `logs` read runs, local mode running or not (cli/runs.ts);
+ * `rerun` and `release` start runs by hand (cli/manual-runs.ts); `doctor` compares the account quotas the app
+ * needs with the defaults or, with --aws, with the account (cli/doctor.ts).
  */
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { readConfigFile } from '../bin/config-file';
 import { gateWarnings } from '../core/approval/policy';
 import { ConfigError } from '../core/config/errors';
 import { APPROVAL_ROUTES } from '../core/platform';
-import type { ApprovalRecord, RunRecord } from '../core/records';
+import type { ApprovalRecord, RunRecord, RunStatus } from '../core/records';
 import { forTerminal } from '../core/text';
 import { LOCAL_DEMO_HEADER } from '../local/approvals';
 import { localAuthors } from '../local/git-source';
@@ -23,6 +23,7 @@ import { COMMANDS, EXIT, parseCommandLine } from './args';
 import { runDeployCommand } from './deploy';
 import { runDoctorCommand } from './doctor';
 import { runManualRunCommand } from './manual-runs';
+import { logsCommand, runCommand, runsCommand } from './runs';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { PortInUseError } from '../local/local-address';
 import { LocalModeBusyError } from '../local/state-lock';
@@ -76,6 +77,24 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   if (command === 'doctor') return runDoctorCommand({ config: String(values.config), aws });
+  if (command === 'runs' || command === 'run' || command === 'logs') {
+    const where = { aws, stateDir, configFile: String(values.config) };
+    const json = values.json === true;
+    if (command === 'run') return runCommand(where, args[0]!, json);
+    if (command === 'logs')
+      return logsCommand(where, {
+        runId: args[0]!,
+        stage: values.stage as string | undefined,
+        follow: values.follow === true,
+        json,
+      });
+    const [pipeline, status, branch] = [values.pipeline, values.status, values.branch] as (string | undefined)[];
+    return runsCommand(
+      where,
+      { pipeline, status: status as RunStatus | undefined, branch, limit: Number(values.limit) },
+      json,
+    );
+  }
   return start(values, stateDir);
 }
 

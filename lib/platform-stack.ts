@@ -15,6 +15,7 @@ import type { TargetDeployRole } from '../core/deployment/targets';
 import { PLATFORM_PARAMETERS } from '../core/platform';
 import { PLATFORM_FUNCTIONS, functionArnParameterName, functionsPipelinesInvoke } from '../core/platform-functions';
 import { ArtifactStore } from './artifact-store';
+import { OperatorAccess } from './operator-access';
 import { PlatformFunctions } from './platform-functions';
 import { ReleaseApprovals } from './release-approvals';
 import { RunStore } from './run-store';
@@ -39,6 +40,7 @@ export class PlatformStack extends Stack {
   readonly functions: PlatformFunctions;
   readonly sources: SourceEvents;
   readonly approvals: ReleaseApprovals;
+  readonly operatorAccess: OperatorAccess;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps = {}) {
     const { targets, ...stackProps } = props;
@@ -71,6 +73,11 @@ export class PlatformStack extends Stack {
       sourceBus: this.sources.bus,
       deadLetterQueue: this.functions.failedRunRequests,
       deployFunction: this.functions.deploy,
+    });
+    const { encryptionKey } = this.runStore.table;
+    this.operatorAccess = new OperatorAccess(this, 'OperatorAccess', {
+      table: this.runStore.table,
+      ...(encryptionKey ? { encryptionKey } : {}),
     });
 
     const publish = (id: string, parameterName: string, stringValue: string, description: string) =>
@@ -131,6 +138,11 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, 'SlackSigningSecretName', {
       description: "The Secrets Manager secret to put your Slack app's Signing Secret in",
       value: this.approvals.slackSigningSecret.secretName,
+    });
+    new CfnOutput(this, 'OperatorReadPolicyArn', {
+      description:
+        "The IAM managed policy an operator's identity needs for the CLI's reads against AWS (`stepline runs|run|logs --aws`), read only: attach it to their role, user or group",
+      value: this.operatorAccess.policy.managedPolicyArn,
     });
     new CfnOutput(this, 'ApprovalsCliPolicy', {
       description:

@@ -68,10 +68,15 @@ export function lambdaInvokeWaitForTaskTokenAdapter(functions: ReadonlyMap<strin
   };
 }
 
-/** `codebuild:startBuild.sync`: runs the build to its end; a build that did not succeed fails the task. */
+/**
+ * `codebuild:startBuild.sync`: runs the build to its end, its start in the history as StartBuild's answer
+ * (TaskSubmitted); a build that did not succeed fails the task.
+ */
 export function codeBuildSyncAdapter(codebuild: LocalCodeBuild): TaskAdapter {
-  return async (input, { signal }) => {
-    const build = await codebuild.runBuild(input as StartBuildParameters, signal);
+  return async (input, { signal, submitted }) => {
+    const build = await codebuild.runBuild(input as StartBuildParameters, signal, (started) =>
+      submitted({ Build: toStatesShape(started) }),
+    );
     const output = { Build: toStatesShape(build) };
     if (build.buildStatus !== 'SUCCEEDED') throw taskError('States.TaskFailed', JSON.stringify(output));
     return output;

@@ -46,8 +46,9 @@ export type CodeCommitErrorCode =
   | 'InvalidCommitIdException'
   | 'BranchDoesNotExistException'
   | 'RepositoryDoesNotExistException';
-/** CloudWatch DescribeAlarms. */
-export type CloudWatchErrorCode = 'InvalidParameterCombinationException' | 'InvalidNextToken';
+/** CloudWatch DescribeAlarms; CloudWatch Logs GetLogEvents' answer to a token it did not give. */
+export type CloudWatchErrorCode =
+  'InvalidParameterCombinationException' | 'InvalidNextToken' | 'InvalidParameterException';
 
 /** STS (AssumeRole, GetCallerIdentity) and the checks of a request's key every service makes (local/iam.ts). */
 export type StsErrorCode =

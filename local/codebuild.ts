@@ -2,12 +2,12 @@
  * Local CodeBuild: the projects of the configured pipelines, run by the local build runner, and the
  * read APIs the handlers call (BatchGetBuilds, BatchGetReports, and GetLogEvents over build logs).
  */
-import { readFile } from 'node:fs/promises';
 import type { Build, Report, TestCase } from '@aws-sdk/client-codebuild';
 import * as z from 'zod';
 import { CODEBUILD_CACHE_MODES, type StageCache } from '../core/config/stepline-config';
 import { awsName, operation } from './aws-endpoint';
 import { serviceError } from './aws-errors';
+import { localBuildLogFile, readLogEvents, type LogEventsRequest } from './build-logs';
 import {
   DEFAULT_PROJECT_CACHE,
   type BuildRequest,
@@ -53,17 +53,28 @@ export interface StartBuildParameters {
 export class LocalCodeBuild {
   private readonly projects = new Map<string, LocalProject>();
   private readonly builds = new Map<string, LocalBuildResult>();
+  /** The log file of each build this local mode started, by its stream, from its start. */
+  private readonly logFiles = new Map<string, string>();
 
   constructor(
     private readonly runner: BuildRunner,
     projects: readonly LocalProject[],
     private readonly onLogLine?: (project: string, line: string) => void,
+    /** Where the runner keeps its builds (`<state dir>/codebuild`): the logs of builds earlier local modes ran. */
+    private readonly codebuildDir?: string,
   ) {
     projects.forEach((p) => this.projects.set(p.name, p));
   }
 
-  /** Runs a build to its end, as `startBuild.sync` waits for it. */
-  async runBuild(parameters: StartBuildParameters, signal: AbortSignal): Promise<Build> {
+  /**
+   * Runs a build to its end, as `startBuild.sync` waits for it; `onStarted` is told the build as StartBuild answers
+   * it, once it has an id and a log.
+   */
+  async runBuild(
+    parameters: StartBuildParameters,
+    signal: AbortSignal,
+    onStarted?: (build: Build) => void,
+  ): Promise<Build> {
     const project = this.projects.get(parameters.ProjectName);
     if (!project) throw new Error(`Project cannot be found: ${parameters.ProjectName}`);
     const result = await this.runner.run({
@@ -79,8 +90,13 @@ export class LocalCodeBuild {
       projectCache: project.cache ?? DEFAULT_PROJECT_CACHE,
       signal,
       onLogLine: this.onLogLine && ((line) => this.onLogLine!(project.name, line)),
+      onStarted: (build, logFile) => {
+        this.logFiles.set(build.logs!.streamName!, logFile);
+        onStarted?.(build);
+      },
     });
     this.builds.set(result.build.id!, result);
+    if (result.build.logs?.streamName) this.logFiles.set(result.build.logs.streamName, result.logFile);
     return result.build;
   }
 
@@ -106,15 +122,17 @@ export class LocalCodeBuild {
     return { testCases: testCases.slice(0, request.maxResults ?? 50) };
   }
 
-  /** CloudWatch Logs' GetLogEvents over a build's log file (the stream name is the build's). */
-  async getLogEvents(request: { logStreamName: string; limit?: number; startFromHead?: boolean }) {
-    const build = [...this.builds.values()].find((b) => b.build.logs?.streamName === request.logStreamName);
-    if (!build) return undefined;
-    const lines = (await readFile(build.logFile, 'utf8')).replace(/\n$/, '').split('\n');
-    const limit = request.limit ?? 10_000;
-    const chosen = request.startFromHead ? lines.slice(0, limit) : lines.slice(-limit);
-    const timestamp = build.build.endTime?.getTime() ?? Date.now();
-    return { events: chosen.map((message) => ({ timestamp, ingestionTime: timestamp, message })) };
+  /**
+   * CloudWatch Logs' GetLogEvents over a build's log file (the stream name is the build's): a build of this local
+   * mode's, running or ended, or one an earlier local mode ran; undefined when there is no such stream.
+   */
+  async getLogEvents(request: LogEventsRequest) {
+    const logFile =
+      this.logFiles.get(request.logStreamName) ??
+      (this.codebuildDir && request.logGroupName
+        ? localBuildLogFile(this.codebuildDir, request.logGroupName, request.logStreamName)
+        : undefined);
+    return logFile === undefined ? undefined : readLogEvents(logFile, request);
   }
 }
 
@@ -147,6 +165,7 @@ export function codeBuildOperations(codebuild: LocalCodeBuild) {
         logStreamName: awsName,
         limit: z.number().int().min(1).max(10_000).optional(),
         startFromHead: z.boolean().optional(),
+        nextToken: z.string().min(1).optional(),
       }),
       async (r) => {
         const events = await codebuild.getLogEvents(r);

@@ -35,6 +35,19 @@ export function recordHistoryEvent(history: ExecutionEvent[], event: LibraryEven
   if (details) append(history, new Date(event.timestamp), details);
 }
 
+/**
+ * A `.sync` Task's service started its work (the build runs): `TaskSubmitted` with the service's answer, as Step
+ * Functions records it between a Task's start and its end. `resource` is the Task's Resource ARN.
+ */
+export function recordTaskSubmitted(history: ExecutionEvent[], resource: string, output: unknown, at: Date): void {
+  // arn:aws:states:::codebuild:startBuild.sync → resourceType codebuild, resource startBuild.sync.
+  const [resourceType = '', action = ''] = resource.split(':').slice(-2);
+  append(history, at, {
+    type: 'TaskSubmitted',
+    taskSubmittedEventDetails: { resourceType, resource: action, output: json(output) },
+  });
+}
+
 /** The execution's end, once: a stop aborts an execution before the library's log tells its end. */
 export function recordExecutionEnd(
   history: ExecutionEvent[],

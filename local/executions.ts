@@ -21,6 +21,8 @@ export interface TaskContext {
    * SendTaskFailure error. Call it before handing the token out, so no callback arrives unheard.
    */
   readonly awaitTaskToken: (input: unknown) => { readonly result: Promise<unknown>; cancel(): void };
+  /** For `.sync` Tasks: the service started the work; its answer goes in the history (`TaskSubmitted`). */
+  readonly submitted: (output: unknown) => void;
 }
 /** Runs one Task locally: receives the Task's resolved Parameters, returns its raw result. */
 export type TaskAdapter = (input: unknown, context: TaskContext) => Promise<unknown>;

@@ -12,7 +12,7 @@ import './polyfills';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { catalogEntry, stateMachineName, type PipelineConfig } from '../core/config/stepline-config';
-import { catalogParameterName } from '../core/platform';
+import { catalogParameterName, PLATFORM_PARAMETERS } from '../core/platform';
 import type { Clock } from '../core/ports';
 import { ACTIVE_RUN_STATUSES, type RunEvent, type RunRecord, type SourceChanged } from '../core/records';
 import { targetEnvironment, type ReleaseTarget } from '../core/deployment/targets';
@@ -25,7 +25,7 @@ import type { LocalEndpoint } from './aws-endpoint';
 import type { RecoveryReport } from './build-runner';
 import { GIT_PUSH_ROUTE, LocalDeliveries } from './deliveries';
 import type { LocalAccount, LocalAccounts } from './accounts';
-import { LOCAL_ENVIRONMENT } from './constants';
+import { LOCAL_ENVIRONMENT, LOCAL_TABLE_NAME } from './constants';
 import { sendTraffic, standUpTargets } from './deploy-targets';
 import type { LocalEventBus } from './event-bus';
 import type { LocalFunctions } from './functions/local-lambda';
@@ -178,6 +178,8 @@ export class LocalRuntime {
       );
       parameters.put(catalogParameterName(pipeline.name), JSON.stringify(entry));
     }
+    // As the platform stack publishes it: where the CLI's `--aws` reads find the run table.
+    parameters.put(PLATFORM_PARAMETERS.runTableName, LOCAL_TABLE_NAME);
     platformFunctions.startSchedules();
     // Executions a stop left waiting at their release gate wait there again (a redrive).
     runtime.resumedExecutions = stepFunctions.resumeSuspended().map((e) => e.name);

@@ -169,6 +169,7 @@ export async function startServices(options: LocalRuntimeOptions) {
     runner,
     pipelines.flatMap((p) => localProjects(p, git)),
     options.onBuildLog,
+    join(stateDir, 'codebuild'),
   );
   const functions = new Map<string, LocalFunction>();
   const stepFunctions = new LocalStepFunctions(

@@ -30,7 +30,7 @@ import {
   type TaskAdapter,
   type WaitingAt,
 } from './executions';
-import { recordExecutionEnd, recordHistoryEvent, type LibraryEvent } from './execution-history';
+import { recordExecutionEnd, recordHistoryEvent, recordTaskSubmitted, type LibraryEvent } from './execution-history';
 import { TaskTokens } from './task-tokens';
 import { TimeScale } from './time-scale';
 
@@ -233,6 +233,8 @@ export class LocalStepFunctions {
               stateName: state,
               executionArn,
               awaitTaskToken: (input) => this.tokens.await(input, executionArn, abort.signal),
+              submitted: (output) =>
+                recordTaskSubmitted(this.executions.get(executionArn)!.history!, resource, output, new Date()),
             }),
           );
         },

@@ -20,6 +20,16 @@ export interface ExecutionEvent {
   readonly stateEnteredEventDetails?: { readonly name: string; readonly input?: string };
   /** Every `<Type>StateExited`: the state's name and its output (JSON). */
   readonly stateExitedEventDetails?: { readonly name: string; readonly output?: string };
+  /**
+   * A Task's service answered that it started the work (`.sync` integrations): `output` is its answer as JSON, for
+   * `codebuild:startBuild.sync` StartBuild's `{"Build":{…}}`: the build's id and log while it runs.
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_TaskSubmittedEventDetails.html
+   */
+  readonly taskSubmittedEventDetails?: {
+    readonly resourceType: string;
+    readonly resource: string;
+    readonly output?: string;
+  };
   /** A Task's failed try (caught, retried or fatal). */
   readonly taskFailedEventDetails?: FailureDetails & { readonly resourceType?: string; readonly resource?: string };
   /** `MapIterationStarted | Succeeded | Failed`: the Map state's name and the iteration's index. */

@@ -10,6 +10,7 @@ import {
   type FileSetSpec,
   type PhaseSpec,
 } from './buildspec';
+import { localBuildLogGroup } from '../build-logs';
 import { BuildLog } from './build-log';
 import { BuildCache, type ProjectCache } from './cache';
 import { buildEnvironment } from './environment';
@@ -448,7 +449,7 @@ export class BuildExecution {
       secondaryArtifacts: this.secondaryArtifacts,
       environment: { type: 'LINUX_CONTAINER', image: 'local', computeType: 'BUILD_GENERAL1_SMALL' },
       logs: {
-        groupName: `/stepline/local/codebuild/${s.projectName}`,
+        groupName: localBuildLogGroup(s.projectName),
         streamName: s.logStreamName,
         deepLink: `file://${this.log.path}`,
       },

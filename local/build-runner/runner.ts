@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { BUILD_ARTIFACT_NAME } from '../../core/platform';
 import { buildArn, projectArn } from './arns';
 import { BuildExecution } from './build-execution';
+import { localBuildLogGroup } from '../build-logs';
 import { containerTime } from './build-log';
 import { BuildSlots } from './build-slots';
 import { CACHE_SCRATCH_DIRS, DEFAULT_PROJECT_CACHE, isUnfinishedArchive, type ProjectCache } from './cache';
@@ -34,6 +35,8 @@ export interface BuildRequest {
   readonly signal?: AbortSignal;
   /** Each log line as it is written, for a live terminal. */
   readonly onLogLine?: (line: string) => void;
+  /** The build once it has an id and a log, before it runs: what StartBuild answers (its status IN_PROGRESS). */
+  readonly onStarted?: (build: Build, logFile: string) => void;
   /**
    * The project's cache type (CodeBuild's ProjectCache): S3 honours the buildspec's `cache` section
    * with keys, LOCAL with LOCAL_CUSTOM_CACHE without them, NO_CACHE ignores it.
@@ -200,6 +203,16 @@ export class LocalBuildRunner {
       cacheEnabled: this.cacheEnabled,
       projectCacheDir: join(this.cacheDir, request.projectName),
     });
+    request.onStarted?.(
+      {
+        id: buildId,
+        arn: buildArn(buildId),
+        projectName: request.projectName,
+        buildStatus: 'IN_PROGRESS',
+        logs: { groupName: localBuildLogGroup(request.projectName), streamName },
+      },
+      join(buildDir, 'build.log'),
+    );
     const result = await execution.run();
     await pruneArtifacts(projectDir, this.keepArtifactsOfBuilds);
     return result;

@@ -227,10 +227,11 @@ describe('PlatformStack', () => {
         [functionArnParameterName('approvalGate'), ref(stack, stack.approvals.approvalGate.functionArn)],
         [PLATFORM_PARAMETERS.approvalsUrl, ref(stack, stack.approvals.api.apiEndpoint)],
         [functionArnParameterName('deploy'), ref(stack, stack.functions.deploy.functionArn)],
+        [PLATFORM_PARAMETERS.runTableName, ref(stack, stack.runStore.table.tableName)],
       ]),
     );
     // No parameter for the publisher or the starter: only the platform's rules invoke them.
-    expect(published).toHaveLength(6);
+    expect(published).toHaveLength(7);
   });
 
   test.each(['startRun', 'recordProgress', 'publishSourceChange', 'githubWebhook', 'notify', 'deploy'] as const)(
