@@ -48,6 +48,11 @@ const DECISION_EXITS = `  0  the decision was recorded (the reply says whether i
      local mode or the platform
   2  a usage error`;
 
+const MANUAL_RUN_EXITS = `  0  the run was asked for: its id is printed, and whether it waits for the runs before it
+  1  refused (the reply says why: an unknown run, pipeline or commit, a run not yet ended), or stepline
+     could not reach local mode or the platform
+  2  a usage error`;
+
 const STATE_DIR: OptionSpec = {
   type: 'string',
   value: 'DIR',
@@ -218,6 +223,25 @@ export const COMMANDS = {
     args: ['RUN'],
     options: { aws: AWS, 'state-dir': STATE_DIR },
     exits: RUN_CONTROL_EXITS,
+  },
+  rerun: {
+    synopsis: 'stepline rerun RUN [--aws] [--state-dir DIR]',
+    summary: "a new run of RUN's pipeline and commit, recorded as a re-run of RUN by you (RUN must have ended)",
+    args: ['RUN'],
+    options: { aws: AWS, 'state-dir': STATE_DIR },
+    exits: MANUAL_RUN_EXITS,
+  },
+  release: {
+    synopsis: 'stepline release PIPELINE [--commit SHA] [--aws] [--state-dir DIR]',
+    summary:
+      "a run of PIPELINE started by you, as CodePipeline's Release change: of SHA, else of its branch's head (a GitHub pipeline needs --commit); the pipeline's filters do not apply",
+    args: ['PIPELINE'],
+    options: {
+      commit: { type: 'string', value: 'SHA', description: 'the commit to run (40 hex characters)' },
+      aws: AWS,
+      'state-dir': STATE_DIR,
+    },
+    exits: MANUAL_RUN_EXITS,
   },
   doctor: {
     synopsis: 'stepline doctor [--aws] [--config FILE]',
@@ -396,6 +420,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     if (values[name] === undefined) return usageError(`--${name} is required`, usage);
   if (command === 'deploy' && !(DEPLOYMENT_CONTROL_ACTIONS as readonly string[]).includes(args[0]!))
     return usageError(`unknown action "${args[0]}": one of ${DEPLOYMENT_CONTROL_ACTIONS.join(', ')}`, usage);
+  if (command === 'release' && values.commit !== undefined && !/^[0-9a-f]{40}$/.test(String(values.commit)))
+    return usageError(`--commit must be a full commit id (40 hex characters), got "${String(values.commit)}"`, usage);
   if (command === 'runs' && values.status !== undefined && !isRunStatus(String(values.status)))
     return usageError(`unknown status "${values.status}": one of ${RUN_STATUSES.join(', ')}`, usage);
   if (command === 'runs' && !(/^[1-9]\d{0,3}$/.test(String(values.limit)) && Number(values.limit) <= 1000))

@@ -3,8 +3,9 @@
  * repository, pushes it, and shows the pipeline run that the push starts — at a terminal, a release
  * gate waits for a person; with no terminal, local mode's demo approver decides, recorded as such.
  * `approvals`, `approve` and `reject` decide on release gates (cli/approvals.ts); `deploy` controls a
- * run's deployment (cli/deploy.ts); `runs`, `run` and `logs` read runs, local mode running or not (cli/runs.ts); `doctor` compares the account quotas the app needs with the defaults
- * or, with --aws, with the account (cli/doctor.ts).
+ * run's deployment (cli/deploy.ts); `runs`, `run` and `logs` read runs, local mode running or not (cli/runs.ts);
+ * `rerun` and `release` start runs by hand (cli/manual-runs.ts); `doctor` compares the account quotas the app
+ * needs with the defaults or, with --aws, with the account (cli/doctor.ts).
  */
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import { COMMANDS, EXIT, parseCommandLine } from './args';
 import { runDeployCommand } from './deploy';
 import { runRunControlCommand } from './run-control';
 import { runDoctorCommand } from './doctor';
+import { runManualRunCommand } from './manual-runs';
 import { logsCommand, runCommand, runsCommand } from './runs';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { PortInUseError } from '../local/local-address';
@@ -70,6 +72,16 @@ async function main(argv: string[]): Promise<number> {
       console.error((error as Error).message);
       return EXIT.failed;
     });
+  if (command === 'rerun' || command === 'release') {
+    const options =
+      command === 'rerun'
+        ? { command, runId: args[0]!, aws, stateDir }
+        : { command, pipeline: args[0]!, commit: values.commit as string | undefined, aws, stateDir };
+    return runManualRunCommand(options).catch((error: unknown) => {
+      console.error((error as Error).message);
+      return EXIT.failed;
+    });
+  }
   if (command === 'doctor') return runDoctorCommand({ config: String(values.config), aws });
   if (command === 'runs' || command === 'run' || command === 'logs') {
     const where = { aws, stateDir, configFile: String(values.config) };

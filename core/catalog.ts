@@ -13,8 +13,12 @@ import type { ExecutionMode, NotificationSettings, RunInput, TriggerKind } from 
 /** What the run starter knows of a deployed pipeline: published by its stack, one entry per pipeline. */
 export interface PipelineCatalogEntry {
   readonly stateMachineArn: string;
-  /** Where its pushes come from: GitHub deliveries are matched to pipelines by this. */
-  readonly source: { readonly kind: TriggerKind; readonly repository: string };
+  /**
+   * Where its pushes come from: GitHub deliveries are matched to pipelines by this. `branch` is the branch it
+   * follows (the config's `source.branch`), whose head `stepline release` runs; absent in entries published
+   * before it was added (a release then needs `--commit`).
+   */
+  readonly source: { readonly kind: TriggerKind; readonly repository: string; readonly branch?: string };
   readonly stages: RunInput['stages'];
   readonly filters: PushFilters;
   readonly executionMode: ExecutionMode;

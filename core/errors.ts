@@ -74,6 +74,24 @@ export class CommitNotFoundError extends SteplineError {
   }
 }
 
+/** A repository, or a branch of it, that does not exist (CodeCommit GetBranch). */
+export class BranchNotFoundError extends SteplineError {
+  constructor(
+    readonly repository: string,
+    readonly branch: string,
+    /** What is missing: the branch, or the repository itself. */
+    readonly missing: 'branch' | 'repository',
+    options?: ErrorOptions,
+  ) {
+    super(
+      missing === 'repository'
+        ? `repository ${repository} does not exist`
+        : `branch ${branch} does not exist in repository ${repository}`,
+      options,
+    );
+  }
+}
+
 /** A pipeline's catalog entry exists but cannot be read as one (edited by hand, or from another version). */
 export class InvalidCatalogEntryError extends SteplineError {
   constructor(

@@ -103,7 +103,8 @@ export type PlatformFunctionName =
   | 'deploy'
   | 'approvalGate'
   | 'approvalDecisions'
-  | 'runControl';
+  | 'runControl'
+  | 'manualRuns';
 
 /** How a function is invoked. */
 export type PlatformInvocation =
@@ -136,10 +137,11 @@ export type PlatformInvocation =
   /** Through a function URL (no AWS auth: the request carries its own signature), at this local route. */
   | { readonly by: 'functionUrl'; readonly localRoute: string }
   /**
-   * Through the approvals HTTP API (lib/release-approvals.ts), payload format 2.0; locally at `localRoutes` (path
-   * prefixes ending in `/`) with the CLI's identity standing in for IAM, or at the decision endpoint's routes.
+   * Through the approvals HTTP API (lib/release-approvals.ts), payload format 2.0. `cliRoutes` are route keys
+   * (`POST /cli/runs/{runId}/rerun`), each IAM-authorized (the caller is the person), made from this declaration
+   * on AWS and served locally with the git identity; without them the routes are built by hand (the gate's).
    */
-  | { readonly by: 'httpApi'; readonly localRoutes?: readonly string[] }
+  | { readonly by: 'httpApi'; readonly cliRoutes?: readonly string[] }
   /** Synchronously by another platform function (Lambda Invoke), which holds `lambda:InvokeFunction` on it. */
   | { readonly by: 'function'; readonly caller: PlatformFunctionName };
 
@@ -523,7 +525,15 @@ export const PLATFORM_FUNCTIONS = {
     // Under the HTTP API's 30 s integration timeout.
     timeoutSeconds: 29,
     settings: ['catalogPath', 'sourceBusName'],
-    invokedBy: [{ by: 'httpApi', localRoutes: [`${RUN_CONTROL_ROUTES.runs}/`] }],
+    invokedBy: [
+      {
+        by: 'httpApi',
+        cliRoutes: [
+          `POST ${RUN_CONTROL_ROUTES.runs}/{runId}/cancel`,
+          `POST ${RUN_CONTROL_ROUTES.runs}/{runId}/redrive`,
+        ],
+      },
+    ],
     grants: [
       // The run and its stages (GetItem, Query on the key), the run's cancel, reopen and stage writes (conditional
       // UpdateItem), the gate's audit event (UpdateItem, PutItem), the lane (GetItem, Query, UpdateItem, DeleteItem).
@@ -547,6 +557,34 @@ export const PLATFORM_FUNCTIONS = {
       },
       // RunEnded for a cancelled run.
       PUT_ON_SOURCE_BUS,
+    ],
+  },
+  manualRuns: {
+    entry: 'lambdas/manual-runs.ts',
+    id: 'ManualRuns',
+    localName: 'stepline-manual-runs',
+    description: 'stepline: starts runs by hand (stepline release, stepline rerun) through the platform bus',
+    // Under the HTTP API's 30 s integration timeout; it waits at most 5 s for the starter's record.
+    timeoutSeconds: 20,
+    settings: ['catalogPath', 'sourceBusName'],
+    invokedBy: [
+      {
+        by: 'httpApi',
+        cliRoutes: [`POST ${RUN_CONTROL_ROUTES.runs}/{runId}/rerun`, `POST ${RUN_CONTROL_ROUTES.releases}/{pipeline}`],
+      },
+    ],
+    grants: [
+      // The run to re-run and the new run's record (GetItem); a GitHub pipeline's recorded commits (Query on
+      // byPipeline, which the calls-versus-grants test reads as a Query on the table and the index).
+      { actions: ['dynamodb:GetItem'], on: ['runTable'] },
+      { actions: ['dynamodb:Query'], on: ['runTable', 'runTable/index/byPipeline'] },
+      CATALOG_ENTRY_READ,
+      PUT_ON_SOURCE_BUS,
+      {
+        actions: ['codecommit:GetBranch', 'codecommit:GetCommit'],
+        on: ['codecommitRepositories'],
+        why: "A release reads the head of a CodeCommit pipeline's branch and proves its commit exists. Repositories are the users' own, named freely; as for the run starter, one statement per repository on this shared role would outgrow IAM's inline policy limit, so the grant is these two read actions on the account's repositories in this Region.",
+      },
     ],
   },
 } as const satisfies Record<PlatformFunctionName, PlatformFunctionDeclaration>;

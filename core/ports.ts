@@ -88,12 +88,21 @@ export interface CommitReader {
    * Author and message of a commit; undefined fields when the source does not say. Throws
    * CommitNotFoundError when the repository has no such commit.
    */
-  getCommit(repository: string, commitId: string): Promise<{ author?: Person; message?: string; parents?: string[] }>;
+  getCommit(
+    repository: string,
+    commitId: string,
+  ): Promise<{ author?: Person; message?: string; parents?: string[]; committedAt?: string }>;
   /**
    * The paths of the files that differ between two commits (added, changed, deleted or renamed);
    * with no `before`, every file of `after` (a root commit).
    */
   changedFiles(repository: string, before: string | undefined, after: string): Promise<string[]>;
+}
+
+/** Where a repository's branch points (CodeCommit GetBranch). */
+export interface BranchHeads {
+  /** The commit at the head of `branch`. Throws BranchNotFoundError when the repository or the branch does not exist. */
+  head(repository: string, branch: string): Promise<string>;
 }
 
 export interface ExecutionStarter {

@@ -287,6 +287,8 @@ export interface SourceChanged {
   readonly parentCommitId?: string;
   readonly author?: Person;
   readonly message?: string;
+  /** When the commit was made (ISO 8601), when the source says: a GitHub push's `head_commit.timestamp`. */
+  readonly committedAt?: string;
   /**
    * Paths the push changed (added, modified, removed); absent when the source does not list them or
    * its list may be cut short, so that path filters never skip a push on a partial list.

@@ -32,6 +32,7 @@ export const sourceChangedSchema = z.object({
   commitId,
   author: z.object({ name: z.string().max(1024), email: z.string().max(1024) }).optional(),
   message: z.string().max(SOURCE_CHANGED_LIMITS.message).optional(),
+  committedAt: z.iso.datetime({ offset: true }).optional(),
   changedFiles: z
     .array(z.string().min(1).max(SOURCE_CHANGED_LIMITS.path))
     .max(SOURCE_CHANGED_LIMITS.changedFiles)
@@ -41,10 +42,11 @@ export const sourceChangedSchema = z.object({
     )
     .optional(),
   trigger: z.object({
-    kind: z.enum(['codecommit', 'github']),
+    kind: z.enum(['codecommit', 'github', 'manual']),
     deliveryId: id,
     eventTime: z.string().min(1),
     pushedBy: z.string().optional(),
+    rerunOf: id.optional(),
   }),
 }) satisfies z.ZodType<SourceChanged, unknown>;
 
@@ -56,7 +58,7 @@ export const sourceChangedSchema = z.object({
  * and `callerUserArn` when CodeCommit does not name the caller.
  */
 export const codeCommitPushSchema = sourceChangedSchema.omit({ pipeline: true, parentCommitId: true }).extend({
-  trigger: sourceChangedSchema.shape.trigger.omit({ pushedBy: true }),
+  trigger: sourceChangedSchema.shape.trigger.omit({ pushedBy: true, rerunOf: true }),
   push: z.object({
     event: z.enum(['referenceCreated', 'referenceUpdated']),
     oldCommitId: commitId.optional(),
@@ -84,7 +86,7 @@ const stagePlanSchema = z.object({ name: id, project: id });
 
 export const catalogEntrySchema = z.object({
   stateMachineArn: id,
-  source: z.object({ kind: z.enum(['codecommit', 'github']), repository: id }),
+  source: z.object({ kind: z.enum(['codecommit', 'github']), repository: id, branch: id.optional() }),
   stages: z.object({
     build: stagePlanSchema,
     tests: z.array(stagePlanSchema),
@@ -226,3 +228,17 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string
     result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
   );
 }
+
+/** `stepline release`'s body (`POST /cli/releases/<pipeline>`): the commit to run, else the branch head. */
+export const manualReleaseSchema = z.strictObject({ commit: commitId.optional() });
+
+/** An HTTP API request (payload format 2.0), as the run controls' routes read it; the rest is read by route. */
+export const httpApiRequestSchema = z.looseObject({
+  rawPath: z.string().min(1).max(2048),
+  body: z.string().optional(),
+  isBase64Encoded: z.boolean().optional(),
+  requestContext: z.looseObject({
+    http: z.looseObject({ method: z.string().min(1) }),
+    authorizer: z.looseObject({ iam: z.looseObject({ userArn: z.string().min(1).optional() }).optional() }).optional(),
+  }),
+});

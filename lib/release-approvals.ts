@@ -29,21 +29,38 @@ import {
   APPROVAL_LINK_KEY_SECRET_NAME,
   APPROVAL_ROUTES,
   PLATFORM_PARAMETERS,
-  RUN_CONTROL_ROUTES,
   SLACK_SIGNING_SECRET_NAME,
 } from '../core/platform';
-import { PLATFORM_FUNCTIONS, type PlatformFunctionName } from '../core/platform-functions';
+import {
+  PLATFORM_FUNCTIONS,
+  platformFunctionNames,
+  type PlatformFunctionName,
+  type PlatformInvocation,
+} from '../core/platform-functions';
 import { PIPELINE_DEFINITION_FILE } from '../statemachines';
 import { InvalidPropError } from './errors';
 import { acknowledgeRule } from './nag';
 import { platformFunction, type MadePlatformFunction, type PlatformFunctionContext } from './platform-function';
 import type { ExplicitRole } from './permissions';
 
-/** The release gate's functions, which this construct makes (PlatformFunctions makes every other one). */
+/**
+ * The functions behind the API's declared CLI routes (`httpApi` with `cliRoutes`: the run controls), each
+ * with its routes, IAM-authorized.
+ */
+export const CLI_ROUTE_FUNCTIONS: readonly {
+  readonly name: PlatformFunctionName;
+  readonly routes: readonly string[];
+}[] = platformFunctionNames().flatMap((name) =>
+  (PLATFORM_FUNCTIONS[name].invokedBy as readonly PlatformInvocation[]).flatMap((invocation) =>
+    invocation.by === 'httpApi' && invocation.cliRoutes ? [{ name, routes: invocation.cliRoutes }] : [],
+  ),
+);
+
+/** The functions this construct makes, the release gate's and those behind the API (PlatformFunctions makes every other one). */
 export const RELEASE_APPROVAL_FUNCTIONS: readonly PlatformFunctionName[] = [
   'approvalGate',
   'approvalDecisions',
-  'runControl',
+  ...CLI_ROUTE_FUNCTIONS.map(({ name }) => name),
 ];
 
 /** The API's name, as the API Gateway console lists it. */
@@ -115,8 +132,6 @@ export class ReleaseApprovals extends Construct {
   /** lambdas/approval-decisions.ts: the decision endpoint and the gates' sweep; alone resumes executions. */
   readonly approvalDecisions: nodejs.NodejsFunction;
   readonly approvalDecisionsRole: ExplicitRole;
-  /** lambdas/run-control.ts: `stepline cancel` and `stepline redrive` (POST /cli/runs/<run>/cancel | redrive). */
-  readonly runControl: nodejs.NodejsFunction;
   /** Its functions with their roles and rules, by their declared names. */
   readonly functions: ReadonlyMap<PlatformFunctionName, MadePlatformFunction>;
   /** The decision endpoint. */
@@ -197,26 +212,24 @@ export class ReleaseApprovals extends Construct {
     this.approvalDecisions = decisions.fn;
     this.approvalDecisionsRole = decisions.role;
     this.sweepRule = decisions.rules.get('SweepRule')!;
-    const runControl = platformFunction(this, PLATFORM_FUNCTIONS.runControl, context);
-    this.runControl = runControl.fn;
-    this.functions = new Map([
+    const functions = new Map([
       ['approvalGate', gate],
       ['approvalDecisions', decisions],
-      ['runControl', runControl],
-    ]);
+    ] as const satisfies [PlatformFunctionName, MadePlatformFunction][]) as Map<
+      PlatformFunctionName,
+      MadePlatformFunction
+    >;
+    this.functions = functions;
 
     const integration = new HttpLambdaIntegration('Decisions', this.approvalDecisions, {
       payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
     });
     const routes = new Map<string, apigwv2.HttpRoute>();
-    const runControlIntegration = new HttpLambdaIntegration('RunControl', this.runControl, {
-      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-    });
     const addRoute = (
       method: apigwv2.HttpMethod,
       path: string,
       authorizer: apigwv2.IHttpRouteAuthorizer,
-      to = integration,
+      to: HttpLambdaIntegration = integration,
     ) => {
       const [route] = this.api.addRoutes({ path, methods: [method], integration: to, authorizer });
       routes.set(`${method} ${path}`, route!);
@@ -249,9 +262,18 @@ export class ReleaseApprovals extends Construct {
       addRoute(method, path, iamAuthorizer);
       this.cliRoutes.push([method, path]);
     }
-    for (const path of [`${RUN_CONTROL_ROUTES.runs}/{runId}/cancel`, `${RUN_CONTROL_ROUTES.runs}/{runId}/redrive`]) {
-      addRoute(apigwv2.HttpMethod.POST, path, iamAuthorizer, runControlIntegration);
-      this.cliRoutes.push([apigwv2.HttpMethod.POST, path]);
+    // The run controls: each function behind its declared routes, IAM-authorized as the CLI's others.
+    for (const { name, routes: keys } of CLI_ROUTE_FUNCTIONS) {
+      const made = platformFunction(this, PLATFORM_FUNCTIONS[name], context);
+      functions.set(name, made);
+      const to = new HttpLambdaIntegration(PLATFORM_FUNCTIONS[name].id, made.fn, {
+        payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+      });
+      for (const key of keys) {
+        const [method, path] = key.split(' ') as [apigwv2.HttpMethod, string];
+        addRoute(method, path, iamAuthorizer, to);
+        this.cliRoutes.push([method, path]);
+      }
     }
     this.routes = routes;
   }
@@ -270,7 +292,8 @@ export class ReleaseApprovals extends Construct {
    * What an operator's IAM identity needs for the CLI against AWS (`stepline approvals | approve |
    * reject | deploy … --aws`): reading the endpoint's URL from its SSM parameter, which every such
    * command does first, and execute-api:Invoke on each IAM-authorized route of this API (the CLI's:
-   * the gates under /cli/approvals, the deployment controls under /cli/deployments), nothing else.
+   * the gates under /cli/approvals, the deployment controls under /cli/deployments, the run controls under
+   * /cli/runs and /cli/releases), nothing else.
    */
   cliPolicy(): iam.PolicyDocument {
     return new iam.PolicyDocument({ statements: this.cliStatements() });

@@ -33,9 +33,7 @@ export function decisionRoutes(decisions: Handler): Record<string, FunctionUrlRo
     const authorizer =
       cli && (identity || demo)
         ? {
-            ...(identity
-              ? { iam: { userArn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/stepline-local/${identity}` } }
-              : {}),
+            ...(identity ? { iam: { userArn: localUserArn(identity) } } : {}),
             ...(identity || demo
               ? { lambda: { ...(demo ? { demo: true } : {}), ...(identity ? { caller: localCaller(identity) } : {}) } }
               : {}),
@@ -53,18 +51,11 @@ export function decisionRoutes(decisions: Handler): Record<string, FunctionUrlRo
 }
 
 /**
- * Routes of a function behind the approvals HTTP API's IAM-authorized CLI routes (`prefixes`): the local person is
- * the identity the CLI names, presented as decisionRoutes presents it; a request naming nobody has no identity.
+ * The IAM identity local mode gives the CLI's caller: an IAM Identity Center session named by their git email,
+ * as an approver's IAM identity is matched on AWS.
  */
-export function cliRoutes(handler: Handler, prefixes: readonly string[]): Record<string, FunctionUrlRoute> {
-  const serve: FunctionUrlRoute = async (request) => {
-    const identity = request.headers[LOCAL_IDENTITY_HEADER];
-    const authorizer = identity
-      ? { iam: { userArn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/stepline-local/${identity}` } }
-      : undefined;
-    return (await handler(functionUrlEvent(request, authorizer))) as Awaited<ReturnType<FunctionUrlRoute>>;
-  };
-  return Object.fromEntries(prefixes.map((prefix) => [prefix, serve]));
+export function localUserArn(identity: string): string {
+  return `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/stepline-local/${identity}`;
 }
 
 /** How a refusal names the local CLI's caller: by their git email, not the IAM session it stands in for. */

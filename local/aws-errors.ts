@@ -36,8 +36,16 @@ export type LambdaErrorCode =
 export type SsmErrorCode = 'ParameterNotFound';
 /** Secrets Manager, EventBridge, CodeBuild and CloudWatch Logs: a named thing that does not exist. */
 export type NotFoundErrorCode = 'ResourceNotFoundException';
-/** CodeCommit GetCommit and GetDifferences: a commit the repository does not have. */
-export type CodeCommitErrorCode = 'CommitDoesNotExistException';
+/**
+ * CodeCommit: a commit the repository does not have (GetDifferences names it CommitDoesNotExistException,
+ * GetCommit CommitIdDoesNotExistException), a branch (GetBranch), the repository itself (every operation).
+ */
+export type CodeCommitErrorCode =
+  | 'CommitDoesNotExistException'
+  | 'CommitIdDoesNotExistException'
+  | 'InvalidCommitIdException'
+  | 'BranchDoesNotExistException'
+  | 'RepositoryDoesNotExistException';
 /** CloudWatch DescribeAlarms; CloudWatch Logs GetLogEvents' answer to a token it did not give. */
 export type CloudWatchErrorCode =
   'InvalidParameterCombinationException' | 'InvalidNextToken' | 'InvalidParameterException';

@@ -120,19 +120,49 @@ export class LocalGitSource {
     return (await git(workTree, 'rev-parse', 'HEAD')).trim();
   }
 
+  /** A commit's author and committer (each date strict ISO 8601 with its offset), message and parents. */
   async getCommit(
     repository: string,
     commitId: string,
-  ): Promise<{ author: Person & { date: string }; message: string; parents: string[] }> {
+  ): Promise<{
+    author: Person & { date: string };
+    committer: Person & { date: string };
+    message: string;
+    parents: string[];
+  }> {
     const out = await git(
       this.repositoryPath(repository),
       'show',
       '-s',
-      '--format=%an%x00%ae%x00%aI%x00%P%x00%B',
-      commitId,
+      '--format=%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%P%x00%B',
+      `${commitId}^{commit}`,
+      '--',
     );
-    const [name = '', email = '', date = '', parents = '', message = ''] = out.split('\0');
-    return { author: { name, email, date }, message: message.trim(), parents: parents.split(' ').filter(Boolean) };
+    const [name = '', email = '', date = '', cName = '', cEmail = '', cDate = '', parents = '', message = ''] =
+      out.split('\0');
+    return {
+      author: { name, email, date },
+      committer: { name: cName, email: cEmail, date: cDate },
+      message: message.trim(),
+      parents: parents.split(' ').filter(Boolean),
+    };
+  }
+
+  /** Whether the repository exists (a bare repository under the root). */
+  hasRepository(repository: string): boolean {
+    return existsSync(this.repositoryPath(repository));
+  }
+
+  /** The commit `refs/heads/<branch>` points at; undefined when there is no such branch. */
+  async branchHead(repository: string, branch: string): Promise<string | undefined> {
+    const out = await git(
+      this.repositoryPath(repository),
+      'rev-parse',
+      '--verify',
+      '--quiet',
+      `refs/heads/${branch}^{commit}`,
+    ).catch(() => '');
+    return out.trim() || undefined;
   }
 
   /**

@@ -26,7 +26,7 @@ import { ChannelSenders } from '../lambdas/adapters/notification-senders';
 import { SecretReader } from '../lambdas/adapters/secrets';
 import { platformClients, type HandlerPlatform, type LogLine } from '../lambdas/environment';
 import type { LocalFunction } from './adapters';
-import { cliRoutes, decisionRoutes, SLACK_RESPONSE_ROUTE } from './approvals';
+import { decisionRoutes, LOCAL_IDENTITY_HEADER, localUserArn, SLACK_RESPONSE_ROUTE } from './approvals';
 import { functionUrlEvent, type FunctionUrlRoute } from './aws-endpoint';
 import {
   LOCAL_CREDENTIALS,
@@ -93,14 +93,47 @@ export function platformFunctionRoutes(
     routes[invocation.localRoute] = async (request) =>
       (await handlerOf(name)(functionUrlEvent(request))) as Awaited<ReturnType<FunctionUrlRoute>>;
   }
-  for (const { name, invocation } of invocationsOf('httpApi')) {
-    const handler = (event: unknown) => handlerOf(name)(event);
+  const apis = invocationsOf('httpApi');
+  const [api, ...more] = apis.filter(({ invocation }) => !invocation.cliRoutes);
+  if (more.length) throw new Error('local mode serves one function behind the approvals HTTP API');
+  if (api)
     Object.assign(
       routes,
-      invocation.localRoutes ? cliRoutes(handler, invocation.localRoutes) : decisionRoutes(handler),
+      decisionRoutes((event) => handlerOf(api.name)(event)),
     );
-  }
+  Object.assign(routes, cliRoutes(apis, handlerOf));
   return routes;
+}
+
+/**
+ * The declared CLI routes (`httpApi` with `cliRoutes`), as API Gateway routes them: a request whose method and
+ * path match a route key (`{name}` one path segment) goes to its function, with the caller's IAM identity (the
+ * git identity the CLI names, local/approvals.ts); another is answered 404 as the HTTP API answers a route it
+ * does not have. Served under each route's fixed prefix.
+ */
+function cliRoutes(
+  apis: readonly { name: PlatformFunctionName; invocation: Extract<PlatformInvocation, { by: 'httpApi' }> }[],
+  handlerOf: (name: PlatformFunctionName) => LocalFunction,
+): Record<string, FunctionUrlRoute> {
+  const table = apis.flatMap(({ name, invocation }) =>
+    (invocation.cliRoutes ?? []).map((key) => {
+      const [method, path] = key.split(' ') as [string, string];
+      const pattern = new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+      // Served under the path up to its first parameter (a key ending in `/` serves every path below it).
+      const prefix = path.includes('{') ? path.slice(0, path.indexOf('{')) : path;
+      return { name, method, pattern, prefix };
+    }),
+  );
+  const serve: FunctionUrlRoute = async (request) => {
+    const path = request.url.split('?')[0]!;
+    const route = table.find((r) => r.method === request.method && r.pattern.test(path));
+    if (!route)
+      return { statusCode: 404, headers: { 'content-type': 'application/json' }, body: '{"message":"Not Found"}' };
+    const identity = request.headers[LOCAL_IDENTITY_HEADER];
+    const event = functionUrlEvent(request, identity ? { iam: { userArn: localUserArn(identity) } } : undefined);
+    return (await handlerOf(route.name)(event)) as Awaited<ReturnType<FunctionUrlRoute>>;
+  };
+  return Object.fromEntries(table.map(({ prefix }) => [prefix, serve]));
 }
 
 /**

@@ -388,8 +388,8 @@ export function catalogEntry(pipeline: PipelineConfig, stateMachineArn: string):
 export function sourceOf(pipeline: PipelineConfig): PipelineCatalogEntry['source'] {
   const { source } = pipeline;
   return source.type === 'codecommit'
-    ? { kind: 'codecommit', repository: source.repository }
-    : { kind: 'github', repository: `${source.owner}/${source.repo}` };
+    ? { kind: 'codecommit', repository: source.repository, branch: source.branch }
+    : { kind: 'github', repository: `${source.owner}/${source.repo}`, branch: source.branch };
 }
 
 /** The name of a pipeline's state machine, as the Step Functions console lists it. */

@@ -2,7 +2,9 @@
  * The run starter: a SourceChanged event becomes one run record and one execution, named so
  * that a redelivered event finds the run it already started instead of starting another. A request
  * that cannot run — its pipeline is not deployed, its commit does not exist — is recorded as a FAILED
- * run with the reason, never dropped: the push happened, and the store says why nothing ran.
+ * run with the reason, never dropped: the push happened, and the store says why nothing ran. A run started
+ * by hand (trigger `manual`: `stepline release`, `stepline rerun`, core/runs/manual-runs.ts) is not judged by
+ * the pipeline's filters, as CodePipeline's "Release change" runs whatever changed.
  */
 import { SOURCE_CHANGED_LIMITS } from '../schemas';
 import { CommitNotFoundError, RunAlreadyExistsError, SteplineError, UnknownPipelineError } from '../errors';
@@ -48,15 +50,16 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
   };
   const pipeline = await deps.catalog.lookup(request.pipeline);
   if (!pipeline) return refuse(run, new UnknownPipelineError(request.pipeline), deps);
+  const byHand = request.trigger.kind === 'manual';
   const push = { referenceType: request.referenceType, reference: request.branch };
-  const refSkip = skipReason(push, { ...pipeline.filters, skipMarkers: [] });
+  const refSkip = byHand ? undefined : skipReason(push, { ...pipeline.filters, skipMarkers: [] });
   if (refSkip) return skip(run, refSkip, deps);
   // A GitHub push carries its commit's author, message and files; CodeCommit's event does not, so
-  // they are read from CodeCommit, which also proves the commit exists.
-  const fromCodeCommit = request.trigger.kind === 'codecommit';
+  // they are read from CodeCommit, which also proves the commit exists (a run by hand: its pipeline's source).
+  const fromCodeCommit = byHand ? pipeline.source.kind === 'codecommit' : request.trigger.kind === 'codecommit';
   // Path filters and the release gate judge the changed files: read them when the push did not list them.
   const readFiles =
-    request.changedFiles === undefined && fromCodeCommit && (pipeline.filters.paths || pipeline.approval);
+    request.changedFiles === undefined && fromCodeCommit && ((pipeline.filters.paths && !byHand) || pipeline.approval);
   // With the branch's previous commit known, they are read alongside the commit instead of after it.
   const filesAlongside =
     readFiles && request.parentCommitId !== undefined
@@ -64,9 +67,10 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
       : undefined;
   // Awaited below unless the commit's own read ends the request first (its error is the one that counts).
   filesAlongside?.catch(() => undefined);
-  let details: { author?: Person; message?: string; parents?: string[] } = {
+  let details: { author?: Person; message?: string; parents?: string[]; committedAt?: string } = {
     author: request.author,
     message: request.message,
+    committedAt: request.committedAt,
   };
   if (fromCodeCommit) {
     try {
@@ -77,7 +81,7 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
     }
   }
   const { parents, ...described } = details;
-  const markerSkip = skipReason({ ...push, message: details.message }, pipeline.filters);
+  const markerSkip = byHand ? undefined : skipReason({ ...push, message: details.message }, pipeline.filters);
   if (markerSkip) return skip({ ...run, commit: { ...commit, ...described } }, markerSkip, deps);
   let changedFiles = request.changedFiles;
   if (readFiles) {
@@ -85,7 +89,7 @@ export async function startRun(request: SourceChanged, deps: StartRunDeps): Prom
     changedFiles = await (filesAlongside ??
       deps.commits.changedFiles(request.repository, parents?.[0], request.commitId));
   }
-  if (pipeline.filters.paths) {
+  if (pipeline.filters.paths && !byHand) {
     const pathSkip = pathSkipReason(changedFiles, pipeline.filters);
     if (pathSkip) return skip({ ...run, commit: { ...commit, ...described } }, pathSkip, deps);
   }

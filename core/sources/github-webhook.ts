@@ -10,6 +10,7 @@ import type { CatalogListing, Clock, SourceEventPublisher } from '../ports';
 import type { SourceChanged } from '../records';
 import { SOURCE_CHANGED_LIMITS } from '../schemas';
 import { excerpt } from '../text';
+import { gitHubTimestamp } from './commit-dates';
 import { pipelinesFollowing } from './followers';
 
 /**
@@ -49,6 +50,8 @@ const gitHubCommit = z.object({
   id: commitId,
   message: z.string(),
   author: z.object({ name: z.string(), email: z.string() }),
+  /** ISO 8601 with an offset; read leniently: a form not understood is "not known" (commit-dates.ts). */
+  timestamp: z.string().optional(),
   added: z.array(z.string()).default([]),
   modified: z.array(z.string()).default([]),
   removed: z.array(z.string()).default([]),
@@ -139,6 +142,7 @@ function sourceChanged(pipeline: string, push: Push, delivery: string, received:
   const [, kind, ...name] = push.ref.split('/');
   const head = push.head_commit;
   const changedFiles = listedFiles(push);
+  const committedAt = gitHubTimestamp(head?.timestamp);
   return {
     pipeline,
     repository: push.repository.full_name,
@@ -152,6 +156,8 @@ function sourceChanged(pipeline: string, push: Push, delivery: string, received:
           message: excerpt(head.message, Number.MAX_SAFE_INTEGER, SOURCE_CHANGED_LIMITS.message - 1),
         }
       : {}),
+    // Where the change's lead time starts (the run record's commit.committedAt).
+    ...(committedAt ? { committedAt } : {}),
     ...(changedFiles ? { changedFiles } : {}),
     trigger: {
       kind: 'github',

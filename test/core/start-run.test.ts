@@ -302,4 +302,79 @@ describe('startRun', () => {
     );
     expect(starts).toEqual([]);
   });
+
+  describe('a run started by hand (trigger manual)', () => {
+    const byHand = {
+      ...request,
+      trigger: {
+        kind: 'manual' as const,
+        deliveryId: 'b7f2c0de-0000-4000-8000-000000000001',
+        eventTime: '2026-11-25T09:00:00Z',
+        pushedBy: 'arn:aws:sts::111122223333:assumed-role/ops/ada@example.com',
+        rerunOf: 'web-0123456789ab-b2c6a304',
+      },
+    };
+
+    it('is not dropped by the filters that drop a push of the same commit', async () => {
+      const filtered: PipelineCatalogEntry = {
+        ...web,
+        filters: {
+          branches: ['release/*'],
+          tags: false,
+          skipMarkers: ['[skip ci]'],
+          paths: { include: ['src/**'], exclude: [] },
+        },
+      };
+      deps = {
+        ...deps,
+        catalog: { lookup: async () => filtered },
+        commits: { getCommit: async () => ({ message: 'docs [skip ci]' }), changedFiles: async () => ['README.md'] },
+      };
+      // The push of the same commit: dropped (its branch matches no filter; its message and files would be too).
+      expect((await startRun(request, deps)).skipped).toMatch(/^branch main /);
+      const started = await startRun(byHand, deps);
+      expect(started).toMatchObject({ duplicate: false, executionArn: `exec:${started.runId}` });
+      expect(await deps.runs.getRun(started.runId)).toMatchObject({ status: 'QUEUED', trigger: byHand.trigger });
+    });
+
+    it('starts one run for a repeated delivery', async () => {
+      const first = await startRun(byHand, deps);
+      const again = await startRun(byHand, deps);
+      expect(again).toEqual({ ...first, duplicate: true });
+      expect(new Set(starts.map((s) => s.name))).toEqual(new Set([first.runId]));
+    });
+
+    it("reads a CodeCommit pipeline's commit, its time among it, whatever the trigger", async () => {
+      deps = {
+        ...deps,
+        commits: {
+          getCommit: async () => ({ message: 'Fix it', committedAt: '2026-11-24T08:00:00.000Z' }),
+          changedFiles: async () => [],
+        },
+      };
+      const started = await startRun(byHand, deps);
+      expect((await deps.runs.getRun(started.runId))?.commit).toEqual({
+        repository: 'web',
+        branch: 'main',
+        id: request.commitId,
+        message: 'Fix it',
+        committedAt: '2026-11-24T08:00:00.000Z',
+      });
+    });
+  });
+
+  it("records a GitHub push's commit time (head_commit.timestamp) on the run", async () => {
+    deps = {
+      ...deps,
+      catalog: { lookup: async () => ({ ...web, source: { kind: 'github', repository: 'octo/web' } }) },
+    };
+    const push = {
+      ...request,
+      repository: 'octo/web',
+      committedAt: '2026-11-24T07:59:00.000Z',
+      trigger: { kind: 'github' as const, deliveryId: 'gh-1', eventTime: '2026-11-25T09:00:00Z' },
+    };
+    const started = await startRun(push, deps);
+    expect((await deps.runs.getRun(started.runId))?.commit.committedAt).toBe('2026-11-24T07:59:00.000Z');
+  });
 });

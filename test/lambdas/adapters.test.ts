@@ -8,8 +8,12 @@ import {
 } from '@aws-sdk/client-codebuild';
 import {
   CodeCommitClient,
+  BranchDoesNotExistException,
   CommitDoesNotExistException,
+  CommitIdDoesNotExistException,
+  GetBranchCommand,
   GetCommitCommand,
+  RepositoryDoesNotExistException,
   GetDifferencesCommand,
 } from '@aws-sdk/client-codecommit';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -18,7 +22,12 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { createHmac } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CommitNotFoundError, InvalidCatalogEntryError, BusEventsRefusedError } from '../../core/errors';
+import {
+  BranchNotFoundError,
+  CommitNotFoundError,
+  InvalidCatalogEntryError,
+  BusEventsRefusedError,
+} from '../../core/errors';
 import type { SourceChanged } from '../../core/records';
 import { CodeBuildInspector } from '../../lambdas/adapters/build-inspector';
 import { CodeCommitReader } from '../../lambdas/adapters/commit-reader';
@@ -181,6 +190,40 @@ describe('CodeCommitReader', () => {
     await expect(reader.getCommit('repo', 'abc')).rejects.toThrow('commit abc does not exist in repository repo');
     codecommit.on(GetCommitCommand).rejects(new Error('ThrottlingException'));
     await expect(reader.getCommit('repo', 'abc')).rejects.toThrow('ThrottlingException');
+  });
+
+  it("answers GetCommit's own CommitIdDoesNotExistException (its API reference's name) as CommitNotFoundError", async () => {
+    codecommit.on(GetCommitCommand).rejects(new CommitIdDoesNotExistException({ message: 'gone', $metadata: {} }));
+    await expect(new CodeCommitReader(new CodeCommitClient({})).getCommit('repo', 'abc')).rejects.toThrow(
+      CommitNotFoundError,
+    );
+  });
+
+  it("records the committer's date, CodeCommit's epoch seconds with an offset, as ISO 8601", async () => {
+    codecommit.on(GetCommitCommand).resolves({
+      commit: {
+        message: 'Fix it',
+        author: { name: 'Ada', email: 'ada@example.com', date: '1484160000 -0800' },
+        committer: { name: 'Bob', email: 'bob@example.com', date: '1484167798 -0800' },
+      },
+    });
+    const commit = await new CodeCommitReader(new CodeCommitClient({})).getCommit('repo', 'abc');
+    expect(commit.committedAt).toBe('2017-01-11T20:49:58.000Z');
+  });
+
+  it("reads a branch's head with GetBranch, a missing branch or repository as BranchNotFoundError", async () => {
+    const reader = new CodeCommitReader(new CodeCommitClient({}));
+    codecommit.on(GetBranchCommand).resolves({ branch: { branchName: 'main', commitId: 'c0ffee' } });
+    expect(await reader.head('repo', 'main')).toBe('c0ffee');
+    expect(codecommit.commandCalls(GetBranchCommand)[0]!.args[0].input).toEqual({
+      repositoryName: 'repo',
+      branchName: 'main',
+    });
+    codecommit.on(GetBranchCommand).rejects(new BranchDoesNotExistException({ message: 'no', $metadata: {} }));
+    await expect(reader.head('repo', 'main')).rejects.toThrow('branch main does not exist in repository repo');
+    codecommit.on(GetBranchCommand).rejects(new RepositoryDoesNotExistException({ message: 'no', $metadata: {} }));
+    await expect(reader.head('repo', 'main')).rejects.toThrow(BranchNotFoundError);
+    await expect(reader.head('repo', 'main')).rejects.toThrow('repository repo does not exist');
   });
 });
 

@@ -85,6 +85,8 @@ describe('GitHub webhook receiver', () => {
         commitId: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
         author: { name: example.head_commit.author.name, email: example.head_commit.author.email },
         message: example.head_commit.message,
+        // head_commit.timestamp, "2019-05-15T15:19:25Z" in GitHub's example: where lead time starts.
+        committedAt: '2019-05-15T15:19:25.000Z',
         changedFiles: ['README.md'],
         trigger: {
           kind: 'github',

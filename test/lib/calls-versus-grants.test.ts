@@ -129,6 +129,7 @@ const COMMAND_GRANTS: Readonly<Record<string, (c: CallContext) => Need[]>> = {
   '@aws-sdk/client-sfn SendTaskFailureCommand': () => each('states:SendTaskFailure', ['*']),
   '@aws-sdk/client-sfn SendTaskHeartbeatCommand': () => each('states:SendTaskHeartbeat', ['*']),
   '@aws-sdk/client-codecommit GetCommitCommand': (c) => each('codecommit:GetCommit', [repository(c)]),
+  '@aws-sdk/client-codecommit GetBranchCommand': (c) => each('codecommit:GetBranch', [repository(c)]),
   '@aws-sdk/client-codecommit GetDifferencesCommand': (c) => each('codecommit:GetDifferences', [repository(c)]),
   // CodeBuild: builds by project, reports and test cases by report group (`<project>-<report>`).
   '@aws-sdk/client-codebuild BatchGetBuildsCommand': (c) =>
@@ -281,6 +282,7 @@ beforeAll(() => {
     'cli/approvals.ts',
     'cli/deploy.ts',
     'cli/run-control.ts',
+    'cli/manual-runs.ts',
   ]);
 });
 
@@ -295,8 +297,9 @@ const functionsByHandler = (): Record<PlatformFunctionName, lambda.IFunction> =>
     notify: functions.notify,
     approvalGate: approvals.approvalGate,
     approvalDecisions: approvals.approvalDecisions,
-    runControl: approvals.runControl,
+    runControl: approvals.functions.get('runControl')!.fn,
     deploy: functions.deploy,
+    manualRuns: approvals.functions.get('manualRuns')!.fn,
   };
 };
 
@@ -408,6 +411,7 @@ describe('every call a deployed function can make is allowed by its role', () =>
       { module: 'cli/approvals.ts', exports: ['runApprovalsCommand'] },
       { module: 'cli/deploy.ts', exports: ['runDeployCommand'] },
       { module: 'cli/run-control.ts', exports: ['runRunControlCommand'] },
+      { module: 'cli/manual-runs.ts', exports: ['runManualRunCommand'] },
     ]) {
       const reach = analyzer.reach(command);
       const context = callContext(reach, {});
@@ -425,7 +429,7 @@ describe('every call a deployed function can make is allowed by its role', () =>
         const [method, path] = key.split(' ') as [string, string];
         return arn(
           'execute-api',
-          `${platform.resolveString({ Ref: api })}/$default/${method}${path.replace('{runId}', RUN_ID)}`,
+          `${platform.resolveString({ Ref: api })}/$default/${method}${path.replace('{runId}', RUN_ID).replace('{pipeline}', pipeline.name)}`,
         );
       })
       .filter((route) => !allows(policy.Statement, 'execute-api:Invoke', route));

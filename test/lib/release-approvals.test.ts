@@ -187,15 +187,20 @@ describe('the decision endpoint', () => {
       [`GET ${cli}/{runId}`, 'AWS_IAM'],
       [`POST ${cli}/{runId}`, 'AWS_IAM'],
       [`POST ${deployments}/{runId}`, 'AWS_IAM'],
+      // The run controls, each to the function that declares it (run-control, manual-runs).
       [`POST ${RUN_CONTROL_ROUTES.runs}/{runId}/cancel`, 'AWS_IAM'],
       [`POST ${RUN_CONTROL_ROUTES.runs}/{runId}/redrive`, 'AWS_IAM'],
+      [`POST ${RUN_CONTROL_ROUTES.runs}/{runId}/rerun`, 'AWS_IAM'],
+      [`POST ${RUN_CONTROL_ROUTES.releases}/{pipeline}`, 'AWS_IAM'],
     ]);
     const integrations = resourcesOfType(platform(), 'AWS::ApiGatewayV2::Integration');
+    const functionOf = (key: unknown) =>
+      /\/(cancel|redrive)$/.test(String(key))
+        ? approvals().functions.get('runControl')!.fn
+        : String(key).includes(RUN_CONTROL_ROUTES.runs) || String(key).includes(RUN_CONTROL_ROUTES.releases)
+          ? approvals().functions.get('manualRuns')!.fn
+          : approvals().approvalDecisions;
     for (const route of routes) {
-      // `stepline cancel` and `stepline redrive` go to the run-control function; every other route to the decisions.
-      const handler = String(route.RouteKey).includes(RUN_CONTROL_ROUTES.runs)
-        ? approvals().runControl
-        : approvals().approvalDecisions;
       const target = route.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
       const integration = integrations.find(([id]) => id === target['Fn::Join'][1][1].Ref)?.[1];
       expect({ route: route.RouteKey, integration: integration?.Properties }).toEqual({
@@ -203,7 +208,7 @@ describe('the decision endpoint', () => {
         integration: {
           ApiId: ref(approvals().api.apiId),
           IntegrationType: 'AWS_PROXY',
-          IntegrationUri: ref(handler.functionArn),
+          IntegrationUri: ref(functionOf(route.RouteKey).functionArn),
           PayloadFormatVersion: '2.0',
         },
       });
@@ -212,8 +217,8 @@ describe('the decision endpoint', () => {
 
   test('cdk-nag APIG4 is acknowledged on the three signed routes themselves, and on no IAM route', () => {
     for (const [key, route] of approvals().routes) {
-      const signed = ![APPROVAL_ROUTES.cli, APPROVAL_ROUTES.deployments, RUN_CONTROL_ROUTES.runs].some((path) =>
-        key.includes(path),
+      const signed = ![APPROVAL_ROUTES.cli, APPROVAL_ROUTES.deployments, ...Object.values(RUN_CONTROL_ROUTES)].some(
+        (path) => key.includes(path),
       );
       expect({ key, acks: ackIds(route) }).toEqual({ key, acks: signed ? ['AwsSolutions-APIG4'] : [] });
       if (signed) expect(Object.values(acknowledgementsOf(route))[0]).toMatch(/verifies before anything else/);
@@ -263,6 +268,8 @@ describe('the decision endpoint', () => {
       arn('execute-api', apiId, '/*/POST/cli/deployments/*'),
       arn('execute-api', apiId, '/*/POST/cli/runs/*/cancel'),
       arn('execute-api', apiId, '/*/POST/cli/runs/*/redrive'),
+      arn('execute-api', apiId, '/*/POST/cli/runs/*/rerun'),
+      arn('execute-api', apiId, '/*/POST/cli/releases/*'),
     ];
     expect(platform().resolve(approvals().cliPolicy().toJSON())).toEqual({
       Version: '2012-10-17',
@@ -285,8 +292,10 @@ describe('the decision endpoint', () => {
       'GET /cli/approvals/{runId}',
       'POST /cli/approvals/{runId}',
       'POST /cli/deployments/{runId}',
+      'POST /cli/releases/{pipeline}',
       'POST /cli/runs/{runId}/cancel',
       'POST /cli/runs/{runId}/redrive',
+      'POST /cli/runs/{runId}/rerun',
     ]);
     const stack = new Stack(synthesized.app, 'GrantScratch');
     const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });

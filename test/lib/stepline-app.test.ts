@@ -442,7 +442,8 @@ describe('PlatformStack', () => {
     const permissions = Object.values(templateOf(stack).Resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
     const webhook = ref(stack, stack.functions.githubWebhook.functionArn);
     const decisions = ref(stack, stack.approvals.approvalDecisions.functionArn);
-    const route = (path: string, fn = decisions) => ({
+    const manualRuns = ref(stack, stack.approvals.functions.get('manualRuns')!.fn.functionArn);
+    const route = (path: string, fn: unknown = decisions) => ({
       Action: 'lambda:InvokeFunction',
       FunctionName: fn,
       Principal: 'apigateway.amazonaws.com',
@@ -525,8 +526,11 @@ describe('PlatformStack', () => {
       route('/cli/approvals/{runId}'),
       route('/cli/approvals/{runId}'),
       route('/cli/deployments/{runId}'),
-      route('/cli/runs/{runId}/cancel', ref(stack, stack.approvals.runControl.functionArn)),
-      route('/cli/runs/{runId}/redrive', ref(stack, stack.approvals.runControl.functionArn)),
+      // The run controls' routes, to the function that declares them.
+      route('/cli/runs/{runId}/cancel', ref(stack, stack.approvals.functions.get('runControl')!.fn.functionArn)),
+      route('/cli/runs/{runId}/redrive', ref(stack, stack.approvals.functions.get('runControl')!.fn.functionArn)),
+      route('/cli/runs/{runId}/rerun', manualRuns),
+      route('/cli/releases/{pipeline}', manualRuns),
       {
         Action: 'lambda:InvokeFunction',
         FunctionName: decisions,
@@ -1050,7 +1054,11 @@ describe('PipelineStack', () => {
     };
     expect(JSON.parse(render(parameter.Value))).toEqual({
       stateMachineArn: render(ref(stack, stack.machine.stateMachine.stateMachineArn)),
-      source: { kind: 'codecommit', repository: hello.source.type === 'codecommit' && hello.source.repository },
+      source: {
+        kind: 'codecommit',
+        repository: hello.source.type === 'codecommit' && hello.source.repository,
+        branch: hello.source.branch,
+      },
       stages: stagePlan(hello),
       filters: pushFilters(hello),
       executionMode: 'QUEUED',
