@@ -20,7 +20,7 @@ import {
   type CodeCommitPipeline,
 } from '../../core/config/stepline-config';
 import { BUILD_ARTIFACT_NAME, CATALOG_PATH, PLATFORM_PARAMETERS, cachePrefix } from '../../core/platform';
-import { functionArnParameterName } from '../../core/platform-functions';
+import { functionArnParameterName, PLATFORM_FUNCTIONS } from '../../core/platform-functions';
 import { runEventTrigger, sourceChangedTrigger } from '../../core/sources/source-events';
 import { codeCommitPushTrigger } from '../../core/sources/triggers';
 import type { PipelineStack } from '../../lib/pipeline-stack';
@@ -615,7 +615,8 @@ describe('PlatformStack', () => {
     const bundles = readdirSync(synthesized.assembly.directory)
       .filter((entry) => existsSync(join(synthesized.assembly.directory, entry, 'index.js')))
       .map((entry) => readFileSync(join(synthesized.assembly.directory, entry, 'index.js')));
-    expect(bundles).toHaveLength(9);
+    // One bundle per declared platform function.
+    expect(bundles).toHaveLength(Object.keys(PLATFORM_FUNCTIONS).length);
     for (const bundle of bundles) {
       expect(bundle.length).toBeLessThan(300 * 1024);
       expect(bundle.toString()).toMatch(/require\("@aws-sdk\/client-dynamodb"\)/);
@@ -1155,9 +1156,9 @@ describe('deploy hardening, across every template', () => {
           })),
         ),
     );
-    // Nine functions, the decision function's task tokens, and one machine per pipeline (2 pipelines,
-    // neither with a deploy target): 9 + 1 + 2 × 2 statements.
-    expect(onStar).toHaveLength(14);
+    // Each platform function's X-Ray statement, the decision function's task tokens, and one machine per pipeline
+    // (2 pipelines, neither with a deploy target): functions + 1 + 2 × 2 statements.
+    expect(onStar).toHaveLength(Object.keys(PLATFORM_FUNCTIONS).length + 1 + 2 * 2);
     for (const { id, actions, statements } of onStar) {
       // Each sits alone in a policy of its own, named for what it allows.
       expect({ id, statements }).toEqual({ id, statements: 1 });
