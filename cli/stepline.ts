@@ -4,7 +4,7 @@
  * gate waits for a person; with no terminal, local mode's demo approver decides, recorded as such.
  * `approvals`, `approve` and `reject` decide on release gates (cli/approvals.ts); `deploy` controls a
  * run's deployment (cli/deploy.ts); `doctor` compares the account quotas the app needs with the defaults
- * or, with --aws, with the account (cli/doctor.ts).
+ * or, with --aws, with the account (cli/doctor.ts); `metrics` the DORA metrics from the run store (cli/metrics.ts).
  */
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { runApprovalsCommand } from './approvals';
 import { COMMANDS, EXIT, parseCommandLine } from './args';
 import { runDeployCommand } from './deploy';
 import { runDoctorCommand } from './doctor';
+import { runMetricsCommand } from './metrics';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { PortInUseError } from '../local/local-address';
 import { LocalModeBusyError } from '../local/state-lock';
@@ -64,6 +65,19 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   if (command === 'doctor') return runDoctorCommand({ config: String(values.config), aws });
+  if (command === 'metrics') {
+    const metrics = { pipeline: values.pipeline as string | undefined, since: String(values.since) };
+    return runMetricsCommand({
+      ...metrics,
+      json: values.json === true,
+      aws,
+      stateDir,
+      configFile: String(values.config),
+    }).catch((error: unknown) => {
+      console.error((error as Error).message);
+      return EXIT.failed;
+    });
+  }
   return start(values, stateDir);
 }
 

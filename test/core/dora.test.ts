@@ -38,7 +38,6 @@ function release(
       startedAt,
       endedAt,
       step: extra.noTraffic ? -1 : 0,
-      stepsTaken: extra.noTraffic ? [] : [{ step: 0, weight: 0.1, at: startedAt }],
       ...(extra.hotfix ? { hotfix: { firing: ['stepline-web-errors'] } } : {}),
     },
     commits,
