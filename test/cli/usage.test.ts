@@ -10,11 +10,11 @@ const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 
 describe('stepline on the command line', () => {
   it('refuses an unknown flag with exit 2: one line naming it, then the usage of that command only', async () => {
-    const result = await stepline(['approve', 'web-1', '--json']);
+    const result = await stepline(['approve', 'web-1', '--frobnicate']);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     const [first, blank, usage] = result.stderr.split('\n');
-    expect(first).toBe('stepline approve: unknown option --json');
+    expect(first).toBe('stepline approve: unknown option --frobnicate');
     expect(blank).toBe('');
     expect(usage).toBe('usage: stepline approve RUN [--override --reason TEXT] [--aws] [--state-dir DIR]');
     expect(result.stderr).not.toMatch(/TypeError|ERR_PARSE_ARGS|at .*\.ts:\d+/);
