@@ -5,7 +5,9 @@
  * work end to end, several rounds: readReleases (store/releases.ts) and doraMetrics (core/metrics/dora.ts). The goal
  * is under a second for 10,000 runs (issue 24); the bench fails when the median round misses it.
  */
-import { loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { doraMetrics } from '../core/metrics/dora';
 import type { ApprovalRecord, ChangeCommit, DeploymentRecord, RunRecord, RunStatus } from '../core/records';
@@ -82,7 +84,9 @@ export async function seed(store: RunStore, now: Date): Promise<Seeded> {
           author: { name: 'Dev', email: 'dev@example.com' },
           message: `change ${i}`,
           // A tenth of the commits without a commit time: timed from their push.
-          ...(random() < 0.9 ? { committedAt: new Date(created.getTime() - random() * 6 * 3_600_000).toISOString() } : {}),
+          ...(random() < 0.9
+            ? { committedAt: new Date(created.getTime() - random() * 6 * 3_600_000).toISOString() }
+            : {}),
         },
         trigger: { kind: 'codecommit', deliveryId: `event-${runId}`, eventTime: created.toISOString() },
         executionName: runId,
@@ -136,7 +140,10 @@ export async function seed(store: RunStore, now: Date): Promise<Seeded> {
         status: 'APPROVED',
         decidedAt: startedAt.toISOString(),
       };
-      writes.push(() => store.createDeployment(deployment), () => store.createApproval(approval));
+      writes.push(
+        () => store.createDeployment(deployment),
+        () => store.createApproval(approval),
+      );
       counts.deployments++;
       counts.approvals++;
       if (rolledBack) counts.rolledBack++;
@@ -155,7 +162,9 @@ export async function seed(store: RunStore, now: Date): Promise<Seeded> {
 
 /** Runs the metrics benchmark; resolves with its section of RESULTS.md. */
 export async function metricsBench(): Promise<string> {
-  const server = await startStoreServer({ tableName: LOCAL_TABLE_NAME });
+  // On disk, as local mode keeps its store (running or stopped): what `stepline metrics` reads.
+  const work = mkdtempSync(join(tmpdir(), 'stepline-metrics-bench-'));
+  const server = await startStoreServer({ tableName: LOCAL_TABLE_NAME, path: join(work, 'store') });
   try {
     const store = new RunStore(server.client, LOCAL_TABLE_NAME);
     const now = new Date();
@@ -174,21 +183,23 @@ export async function metricsBench(): Promise<string> {
       const end = performance.now();
       read = releases.read;
       rounds.push({ readMs: readAt - start, computeMs: end - readAt, totalMs: end - start });
-      console.log(`metrics round ${round + 1}: read ${(readAt - start).toFixed(0)} ms, compute ${(end - readAt).toFixed(1)} ms`);
+      console.log(
+        `metrics round ${round + 1}: read ${(readAt - start).toFixed(0)} ms, compute ${(end - readAt).toFixed(1)} ms`,
+      );
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const total = median(rounds.map((r) => r.totalMs));
     const overall = last!.overall;
     const section = `## DORA metrics over 10,000 runs
 
-${seeded.runs.toLocaleString('en')} runs over 30 days across ${PIPELINES.length} pipelines in a dynalite store (in memory, real SDK v3):
+${seeded.runs.toLocaleString('en')} runs over 30 days across ${PIPELINES.length} pipelines in a dynalite store on disk (as local mode keeps it; real SDK v3):
 ${seeded.deployments.toLocaleString('en')} deployments (${seeded.rolledBack} rolled back, ${seeded.hotfixes} hotfixes), each with its
 approval and change record. One round is what \`stepline metrics\` does: \`readReleases\` (three range queries per pipeline on the
 byPipeline index, all at once: ${read!.deployments.toLocaleString('en')} deployments, ${read!.changes.toLocaleString('en')} change records' commits and
 ${read!.runs.toLocaleString('en')} runs' commit and push times) and \`doraMetrics\`. Seeding took ${(seedMs / 1000).toFixed(1)} s. Load average when measured:
 ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' / ')} (1 / 5 / 15 min).
+  .map((l) => l.toFixed(2))
+  .join(' / ')} (1 / 5 / 15 min).
 
 | | median of ${ROUNDS} rounds | rounds |
 | --- | --- | --- |
@@ -200,10 +211,13 @@ What it measured: lead time median ${overall.changeLeadTime.medianHours?.toFixed
 (${overall.changeLeadTime.timedFromPush} timed from their push), ${overall.deploymentFrequency.perDay?.toFixed(1)} deployments a day, change fail rate
 ${((overall.changeFailRate.rate ?? 0) * 100).toFixed(1)}% of ${overall.changeFailRate.deployments.toLocaleString('en')}, recovery median ${overall.failedDeploymentRecoveryTime.medianHours?.toFixed(2)} h, rework rate ${((overall.deploymentReworkRate.rate ?? 0) * 100).toFixed(1)}%.
 `;
-    if (total >= GOAL_MS)
-      throw new Error(`metrics over ${seeded.runs} runs took ${total.toFixed(0)} ms (median), over the ${GOAL_MS} ms goal\n${section}`);
-    return section;
+    if (total < GOAL_MS) return section;
+    // Recorded, and the bench fails: a missed goal is a result, not a crash.
+    console.error(`metrics over ${seeded.runs} runs took ${total.toFixed(0)} ms (median), over the ${GOAL_MS} ms goal`);
+    process.exitCode = 1;
+    return `${section}\n**Over the ${GOAL_MS} ms goal** on this run (see the load average above).\n`;
   } finally {
     await server.close();
+    rmSync(work, { recursive: true, force: true });
   }
 }
