@@ -1,10 +1,10 @@
 /**
- * The releases the DORA metrics are computed from (core/metrics/dora.ts), read from the run store in three range
- * queries per pipeline, every pipeline and query at once: its deployments, its change records' commits and what
- * the metrics need of its runs (ids, statuses, commit and push times), each back to a margin before the window,
- * through the byPipeline index (store/schema.ts). No read per run: over 10,000 runs, reading each run's deployment
- * and gate by key took seconds (bench/RESULTS.md). A change record listing runs older than the margin (a long
- * change) has those runs read by key, for their commits' times.
+ * The releases the DORA metrics are computed from (core/metrics/dora.ts), read from the run store in range queries
+ * on the byPipeline index (store/schema.ts), every pipeline at once, each back to a margin before the window: a
+ * pipeline's deployments and its change records' commits, with their commit and push times. A pipeline whose
+ * releases' commits some change record does not time (no gate; records from before change records kept times) has
+ * its runs' times listed too, and runs older than the margin that a change lists are read by key. No read per run:
+ * over 10,000 runs, reading each run's deployment and gate by key took seconds (docs/metrics.md).
  */
 import type { Release, ReleasedCommit } from '../core/metrics/dora';
 import type { ApprovalRecord } from '../core/records';
@@ -34,35 +34,54 @@ export async function readReleases(
   window: { readonly from: Date },
 ): Promise<ReleasesRead> {
   const since = new Date(window.from.getTime() - MARGIN_DAYS * 24 * 3_600_000).toISOString();
-  const perPipeline = await Promise.all(
-    pipelines.map((pipeline) =>
-      Promise.all([
-        all((cursor) => store.listDeploymentEnds(pipeline, since, { cursor })),
-        all((cursor) => store.listChangeCommits(pipeline, since, { cursor })),
-        all((cursor) => store.listRunTimes(pipeline, since, { cursor })),
-      ]),
-    ),
-  );
-  const deployments = perPipeline.flatMap(([pipelineDeployments]) => pipelineDeployments);
-  const changes = new Map(perPipeline.flatMap(([, commits]) => commits.map((c) => [c.runId, c] as const)));
-  const runs = new Map<string, RunTimes>(
-    perPipeline.flatMap(([, , listed]) => listed.map((r) => [r.runId, r] as const)),
-  );
+  const perPipeline = await Promise.all(pipelines.map((pipeline) => readPipeline(store, pipeline, since)));
+  const ended = perPipeline.flatMap((p) => p.ended);
+  const changes = new Map(perPipeline.flatMap((p) => p.changes.map((c) => [c.runId, c] as const)));
+  const runs = new Map<string, RunTimes>(perPipeline.flatMap((p) => p.runs.map((r) => [r.runId, r] as const)));
   const listedRuns = runs.size;
 
-  const ended = deployments.filter(
-    (d) => d.endedAt !== undefined && (d.status === 'SUCCEEDED' || d.status === 'ROLLED_BACK'),
-  );
-  // The runs a change record lists from before the margin: read by key, for their commits' times.
+  // The runs whose times neither a change record nor the listing gave (a change listing runs from before the
+  // margin): read by key.
   const unlisted = [
-    ...new Set(ended.flatMap((d) => changes.get(d.runId)?.commits.map((c) => c.runId) ?? [d.runId])),
+    ...new Set(
+      ended.flatMap(
+        (d) =>
+          changes
+            .get(d.runId)
+            ?.commits.filter((c) => c.pushedAt === undefined)
+            .map((c) => c.runId) ?? [d.runId],
+      ),
+    ),
   ].filter((runId) => !runs.has(runId));
   for (const run of await inParallel(unlisted, (runId) => store.getRun(runId))) if (run) runs.set(run.runId, run);
 
   return {
     releases: ended.map((deployment) => releaseOf(deployment, changes.get(deployment.runId), runs)),
-    read: { runs: listedRuns + unlisted.length, deployments: deployments.length, changes: changes.size },
+    read: {
+      runs: listedRuns + unlisted.length,
+      deployments: perPipeline.reduce((sum, p) => sum + p.deployments, 0),
+      changes: changes.size,
+    },
   };
+}
+
+/**
+ * One pipeline's ended deployments and change records since `since`, and — only when some release's commits are
+ * not timed by its change record (a pipeline without a gate, or records from before change records kept times) —
+ * its runs' times too.
+ */
+async function readPipeline(store: RunStore, pipeline: string, since: string) {
+  const [deployments, changes] = await Promise.all([
+    all((cursor) => store.listDeploymentEnds(pipeline, since, { cursor })),
+    all((cursor) => store.listChangeCommits(pipeline, since, { cursor })),
+  ]);
+  const ended = deployments.filter(
+    (d) => d.endedAt !== undefined && (d.status === 'SUCCEEDED' || d.status === 'ROLLED_BACK'),
+  );
+  const changeOf = new Map(changes.map((c) => [c.runId, c]));
+  const untimed = ended.some((d) => changeOf.get(d.runId)?.commits.some((c) => c.pushedAt === undefined) ?? true);
+  const runs = untimed ? await all((cursor) => store.listRunTimes(pipeline, since, { cursor })) : [];
+  return { ended, changes, runs, deployments: deployments.length };
 }
 
 /** Every page of a paged read. */
@@ -96,6 +115,13 @@ function releaseOf(
       ...(deployment.hotfix ? { hotfix: deployment.hotfix } : {}),
     },
     commits: listed.map((commit): ReleasedCommit => {
+      if (commit.pushedAt !== undefined)
+        return {
+          id: commit.id,
+          runId: commit.runId,
+          ...(commit.committedAt ? { committedAt: commit.committedAt } : {}),
+          pushedAt: commit.pushedAt,
+        };
       const carrier = runs.get(commit.runId);
       const committedAt = carrier?.commit.id === commit.id ? carrier.commit.committedAt : undefined;
       return {

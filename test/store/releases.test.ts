@@ -46,9 +46,17 @@ function deployment(
   };
 }
 
-/** The gate of `of`, approved, its change record listing `carried` (the runs since the last release, newest first). */
-function approval(of: RunRecord, carried: RunRecord[]): ApprovalRecord {
-  const commits: ChangeCommit[] = carried.map((r) => ({ runId: r.runId, id: r.commit.id }));
+/**
+ * The gate of `of`, approved, its change record listing `carried` (the runs since the last release, newest first):
+ * as the gate writes it now, with each commit's times (`timed`), or as it wrote it before, without.
+ */
+function approval(of: RunRecord, carried: RunRecord[], timed = false): ApprovalRecord {
+  const commits: ChangeCommit[] = carried.map((r) => ({
+    runId: r.runId,
+    id: r.commit.id,
+    ...(timed && r.commit.committedAt ? { committedAt: r.commit.committedAt } : {}),
+    ...(timed ? { pushedAt: r.trigger.eventTime } : {}),
+  }));
   return {
     runId: of.runId,
     pipeline: of.pipeline,
@@ -176,6 +184,22 @@ describe('readReleases (dynalite, real SDK v3)', () => {
     expect(fromStore.pipelines.web!.failedDeploymentRecoveryTime.medianHours).toBe(2.25);
     // api: its own commit, from its push 10:00 to 12:00 = 2 h.
     expect(fromStore.pipelines.api!.changeLeadTime).toMatchObject({ medianHours: 2, timedFromPush: 1 });
+  });
+
+  it('reads no run when the change records time their commits', async () => {
+    const store = runStore.store;
+    for (const r of [w0, w1, w2, w3, w4, w5, w6, w7]) await store.createRun(r);
+    for (const d of deployments.filter((d) => d.pipeline === 'web')) await store.createDeployment(d);
+    for (const [of, carried] of [
+      [w3, [w3, w2, w1]],
+      [w4, [w4]],
+      [w5, [w5]],
+      [w7, [w7, w0]],
+    ] as const)
+      await store.createApproval(approval(of, [...carried], true));
+    const { releases, read } = await readReleases(store, ['web'], november);
+    expect([...releases].sort(byRun)).toEqual(byHand.filter((r) => r.pipeline === 'web').sort(byRun));
+    expect(read).toEqual({ runs: 0, deployments: 5, changes: 4 });
   });
 
   it('reads nothing of a pipeline before the margin, and nothing of other pipelines', async () => {
