@@ -45,7 +45,7 @@ const LEAD_TIME: readonly Range[] = [
 /** Deployment frequency, in deployments per day (the 2024 clusters). */
 const FREQUENCY: readonly Range[] = [
   // Once per day is high's; elite is more than that (1 + Number.EPSILON is the next number after 1).
-  { cluster: 'elite', from: 1 + Number.EPSILON, to: Infinity, says: 'on demand (multiple deploys per day)' },
+  { cluster: 'elite', from: 1 + Number.EPSILON, to: Infinity, says: 'on demand, multiple deploys per day' },
   { cluster: 'high', from: 1 / 7, to: 1 + Number.EPSILON, says: 'between once per day and once per week' },
   { cluster: 'medium', from: 1 / 30, to: 1 / 7, says: 'between once per week and once per month' },
   { cluster: 'low', from: 1 / 182.5, to: 1 / 30, says: 'between once per month and once every six months' },
