@@ -44,7 +44,7 @@ interface Seeded {
  * record naming every run since the pipeline's last release (its gate approved), so change records hold 1 to
  * several commits.
  */
-export async function seed(store: RunStore, now: Date): Promise<Seeded> {
+async function seed(store: RunStore, now: Date): Promise<Seeded> {
   const random = sequence(24);
   const writes: (() => Promise<unknown>)[] = [];
   const counts = { runs: 0, deployments: 0, rolledBack: 0, hotfixes: 0, approvals: 0 };
