@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: the local pipeline, local mode under load, the local build cache and the CDK app's synth, written to bench/RESULTS.md.
- * BENCH_ONLY=pipeline, load, deploy, cache or synth runs one part: its section of RESULTS.md is replaced
+ * `npm run bench`: the local pipeline, local mode under load, the local build cache, the CDK app's synth and the DORA
+ * metrics over 10,000 runs, written to bench/RESULTS.md.
+ * BENCH_ONLY=pipeline, load, deploy, cache, synth or metrics runs one part: its section of RESULTS.md is replaced
  * (saying the day it was measured alone), the others are kept as they were.
  */
 import { execFileSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import { loadBench } from './load.bench';
 import { synthBench } from './synth.bench';
 import { deployBench } from './deploy.bench';
 import { cacheBench } from './cache.bench';
+import { metricsBench } from './metrics.bench';
 
 async function main() {
   const only = process.env.BENCH_ONLY;
@@ -21,6 +23,7 @@ async function main() {
   if (!only || only === 'deploy') sections.push(await deployBench());
   if (!only || only === 'cache') sections.push(await cacheBench());
   if (!only || only === 'synth') sections.push(await synthBench());
+  if (!only || only === 'metrics') sections.push(await metricsBench());
   const file = join(__dirname, 'RESULTS.md');
   const today = new Date().toISOString().slice(0, 10);
   const report = only

@@ -300,6 +300,30 @@ export const COMMANDS = {
     },
     exits: READ_EXITS,
   },
+  metrics: {
+    synopsis: 'stepline metrics [--pipeline P] [--since 30d] [--json] [--aws] [--state-dir DIR] [--config FILE]',
+    summary:
+      "the DORA metrics of the pipelines' releases (lead time, deployment frequency, change fail rate, recovery time, rework rate) with their bands, per pipeline and overall",
+    args: [],
+    options: {
+      pipeline: { type: 'string', value: 'P', description: 'only this pipeline' },
+      since: {
+        type: 'string',
+        value: 'N',
+        default: '30d',
+        description: 'the window, ending now: N hours, days or weeks (12h, 30d, 8w; default 30d)',
+      },
+      json: { type: 'boolean', default: false, description: 'the whole report as JSON (no data: null)' },
+      aws: {
+        type: 'boolean',
+        default: false,
+        description:
+          "the deployed platform's run table, read with this shell's AWS credentials, instead of local mode's",
+      },
+      'state-dir': STATE_DIR,
+      config: CONFIG,
+    },
+  },
   help: {
     synopsis: 'stepline help [COMMAND]',
     summary: "this text, or a command's own",

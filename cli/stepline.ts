@@ -5,7 +5,8 @@
  * `approvals`, `approve` and `reject` decide on release gates (cli/approvals.ts); `deploy` controls a
  * run's deployment (cli/deploy.ts); `runs`, `run` and `logs` read runs, local mode running or not (cli/runs.ts);
  * `rerun` and `release` start runs by hand (cli/manual-runs.ts); `doctor` compares the account quotas the app
- * needs with the defaults or, with --aws, with the account (cli/doctor.ts).
+ * needs with the defaults or, with --aws, with the account (cli/doctor.ts); `metrics` the DORA metrics from the run
+ * store (cli/metrics.ts).
  */
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import { runRunControlCommand } from './run-control';
 import { runDoctorCommand } from './doctor';
 import { runManualRunCommand } from './manual-runs';
 import { logsCommand, runCommand, runsCommand } from './runs';
+import { runMetricsCommand } from './metrics';
 import { GITHUB_WEBHOOK_ROUTE, LocalRuntime, localRepositoryName } from '../local/runtime';
 import { PortInUseError } from '../local/local-address';
 import { LocalModeBusyError } from '../local/state-lock';
@@ -100,6 +102,19 @@ async function main(argv: string[]): Promise<number> {
       { pipeline, status: status as RunStatus | undefined, branch, limit: Number(values.limit) },
       json,
     );
+  }
+  if (command === 'metrics') {
+    const metrics = { pipeline: values.pipeline as string | undefined, since: String(values.since) };
+    return runMetricsCommand({
+      ...metrics,
+      json: values.json === true,
+      aws,
+      stateDir,
+      configFile: String(values.config),
+    }).catch((error: unknown) => {
+      console.error((error as Error).message);
+      return EXIT.failed;
+    });
   }
   return start(values, stateDir);
 }

@@ -347,6 +347,10 @@ export interface ChangeCommit {
   readonly message?: string;
   /** Who pushed it (an IAM ARN, a GitHub login): the authenticated side of authorship. */
   readonly pushedBy?: string;
+  /** When it was committed (the run's `commit.committedAt`), when the source said: where its lead time starts. */
+  readonly committedAt?: string;
+  /** When it was pushed (the run's `trigger.eventTime`): lead time's start when the commit time is unknown. */
+  readonly pushedAt?: string;
 }
 
 /** A test stage's result as the change record shows it. */

@@ -50,6 +50,26 @@ import { RunAlreadyExistsError } from '../core/errors';
 import { INDEXES, keys } from './schema';
 import { RunTable, toRecord, type Page, type PutOutcome } from './table';
 
+/** What the delivery metrics read of a run (`listRunTimes`). */
+export type RunTimes = Pick<RunRecord, 'runId' | 'pipeline' | 'status' | 'createdAt'> & {
+  readonly commit: Pick<RunRecord['commit'], 'id' | 'committedAt'>;
+  readonly trigger: Pick<RunRecord['trigger'], 'eventTime'>;
+};
+const RUN_TIMES = {
+  expression: 'runId, pipeline, #status, createdAt, #commit.id, #commit.committedAt, #trigger.eventTime',
+  names: { '#status': 'status', '#commit': 'commit', '#trigger': 'trigger' },
+};
+/** What the delivery metrics read of a deployment (`listDeploymentEnds`). */
+export type DeploymentEnd = Pick<
+  DeploymentRecord,
+  'runId' | 'pipeline' | 'status' | 'startedAt' | 'endedAt' | 'hotfix' | 'step'
+>;
+const DEPLOYMENT_ENDS = {
+  expression: 'runId, pipeline, #status, startedAt, endedAt, hotfix, #step',
+  names: { '#status': 'status', '#step': 'step' },
+};
+const CHANGE_COMMITS = { expression: 'runId, commits', names: {} };
+
 export class RunStore
   implements RunRepository, RunHistory, RunLanes, NotificationStore, ApprovalStore, DeploymentStore
 {
@@ -89,6 +109,55 @@ export class RunStore
         KeyConditionExpression: '#pk = :pk',
         ExpressionAttributeNames: { '#pk': index.partitionKey },
         ExpressionAttributeValues: { ':pk': keys.byPipeline(pipeline, '', '').gsi1pk },
+        ScanIndexForward: false,
+      },
+      options,
+    );
+  }
+
+  /**
+   * What the delivery metrics read of a pipeline's runs created at or after `since`, newest first, a page at a time:
+   * each run's id, status, creation, commit id and time, and push time (a projection: a tenth of a run's item).
+   */
+  async listRunTimes(pipeline: string, since: string, options: { cursor?: string } = {}): Promise<Page<RunTimes>> {
+    return this.sinceInIndex(keys.byPipeline(pipeline, '', '').gsi1pk, since, RUN_TIMES, options);
+  }
+
+  /**
+   * How a pipeline's deployments started at or after `since` went, newest first, a page at a time: each one's run,
+   * status, start and end, its hotfix mark and the step it reached (a projection).
+   */
+  async listDeploymentEnds(
+    pipeline: string,
+    since: string,
+    options: { cursor?: string } = {},
+  ): Promise<Page<DeploymentEnd>> {
+    return this.sinceInIndex(keys.releases(pipeline, '', '').gsi1pk, since, DEPLOYMENT_ENDS, options);
+  }
+
+  /** The commits of a pipeline's change records opened at or after `since`, newest first, a page at a time. */
+  async listChangeCommits(
+    pipeline: string,
+    since: string,
+    options: { cursor?: string } = {},
+  ): Promise<Page<Pick<ApprovalRecord, 'runId' | 'commits'>>> {
+    return this.sinceInIndex(keys.changes(pipeline, '', '').gsi1pk, since, CHANGE_COMMITS, options);
+  }
+
+  private async sinceInIndex<T>(
+    partition: string,
+    since: string,
+    projection: { expression: string; names: Record<string, string> },
+    options: { cursor?: string },
+  ): Promise<Page<T>> {
+    const index = INDEXES.byPipeline;
+    return this.table.queryPage<T>(
+      {
+        IndexName: index.name,
+        KeyConditionExpression: '#pk = :pk AND #sk >= :since',
+        ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey, ...projection.names },
+        ExpressionAttributeValues: { ':pk': partition, ':since': since },
+        ProjectionExpression: projection.expression,
         ScanIndexForward: false,
       },
       options,
@@ -295,6 +364,7 @@ export class RunStore
     const put = await this.table.putIfAbsent({
       ...keys.approval(approval.runId),
       kind: 'APPROVAL' satisfies RunItemKind,
+      ...keys.changes(approval.pipeline, approval.openedAt, approval.runId),
       ...approval,
     });
     return put.created ? approval : ((await existingAfter(put)) as unknown as ApprovalRecord);
@@ -413,6 +483,7 @@ export class RunStore
     const put = await this.table.putIfAbsent({
       ...keys.deployment(deployment.runId),
       kind: 'DEPLOYMENT' satisfies RunItemKind,
+      ...keys.releases(deployment.pipeline, deployment.startedAt, deployment.runId),
       ...deployment,
     });
     return put.created ? deployment : ((await existingAfter(put)) as unknown as DeploymentRecord);

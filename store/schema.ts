@@ -7,8 +7,9 @@
  * | run        | RUN#<runId>      | RUN                   | PIPELINE#<name> / <created>#<id>  | ACTIVE / <created>#<id>   |
  * | stage      | RUN#<runId>      | STAGE#<name>          |                                   |                           |
  * | notification | RUN#<runId>    | NOTIFY#<channel:what> |                                   |                           |
- * | approval   | RUN#<runId>      | APPROVAL              |                                   |                           |
+ * | approval   | RUN#<runId>      | APPROVAL              | CHANGES#<name> / <opened>#<id>    |                           |
  * | decision   | RUN#<runId>      | DECISION#<slot>#<who> |                                   |                           |
+ * | deployment | RUN#<runId>      | DEPLOYMENT            | RELEASES#<name> / <started>#<id>  |                           |
  * | used link  | RUN#<runId>      | LINK#<nonce>          |                                   |                           |
  * | audit      | RUN#<runId>      | AUDIT#<seq>           |                                   |                           |
  * | lane       | LANE#<pipeline>  | HOLDER                |                                   |                           |
@@ -31,6 +32,16 @@ export const keys = {
   byPipeline: (pipeline: string, createdAt: string, runId: string) => ({
     gsi1pk: `PIPELINE#${pipeline}`,
     gsi1sk: `${createdAt}#${runId}`,
+  }),
+  /** A pipeline's deployments in the byPipeline index, by start: the releases the metrics read in one query. */
+  releases: (pipeline: string, startedAt: string, runId: string) => ({
+    gsi1pk: `RELEASES#${pipeline}`,
+    gsi1sk: `${startedAt}#${runId}`,
+  }),
+  /** A pipeline's gates (change records) in the byPipeline index, by opening: the commits its releases carried. */
+  changes: (pipeline: string, openedAt: string, runId: string) => ({
+    gsi1pk: `CHANGES#${pipeline}`,
+    gsi1sk: `${openedAt}#${runId}`,
   }),
   active: (createdAt: string, runId: string) => ({ gsi2pk: 'ACTIVE', gsi2sk: `${createdAt}#${runId}` }),
   notification: (runId: string, id: string) => ({ pk: `RUN#${runId}`, sk: `NOTIFY#${id}` }),

@@ -209,6 +209,9 @@ function commitOf(run: RunRecord): ChangeCommit {
     ...(run.commit.author ? { author: run.commit.author } : {}),
     ...(run.commit.message ? { message: run.commit.message } : {}),
     ...(run.trigger.pushedBy ? { pushedBy: run.trigger.pushedBy } : {}),
+    // The commit's times, kept with the change so that the delivery metrics read no run (store/releases.ts).
+    ...(run.commit.committedAt ? { committedAt: run.commit.committedAt } : {}),
+    pushedAt: run.trigger.eventTime,
   };
 }
 

@@ -45,7 +45,7 @@ const LEAD_TIME: readonly Range[] = [
 /** Deployment frequency, in deployments per day (the 2024 clusters). */
 const FREQUENCY: readonly Range[] = [
   // Once per day is high's; elite is more than that (1 + Number.EPSILON is the next number after 1).
-  { cluster: 'elite', from: 1 + Number.EPSILON, to: Infinity, says: 'on demand (multiple deploys per day)' },
+  { cluster: 'elite', from: 1 + Number.EPSILON, to: Infinity, says: 'on demand, multiple deploys per day' },
   { cluster: 'high', from: 1 / 7, to: 1 + Number.EPSILON, says: 'between once per day and once per week' },
   { cluster: 'medium', from: 1 / 30, to: 1 / 7, says: 'between once per week and once per month' },
   { cluster: 'low', from: 1 / 182.5, to: 1 / 30, says: 'between once per month and once every six months' },
@@ -88,21 +88,23 @@ export function recoveryBand(medianHours: number | null): Band | null {
 
 export function failRateBand(rate: number | null): Band | null {
   if (rate === null) return null;
-  const nearest = FAIL_RATES.reduce((best, next) =>
-    Math.abs(next.rate - rate) < Math.abs(best.rate - rate) ? next : best,
-  );
+  // A tie (within rounding: 0.15 is as near 0.1 as 0.2) goes to the better cluster, the one listed first.
+  const distance = (cluster: (typeof FAIL_RATES)[number]) => Math.abs(cluster.rate - rate);
+  const nearest = FAIL_RATES.reduce((best, next) => (distance(next) < distance(best) - 1e-9 ? next : best));
   const all = FAIL_RATES.map((c) => `${c.cluster} ${c.rate * 100}%`).join(', ');
   return { clusters: [nearest.cluster], text: `nearest ${nearest.cluster} (the clusters' typical rates: ${all})` };
 }
 
 function inRanges(ranges: readonly Range[], value: number): Band {
   const fits = ranges.filter((range) => value >= range.from && value < range.to);
-  const describe = (r: Range) => `${r.cluster}: ${r.says}`;
-  if (fits.length)
-    return { clusters: fits.map((r) => r.cluster), text: `${fits.map((r) => r.cluster).join('/')} (${fits[0]!.says})` };
-  // The clusters the value lies between (the nearest range on each side), or the one it lies beyond.
-  const below = ranges.filter((range) => range.to <= value).sort((a, b) => b.to - a.to)[0];
-  const above = ranges.filter((range) => range.from > value).sort((a, b) => a.from - b.from)[0];
-  if (below && above) return { clusters: [], text: `between the clusters (${describe(below)}; ${describe(above)})` };
-  return { clusters: [], text: `beyond every cluster (${describe((below ?? above)!)})` };
+  const describe = (group: readonly Range[]) => `${group.map((r) => r.cluster).join('/')}: ${group[0]!.says}`;
+  if (fits.length) return { clusters: fits.map((r) => r.cluster), text: `${describe(fits).replace(': ', ' (')})` };
+  // The clusters the value lies between (the nearest ranges on each side), or the ones it lies beyond.
+  const nearestBelow = Math.max(...ranges.filter((r) => r.to <= value).map((r) => r.to));
+  const nearestAbove = Math.min(...ranges.filter((r) => r.from > value).map((r) => r.from));
+  const below = ranges.filter((r) => r.to === nearestBelow);
+  const above = ranges.filter((r) => r.from === nearestAbove);
+  if (below.length && above.length)
+    return { clusters: [], text: `between the clusters (${describe(below)}; ${describe(above)})` };
+  return { clusters: [], text: `beyond every cluster (${describe(below.length ? below : above)})` };
 }

@@ -26,7 +26,7 @@ export interface ReleasedCommit {
 export interface Release {
   readonly pipeline: string;
   readonly runId: string;
-  readonly deployment: Pick<DeploymentRecord, 'status' | 'startedAt' | 'endedAt' | 'hotfix' | 'step' | 'stepsTaken'>;
+  readonly deployment: Pick<DeploymentRecord, 'status' | 'startedAt' | 'endedAt' | 'hotfix' | 'step'>;
   readonly commits: readonly ReleasedCommit[];
 }
 
@@ -121,8 +121,8 @@ export function doraMetrics(
   window: MetricsWindow,
   pipelines: readonly string[] = [...new Set(releases.map((r) => r.pipeline))],
 ): DoraReport {
-  const outcomes = new Map<string, PipelineOutcomes>();
-  for (const pipeline of pipelines) outcomes.set(pipeline, outcomesOf(releases.filter((r) => r.pipeline === pipeline)));
+  const byPipeline = groupByPipeline(releases);
+  const outcomes = new Map(pipelines.map((p) => [p, outcomesOf(byPipeline.get(p) ?? [])] as const));
   const all = [...outcomes.values()];
   const days = (window.to.getTime() - window.from.getTime()) / DAY_MS;
   return {
@@ -164,35 +164,41 @@ function outcomesOf(releases: readonly Release[]): PipelineOutcomes {
   // at least one step put the new version in front of callers. One that was refused or rolled back before any
   // traffic moved never reached production.
   const ended = releases
-    .filter((r) => r.deployment.endedAt !== undefined)
     .filter(
-      (r) =>
-        r.deployment.status === 'SUCCEEDED' ||
-        (r.deployment.status === 'ROLLED_BACK' &&
-          (r.deployment.step >= 0 || (r.deployment.stepsTaken?.length ?? 0) > 0)),
+      ({ deployment }) =>
+        deployment.endedAt !== undefined &&
+        (deployment.status === 'SUCCEEDED' || (deployment.status === 'ROLLED_BACK' && deployment.step >= 0)),
     )
-    .sort((a, b) => time(a.deployment.startedAt) - time(b.deployment.startedAt) || a.runId.localeCompare(b.runId));
+    .map((release) => ({
+      release,
+      startedAt: time(release.deployment.startedAt),
+      endedAt: time(release.deployment.endedAt!),
+      succeeded: release.deployment.status === 'SUCCEEDED',
+    }))
+    .sort((a, b) => a.startedAt - b.startedAt || a.release.runId.localeCompare(b.release.runId));
   const successes = ended
-    .filter((r) => r.deployment.status === 'SUCCEEDED')
-    .map((r) => time(r.deployment.endedAt!))
+    .filter((d) => d.succeeded)
+    .map((d) => d.endedAt)
     .sort((a, b) => a - b);
-  const nextSuccessAfter = (at: number) => successes.find((success) => success >= at);
+  const nextSuccessAfter = (at: number) => successes[firstAtOrAfter(successes, at)];
 
-  const deployments = ended.map((release, at): DeploymentOutcome => {
-    const { deployment } = release;
-    const endedAt = time(deployment.endedAt!);
+  const deployments = ended.map(({ release, endedAt, succeeded }, at): DeploymentOutcome => {
     const next = ended[at + 1];
     const failed =
-      deployment.status === 'ROLLED_BACK' ? 'rolled-back' : next?.deployment.hotfix ? 'followed-by-hotfix' : undefined;
+      release.deployment.status === 'ROLLED_BACK'
+        ? 'rolled-back'
+        : next?.release.deployment.hotfix
+          ? 'followed-by-hotfix'
+          : undefined;
     // The failure starts when it is known: a rollback when it ended (the bad version left production, the change
     // still unreleased); a release followed by a hotfix when the hotfix started with its alarms firing (the first
     // moment the run store knows of the incident; when it began before that, no record says).
-    const failedAt = failed === 'rolled-back' ? endedAt : failed ? time(next!.deployment.startedAt) : undefined;
+    const failedAt = failed === 'rolled-back' ? endedAt : failed ? next!.startedAt : undefined;
     const recoveredAt = failedAt === undefined ? undefined : nextSuccessAfter(failedAt);
     return {
       endedAt,
-      succeeded: deployment.status === 'SUCCEEDED',
-      hotfix: deployment.hotfix !== undefined,
+      succeeded,
+      hotfix: release.deployment.hotfix !== undefined,
       failed,
       ...(recoveredAt !== undefined && failedAt !== undefined ? { recoveryMs: recoveredAt - failedAt } : {}),
     };
@@ -203,23 +209,23 @@ function outcomesOf(releases: readonly Release[]): PipelineOutcomes {
   // after the rolled-back run, whose gate approved); a commit carried again later counts once, with the first.
   const leadTimes: CommitLeadTime[] = [];
   const released = new Set<string>();
-  let waiting = new Map<string, ReleasedCommit>();
-  for (const release of [...ended].sort((a, b) => time(a.deployment.endedAt!) - time(b.deployment.endedAt!))) {
+  let waiting = new Map<string, { start: number | undefined; fromPush: boolean }>();
+  for (const { release, endedAt, succeeded } of [...ended].sort((a, b) => a.endedAt - b.endedAt)) {
     for (const commit of release.commits) {
       if (released.has(commit.id)) continue;
-      const known = waiting.get(commit.id);
-      if (!known || startOf(commit) < startOf(known)) waiting.set(commit.id, commit);
-    }
-    if (release.deployment.status !== 'SUCCEEDED') continue;
-    const releasedAt = time(release.deployment.endedAt!);
-    for (const commit of waiting.values()) {
-      released.add(commit.id);
       const start = commit.committedAt ?? commit.pushedAt;
+      const timed = { start: start === undefined ? undefined : time(start), fromPush: !commit.committedAt && !!start };
+      const known = waiting.get(commit.id);
+      if (!known || (timed.start ?? Infinity) < (known.start ?? Infinity)) waiting.set(commit.id, timed);
+    }
+    if (!succeeded) continue;
+    for (const [id, { start, fromPush }] of waiting) {
+      released.add(id);
       leadTimes.push({
-        releasedAt,
+        releasedAt: endedAt,
         // A commit dated after its release (a skewed clock) took no time, not negative time.
-        leadTimeMs: start === undefined ? undefined : Math.max(0, releasedAt - time(start)),
-        fromPush: commit.committedAt === undefined && commit.pushedAt !== undefined,
+        leadTimeMs: start === undefined ? undefined : Math.max(0, endedAt - start),
+        fromPush,
       });
     }
     waiting = new Map();
@@ -309,13 +315,30 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
 }
 
-function time(iso: string): number {
-  return Date.parse(iso);
+function groupByPipeline(releases: readonly Release[]): Map<string, Release[]> {
+  const groups = new Map<string, Release[]>();
+  for (const release of releases) {
+    const group = groups.get(release.pipeline);
+    if (group) group.push(release);
+    else groups.set(release.pipeline, [release]);
+  }
+  return groups;
 }
 
-function startOf(commit: ReleasedCommit): number {
-  const start = commit.committedAt ?? commit.pushedAt;
-  return start === undefined ? Infinity : time(start);
+/** The index of the first of `sorted` at or after `at` (binary search); `sorted.length` when none is. */
+function firstAtOrAfter(sorted: readonly number[], at: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (sorted[middle]! < at) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+function time(iso: string): number {
+  return Date.parse(iso);
 }
 
 /** One bucket of a chart: each metric's headline number over the bucket (null: no data in it). */
@@ -341,9 +364,9 @@ export function doraSeries(
   options: { readonly bucketDays?: number; readonly pipeline?: string } = {},
 ): SeriesPoint[] {
   const bucketMs = (options.bucketDays ?? 7) * DAY_MS;
-  const chosen = options.pipeline === undefined ? releases : releases.filter((r) => r.pipeline === options.pipeline);
-  const pipelines = [...new Set(chosen.map((r) => r.pipeline))];
-  const outcomes = merge(pipelines.map((pipeline) => outcomesOf(chosen.filter((r) => r.pipeline === pipeline))));
+  const byPipeline = groupByPipeline(releases);
+  const chosen = options.pipeline === undefined ? [...byPipeline.values()] : [byPipeline.get(options.pipeline) ?? []];
+  const outcomes = merge(chosen.map(outcomesOf));
   const points: SeriesPoint[] = [];
   for (let end = window.to.getTime(); end > window.from.getTime(); end -= bucketMs) {
     const bucket = { from: new Date(Math.max(window.from.getTime(), end - bucketMs)), to: new Date(end) };

@@ -277,6 +277,7 @@ describe('the release gate (core/approval/gate.ts)', () => {
     author?: { name: string; email: string };
     pushedBy?: string;
     status?: RunRecord['status'];
+    committedAt?: string;
   }): Promise<RunRecord> {
     runs += 1;
     const base = queuedRun();
@@ -284,7 +285,12 @@ describe('the release gate (core/approval/gate.ts)', () => {
       queuedRun({
         runId: `web-run-${runs}`,
         status: options.status ?? 'RUNNING',
-        commit: { ...base.commit, id: `${runs}`.repeat(40).slice(0, 40), author: options.author ?? EVE },
+        commit: {
+          ...base.commit,
+          id: `${runs}`.repeat(40).slice(0, 40),
+          author: options.author ?? EVE,
+          ...(options.committedAt ? { committedAt: options.committedAt } : {}),
+        },
         trigger: { ...base.trigger, ...(options.pushedBy ? { pushedBy: options.pushedBy } : {}) },
         changedFiles: [...options.files],
         createdAt: clock.toISOString(),
@@ -370,6 +376,21 @@ describe('the release gate (core/approval/gate.ts)', () => {
       expect((await refusal(approve(runId, 'carol@example.com'))).message).toMatch(
         /^separation of duties: carol wrote commit 111111111111 /,
       );
+    });
+
+    it("keeps each commit's commit and push time, where its lead time starts (docs/metrics.md)", async () => {
+      const earlier = await run({ files: NORMAL, status: 'FAILED', committedAt: '2026-11-24T09:30:00.000Z' });
+      at('2026-11-24T10:05:00.000Z');
+      const { runId, commits } = await gate({ files: NORMAL });
+      expect(commits).toEqual([
+        expect.objectContaining({ runId, pushedAt: queuedRun().trigger.eventTime }),
+        expect.objectContaining({
+          runId: earlier.runId,
+          committedAt: '2026-11-24T09:30:00.000Z',
+          pushedAt: earlier.trigger.eventTime,
+        }),
+      ]);
+      expect(commits[0]).not.toHaveProperty('committedAt');
     });
 
     it('leaves out the commits of runs up to the last release', async () => {

@@ -1,3 +1,4 @@
+import { failRateBand, frequencyBand, leadTimeBand, recoveryBand } from '../../core/metrics/bands';
 import { doraMetrics, doraSeries, percentile, type Release, type ReleasedCommit } from '../../core/metrics/dora';
 
 /**
@@ -38,7 +39,6 @@ function release(
       startedAt,
       endedAt,
       step: extra.noTraffic ? -1 : 0,
-      stepsTaken: extra.noTraffic ? [] : [{ step: 0, weight: 0.1, at: startedAt }],
       ...(extra.hotfix ? { hotfix: { firing: ['stepline-web-errors'] } } : {}),
     },
     commits,
@@ -226,5 +226,27 @@ describe('percentile', () => {
     expect(percentile([4, 1, 3, 2], 0.5)).toBe(2.5);
     expect(percentile([10], 0.9)).toBe(10);
     expect(percentile([], 0.5)).toBeNull();
+  });
+});
+
+describe('bands (the 2024 clusters)', () => {
+  it('places a value in a range, between two clusters, or beyond them all', () => {
+    // Once a day is high's ("between once per day and once per week"); elite is more than that.
+    expect(frequencyBand(1)?.clusters).toEqual(['high']);
+    expect(frequencyBand(1.5)?.clusters).toEqual(['elite']);
+    // Two days: past high and medium's "less than one day", short of low's one week.
+    expect(recoveryBand(48)).toEqual({
+      clusters: [],
+      text: 'between the clusters (high/medium: less than one day; low: between one week and one month)',
+    });
+    // A lead time of a year: past low's six months.
+    expect(leadTimeBand(365 * 24)).toEqual({
+      clusters: [],
+      text: 'beyond every cluster (low: between one month and six months)',
+    });
+    // 15% is 5 points from both high's 20% and medium's 10%: a tie goes to the better cluster, high.
+    expect(failRateBand(0.15)?.clusters).toEqual(['high']);
+    expect(failRateBand(0)?.clusters).toEqual(['elite']);
+    expect(leadTimeBand(null)).toBeNull();
   });
 });
