@@ -6,7 +6,7 @@
  * what each metric counts.
  */
 import { doraMetrics, type DoraMetrics, type DoraReport } from '../core/metrics/dora';
-import type { Band } from '../core/metrics/bands';
+import { formatNumber, metricSummaries } from '../core/metrics/summary';
 import { forTerminal } from '../core/text';
 import { openRunStore } from './run-store-access';
 import { EXIT } from './args';
@@ -80,64 +80,7 @@ export function reportLines(report: DoraReport, source: string, pipeline?: strin
 }
 
 function table(metrics: DoraMetrics): string[] {
-  const { changeLeadTime: lead, deploymentFrequency: frequency, changeFailRate: fail } = metrics;
-  const { failedDeploymentRecoveryTime: recovery, deploymentReworkRate: rework } = metrics;
-  const rows: [string, string, string][] = [
-    [
-      'change lead time',
-      lead.medianHours === null
-        ? `no data${lead.untimed ? ` (${lead.untimed} commits without a time)` : ''}`
-        : `median ${hours(lead.medianHours)}, p90 ${hours(lead.p90Hours!)} (${lead.commits} commits${lead.timedFromPush ? `, ${lead.timedFromPush} timed from their push` : ''})`,
-      band(lead.band),
-    ],
-    [
-      'deployment frequency',
-      frequency.perDay === null
-        ? 'no data (no deployment succeeded)'
-        : `${formatNumber(frequency.perDay)}/day, ${formatNumber(frequency.perWeek!)}/week (${frequency.deployments} deployments)`,
-      band(frequency.band),
-    ],
-    [
-      'change fail rate',
-      fail.rate === null
-        ? 'no data (no deployment took production traffic)'
-        : `${percent(fail.rate)}: ${fail.failed} of ${fail.deployments} deployments that took production traffic (${fail.rolledBack} rolled back, ${fail.followedByHotfix} followed by a hotfix)`,
-      band(fail.band),
-    ],
-    [
-      'failed deployment recovery time',
-      recovery.medianHours === null
-        ? `no data${recovery.unrecovered ? ` (${recovery.unrecovered} not recovered yet)` : ''}`
-        : `median ${hours(recovery.medianHours)}, p90 ${hours(recovery.p90Hours!)} (${recovery.recovered} recovered${recovery.unrecovered ? `, ${recovery.unrecovered} not yet` : ''})`,
-      band(recovery.band),
-    ],
-    [
-      'deployment rework rate',
-      rework.rate === null
-        ? 'no data'
-        : `${percent(rework.rate)}: ${rework.hotfixes} hotfixes of ${rework.deployments} deployments that took production traffic`,
-      'no band in the 2024 report',
-    ],
-  ];
-  const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map(([metric, value, fits]) => `  ${metric.padEnd(widths[0]!)}  ${value.padEnd(widths[1]!)}  ${fits}`);
-}
-
-function band(fits: Band | null): string {
-  return fits === null ? '' : fits.text;
-}
-
-function hours(value: number): string {
-  if (value < 1) return `${Math.round(value * 60)} min`;
-  if (value < 48) return `${formatNumber(value)} h`;
-  return `${formatNumber(value / 24)} days`;
-}
-
-function percent(rate: number): string {
-  return `${formatNumber(rate * 100)}%`;
-}
-
-/** At most one decimal (two below 1), no trailing zeros. */
-function formatNumber(value: number): string {
-  return String(Number(value.toFixed(value < 1 ? 2 : 1)));
+  const rows = metricSummaries(metrics);
+  const widths = [Math.max(...rows.map((row) => row.metric.length)), Math.max(...rows.map((row) => row.value.length))];
+  return rows.map(({ metric, value, band }) => `  ${metric.padEnd(widths[0]!)}  ${value.padEnd(widths[1]!)}  ${band}`);
 }

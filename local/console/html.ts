@@ -50,10 +50,20 @@ const NAV = [
   ['pipelines', CONSOLE_PATH],
   ['runs', `${CONSOLE_PATH}runs`],
   ['approvals', `${CONSOLE_PATH}approvals`],
+  ['metrics', `${CONSOLE_PATH}metrics`],
 ] as const;
 
-/** A whole page: its title, which navigation entry it is, its body; `live` names what its live updates follow. */
-export function page(title: string, current: string, body: Html, live?: { runId?: string }): string {
+/**
+ * A whole page: its title, which navigation entry it is, its body; `live` names what its live updates follow;
+ * `scripts`, the console's other script files it loads (static/), in order.
+ */
+export function page(
+  title: string,
+  current: string,
+  body: Html,
+  live?: { runId?: string },
+  scripts: readonly string[] = [],
+): string {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -62,6 +72,7 @@ export function page(title: string, current: string, body: Html, live?: { runId?
         <title>${title} · stepline</title>
         <link rel="stylesheet" href="${CONSOLE_PATH}static/console.css" />
         <script src="${CONSOLE_PATH}static/console.js" defer></script>
+        ${scripts.map((file) => html`<script src="${CONSOLE_PATH}static/${file}" defer></script>`)}
       </head>
       <body data-live="${live ? 'on' : 'off'}" data-run="${live?.runId ?? ''}">
         <header>

@@ -9,7 +9,12 @@ import { badge, duration, html, time, type Html } from './html';
 
 const runLink = (runId: string) => html`<a href="/console/runs/${encodeURIComponent(runId)}">${runId}</a>`;
 
-export async function pipelinesBody(store: RunStore, pipelines: readonly string[]): Promise<Html> {
+/** Each pipeline's last run, and beside it a small line per DORA metric over the last eight weeks (`trends`). */
+export async function pipelinesBody(
+  store: RunStore,
+  pipelines: readonly string[],
+  trends: ReadonlyMap<string, Html>,
+): Promise<Html> {
   const rows = await Promise.all(
     pipelines.map(async (name) => {
       const last = (await store.listRuns(name, { limit: 1 })).items[0];
@@ -19,6 +24,7 @@ export async function pipelinesBody(store: RunStore, pipelines: readonly string[
         <td>${last ? badge(last.status) : ''}</td>
         <td>${last ? html`<code>${last.commit.id.slice(0, 12)}</code> ${firstLineOf(last.commit.message)}` : ''}</td>
         <td>${last ? time(last.createdAt) : ''}</td>
+        <td>${trends.get(name)}</td>
       </tr>`;
     }),
   );
@@ -31,6 +37,11 @@ export async function pipelinesBody(store: RunStore, pipelines: readonly string[
           <th>status</th>
           <th>commit</th>
           <th>created</th>
+          <th
+            title="change lead time, deployment frequency, change fail rate, recovery time, rework rate; weekly, last 8 weeks"
+          >
+            trends
+          </th>
         </tr>
       </thead>
       <tbody>

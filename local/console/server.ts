@@ -19,14 +19,18 @@ import { gitIdentity, RUN_ACTIONS, takeAction, type ActionAnswer, type RunAction
 import { cookieName, cookieOf, fromConsoleOrigin, newConsoleToken, sameToken, tokenCookie } from './auth';
 import { CONSOLE_PATH, CONTENT_SECURITY_POLICY, html, page } from './html';
 import { followLog, LiveUpdates } from './live';
+import { CHART_JS_FILE, METRICS_WINDOWS, metricsBody, pipelineTrends, type MetricsWindowName } from './metrics-page';
 import { approvalsBody, matchingRuns, openGates, pipelinesBody, runsBody, unauthorizedPage } from './pages';
 import { RUN_FRAGMENTS, runBody, runFragment, type RunFragment, type RunPageData } from './run-page';
 
-const STATIC_FILES: Readonly<Record<string, string>> = {
-  'console.js': 'text/javascript; charset=utf-8',
-  'console.css': 'text/css; charset=utf-8',
-};
 const STATIC_DIR = join(__dirname, 'static');
+/** The console's files: its own, and Chart.js's build from its package (the metrics page's charts). */
+const STATIC_FILES: Readonly<Record<string, { readonly type: string; readonly file: string }>> = {
+  'console.js': { type: 'text/javascript; charset=utf-8', file: join(STATIC_DIR, 'console.js') },
+  'console.css': { type: 'text/css; charset=utf-8', file: join(STATIC_DIR, 'console.css') },
+  'metrics.js': { type: 'text/javascript; charset=utf-8', file: join(STATIC_DIR, 'metrics.js') },
+  'chart.umd.min.js': { type: 'text/javascript; charset=utf-8', file: CHART_JS_FILE },
+};
 /** A form's body: a reason at most. */
 const MAX_FORM_BYTES = 16 * 1024;
 /** Answers to actions kept to be shown once on the page they came from. */
@@ -139,12 +143,26 @@ export class LocalConsole {
     const pipelines = this.options.pipelines.map((p) => p.name);
     const { store } = this.options;
     switch (path[0]) {
-      case '':
-        return this.page(res, page('pipelines', 'pipelines', await pipelinesBody(store, pipelines), {}));
+      case '': {
+        const trends = await pipelineTrends(store, pipelines);
+        return this.page(res, page('pipelines', 'pipelines', await pipelinesBody(store, pipelines, trends), {}));
+      }
       case 'static': {
-        const type = path.length === 2 ? STATIC_FILES[path[1]!] : undefined;
-        if (!type) break;
-        return this.send(res, 200, type, readFileSync(join(STATIC_DIR, path[1]!)));
+        const served = path.length === 2 && Object.hasOwn(STATIC_FILES, path[1]!) ? STATIC_FILES[path[1]!] : undefined;
+        if (!served) break;
+        return this.send(res, 200, served.type, readFileSync(served.file));
+      }
+      case 'metrics': {
+        const since = url.searchParams.get('since') ?? '30d';
+        if (!Object.hasOwn(METRICS_WINDOWS, since))
+          return this.send(
+            res,
+            400,
+            'text/plain; charset=utf-8',
+            `since must be one of ${Object.keys(METRICS_WINDOWS).join(', ')}\n`,
+          );
+        const body = await metricsBody(store, pipelines, since as MetricsWindowName);
+        return this.page(res, page('metrics', 'metrics', body, undefined, ['chart.umd.min.js', 'metrics.js']));
       }
       case 'events':
         return this.live.serve(req, res);

@@ -2,10 +2,15 @@
  * The web console in a real headless Chromium: a finished run's graph coloured by what its states did, a live run's
  * page following it to its end without a reload (server-sent events), and an approval given from the run page
  * resuming the run (as the git identity, through the CLI's decision route). The run page of the approved run is kept
- * as docs/images/console-run.png.
+ * as docs/images/console-run.png. A failed run is redriven from its page once its cause is fixed, and the metrics page
+ * draws a chart per DORA metric from the store's releases.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import type { DeploymentRecord } from '../../core/records';
+import { queuedRun } from '../support/records';
 import { gateIn } from '../support/approvals';
 import { useBrowser } from '../support/browser';
 import { buildspecs, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
@@ -121,5 +126,98 @@ describe('the web console in a browser', () => {
     // The summary, the gate's answer and the graph: the top of the page.
     await page().setViewportSize({ width: 1280, height: 1500 });
     await page().screenshot({ path: SCREENSHOT });
+  });
+
+  /** Acts on the run page as `git config user.email` = `email` (git's own environment variables). */
+  async function asGitUser<T>(email: string, act: () => Promise<T>): Promise<T> {
+    const names = ['GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];
+    Object.assign(process.env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.email', GIT_CONFIG_VALUE_0: email });
+    try {
+      return await act();
+    } finally {
+      for (const name of names) delete process.env[name];
+    }
+  }
+
+  it('redrives a failed run from its page once the cause is fixed: it resumes at the failed stage and succeeds', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'stepline-console-outside-'));
+    try {
+      fixture = await startFixture({ retryIntervalOverrides: { '*': 0 } });
+      const ready = join(outside, 'ready');
+      const commit = await fixture.push({ ...passingSeed, 'unit.yml': buildspecs.ok([`test -f ${ready}`]) });
+      const [started] = await fixture.runtime.runsStartedFor(commit);
+      const runId = started!.runId;
+      expect((await fixture.runtime.waitForRun(runId)).status).toBe('FAILED');
+
+      await writeFile(ready, '');
+      await openRun(runId);
+      await asGitUser('ana@example.com', () =>
+        Promise.all([page().waitForURL(/answer=/), page().click('#fragment-summary button[value="redrive"]')]),
+      );
+      // The page follows the redriven run to its end, live.
+      await page().waitForSelector('#fragment-summary .badge.status-succeeded', { timeout: 90_000 });
+      const run = (await fixture.runtime.store.getRun(runId))!;
+      expect(run).toMatchObject({ status: 'SUCCEEDED', redrives: [{ fromState: 'Run test stages' }] });
+      expect(run.redrives![0]!.by).toContain('ana@example.com');
+      expect(await page().textContent('#fragment-summary')).toContain('resumed at Run test stages');
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("draws a chart per DORA metric from the store's releases, and says each metric as the CLI does", async () => {
+    fixture = await startFixture({ retryIntervalOverrides: { '*': 0 } });
+    const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
+    // Two releases in the window: one took all traffic, the next rolled back after its first step.
+    const deployment = (
+      runId: string,
+      status: 'SUCCEEDED' | 'ROLLED_BACK',
+      endedHoursAgo: number,
+    ): DeploymentRecord => ({
+      runId,
+      pipeline: 'demo',
+      function: 'demo-fn',
+      alias: 'live',
+      fromVersion: '1',
+      toVersion: '2',
+      steps: [
+        { weight: 0.1, bakeSeconds: 60 },
+        { weight: 1, bakeSeconds: 0 },
+      ],
+      step: status === 'SUCCEEDED' ? 1 : 0,
+      status,
+      alarms: [],
+      alarmsSeen: [],
+      interventions: [],
+      startedAt: hoursAgo(endedHoursAgo + 1),
+      endedAt: hoursAgo(endedHoursAgo),
+    });
+    for (const [runId, status, ended] of [
+      ['demo-released', 'SUCCEEDED', 48],
+      ['demo-rolled-back', 'ROLLED_BACK', 24],
+    ] as const) {
+      await fixture.runtime.store.createRun(
+        queuedRun({ runId, pipeline: 'demo', executionName: runId, createdAt: hoursAgo(ended + 2) }),
+      );
+      await fixture.runtime.store.createDeployment(deployment(runId, status, ended));
+    }
+
+    const entered = await page().goto(fixture.runtime.consoleUrl);
+    expect(entered?.status()).toBe(200);
+    await page().goto(`${new URL(fixture.runtime.consoleUrl).origin}/console/metrics?since=30d`);
+    await page().waitForSelector('body[data-charts="5"]');
+    const drawn = await page().evaluate(
+      `[...document.querySelectorAll('canvas.metric-chart')].map((canvas) => Boolean(Chart.getChart(canvas)))`,
+    );
+    expect(drawn).toEqual([true, true, true, true, true]);
+    expect(await page().textContent('table[data-scope="all pipelines"] tr[data-metric="change fail rate"]')).toContain(
+      '50%: 1 of 2 deployments that took production traffic (1 rolled back, 0 followed by a hotfix)',
+    );
+    expect(await page().textContent('table[data-scope="demo"] tr[data-metric="deployment frequency"]')).toContain(
+      '(1 deployments)',
+    );
+    // The pipelines page: a small line per metric beside the pipeline.
+    await page().goto(`${new URL(fixture.runtime.consoleUrl).origin}/console/`);
+    expect(await page().locator('tr[data-pipeline="demo"] svg.sparkline').count()).toBe(5);
   });
 });
