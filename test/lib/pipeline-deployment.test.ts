@@ -114,6 +114,12 @@ describe('the platform: one deploy function for every pipeline', () => {
         Action: ['codebuild:BatchGetReports', 'codebuild:DescribeTestCases'],
         Resource: arn('codebuild', 'report-group/stepline-*'),
       },
+      // DeploymentChanged on the platform's bus, for live consoles: that bus only.
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SourcesBus/), 'Arn'] },
+      },
       {
         Effect: 'Allow',
         Action: 'sts:AssumeRole',
