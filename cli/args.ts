@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from '../bin/config-file';
 import { DEPLOYMENT_CONTROL_ACTIONS } from '../core/schemas';
 import { DEFAULT_LOCAL_PORT } from '../local/local-address';
-import { isRunStatus, RUN_STATUSES } from './run-text';
+import { RUN_STATUSES } from '../core/records';
+import { isRunStatus } from './run-text';
 
 const LINE_WIDTH = 100;
 

@@ -4,7 +4,7 @@
  * through `forTerminal`, so that nothing printed can move the cursor or recolour the terminal; colour is stepline's
  * own, at a terminal only.
  */
-import { RUN_TRANSITIONS, type RunRecord, type RunStatus, type StageRecord, type Trigger } from '../core/records';
+import { RUN_STATUSES, type RunRecord, type RunStatus, type StageRecord, type Trigger } from '../core/records';
 import { forTerminal, plainText } from '../core/text';
 import { LOCAL_REGION } from '../local/constants';
 import type { RunView } from '../store/run-view';
@@ -218,9 +218,7 @@ function deploymentLines({ deployment: d }: RunView, paint: Paint): string[] {
   ];
 }
 
-/** The statuses a run can have, as `--status` takes them. */
-export const RUN_STATUSES = Object.keys(RUN_TRANSITIONS) as RunStatus[];
-
+/** Whether `--status` names a run status. */
 export function isRunStatus(value: string): value is RunStatus {
   return (RUN_STATUSES as string[]).includes(value);
 }

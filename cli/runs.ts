@@ -15,14 +15,12 @@ import {
   type StageRecord,
 } from '../core/records';
 import { forTerminal, plainText } from '../core/text';
+import { listRunsNewestFirst } from '../store/run-listing';
 import { readRunView } from '../store/run-view';
-import type { RunStore } from '../store/run-store';
 import { EXIT } from './args';
 import { openRunStore, type RunStoreAccess } from './run-store-access';
 import { paintFor, runsTable, runText } from './run-text';
 
-/** How many runs one query of the byPipeline index asks for. */
-export const RUNS_PAGE_SIZE = 50;
 /** How often `logs --follow` asks for more of the log, and whether the stage has ended. */
 const FOLLOW_INTERVAL_MS = 1000;
 
@@ -55,36 +53,7 @@ export async function findRuns(
   filters: RunFilters,
 ): Promise<RunRecord[]> {
   const pipelines = filters.pipeline ? [filters.pipeline] : await access.pipelines();
-  const streams = pipelines.map((pipeline) => pipelineRuns(access.store, pipeline)[Symbol.asyncIterator]());
-  const heads = await Promise.all(streams.map((stream) => stream.next()));
-  const found: RunRecord[] = [];
-  while (found.length < filters.limit) {
-    // The newest of the pipelines' next runs: the byPipeline index's order, `<created>#<run id>`.
-    let newest = -1;
-    heads.forEach((head, i) => {
-      if (!head.done && (newest === -1 || sortKey(head.value) > sortKey(heads[newest]!.value as RunRecord))) newest = i;
-    });
-    if (newest === -1) break;
-    const run = heads[newest]!.value as RunRecord;
-    heads[newest] = await streams[newest]!.next();
-    if (filters.status && run.status !== filters.status) continue;
-    if (filters.branch !== undefined && run.commit.branch !== filters.branch) continue;
-    found.push(run);
-  }
-  await Promise.all(streams.map((stream) => stream.return?.(undefined)));
-  return found;
-}
-
-const sortKey = (run: RunRecord) => `${run.createdAt}#${run.runId}`;
-
-/** A pipeline's runs newest first, a page at a time as they are read. */
-async function* pipelineRuns(store: RunStore, pipeline: string): AsyncGenerator<RunRecord> {
-  let cursor: string | undefined;
-  do {
-    const page = await store.listRuns(pipeline, { limit: RUNS_PAGE_SIZE, cursor });
-    yield* page.items;
-    cursor = page.cursor;
-  } while (cursor);
+  return listRunsNewestFirst(access.store, pipelines, filters, { limit: filters.limit });
 }
 
 /** `stepline runs`. */

@@ -36,6 +36,9 @@ export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> 
   CANCELLED: [],
 };
 
+/** Every run status, in the order a run can reach them. */
+export const RUN_STATUSES = Object.keys(RUN_TRANSITIONS) as RunStatus[];
+
 export const STAGE_TRANSITIONS: Readonly<Record<StageStatus, readonly StageStatus[]>> = {
   PENDING: ['IN_PROGRESS', 'FAILED'],
   IN_PROGRESS: ['SUCCEEDED', 'FAILED'],

@@ -3,7 +3,8 @@
  * searched by commit prefix), the gates waiting for a person. Read through the run store's own indexes: a pipeline's
  * runs newest first (byPipeline), the active runs (active).
  */
-import { OPEN_APPROVAL_STATUSES, type ApprovalRecord, type RunRecord } from '../../core/records';
+import { OPEN_APPROVAL_STATUSES, RUN_STATUSES, type ApprovalRecord, type RunRecord } from '../../core/records';
+import { listRunsNewestFirst, type RunFilter as RunListingFilter } from '../../store/run-listing';
 import type { RunStore } from '../../store/run-store';
 import { badge, duration, html, time, type Html } from './html';
 
@@ -50,60 +51,20 @@ export async function pipelinesBody(
     </table>`;
 }
 
-export interface RunFilter {
+/** The runs page's filter: a pipeline, and what store/run-listing.ts filters by. */
+export interface RunFilter extends RunListingFilter {
   readonly pipeline?: string;
-  readonly status?: string;
-  readonly branch?: string;
-  /** A commit id's prefix. */
-  readonly commit?: string;
 }
 
-/** How many runs of each pipeline the runs page looks through, and shows at most. */
-const RUNS_LOOKED_AT = 500;
+/** How many runs the runs page reads at most (it answers at once), and shows at most. */
+const RUNS_SCANNED = 2000;
 const RUNS_SHOWN = 100;
 
 /** The runs that match, newest first, across the pipelines asked for. */
-export async function matchingRuns(
-  store: RunStore,
-  pipelines: readonly string[],
-  filter: RunFilter,
-): Promise<RunRecord[]> {
+export function matchingRuns(store: RunStore, pipelines: readonly string[], filter: RunFilter): Promise<RunRecord[]> {
   const names = filter.pipeline ? pipelines.filter((p) => p === filter.pipeline) : pipelines;
-  const matches = (run: RunRecord) =>
-    (!filter.status || run.status === filter.status) &&
-    (!filter.branch || run.commit.branch === filter.branch) &&
-    (!filter.commit || run.commit.id.startsWith(filter.commit.toLowerCase()));
-  const found = await Promise.all(
-    names.map(async (name) => {
-      const runs: RunRecord[] = [];
-      let cursor: string | undefined;
-      let looked = 0;
-      do {
-        const page = await store.listRuns(name, { limit: 100, cursor });
-        looked += page.items.length;
-        runs.push(...page.items.filter(matches));
-        cursor = page.cursor;
-      } while (cursor && looked < RUNS_LOOKED_AT && runs.length < RUNS_SHOWN);
-      return runs;
-    }),
-  );
-  return found
-    .flat()
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-    .slice(0, RUNS_SHOWN);
+  return listRunsNewestFirst(store, names, filter, { limit: RUNS_SHOWN, scanLimit: RUNS_SCANNED });
 }
-
-const STATUSES = [
-  'QUEUED',
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'REJECTED',
-  'EXPIRED',
-  'CANCELLED',
-  'SUPERSEDED',
-  'SKIPPED',
-];
 
 export function runsBody(runs: readonly RunRecord[], pipelines: readonly string[], filter: RunFilter): Html {
   const option = (value: string, chosen: string | undefined) =>
@@ -119,7 +80,7 @@ export function runsBody(runs: readonly RunRecord[], pipelines: readonly string[
       <label
         >status
         <select name="status">
-          ${['', ...STATUSES].map((s) => option(s, filter.status ?? ''))}
+          ${['', ...RUN_STATUSES].map((s) => option(s, filter.status ?? ''))}
         </select></label
       >
       <label>branch <input name="branch" value="${filter.branch ?? ''}" /></label>

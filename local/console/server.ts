@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { PipelineConfig } from '../../core/config/stepline-config';
+import { RUN_STATUSES, type RunStatus } from '../../core/records';
 import type { ExecutionEvent } from '../../core/runs/execution-history';
 import { readRunView } from '../../store/run-view';
 import type { RunStore } from '../../store/run-store';
@@ -170,9 +171,12 @@ export class LocalConsole {
         return this.page(res, page('approvals', 'approvals', approvalsBody(await openGates(store)), {}));
       case 'runs': {
         if (path.length === 1) {
+          const status = url.searchParams.get('status') || undefined;
+          if (status !== undefined && !(RUN_STATUSES as string[]).includes(status))
+            return this.send(res, 400, 'text/plain; charset=utf-8', `no run status is called ${status}\n`);
           const filter = {
             pipeline: url.searchParams.get('pipeline') || undefined,
-            status: url.searchParams.get('status') || undefined,
+            status: status as RunStatus | undefined,
             branch: url.searchParams.get('branch') || undefined,
             commit: url.searchParams.get('commit') || undefined,
           };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openRunStore } from '../../cli/run-store-access';
-import { RUNS_PAGE_SIZE } from '../../cli/runs';
+import { RUNS_PAGE_SIZE } from '../../store/run-listing';
 import { parseConfig } from '../../core/config/stepline-config';
 import type { RunRecord, RunStatus } from '../../core/records';
 import { LocalRuntime } from '../../local/runtime';
