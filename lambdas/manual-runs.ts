@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BranchNotFoundError } from '../core/errors';
 import { RUN_CONTROL_ROUTES } from '../core/platform';
-import { BranchHeadUnknownError, ManualRunError, RunNotEndedError } from '../core/runs/manual-run-errors';
+import { BranchHeadUnknownError, ManualRunError, RunNotEndedError } from '../core/runs/errors';
 import { release, rerun, type ManualRunDeps, type ManualRunStarted } from '../core/runs/manual-runs';
 import { httpApiRequestSchema, manualReleaseSchema } from '../core/schemas';
 import { RunStore } from '../store/run-store';

@@ -1,6 +1,7 @@
 /**
- * The failures of controlling a run by hand (`stepline cancel`, `stepline redrive`: core/runs/run-control.ts), each
- * with the HTTP status its refusal is answered with.
+ * The runs area's failures: controlling a run by hand (`stepline cancel`, `stepline redrive`: core/runs/run-control.ts),
+ * each with the HTTP status its refusal is answered with, and a run asked for by hand that was not started
+ * (`stepline rerun`, `stepline release`: core/runs/manual-runs.ts), each naming what the caller can do about it.
  */
 import { SteplineError } from '../errors';
 import type { RunStatus } from '../records';
@@ -66,5 +67,69 @@ export class ExecutionHistoryGoneError extends RunControlRefusedError {
       `run ${runId} cannot be redriven: the history of its execution ${executionArn} is gone (Step Functions keeps a closed execution's history for 90 days); \`stepline rerun ${runId}\` runs its commit again`,
       options,
     );
+  }
+}
+
+/** The base of every refusal of a run asked for by hand. */
+export class ManualRunError extends SteplineError {}
+
+/** `rerun RUN` of a run the store does not have. */
+export class RunToRerunNotFoundError extends ManualRunError {
+  constructor(
+    readonly runId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`run ${runId} does not exist: \`stepline runs\` lists the runs`, options);
+  }
+}
+
+/** `rerun RUN` of a run that has not ended: a re-run is of a finished run. */
+export class RunNotEndedError extends ManualRunError {
+  constructor(
+    readonly runId: string,
+    readonly status: RunStatus,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `run ${runId} is ${status}: only a run that has ended can be re-run (wait for it, or \`stepline cancel ${runId}\`)`,
+      options,
+    );
+  }
+}
+
+/** A pipeline the catalog has no entry for: not declared, or its stack not deployed. */
+export class PipelineNotDeployedError extends ManualRunError {
+  constructor(
+    readonly pipeline: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `unknown pipeline "${pipeline}": no pipeline of that name is deployed (is it in stepline.config.ts, and its stack deployed?)`,
+      options,
+    );
+  }
+}
+
+/** `release --commit SHA` of a commit the pipeline's repository does not have (or stepline cannot see). */
+export class ReleaseCommitNotFoundError extends ManualRunError {
+  constructor(
+    readonly pipeline: string,
+    readonly repository: string,
+    readonly commitId: string,
+    why: string,
+    options?: ErrorOptions,
+  ) {
+    super(`commit ${commitId} cannot be released by ${pipeline}: ${why}`, options);
+  }
+}
+
+/** `release` without `--commit` when the branch head cannot be read. */
+export class BranchHeadUnknownError extends ManualRunError {
+  constructor(
+    readonly pipeline: string,
+    why: string,
+    options?: ErrorOptions,
+  ) {
+    super(`cannot release ${pipeline} without --commit: ${why}`, options);
   }
 }

@@ -25,7 +25,7 @@ import {
   ReleaseCommitNotFoundError,
   RunNotEndedError,
   RunToRerunNotFoundError,
-} from './manual-run-errors';
+} from './errors';
 import { executionName } from './naming';
 
 export interface ManualRunDeps {

@@ -11,6 +11,7 @@ import type { DeploymentRecord } from '../../core/records';
 import * as deploymentErrors from '../../core/deployment/errors';
 import * as runErrors from '../../core/errors';
 import * as notificationErrors from '../../core/notification/errors';
+import * as runAreaErrors from '../../core/runs/errors';
 import * as sourceErrors from '../../core/sources/errors';
 import * as libErrors from '../../lib/errors';
 import { queuedRun } from '../support/records';
@@ -22,7 +23,16 @@ type ErrorClass = typeof SteplineError;
 
 /** Every class the error modules export, by its exported name (the base included). */
 const errorClasses: ReadonlyMap<string, ErrorClass> = new Map(
-  [runErrors, sourceErrors, approvalErrors, deploymentErrors, notificationErrors, configErrors, libErrors]
+  [
+    runErrors,
+    runAreaErrors,
+    sourceErrors,
+    approvalErrors,
+    deploymentErrors,
+    notificationErrors,
+    configErrors,
+    libErrors,
+  ]
     .flatMap((module) => Object.entries(module))
     .filter((entry): entry is [string, ErrorClass] => typeof entry[1] === 'function'),
 );
@@ -53,6 +63,18 @@ const withCause: Readonly<Record<string, (options: ErrorOptions) => Error>> = {
   InvalidTransitionError: (o) => new runErrors.InvalidTransitionError('run r1', 'SUCCEEDED', 'RUNNING', o),
   UnknownPipelineError: (o) => new runErrors.UnknownPipelineError('web', o),
   CommitNotFoundError: (o) => new runErrors.CommitNotFoundError('web', 'abc', o),
+  BranchNotFoundError: (o) => new runErrors.BranchNotFoundError('web', 'main', 'branch', o),
+  RunControlRefusedError: (o) => new runAreaErrors.RunControlRefusedError(409, 'refused', o),
+  RunToControlNotFoundError: (o) => new runAreaErrors.RunToControlNotFoundError('web-1', o),
+  RunNotControllableError: (o) => new runAreaErrors.RunNotControllableError('web-1', 'SUCCEEDED', 'cancelled', o),
+  NotResumableError: (o) => new runAreaErrors.NotResumableError('web-1', 'it was rolled back', o),
+  ExecutionHistoryGoneError: (o) => new runAreaErrors.ExecutionHistoryGoneError('web-1', 'arn:execution', o),
+  ManualRunError: (o) => new runAreaErrors.ManualRunError('refused', o),
+  RunToRerunNotFoundError: (o) => new runAreaErrors.RunToRerunNotFoundError('web-1', o),
+  RunNotEndedError: (o) => new runAreaErrors.RunNotEndedError('web-1', 'RUNNING', o),
+  PipelineNotDeployedError: (o) => new runAreaErrors.PipelineNotDeployedError('web', o),
+  ReleaseCommitNotFoundError: (o) => new runAreaErrors.ReleaseCommitNotFoundError('web', 'web', 'abc', 'gone', o),
+  BranchHeadUnknownError: (o) => new runAreaErrors.BranchHeadUnknownError('web', 'a GitHub pipeline', o),
   InvalidCatalogEntryError: (o) => new runErrors.InvalidCatalogEntryError('web', '/stepline/pipelines/web', o),
   InvalidRequestError: (o) => new runErrors.InvalidRequestError('bad request', ['runId is missing'], o),
   BusEventsRefusedError: (o) => new runErrors.BusEventsRefusedError('SourceChanged', ['throttled'], o),

@@ -11,7 +11,7 @@ import {
   ReleaseCommitNotFoundError,
   RunNotEndedError,
   RunToRerunNotFoundError,
-} from '../../core/runs/manual-run-errors';
+} from '../../core/runs/errors';
 import { release, rerun, type ManualRunDeps } from '../../core/runs/manual-runs';
 import { useRunStore } from '../support/store';
 
