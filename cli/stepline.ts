@@ -187,9 +187,12 @@ async function start(values: Record<string, string | boolean | undefined>, state
     onDeliveryProblem: (problem) =>
       console.log(forTerminal.line(`push to ${problem.event} started no run: ${problem.reason}`)),
   });
-  // The exit is the stop's (130) whatever closing meets; what it met is said, not turned into exit 1.
+  // The exit is the stop's (130) whatever closing meets; what it met is said, not turned into exit 1 — neither an
+  // error closing raises nor one that work cut short by the close lets through unhandled.
   const stop = async () => {
     stopping = true;
+    const said = (error: unknown) => console.error('while local mode stopped:', error);
+    process.on('unhandledRejection', said).on('uncaughtException', said);
     try {
       await runtime.close();
     } catch (error: unknown) {

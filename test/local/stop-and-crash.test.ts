@@ -46,6 +46,7 @@ describe('stopping and killing local mode during a build', () => {
   let stateDir: string;
   let config: ReturnType<typeof parseConfig>;
   let child: ChildProcess | undefined;
+  let stderr = '';
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stepline-stop-'));
@@ -58,7 +59,10 @@ describe('stopping and killing local mode during a build', () => {
     const input = { pipelines: [demoPipeline(seed)] };
     config = parseConfig(input);
     await writeFile(join(dir, 'config.json'), JSON.stringify(input));
-    child = await serveLocalMode(join(dir, 'config.json'), stateDir, { stdio: 'ignore' });
+    // Its stderr is kept: an exit other than the one expected shows what local mode said.
+    child = await serveLocalMode(join(dir, 'config.json'), stateDir, { stdio: ['ignore', 'ignore', 'pipe'] });
+    stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   });
 
   afterEach(async () => {
@@ -91,7 +95,9 @@ describe('stopping and killing local mode during a build', () => {
 
     const exit = exited(child!);
     child!.kill('SIGINT');
-    expect(await exit).toBe(130);
+    const code = await exit;
+    // What local mode said is shown when it exits otherwise.
+    expect({ exit: code, said: code === 130 ? '' : stderr }).toEqual({ exit: 130, said: '' });
 
     expect(liveMembers(group.pgid)).toEqual([]);
     expect(workTrees(stateDir)).toEqual([]);
