@@ -15,7 +15,8 @@ describe('the console address stepline start --serve prints', () => {
   let child: ChildProcess | undefined;
   afterEach(async () => {
     await stop();
-    await rm(dir, { recursive: true, force: true });
+    // A git process the last push started may still be writing its objects: removal retries as Node retries ENOTEMPTY.
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   async function stop(): Promise<void> {

@@ -347,7 +347,7 @@ describe('local mode stops', () => {
       expect((await second.store.listRuns('demo')).items).toHaveLength(1);
     } finally {
       await second.close();
-      await rm(stateDir, { recursive: true, force: true });
+      await rm(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     }
   });
 
@@ -382,7 +382,7 @@ describe('local mode stops', () => {
       expect((await second.store.listActiveRuns()).items).toEqual([]);
     } finally {
       await second.close();
-      await rm(stateDir, { recursive: true, force: true });
+      await rm(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     }
   });
 });

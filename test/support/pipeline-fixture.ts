@@ -92,7 +92,8 @@ export async function startFixture(
     },
     async close() {
       await runtime.close();
-      await rm(dir, { recursive: true, force: true });
+      // A git process the last push started may still be writing its objects: removal retries as Node retries ENOTEMPTY.
+      await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
