@@ -4,7 +4,7 @@
  * build runner, the recorder and the store on dynalite. A test stage and the build fail for a cause outside the
  * commit (a file in a directory this test controls), so the same commit passes once the cause is fixed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { runEventTrigger } from '../../core/sources/source-events';
 import type { RunRecord } from '../../core/records';
 import { stepline } from '../support/cli';
 import { buildspecs, passingSeed, startFixture, type Fixture } from '../support/pipeline-fixture';
+import { isLive } from '../support/processes';
 import { until } from '../support/until';
 
 const ANA = 'ana@example.com';
@@ -191,15 +192,7 @@ describe('run control in local mode', () => {
     });
     // The build's processes end with its execution: gone, or a zombie its parent has not reaped yet (under load the
     // group's end may trail the cancel's answer by a moment).
-    const ended = () => {
-      try {
-        const stat = readFileSync(`/proc/${sleeper}/stat`, 'utf8');
-        return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z') ? true : undefined;
-      } catch {
-        return true;
-      }
-    };
-    await until("the build's processes to end", ended, 15_000);
+    await until("the build's processes to end", () => (isLive(sleeper) ? undefined : true), 15_000);
     expect((await fixture.runtime.store.listStages(slow!.runId)).find((s) => s.name === 'build')).toMatchObject({
       status: 'FAILED',
       failure: { error: 'RunCancelled', cause: expect.stringContaining('wrong branch') },

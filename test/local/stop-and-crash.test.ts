@@ -12,23 +12,9 @@ import type { RunningGroup } from '../../local/build-runner/process-registry';
 import { LocalRuntime } from '../../local/runtime';
 import { LocalModeBusyError } from '../../local/state-lock';
 import { buildspecs, demoPipeline, passingSeed } from '../support/pipeline-fixture';
+import { liveMembers } from '../support/processes';
 import { until } from '../support/until';
 import { serveLocalMode } from '../support/cli';
-
-/** Live (not zombie) processes of a process group, read from /proc. */
-function liveMembers(pgid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .flatMap((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return Number(pgrp) === pgid && state !== 'Z' ? [Number(pid)] : [];
-      } catch {
-        return [];
-      }
-    });
-}
 
 const workTrees = (stateDir: string) => {
   const builds = join(stateDir, 'codebuild', 'builds');
